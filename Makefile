@@ -1,0 +1,125 @@
+# Shop assistant: a bilingual Rasa customer-service bot for online shops.
+# `make help` lists the targets. Two environments:
+#   .venv-bot      CPython 3.10 + Rasa 3.6 (the Rasa server)
+#   .venv-actions  CPython 3.11 + rasa-sdk and the domain packages (the action server)
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+ROOT := $(CURDIR)
+BOT_VENV := .venv-bot
+ACT_VENV := .venv-actions
+BOT_PY := $(BOT_VENV)/bin/python
+ACT_PY := $(ACT_VENV)/bin/python
+STAMPS := .stamps
+
+export SHOP_DATA_DIR ?= $(ROOT)/data
+export PYTHONPATH := $(ROOT)
+export RASA_TELEMETRY_ENABLED := false
+export TF_CPP_MIN_LOG_LEVEL := 2
+export PYTHONWARNINGS := ignore::DeprecationWarning
+export ACTION_ENDPOINT_URL ?= http://127.0.0.1:5055/webhook
+export TRACKER_DIALECT ?= sqlite
+export TRACKER_DB ?= $(SHOP_DATA_DIR)/rasa_tracker.db
+export DEMO_SEED ?= 7
+RASA_PORT ?= 5005
+ACTIONS_PORT ?= 5055
+MODEL := models/shop-assistant.tar.gz
+
+PY310 := $(shell for p in python3.10 $$(ls -d $$HOME/.pyenv/versions/3.10*/bin/python3.10 2>/dev/null) /usr/bin/python3.10 /usr/local/bin/python3.10; do $$p -c 'import sys; assert sys.version_info[:2]==(3,10)' >/dev/null 2>&1 && { command -v $$p || echo $$p; } && break; done)
+PY311 := $(shell for p in python3.11 $$(ls -d $$HOME/.pyenv/versions/3.11*/bin/python3.11 2>/dev/null) /usr/bin/python3.11; do $$p -c 'import sys; assert sys.version_info[:2]==(3,11)' >/dev/null 2>&1 && { command -v $$p || echo $$p; } && break; done)
+
+TRAIN_INPUTS := config.yml bot/domain.yml $(wildcard nlu_data/train/*.yml) \
+	$(wildcard bot/components/*.py) $(wildcard bot/policies/*.py)
+DATA_INPUTS := $(wildcard shop/*.py) $(wildcard knowledge_graph/*.py) \
+	$(wildcard knowledge_graph/queries/*.rq) $(wildcard scripts/*.py)
+
+.PHONY: help
+help: ## List the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+# --- environments -----------------------------------------------------------------------
+
+$(STAMPS)/bot-venv: requirements/bot.txt requirements/bot.lock
+	@test -n "$(PY310)" || { echo "error: CPython 3.10 is required for Rasa 3.6 but python3.10 was not found."; \
+	  echo "  Debian/Ubuntu: sudo apt-get install python3.10 python3.10-venv"; \
+	  echo "  pyenv:         pyenv install 3.10 (then re-run make)"; exit 1; }
+	@echo ">> bot environment ($(PY310))"
+	test -x $(BOT_PY) || $(PY310) -m venv $(BOT_VENV)
+	$(BOT_PY) -m pip install -q --upgrade pip==24.0
+	$(BOT_PY) -m pip install -q -r requirements/bot.txt -c requirements/bot.lock
+	@mkdir -p $(STAMPS) && touch $@
+
+$(STAMPS)/actions-venv: requirements/actions.txt requirements/actions.lock
+	@test -n "$(PY311)" || { echo "error: CPython 3.11 is required for the action server but python3.11 was not found."; exit 1; }
+	@echo ">> actions environment ($(PY311))"
+	test -x $(ACT_PY) || $(PY311) -m venv $(ACT_VENV)
+	$(ACT_PY) -m pip install -q --upgrade pip==24.0
+	$(ACT_PY) -m pip install -q -r requirements/actions.txt -c requirements/actions.lock
+	@mkdir -p $(STAMPS) && touch $@
+
+.PHONY: venv
+venv: $(STAMPS)/bot-venv $(STAMPS)/actions-venv ## Create both virtual environments (idempotent)
+
+# --- data and model ---------------------------------------------------------------------
+
+$(SHOP_DATA_DIR)/.built: $(STAMPS)/actions-venv $(DATA_INPUTS)
+	$(ACT_PY) -m scripts.build_data
+	@touch $@
+
+.PHONY: data
+data: $(SHOP_DATA_DIR)/.built ## Generate the demo shop: SQL database, RDF graph, NLU lookup tables
+
+$(MODEL): $(STAMPS)/bot-venv $(SHOP_DATA_DIR)/.built $(TRAIN_INPUTS) $(wildcard nlu_data/generated/*.yml)
+	@mkdir -p models
+	$(BOT_VENV)/bin/rasa train --config config.yml --domain bot/domain.yml \
+	  --data nlu_data/train nlu_data/generated --out models --fixed-model-name shop-assistant
+	@touch $@
+
+.PHONY: train
+train: $(MODEL) ## Train the Rasa model (only when its inputs changed)
+
+# --- run --------------------------------------------------------------------------------
+
+.PHONY: run
+run: venv data train ## Set up what is missing, then start the action server and Rasa; Ctrl-C stops both
+	@RASA_PORT=$(RASA_PORT) ACTIONS_PORT=$(ACTIONS_PORT) MODEL=$(MODEL) scripts/run_stack.sh
+
+# --- quality ----------------------------------------------------------------------------
+
+.PHONY: lint
+lint: $(STAMPS)/actions-venv ## ruff and mypy
+	$(ACT_VENV)/bin/ruff check .
+	$(ACT_VENV)/bin/mypy
+
+.PHONY: validate
+validate: $(STAMPS)/bot-venv data ## rasa data validate
+	$(BOT_VENV)/bin/rasa data validate --config config.yml --domain bot/domain.yml \
+	  --data nlu_data/train nlu_data/generated --fail-on-warnings
+
+.PHONY: test-stories
+test-stories: train ## Rasa conversation tests (test stories, both languages)
+	$(BOT_VENV)/bin/rasa test core --model $(MODEL) --stories nlu_data/tests \
+	  --fail-on-prediction-errors --out results/stories
+
+.PHONY: test-unit
+test-unit: venv data ## Unit tests (both environments), no servers
+	$(ACT_VENV)/bin/pytest -m "not e2e" tests --ignore=tests/bot
+	$(BOT_VENV)/bin/pytest --confcutdir=tests/bot -p no:cacheprovider tests/bot
+
+.PHONY: test-e2e
+test-e2e: venv data train ## End-to-end tests against real Rasa and action servers
+	$(ACT_VENV)/bin/pytest -m e2e tests --ignore=tests/bot
+
+.PHONY: test
+test: lint test-unit validate test-stories test-e2e ## Everything CI runs
+
+# --- benchmarks -------------------------------------------------------------------------
+
+.PHONY: bench-chat
+bench-chat: venv data train ## Latency of plain vs graph-backed turns over REST (table + plot in reports/)
+	$(ACT_PY) -m scripts.bench_chat --out reports
+
+.PHONY: clean
+clean: ## Remove generated data, models and test results (keeps the environments)
+	rm -rf data models results reports/*.png reports/*.json nlu_data/generated .pytest_cache

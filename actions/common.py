@@ -1,0 +1,183 @@
+"""Helpers shared by the actions: language, money and date formatting, and
+resolving which product a customer means."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.constants import Entity, Response, Slot
+from actions.parsing import parse_ordinal
+from actions.settings import settings
+from knowledge_graph.graph import ProductGraph, ProductSummary
+from shop.orders import CustomerIdentity
+
+CURRENCY_SIGNS = {"USD": "$", "CNY": "¥", "EUR": "€", "GBP": "£"}
+MATCH_THRESHOLD = 75.0
+SUGGEST_THRESHOLD = 55.0
+
+
+def language(tracker: Tracker) -> str:
+    """The language of the customer's latest message (``en`` or ``zh``)."""
+    value = tracker.get_slot(Slot.LANGUAGE)
+    return value if value in ("en", "zh") else "en"
+
+
+def currency_for(lang: str) -> str:
+    """The currency quoted to customers writing in ``lang``."""
+    s = settings()
+    return s.default_currency_zh if lang == "zh" else s.default_currency_en
+
+
+def format_money(amount: Decimal, currency: str) -> str:
+    """``$1,299.00``, ``¥6,499`` or ``12.50 EUR``-style price text."""
+    sign = CURRENCY_SIGNS.get(currency)
+    if currency == "CNY" and amount == amount.to_integral_value():
+        number = f"{amount:,.0f}"
+    else:
+        number = f"{amount:,.2f}"
+    return f"{sign}{number}" if sign else f"{number} {currency}"
+
+
+def format_date(value: dt.datetime | dt.date | None, lang: str) -> str:
+    """A date as customers read it: ``Nov 3, 2026`` or ``2026年11月3日``."""
+    if value is None:
+        return "-"
+    if lang == "zh":
+        return f"{value.year}年{value.month}月{value.day}日"
+    return f"{value:%b} {value.day}, {value.year}"
+
+
+def display_name(item: ProductSummary, lang: str) -> str:
+    """Model name plus colour, e.g. ``Anta C202 Running Shoes (red)``."""
+    model = item.model_zh if lang == "zh" else item.model_en
+    color = item.color_zh if lang == "zh" else item.color_en
+    if not color:
+        return model
+    return f"{model}（{color}）" if lang == "zh" else f"{model} ({color})"
+
+
+def product_lines(items: list[ProductSummary] | tuple[ProductSummary, ...], lang: str) -> str:
+    """A numbered list of products with prices, marking ones out of stock."""
+    sold_out = "（缺货）" if lang == "zh" else " (out of stock)"
+    return "\n".join(
+        f"{i}. {display_name(p, lang)} — {format_money(p.price, p.currency)}"
+        + (sold_out if p.stock <= 0 else "")
+        for i, p in enumerate(items, start=1)
+    )
+
+
+def join_words(words: list[str], lang: str) -> str:
+    """``a, b and c`` / ``a、b和c``."""
+    if lang == "zh":
+        return "、".join(words)
+    if len(words) <= 2:
+        return " and ".join(words)
+    return ", ".join(words[:-1]) + " and " + words[-1]
+
+
+def latest_entities(tracker: Tracker, entity: str) -> list[dict[str, Any]]:
+    """Entities of one type in the latest user message, in text order."""
+    found = [e for e in tracker.latest_message.get("entities", []) if e.get("entity") == entity]
+    return sorted(found, key=lambda e: e.get("start") or 0)
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """Which products a customer referred to, or why it is unclear.
+
+    Exactly one of ``skus`` (non-empty) or ``response`` (what to say) is set.
+    """
+
+    skus: tuple[str, ...] = ()
+    response: str | None = None
+    kwargs: dict[str, Any] | None = None
+
+
+def resolve_products(tracker: Tracker, graph: ProductGraph, *, wanted: int = 1) -> Resolution:
+    """Resolve the products a message refers to.
+
+    Looks, in order, at product names in the message (fuzzy-matched against the
+    graph), ordinal mentions of the last list shown ("the second one"), and
+    the product under discussion ("it").
+
+    Args:
+        tracker: The conversation.
+        graph: The product graph.
+        wanted: How many products the caller needs (2 for a comparison).
+    """
+    lang = language(tracker)
+    skus: list[str] = []
+    for entity in latest_entities(tracker, Entity.PRODUCT):
+        text = str(entity.get("value") or "")
+        matches = graph.match_names(text, limit=3, min_score=SUGGEST_THRESHOLD)
+        if matches and matches[0].score >= MATCH_THRESHOLD:
+            skus.append(matches[0].sku)
+        elif matches:
+            names = [graph.model_name(m.sku, lang) for m in matches]
+            return Resolution(response=Response.PRODUCT_SUGGESTIONS,
+                              kwargs={"query": text, "suggestions": join_words(names, lang)})
+        else:
+            return Resolution(response=Response.PRODUCT_NOT_FOUND, kwargs={"query": text})
+    shown = [s for s in (tracker.get_slot(Slot.SHOWN_PRODUCTS) or []) if isinstance(s, str)]
+    for entity in latest_entities(tracker, Entity.MENTION):
+        index = parse_ordinal(entity.get("value"))
+        if index is None:
+            continue
+        position = index - 1 if index > 0 else len(shown) + index
+        if not shown or not 0 <= position < len(shown):
+            return Resolution(response=Response.MENTION_OUT_OF_RANGE,
+                              kwargs={"count": len(shown)})
+        skus.append(shown[position])
+    current = tracker.get_slot(Slot.PRODUCT)
+    if len(skus) < wanted and isinstance(current, str) and current not in skus:
+        skus.insert(0, current)
+    if len(skus) < wanted and wanted > 1:
+        for sku in shown:
+            if len(skus) >= wanted:
+                break
+            if sku not in skus:
+                skus.append(sku)
+    skus = [s for s in dict.fromkeys(skus) if graph.has_product(s)]
+    if len(skus) < wanted:
+        return Resolution(response=Response.COMPARE_NEED_TWO if wanted > 1
+                          else Response.WHICH_PRODUCT, kwargs={})
+    return Resolution(skus=tuple(skus[:max(wanted, 1)] if wanted == 1 else skus))
+
+
+def say(dispatcher: CollectingDispatcher, resolution: Resolution) -> list[SlotSet]:
+    """Utter the response of an unresolved :class:`Resolution`."""
+    dispatcher.utter_message(response=resolution.response, **(resolution.kwargs or {}))
+    return []
+
+
+def customer_identity(tracker: Tracker) -> CustomerIdentity:
+    """Who is chatting: a customer id the channel vouched for, and any e-mail given.
+
+    The id comes from the latest message's metadata (or the metadata the
+    session started with). With ``CUSTOMER_ID_SECRET`` set, it must carry a
+    valid ``customer_sig``; otherwise it is ignored and the customer is
+    treated as anonymous.
+    """
+    metadata = tracker.latest_message.get("metadata") or {}
+    if not metadata.get("customer_id"):
+        metadata = tracker.get_slot("session_started_metadata") or {}
+    customer_id = metadata.get("customer_id") if isinstance(metadata, dict) else None
+    if customer_id is not None and not isinstance(customer_id, str):
+        customer_id = str(customer_id)
+    secret = settings().customer_id_secret
+    if customer_id and secret:
+        expected = hmac.new(secret.encode(), customer_id.encode(), hashlib.sha256).hexdigest()
+        if not hmac.compare_digest(expected, str(metadata.get("customer_sig") or "")):
+            customer_id = None
+    email = tracker.get_slot(Slot.ORDER_EMAIL)
+    return CustomerIdentity(customer_id=customer_id or None,
+                            email=email if isinstance(email, str) else None)

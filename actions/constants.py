@@ -1,0 +1,128 @@
+"""Names shared with the Rasa domain (bot/domain.yml).
+
+tests/actions/test_constants.py checks that every name here exists in the
+domain and that the domain has no intent, slot or custom action missing here.
+"""
+
+from __future__ import annotations
+
+
+class Intent:
+    """Intent names."""
+
+    GREET = "greet"
+    GOODBYE = "goodbye"
+    THANK = "thank"
+    AFFIRM = "affirm"
+    DENY = "deny"
+    BOT_CHALLENGE = "bot_challenge"
+    OUT_OF_SCOPE = "out_of_scope"
+    SEARCH_PRODUCTS = "search_products"
+    ASK_PRICE = "ask_price"
+    ASK_COLOR = "ask_color"
+    ASK_MATERIAL = "ask_material"
+    ASK_STOCK = "ask_stock"
+    ASK_DETAILS = "ask_details"
+    COMPARE_PRODUCTS = "compare_products"
+    ASK_ACCESSORIES = "ask_accessories"
+    CHECK_ORDER_STATUS = "check_order_status"
+    CANCEL_ORDER = "cancel_order"
+    RETURN_ORDER = "return_order"
+    INFORM = "inform"
+
+
+class Entity:
+    """Entity names."""
+
+    PRODUCT = "product"
+    BRAND = "brand"
+    CATEGORY = "category"
+    COLOR = "color"
+    PRICE = "price"
+    MENTION = "mention"
+    ORDER_NUMBER = "order_number"
+    EMAIL = "email"
+    LANGUAGE = "language"
+
+
+class Slot:
+    """Slot names."""
+
+    LANGUAGE = "language"
+    ORDER_ACTION = "order_action"
+    ORDER_NUMBER = "order_number"
+    ORDER_EMAIL = "order_email"
+    PRODUCT = "product"
+    SHOWN_PRODUCTS = "shown_products"
+    SEARCH_CATEGORY = "search_category"
+    SEARCH_BRAND = "search_brand"
+    SEARCH_COLOR = "search_color"
+    SEARCH_MAX_PRICE = "search_max_price"
+    SEARCH_MIN_PRICE = "search_min_price"
+    SEARCH_CURRENCY = "search_currency"
+    REQUESTED_SLOT = "requested_slot"
+
+
+class Action:
+    """Custom action names."""
+
+    SEARCH_PRODUCTS = "action_search_products"
+    PRODUCT_INFO = "action_product_info"
+    COMPARE_PRODUCTS = "action_compare_products"
+    PRODUCT_ACCESSORIES = "action_product_accessories"
+    ORDER_STATUS = "action_order_status"
+    CANCEL_ORDER = "action_cancel_order"
+    RETURN_ORDER = "action_return_order"
+    ASK_ORDER_NUMBER = "action_ask_order_number"
+    VALIDATE_ORDER_FORM = "validate_order_form"
+
+
+class Form:
+    """Form names."""
+
+    ORDER = "order_form"
+
+
+class Response:
+    """Responses the custom actions send (templates live in the domain)."""
+
+    CANNOT_LOOKUP = "utter_cannot_lookup"
+    SEARCH_RESULTS = "utter_search_results"
+    SEARCH_NONE = "utter_search_none"
+    SEARCH_NEED_CRITERIA = "utter_search_need_criteria"
+    PRICE = "utter_price"
+    STOCK_IN = "utter_stock_in"
+    STOCK_LOW = "utter_stock_low"
+    STOCK_OUT = "utter_stock_out"
+    MATERIAL = "utter_material"
+    MATERIAL_UNKNOWN = "utter_material_unknown"
+    COLOR_AVAILABLE = "utter_color_available"
+    COLOR_UNAVAILABLE = "utter_color_unavailable"
+    COLORS_LIST = "utter_colors_list"
+    DETAILS = "utter_details"
+    COMPARE = "utter_compare"
+    COMPARE_NEED_TWO = "utter_compare_need_two"
+    ACCESSORIES = "utter_accessories"
+    ACCESSORIES_NONE = "utter_accessories_none"
+    WHICH_PRODUCT = "utter_which_product"
+    PRODUCT_NOT_FOUND = "utter_product_not_found"
+    PRODUCT_SUGGESTIONS = "utter_product_suggestions"
+    MENTION_OUT_OF_RANGE = "utter_mention_out_of_range"
+    ASK_ORDER_NUMBER = "utter_ask_order_number"
+    RECENT_ORDERS = "utter_recent_orders"
+    INVALID_ORDER_NUMBER = "utter_invalid_order_number"
+    INVALID_EMAIL = "utter_invalid_email"
+    ORDER_NOT_FOUND = "utter_order_not_found"
+    ORDER_STATUS_PREFIX = "utter_order_status_"
+    CANCEL_DONE = "utter_cancel_done"
+    CANCEL_REFUSED_SHIPPED = "utter_cancel_refused_shipped"
+    CANCEL_REFUSED_CANCELLED = "utter_cancel_refused_cancelled"
+    CANCEL_REFUSED_RETURNED = "utter_cancel_refused_returned"
+    RETURN_DONE = "utter_return_done"
+    RETURN_REFUSED_NOT_DELIVERED = "utter_return_refused_not_delivered"
+    RETURN_REFUSED_WINDOW = "utter_return_refused_window"
+    RETURN_REFUSED_RETURNED = "utter_return_refused_returned"
+    RETURN_REFUSED_CANCELLED = "utter_return_refused_cancelled"
+
+
+LANGUAGES = ("en", "zh")

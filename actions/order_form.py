@@ -1,0 +1,90 @@
+"""The order form: asks for and validates an order number (and e-mail for guests)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import EventType
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.common import customer_identity, language
+from actions.constants import Action as A
+from actions.constants import Response, Slot
+from actions.services import order_service
+from shop.errors import InvalidOrderNumber
+from shop.orders import parse_email, parse_order_number
+
+STATUS_WORDS = {
+    "en": {"processing": "processing", "shipped": "shipped", "delivered": "delivered",
+           "cancelled": "cancelled", "returned": "returned",
+           "return_requested": "return requested"},
+    "zh": {"processing": "备货中", "shipped": "已发货", "delivered": "已送达",
+           "cancelled": "已取消", "returned": "已退货", "return_requested": "退货中"},
+}
+
+
+class ValidateOrderForm(FormValidationAction):
+    """Validates the order number's format and the e-mail address."""
+
+    def name(self) -> str:
+        return A.VALIDATE_ORDER_FORM
+
+    async def required_slots(
+        self,
+        domain_slots: list[str],
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> list[str]:
+        """A customer the channel knows needs no e-mail check."""
+        if customer_identity(tracker).is_known:
+            return [s for s in domain_slots if s != Slot.ORDER_EMAIL]
+        return domain_slots
+
+    def validate_order_number(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+        domain: DomainDict,
+    ) -> dict[str, Any]:
+        """Accept ``SH-123456`` in any common spelling; re-ask otherwise."""
+        for candidate in (str(value or ""), tracker.latest_message.get("text") or ""):
+            try:
+                return {Slot.ORDER_NUMBER: parse_order_number(candidate)}
+            except InvalidOrderNumber:
+                continue
+        dispatcher.utter_message(response=Response.INVALID_ORDER_NUMBER,
+                                 value=str(value or "")[:40])
+        return {Slot.ORDER_NUMBER: None}
+
+    def validate_order_email(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+        domain: DomainDict,
+    ) -> dict[str, Any]:
+        """Accept a well-formed e-mail address; re-ask otherwise."""
+        # the whole message first: entity extraction may have cut the address short
+        email = parse_email(tracker.latest_message.get("text") or "") or parse_email(
+            str(value or ""))
+        if email is None:
+            dispatcher.utter_message(response=Response.INVALID_EMAIL, value=str(value or "")[:60])
+        return {Slot.ORDER_EMAIL: email}
+
+
+class ActionAskOrderNumber(Action):
+    """Asks for the order number, listing a known customer's recent orders."""
+
+    def name(self) -> str:
+        return A.ASK_ORDER_NUMBER
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        lang = language(tracker)
+        recent = order_service().list_recent(customer_identity(tracker), limit=3)
+        if recent:
+            orders = ", ".join(f"{o.number} ({STATUS_WORDS[lang][o.status.value]})"
+                               for o in recent)
+            dispatcher.utter_message(response=Response.RECENT_ORDERS, orders=orders)
+        else:
+            dispatcher.utter_message(response=Response.ASK_ORDER_NUMBER)
+        return []

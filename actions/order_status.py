@@ -1,0 +1,62 @@
+"""Order status and tracking."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.common import customer_identity, format_date, format_money, language
+from actions.constants import Action as A
+from actions.constants import Response, Slot
+from actions.services import order_service
+from actions.settings import settings
+from shop.errors import InvalidOrderNumber, OrderNotFound
+from shop.orders import OrderView
+
+
+def order_kwargs(order: OrderView, lang: str) -> dict[str, Any]:
+    """Template variables describing an order."""
+    items = ("、" if lang == "zh" else ", ").join(
+        f"{line.quantity} × {line.name_zh if lang == 'zh' else line.name_en}"
+        for line in order.lines)
+    return {
+        "order_number": order.number,
+        "placed": format_date(order.placed_at, lang),
+        "shipped": format_date(order.shipped_at, lang),
+        "delivered": format_date(order.delivered_at, lang),
+        "deadline": format_date(order.return_deadline, lang),
+        "carrier": order.carrier or "-",
+        "tracking": order.tracking_number or "-",
+        "total": format_money(order.total, order.currency),
+        "items": items,
+        "days": settings().return_window_days,
+    }
+
+
+def not_found(dispatcher: CollectingDispatcher, number: str | None) -> list[EventType]:
+    """Say the order is not visible to this customer and forget the number."""
+    dispatcher.utter_message(response=Response.ORDER_NOT_FOUND, order_number=number or "-")
+    return [SlotSet(Slot.ORDER_NUMBER, None), SlotSet(Slot.ORDER_EMAIL, None)]
+
+
+class ActionOrderStatus(Action):
+    """Tells the status of an order, with tracking once it has shipped."""
+
+    def name(self) -> str:
+        return A.ORDER_STATUS
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        lang = language(tracker)
+        number = tracker.get_slot(Slot.ORDER_NUMBER)
+        try:
+            order = order_service().get(str(number or ""), customer_identity(tracker))
+        except (OrderNotFound, InvalidOrderNumber):
+            return not_found(dispatcher, number)
+        dispatcher.utter_message(response=Response.ORDER_STATUS_PREFIX + order.status.value,
+                                 **order_kwargs(order, lang))
+        return []

@@ -1,0 +1,87 @@
+"""Turn what customers type (prices, ordinals) into typed values."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+USD_WORDS = re.compile(r"(?i)\$|\busd\b|\bdollars?\b|\bbucks?\b|美元|美金|刀")
+CNY_WORDS = re.compile(r"(?i)¥|￥|\brmb\b|\bcny\b|\byuan\b|元|块|人民币")
+NUMBER = re.compile(r"(\d+(?:[.,]\d+)*)\s*(k|千|万)?", re.IGNORECASE)
+CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5,
+             "六": 6, "七": 7, "八": 8, "九": 9}
+CN_UNITS = {"十": 10, "百": 100, "千": 1000, "万": 10000}
+CN_NUMBER = re.compile(f"[{''.join(CN_DIGITS)}{''.join(CN_UNITS)}]+")
+MAX_AMOUNT = Decimal("100000000")
+
+
+@dataclass(frozen=True)
+class Money:
+    """An amount with its currency code (``None`` when the text named none)."""
+
+    amount: Decimal
+    currency: str | None
+
+
+def chinese_number(text: str) -> int | None:
+    """Value of a Chinese numeral such as 两千, 一千五百 or 三百五 (``None`` if invalid)."""
+    if not text or not CN_NUMBER.fullmatch(text):
+        return None
+    total, section, digit = 0, 0, None
+    last_unit = 1
+    for char in text:
+        if char in CN_DIGITS:
+            digit = CN_DIGITS[char]
+        else:
+            unit = CN_UNITS[char]
+            if unit == 10000:
+                total += (section + (digit or 0)) * unit
+                section, digit = 0, None
+            else:
+                section += (1 if digit is None else digit) * unit
+                digit = None
+            last_unit = unit
+    if digit is not None:
+        # "一千五" means 1500: a trailing digit counts in the next lower unit
+        scaled = last_unit >= 100 and "零" not in text
+        section += digit * (last_unit // 10 if scaled else 1)
+    return total + section
+
+
+def parse_money(text: str | None) -> Money | None:
+    """Parse a price mention: "80 dollars", "$1,200", "2k", "2000元", "两千块".
+
+    Returns:
+        The amount and its currency, or ``None`` when there is no number.
+    """
+    if not text:
+        return None
+    currency = "USD" if USD_WORDS.search(text) else "CNY" if CNY_WORDS.search(text) else None
+    match = NUMBER.search(text)
+    amount: Decimal | None = None
+    if match:
+        try:
+            amount = Decimal(match.group(1).replace(",", ""))
+        except InvalidOperation:
+            amount = None
+        multiplier = (match.group(2) or "").lower()
+        if amount is not None and multiplier:
+            amount *= {"k": 1000, "千": 1000, "万": 10000}[multiplier]
+    else:
+        cn = CN_NUMBER.search(text)
+        value = chinese_number(cn.group(0)) if cn else None
+        amount = Decimal(value) if value else None
+    if amount is None or amount < 0 or amount > MAX_AMOUNT:
+        return None
+    return Money(amount=amount, currency=currency)
+
+
+def parse_ordinal(value: str | None) -> int | None:
+    """An ordinal mention normalised by NLU synonyms ("1", "2", "-1") as an int."""
+    if value is None:
+        return None
+    try:
+        return int(str(value).strip())
+    except ValueError:
+        return None

@@ -1,0 +1,41 @@
+"""Accessories and spare parts that fit a product."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.common import currency_for, language, product_lines, resolve_products, say
+from actions.constants import Action as A
+from actions.constants import Response, Slot
+from actions.services import product_graph
+from actions.settings import settings
+
+
+class ActionProductAccessories(Action):
+    """Lists accessories for the product under discussion."""
+
+    def name(self) -> str:
+        return A.PRODUCT_ACCESSORIES
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        lang = language(tracker)
+        graph = product_graph()
+        resolution = resolve_products(tracker, graph)
+        if not resolution.skus:
+            return say(dispatcher, resolution)
+        sku = resolution.skus[0]
+        items = graph.accessories(sku, currency=currency_for(lang),
+                                  limit=settings().results_per_page)
+        name = graph.model_name(sku, lang)
+        if not items:
+            dispatcher.utter_message(response=Response.ACCESSORIES_NONE, name=name)
+            return [SlotSet(Slot.PRODUCT, sku)]
+        dispatcher.utter_message(response=Response.ACCESSORIES, name=name,
+                                 items=product_lines(items, lang))
+        return [SlotSet(Slot.PRODUCT, sku), SlotSet(Slot.SHOWN_PRODUCTS, [i.sku for i in items])]

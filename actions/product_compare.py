@@ -1,0 +1,78 @@
+"""Compare two or more products attribute by attribute."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.common import currency_for, format_money, language, resolve_products, say
+from actions.constants import Action as A
+from actions.constants import Response, Slot
+from actions.services import product_graph
+from knowledge_graph.graph import Comparison, ProductDetails
+
+LABELS = {
+    "en": {"brand_en": "Brand", "category_en": "Category", "color_en": "Colour",
+           "material_en": "Material", "size": "Size", "capacity": "Capacity", "price": "Price",
+           "availability": "Availability"},
+    "zh": {"brand_en": "品牌", "category_en": "品类", "color_en": "颜色", "material_en": "材质",
+           "size": "尺码", "capacity": "容量", "price": "价格", "availability": "库存"},
+}
+AVAILABILITY = {
+    "en": {"InStock": "in stock", "LimitedAvailability": "few left", "OutOfStock": "sold out"},
+    "zh": {"InStock": "有货", "LimitedAvailability": "库存紧张", "OutOfStock": "缺货"},
+}
+
+
+def _value(p: ProductDetails, attr: str, lang: str) -> str:
+    if attr == "price":
+        return format_money(p.price, p.currency)
+    if attr == "availability":
+        return AVAILABILITY[lang].get(p.availability, p.availability)
+    if lang == "zh" and attr.endswith("_en"):
+        value = getattr(p, attr[:-3] + "_zh")
+    else:
+        value = getattr(p, attr)
+    return str(value) if value else "-"
+
+
+def comparison_table(comparison: Comparison, lang: str) -> str:
+    """Render a comparison as text lines: names, differing attributes, shared ones."""
+    names = [p.name_zh if lang == "zh" else p.name_en for p in comparison.products]
+    sep = " | "
+    lines = [" vs ".join(names)]
+    for attr in comparison.differing:
+        lines.append(f"{LABELS[lang][attr]}: "
+                     + sep.join(_value(p, attr, lang) for p in comparison.products))
+    if comparison.shared:
+        first = comparison.products[0]
+        same = "、".join if lang == "zh" else ", ".join
+        shared = same(f"{LABELS[lang][a]} {_value(first, a, lang)}" for a in comparison.shared)
+        lines.append(("相同：" if lang == "zh" else "Both: ") + shared)
+    return "\n".join(lines)
+
+
+class ActionCompareProducts(Action):
+    """Compares the products the customer names or points at."""
+
+    def name(self) -> str:
+        return A.COMPARE_PRODUCTS
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        lang = language(tracker)
+        graph = product_graph()
+        resolution = resolve_products(tracker, graph, wanted=2)
+        if len(resolution.skus) < 2:
+            if resolution.response:
+                return say(dispatcher, resolution)
+            dispatcher.utter_message(response=Response.COMPARE_NEED_TWO)
+            return []
+        comparison = graph.compare(list(resolution.skus[:4]), currency=currency_for(lang))
+        dispatcher.utter_message(response=Response.COMPARE,
+                                 table=comparison_table(comparison, lang))
+        return [SlotSet(Slot.SHOWN_PRODUCTS, list(resolution.skus[:4]))]

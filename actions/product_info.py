@@ -1,0 +1,119 @@
+"""Answer a question about one product: price, colours, material, stock, details."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.common import (
+    currency_for,
+    display_name,
+    format_money,
+    join_words,
+    language,
+    latest_entities,
+    resolve_products,
+    say,
+)
+from actions.constants import Action as A
+from actions.constants import Entity, Intent, Response, Slot
+from actions.services import product_graph
+from knowledge_graph.export import LOW_STOCK
+from knowledge_graph.graph import ProductDetails, ProductGraph
+
+
+def _name(d: ProductDetails, lang: str) -> str:
+    return d.name_zh if lang == "zh" else d.name_en
+
+
+class ActionProductInfo(Action):
+    """Answers ask_price, ask_color, ask_material, ask_stock and ask_details."""
+
+    def name(self) -> str:
+        return A.PRODUCT_INFO
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        lang = language(tracker)
+        graph = product_graph()
+        resolution = resolve_products(tracker, graph)
+        if not resolution.skus:
+            return say(dispatcher, resolution)
+        sku = resolution.skus[0]
+        details = graph.details(sku, currency=currency_for(lang))
+        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        name = _name(details, lang)
+        if intent == Intent.ASK_COLOR:
+            return [SlotSet(Slot.PRODUCT, self._color(dispatcher, tracker, graph, details, lang))]
+        if intent == Intent.ASK_PRICE:
+            dispatcher.utter_message(response=Response.PRICE, name=name,
+                                     price=format_money(details.price, details.currency))
+        elif intent == Intent.ASK_STOCK:
+            response = (Response.STOCK_OUT if details.stock <= 0 else
+                        Response.STOCK_LOW if details.stock <= LOW_STOCK else Response.STOCK_IN)
+            dispatcher.utter_message(response=response, name=name, stock=details.stock)
+        elif intent == Intent.ASK_MATERIAL:
+            material = details.material_zh if lang == "zh" else details.material_en
+            if material:
+                dispatcher.utter_message(response=Response.MATERIAL, name=name, material=material)
+            else:
+                dispatcher.utter_message(response=Response.MATERIAL_UNKNOWN, name=name)
+        else:
+            availability = {
+                "en": {"InStock": "In stock.", "LimitedAvailability": "Only a few left.",
+                       "OutOfStock": "Currently out of stock."},
+                "zh": {"InStock": "有货。", "LimitedAvailability": "库存紧张。",
+                       "OutOfStock": "暂时缺货。"},
+            }[lang].get(details.availability, "")
+            dispatcher.utter_message(
+                response=Response.DETAILS, name=name,
+                description=(details.description_zh if lang == "zh" else details.description_en)
+                or "", price=format_money(details.price, details.currency),
+                availability=availability)
+        return [SlotSet(Slot.PRODUCT, sku)]
+
+    @staticmethod
+    def _color(dispatcher: CollectingDispatcher, tracker: Tracker, graph: ProductGraph,
+               details: ProductDetails, lang: str) -> str:
+        """Answer "does it come in black?"; returns the product now under discussion."""
+        variants = graph.variants(details.sku, currency=details.currency)
+        colors: dict[str, str] = {}
+        for v in variants:
+            if v.color_en:
+                colors.setdefault(v.color_en, (v.color_zh or v.color_en) if lang == "zh"
+                                  else v.color_en)
+        model = graph.model_name(details.sku, lang)
+        wanted_values = latest_entities(tracker, Entity.COLOR)
+        if not wanted_values:
+            dispatcher.utter_message(response=Response.COLORS_LIST, name=model,
+                                     colors=join_words(list(colors.values()), lang))
+            return details.sku
+        raw = str(wanted_values[0].get("value"))
+        wanted = graph.canonical("color", raw) or raw.lower()
+        matching = [v for v in variants if v.color_en == wanted]
+        if not matching:
+            dispatcher.utter_message(response=Response.COLOR_UNAVAILABLE, name=model,
+                                     color=graph.label("color", wanted, lang)
+                                     if graph.canonical("color", wanted) else raw,
+                                     colors=join_words(list(colors.values()), lang))
+            return details.sku
+        # same size/capacity as the product under discussion when there is one
+        here = (details.size, details.capacity)
+        same = [v for v in matching if _variant_key(graph, v.sku, v.currency) == here]
+        pick = (same or matching)[0]
+        in_stock = [v for v in (same or matching) if v.stock > 0]
+        pick = in_stock[0] if in_stock else pick
+        dispatcher.utter_message(response=Response.COLOR_AVAILABLE, name=model,
+                                 color=graph.label("color", wanted, lang),
+                                 variant=display_name(pick, lang),
+                                 price=format_money(pick.price, pick.currency))
+        return pick.sku
+
+
+def _variant_key(graph: ProductGraph, sku: str, currency: str) -> tuple[str | None, str | None]:
+    d = graph.details(sku, currency=currency)
+    return d.size, d.capacity

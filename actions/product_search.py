@@ -1,0 +1,122 @@
+"""Search the catalog by category, brand, colour and price."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.common import currency_for, format_money, language, latest_entities, product_lines
+from actions.constants import Action as A
+from actions.constants import Entity, Response, Slot
+from actions.parsing import parse_money
+from actions.services import product_graph
+from actions.settings import settings
+from knowledge_graph.graph import ProductGraph
+
+
+def _criteria_text(graph: ProductGraph, lang: str, criteria: dict[str, Any]) -> str:
+    color = criteria.get("color_label") or ""
+    brand = criteria.get("brand_label") or ""
+    category = criteria.get("category_label") or ("商品" if lang == "zh" else "products")
+    low, high, cur = criteria.get("min"), criteria.get("max"), criteria["currency"]
+    if lang == "zh":
+        price = ""
+        if low is not None and high is not None:
+            price = f"{format_money(low, cur)}到{format_money(high, cur)}之间的"
+        elif high is not None:
+            price = f"{format_money(high, cur)}以下的"
+        elif low is not None:
+            price = f"{format_money(low, cur)}以上的"
+        return f"{price}{brand}{color}{category}"
+    words = " ".join(w for w in (color, brand, category) if w)
+    if low is not None and high is not None:
+        return f"{words} between {format_money(low, cur)} and {format_money(high, cur)}"
+    if high is not None:
+        return f"{words} under {format_money(high, cur)}"
+    if low is not None:
+        return f"{words} over {format_money(low, cur)}"
+    return words
+
+
+class ActionSearchProducts(Action):
+    """Lists matching products, cheapest first, and remembers them for follow-ups."""
+
+    def name(self) -> str:
+        return A.SEARCH_PRODUCTS
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        lang = language(tracker)
+        graph = product_graph()
+
+        def first(entity: str) -> str | None:
+            values = latest_entities(tracker, entity)
+            return str(values[0]["value"]) if values else None
+
+        raw_category, raw_brand, raw_color = (first(Entity.CATEGORY), first(Entity.BRAND),
+                                              first(Entity.COLOR))
+        prices: dict[str, Any] = {}
+        for entity in latest_entities(tracker, Entity.PRICE):
+            money = parse_money(str(entity.get("value") or ""))
+            if money is not None:
+                prices[entity.get("role") or "max"] = money
+        fresh = raw_category is not None or raw_brand is not None
+        previous = {
+            "category": tracker.get_slot(Slot.SEARCH_CATEGORY),
+            "brand": tracker.get_slot(Slot.SEARCH_BRAND),
+            "color": tracker.get_slot(Slot.SEARCH_COLOR),
+        }
+        category = graph.canonical("category", raw_category) if raw_category else (
+            None if fresh else previous["category"])
+        brand = graph.canonical("brand", raw_brand) if raw_brand else (
+            None if fresh else previous["brand"])
+        color = graph.canonical("color", raw_color) if raw_color else (
+            None if fresh else previous["color"])
+        currency = next((m.currency for m in prices.values() if m.currency), None)
+        currency = currency or (None if fresh else tracker.get_slot(Slot.SEARCH_CURRENCY))
+        currency = currency or currency_for(lang)
+        max_price = prices["max"].amount if "max" in prices else (
+            None if fresh or tracker.get_slot(Slot.SEARCH_MAX_PRICE) is None
+            else Decimal(str(tracker.get_slot(Slot.SEARCH_MAX_PRICE))))
+        min_price = prices["min"].amount if "min" in prices else (
+            None if fresh or tracker.get_slot(Slot.SEARCH_MIN_PRICE) is None
+            else Decimal(str(tracker.get_slot(Slot.SEARCH_MIN_PRICE))))
+
+        if not any((raw_category, raw_brand, raw_color, prices, category, brand, color)):
+            dispatcher.utter_message(response=Response.SEARCH_NEED_CRITERIA)
+            return []
+        criteria = {
+            "color_label": raw_color if (raw_color and not color) else _label(graph, "color", color, lang),
+            "brand_label": raw_brand if (raw_brand and not brand) else _label(graph, "brand", brand, lang),
+            "category_label": raw_category if (raw_category and not category)
+            else _label(graph, "category", category, lang),
+            "min": min_price, "max": max_price, "currency": currency,
+        }
+        unknown = (raw_category and not category) or (raw_brand and not brand) or (
+            raw_color and not color)
+        result = None if unknown else graph.search(
+            currency=currency, category=category, brand=brand, color=color,
+            min_price=min_price, max_price=max_price, limit=settings().results_per_page)
+        events: list[EventType] = [
+            SlotSet(Slot.SEARCH_CATEGORY, category), SlotSet(Slot.SEARCH_BRAND, brand),
+            SlotSet(Slot.SEARCH_COLOR, color), SlotSet(Slot.SEARCH_CURRENCY, currency),
+            SlotSet(Slot.SEARCH_MAX_PRICE, float(max_price) if max_price is not None else None),
+            SlotSet(Slot.SEARCH_MIN_PRICE, float(min_price) if min_price is not None else None),
+        ]
+        if result is None or not result.items:
+            dispatcher.utter_message(response=Response.SEARCH_NONE,
+                                     criteria=_criteria_text(graph, lang, criteria))
+            return events
+        dispatcher.utter_message(response=Response.SEARCH_RESULTS, count=result.total,
+                                 items=product_lines(result.items, lang))
+        skus = [item.sku for item in result.items]
+        return events + [SlotSet(Slot.SHOWN_PRODUCTS, skus), SlotSet(Slot.PRODUCT, None)]
+
+
+def _label(graph: ProductGraph, kind: str, key: str | None, lang: str) -> str | None:
+    return graph.label(kind, key, lang) if key else None

@@ -1,0 +1,102 @@
+"""Settings of the action-server environment, read from the environment once.
+
+Every process in the actions environment (the action server, `make data`)
+reads its configuration here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+
+class SettingsError(ValueError):
+    """A configuration value in the environment is invalid."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Configuration of the shop assistant's back end.
+
+    Attributes:
+        data_dir: Folder holding every generated artefact (database, graph).
+        database_url: SQLAlchemy URL of the shop database.
+        graph_path: Turtle file of the product graph.
+        demo_seed: Seed of the demo-shop generator.
+        demo_as_of: The demo shop's "today" (orders are dated before it).
+        return_window_days: Days after delivery during which returns are accepted.
+        default_currency_en: Currency quoted to English-speaking customers.
+        default_currency_zh: Currency quoted to Chinese-speaking customers.
+        results_per_page: Products listed per answer.
+        graph_backend: SPARQL back end: ``oxigraph`` (default) or ``rdflib``.
+        customer_id_secret: When set, a ``customer_id`` in message metadata is
+            trusted only with a matching ``customer_sig`` (hex HMAC-SHA256 of the
+            id under this secret), so only the shop's back end can vouch for it.
+    """
+
+    data_dir: Path
+    database_url: str
+    graph_path: Path
+    demo_seed: int
+    demo_as_of: dt.date
+    return_window_days: int
+    default_currency_en: str
+    default_currency_zh: str
+    results_per_page: int
+    graph_backend: str
+    customer_id_secret: str | None
+
+
+def _int(env: dict[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = env.get(name, str(default))
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise SettingsError(f"{name} must be an integer, got {raw!r}") from exc
+    if not low <= value <= high:
+        raise SettingsError(f"{name} must be between {low} and {high}, got {value}")
+    return value
+
+
+def _choice(env: dict[str, str], name: str, default: str, choices: tuple[str, ...]) -> str:
+    value = env.get(name, default)
+    if value not in choices:
+        raise SettingsError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
+    return value
+
+
+def load_settings(env: dict[str, str] | None = None) -> Settings:
+    """Build :class:`Settings` from ``env`` (default: ``os.environ``).
+
+    Raises:
+        SettingsError: If a value is malformed or out of range.
+    """
+    env = dict(os.environ if env is None else env)
+    data_dir = Path(env.get("SHOP_DATA_DIR", "data")).resolve()
+    raw_date = env.get("DEMO_AS_OF", "")
+    try:
+        as_of = dt.date.fromisoformat(raw_date) if raw_date else dt.date.today()
+    except ValueError as exc:
+        raise SettingsError(f"DEMO_AS_OF must be YYYY-MM-DD, got {raw_date!r}") from exc
+    return Settings(
+        data_dir=data_dir,
+        database_url=env.get("DATABASE_URL") or f"sqlite:///{data_dir / 'shop.db'}",
+        graph_path=Path(env.get("GRAPH_PATH") or data_dir / "graph.ttl"),
+        demo_seed=_int(env, "DEMO_SEED", 7, 0, 2**31 - 1),
+        demo_as_of=as_of,
+        return_window_days=_int(env, "RETURN_WINDOW_DAYS", 30, 0, 3650),
+        default_currency_en=env.get("CURRENCY_EN", "USD"),
+        default_currency_zh=env.get("CURRENCY_ZH", "CNY"),
+        results_per_page=_int(env, "RESULTS_PER_PAGE", 5, 1, 20),
+        graph_backend=_choice(env, "GRAPH_BACKEND", "oxigraph", ("oxigraph", "rdflib")),
+        customer_id_secret=env.get("CUSTOMER_ID_SECRET") or None,
+    )
+
+
+@lru_cache(maxsize=1)
+def settings() -> Settings:
+    """The process-wide settings, read on first use."""
+    return load_settings()

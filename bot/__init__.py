@@ -1,0 +1,1 @@
+"""Rasa-side code: custom channels, NLU components and policies (bot environment)."""

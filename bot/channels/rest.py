@@ -1,0 +1,136 @@
+"""The shop's REST channel: Rasa's REST channel with strict input checks.
+
+``POST /webhooks/rest/webhook`` with a JSON object::
+
+    {"sender": "conversation-id", "message": "text", "metadata": {"customer_id": "C10001"}}
+
+Replies are a JSON list of bot messages, as with Rasa's REST channel. Bad
+requests get a 4xx with a JSON ``error`` instead of a 500: a body that is not
+JSON or not an object, a missing or non-string ``message``, a non-object
+``metadata``, a sender id that is not a short string, or a body over
+``MAX_BODY_BYTES``. Messages longer than ``MAX_MESSAGE_CHARS`` are cut to that
+length before understanding (customers sometimes paste whole pages), and
+invisible control characters are removed.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import unicodedata
+from asyncio import CancelledError
+from typing import Any, Awaitable, Callable, Dict, Optional, Text
+
+from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
+from rasa.core.channels.rest import RestInput
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+logger = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = int(os.environ.get("REST_MAX_BODY_BYTES", 256 * 1024))
+MAX_MESSAGE_CHARS = int(os.environ.get("REST_MAX_MESSAGE_CHARS", 1000))
+MAX_SENDER_CHARS = 128
+_INVISIBLE = re.compile(r"[\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
+
+
+class BadRequest(ValueError):
+    """The request is not a valid chat message."""
+
+
+def clean_text(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:
+    """Normalise a customer's message for understanding.
+
+    NFC-normalises, drops zero-width and bidi control characters and other
+    control characters (keeping newlines and tabs), and cuts to ``limit``
+    characters.
+    """
+    text = unicodedata.normalize("NFC", text)
+    text = _INVISIBLE.sub("", text)
+    text = "".join(c for c in text if c in "\n\t" or unicodedata.category(c) != "Cc")
+    return text[:limit].strip()
+
+
+def parse_payload(body: bytes) -> Dict[str, Any]:
+    """Validate a webhook body.
+
+    Returns:
+        ``sender``, ``message`` and ``metadata`` of the request.
+
+    Raises:
+        BadRequest: With a message saying what is wrong.
+    """
+    if len(body) > MAX_BODY_BYTES:
+        raise BadRequest(f"request body is larger than {MAX_BODY_BYTES} bytes")
+    try:
+        payload = json.loads(body or b"")
+    except (ValueError, UnicodeDecodeError):
+        raise BadRequest("request body is not valid JSON") from None
+    if not isinstance(payload, dict):
+        raise BadRequest("request body must be a JSON object")
+    message = payload.get("message")
+    if not isinstance(message, str):
+        raise BadRequest('"message" must be a string')
+    sender = payload.get("sender", "default")
+    if isinstance(sender, int) and not isinstance(sender, bool):
+        sender = str(sender)
+    if not isinstance(sender, str) or not sender.strip() or len(sender) > MAX_SENDER_CHARS:
+        raise BadRequest(f'"sender" must be a non-empty string of at most {MAX_SENDER_CHARS} characters')
+    metadata = payload.get("metadata")
+    if metadata is not None and not isinstance(metadata, dict):
+        raise BadRequest('"metadata" must be a JSON object')
+    return {"sender": sender, "message": clean_text(message), "metadata": metadata or {}}
+
+
+class ShopRestInput(RestInput):
+    """REST channel with validation; registered as ``rest``."""
+
+    @classmethod
+    def name(cls) -> Text:
+        """The channel's name: its webhook is ``/webhooks/rest/webhook``."""
+        return "rest"
+
+    def blueprint(
+        self, on_new_message: Callable[[UserMessage], Awaitable[Any]]
+    ) -> Blueprint:
+        """The channel's routes."""
+        webhook = Blueprint("shop_rest_webhook", __name__)
+
+        @webhook.route("/", methods=["GET"])
+        async def health(request: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @webhook.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> HTTPResponse:
+            try:
+                payload = parse_payload(request.body)
+            except BadRequest as exc:
+                return response.json({"error": str(exc)}, status=400)
+            collector = CollectingOutputChannel()
+            try:
+                await on_new_message(
+                    UserMessage(
+                        payload["message"],
+                        collector,
+                        payload["sender"],
+                        input_channel=self.name(),
+                        metadata=payload["metadata"],
+                    )
+                )
+            except CancelledError:
+                logger.error("message handling timed out for sender %s", payload["sender"])
+            except Exception:  # never answer a customer with a 500
+                logger.exception("message handling failed for sender %s", payload["sender"])
+            return response.json(collector.messages)
+
+        return webhook
+
+    def get_metadata(self, request: Request) -> Optional[Dict[Text, Any]]:
+        """Metadata of a request (used by Rasa's generic code paths)."""
+        try:
+            return parse_payload(request.body)["metadata"]
+        except BadRequest:
+            return None

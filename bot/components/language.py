@@ -1,0 +1,91 @@
+"""Per-message language detection for a bilingual (English/Chinese) assistant.
+
+:class:`LanguageDetector` is a Rasa entity extractor that adds a ``language``
+entity (``en`` or ``zh``) to every message with letters in it; the
+``language`` slot maps from that entity, so replies follow the language of the
+customer's latest message. Messages without letters (emoji, an order number)
+add nothing, so the language of the conversation so far is kept.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Dict, List, Optional, Text
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.extractors.extractor import EntityExtractorMixin
+from rasa.shared.nlu.constants import ENTITIES, TEXT
+from rasa.shared.nlu.training_data.message import Message
+
+CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef]")
+HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
+ENTITY = "language"
+
+
+def detect_language(text: Optional[str]) -> Optional[str]:
+    """``"zh"`` if the text contains Chinese characters, ``"en"`` if it has Latin words.
+
+    Mixed text such as "有没有 iPhone 15" counts as Chinese: customers who write
+    any Chinese get Chinese answers. Returns ``None`` when there are no words.
+    """
+    if not text:
+        return None
+    if HAN.search(text):
+        return "zh"
+    if LATIN_WORD.search(text):
+        return "en"
+    return None
+
+
+@DefaultV1Recipe.register(
+    [DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR], is_trainable=False
+)
+class LanguageDetector(GraphComponent, EntityExtractorMixin):
+    """Adds a ``language`` entity with the detected language of the message."""
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        """No options."""
+        return {}
+
+    def __init__(self, config: Dict[Text, Any]) -> None:
+        self._config = config
+
+    @classmethod
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> "LanguageDetector":
+        """Create the component (it has nothing to train)."""
+        return cls(config)
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        """Add the language entity to each message."""
+        for message in messages:
+            language = detect_language(message.get(TEXT))
+            if language is None:
+                continue
+            entities = [e for e in message.get(ENTITIES, []) if e.get("entity") != ENTITY]
+            entities.append(
+                {
+                    "entity": ENTITY,
+                    "value": language,
+                    "start": 0,
+                    "end": 0,
+                    "confidence_entity": 1.0,
+                    "extractor": self.__class__.__name__,
+                }
+            )
+            message.set(ENTITIES, entities, add_to_output=True)
+        return messages
+
+    def process_training_data(self, training_data: Any) -> Any:
+        """Nothing to add at training time."""
+        return training_data

@@ -1,0 +1,479 @@
+"""Question answering over the product graph with prepared SPARQL queries.
+
+Every query lives in ``knowledge_graph/queries/*.rq`` and is executed with
+bound parameters (``initBindings``); text a customer typed never becomes query
+text.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from rapidfuzz import fuzz, process, utils
+from rdflib import Literal
+from rdflib.namespace import XSD
+
+from knowledge_graph.backends import Row, SparqlBackend, open_backend
+from knowledge_graph.errors import GraphNotBuilt, KnowledgeGraphError, ProductNotFound
+from knowledge_graph.vocab import brand_iri, category_iri, group_iri, key_of, product_iri
+
+MAX_PRICE = Decimal("999999999")
+
+
+@dataclass(frozen=True)
+class ProductSummary:
+    """A product as shown in a list."""
+
+    sku: str
+    group_id: str
+    name_en: str
+    name_zh: str
+    model_en: str
+    model_zh: str
+    price: Decimal
+    currency: str
+    stock: int
+    color_en: str | None
+    color_zh: str | None
+
+
+@dataclass(frozen=True)
+class ProductDetails:
+    """Everything the graph knows about one product."""
+
+    sku: str
+    group_id: str
+    name_en: str
+    name_zh: str
+    description_en: str | None
+    description_zh: str | None
+    brand_en: str
+    brand_zh: str
+    category_key: str
+    category_en: str
+    category_zh: str
+    color_en: str | None
+    color_zh: str | None
+    material_en: str | None
+    material_zh: str | None
+    size: str | None
+    capacity: str | None
+    price: Decimal
+    currency: str
+    stock: int
+    availability: str
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """Matching products, one per product group, cheapest variant first."""
+
+    total: int
+    items: tuple[ProductSummary, ...]
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Attributes two or more products share and those in which they differ."""
+
+    products: tuple[ProductDetails, ...]
+    shared: tuple[str, ...]
+    differing: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class NameMatch:
+    """A product group whose name matches a mention, with a 0-100 score."""
+
+    sku: str
+    group_id: str
+    name: str
+    score: float
+
+
+_TOKEN = re.compile(r"[\u3400-\u9fff]+|[^\W_]+")
+
+
+def _name_tokens(text: str) -> list[str]:
+    return _TOKEN.findall(text)
+
+
+def _token_ratio(query: str, name: str) -> float:
+    if query == name:
+        return 100.0
+    if not query.isascii() or not name.isascii():
+        # Chinese words are not separated by spaces: look for one inside the other
+        return float(fuzz.partial_ratio(query, name)) if min(len(query), len(name)) > 1 else (
+            100.0 if query in name or name in query else 0.0)
+    if query.isdigit() or name.isdigit():
+        return 100.0 if query == name else 0.0
+    return float(fuzz.ratio(query, name))
+
+
+def _objects(rows: list[Any], predicate: str) -> list[Any]:
+    return [r.o for r in rows if key_of(r.p) == predicate]
+
+
+COMPARED_ATTRIBUTES = ("brand_en", "category_en", "color_en", "material_en", "size",
+                       "capacity", "price", "availability")
+
+
+@dataclass(frozen=True)
+class _Labels:
+    name_en: str
+    name_zh: str
+    group_id: str
+    model_en: str
+    model_zh: str
+    color_en: str | None
+    color_zh: str | None
+
+
+class ProductGraph:
+    """Read-only question answering over an RDF product graph.
+
+    Args:
+        backend: The SPARQL back end holding the graph (see :meth:`from_file`).
+    """
+
+    def __init__(self, backend: SparqlBackend) -> None:
+        self._backend = backend
+        self._lock = threading.Lock()
+        self._labels = self._load_labels()
+        self._vocabulary = self._load_vocabulary()
+        names: list[str] = []
+        owners: list[tuple[str, str]] = []
+        seen: set[tuple[str, str]] = set()
+        for sku, labels in self._labels.items():
+            # model names first (what people type), then the full variant names
+            for candidate in (labels.model_en, labels.model_zh, labels.name_en, labels.name_zh):
+                if (candidate, labels.group_id) not in seen:
+                    seen.add((candidate, labels.group_id))
+                    names.append(candidate)
+                    owners.append((sku, labels.group_id))
+        self._names = names
+        self._name_owners = owners
+        self._processed_names = [utils.default_process(n) for n in names]
+
+    @classmethod
+    def from_file(cls, path: Path, *, backend: str = "oxigraph") -> ProductGraph:
+        """Load a graph written by :func:`knowledge_graph.export.write_graph`.
+
+        Args:
+            path: Turtle file.
+            backend: ``"oxigraph"`` (default) or ``"rdflib"``.
+
+        Raises:
+            GraphNotBuilt: If ``path`` does not exist.
+        """
+        if not path.exists():
+            raise GraphNotBuilt(f"no product graph at {path}; run `make data` first")
+        return cls(open_backend(path, backend))
+
+    @property
+    def backend_name(self) -> str:
+        """Name of the SPARQL back end in use."""
+        return self._backend.name
+
+    def __len__(self) -> int:
+        return len(self._labels)
+
+    # -- queries -----------------------------------------------------------------------------
+
+    def _run(self, name: str, **bindings: Any) -> list[Row]:
+        params = {k: v for k, v in bindings.items() if v is not None}
+        with self._lock:  # rdflib's SPARQL engine is not thread-safe
+            return self._backend.select(name, params)
+
+    def _load_labels(self) -> dict[str, _Labels]:
+        names: dict[str, dict[str, str]] = {}
+        models: dict[str, dict[str, str]] = {}
+        colors: dict[str, dict[str, str]] = {}
+        groups: dict[str, str] = {}
+        for row in self._run("catalog_names"):
+            sku = str(row.sku)
+            lang = row.name.language or "en"
+            names.setdefault(sku, {})[lang] = str(row.name)
+            models.setdefault(sku, {})[lang] = str(row.model)
+            if row.color is not None:
+                colors.setdefault(sku, {})[lang] = str(row.color)
+            groups[sku] = key_of(row.group)
+        labels = {}
+        for sku, by_lang in names.items():
+            color = colors.get(sku, {})
+            labels[sku] = _Labels(
+                name_en=by_lang.get("en", sku),
+                name_zh=by_lang.get("zh", by_lang.get("en", sku)),
+                group_id=groups[sku],
+                model_en=models[sku].get("en", sku),
+                model_zh=models[sku].get("zh", models[sku].get("en", sku)),
+                color_en=color.get("en"),
+                color_zh=color.get("zh"),
+            )
+        return labels
+
+    def _load_vocabulary(self) -> dict[str, dict[str, str]]:
+        vocab: dict[str, dict[str, str]] = {}
+        self._preferred: dict[tuple[str, str, str], str] = {}
+        for row in self._run("vocabulary"):
+            kind, key, label = str(row.kind), str(row.key), str(row.label)
+            table = vocab.setdefault(kind, {})
+            table[label.lower()] = key
+            table[key.lower()] = key
+            if row.preferred is not None and row.preferred.toPython() is True:
+                lang = getattr(row.label, "language", None) or "en"
+                self._preferred.setdefault((kind, key, lang), label)
+        return vocab
+
+    def label(self, kind: str, key: str, lang: str) -> str:
+        """The preferred label of a brand, category or colour key in ``lang``.
+
+        Falls back to the English label, then to the key itself.
+        """
+        return (self._preferred.get((kind, key, lang))
+                or self._preferred.get((kind, key, "en")) or key.replace("_", " "))
+
+    def vocabulary(self, kind: str) -> dict[str, str]:
+        """Every label of ``kind`` (brand, category, color, material) mapped to its key."""
+        return dict(self._vocabulary.get(kind, {}))
+
+    def canonical(self, kind: str, text: str | None) -> str | None:
+        """The key of a brand, category, colour or material label, or ``None``."""
+        if not text:
+            return None
+        return self._vocabulary.get(kind, {}).get(text.strip().lower())
+
+    def _summary(self, sku: str, price: Any, currency: str, stock: Any) -> ProductSummary:
+        labels = self._labels[sku]
+        return ProductSummary(
+            sku=sku,
+            group_id=labels.group_id,
+            name_en=labels.name_en,
+            name_zh=labels.name_zh,
+            model_en=labels.model_en,
+            model_zh=labels.model_zh,
+            price=Decimal(str(price)),
+            currency=currency,
+            stock=int(stock),
+            color_en=labels.color_en,
+            color_zh=labels.color_zh,
+        )
+
+    def search(
+        self,
+        *,
+        currency: str,
+        category: str | None = None,
+        brand: str | None = None,
+        color: str | None = None,
+        min_price: Decimal | None = None,
+        max_price: Decimal | None = None,
+        in_stock_only: bool = False,
+        limit: int = 5,
+    ) -> SearchResult:
+        """Find products, cheapest first, one variant per product group.
+
+        Args:
+            currency: Currency of the prices to filter and return.
+            category: Category key; sub-categories match too.
+            brand: Brand key.
+            color: English colour key, e.g. ``"black"``.
+            min_price: Lowest price, inclusive.
+            max_price: Highest price, inclusive.
+            in_stock_only: Skip variants with no stock.
+            limit: Most product groups to return.
+        """
+        if min_price is not None and max_price is not None and min_price > max_price:
+            min_price, max_price = max_price, min_price
+        rows = self._run(
+            "search_by_color" if color else "search",
+            currency=Literal(currency),
+            minPrice=Literal(min_price if min_price is not None else Decimal(0),
+                             datatype=XSD.decimal),
+            maxPrice=Literal(max_price if max_price is not None else MAX_PRICE,
+                             datatype=XSD.decimal),
+            category=category_iri(category) if category else None,
+            brand=brand_iri(brand) if brand else None,
+            color=Literal(color, lang="en") if color else None,
+        )
+        best: dict[str, ProductSummary] = {}
+        for row in rows:
+            if in_stock_only and int(row.stock) <= 0:
+                continue
+            gid = key_of(row.group)
+            if gid not in best or (best[gid].stock <= 0 < int(row.stock)):
+                best[gid] = self._summary(str(row.sku), row.price, currency, row.stock)
+        items = sorted(best.values(), key=lambda p: (p.price, p.sku))
+        return SearchResult(total=len(items), items=tuple(items[:limit]))
+
+    def details(self, sku: str, *, currency: str) -> ProductDetails:
+        """All attributes of one product.
+
+        Raises:
+            ProductNotFound: If ``sku`` is not in the graph.
+        """
+        if sku not in self._labels:
+            raise ProductNotFound(sku)
+        rows = self._run("details", product=product_iri(sku))
+        own: dict[str, dict[str | None, str]] = {}
+        linked: dict[str, dict[str, dict[str | None, str]]] = {}
+        for r in rows:
+            pred = key_of(r.p).rsplit("#", 1)[-1]
+            own.setdefault(pred, {})[getattr(r.o, "language", None)] = str(r.o)
+            if r.p2 is not None:
+                node = linked.setdefault(str(r.o), {})
+                node.setdefault(key_of(r.p2).rsplit("#", 1)[-1], {})[
+                    getattr(r.o2, "language", None)] = str(r.o2)
+        offer = next((node for iri, node in linked.items()
+                      if iri in {str(o) for o in _objects(rows, "offers")}
+                      and node.get("priceCurrency", {}).get(None) == currency), None)
+        if offer is None:
+            raise ProductNotFound(f"{sku} has no offer in {currency}")
+        brand = linked[own["brand"][None]]["name"]
+        category = linked[own["category"][None]]
+        capacity = next((node["value"][None] for node in linked.values()
+                         if node.get("propertyID", {}).get(None) == "capacity"), None)
+
+        def lang(values: dict[str | None, str] | None, code: str) -> str | None:
+            return None if not values else values.get(code) or values.get(None)
+
+        return ProductDetails(
+            sku=sku,
+            group_id=self._labels[sku].group_id,
+            name_en=self._labels[sku].name_en,
+            name_zh=self._labels[sku].name_zh,
+            description_en=lang(own.get("description"), "en"),
+            description_zh=lang(own.get("description"), "zh"),
+            brand_en=lang(brand, "en") or "",
+            brand_zh=lang(brand, "zh") or "",
+            category_key=category["identifier"][None],
+            category_en=lang(category.get("prefLabel"), "en") or "",
+            category_zh=lang(category.get("prefLabel"), "zh") or "",
+            color_en=lang(own.get("color"), "en"),
+            color_zh=lang(own.get("color"), "zh"),
+            material_en=lang(own.get("material"), "en"),
+            material_zh=lang(own.get("material"), "zh"),
+            size=lang(own.get("size"), "en"),
+            capacity=capacity,
+            price=Decimal(offer["price"][None]),
+            currency=currency,
+            stock=int(offer["inventoryLevel"][None]),
+            availability=key_of(offer["availability"][None]),
+        )
+
+    def variants(self, sku: str, *, currency: str) -> list[ProductSummary]:
+        """Every variant (colour, size, capacity) of the product's group, cheapest first.
+
+        Raises:
+            ProductNotFound: If ``sku`` is not in the graph.
+        """
+        if sku not in self._labels:
+            raise ProductNotFound(sku)
+        rows = self._run("variants", group=group_iri(self._labels[sku].group_id),
+                         currency=Literal(currency))
+        return [self._summary(str(r.sku), r.price, currency, r.stock) for r in rows]
+
+    def accessories(self, sku: str, *, currency: str, limit: int = 5) -> list[ProductSummary]:
+        """Accessories and spare parts that fit the product, one per product group.
+
+        Raises:
+            ProductNotFound: If ``sku`` is not in the graph.
+        """
+        if sku not in self._labels:
+            raise ProductNotFound(sku)
+        best: dict[str, ProductSummary] = {}
+        for r in self._run("accessories", product=product_iri(sku), currency=Literal(currency)):
+            gid = key_of(r.group)
+            if gid not in best or (best[gid].stock <= 0 < int(r.stock)):
+                best[gid] = self._summary(str(r.sku), r.price, currency, r.stock)
+        return sorted(best.values(), key=lambda p: (p.price, p.sku))[:limit]
+
+    def compare(self, skus: list[str], *, currency: str) -> Comparison:
+        """Compare two or more products attribute by attribute.
+
+        Raises:
+            KnowledgeGraphError: If fewer than two distinct products are given.
+            ProductNotFound: If a sku is not in the graph.
+        """
+        unique = list(dict.fromkeys(skus))
+        if len(unique) < 2:
+            raise KnowledgeGraphError("a comparison needs two different products")
+        products = tuple(self.details(s, currency=currency) for s in unique)
+        shared, differing = [], []
+        for attr in COMPARED_ATTRIBUTES:
+            values = {getattr(p, attr) for p in products}
+            if values == {None}:
+                continue
+            (shared if len(values) == 1 else differing).append(attr)
+        return Comparison(products=products, shared=tuple(shared), differing=tuple(differing))
+
+    def summary(self, sku: str, *, currency: str) -> ProductSummary:
+        """The list view of one product.
+
+        Raises:
+            ProductNotFound: If ``sku`` is not in the graph.
+        """
+        d = self.details(sku, currency=currency)
+        return self._summary(sku, d.price, currency, d.stock)
+
+    def model_name(self, sku: str, lang: str) -> str:
+        """The model (product group) name of ``sku`` in ``lang`` (``en`` or ``zh``).
+
+        Raises:
+            ProductNotFound: If ``sku`` is not in the graph.
+        """
+        if sku not in self._labels:
+            raise ProductNotFound(sku)
+        labels = self._labels[sku]
+        return labels.model_zh if lang == "zh" else labels.model_en
+
+    def has_product(self, sku: str) -> bool:
+        """True when ``sku`` is in the graph."""
+        return sku in self._labels
+
+    def match_names(self, text: str, *, limit: int = 3, min_score: float = 60) -> list[NameMatch]:
+        """Fuzzy-match a product mention against product and model names.
+
+        Candidates are pre-selected with rapidfuzz's ``WRatio``, then re-scored
+        token by token (each word of the mention against its closest word of
+        the name, so a typo costs one word, not the whole match), with a small
+        bonus for names the mention covers completely. Returns at most one
+        match per product group, best first, with scores from 0 to 100.
+        """
+        query = utils.default_process(text or "")
+        if not query:
+            return []
+        query_tokens = _name_tokens(query)
+        hits = process.extract(query, self._processed_names, scorer=fuzz.WRatio,
+                               processor=None, limit=150, score_cutoff=40)
+        result: dict[str, NameMatch] = {}
+        for _, coarse, index in hits:
+            sku, gid = self._name_owners[index]
+            name_tokens = _name_tokens(self._processed_names[index])
+            if not name_tokens or not query_tokens:
+                continue
+            per_token = [max(_token_ratio(q, n) for n in name_tokens) for q in query_tokens]
+            covered = sum(1 for n in name_tokens
+                          if max(_token_ratio(q, n) for q in query_tokens) >= 80)
+            score = (0.8 * sum(per_token) / len(per_token) + 0.1 * coarse
+                     + 10 * covered / len(name_tokens))
+            if score >= min_score and (gid not in result or result[gid].score < score):
+                result[gid] = NameMatch(sku=sku, group_id=gid, name=self._names[index],
+                                        score=round(score, 1))
+        return sorted(result.values(), key=lambda m: -m.score)[:limit]
+
+    def catalog_names(self) -> list[tuple[str, str, str]]:
+        """``(sku, English name, Chinese name)`` of every product."""
+        return [(sku, lab.name_en, lab.name_zh) for sku, lab in sorted(self._labels.items())]
+
+    def model_names(self) -> list[tuple[str, str, str]]:
+        """``(group id, English model name, Chinese model name)`` of every product group."""
+        seen: dict[str, tuple[str, str, str]] = {}
+        for lab in self._labels.values():
+            seen.setdefault(lab.group_id, (lab.group_id, lab.model_en, lab.model_zh))
+        return sorted(seen.values())

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Start the action server and the Rasa server, wait until both answer, print how
+# to chat, and stop both cleanly on Ctrl-C. Used by `make run`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+RASA_PORT=${RASA_PORT:-5005}
+ACTIONS_PORT=${ACTIONS_PORT:-5055}
+MODEL=${MODEL:-models/shop-assistant.tar.gz}
+LOG_DIR=${SHOP_DATA_DIR:-data}/logs
+mkdir -p "$LOG_DIR"
+export ACTION_ENDPOINT_URL=${ACTION_ENDPOINT_URL:-http://127.0.0.1:${ACTIONS_PORT}/webhook}
+
+pids=()
+stop() {
+  trap - INT TERM EXIT
+  echo
+  echo "stopping..."
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  echo "stopped."
+}
+trap stop INT TERM EXIT
+
+.venv-actions/bin/python -m rasa_sdk --actions actions --port "$ACTIONS_PORT" \
+  >"$LOG_DIR/actions.log" 2>&1 &
+pids+=($!)
+.venv-bot/bin/rasa run --model "$MODEL" --enable-api --cors "*" \
+  --interface 127.0.0.1 --port "$RASA_PORT" \
+  --credentials bot/credentials.yml --endpoints bot/endpoints.yml \
+  >"$LOG_DIR/rasa.log" 2>&1 &
+pids+=($!)
+
+wait_for() {  # url name seconds
+  for _ in $(seq 1 "$3"); do
+    if curl -fsS "$1" >/dev/null 2>&1; then return 0; fi
+    for pid in "${pids[@]}"; do
+      kill -0 "$pid" 2>/dev/null || { echo "$2 exited; see $LOG_DIR"; tail -20 "$LOG_DIR"/*.log; exit 1; }
+    done
+    sleep 1
+  done
+  echo "$2 did not answer within $3 s; see $LOG_DIR"; exit 1
+}
+echo "starting the action server (:$ACTIONS_PORT) and Rasa (:$RASA_PORT)..."
+wait_for "http://127.0.0.1:$ACTIONS_PORT/health" "action server" 60
+wait_for "http://127.0.0.1:$RASA_PORT/status" "Rasa server" 180
+
+cat <<MSG
+
+The shop assistant is running.
+  REST API:  http://127.0.0.1:$RASA_PORT/webhooks/rest/webhook
+  Try:       curl -s -XPOST http://127.0.0.1:$RASA_PORT/webhooks/rest/webhook \\
+               -H 'Content-Type: application/json' \\
+               -d '{"sender": "me", "message": "red running shoes under 80 dollars"}'
+             (or in Chinese: "有没有2000元以下的华为手机")
+  Orders:    add "metadata": {"customer_id": "C10001"} to chat as a known customer
+  Logs:      $LOG_DIR/rasa.log, $LOG_DIR/actions.log
+Press Ctrl-C to stop.
+MSG
+wait -n "${pids[@]}"
+echo "a server exited; see $LOG_DIR"

@@ -1,0 +1,169 @@
+"""SQLAlchemy models of a shop: catalog, customers, orders and interactions.
+
+The schema is deliberately plain so that a shop can point ``DATABASE_URL`` at
+SQLite (the default), PostgreSQL or any other database SQLAlchemy supports.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from sqlalchemy import (
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+MONEY = Numeric(12, 2)
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every shop table."""
+
+
+class Category(Base):
+    """A product category with English and Chinese labels."""
+
+    __tablename__ = "categories"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name_en: Mapped[str] = mapped_column(String(128))
+    name_zh: Mapped[str] = mapped_column(String(128))
+    parent_key: Mapped[str | None] = mapped_column(ForeignKey("categories.key"))
+
+
+class Brand(Base):
+    """A brand with English and Chinese names."""
+
+    __tablename__ = "brands"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name_en: Mapped[str] = mapped_column(String(128))
+    name_zh: Mapped[str] = mapped_column(String(128))
+
+
+class Product(Base):
+    """A sellable product (one colour/size variant of a product group)."""
+
+    __tablename__ = "products"
+
+    sku: Mapped[str] = mapped_column(String(32), primary_key=True)
+    group_id: Mapped[str] = mapped_column(String(64), index=True)
+    model_en: Mapped[str] = mapped_column(String(200))
+    model_zh: Mapped[str] = mapped_column(String(200))
+    name_en: Mapped[str] = mapped_column(String(255))
+    name_zh: Mapped[str] = mapped_column(String(255))
+    description_en: Mapped[str] = mapped_column(Text)
+    description_zh: Mapped[str] = mapped_column(Text)
+    category_key: Mapped[str] = mapped_column(ForeignKey("categories.key"), index=True)
+    brand_key: Mapped[str] = mapped_column(ForeignKey("brands.key"), index=True)
+    color: Mapped[str | None] = mapped_column(String(32))
+    size: Mapped[str | None] = mapped_column(String(32))
+    capacity: Mapped[str | None] = mapped_column(String(32))
+    material: Mapped[str | None] = mapped_column(String(64))
+    list_price: Mapped[Decimal] = mapped_column(MONEY)
+    cost: Mapped[Decimal] = mapped_column(MONEY)
+    currency: Mapped[str] = mapped_column(String(3))
+    stock: Mapped[int] = mapped_column(Integer)
+
+    category: Mapped[Category] = relationship()
+    brand: Mapped[Brand] = relationship()
+    prices: Mapped[list[LocalPrice]] = relationship(
+        back_populates="product", cascade="all, delete-orphan"
+    )
+
+
+class LocalPrice(Base):
+    """The list price of a product in a currency other than the base one."""
+
+    __tablename__ = "local_prices"
+
+    product_sku: Mapped[str] = mapped_column(ForeignKey("products.sku"), primary_key=True)
+    currency: Mapped[str] = mapped_column(String(3), primary_key=True)
+    amount: Mapped[Decimal] = mapped_column(MONEY)
+
+    product: Mapped[Product] = relationship(back_populates="prices")
+
+
+class AccessoryLink(Base):
+    """``accessory_sku`` is an accessory or spare part for ``product_sku``."""
+
+    __tablename__ = "accessory_links"
+
+    accessory_sku: Mapped[str] = mapped_column(ForeignKey("products.sku"), primary_key=True)
+    product_sku: Mapped[str] = mapped_column(ForeignKey("products.sku"), primary_key=True)
+
+
+class Customer(Base):
+    """A registered customer."""
+
+    __tablename__ = "customers"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(128))
+    email: Mapped[str] = mapped_column(String(255), unique=True)
+    language: Mapped[str] = mapped_column(String(8))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class Order(Base):
+    """A customer's order."""
+
+    __tablename__ = "orders"
+
+    number: Mapped[str] = mapped_column(String(16), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"), index=True)
+    email: Mapped[str] = mapped_column(String(255))
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    currency: Mapped[str] = mapped_column(String(3))
+    total: Mapped[Decimal] = mapped_column(MONEY)
+    placed_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    shipped_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    delivered_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    cancelled_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    carrier: Mapped[str | None] = mapped_column(String(32))
+    tracking_number: Mapped[str | None] = mapped_column(String(64))
+    return_reason: Mapped[str | None] = mapped_column(Text)
+    return_requested_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+    lines: Mapped[list[OrderLine]] = relationship(
+        back_populates="order", cascade="all, delete-orphan", order_by="OrderLine.position"
+    )
+
+
+class OrderLine(Base):
+    """One product line of an order."""
+
+    __tablename__ = "order_lines"
+    __table_args__ = (UniqueConstraint("order_number", "position"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    order_number: Mapped[str] = mapped_column(ForeignKey("orders.number"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    product_sku: Mapped[str] = mapped_column(ForeignKey("products.sku"))
+    quantity: Mapped[int] = mapped_column(Integer)
+    unit_price: Mapped[Decimal] = mapped_column(MONEY)
+
+    order: Mapped[Order] = relationship(back_populates="lines")
+    product: Mapped[Product] = relationship()
+
+
+class Interaction(Base):
+    """A customer's view, add-to-cart or purchase of a product."""
+
+    __tablename__ = "interactions"
+    __table_args__ = (Index("ix_interactions_customer_ts", "customer_id", "timestamp"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"))
+    product_sku: Mapped[str] = mapped_column(ForeignKey("products.sku"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    session_id: Mapped[str] = mapped_column(String(32))
+    timestamp: Mapped[dt.datetime] = mapped_column(DateTime)

@@ -1,0 +1,40 @@
+"""Prices and ordinals as customers write them."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from actions.parsing import Money, chinese_number, parse_money, parse_ordinal
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("80 dollars", Money(Decimal(80), "USD")),
+    ("$1,200", Money(Decimal(1200), "USD")),
+    ("50 bucks", Money(Decimal(50), "USD")),
+    ("2000元", Money(Decimal(2000), "CNY")),
+    ("500块", Money(Decimal(500), "CNY")),
+    ("两千块", Money(Decimal(2000), "CNY")),
+    ("¥99.5", Money(Decimal("99.5"), "CNY")),
+    ("2k", Money(Decimal(2000), None)),
+    ("100", Money(Decimal(100), None)),
+])
+def test_parse_money(text: str, expected: Money) -> None:
+    assert parse_money(text) == expected
+
+
+@pytest.mark.parametrize("text", [None, "", "cheap", "99999999999 dollars", "💸"])
+def test_parse_money_rejects_non_amounts(text) -> None:
+    assert parse_money(text) is None
+
+
+@pytest.mark.parametrize(("text", "value"), [("两千", 2000), ("一千五", 1500), ("三百五", 350),
+                                             ("一百零五", 105), ("二十", 20), ("十", 10),
+                                             ("一万", 10000), ("五百", 500)])
+def test_chinese_numbers(text: str, value: int) -> None:
+    assert chinese_number(text) == value
+
+
+def test_ordinals() -> None:
+    assert [parse_ordinal(v) for v in ("1", "2", "-1", "two", None)] == [1, 2, -1, None, None]

@@ -1,0 +1,172 @@
+"""Product actions run against tracker fixtures and the generated demo shop."""
+
+from __future__ import annotations
+
+import pytest
+
+from actions.constants import Response, Slot
+from actions.product_accessories import ActionProductAccessories
+from actions.product_compare import ActionCompareProducts
+from actions.product_info import ActionProductInfo
+from actions.product_search import ActionSearchProducts
+from tests.conftest import entity, make_tracker, run_action, slot_events
+
+
+def _search(graph, text, entities, slots=None, language="en"):
+    tracker = make_tracker(text, intent="search_products", entities=entities,
+                           slots={"language": language, **(slots or {})})
+    return run_action(ActionSearchProducts(), tracker)
+
+
+def test_search_red_running_shoes_under_80_dollars(graph) -> None:
+    messages, events = _search(graph, "red running shoes under 80 dollars", [
+        entity("color", "red"), entity("category", "running shoes", 4),
+        entity("price", "80 dollars", 25, role="max")])
+    assert messages[0]["response"] == Response.SEARCH_RESULTS
+    items = messages[0]["items"]
+    assert "(red)" in items and "$69.99" in items
+    shown = slot_events(events)[Slot.SHOWN_PRODUCTS]
+    for sku in shown:
+        d = graph.details(sku, currency="USD")
+        assert d.color_en == "red" and d.price <= 80 and d.category_key == "running_shoes"
+
+
+def test_search_in_chinese_uses_yuan_and_chinese_names(graph) -> None:
+    messages, events = _search(graph, "有没有2000元以下的华为手机", [
+        entity("price", "2000元", 3, role="max"), entity("brand", "huawei", 11),
+        entity("category", "手机", 13)], language="zh")
+    assert messages[0]["response"] == Response.SEARCH_RESULTS
+    assert "华为" in messages[0]["items"] and "¥" in messages[0]["items"]
+    for sku in slot_events(events)[Slot.SHOWN_PRODUCTS]:
+        d = graph.details(sku, currency="CNY")
+        assert d.brand_en == "Huawei" and d.price <= 2000 and d.category_key == "phones"
+
+
+def test_search_refines_previous_results_with_a_colour(graph) -> None:
+    _, events = _search(graph, "huawei phones", [entity("brand", "huawei"),
+                                                 entity("category", "phones", 7)])
+    previous = {k: v for k, v in slot_events(events).items() if k.startswith("search_")}
+    messages, events = _search(graph, "any in green?", [entity("color", "green", 7)],
+                               slots=previous)
+    for sku in slot_events(events)[Slot.SHOWN_PRODUCTS]:
+        d = graph.details(sku, currency="USD")
+        assert (d.brand_en, d.color_en, d.category_key) == ("Huawei", "green", "phones")
+
+
+def test_search_with_nothing_to_go_on_asks_for_criteria(graph) -> None:
+    messages, _ = _search(graph, "show me stuff", [])
+    assert messages[0]["response"] == Response.SEARCH_NEED_CRITERIA
+
+
+def test_search_for_unknown_brand_says_none(graph) -> None:
+    messages, _ = _search(graph, "gucci bags", [entity("brand", "gucci")])
+    assert messages[0]["response"] == Response.SEARCH_NONE
+    assert "gucci" in messages[0]["criteria"]
+
+
+def test_price_of_the_second_one(graph) -> None:
+    _, events = _search(graph, "huawei phones", [entity("brand", "huawei"),
+                                                 entity("category", "phones", 7)])
+    shown = slot_events(events)[Slot.SHOWN_PRODUCTS]
+    tracker = make_tracker("how much is the second one?", intent="ask_price",
+                           entities=[entity("mention", "2", 16)],
+                           slots={Slot.SHOWN_PRODUCTS: shown})
+    messages, events = run_action(ActionProductInfo(), tracker)
+    expected = graph.details(shown[1], currency="USD")
+    assert messages[0]["response"] == Response.PRICE
+    assert messages[0]["name"] == expected.name_en
+    assert messages[0]["price"] == f"${expected.price:,.2f}"
+    assert slot_events(events)[Slot.PRODUCT] == shown[1]
+
+
+def test_mention_beyond_the_list(graph) -> None:
+    tracker = make_tracker("the fifth one", intent="ask_price",
+                           entities=[entity("mention", "5")],
+                           slots={Slot.SHOWN_PRODUCTS: ["SKU-1001"]})
+    messages, _ = run_action(ActionProductInfo(), tracker)
+    assert messages[0]["response"] == Response.MENTION_OUT_OF_RANGE
+
+
+def test_does_it_come_in_black_in_chinese(graph) -> None:
+    iphone = graph.match_names("iPhone 15")[0].sku
+    pink = next(v for v in graph.variants(iphone, currency="CNY") if v.color_en == "pink")
+    tracker = make_tracker("它有黑色的吗", intent="ask_color",
+                           entities=[entity("color", "black", 2)],
+                           slots={"language": "zh", Slot.PRODUCT: pink.sku})
+    messages, events = run_action(ActionProductInfo(), tracker)
+    assert messages[0]["response"] == Response.COLOR_AVAILABLE
+    assert messages[0]["color"] == "黑色" and "¥" in messages[0]["price"]
+    chosen = graph.details(slot_events(events)[Slot.PRODUCT], currency="CNY")
+    assert chosen.color_en == "black" and chosen.capacity == graph.details(
+        pink.sku, currency="CNY").capacity
+
+
+def test_colour_not_available_lists_real_colours(graph) -> None:
+    sku = graph.match_names("AirPods Pro 2")[0].sku
+    tracker = make_tracker("does it come in red?", intent="ask_color",
+                           entities=[entity("color", "red", 16)], slots={Slot.PRODUCT: sku})
+    messages, _ = run_action(ActionProductInfo(), tracker)
+    assert messages[0]["response"] == Response.COLOR_UNAVAILABLE
+    assert messages[0]["colors"] == "white"
+
+
+@pytest.mark.parametrize(("intent", "response"), [
+    ("ask_material", Response.MATERIAL), ("ask_details", Response.DETAILS)])
+def test_material_and_details_by_name(graph, intent: str, response: str) -> None:
+    tracker = make_tracker("what about the iphnoe 15 pro", intent=intent,
+                           entities=[entity("product", "iphnoe 15 pro", 15)])
+    messages, events = run_action(ActionProductInfo(), tracker)
+    assert messages[0]["response"] == response
+    assert "iPhone 15 Pro" in messages[0]["name"]
+
+
+def test_stock_answer_matches_inventory(graph) -> None:
+    sold_out = next(sku for sku, *_ in graph.catalog_names()
+                    if graph.details(sku, currency="USD").stock == 0)
+    tracker = make_tracker("is it in stock?", intent="ask_stock", slots={Slot.PRODUCT: sold_out})
+    messages, _ = run_action(ActionProductInfo(), tracker)
+    assert messages[0]["response"] == Response.STOCK_OUT
+
+
+def test_unknown_product_gets_suggestions_or_not_found(graph) -> None:
+    tracker = make_tracker("how much is the macbok air 99", intent="ask_price",
+                           entities=[entity("product", "macbok air 99", 16)])
+    messages, _ = run_action(ActionProductInfo(), tracker)
+    assert messages[0]["response"] == Response.PRODUCT_SUGGESTIONS
+    assert "MacBook Air 13" in messages[0]["suggestions"]
+    tracker = make_tracker("how much is the zqxw", intent="ask_price",
+                           entities=[entity("product", "zqxwvy", 16)])
+    messages, _ = run_action(ActionProductInfo(), tracker)
+    assert messages[0]["response"] == Response.PRODUCT_NOT_FOUND
+
+
+def test_no_product_in_context_asks_which(graph) -> None:
+    messages, _ = run_action(ActionProductInfo(), make_tracker("how much?", intent="ask_price"))
+    assert messages[0]["response"] == Response.WHICH_PRODUCT
+
+
+def test_compare_two_named_products(graph) -> None:
+    tracker = make_tracker("compare the iPhone 15 and the Galaxy S24", intent="compare_products",
+                           entities=[entity("product", "iPhone 15", 12),
+                                     entity("product", "Galaxy S24", 30)])
+    messages, events = run_action(ActionCompareProducts(), tracker)
+    assert messages[0]["response"] == Response.COMPARE
+    table = messages[0]["table"]
+    assert "iPhone 15" in table and "Galaxy S24" in table and "Brand: Apple | Samsung" in table
+    assert len(slot_events(events)[Slot.SHOWN_PRODUCTS]) == 2
+
+
+def test_compare_needs_two(graph) -> None:
+    messages, _ = run_action(ActionCompareProducts(),
+                             make_tracker("compare them", intent="compare_products"))
+    assert messages[0]["response"] == Response.COMPARE_NEED_TWO
+
+
+def test_accessories_for_a_phone_in_chinese(graph) -> None:
+    sku = graph.match_names("华为 Mate 60 Pro")[0].sku
+    tracker = make_tracker("有什么配件", intent="ask_accessories",
+                           slots={"language": "zh", Slot.PRODUCT: sku})
+    messages, events = run_action(ActionProductAccessories(), tracker)
+    assert messages[0]["response"] == Response.ACCESSORIES
+    assert "66W" in messages[0]["items"]
+    assert slot_events(events)[Slot.PRODUCT] == sku

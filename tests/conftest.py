@@ -1,0 +1,127 @@
+"""Shared fixtures (actions environment): a generated demo shop, its graph,
+its order service, and trackers for running actions."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from rasa_sdk import Tracker  # noqa: E402
+from rasa_sdk.executor import CollectingDispatcher  # noqa: E402
+
+AS_OF = dt.date(2026, 6, 15)
+
+
+@pytest.fixture(scope="session")
+def demo_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """Environment of a freshly generated demo shop in a temporary data directory."""
+    from scripts.build_data import build
+
+    from actions.settings import load_settings
+
+    data_dir = tmp_path_factory.mktemp("shop-data")
+    env = {"SHOP_DATA_DIR": str(data_dir), "DEMO_AS_OF": AS_OF.isoformat(), "DEMO_SEED": "7"}
+    build(load_settings(env), data_dir / "nlu" / "catalog.yml")
+    return env
+
+
+@pytest.fixture()
+def demo_settings(demo_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """Point the action server's settings and services at the demo shop."""
+    from actions import services, settings
+
+    for key, value in demo_env.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("CUSTOMER_ID_SECRET", raising=False)
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    settings.settings.cache_clear()
+    services._graph.cache_clear()
+    services._orders.cache_clear()
+    yield settings.settings()
+    settings.settings.cache_clear()
+    services._graph.cache_clear()
+    services._orders.cache_clear()
+
+
+@pytest.fixture()
+def fixed_clock(monkeypatch: pytest.MonkeyPatch, demo_settings: Any) -> dt.datetime:
+    """Make the order service's "now" the demo shop's as-of date."""
+    from actions import services
+    from shop.db import make_engine, session_factory
+    from shop.orders import OrderService
+
+    now = dt.datetime.combine(AS_OF, dt.time(12, 0))
+
+    def orders() -> OrderService:
+        return OrderService(session_factory(make_engine(demo_settings.database_url)),
+                            return_window_days=30, clock=lambda: now)
+
+    monkeypatch.setattr(services, "order_service", orders)
+    for module in ("actions.order_form", "actions.order_status", "actions.order_cancel",
+                   "actions.order_return"):
+        monkeypatch.setattr(f"{module}.order_service", orders, raising=False)
+    return now
+
+
+@pytest.fixture()
+def graph(demo_settings: Any) -> Any:
+    """The demo shop's product graph (default back end)."""
+    from actions.services import product_graph
+
+    return product_graph()
+
+
+def make_tracker(
+    text: str = "",
+    *,
+    intent: str | None = None,
+    entities: list[dict[str, Any]] | None = None,
+    slots: dict[str, Any] | None = None,
+    metadata: dict[str, Any] | None = None,
+    sender: str = "test-user",
+) -> Tracker:
+    """A rasa-sdk tracker whose latest message has the given intent and entities."""
+    all_slots = {"language": "en"}
+    all_slots.update(slots or {})
+    latest = {
+        "text": text,
+        "intent": {"name": intent, "confidence": 1.0},
+        "entities": entities or [],
+        "metadata": metadata or {},
+    }
+    return Tracker(sender, all_slots, latest, [], False, None, {}, "action_listen")
+
+
+def entity(name: str, value: str, start: int = 0, role: str | None = None) -> dict[str, Any]:
+    """An entity as Rasa puts it into a parsed message."""
+    result: dict[str, Any] = {"entity": name, "value": value, "start": start,
+                              "end": start + len(value)}
+    if role:
+        result["role"] = role
+    return result
+
+
+def run_action(action: Any, tracker: Tracker) -> tuple[list[dict[str, Any]], list[Any]]:
+    """Run an action to completion; return (messages, events)."""
+    dispatcher = CollectingDispatcher()
+    events = asyncio.run(action.run(dispatcher, tracker, {}))
+    return dispatcher.messages, events
+
+
+def slot_events(events: list[Any]) -> dict[str, Any]:
+    """The slot values an action set."""
+    return {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
+
+
+os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")

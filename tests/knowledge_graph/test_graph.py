@@ -1,0 +1,106 @@
+"""Question answering over the product graph, on both SPARQL back ends."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from knowledge_graph.backends import OxigraphBackend, RdflibBackend
+from knowledge_graph.errors import KnowledgeGraphError, ProductNotFound
+from knowledge_graph.export import build_graph
+from knowledge_graph.graph import ProductGraph
+from knowledge_graph.lookups import build_vocabulary, to_rasa_yaml
+from tests.knowledge_graph.test_export import small_catalog
+
+
+@pytest.fixture(params=["oxigraph", "rdflib"])
+def kg(request) -> ProductGraph:
+    g = build_graph(*small_catalog())
+    backend = OxigraphBackend.from_graph(g) if request.param == "oxigraph" else RdflibBackend(g)
+    return ProductGraph(backend)
+
+
+def test_search_by_parent_category_finds_sub_categories(kg) -> None:
+    result = kg.search(currency="USD", category="shoes")
+    assert [p.group_id for p in result.items] == ["anta-c202"]
+    # one line per product group; the in-stock variant represents it
+    assert result.items[0].sku == "S1"
+
+
+def test_search_filters_combine(kg) -> None:
+    assert [p.sku for p in kg.search(currency="USD", color="black").items] == ["S2"]
+    assert [p.sku for p in kg.search(currency="USD", brand="acme", max_price=Decimal(100)).items] \
+        == ["C1"]
+    assert kg.search(currency="USD", brand="acme", min_price=Decimal(100)).items[0].sku == "P1"
+    assert kg.search(currency="USD", color="red", max_price=Decimal(50)).total == 0
+    assert kg.search(currency="CNY", category="shoes").items[0].price == Decimal("499")
+    # a reversed range is read the way the customer meant it
+    assert kg.search(currency="USD", min_price=Decimal(200), max_price=Decimal(100)).total == 1
+
+
+def test_search_in_stock_only(kg) -> None:
+    assert kg.search(currency="USD", color="black", in_stock_only=True).total == 0
+
+
+def test_details_variants_accessories_and_comparison(kg) -> None:
+    d = kg.details("S1", currency="USD")
+    assert (d.brand_zh, d.category_en, d.color_zh, d.material_en, d.size) == (
+        "安踏", "running shoes", "红色", "mesh", "EU 42")
+    assert d.availability == "InStock" and d.price == Decimal("69.99")
+    assert kg.details("P1", currency="USD").capacity == "128GB"
+    assert [v.sku for v in kg.variants("S2", currency="USD")] == ["S1", "S2"]
+    assert [a.sku for a in kg.accessories("P1", currency="USD")] == ["C1"]
+    assert kg.accessories("S1", currency="USD") == []
+    comparison = kg.compare(["S1", "P1"], currency="USD")
+    assert "price" in comparison.differing and "brand_en" in comparison.differing
+    with pytest.raises(KnowledgeGraphError):
+        kg.compare(["S1", "S1"], currency="USD")
+
+
+def test_unknown_products_raise(kg) -> None:
+    for call in (lambda: kg.details("NOPE", currency="USD"),
+                 lambda: kg.variants("NOPE", currency="USD"),
+                 lambda: kg.accessories("NOPE", currency="USD")):
+        with pytest.raises(ProductNotFound):
+            call()
+    with pytest.raises(ProductNotFound):
+        kg.details("S2", currency="CNY")  # no offer in that currency
+
+
+@pytest.mark.parametrize("text", ["'} UNION SELECT * WHERE { ?s ?p ?o", '>"<script>alert(1)',
+                                  "\" . ?s ?p ?o . FILTER(\"", "DROP ALL"])
+def test_injection_text_is_only_ever_data(kg, text: str) -> None:
+    assert kg.match_names(text) == [] or all(m.score < 100 for m in kg.match_names(text))
+    assert kg.canonical("brand", text) is None
+    assert kg.search(currency=text).total == 0
+    assert kg.search(currency="USD", brand=text).total == 0
+
+
+def test_fuzzy_names_in_both_languages(kg) -> None:
+    assert kg.match_names("anta c20")[0].group_id == "anta-c202"
+    assert kg.match_names("安踏")[0].group_id == "anta-c202"
+    assert kg.match_names("acme x")[0].group_id == "acme-x"
+    assert kg.match_names("zzzz qqqq") == []
+
+
+def test_vocabulary_and_labels(kg) -> None:
+    assert kg.canonical("category", "Trainers") == "running_shoes"
+    assert kg.canonical("brand", "安踏") == "anta"
+    assert kg.canonical("color", "dark") == "black"
+    assert kg.label("category", "running_shoes", "zh") == "跑鞋"
+    vocab = build_vocabulary(kg)
+    assert "Anta C202" in vocab.lookups["product"] and "安踏 C202" in vocab.lookups["product"]
+    assert "安踏" in vocab.synonyms["anta"] and "trainers" in vocab.synonyms["running_shoes"]
+    text = to_rasa_yaml(vocab)
+    assert "- lookup: product" in text and '- synonym: "anta"' in text
+
+
+def test_backends_give_identical_answers() -> None:
+    g = build_graph(*small_catalog())
+    a, b = ProductGraph(OxigraphBackend.from_graph(g)), ProductGraph(RdflibBackend(g))
+    for kwargs in ({}, {"category": "shoes"}, {"brand": "acme"}, {"color": "red"},
+                   {"max_price": Decimal(100)}):
+        assert a.search(currency="USD", **kwargs) == b.search(currency="USD", **kwargs)
+    for sku in ("S1", "S2", "P1", "C1"):
+        assert a.details(sku, currency="USD") == b.details(sku, currency="USD")
