@@ -113,7 +113,7 @@ class ActionSearchProducts(Action):
                                      criteria=_criteria_text(graph, lang, criteria))
             return events
         dispatcher.utter_message(response=Response.SEARCH_RESULTS, count=result.total,
-                                 items=product_lines(result.items, lang))
+                                 shown=len(result.items), items=product_lines(result.items, lang))
         skus = [item.sku for item in result.items]
         return events + [SlotSet(Slot.SHOWN_PRODUCTS, skus), SlotSet(Slot.PRODUCT, None)]
 

@@ -23,6 +23,8 @@ from rasa.shared.nlu.training_data.message import Message
 CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef]")
 HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
+# order numbers, SKUs and e-mail addresses say nothing about the customer's language
+CODES = re.compile(r"\S+@\S+|\b[A-Za-z]{1,4}[-_]?\d[\w-]*")
 ENTITY = "language"
 
 
@@ -36,7 +38,7 @@ def detect_language(text: Optional[str]) -> Optional[str]:
         return None
     if HAN.search(text):
         return "zh"
-    if LATIN_WORD.search(text):
+    if LATIN_WORD.search(CODES.sub(" ", text)):
         return "en"
     return None
 
