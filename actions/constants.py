@@ -63,7 +63,7 @@ class Slot:
     REQUESTED_SLOT = "requested_slot"
 
 
-class Action:
+class ActionName:
     """Custom action names."""
 
     SEARCH_PRODUCTS = "action_search_products"

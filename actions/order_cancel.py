@@ -9,8 +9,7 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import customer_identity, language
-from actions.constants import Action as A
-from actions.constants import Response, Slot
+from actions.constants import ActionName, Response, Slot
 from actions.order_status import not_found, order_kwargs
 from actions.services import order_service
 from shop.errors import InvalidOrderNumber, OrderNotFound
@@ -27,7 +26,7 @@ class ActionCancelOrder(Action):
     """Cancels the order, or says why it cannot."""
 
     def name(self) -> str:
-        return A.CANCEL_ORDER
+        return ActionName.CANCEL_ORDER
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]

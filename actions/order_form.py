@@ -10,8 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.common import customer_identity, language
-from actions.constants import Action as A
-from actions.constants import Response, Slot
+from actions.constants import ActionName, Response, Slot
 from actions.services import order_service
 from shop.errors import InvalidOrderNumber
 from shop.orders import parse_email, parse_order_number
@@ -29,7 +28,7 @@ class ValidateOrderForm(FormValidationAction):
     """Validates the order number's format and the e-mail address."""
 
     def name(self) -> str:
-        return A.VALIDATE_ORDER_FORM
+        return ActionName.VALIDATE_ORDER_FORM
 
     async def required_slots(
         self,
@@ -74,7 +73,7 @@ class ActionAskOrderNumber(Action):
     """Asks for the order number, listing a known customer's recent orders."""
 
     def name(self) -> str:
-        return A.ASK_ORDER_NUMBER
+        return ActionName.ASK_ORDER_NUMBER
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]

@@ -9,8 +9,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import customer_identity, format_date, format_money, language
-from actions.constants import Action as A
-from actions.constants import Response, Slot
+from actions.constants import ActionName, Response, Slot
 from actions.services import order_service
 from actions.settings import settings
 from shop.errors import InvalidOrderNumber, OrderNotFound
@@ -46,7 +45,7 @@ class ActionOrderStatus(Action):
     """Tells the status of an order, with tracking once it has shipped."""
 
     def name(self) -> str:
-        return A.ORDER_STATUS
+        return ActionName.ORDER_STATUS
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]

@@ -9,8 +9,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import currency_for, language, product_lines, resolve_products, say
-from actions.constants import Action as A
-from actions.constants import Response, Slot
+from actions.constants import ActionName, Response, Slot
 from actions.services import product_graph
 from actions.settings import settings
 
@@ -19,7 +18,7 @@ class ActionProductAccessories(Action):
     """Lists accessories for the product under discussion."""
 
     def name(self) -> str:
-        return A.PRODUCT_ACCESSORIES
+        return ActionName.PRODUCT_ACCESSORIES
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]

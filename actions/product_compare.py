@@ -9,8 +9,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import currency_for, format_money, language, resolve_products, say
-from actions.constants import Action as A
-from actions.constants import Response, Slot
+from actions.constants import ActionName, Response, Slot
 from actions.services import product_graph
 from knowledge_graph.graph import Comparison, ProductDetails
 
@@ -59,7 +58,7 @@ class ActionCompareProducts(Action):
     """Compares the products the customer names or points at."""
 
     def name(self) -> str:
-        return A.COMPARE_PRODUCTS
+        return ActionName.COMPARE_PRODUCTS
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]

@@ -18,8 +18,7 @@ from actions.common import (
     resolve_products,
     say,
 )
-from actions.constants import Action as A
-from actions.constants import Entity, Intent, Response, Slot
+from actions.constants import ActionName, Entity, Intent, Response, Slot
 from actions.services import product_graph
 from knowledge_graph.export import LOW_STOCK
 from knowledge_graph.graph import ProductDetails, ProductGraph
@@ -33,7 +32,7 @@ class ActionProductInfo(Action):
     """Answers ask_price, ask_color, ask_material, ask_stock and ask_details."""
 
     def name(self) -> str:
-        return A.PRODUCT_INFO
+        return ActionName.PRODUCT_INFO
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]

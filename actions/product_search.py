@@ -10,8 +10,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import currency_for, format_money, language, latest_entities, product_lines
-from actions.constants import Action as A
-from actions.constants import Entity, Response, Slot
+from actions.constants import ActionName, Entity, Response, Slot
 from actions.parsing import parse_money
 from actions.services import product_graph
 from actions.settings import settings
@@ -46,7 +45,7 @@ class ActionSearchProducts(Action):
     """Lists matching products, cheapest first, and remembers them for follow-ups."""
 
     def name(self) -> str:
-        return A.SEARCH_PRODUCTS
+        return ActionName.SEARCH_PRODUCTS
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
@@ -91,10 +90,9 @@ class ActionSearchProducts(Action):
             dispatcher.utter_message(response=Response.SEARCH_NEED_CRITERIA)
             return []
         criteria = {
-            "color_label": raw_color if (raw_color and not color) else _label(graph, "color", color, lang),
-            "brand_label": raw_brand if (raw_brand and not brand) else _label(graph, "brand", brand, lang),
-            "category_label": raw_category if (raw_category and not category)
-            else _label(graph, "category", category, lang),
+            "color_label": _label(graph, "color", color, lang, raw_color),
+            "brand_label": _label(graph, "brand", brand, lang, raw_brand),
+            "category_label": _label(graph, "category", category, lang, raw_category),
             "min": min_price, "max": max_price, "currency": currency,
         }
         unknown = (raw_category and not category) or (raw_brand and not brand) or (
@@ -118,5 +116,9 @@ class ActionSearchProducts(Action):
         return events + [SlotSet(Slot.SHOWN_PRODUCTS, skus), SlotSet(Slot.PRODUCT, None)]
 
 
-def _label(graph: ProductGraph, kind: str, key: str | None, lang: str) -> str | None:
-    return graph.label(kind, key, lang) if key else None
+def _label(graph: ProductGraph, kind: str, key: str | None, lang: str,
+           raw: str | None) -> str | None:
+    """The catalog's label for ``key``, or what the customer typed if it is unknown."""
+    if key:
+        return graph.label(kind, key, lang)
+    return raw

@@ -13,7 +13,7 @@ and must only be used in triple patterns, where both engines honour them.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -32,7 +32,7 @@ class Row(dict[str, Any]):
         return self.get(name)
 
 
-@lru_cache(maxsize=None)
+@cache
 def query_text(name: str) -> str:
     """Text of the prepared query ``queries/<name>.rq``."""
     path = QUERY_DIR / f"{name}.rq"
@@ -67,8 +67,9 @@ class RdflibBackend:
         self._prepare = lru_cache(maxsize=None)(lambda q: prepareQuery(query_text(q)))
 
     def select(self, query: str, bindings: dict[str, Node]) -> list[Row]:
-        result = self._graph.query(self._prepare(query), initBindings=bindings)
-        return [Row(zip((str(v) for v in result.vars or ()), r)) for r in result]
+        result = self._graph.query(self._prepare(query), initBindings=bindings)  # type: ignore[arg-type]
+        names = [str(v) for v in result.vars or ()]
+        return [Row(zip(names, r, strict=True)) for r in result]  # type: ignore[arg-type]
 
     def __len__(self) -> int:
         return len(self._graph)

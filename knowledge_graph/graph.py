@@ -404,7 +404,8 @@ class ProductGraph:
         if len(unique) < 2:
             raise KnowledgeGraphError("a comparison needs two different products")
         products = tuple(self.details(s, currency=currency) for s in unique)
-        shared, differing = [], []
+        shared: list[str] = []
+        differing: list[str] = []
         for attr in COMPARED_ATTRIBUTES:
             values = {getattr(p, attr) for p in products}
             if values == {None}:

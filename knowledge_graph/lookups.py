@@ -7,6 +7,7 @@ is loaded, so the assistant recognises a shop's own vocabulary.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from knowledge_graph.graph import ProductGraph
@@ -44,6 +45,29 @@ def build_vocabulary(graph: ProductGraph) -> NluVocabulary:
         lookups={k: sorted(v) for k, v in sorted(lookups.items())},
         synonyms={k: sorted(v) for k, v in sorted(synonyms.items())},
     )
+
+
+_HAN = re.compile(r"[\u3400-\u9fff]+")
+
+
+def segmentation_words(graph: ProductGraph) -> list[str]:
+    """Chinese words of the catalog (model-name parts, brands, categories, colours).
+
+    Written as a jieba user dictionary so that Chinese product names are
+    segmented as whole words and entity boundaries line up with tokens.
+    """
+    words: set[str] = set()
+    for _, _, model_zh in graph.model_names():
+        words.update(_HAN.findall(model_zh))
+    for kind in ("brand", "category", "color"):
+        for label in graph.vocabulary(kind):
+            words.update(_HAN.findall(label))
+    return sorted(words)
+
+
+def to_jieba_dictionary(words: list[str], frequency: int = 50000) -> str:
+    """Render words as a jieba user dictionary (``word frequency`` per line)."""
+    return "".join(f"{w} {frequency}\n" for w in words)
 
 
 def to_rasa_yaml(vocabulary: NluVocabulary) -> str:

@@ -23,7 +23,12 @@ from actions.settings import Settings, load_settings
 from knowledge_graph.backends import OxigraphBackend
 from knowledge_graph.export import build_graph, write_graph
 from knowledge_graph.graph import ProductGraph
-from knowledge_graph.lookups import build_vocabulary, to_rasa_yaml
+from knowledge_graph.lookups import (
+    build_vocabulary,
+    segmentation_words,
+    to_jieba_dictionary,
+    to_rasa_yaml,
+)
 from knowledge_graph.records import BrandRecord, CategoryRecord, ColorRecord, ProductRecord
 from scripts.nlu_examples import build_examples
 from shop import catalog_data
@@ -117,6 +122,8 @@ def build(settings: Settings, nlu_out: Path) -> dict[str, int]:
     vocabulary = build_vocabulary(product_graph)
     write_if_changed(nlu_out, to_rasa_yaml(vocabulary))
     write_if_changed(nlu_out.with_name("examples.yml"), build_examples(product_graph))
+    write_if_changed(nlu_out.parent / "jieba" / "userdict.txt",
+                     to_jieba_dictionary(segmentation_words(product_graph)))
     return {
         "categories": summary.categories,
         "products": summary.products,

@@ -30,7 +30,9 @@ SEARCH_TEMPLATES = (["show me {b} {c}", "do you have {b} {c}?", "any {b} {c}"],
 
 
 def _ann(text: str, entity: str) -> str:
-    return f"[{text}]({entity})"
+    """Annotate ``text``; trailing symbols ("SPF 50+") stay outside, as tokens drop them."""
+    core = text.rstrip("+!?.,;:°")
+    return f"[{core}]({entity}){text[len(core):]}"
 
 
 def build_examples(graph: ProductGraph, *, seed: int = 13, per_intent: int = 24) -> str:

@@ -98,10 +98,11 @@ def iter_products(rng: random.Random) -> Iterator[tuple[Product, tuple[str, ...]
                     + (f" Material: {tpl.material}." if tpl.material else "")
                     + (f" {tpl.axis.capitalize()}: {value}." if tpl.axis and value else "")
                 )
+                axis_zh = "容量" if tpl.axis == "capacity" else "尺码"
                 desc_zh = (
                     f"{model_zh}，{tpl.feature_zh}。颜色：{cd.COLORS[color]}。"
                     + (f"材质：{material_zh}。" if material_zh else "")
-                    + (f"{'容量' if tpl.axis == 'capacity' else '尺码'}：{value}。" if value else "")
+                    + (f"{axis_zh}：{value}。" if value else "")
                 )
                 stock = 0 if rng.random() < 0.08 else rng.randint(1, 5) if rng.random() < 0.1 \
                     else rng.randint(6, 240)

@@ -26,9 +26,8 @@ AS_OF = dt.date(2026, 6, 15)
 @pytest.fixture(scope="session")
 def demo_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     """Environment of a freshly generated demo shop in a temporary data directory."""
-    from scripts.build_data import build
-
     from actions.settings import load_settings
+    from scripts.build_data import build
 
     data_dir = tmp_path_factory.mktemp("shop-data")
     env = {"SHOP_DATA_DIR": str(data_dir), "DEMO_AS_OF": AS_OF.isoformat(), "DEMO_SEED": "7"}

@@ -21,7 +21,7 @@ import os
 import re
 import unicodedata
 from asyncio import CancelledError
-from typing import Any, Awaitable, Callable, Dict, Optional, Text
+from typing import Any, Awaitable, Callable, Dict
 
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.core.channels.rest import RestInput
@@ -78,7 +78,8 @@ def parse_payload(body: bytes) -> Dict[str, Any]:
     if isinstance(sender, int) and not isinstance(sender, bool):
         sender = str(sender)
     if not isinstance(sender, str) or not sender.strip() or len(sender) > MAX_SENDER_CHARS:
-        raise BadRequest(f'"sender" must be a non-empty string of at most {MAX_SENDER_CHARS} characters')
+        raise BadRequest(
+            f'"sender" must be a non-empty string of at most {MAX_SENDER_CHARS} characters')
     metadata = payload.get("metadata")
     if metadata is not None and not isinstance(metadata, dict):
         raise BadRequest('"metadata" must be a JSON object')
@@ -89,7 +90,7 @@ class ShopRestInput(RestInput):
     """REST channel with validation; registered as ``rest``."""
 
     @classmethod
-    def name(cls) -> Text:
+    def name(cls) -> str:
         """The channel's name: its webhook is ``/webhooks/rest/webhook``."""
         return "rest"
 
@@ -128,7 +129,7 @@ class ShopRestInput(RestInput):
 
         return webhook
 
-    def get_metadata(self, request: Request) -> Optional[Dict[Text, Any]]:
+    def get_metadata(self, request: Request) -> Dict[str, Any] | None:
         """Metadata of a request (used by Rasa's generic code paths)."""
         try:
             return parse_payload(request.body)["metadata"]

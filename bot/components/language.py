@@ -10,7 +10,7 @@ add nothing, so the language of the conversation so far is kept.
 from __future__ import annotations
 
 import re
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -28,7 +28,7 @@ CODES = re.compile(r"\S+@\S+|\b[A-Za-z]{1,4}[-_]?\d[\w-]*")
 ENTITY = "language"
 
 
-def detect_language(text: Optional[str]) -> Optional[str]:
+def detect_language(text: str | None) -> str | None:
     """``"zh"`` if the text contains Chinese characters, ``"en"`` if it has Latin words.
 
     Mixed text such as "有没有 iPhone 15" counts as Chinese: customers who write
@@ -50,17 +50,17 @@ class LanguageDetector(GraphComponent, EntityExtractorMixin):
     """Adds a ``language`` entity with the detected language of the message."""
 
     @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
+    def get_default_config() -> Dict[str, Any]:
         """No options."""
         return {}
 
-    def __init__(self, config: Dict[Text, Any]) -> None:
+    def __init__(self, config: Dict[str, Any]) -> None:
         self._config = config
 
     @classmethod
     def create(
         cls,
-        config: Dict[Text, Any],
+        config: Dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,

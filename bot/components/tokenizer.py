@@ -10,17 +10,19 @@ with token boundaries and one DIET model learns both languages.
 from __future__ import annotations
 
 import re
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List
 
 from rasa.engine.graph import ExecutionContext
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
-from rasa.nlu.tokenizers.tokenizer import Token, Tokenizer
+from rasa.nlu.tokenizers.jieba_tokenizer import JiebaTokenizer
+from rasa.nlu.tokenizers.tokenizer import Token
 from rasa.shared.nlu.training_data.message import Message
 
-HAN_RUN = r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+"
-WORD = r"[^\W_\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+(?:['’.\-][^\W_\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+)*"
+HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+HAN_RUN = f"[{HAN}]+"
+WORD = f"[^\\W_{HAN}]+(?:['’.\\-][^\\W_{HAN}]+)*"
 CURRENCY = r"[$¥￥€£]"
 PIECES = re.compile(f"({HAN_RUN})|({WORD})|({CURRENCY})")
 
@@ -54,42 +56,48 @@ def split_text(text: str) -> List[tuple[str, int]]:
 
 
 @DefaultV1Recipe.register(
-    DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER, is_trainable=False
+    DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER, is_trainable=True
 )
-class BilingualTokenizer(Tokenizer):
-    """jieba for Chinese runs, word rules for Latin text, in one pass."""
+class BilingualTokenizer(JiebaTokenizer):
+    """jieba for Chinese runs, word rules for Latin text, in one pass.
+
+    Inherits the Jieba tokenizer's ``dictionary_path`` option: a folder of
+    jieba user dictionaries (``make data`` writes one with the catalog's
+    Chinese product, brand and category words), copied into the model when
+    training and loaded from it when serving.
+    """
 
     @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
-        """Rasa's tokenizer options."""
-        return {
-            "intent_tokenization_flag": False,
-            "intent_split_symbol": "_",
-            "token_pattern": None,
-        }
-
-    @staticmethod
-    def supported_languages() -> Optional[List[Text]]:
+    def supported_languages() -> List[str] | None:
         """Any language code: the tokenizer itself handles English and Chinese."""
         return None
 
     @classmethod
     def create(
         cls,
-        config: Dict[Text, Any],
+        config: Dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
     ) -> "BilingualTokenizer":
-        """Create the tokenizer."""
-        return cls(config)
+        """Create the tokenizer, loading the user dictionaries into jieba."""
+        _segmenter()
+        return super().create(config, model_storage, resource, execution_context)  # type: ignore[return-value]
 
-    @staticmethod
-    def required_packages() -> List[Text]:
-        """jieba segments the Chinese runs."""
-        return ["jieba"]
+    @classmethod
+    def load(
+        cls,
+        config: Dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> "BilingualTokenizer":
+        """Load the tokenizer and the user dictionaries saved with the model."""
+        _segmenter()
+        return super().load(config, model_storage, resource, execution_context, **kwargs)  # type: ignore[return-value]
 
-    def tokenize(self, message: Message, attribute: Text) -> List[Token]:
+    def tokenize(self, message: Message, attribute: str) -> List[Token]:
         """Tokenize one attribute of a message."""
         text = message.get(attribute) or ""
         tokens = [Token(word, start) for word, start in split_text(text)]

@@ -10,7 +10,7 @@ works again as soon as the action server is back.
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List
 
 from rasa.core.policies.policy import Policy, PolicyPrediction
 from rasa.engine.graph import ExecutionContext
@@ -26,7 +26,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 FAILURE_RESPONSE = "utter_cannot_lookup"
 
 
-def failed_action(tracker: DialogueStateTracker, domain: Domain) -> Optional[str]:
+def failed_action(tracker: DialogueStateTracker, domain: Domain) -> str | None:
     """The custom action or form that just ran without producing any event, if any.
 
     Only live conversations count: trackers replayed from stories (training,
@@ -59,13 +59,13 @@ class ActionFailurePolicy(Policy):
     """Predicts ``utter_cannot_lookup`` right after a custom action failed."""
 
     @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
+    def get_default_config() -> Dict[str, Any]:
         """Outranks the rule policy, but only ever speaks after a failure."""
         return {"priority": 7}
 
     def __init__(
         self,
-        config: Dict[Text, Any],
+        config: Dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
@@ -86,7 +86,7 @@ class ActionFailurePolicy(Policy):
         self,
         tracker: DialogueStateTracker,
         domain: Domain,
-        rule_only_data: Optional[Dict[Text, Any]] = None,
+        rule_only_data: Dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> PolicyPrediction:
         """Certain prediction after a failure, no opinion otherwise."""
@@ -101,7 +101,7 @@ class ActionFailurePolicy(Policy):
     @classmethod
     def load(
         cls,
-        config: Dict[Text, Any],
+        config: Dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,

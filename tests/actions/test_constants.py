@@ -32,7 +32,7 @@ def test_slots_match_domain() -> None:
 
 
 def test_actions_match_domain() -> None:
-    assert _values(constants.Action) == set(DOMAIN["actions"])
+    assert _values(constants.ActionName) == set(DOMAIN["actions"])
     assert _values(constants.Form) == set(DOMAIN["forms"])
 
 

@@ -1,0 +1,47 @@
+"""Fail on any `rasa data validate` warning except one known false positive.
+
+Rasa's validator reports responses that no story or rule uses. Ours are sent by
+custom actions (listed in ``actions.constants.Response``), which the validator
+cannot see, so exactly those warnings are allowed; every other warning fails.
+
+Usage: ``python -m scripts.check_validation results/validate.log``
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+from actions.constants import Response
+
+UNUSED = re.compile(r"The utterance '(\w+)' is not used in any story or rule")
+WARNING = re.compile(r"UserWarning: (.*)")
+
+
+def problems(log: str) -> list[str]:
+    """Warnings in a validation log that are not allowed."""
+    sent_by_actions = {v for k, v in vars(Response).items() if not k.startswith("_")}
+    prefix = Response.ORDER_STATUS_PREFIX
+    found = []
+    for match in WARNING.finditer(log):
+        text = match.group(1)
+        unused = UNUSED.search(text)
+        if unused and (unused.group(1) in sent_by_actions or unused.group(1).startswith(prefix)):
+            continue
+        found.append(text)
+    return found
+
+
+def main(argv: list[str]) -> int:
+    """Exit 1 and list the offending warnings, if any."""
+    log = Path(argv[0]).read_text(encoding="utf-8", errors="replace")
+    bad = problems(log)
+    for text in bad:
+        print(f"validation warning: {text}", file=sys.stderr)
+    print(f"rasa data validate: {len(bad)} unexpected warning(s)")
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,150 @@
+"""Start and stop the real Rasa server and action server (used by the
+end-to-end tests and the chat benchmark)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import requests
+
+ROOT = Path(__file__).resolve().parents[1]
+MODEL = ROOT / "models" / "shop-assistant.tar.gz"
+BOT_BIN = ROOT / ".venv-bot" / "bin"
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that is free right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path, timeout: float) -> None:
+    """Poll ``url`` until it answers; fail with the log's tail if the process dies."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{url} exited early:\n{log.read_text(errors='replace')[-3000:]}")
+        try:
+            if requests.get(url, timeout=2).ok:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.5)
+    raise RuntimeError(f"{url} did not come up in {timeout}s:\n"
+                       f"{log.read_text(errors='replace')[-3000:]}")
+
+
+@dataclass
+class Stack:
+    """A running action server and Rasa server on a data directory of their own."""
+
+    data_dir: Path
+    actions_port: int = field(default_factory=free_port)
+    rasa_port: int = field(default_factory=free_port)
+    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    @property
+    def rasa_url(self) -> str:
+        """Base URL of the Rasa server."""
+        return f"http://127.0.0.1:{self.rasa_port}"
+
+    @property
+    def log_dir(self) -> Path:
+        """Where both servers log."""
+        path = self.data_dir / "logs"
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    @property
+    def env(self) -> dict[str, str]:
+        """Environment both servers run with."""
+        env = {
+            **os.environ,
+            "PYTHONPATH": str(ROOT),
+            "SHOP_DATA_DIR": str(self.data_dir),
+            "ACTION_ENDPOINT_URL": f"http://127.0.0.1:{self.actions_port}/webhook",
+            "TRACKER_DIALECT": "sqlite",
+            "TRACKER_DB": str(self.data_dir / "rasa_tracker.db"),
+            "RASA_TELEMETRY_ENABLED": "false",
+            "TF_CPP_MIN_LOG_LEVEL": "2",
+        }
+        env.pop("DATABASE_URL", None)
+        return env
+
+    def build_data(self) -> None:
+        """Generate the demo shop into the data directory (orders dated from today)."""
+        env = self.env
+        env.pop("DEMO_AS_OF", None)
+        subprocess.run([sys.executable, "-m", "scripts.build_data", "--nlu-out",
+                        str(self.data_dir / "nlu" / "catalog.yml")], cwd=ROOT, env=env,
+                       check=True, capture_output=True)
+
+    def start_actions(self) -> None:
+        """Start the action server and wait for its health check."""
+        log = self.log_dir / "actions.log"
+        self.processes["actions"] = subprocess.Popen(
+            [sys.executable, "-m", "rasa_sdk", "--actions", "actions",
+             "--port", str(self.actions_port)],
+            cwd=ROOT, env=self.env, stdout=log.open("ab"), stderr=subprocess.STDOUT)
+        wait_until_up(f"http://127.0.0.1:{self.actions_port}/health",
+                      self.processes["actions"], log, 60)
+
+    def stop_actions(self) -> None:
+        """Stop the action server (Rasa keeps running)."""
+        process = self.processes.pop("actions", None)
+        if process:
+            process.terminate()
+            process.wait(timeout=30)
+
+    def start_rasa(self) -> None:
+        """Start the Rasa server and wait until its model is loaded."""
+        if not MODEL.exists():
+            raise RuntimeError(f"{MODEL} is missing: run `make train` first")
+        log = self.log_dir / "rasa.log"
+        self.processes["rasa"] = subprocess.Popen(
+            [str(BOT_BIN / "rasa"), "run", "--model", str(MODEL), "--enable-api",
+             "--interface", "127.0.0.1", "--port", str(self.rasa_port),
+             "--credentials", "bot/credentials.yml", "--endpoints", "bot/endpoints.yml"],
+            cwd=ROOT, env=self.env, stdout=log.open("ab"), stderr=subprocess.STDOUT)
+        wait_until_up(f"{self.rasa_url}/status", self.processes["rasa"], log, 300)
+
+    def start(self) -> Stack:
+        """Build the data and start both servers."""
+        self.build_data()
+        self.start_actions()
+        self.start_rasa()
+        return self
+
+    def stop(self) -> None:
+        """Stop both servers."""
+        for process in self.processes.values():
+            process.terminate()
+        for process in self.processes.values():
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        self.processes.clear()
+
+    def post(self, body: Any, *, raw: bytes | None = None,
+             session: requests.Session | None = None) -> requests.Response:
+        """POST to the REST channel: a JSON body, or raw bytes."""
+        http = session or requests
+        return http.post(f"{self.rasa_url}/webhooks/rest/webhook",
+                         data=raw, json=None if raw is not None else body,
+                         headers={"Content-Type": "application/json"}, timeout=60)
+
+    def say(self, sender: str, text: str, **metadata: Any) -> list[str]:
+        """Send one message; return the texts the bot answered with."""
+        response = self.post({"sender": sender, "message": text, "metadata": metadata})
+        if response.status_code != 200:
+            raise AssertionError(f"{response.status_code}: {response.text}")
+        return [m.get("text", "") for m in response.json()]

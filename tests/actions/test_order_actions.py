@@ -1,0 +1,182 @@
+"""Order actions and the order form, against tracker fixtures and the demo shop."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import hashlib
+import hmac
+
+import pytest
+from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy import select
+
+from actions.constants import Response, Slot
+from actions.order_cancel import ActionCancelOrder
+from actions.order_form import ActionAskOrderNumber, ValidateOrderForm
+from actions.order_return import ActionReturnOrder
+from actions.order_status import ActionOrderStatus
+from shop.db import make_engine, session_factory
+from shop.models import Order
+from tests.conftest import make_tracker, run_action, slot_events
+
+
+@pytest.fixture()
+def orders(demo_settings):
+    return session_factory(make_engine(demo_settings.database_url))
+
+
+def first(orders, *conditions) -> Order:
+    with orders() as session:
+        return session.scalars(select(Order).where(*conditions).order_by(Order.number)).first()
+
+
+def status_of(orders, number: str) -> str:
+    with orders() as session:
+        return session.get(Order, number).status
+
+
+def test_status_of_a_shipped_order_for_its_customer(orders, fixed_clock) -> None:
+    order = first(orders, Order.status == "shipped")
+    tracker = make_tracker("where is it", slots={Slot.ORDER_NUMBER: order.number},
+                           metadata={"customer_id": order.customer_id})
+    messages, _ = run_action(ActionOrderStatus(), tracker)
+    assert messages[0]["response"] == "utter_order_status_shipped"
+    assert messages[0]["tracking"] == order.tracking_number
+    assert messages[0]["carrier"] == order.carrier
+
+
+def test_status_in_chinese_formats_dates_in_chinese(orders, fixed_clock) -> None:
+    order = first(orders, Order.status == "delivered")
+    tracker = make_tracker("到哪了", slots={"language": "zh", Slot.ORDER_NUMBER: order.number,
+                                          Slot.ORDER_EMAIL: order.email})
+    messages, _ = run_action(ActionOrderStatus(), tracker)
+    assert messages[0]["response"] == "utter_order_status_delivered"
+    assert messages[0]["delivered"] == (f"{order.delivered_at.year}年{order.delivered_at.month}月"
+                                        f"{order.delivered_at.day}日")
+
+
+def test_wrong_email_or_other_customer_sees_nothing(orders, fixed_clock) -> None:
+    order = first(orders, Order.status == "shipped")
+    other = first(orders, Order.customer_id != order.customer_id)
+    for tracker in (
+        make_tracker("", slots={Slot.ORDER_NUMBER: order.number, Slot.ORDER_EMAIL: other.email}),
+        make_tracker("", slots={Slot.ORDER_NUMBER: order.number},
+                     metadata={"customer_id": other.customer_id}),
+        make_tracker("", slots={Slot.ORDER_NUMBER: "SH-999999"},
+                     metadata={"customer_id": order.customer_id}),
+    ):
+        messages, events = run_action(ActionOrderStatus(), tracker)
+        assert messages[0]["response"] == Response.ORDER_NOT_FOUND
+        assert "tracking" not in messages[0]
+        assert slot_events(events) == {Slot.ORDER_NUMBER: None, Slot.ORDER_EMAIL: None}
+
+
+def test_signed_customer_ids(orders, fixed_clock, monkeypatch) -> None:
+    from actions import settings
+
+    monkeypatch.setenv("CUSTOMER_ID_SECRET", "s3cret")
+    settings.settings.cache_clear()
+    order = first(orders, Order.status == "shipped")
+    good = hmac.new(b"s3cret", order.customer_id.encode(), hashlib.sha256).hexdigest()
+    signed = make_tracker("", slots={Slot.ORDER_NUMBER: order.number},
+                          metadata={"customer_id": order.customer_id, "customer_sig": good})
+    assert run_action(ActionOrderStatus(), signed)[0][0]["response"] != Response.ORDER_NOT_FOUND
+    forged = make_tracker("", slots={Slot.ORDER_NUMBER: order.number},
+                          metadata={"customer_id": order.customer_id, "customer_sig": "00"})
+    assert run_action(ActionOrderStatus(), forged)[0][0]["response"] == Response.ORDER_NOT_FOUND
+    settings.settings.cache_clear()
+
+
+def test_cancel_processing_order_changes_the_database(orders, fixed_clock) -> None:
+    order = first(orders, Order.status == "processing")
+    tracker = make_tracker("cancel it", slots={Slot.ORDER_NUMBER: order.number},
+                           metadata={"customer_id": order.customer_id})
+    messages, _ = run_action(ActionCancelOrder(), tracker)
+    assert messages[0]["response"] == Response.CANCEL_DONE
+    assert status_of(orders, order.number) == "cancelled"
+    messages, _ = run_action(ActionCancelOrder(), tracker)
+    assert messages[0]["response"] == Response.CANCEL_REFUSED_CANCELLED
+
+
+def test_cancel_refused_after_shipping(orders, fixed_clock) -> None:
+    order = first(orders, Order.status == "delivered")
+    tracker = make_tracker("cancel it", slots={Slot.ORDER_NUMBER: order.number},
+                           metadata={"customer_id": order.customer_id})
+    messages, _ = run_action(ActionCancelOrder(), tracker)
+    assert messages[0]["response"] == Response.CANCEL_REFUSED_SHIPPED
+    assert status_of(orders, order.number) == "delivered"
+
+
+def test_return_inside_and_outside_the_window(orders, fixed_clock) -> None:
+    recent = first(orders, Order.status == "delivered",
+                   Order.delivered_at > fixed_clock - dt.timedelta(days=20))
+    tracker = make_tracker("it does not fit", slots={Slot.ORDER_NUMBER: recent.number},
+                           metadata={"customer_id": recent.customer_id})
+    messages, _ = run_action(ActionReturnOrder(), tracker)
+    assert messages[0]["response"] == Response.RETURN_DONE
+    assert status_of(orders, recent.number) == "return_requested"
+    old = first(orders, Order.status == "delivered",
+                Order.delivered_at < fixed_clock - dt.timedelta(days=40))
+    tracker = make_tracker("return", slots={Slot.ORDER_NUMBER: old.number},
+                           metadata={"customer_id": old.customer_id})
+    messages, _ = run_action(ActionReturnOrder(), tracker)
+    assert messages[0]["response"] == Response.RETURN_REFUSED_WINDOW
+    assert messages[0]["days"] == 30
+    processing = first(orders, Order.status == "processing")
+    tracker = make_tracker("return", slots={Slot.ORDER_NUMBER: processing.number},
+                           metadata={"customer_id": processing.customer_id})
+    assert run_action(ActionReturnOrder(), tracker)[0][0]["response"] == \
+        Response.RETURN_REFUSED_NOT_DELIVERED
+
+
+def _validate(method: str, value: str, text: str) -> tuple[dict, list]:
+    dispatcher = CollectingDispatcher()
+    tracker = make_tracker(text)
+    result = getattr(ValidateOrderForm(), method)(value, dispatcher, tracker, {})
+    return result, dispatcher.messages
+
+
+@pytest.mark.parametrize(("value", "text", "expected"), [
+    ("SH-100234", "SH-100234", "SH-100234"),
+    ("sh 100234", "it's sh 100234", "SH-100234"),
+    ("SH", "my order is #100234", "SH-100234"),
+    ("ABC", "ABC", None),
+    ("'; DROP TABLE orders; --", "'; DROP TABLE orders; --", None),
+])
+def test_order_number_validation(value, text, expected) -> None:
+    result, messages = _validate("validate_order_number", value, text)
+    assert result == {Slot.ORDER_NUMBER: expected}
+    assert bool(messages) == (expected is None)
+
+
+@pytest.mark.parametrize(("value", "text", "expected"), [
+    ("example.com", "bob@example.com", "bob@example.com"),
+    ("Alice.Smith@Example.COM", "Alice.Smith@Example.COM", "alice.smith@example.com"),
+    ("not an email", "not an email", None),
+])
+def test_email_validation(value, text, expected) -> None:
+    result, messages = _validate("validate_order_email", value, text)
+    assert result == {Slot.ORDER_EMAIL: expected}
+    assert bool(messages) == (expected is None)
+
+
+def test_known_customers_are_not_asked_for_an_email() -> None:
+    form = ValidateOrderForm()
+    slots = [Slot.ORDER_NUMBER, Slot.ORDER_EMAIL]
+    known = make_tracker("", metadata={"customer_id": "C10001"})
+    guest = make_tracker("")
+    run = asyncio.run
+    assert run(form.required_slots(slots, CollectingDispatcher(), known, {})) == [
+        Slot.ORDER_NUMBER]
+    assert run(form.required_slots(slots, CollectingDispatcher(), guest, {})) == slots
+
+
+def test_ask_for_number_lists_recent_orders_of_known_customers(orders, fixed_clock) -> None:
+    order = first(orders, Order.status == "delivered")
+    messages, _ = run_action(ActionAskOrderNumber(),
+                             make_tracker("", metadata={"customer_id": order.customer_id}))
+    assert messages[0]["response"] == Response.RECENT_ORDERS
+    assert "SH-" in messages[0]["orders"]
+    messages, _ = run_action(ActionAskOrderNumber(), make_tracker(""))
+    assert messages[0]["response"] == Response.ASK_ORDER_NUMBER
