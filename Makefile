@@ -32,11 +32,11 @@ PY311 := $(shell for p in python3.11 $$(ls -d $$HOME/.pyenv/versions/3.11*/bin/p
 TRAIN_INPUTS := config.yml bot/domain.yml $(wildcard nlu_data/train/*.yml) \
 	$(wildcard bot/components/*.py) $(wildcard bot/policies/*.py)
 DATA_INPUTS := $(wildcard shop/*.py) $(wildcard knowledge_graph/*.py) \
-	$(wildcard knowledge_graph/queries/*.rq) $(wildcard scripts/*.py)
+	$(wildcard knowledge_graph/queries/*.rq) scripts/build_data.py scripts/nlu_examples.py
 
 .PHONY: help
 help: ## List the targets
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 # --- environments -----------------------------------------------------------------------
 

@@ -146,12 +146,13 @@ class ProductGraph:
         self._lock = threading.Lock()
         self._labels = self._load_labels()
         self._vocabulary = self._load_vocabulary()
+        # Match against model names (what people type, "Huawei Mate 60 Pro"), one
+        # entry per product group and language; variant suffixes add nothing to match on.
         names: list[str] = []
         owners: list[tuple[str, str]] = []
         seen: set[tuple[str, str]] = set()
         for sku, labels in self._labels.items():
-            # model names first (what people type), then the full variant names
-            for candidate in (labels.model_en, labels.model_zh, labels.name_en, labels.name_zh):
+            for candidate in (labels.model_en, labels.model_zh):
                 if (candidate, labels.group_id) not in seen:
                     seen.add((candidate, labels.group_id))
                     names.append(candidate)
@@ -451,7 +452,7 @@ class ProductGraph:
             return []
         query_tokens = _name_tokens(query)
         hits = process.extract(query, self._processed_names, scorer=fuzz.WRatio,
-                               processor=None, limit=150, score_cutoff=40)
+                               processor=None, limit=60, score_cutoff=40)
         result: dict[str, NameMatch] = {}
         for _, coarse, index in hits:
             sku, gid = self._name_owners[index]
