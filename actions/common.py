@@ -159,6 +159,16 @@ def say(dispatcher: CollectingDispatcher, resolution: Resolution) -> list[SlotSe
     return []
 
 
+def resolve_one(dispatcher: CollectingDispatcher, tracker: Tracker,
+                graph: ProductGraph) -> str | None:
+    """The one product the message is about, or ``None`` after saying why it is unclear."""
+    resolution = resolve_products(tracker, graph)
+    if not resolution.skus:
+        say(dispatcher, resolution)
+        return None
+    return resolution.skus[0]
+
+
 def customer_identity(tracker: Tracker) -> CustomerIdentity:
     """Who is chatting: a customer id the channel vouched for, and any e-mail given.
 

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import customer_identity, language
-from actions.constants import ActionName, Response, Slot
-from actions.order_status import not_found, order_kwargs
+from actions.constants import ActionName, Response
+from actions.order_status import change_order
 from actions.services import order_service
-from shop.errors import InvalidOrderNumber, OrderNotFound
 from shop.orders import Refusal
 
 REFUSALS = {
@@ -32,14 +31,7 @@ class ActionReturnOrder(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        number = tracker.get_slot(Slot.ORDER_NUMBER)
-        reason = tracker.latest_message.get("text")
-        try:
-            outcome = order_service().request_return(
-                str(number or ""), customer_identity(tracker), reason=reason)
-        except (OrderNotFound, InvalidOrderNumber):
-            return not_found(dispatcher, number)
-        response = Response.RETURN_DONE if outcome.done else REFUSALS[outcome.refusal]  # type: ignore[index]
-        dispatcher.utter_message(response=response,
-                                 **order_kwargs(outcome.order, language(tracker)))
-        return []
+        # the customer's own words are kept as the return reason
+        request = partial(order_service().request_return,
+                          reason=tracker.latest_message.get("text"))
+        return change_order(dispatcher, tracker, request, Response.RETURN_DONE, REFUSALS)

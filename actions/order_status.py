@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -13,7 +14,7 @@ from actions.constants import ActionName, Response, Slot
 from actions.services import order_service
 from actions.settings import settings
 from shop.errors import InvalidOrderNumber, OrderNotFound
-from shop.orders import OrderView
+from shop.orders import ActionOutcome, CustomerIdentity, OrderView, Refusal
 
 
 def order_kwargs(order: OrderView, lang: str) -> dict[str, Any]:
@@ -39,6 +40,32 @@ def not_found(dispatcher: CollectingDispatcher, number: str | None) -> list[Even
     """Say the order is not visible to this customer and forget the number."""
     dispatcher.utter_message(response=Response.ORDER_NOT_FOUND, order_number=number or "-")
     return [SlotSet(Slot.ORDER_NUMBER, None), SlotSet(Slot.ORDER_EMAIL, None)]
+
+
+def change_order(
+    dispatcher: CollectingDispatcher,
+    tracker: Tracker,
+    change: Callable[[str, CustomerIdentity], ActionOutcome],
+    done: str,
+    refusals: dict[Refusal, str],
+) -> list[EventType]:
+    """Apply a change (cancel, return) to the order in the slots and report the outcome.
+
+    Args:
+        dispatcher: Where the reply goes.
+        tracker: The conversation (order number and identity).
+        change: The order-service operation.
+        done: Response when the change was made.
+        refusals: Response for each reason the change can be refused.
+    """
+    number = tracker.get_slot(Slot.ORDER_NUMBER)
+    try:
+        outcome = change(str(number or ""), customer_identity(tracker))
+    except (OrderNotFound, InvalidOrderNumber):
+        return not_found(dispatcher, number)
+    response = done if outcome.done or outcome.refusal is None else refusals[outcome.refusal]
+    dispatcher.utter_message(response=response, **order_kwargs(outcome.order, language(tracker)))
+    return []
 
 
 class ActionOrderStatus(Action):

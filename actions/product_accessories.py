@@ -8,7 +8,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import currency_for, language, product_lines, resolve_products, say
+from actions.common import currency_for, language, product_lines, resolve_one
 from actions.constants import ActionName, Response, Slot
 from actions.services import product_graph
 from actions.settings import settings
@@ -25,10 +25,9 @@ class ActionProductAccessories(Action):
     ) -> list[EventType]:
         lang = language(tracker)
         graph = product_graph()
-        resolution = resolve_products(tracker, graph)
-        if not resolution.skus:
-            return say(dispatcher, resolution)
-        sku = resolution.skus[0]
+        sku = resolve_one(dispatcher, tracker, graph)
+        if sku is None:
+            return []
         items = graph.accessories(sku, currency=currency_for(lang),
                                   limit=settings().results_per_page)
         name = graph.model_name(sku, lang)

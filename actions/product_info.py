@@ -15,8 +15,7 @@ from actions.common import (
     join_words,
     language,
     latest_entities,
-    resolve_products,
-    say,
+    resolve_one,
 )
 from actions.constants import ActionName, Entity, Intent, Response, Slot
 from actions.services import product_graph
@@ -39,10 +38,9 @@ class ActionProductInfo(Action):
     ) -> list[EventType]:
         lang = language(tracker)
         graph = product_graph()
-        resolution = resolve_products(tracker, graph)
-        if not resolution.skus:
-            return say(dispatcher, resolution)
-        sku = resolution.skus[0]
+        sku = resolve_one(dispatcher, tracker, graph)
+        if sku is None:
+            return []
         details = graph.details(sku, currency=currency_for(lang))
         intent = (tracker.latest_message.get("intent") or {}).get("name")
         name = _name(details, lang)

@@ -11,7 +11,7 @@ messages stay exactly as Rasa's (``tests/bot/test_patches.py``).
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Any, Dict, Text
+from typing import Any, Dict
 
 _applied = False
 
@@ -27,7 +27,7 @@ def _action_response_validator() -> Any:
     return cls(schema)
 
 
-def _validate_action_result(self: Any, result: Dict[Text, Any]) -> bool:
+def _validate_action_result(self: Any, result: Dict[str, Any]) -> bool:
     """Drop-in for ``RemoteAction._validate_action_result`` with a cached validator."""
     from jsonschema.exceptions import best_match
     from rasa.shared.constants import DOCS_BASE_URL

@@ -145,17 +145,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=20)
     parser.add_argument("--out", type=Path, default=Path("reports"))
     args = parser.parse_args(argv)
-    stack = None
-    url = args.url
-    if not url:
-        print("starting the stack on a fresh demo shop...", file=sys.stderr)
-        stack = Stack(data_dir=Path(tempfile.mkdtemp(prefix="bench-chat-"))).start()
-        url = stack.rasa_url
-    try:
-        results = run(url, args.turns, args.concurrency)
-    finally:
-        if stack:
-            stack.stop()
+    with tempfile.TemporaryDirectory(prefix="bench-chat-") as tmp:
+        stack = None
+        url = args.url
+        if not url:
+            print("starting the stack on a fresh demo shop...", file=sys.stderr)
+            stack = Stack(data_dir=Path(tmp)).start()
+            url = stack.rasa_url
+        try:
+            results = run(url, args.turns, args.concurrency)
+        finally:
+            if stack:
+                stack.stop()
     rows = summarise(results)
     print_table(rows)
     print("throughput with 20 concurrent conversations: "
