@@ -1,8 +1,9 @@
 """Fail on any `rasa data validate` warning except one known false positive.
 
 Rasa's validator reports responses that no story or rule uses. Ours are sent by
-custom actions (listed in ``actions.constants.Response``), which the validator
-cannot see, so exactly those warnings are allowed; every other warning fails.
+custom actions (listed in ``actions.constants.Response``) or by forms asking for
+a slot (``utter_ask_<slot>``), which the validator cannot see, so exactly those
+warnings are allowed; every other warning fails.
 
 Usage: ``python -m scripts.check_validation results/validate.log``
 """
@@ -13,7 +14,7 @@ import re
 import sys
 from pathlib import Path
 
-from actions.constants import Response
+from actions.constants import Response, Slot
 
 UNUSED = re.compile(r"The utterance '(\w+)' is not used in any story or rule")
 WARNING = re.compile(r"UserWarning: (.*)")
@@ -22,6 +23,7 @@ WARNING = re.compile(r"UserWarning: (.*)")
 def problems(log: str) -> list[str]:
     """Warnings in a validation log that are not allowed."""
     sent_by_actions = {v for k, v in vars(Response).items() if not k.startswith("_")}
+    sent_by_actions |= {f"utter_ask_{v}" for k, v in vars(Slot).items() if not k.startswith("_")}
     prefix = Response.ORDER_STATUS_PREFIX
     found = []
     for match in WARNING.finditer(log):
