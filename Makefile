@@ -42,8 +42,10 @@ help: ## List the targets
 
 $(STAMPS)/bot-venv: requirements/bot.txt requirements/bot.lock
 	@test -n "$(PY310)" || { echo "error: CPython 3.10 is required for Rasa 3.6 but python3.10 was not found."; \
-	  echo "  Debian/Ubuntu: sudo apt-get install python3.10 python3.10-venv"; \
-	  echo "  pyenv:         pyenv install 3.10 (then re-run make)"; exit 1; }
+	  echo "  with pyenv:    pyenv install 3.10   (found automatically under ~/.pyenv/versions)"; \
+	  echo "  with uv:       uv python install 3.10, then put it on PATH as python3.10"; \
+	  echo "  Ubuntu:        sudo apt-get install python3.10 python3.10-venv (deadsnakes PPA on 24.04)"; \
+	  echo "  then run make again."; exit 1; }
 	@echo ">> bot environment ($(PY310))"
 	test -x $(BOT_PY) || $(PY310) -m venv $(BOT_VENV)
 	$(BOT_PY) -m pip install -q --upgrade pip==24.0

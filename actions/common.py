@@ -17,7 +17,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.constants import Entity, Response, Slot
 from actions.parsing import parse_ordinal
 from actions.settings import settings
-from knowledge_graph.graph import ProductGraph, ProductSummary
+from knowledge_graph.graph import ProductDetails, ProductGraph, ProductSummary
 from shop.orders import CustomerIdentity
 
 CURRENCY_SIGNS = {"USD": "$", "CNY": "¥", "EUR": "€", "GBP": "£"}
@@ -56,8 +56,12 @@ def format_date(value: dt.datetime | dt.date | None, lang: str) -> str:
     return f"{value:%b} {value.day}, {value.year}"
 
 
-def display_name(item: ProductSummary, lang: str) -> str:
-    """Model name plus colour, e.g. ``Anta C202 Running Shoes (red)``."""
+def display_name(item: ProductSummary | ProductDetails, lang: str) -> str:
+    """Model name plus colour, e.g. ``Anta C202 Running Shoes (red)``.
+
+    Sizes and capacities are left out: they rarely change what a customer asks
+    about (the price of a shoe is the same in every size).
+    """
     model = item.model_zh if lang == "zh" else item.model_en
     color = item.color_zh if lang == "zh" else item.color_en
     if not color:

@@ -23,7 +23,8 @@ from knowledge_graph.export import LOW_STOCK
 from knowledge_graph.graph import ProductDetails, ProductGraph
 
 
-def _name(d: ProductDetails, lang: str) -> str:
+def _variant_name(d: ProductDetails, lang: str) -> str:
+    """Full variant name, with size or capacity: stock is counted per variant."""
     return d.name_zh if lang == "zh" else d.name_en
 
 
@@ -43,7 +44,7 @@ class ActionProductInfo(Action):
             return []
         details = graph.details(sku, currency=currency_for(lang))
         intent = (tracker.latest_message.get("intent") or {}).get("name")
-        name = _name(details, lang)
+        name = display_name(details, lang)
         if intent == Intent.ASK_COLOR:
             return [SlotSet(Slot.PRODUCT, self._color(dispatcher, tracker, graph, details, lang))]
         if intent == Intent.ASK_PRICE:
@@ -52,7 +53,8 @@ class ActionProductInfo(Action):
         elif intent == Intent.ASK_STOCK:
             response = (Response.STOCK_OUT if details.stock <= 0 else
                         Response.STOCK_LOW if details.stock <= LOW_STOCK else Response.STOCK_IN)
-            dispatcher.utter_message(response=response, name=name, stock=details.stock)
+            dispatcher.utter_message(response=response, name=_variant_name(details, lang),
+                                     stock=details.stock)
         elif intent == Intent.ASK_MATERIAL:
             material = details.material_zh if lang == "zh" else details.material_en
             if material:

@@ -50,6 +50,8 @@ class ProductDetails:
     group_id: str
     name_en: str
     name_zh: str
+    model_en: str
+    model_zh: str
     description_en: str | None
     description_zh: str | None
     brand_en: str
@@ -348,6 +350,8 @@ class ProductGraph:
             group_id=self._labels[sku].group_id,
             name_en=self._labels[sku].name_en,
             name_zh=self._labels[sku].name_zh,
+            model_en=self._labels[sku].model_en,
+            model_zh=self._labels[sku].model_zh,
             description_en=lang(own.get("description"), "en"),
             description_zh=lang(own.get("description"), "zh"),
             brand_en=lang(brand, "en") or "",

@@ -19,7 +19,8 @@ stop() {
   wait 2>/dev/null || true
   echo "stopped."
 }
-trap stop INT TERM EXIT
+trap 'stop; exit 0' INT TERM
+trap stop EXIT
 
 .venv-actions/bin/python -m rasa_sdk --actions actions --port "$ACTIONS_PORT" \
   >"$LOG_DIR/actions.log" 2>&1 &

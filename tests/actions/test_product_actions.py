@@ -74,7 +74,7 @@ def test_price_of_the_second_one(graph) -> None:
     messages, events = run_action(ActionProductInfo(), tracker)
     expected = graph.details(shown[1], currency="USD")
     assert messages[0]["response"] == Response.PRICE
-    assert messages[0]["name"] == expected.name_en
+    assert messages[0]["name"] == f"{expected.model_en} ({expected.color_en})"
     assert messages[0]["price"] == f"${expected.price:,.2f}"
     assert slot_events(events)[Slot.PRODUCT] == shown[1]
 
