@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-from rdflib import BNode, Graph, Literal
+from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import RDF, XSD
 
 from knowledge_graph.records import BrandRecord, CategoryRecord, ColorRecord, ProductRecord
@@ -39,6 +39,18 @@ def _bilingual(graph: Graph, subject: object, predicate: object, en: str | None,
         graph.add((subject, predicate, Literal(zh, lang="zh")))  # type: ignore[arg-type]
 
 
+def _concept(g: Graph, iri: URIRef, scheme: str, key: str, labels: tuple[str, str],
+             alt_en: tuple[str, ...] = (), alt_zh: tuple[str, ...] = ()) -> None:
+    """A SKOS concept with its key, bilingual preferred labels and alternative labels."""
+    g.add((iri, RDF.type, SKOS_NS.Concept))
+    g.add((iri, SKOS_NS.inScheme, SHOP[f"scheme/{scheme}"]))
+    g.add((iri, SCHEMA.identifier, Literal(key)))
+    _bilingual(g, iri, SKOS_NS.prefLabel, *labels)
+    for alts, lang in ((alt_en, "en"), (alt_zh, "zh")):
+        for alt in alts:
+            g.add((iri, SKOS_NS.altLabel, Literal(alt, lang=lang)))
+
+
 def build_graph(
     categories: list[CategoryRecord],
     brands: Iterable[BrandRecord],
@@ -62,24 +74,11 @@ def build_graph(
     g.bind("shop", SHOP)
     for c in categories:
         iri = category_iri(c.key)
-        g.add((iri, RDF.type, SKOS_NS.Concept))
-        g.add((iri, SKOS_NS.inScheme, SHOP["scheme/categories"]))
-        g.add((iri, SCHEMA.identifier, Literal(c.key)))
-        _bilingual(g, iri, SKOS_NS.prefLabel, c.name_en, c.name_zh)
-        for alt in c.alt_en:
-            g.add((iri, SKOS_NS.altLabel, Literal(alt, lang="en")))
-        for alt in c.alt_zh:
-            g.add((iri, SKOS_NS.altLabel, Literal(alt, lang="zh")))
+        _concept(g, iri, "categories", c.key, (c.name_en, c.name_zh), c.alt_en, c.alt_zh)
         if c.parent_key:
             g.add((iri, SKOS_NS.broader, category_iri(c.parent_key)))
     for col in colors:
-        iri = color_iri(col.key)
-        g.add((iri, RDF.type, SKOS_NS.Concept))
-        g.add((iri, SKOS_NS.inScheme, SHOP["scheme/colors"]))
-        g.add((iri, SCHEMA.identifier, Literal(col.key)))
-        _bilingual(g, iri, SKOS_NS.prefLabel, col.key, col.name_zh)
-        for alt in col.alt_en:
-            g.add((iri, SKOS_NS.altLabel, Literal(alt, lang="en")))
+        _concept(g, color_iri(col.key), "colors", col.key, (col.key, col.name_zh), col.alt_en)
     for b in brands:
         iri = brand_iri(b.key)
         g.add((iri, RDF.type, SCHEMA.Brand))
