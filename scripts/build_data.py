@@ -30,6 +30,7 @@ from knowledge_graph.lookups import (
     to_rasa_yaml,
 )
 from knowledge_graph.records import BrandRecord, CategoryRecord, ColorRecord, ProductRecord
+from knowledge_graph.validation import validate
 from scripts.nlu_examples import build_examples
 from shop import catalog_data
 from shop.db import create_schema, make_engine, session_factory
@@ -117,6 +118,11 @@ def build(settings: Settings, nlu_out: Path) -> dict[str, int]:
         Path(url.removeprefix("sqlite:///")).replace(sqlite_file)
 
     graph = build_graph(categories, brands, products, colors)
+    report = validate(graph)
+    if not report.conforms:
+        problems = "; ".join(f"{key}: {v[0].message}" for key, v in
+                             list(report.by_product.items())[:10])
+        raise ValueError(f"the product graph breaks {report.count} SHACL constraint(s): {problems}")
     write_graph(graph, settings.graph_path)
     product_graph = ProductGraph(OxigraphBackend.from_graph(graph))
     vocabulary = build_vocabulary(product_graph)
