@@ -76,3 +76,25 @@ def test_cost_is_never_published() -> None:
     g = build_graph(*small_catalog())
     assert not any("cost" in str(p).lower() for p in g.predicates())
     assert all(not isinstance(o, URIRef) or "cost" not in str(o) for o in g.objects())
+
+
+def test_every_term_the_export_uses_is_declared_in_the_ontology() -> None:
+    from pathlib import Path
+
+    from rdflib import Graph
+    from rdflib.namespace import RDFS
+
+    import knowledge_graph
+
+    ontology = Graph()
+    ontology.parse(Path(knowledge_graph.__file__).with_name("ontology.ttl"), format="turtle")
+    declared = set(ontology.subjects(RDFS.label, None))
+    g = build_graph(*small_catalog())
+    used_predicates = {p for p in g.predicates() if p != RDF.type}
+    used_classes = set(g.objects(None, RDF.type)) | set(g.objects(None, SCHEMA.availability))
+    missing = {str(t) for t in used_predicates | used_classes if t not in declared}
+    assert not missing
+    # every declaration is labelled in both languages
+    for term in declared:
+        langs = {label.language for label in ontology.objects(term, RDFS.label)}
+        assert {"en", "zh"} <= langs, term
