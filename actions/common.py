@@ -31,10 +31,11 @@ def language(tracker: Tracker) -> str:
     return value if value in ("en", "zh") else "en"
 
 
-def currency_for(lang: str) -> str:
-    """The currency quoted to customers writing in ``lang``."""
+def currency_for(lang: str, graph: ProductGraph) -> str:
+    """The currency quoted to customers writing in ``lang`` (CURRENCY_EN / CURRENCY_ZH),
+    or the catalog's own currency when it has no prices in that one."""
     s = settings()
-    return s.default_currency_zh if lang == "zh" else s.default_currency_en
+    return graph.pick_currency(s.default_currency_zh if lang == "zh" else s.default_currency_en)
 
 
 def format_money(amount: Decimal, currency: str) -> str:

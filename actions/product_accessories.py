@@ -28,7 +28,7 @@ class ActionProductAccessories(Action):
         sku = resolve_one(dispatcher, tracker, graph)
         if sku is None:
             return []
-        items = graph.accessories(sku, currency=currency_for(lang),
+        items = graph.accessories(sku, currency=currency_for(lang, graph),
                                   limit=settings().results_per_page)
         name = graph.model_name(sku, lang)
         if not items:

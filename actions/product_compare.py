@@ -71,7 +71,7 @@ class ActionCompareProducts(Action):
                 return say(dispatcher, resolution)
             dispatcher.utter_message(response=Response.COMPARE_NEED_TWO)
             return []
-        comparison = graph.compare(list(resolution.skus[:4]), currency=currency_for(lang))
+        comparison = graph.compare(list(resolution.skus[:4]), currency=currency_for(lang, graph))
         dispatcher.utter_message(response=Response.COMPARE,
                                  table=comparison_table(comparison, lang))
         return [SlotSet(Slot.SHOWN_PRODUCTS, list(resolution.skus[:4]))]

@@ -42,7 +42,7 @@ class ActionProductInfo(Action):
         sku = resolve_one(dispatcher, tracker, graph)
         if sku is None:
             return []
-        details = graph.details(sku, currency=currency_for(lang))
+        details = graph.details(sku, currency=currency_for(lang, graph))
         intent = (tracker.latest_message.get("intent") or {}).get("name")
         name = display_name(details, lang)
         if intent == Intent.ASK_COLOR:

@@ -78,7 +78,7 @@ class ActionSearchProducts(Action):
             None if fresh else previous["color"])
         currency = next((m.currency for m in prices.values() if m.currency), None)
         currency = currency or (None if fresh else tracker.get_slot(Slot.SEARCH_CURRENCY))
-        currency = currency or currency_for(lang)
+        currency = currency or currency_for(lang, graph)
         max_price = prices["max"].amount if "max" in prices else (
             None if fresh or tracker.get_slot(Slot.SEARCH_MAX_PRICE) is None
             else Decimal(str(tracker.get_slot(Slot.SEARCH_MAX_PRICE))))

@@ -22,10 +22,15 @@ from knowledge_graph.vocab import (
 )
 
 LOW_STOCK = 5
+NO_BRAND = SHOP["brand/_none"]
+NO_COLOR = SHOP["color/_none"]
 
 
-def availability(stock: int) -> str:
-    """schema.org availability for a stock level: InStock, LimitedAvailability or OutOfStock."""
+def availability(stock: int, available: bool = True) -> str:
+    """schema.org availability: Discontinued for products no longer sold, else InStock,
+    LimitedAvailability or OutOfStock by stock level."""
+    if not available:
+        return "Discontinued"
     if stock <= 0:
         return "OutOfStock"
     return "LimitedAvailability" if stock <= LOW_STOCK else "InStock"
@@ -39,7 +44,7 @@ def _bilingual(graph: Graph, subject: object, predicate: object, en: str | None,
         graph.add((subject, predicate, Literal(zh, lang="zh")))  # type: ignore[arg-type]
 
 
-def _concept(g: Graph, iri: URIRef, scheme: str, key: str, labels: tuple[str, str],
+def _concept(g: Graph, iri: URIRef, scheme: str, key: str, labels: tuple[str, str | None],
              alt_en: tuple[str, ...] = (), alt_zh: tuple[str, ...] = ()) -> None:
     """A SKOS concept with its key, bilingual preferred labels and alternative labels."""
     g.add((iri, RDF.type, SKOS_NS.Concept))
@@ -92,7 +97,11 @@ def build_graph(
         g.add((iri, SCHEMA.sku, Literal(p.sku)))
         _bilingual(g, iri, SCHEMA.name, p.name_en, p.name_zh)
         _bilingual(g, iri, SCHEMA.description, p.description_en, p.description_zh)
-        g.add((iri, SCHEMA.brand, brand_iri(p.brand_key)))
+        if p.brand_key:
+            g.add((iri, SCHEMA.brand, brand_iri(p.brand_key)))
+        # materialised for search: every product has exactly one, "none" included
+        g.add((iri, SHOP.hasBrand, brand_iri(p.brand_key) if p.brand_key else NO_BRAND))
+        g.add((iri, SHOP.hasColor, color_iri(p.color) if p.color else NO_COLOR))
         g.add((iri, SCHEMA.category, category_iri(p.category_key)))
         # materialised SKOS closure: the product is in its category and every ancestor
         ancestor: str | None = p.category_key
@@ -105,12 +114,15 @@ def build_graph(
         _bilingual(g, iri, SCHEMA.material, p.material, p.material_zh)
         if p.size:
             g.add((iri, SCHEMA.size, Literal(p.size)))
-        if p.capacity:
+        if p.image:
+            g.add((iri, SCHEMA.image, Literal(p.image, datatype=XSD.anyURI)))
+        attributes = ((("capacity", p.capacity),) if p.capacity else ()) + p.attributes
+        for name, value in attributes:
             prop = BNode()
             g.add((iri, SCHEMA.additionalProperty, prop))
             g.add((prop, RDF.type, SCHEMA.PropertyValue))
-            g.add((prop, SCHEMA.propertyID, Literal("capacity")))
-            g.add((prop, SCHEMA.value, Literal(p.capacity)))
+            g.add((prop, SCHEMA.propertyID, Literal(name)))
+            g.add((prop, SCHEMA.value, Literal(value)))
         group = group_iri(p.group_id)
         g.add((iri, SCHEMA.isVariantOf, group))
         if p.group_id not in seen_groups:
@@ -124,7 +136,7 @@ def build_graph(
             g.add((offer, RDF.type, SCHEMA.Offer))
             g.add((offer, SCHEMA.price, Literal(price, datatype=XSD.decimal)))
             g.add((offer, SCHEMA.priceCurrency, Literal(currency)))
-            g.add((offer, SCHEMA.availability, SCHEMA[availability(p.stock)]))
+            g.add((offer, SCHEMA.availability, SCHEMA[availability(p.stock, p.available)]))
             g.add((offer, SCHEMA.inventoryLevel, Literal(p.stock, datatype=XSD.integer)))
         for target in p.accessory_for:
             g.add((iri, SCHEMA.isAccessoryOrSparePartFor, product_iri(target)))

@@ -20,7 +20,14 @@ from rdflib.namespace import XSD
 
 from knowledge_graph.backends import Row, SparqlBackend, open_backend
 from knowledge_graph.errors import GraphNotBuilt, KnowledgeGraphError, ProductNotFound
-from knowledge_graph.vocab import brand_iri, category_iri, group_iri, key_of, product_iri
+from knowledge_graph.vocab import (
+    brand_iri,
+    category_iri,
+    color_iri,
+    group_iri,
+    key_of,
+    product_iri,
+)
 
 MAX_PRICE = Decimal("999999999")
 
@@ -117,6 +124,10 @@ def _token_ratio(query: str, name: str) -> float:
     return float(fuzz.ratio(query, name))
 
 
+def _discontinued(row: Row) -> bool:
+    return row.availability is not None and key_of(row.availability) == "Discontinued"
+
+
 def _objects(rows: list[Any], predicate: str) -> list[Any]:
     return [r.o for r in rows if key_of(r.p) == predicate]
 
@@ -148,6 +159,10 @@ class ProductGraph:
         self._lock = threading.Lock()
         self._labels = self._load_labels()
         self._vocabulary = self._load_vocabulary()
+        counts: dict[str, int] = {}
+        for row in self._run("currencies"):
+            counts[str(row.currency)] = int(row.offers.toPython())
+        self._currencies = sorted(counts, key=lambda c: -counts[c])
         # Match against model names (what people type, "Huawei Mate 60 Pro"), one
         # entry per product group and language; variant suffixes add nothing to match on.
         names: list[str] = []
@@ -241,6 +256,12 @@ class ProductGraph:
         return (self._preferred.get((kind, key, lang))
                 or self._preferred.get((kind, key, "en")) or key.replace("_", " "))
 
+    def pick_currency(self, preferred: str) -> str:
+        """``preferred`` if the catalog has prices in it, else the catalog's main currency."""
+        if preferred in self._currencies or not self._currencies:
+            return preferred
+        return self._currencies[0]
+
     def vocabulary(self, kind: str) -> dict[str, str]:
         """Every label of ``kind`` (brand, category, color, material) mapped to its key."""
         return dict(self._vocabulary.get(kind, {}))
@@ -294,7 +315,7 @@ class ProductGraph:
         if min_price is not None and max_price is not None and min_price > max_price:
             min_price, max_price = max_price, min_price
         rows = self._run(
-            "search_by_color" if color else "search",
+            "search",
             currency=Literal(currency),
             minPrice=Literal(min_price if min_price is not None else Decimal(0),
                              datatype=XSD.decimal),
@@ -302,11 +323,11 @@ class ProductGraph:
                              datatype=XSD.decimal),
             category=category_iri(category) if category else None,
             brand=brand_iri(brand) if brand else None,
-            color=Literal(color, lang="en") if color else None,
+            color=color_iri(color) if color else None,
         )
         best: dict[str, ProductSummary] = {}
         for row in rows:
-            if in_stock_only and int(row.stock) <= 0:
+            if _discontinued(row) or (in_stock_only and int(row.stock) <= 0):
                 continue
             gid = key_of(row.group)
             if gid not in best or (best[gid].stock <= 0 < int(row.stock)):
@@ -315,7 +336,8 @@ class ProductGraph:
         return SearchResult(total=len(items), items=tuple(items[:limit]))
 
     def details(self, sku: str, *, currency: str) -> ProductDetails:
-        """All attributes of one product.
+        """All attributes of one product, priced in ``currency`` when it has an offer
+        in it, otherwise in the product's own currency.
 
         Raises:
             ProductNotFound: If ``sku`` is not in the graph.
@@ -332,12 +354,12 @@ class ProductGraph:
                 node = linked.setdefault(str(r.o), {})
                 node.setdefault(key_of(r.p2).rsplit("#", 1)[-1], {})[
                     getattr(r.o2, "language", None)] = str(r.o2)
-        offer = next((node for iri, node in linked.items()
-                      if iri in {str(o) for o in _objects(rows, "offers")}
-                      and node.get("priceCurrency", {}).get(None) == currency), None)
+        offers = [linked[str(o)] for o in _objects(rows, "offers") if str(o) in linked]
+        offer = next((o for o in offers if o.get("priceCurrency", {}).get(None) == currency),
+                     offers[0] if offers else None)  # else the product's own currency
         if offer is None:
-            raise ProductNotFound(f"{sku} has no offer in {currency}")
-        brand = linked[own["brand"][None]]["name"]
+            raise ProductNotFound(f"{sku} has no offer")
+        brand = linked.get(own.get("brand", {}).get(None, ""), {}).get("name")
         category = linked[own["category"][None]]
         capacity = next((node["value"][None] for node in linked.values()
                          if node.get("propertyID", {}).get(None) == "capacity"), None)
@@ -366,7 +388,7 @@ class ProductGraph:
             size=lang(own.get("size"), "en"),
             capacity=capacity,
             price=Decimal(offer["price"][None]),
-            currency=currency,
+            currency=offer["priceCurrency"][None],
             stock=int(offer["inventoryLevel"][None]),
             availability=key_of(offer["availability"][None]),
         )
@@ -381,7 +403,8 @@ class ProductGraph:
             raise ProductNotFound(sku)
         rows = self._run("variants", group=group_iri(self._labels[sku].group_id),
                          currency=Literal(currency))
-        return [self._summary(str(r.sku), r.price, currency, r.stock) for r in rows]
+        return [self._summary(str(r.sku), r.price, currency, r.stock) for r in rows
+                if not _discontinued(r)]
 
     def accessories(self, sku: str, *, currency: str, limit: int = 5) -> list[ProductSummary]:
         """Accessories and spare parts that fit the product, one per product group.
@@ -393,6 +416,8 @@ class ProductGraph:
             raise ProductNotFound(sku)
         best: dict[str, ProductSummary] = {}
         for r in self._run("accessories", product=product_iri(sku), currency=Literal(currency)):
+            if _discontinued(r):
+                continue
             gid = key_of(r.group)
             if gid not in best or (best[gid].stock <= 0 < int(r.stock)):
                 best[gid] = self._summary(str(r.sku), r.price, currency, r.stock)

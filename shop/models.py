@@ -10,6 +10,7 @@ import datetime as dt
 from decimal import Decimal
 
 from sqlalchemy import (
+    Boolean,
     DateTime,
     ForeignKey,
     Index,
@@ -18,6 +19,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -29,52 +31,60 @@ class Base(DeclarativeBase):
 
 
 class Category(Base):
-    """A product category with English and Chinese labels."""
+    """A product category with English and (where known) Chinese labels."""
 
     __tablename__ = "categories"
 
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     name_en: Mapped[str] = mapped_column(String(128))
-    name_zh: Mapped[str] = mapped_column(String(128))
+    name_zh: Mapped[str | None] = mapped_column(String(128))
     parent_key: Mapped[str | None] = mapped_column(ForeignKey("categories.key"))
 
 
 class Brand(Base):
-    """A brand with English and Chinese names."""
+    """A brand with English and (where known) Chinese names."""
 
     __tablename__ = "brands"
 
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     name_en: Mapped[str] = mapped_column(String(128))
-    name_zh: Mapped[str] = mapped_column(String(128))
+    name_zh: Mapped[str | None] = mapped_column(String(128))
 
 
 class Product(Base):
-    """A sellable product (one colour/size variant of a product group)."""
+    """A sellable product (one colour/size variant of a product group).
+
+    Chinese texts, brand and cost are optional: imported catalogs often lack
+    them. ``available`` is false for products a later import no longer lists
+    (kept, because orders refer to them).
+    """
 
     __tablename__ = "products"
 
-    sku: Mapped[str] = mapped_column(String(32), primary_key=True)
-    group_id: Mapped[str] = mapped_column(String(64), index=True)
-    model_en: Mapped[str] = mapped_column(String(200))
-    model_zh: Mapped[str] = mapped_column(String(200))
+    sku: Mapped[str] = mapped_column(String(64), primary_key=True)
+    group_id: Mapped[str] = mapped_column(String(128), index=True)
+    model_en: Mapped[str] = mapped_column(String(255))
+    model_zh: Mapped[str | None] = mapped_column(String(255))
     name_en: Mapped[str] = mapped_column(String(255))
-    name_zh: Mapped[str] = mapped_column(String(255))
-    description_en: Mapped[str] = mapped_column(Text)
-    description_zh: Mapped[str] = mapped_column(Text)
+    name_zh: Mapped[str | None] = mapped_column(String(255))
+    description_en: Mapped[str | None] = mapped_column(Text)
+    description_zh: Mapped[str | None] = mapped_column(Text)
     category_key: Mapped[str] = mapped_column(ForeignKey("categories.key"), index=True)
-    brand_key: Mapped[str] = mapped_column(ForeignKey("brands.key"), index=True)
+    brand_key: Mapped[str | None] = mapped_column(ForeignKey("brands.key"), index=True)
     color: Mapped[str | None] = mapped_column(String(32))
     size: Mapped[str | None] = mapped_column(String(32))
     capacity: Mapped[str | None] = mapped_column(String(32))
     material: Mapped[str | None] = mapped_column(String(64))
     list_price: Mapped[Decimal] = mapped_column(MONEY)
-    cost: Mapped[Decimal] = mapped_column(MONEY)
+    cost: Mapped[Decimal | None] = mapped_column(MONEY)
     currency: Mapped[str] = mapped_column(String(3))
     stock: Mapped[int] = mapped_column(Integer)
+    available: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    image: Mapped[str | None] = mapped_column(String(1024))
+    popularity: Mapped[int | None] = mapped_column(Integer)
 
     category: Mapped[Category] = relationship()
-    brand: Mapped[Brand] = relationship()
+    brand: Mapped[Brand | None] = relationship()
     prices: Mapped[list[LocalPrice]] = relationship(
         back_populates="product", cascade="all, delete-orphan"
     )

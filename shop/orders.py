@@ -241,7 +241,7 @@ class OrderService:
                 OrderLineView(
                     sku=line.product_sku,
                     name_en=line.product.name_en,
-                    name_zh=line.product.name_zh,
+                    name_zh=line.product.name_zh or line.product.name_en,
                     quantity=line.quantity,
                     unit_price=line.unit_price,
                 )

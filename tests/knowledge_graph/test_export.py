@@ -18,20 +18,27 @@ def small_catalog():
                                  alt_en=("trainers",)),
                   CategoryRecord("phones", "phones", "手机")]
     brands = [BrandRecord("anta", "Anta", "安踏"), BrandRecord("acme", "Acme", "艾克米")]
+    def product(sku, group, model_en, model_zh, name_en, name_zh, desc_en, desc_zh, category,
+                brand, prices, **extra):
+        return ProductRecord(sku=sku, group_id=group, model_en=model_en, model_zh=model_zh,
+                             name_en=name_en, name_zh=name_zh, description_en=desc_en,
+                             description_zh=desc_zh, category_key=category, brand_key=brand,
+                             prices=prices, **extra)
+
     products = [
-        ProductRecord("S1", "anta-c202", "Anta C202", "安踏 C202", "Anta C202 (red)",
-                      "安踏 C202（红色）", "A running shoe.", "一双跑鞋。", "running_shoes", "anta",
-                      {"USD": Decimal("69.99"), "CNY": Decimal("499")}, stock=12, color="red",
-                      color_zh="红色", material="mesh", material_zh="网布", size="EU 42"),
-        ProductRecord("S2", "anta-c202", "Anta C202", "安踏 C202", "Anta C202 (black)",
-                      "安踏 C202（黑色）", "A running shoe.", "一双跑鞋。", "running_shoes", "anta",
-                      {"USD": Decimal("69.99")}, stock=0, color="black", color_zh="黑色"),
-        ProductRecord("P1", "acme-x", "Acme X", "艾克米 X", "Acme X 128GB", "艾克米 X 128GB",
-                      "A phone.", "一部手机。", "phones", "acme", {"USD": Decimal("199")},
-                      stock=3, capacity="128GB"),
-        ProductRecord("C1", "acme-case", "Acme Case", "艾克米 手机壳", "Acme Case", "艾克米 手机壳",
-                      "A case.", "手机壳。", "phones", "acme", {"USD": Decimal("9.5")}, stock=50,
-                      accessory_for=("P1",)),
+        product("S1", "anta-c202", "Anta C202", "安踏 C202", "Anta C202 (red)", "安踏 C202（红色）",
+                "A running shoe.", "一双跑鞋。", "running_shoes", "anta",
+                {"USD": Decimal("69.99"), "CNY": Decimal("499")}, stock=12, color="red",
+                color_zh="红色", material="mesh", material_zh="网布", size="EU 42"),
+        product("S2", "anta-c202", "Anta C202", "安踏 C202", "Anta C202 (black)",
+                "安踏 C202（黑色）", "A running shoe.", "一双跑鞋。", "running_shoes", "anta",
+                {"USD": Decimal("69.99")}, stock=0, color="black", color_zh="黑色"),
+        product("P1", "acme-x", "Acme X", "艾克米 X", "Acme X 128GB", "艾克米 X 128GB", "A phone.",
+                "一部手机。", "phones", "acme", {"USD": Decimal("199")}, stock=3,
+                capacity="128GB"),
+        product("C1", "acme-case", "Acme Case", "艾克米 手机壳", "Acme Case", "艾克米 手机壳",
+                "A case.", "手机壳。", "phones", "acme", {"USD": Decimal("9.5")}, stock=50,
+                accessory_for=("P1",)),
     ]
     colors = [ColorRecord("red", "红色"), ColorRecord("black", "黑色", ("dark",))]
     return categories, brands, products, colors

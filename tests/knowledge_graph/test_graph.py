@@ -11,6 +11,7 @@ from knowledge_graph.errors import KnowledgeGraphError, ProductNotFound
 from knowledge_graph.export import build_graph
 from knowledge_graph.graph import ProductGraph
 from knowledge_graph.lookups import build_vocabulary, to_rasa_yaml
+from knowledge_graph.records import ProductRecord
 from tests.knowledge_graph.test_export import small_catalog
 
 
@@ -64,8 +65,8 @@ def test_unknown_products_raise(kg) -> None:
                  lambda: kg.accessories("NOPE", currency="USD")):
         with pytest.raises(ProductNotFound):
             call()
-    with pytest.raises(ProductNotFound):
-        kg.details("S2", currency="CNY")  # no offer in that currency
+    # no offer in CNY: priced in the product's own currency instead
+    assert kg.details("S2", currency="CNY").currency == "USD"
 
 
 @pytest.mark.parametrize("text", ["'} UNION SELECT * WHERE { ?s ?p ?o", '>"<script>alert(1)',
@@ -104,3 +105,41 @@ def test_backends_give_identical_answers() -> None:
         assert a.search(currency="USD", **kwargs) == b.search(currency="USD", **kwargs)
     for sku in ("S1", "S2", "P1", "C1"):
         assert a.details(sku, currency="USD") == b.details(sku, currency="USD")
+
+
+def _graph_with(*extra: ProductRecord, backend: str = "oxigraph") -> ProductGraph:
+    categories, brands, products, colors = small_catalog()
+    g = build_graph(categories, brands, [*products, *extra], colors)
+    return ProductGraph(OxigraphBackend.from_graph(g) if backend == "oxigraph"
+                        else RdflibBackend(g))
+
+
+@pytest.mark.parametrize("backend", ["oxigraph", "rdflib"])
+def test_products_without_brand_or_colour_are_searchable(backend: str) -> None:
+    plain = ProductRecord(sku="N1", group_id="no-name", model_en="Plain Socks",
+                          name_en="Plain Socks", category_key="shoes",
+                          prices={"USD": Decimal("3")}, stock=9)
+    kg = _graph_with(plain, backend=backend)
+    assert "N1" in [p.sku for p in kg.search(currency="USD", category="shoes").items]
+    assert "N1" not in [p.sku for p in kg.search(currency="USD", brand="anta").items]
+    assert "N1" not in [p.sku for p in kg.search(currency="USD", color="red").items]
+    details = kg.details("N1", currency="USD")
+    assert details.brand_en == "" and details.name_zh == "Plain Socks"  # English fallback
+
+
+@pytest.mark.parametrize("backend", ["oxigraph", "rdflib"])
+def test_discontinued_products_are_not_offered(backend: str) -> None:
+    gone = ProductRecord(sku="S3", group_id="anta-c202", model_en="Anta C202",
+                         name_en="Anta C202 (white)", category_key="running_shoes",
+                         brand_key="anta", prices={"USD": Decimal("10")}, stock=5,
+                         color="white", available=False)
+    kg = _graph_with(gone, backend=backend)
+    assert "S3" not in [p.sku for p in kg.search(currency="USD").items]
+    assert "S3" not in [v.sku for v in kg.variants("S1", currency="USD")]
+    assert kg.details("S3", currency="USD").availability == "Discontinued"
+
+
+def test_catalog_currency_is_used_when_the_preferred_one_is_missing() -> None:
+    kg = _graph_with()
+    assert kg.pick_currency("USD") == "USD"
+    assert kg.pick_currency("GBP") == "USD"
