@@ -15,6 +15,7 @@ import sys
 import time
 from pathlib import Path
 
+from rdflib import Graph
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 from tqdm import tqdm
@@ -69,10 +70,11 @@ def catalog_records(
             brand_key=p.brand_key, prices=prices, stock=p.stock, color=p.color,
             color_zh=catalog_data.COLORS.get(p.color or ""), material=p.material,
             material_zh=catalog_data.MATERIALS.get(p.material or ""), size=p.size,
-            capacity=p.capacity, accessory_for=tuple(sorted(links.get(p.sku, ()))),
+            capacity=p.capacity, image=p.image, available=p.available,
+            accessory_for=tuple(sorted(links.get(p.sku, ()))),
         ))
     used_colors = sorted({p.color for p in products if p.color})
-    colors = [ColorRecord(key=c, name_zh=catalog_data.COLORS[c],
+    colors = [ColorRecord(key=c, name_zh=catalog_data.COLORS.get(c),
                           alt_en=catalog_data.COLOR_ALIASES.get(c, ())) for c in used_colors]
     return categories, brands, products, colors
 
@@ -86,6 +88,39 @@ def write_if_changed(path: Path, text: str) -> bool:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
     return True
+
+
+class GraphInvalid(ValueError):
+    """The catalog breaks the graph's SHACL shapes; the message lists products."""
+
+
+def checked_graph(categories: list[CategoryRecord], brands: list[BrandRecord],
+                  products: list[ProductRecord], colors: list[ColorRecord]) -> Graph:
+    """Build the product graph and check it against the SHACL shapes.
+
+    Raises:
+        GraphInvalid: Naming up to ten products and what is wrong with them.
+    """
+    graph = build_graph(categories, brands, products, colors)
+    report = validate(graph)
+    if not report.conforms:
+        problems = "; ".join(f"{key}: {v[0].message}" for key, v in
+                             list(report.by_product.items())[:10])
+        raise GraphInvalid(f"the product graph breaks {report.count} SHACL constraint(s): "
+                           f"{problems}")
+    return graph
+
+
+def write_nlu(graph: Graph, nlu_out: Path) -> int:
+    """Regenerate the NLU lookup tables, synonyms, catalog examples and jieba words
+    from ``graph``; returns the number of lookup values."""
+    product_graph = ProductGraph(OxigraphBackend.from_graph(graph))
+    vocabulary = build_vocabulary(product_graph)
+    write_if_changed(nlu_out, to_rasa_yaml(vocabulary))
+    write_if_changed(nlu_out.with_name("examples.yml"), build_examples(product_graph))
+    write_if_changed(nlu_out.parent / "jieba" / "userdict.txt",
+                     to_jieba_dictionary(segmentation_words(product_graph)))
+    return sum(len(v) for v in vocabulary.lookups.values())
 
 
 def build(settings: Settings, nlu_out: Path) -> dict[str, int]:
@@ -117,19 +152,9 @@ def build(settings: Settings, nlu_out: Path) -> dict[str, int]:
             Path(f"{sqlite_file}{suffix}").unlink(missing_ok=True)
         Path(url.removeprefix("sqlite:///")).replace(sqlite_file)
 
-    graph = build_graph(categories, brands, products, colors)
-    report = validate(graph)
-    if not report.conforms:
-        problems = "; ".join(f"{key}: {v[0].message}" for key, v in
-                             list(report.by_product.items())[:10])
-        raise ValueError(f"the product graph breaks {report.count} SHACL constraint(s): {problems}")
+    graph = checked_graph(categories, brands, products, colors)
     write_graph(graph, settings.graph_path)
-    product_graph = ProductGraph(OxigraphBackend.from_graph(graph))
-    vocabulary = build_vocabulary(product_graph)
-    write_if_changed(nlu_out, to_rasa_yaml(vocabulary))
-    write_if_changed(nlu_out.with_name("examples.yml"), build_examples(product_graph))
-    write_if_changed(nlu_out.parent / "jieba" / "userdict.txt",
-                     to_jieba_dictionary(segmentation_words(product_graph)))
+    lookup_values = write_nlu(graph, nlu_out)
     return {
         "categories": summary.categories,
         "products": summary.products,
@@ -138,7 +163,7 @@ def build(settings: Settings, nlu_out: Path) -> dict[str, int]:
         "orders": summary.orders,
         "interactions": summary.interactions,
         "triples": len(graph),
-        "lookup_values": sum(len(v) for v in vocabulary.lookups.values()),
+        "lookup_values": lookup_values,
     }
 
 
