@@ -81,6 +81,22 @@ $(MODEL): $(STAMPS)/bot-venv $(SHOP_DATA_DIR)/.built $(TRAIN_INPUTS) $(wildcard 
 .PHONY: train
 train: $(MODEL) ## Train the Rasa model (only when its inputs changed)
 
+# --- importing a catalog ---------------------------------------------------------------
+
+DATASETS ?= $(ROOT)/../shared/datasets
+
+.PHONY: import
+import: $(STAMPS)/actions-venv ## Import a catalog: make import FILE=catalog.csv MAPPING=mapping.yml
+	@test -n "$(FILE)" -a -n "$(MAPPING)" || { echo "usage: make import FILE=... MAPPING=..."; exit 2; }
+	$(ACT_PY) -m knowledge_graph import "$(FILE)" --mapping "$(MAPPING)"
+
+.PHONY: import-online-retail
+import-online-retail: $(STAMPS)/actions-venv ## Import the UCI Online Retail catalog (DATASETS=path) into SHOP_DATA_DIR
+	$(ACT_PY) -m knowledge_graph derive-online-retail \
+	  --input "$(DATASETS)/online-retail/online_retail.csv" --out "$(SHOP_DATA_DIR)/imports/online_retail.csv"
+	$(ACT_PY) -m knowledge_graph import "$(SHOP_DATA_DIR)/imports/online_retail.csv" \
+	  --mapping knowledge_graph/mappings/online_retail.yml
+
 # --- run --------------------------------------------------------------------------------
 
 .PHONY: run

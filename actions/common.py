@@ -111,8 +111,9 @@ def resolve_products(tracker: Tracker, graph: ProductGraph, *, wanted: int = 1) 
     """Resolve the products a message refers to.
 
     Looks, in order, at product names in the message (fuzzy-matched against the
-    graph), ordinal mentions of the last list shown ("the second one"), and
-    the product under discussion ("it").
+    graph), ordinal mentions of the last list shown ("the second one"), a whole
+    catalog name in the text when the NLU tagged none, and the product under
+    discussion ("it").
 
     Args:
         tracker: The conversation.
@@ -142,6 +143,11 @@ def resolve_products(tracker: Tracker, graph: ProductGraph, *, wanted: int = 1) 
             return Resolution(response=Response.MENTION_OUT_OF_RANGE,
                               kwargs={"count": len(shown)})
         skus.append(shown[position])
+    if not skus and not latest_entities(tracker, Entity.MENTION):
+        # the NLU tagged no product: look for a whole catalog name in the text
+        mentioned = graph.find_mentioned(tracker.latest_message.get("text") or "")
+        if mentioned:
+            skus.append(mentioned.sku)
     current = tracker.get_slot(Slot.PRODUCT)
     if len(skus) < wanted and isinstance(current, str) and current not in skus:
         skus.insert(0, current)

@@ -59,6 +59,14 @@ class ActionSearchProducts(Action):
 
         raw_category, raw_brand, raw_color = (first(Entity.CATEGORY), first(Entity.BRAND),
                                               first(Entity.COLOR))
+        if not (raw_category or raw_brand or raw_color):
+            # the NLU tagged nothing (e.g. a catalog imported after training):
+            # look for category, brand and colour names in the text itself
+            text = tracker.latest_message.get("text") or ""
+            found = {kind: graph.terms_in(text, kind) for kind in ("category", "brand", "color")}
+            raw_category = found["category"][0] if found["category"] else None
+            raw_brand = found["brand"][0] if found["brand"] else None
+            raw_color = found["color"][0] if found["color"] else None
         prices: dict[str, Any] = {}
         for entity in latest_entities(tracker, Entity.PRICE):
             money = parse_money(str(entity.get("value") or ""))

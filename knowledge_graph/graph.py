@@ -105,7 +105,7 @@ class NameMatch:
     score: float
 
 
-_TOKEN = re.compile(r"[\u3400-\u9fff]+|[^\W_]+")
+_TOKEN = re.compile(r"[\u3400-\u9fff]+|[^\W_\u3400-\u9fff]+")
 
 
 def _name_tokens(text: str) -> list[str]:
@@ -176,6 +176,7 @@ class ProductGraph:
                     owners.append((sku, labels.group_id))
         self._names = names
         self._name_owners = owners
+        self._name_token_sets = [frozenset(_name_tokens(n.lower())) for n in names]
         self._processed_names = [utils.default_process(n) for n in names]
 
     @classmethod
@@ -497,6 +498,40 @@ class ProductGraph:
                 result[gid] = NameMatch(sku=sku, group_id=gid, name=self._names[index],
                                         score=round(score, 1))
         return sorted(result.values(), key=lambda m: -m.score)[:limit]
+
+    def find_mentioned(self, text: str) -> NameMatch | None:
+        """The product whose model name appears in ``text`` as a whole, if any.
+
+        A fallback for messages whose product name the NLU did not tag (a catalog
+        imported after the model was trained): every word of the name must occur
+        in the text (Chinese words as substrings); the longest such name wins.
+        """
+        words, lowered = set(_name_tokens(text.lower())), text.lower()
+        best: tuple[int, int] | None = None
+        for index, tokens in enumerate(self._name_token_sets):
+            if len(tokens) < 2 and (not tokens or len(next(iter(tokens))) < 4):
+                continue  # one short word ("pro", "14") is not a product mention
+            if all(t in words or (not t.isascii() and t in lowered) for t in tokens):
+                size = sum(len(t) for t in tokens)
+                if best is None or size > best[0]:
+                    best = (size, index)
+        if best is None:
+            return None
+        sku, gid = self._name_owners[best[1]]
+        return NameMatch(sku=sku, group_id=gid, name=self._names[best[1]], score=100.0)
+
+    def terms_in(self, text: str, kind: str) -> list[str]:
+        """Keys of brands, categories or colours whose labels occur in ``text``,
+        longest label first (whole words; Chinese labels as substrings)."""
+        lowered = f" {' '.join(_name_tokens(text.lower()))} "
+        found: list[tuple[int, str]] = []
+        for label, key in self._vocabulary.get(kind, {}).items():
+            if "_" in label or len(label) < 2:
+                continue
+            needle = label if not label.isascii() else f" {' '.join(_name_tokens(label))} "
+            if needle.strip() and needle in lowered:
+                found.append((len(label), key))
+        return list(dict.fromkeys(key for _, key in sorted(found, reverse=True)))
 
     def catalog_names(self) -> list[tuple[str, str, str]]:
         """``(sku, English name, Chinese name)`` of every product."""

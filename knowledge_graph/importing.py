@@ -22,6 +22,8 @@ A mapping file (YAML) says which column holds what::
     defaults:
       currency: GBP
       stock: 100
+    attributes:                # free attributes, shown as schema:PropertyValue
+      units_sold: UnitsSold
 """
 
 from __future__ import annotations
@@ -66,6 +68,8 @@ class Mapping:
         columns: Field name (``id``, ``name``, ...) to column name (CSV header or
             JSON key).
         defaults: Values for fields whose column is missing or empty.
+        attributes: Free attributes (``schema:PropertyValue``): attribute name to
+            column name.
         format: ``csv`` or ``jsonl``.
         encoding: Text encoding of the file.
         delimiter: CSV field delimiter.
@@ -76,6 +80,7 @@ class Mapping:
 
     columns: dict[str, str]
     defaults: dict[str, Any] = field(default_factory=dict)
+    attributes: dict[str, str] = field(default_factory=dict)
     format: str = "csv"
     encoding: str = "utf-8"
     delimiter: str = ","
@@ -106,9 +111,13 @@ class Mapping:
         fmt = str(raw.get("format", "csv"))
         if fmt not in ("csv", "jsonl"):
             raise CatalogImportError(f"mapping {path}: format must be csv or jsonl")
+        attributes = raw.get("attributes") or {}
+        if not isinstance(attributes, dict):
+            raise CatalogImportError(f"mapping {path}: 'attributes' maps names to columns")
         return cls(
             columns=columns,
             defaults=dict(raw.get("defaults") or {}),
+            attributes={str(k): str(v) for k, v in attributes.items() if v},
             format=fmt,
             encoding=str(raw.get("encoding", "utf-8")),
             delimiter=str(raw.get("delimiter", ",")),
@@ -331,6 +340,8 @@ def plan_import(path: Path, mapping: Mapping, *, progress: bool = False) -> Impo
                 size=cell(row, "size", 64),
                 capacity=cell(row, "capacity", 64),
                 image=cell(row, "image", 1024),
+                attributes=tuple((attr, value) for attr, column in mapping.attributes.items()
+                                 if (value := clean(row.get(column), 256))),
                 accessory_for=accessory_for,
             ))
         except RowError as exc:

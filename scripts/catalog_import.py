@@ -92,6 +92,25 @@ def print_report(report: ImportReport, source: Path, *, shown: int = 20) -> None
             print(f"  ... and {len(rows) - shown:,} more {kind} rows")
 
 
+def derive_online_retail(source: Path, out: Path) -> int:
+    """Write the product catalog derived from the transactions, with a report."""
+    from knowledge_graph.sources.online_retail import derive_catalog, write_catalog
+
+    if not source.is_file():
+        print(f"no such file: {source} (set DATASETS to the shared datasets folder)",
+              file=sys.stderr)
+        return 2
+    catalog = derive_catalog(source, progress=sys.stderr.isatty())
+    write_catalog(catalog, out)
+    print(f"derived {len(catalog.rows):,} products from {catalog.lines_read:,} lines "
+          f"({catalog.lines_used:,} sales used; {catalog.codes_excluded} non-product codes "
+          f"left out) -> {out}")
+    print(f"categorised by keyword rules: {catalog.categorised_share:.1%}")
+    for category, count in sorted(catalog.by_category.items(), key=lambda kv: -kv[1]):
+        print(f"  {count:5d}  {category}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """``import`` subcommand of ``python -m knowledge_graph``."""
     parser = argparse.ArgumentParser(prog="python -m knowledge_graph",
@@ -104,7 +123,14 @@ def main(argv: list[str] | None = None) -> int:
                      help="where to write the regenerated lookup tables")
     imp.add_argument("--rejected-out", type=Path,
                      help="also write every rejected row (line, id, reason) to this CSV")
+    derive = commands.add_parser(
+        "derive-online-retail",
+        help="derive a product catalog CSV from the UCI Online Retail transactions")
+    derive.add_argument("--input", type=Path, required=True, help="online_retail.csv")
+    derive.add_argument("--out", type=Path, required=True, help="catalog CSV to write")
     args = parser.parse_args(argv)
+    if args.command == "derive-online-retail":
+        return derive_online_retail(args.input, args.out)
     settings = load_settings()
     try:
         mapping = Mapping.load(args.mapping)

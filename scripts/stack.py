@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -116,9 +117,11 @@ class Stack:
             cwd=ROOT, env=self.env, stdout=log.open("ab"), stderr=subprocess.STDOUT)
         wait_until_up(f"{self.rasa_url}/status", self.processes["rasa"], log, 300)
 
-    def start(self) -> Stack:
-        """Build the data and start both servers."""
+    def start(self, prepare: Callable[[Stack], None] | None = None) -> Stack:
+        """Build the data, run ``prepare`` (e.g. import a catalog), start both servers."""
         self.build_data()
+        if prepare is not None:
+            prepare(self)
         self.start_actions()
         self.start_rasa()
         return self

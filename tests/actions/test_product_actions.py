@@ -170,3 +170,16 @@ def test_accessories_for_a_phone_in_chinese(graph) -> None:
     assert messages[0]["response"] == Response.ACCESSORIES
     assert "66W" in messages[0]["items"]
     assert slot_events(events)[Slot.PRODUCT] == sku
+
+
+def test_product_named_in_text_without_entities(graph) -> None:
+    tracker = make_tracker("how much is the Dyson V15 Detect Vacuum?", intent="ask_price")
+    messages, _ = run_action(ActionProductInfo(), tracker)
+    assert messages[0]["response"] == Response.PRICE and "Dyson V15" in messages[0]["name"]
+
+
+def test_search_terms_in_text_without_entities(graph) -> None:
+    messages, events = _search(graph, "anything from lego?", [])
+    assert messages[0]["response"] == Response.SEARCH_RESULTS
+    for sku in slot_events(events)[Slot.SHOWN_PRODUCTS]:
+        assert graph.details(sku, currency="USD").brand_en == "LEGO"

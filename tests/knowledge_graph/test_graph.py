@@ -143,3 +143,14 @@ def test_catalog_currency_is_used_when_the_preferred_one_is_missing() -> None:
     kg = _graph_with()
     assert kg.pick_currency("USD") == "USD"
     assert kg.pick_currency("GBP") == "USD"
+
+
+def test_names_and_terms_found_in_free_text(kg) -> None:
+    assert kg.find_mentioned("how much is the acme case?").sku == "C1"
+    assert kg.find_mentioned("艾克米 手机壳多少钱").sku == "C1"
+    assert kg.find_mentioned("how much is it?") is None
+    assert kg.find_mentioned("acme") is None  # one short word is not a product
+    assert kg.terms_in("any red trainers from anta?", "category") == ["running_shoes"]
+    assert kg.terms_in("any red trainers from anta?", "brand") == ["anta"]
+    assert kg.terms_in("它有黑色的吗", "color") == ["black"]
+    assert kg.terms_in("dark shoes", "color") == ["black"]

@@ -1,0 +1,1 @@
+"""Adapters that turn public datasets into catalog files the importer reads."""
