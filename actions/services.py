@@ -6,6 +6,7 @@ import threading
 from functools import lru_cache
 
 from actions.settings import settings
+from knowledge_graph.backends import open_backend
 from knowledge_graph.graph import ProductGraph
 from shop.db import make_engine, session_factory
 from shop.orders import OrderService
@@ -16,6 +17,8 @@ _lock = threading.Lock()
 @lru_cache(maxsize=1)
 def _graph() -> ProductGraph:
     s = settings()
+    if s.graph_backend == "remote" and s.graph_endpoint:
+        return ProductGraph(open_backend(s.graph_endpoint, "remote"))
     return ProductGraph.from_file(s.graph_path, backend=s.graph_backend)
 
 

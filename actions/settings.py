@@ -31,7 +31,9 @@ class Settings:
         default_currency_en: Currency quoted to English-speaking customers.
         default_currency_zh: Currency quoted to Chinese-speaking customers.
         results_per_page: Products listed per answer.
-        graph_backend: SPARQL back end: ``oxigraph`` (default) or ``rdflib``.
+        graph_backend: SPARQL back end: ``oxigraph`` (default, embedded), ``rdflib``,
+            ``rdflib-oxigraph`` or ``remote``.
+        graph_endpoint: Query URL of the SPARQL endpoint (``remote`` back end).
         customer_id_secret: When set, a ``customer_id`` in message metadata is
             trusted only with a matching ``customer_sig`` (hex HMAC-SHA256 of the
             id under this secret), so only the shop's back end can vouch for it.
@@ -47,6 +49,7 @@ class Settings:
     default_currency_zh: str
     results_per_page: int
     graph_backend: str
+    graph_endpoint: str | None
     customer_id_secret: str | None
 
 
@@ -81,6 +84,11 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         as_of = dt.date.fromisoformat(raw_date) if raw_date else dt.date.today()
     except ValueError as exc:
         raise SettingsError(f"DEMO_AS_OF must be YYYY-MM-DD, got {raw_date!r}") from exc
+    backend = _choice(env, "GRAPH_BACKEND", "oxigraph",
+                      ("oxigraph", "rdflib", "rdflib-oxigraph", "remote"))
+    endpoint = env.get("GRAPH_ENDPOINT") or None
+    if backend == "remote" and not endpoint:
+        raise SettingsError("GRAPH_BACKEND=remote needs GRAPH_ENDPOINT (the SPARQL query URL)")
     return Settings(
         data_dir=data_dir,
         database_url=env.get("DATABASE_URL") or f"sqlite:///{data_dir / 'shop.db'}",
@@ -91,7 +99,8 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         default_currency_en=env.get("CURRENCY_EN", "USD"),
         default_currency_zh=env.get("CURRENCY_ZH", "CNY"),
         results_per_page=_int(env, "RESULTS_PER_PAGE", 5, 1, 20),
-        graph_backend=_choice(env, "GRAPH_BACKEND", "oxigraph", ("oxigraph", "rdflib")),
+        graph_backend=backend,
+        graph_endpoint=endpoint,
         customer_id_secret=env.get("CUSTOMER_ID_SECRET") or None,
     )
 

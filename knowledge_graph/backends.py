@@ -13,6 +13,7 @@ and must only be used in triple patterns, where both engines honour them.
 
 from __future__ import annotations
 
+import re
 from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any, Protocol
@@ -145,15 +146,124 @@ def _from_ox(term: Any) -> Node | None:
     return Literal(term.value, datatype=URIRef(datatype))
 
 
-BACKENDS = ("oxigraph", "rdflib")
+_SAFE_IRI = re.compile(r'^[^\x00-\x20<>"{}|^`\\]+$')
+_WHERE = re.compile(r"\bWHERE\s*\{", re.IGNORECASE)
 
 
-def open_backend(path: Path, kind: str = "oxigraph") -> SparqlBackend:
-    """Load the Turtle file at ``path`` into the back end ``kind``."""
+def bind_values(query: str, bindings: dict[str, Node]) -> str:
+    """Bind parameters for an endpoint that has no parameter API.
+
+    The values become a ``VALUES`` block at the start of the query's WHERE
+    group, each serialised as an RDF term by rdflib (literals quoted and
+    escaped; IRIs checked for characters an IRI cannot hold). Text a customer
+    typed can only ever end up inside a quoted literal.
+
+    Raises:
+        KnowledgeGraphError: For a term that cannot be bound safely.
+    """
+    if not bindings:
+        return query
+    terms = []
+    for value in bindings.values():
+        if isinstance(value, URIRef):
+            if not _SAFE_IRI.match(str(value)):
+                raise KnowledgeGraphError(f"cannot bind IRI {str(value)!r}")
+            terms.append(f"<{value}>")
+        elif isinstance(value, Literal):
+            terms.append(_sparql_literal(value))
+        else:
+            raise KnowledgeGraphError(f"cannot bind {type(value).__name__}")
+    names = " ".join(f"?{name}" for name in bindings)
+    block = f" VALUES ({names}) {{ ({' '.join(terms)}) }} "
+    match = _WHERE.search(query)
+    if match is None:
+        raise KnowledgeGraphError("query has no WHERE group to bind values in")
+    return query[:match.end()] + block + query[match.end():]
+
+
+_ESCAPES = str.maketrans({"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r",
+                          "\t": "\\t"})
+
+
+def _sparql_literal(value: Literal) -> str:
+    """A literal as a one-line SPARQL string with every special character escaped."""
+    text = '"' + str(value).translate(_ESCAPES) + '"'
+    if value.language:
+        if not re.fullmatch(r"[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*", value.language):
+            raise KnowledgeGraphError(f"cannot bind language tag {value.language!r}")
+        return f"{text}@{value.language}"
+    if value.datatype:
+        if not _SAFE_IRI.match(str(value.datatype)):
+            raise KnowledgeGraphError(f"cannot bind datatype {str(value.datatype)!r}")
+        return f"{text}^^<{value.datatype}>"
+    return text
+
+
+class RemoteSparqlBackend:
+    """A SPARQL 1.1 endpoint over HTTP (for example an Oxigraph or Fuseki server)."""
+
+    name = "remote"
+
+    def __init__(self, endpoint: str, *, timeout: float = 10.0) -> None:
+        import requests
+
+        self._endpoint = endpoint
+        self._timeout = timeout
+        self._http = requests.Session()
+
+    def select(self, query: str, bindings: dict[str, Node]) -> list[Row]:
+        response = self._http.post(
+            self._endpoint, data={"query": bind_values(query_text(query), bindings)},
+            headers={"Accept": "application/sparql-results+json"}, timeout=self._timeout)
+        if response.status_code != 200:
+            raise KnowledgeGraphError(
+                f"SPARQL endpoint answered {response.status_code}: {response.text[:200]}")
+        result = response.json()
+        names = result["head"]["vars"]
+        return [Row((n, _from_json(b.get(n))) for n in names)
+                for b in result["results"]["bindings"]]
+
+    def __len__(self) -> int:
+        rows = self.select("count_triples", {})
+        return int(rows[0].triples.toPython()) if rows else 0
+
+
+def _from_json(term: dict[str, str] | None) -> Node | None:
+    if term is None:
+        return None
+    kind, value = term["type"], term["value"]
+    if kind == "uri":
+        return URIRef(value)
+    if kind == "bnode":
+        return BNode(value)
+    if "xml:lang" in term:
+        return Literal(value, lang=term["xml:lang"])
+    datatype = term.get("datatype")
+    if datatype and datatype != "http://www.w3.org/2001/XMLSchema#string":
+        return Literal(value, datatype=URIRef(datatype))
+    return Literal(value)
+
+
+BACKENDS = ("oxigraph", "rdflib", "rdflib-oxigraph", "remote")
+
+
+def open_backend(path: Path | str, kind: str = "oxigraph") -> SparqlBackend:
+    """Open the graph in back end ``kind``.
+
+    Args:
+        path: A Turtle file, or for ``remote`` the endpoint's query URL.
+        kind: ``oxigraph`` (embedded Oxigraph store, the default), ``rdflib``
+            (rdflib's engine, in memory), ``rdflib-oxigraph`` (rdflib's API over an
+            Oxigraph store, via oxrdflib) or ``remote`` (a SPARQL endpoint).
+    """
     if kind == "oxigraph":
-        return OxigraphBackend.from_file(path)
-    if kind == "rdflib":
-        graph = Graph()
-        graph.parse(path, format="turtle")
-        return RdflibBackend(graph)
+        return OxigraphBackend.from_file(Path(path))
+    if kind in ("rdflib", "rdflib-oxigraph"):
+        graph = Graph(store="Oxigraph") if kind == "rdflib-oxigraph" else Graph()
+        graph.parse(Path(path), format="turtle")
+        backend = RdflibBackend(graph)
+        backend.name = kind
+        return backend
+    if kind == "remote":
+        return RemoteSparqlBackend(str(path))
     raise KnowledgeGraphError(f"unknown graph backend {kind!r}; choose one of {BACKENDS}")

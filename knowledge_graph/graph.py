@@ -185,7 +185,8 @@ class ProductGraph:
 
         Args:
             path: Turtle file.
-            backend: ``"oxigraph"`` (default) or ``"rdflib"``.
+            backend: ``"oxigraph"`` (default), ``"rdflib"`` or ``"rdflib-oxigraph"``
+                (see :func:`knowledge_graph.backends.open_backend`).
 
         Raises:
             GraphNotBuilt: If ``path`` does not exist.
