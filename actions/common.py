@@ -15,7 +15,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.constants import Entity, Response, Slot
-from actions.parsing import parse_ordinal
+from actions.parsing import PRICE_MENTIONS, parse_ordinal
 from actions.settings import settings
 from knowledge_graph.graph import ProductDetails, ProductGraph, ProductSummary
 from shop.orders import CustomerIdentity
@@ -135,6 +135,15 @@ def resolve_products(tracker: Tracker, graph: ProductGraph, *, wanted: int = 1) 
             return Resolution(response=Response.PRODUCT_NOT_FOUND, kwargs={"query": text})
     shown = [s for s in (tracker.get_slot(Slot.SHOWN_PRODUCTS) or []) if isinstance(s, str)]
     for entity in latest_entities(tracker, Entity.MENTION):
+        value = str(entity.get("value") or "").lower()
+        if value in PRICE_MENTIONS and shown:
+            # "the cheaper one", "最贵的": by price among the products shown last
+            prices = {sku: graph.summary(sku, currency=currency_for(language(tracker), graph))
+                      .price for sku in shown if graph.has_product(sku)}
+            if prices:
+                pick = (min if value == "cheapest" else max)(prices, key=lambda s: prices[s])
+                skus.append(pick)
+            continue
         index = parse_ordinal(entity.get("value"))
         if index is None:
             continue

@@ -77,6 +77,9 @@ def parse_money(text: str | None) -> Money | None:
     return Money(amount=amount, currency=currency)
 
 
+PRICE_MENTIONS = ("cheapest", "dearest")
+
+
 def parse_ordinal(value: str | None) -> int | None:
     """An ordinal mention normalised by NLU synonyms ("1", "2", "-1") as an int."""
     if value is None:

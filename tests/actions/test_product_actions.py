@@ -183,3 +183,16 @@ def test_search_terms_in_text_without_entities(graph) -> None:
     assert messages[0]["response"] == Response.SEARCH_RESULTS
     for sku in slot_events(events)[Slot.SHOWN_PRODUCTS]:
         assert graph.details(sku, currency="USD").brand_en == "LEGO"
+
+
+@pytest.mark.parametrize(("mention", "pick"), [("cheapest", min), ("dearest", max)])
+def test_the_cheaper_and_the_more_expensive_one(graph, mention, pick) -> None:
+    _, events = _search(graph, "huawei phones", [entity("brand", "huawei"),
+                                                 entity("category", "phones", 7)])
+    shown = slot_events(events)[Slot.SHOWN_PRODUCTS]
+    tracker = make_tracker(f"how much is the {mention} one?", intent="ask_price",
+                           entities=[entity("mention", mention, 16)],
+                           slots={Slot.SHOWN_PRODUCTS: shown})
+    _, events = run_action(ActionProductInfo(), tracker)
+    expected = pick(shown, key=lambda s: graph.details(s, currency="USD").price)
+    assert slot_events(events)[Slot.PRODUCT] == expected

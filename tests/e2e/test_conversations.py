@@ -58,6 +58,19 @@ def test_english_search_and_follow_ups(stack, sender, graph) -> None:
     assert f"Brand: {expected.items[0].model_en.split()[0]} | {second.model_en.split()[0]}" in reply
 
 
+def test_the_cheaper_one_in_both_languages(stack, sender, graph) -> None:
+    stack.say(sender, "show me huawei phones")
+    expected = graph.search(currency="USD", brand="huawei", category="phones")
+    cheapest = min(expected.items, key=lambda p: p.price)
+    reply = stack.say(sender, "how much is the cheaper one?")[0]
+    assert cheapest.model_en in reply and money(cheapest.price, "USD") in reply
+    stack.say(sender, "看看华为手机")
+    dearest = max(graph.search(currency="CNY", brand="huawei", category="phones").items,
+                  key=lambda p: p.price)
+    reply = stack.say(sender, "最贵的多少钱")[0]
+    assert dearest.model_zh in reply and money(dearest.price, "CNY") in reply
+
+
 def test_chinese_search_and_follow_ups(stack, sender, graph) -> None:
     assert "你好" in stack.say(sender, "你好")[0]
     reply = stack.say(sender, "有没有2000元以下的华为手机")[0]
