@@ -19,19 +19,6 @@ from sqlalchemy.orm import Session, selectinload
 from shop.models import AccessoryLink, Brand, Category, LocalPrice, Product
 
 
-class CategoryItem(Protocol):
-    """A category to import."""
-
-    @property
-    def key(self) -> str: ...
-    @property
-    def name_en(self) -> str: ...
-    @property
-    def name_zh(self) -> str | None: ...
-    @property
-    def parent_key(self) -> str | None: ...
-
-
 class BrandItem(Protocol):
     """A brand to import."""
 
@@ -41,6 +28,13 @@ class BrandItem(Protocol):
     def name_en(self) -> str: ...
     @property
     def name_zh(self) -> str | None: ...
+
+
+class CategoryItem(BrandItem, Protocol):
+    """A category to import: a named key with an optional parent."""
+
+    @property
+    def parent_key(self) -> str | None: ...
 
 
 class ProductItem(Protocol):
