@@ -132,6 +132,12 @@ def _objects(rows: list[Any], predicate: str) -> list[Any]:
     return [r.o for r in rows if key_of(r.p) == predicate]
 
 
+SORTS: dict[str, Any] = {
+    "price": lambda p: (p.price, p.sku),
+    "-price": lambda p: (-p.price, p.sku),
+    "name": lambda p: (p.name_en.lower(), p.sku),
+}
+
 COMPARED_ATTRIBUTES = ("brand_en", "category_en", "color_en", "material_en", "size",
                        "capacity", "price", "availability")
 
@@ -299,10 +305,13 @@ class ProductGraph:
         color: str | None = None,
         min_price: Decimal | None = None,
         max_price: Decimal | None = None,
+        attribute: tuple[str, str] | None = None,
         in_stock_only: bool = False,
+        sort: str = "price",
+        offset: int = 0,
         limit: int = 5,
     ) -> SearchResult:
-        """Find products, cheapest first, one variant per product group.
+        """Find products, one variant per product group (in stock first).
 
         Args:
             currency: Currency of the prices to filter and return.
@@ -311,13 +320,23 @@ class ProductGraph:
             color: English colour key, e.g. ``"black"``.
             min_price: Lowest price, inclusive.
             max_price: Highest price, inclusive.
+            attribute: ``(name, value)`` of a free attribute, e.g. ``("capacity", "256GB")``.
             in_stock_only: Skip variants with no stock.
+            sort: ``price`` (cheapest first), ``-price`` (dearest first) or ``name``.
+            offset: Groups to skip (paging).
             limit: Most product groups to return.
+
+        Raises:
+            KnowledgeGraphError: For an unknown ``sort``.
         """
+        if sort not in SORTS:
+            raise KnowledgeGraphError(f"sort must be one of {sorted(SORTS)}, got {sort!r}")
         if min_price is not None and max_price is not None and min_price > max_price:
             min_price, max_price = max_price, min_price
         rows = self._run(
-            "search",
+            "search_by_attribute" if attribute else "search",
+            attribute=Literal(attribute[0]) if attribute else None,
+            attributeValue=Literal(attribute[1]) if attribute else None,
             currency=Literal(currency),
             minPrice=Literal(min_price if min_price is not None else Decimal(0),
                              datatype=XSD.decimal),
@@ -334,8 +353,9 @@ class ProductGraph:
             gid = key_of(row.group)
             if gid not in best or (best[gid].stock <= 0 < int(row.stock)):
                 best[gid] = self._summary(str(row.sku), row.price, currency, row.stock)
-        items = sorted(best.values(), key=lambda p: (p.price, p.sku))
-        return SearchResult(total=len(items), items=tuple(items[:limit]))
+        items = sorted(best.values(), key=SORTS[sort])
+        start = max(offset, 0)
+        return SearchResult(total=len(items), items=tuple(items[start:start + limit]))
 
     def details(self, sku: str, *, currency: str) -> ProductDetails:
         """All attributes of one product, priced in ``currency`` when it has an offer

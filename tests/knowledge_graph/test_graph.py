@@ -101,7 +101,7 @@ def test_backends_give_identical_answers() -> None:
     g = build_graph(*small_catalog())
     a, b = ProductGraph(OxigraphBackend.from_graph(g)), ProductGraph(RdflibBackend(g))
     for kwargs in ({}, {"category": "shoes"}, {"brand": "acme"}, {"color": "red"},
-                   {"max_price": Decimal(100)}):
+                   {"max_price": Decimal(100)}, {"attribute": ("capacity", "128GB")}):
         assert a.search(currency="USD", **kwargs) == b.search(currency="USD", **kwargs)
     for sku in ("S1", "S2", "P1", "C1"):
         assert a.details(sku, currency="USD") == b.details(sku, currency="USD")
@@ -154,3 +154,20 @@ def test_names_and_terms_found_in_free_text(kg) -> None:
     assert kg.terms_in("any red trainers from anta?", "brand") == ["anta"]
     assert kg.terms_in("它有黑色的吗", "color") == ["black"]
     assert kg.terms_in("dark shoes", "color") == ["black"]
+
+
+def test_attribute_filter_sorting_and_paging(kg) -> None:
+    assert [p.sku for p in kg.search(currency="USD", attribute=("capacity", "128GB")).items] \
+        == ["P1"]
+    assert kg.search(currency="USD", attribute=("capacity", "1TB")).total == 0
+    assert kg.search(currency="USD", attribute=("capacity", "128GB"), category="shoes").total == 0
+    by_price = [p.sku for p in kg.search(currency="USD", limit=10).items]
+    assert by_price == ["C1", "S1", "P1"]
+    assert [p.sku for p in kg.search(currency="USD", sort="-price", limit=10).items] == \
+        list(reversed(by_price))
+    assert [p.sku for p in kg.search(currency="USD", sort="name", limit=10).items] == \
+        ["C1", "P1", "S1"]
+    page = kg.search(currency="USD", offset=1, limit=1)
+    assert page.total == 3 and [p.sku for p in page.items] == ["S1"]
+    with pytest.raises(KnowledgeGraphError):
+        kg.search(currency="USD", sort="popularity; DROP")

@@ -57,7 +57,8 @@ def test_remote_and_embedded_give_identical_answers(endpoint: str) -> None:
     local = ProductGraph(OxigraphBackend.from_graph(build_graph(*small_catalog())))
     assert len(remote._backend) == len(local._backend)
     for kwargs in ({}, {"category": "shoes"}, {"brand": "acme"}, {"color": "red"},
-                   {"max_price": Decimal(100)}, {"min_price": Decimal(100)}):
+                   {"max_price": Decimal(100)}, {"min_price": Decimal(100)},
+                   {"attribute": ("capacity", "128GB")}, {"sort": "-price", "offset": 1}):
         assert remote.search(currency="USD", **kwargs) == local.search(currency="USD", **kwargs)
     for sku in ("S1", "S2", "P1", "C1"):
         assert remote.details(sku, currency="USD") == local.details(sku, currency="USD")
