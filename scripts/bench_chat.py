@@ -141,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", help="a running Rasa server (default: start one)")
-    parser.add_argument("--turns", type=int, default=60, help="sequential turns per kind")
+    parser.add_argument("--turns", type=int, default=150, help="sequential turns per kind")
     parser.add_argument("--concurrency", type=int, default=20)
     parser.add_argument("--out", type=Path, default=Path("reports"))
     args = parser.parse_args(argv)
