@@ -136,6 +136,8 @@ def sync_catalog(
     links: list[tuple[str, str]] = []
     for item in products:
         seen.add(item.sku)
+        links.extend((item.sku, target) for target in item.accessory_for)
+        # one currency is the product's list price, any others are local prices
         (currency, price), *others = sorted(item.prices.items())
         values = {name: getattr(item, name) for name in FIELDS}
         local = dict(others)
@@ -147,7 +149,6 @@ def sync_catalog(
                               for cur, amount in local.items()]
             session.add(product)
             added += 1
-            links.extend((item.sku, target) for target in item.accessory_for)
             continue
         before = ({n: getattr(product, n) for n in FIELDS}, product.list_price,
                   product.currency, product.available,
@@ -166,7 +167,6 @@ def sync_catalog(
             unchanged += 1
         else:
             updated += 1
-        links.extend((item.sku, target) for target in item.accessory_for)
     discontinued = 0
     for sku, old in existing.items():
         if sku not in seen and old.available:
