@@ -126,3 +126,21 @@ def test_command_line(shop_dir) -> None:
     cmd[4] = str(tmp_path / "empty.csv")
     failed = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
     assert failed.returncode == 2 and "nothing changed" in failed.stderr
+
+
+def test_accessory_links_are_imported_and_replaced(shop_dir) -> None:
+    tmp_path, settings, _ = shop_dir
+    (tmp_path / "links.yml").write_text(MAPPING.replace("brand: brand}", "brand: brand, "
+                                                        "accessory_for: fits}"))
+    mapping = Mapping.load(tmp_path / "links.yml")
+    header = "sku,title,category,price,stock,brand,fits\n"
+    (tmp_path / "a.csv").write_text(header + "T-1,Trail Runner,Shoes,59.90,12,Peak,\n"
+                                    "L-1,Laces,Shoes,3.00,40,Peak,T-1\n")
+    run(tmp_path, settings, mapping, "a.csv")
+    graph = ProductGraph.from_file(settings.graph_path)
+    assert [a.sku for a in graph.accessories("T-1", currency="EUR")] == ["L-1"]
+    (tmp_path / "b.csv").write_text(header + "T-1,Trail Runner,Shoes,59.90,12,Peak,\n"
+                                    "L-1,Laces,Shoes,3.00,40,Peak,\n")
+    run(tmp_path, settings, mapping, "b.csv")
+    graph = ProductGraph.from_file(settings.graph_path)
+    assert graph.accessories("T-1", currency="EUR") == []
