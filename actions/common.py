@@ -15,7 +15,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.constants import Entity, Response, Slot
-from actions.parsing import PRICE_MENTIONS, parse_ordinal
+from actions.knowledge_base import GraphKnowledgeBase
 from actions.settings import settings
 from knowledge_graph.graph import ProductDetails, ProductGraph, ProductSummary
 from shop.orders import CustomerIdentity
@@ -111,7 +111,9 @@ def resolve_products(tracker: Tracker, graph: ProductGraph, *, wanted: int = 1) 
     """Resolve the products a message refers to.
 
     Looks, in order, at product names in the message (fuzzy-matched against the
-    graph), ordinal mentions of the last list shown ("the second one"), a whole
+    graph), mentions of the last list shown resolved by the graph's knowledge
+    base ("the second one", "the cheaper one", see
+    :class:`actions.knowledge_base.GraphKnowledgeBase`), a whole
     catalog name in the text when the NLU tagged none, and the product under
     discussion ("it").
 
@@ -134,24 +136,17 @@ def resolve_products(tracker: Tracker, graph: ProductGraph, *, wanted: int = 1) 
         else:
             return Resolution(response=Response.PRODUCT_NOT_FOUND, kwargs={"query": text})
     shown = [s for s in (tracker.get_slot(Slot.SHOWN_PRODUCTS) or []) if isinstance(s, str)]
+    mentions = GraphKnowledgeBase(graph, currency=currency_for(lang, graph),
+                                  language=lang).ordinal_mention_mapping
     for entity in latest_entities(tracker, Entity.MENTION):
-        value = str(entity.get("value") or "").lower()
-        if value in PRICE_MENTIONS and shown:
-            # "the cheaper one", "最贵的": by price among the products shown last
-            prices = {sku: graph.summary(sku, currency=currency_for(language(tracker), graph))
-                      .price for sku in shown if graph.has_product(sku)}
-            if prices:
-                pick = (min if value == "cheapest" else max)(prices, key=lambda s: prices[s])
-                skus.append(pick)
+        resolve = mentions.get(str(entity.get("value") or "").strip().lower())
+        if resolve is None:
             continue
-        index = parse_ordinal(entity.get("value"))
-        if index is None:
-            continue
-        position = index - 1 if index > 0 else len(shown) + index
-        if not shown or not 0 <= position < len(shown):
+        try:
+            skus.append(resolve(shown))
+        except IndexError:
             return Resolution(response=Response.MENTION_OUT_OF_RANGE,
                               kwargs={"count": len(shown)})
-        skus.append(shown[position])
     if not skus and not latest_entities(tracker, Entity.MENTION):
         # the NLU tagged no product: look for a whole catalog name in the text
         mentioned = graph.find_mentioned(tracker.latest_message.get("text") or "")

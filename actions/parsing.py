@@ -1,4 +1,4 @@
-"""Turn what customers type (prices, ordinals) into typed values."""
+"""Turn prices as customers type them into typed values."""
 
 from __future__ import annotations
 
@@ -75,16 +75,3 @@ def parse_money(text: str | None) -> Money | None:
     if amount is None or amount < 0 or amount > MAX_AMOUNT:
         return None
     return Money(amount=amount, currency=currency)
-
-
-PRICE_MENTIONS = ("cheapest", "dearest")
-
-
-def parse_ordinal(value: str | None) -> int | None:
-    """An ordinal mention normalised by NLU synonyms ("1", "2", "-1") as an int."""
-    if value is None:
-        return None
-    try:
-        return int(str(value).strip())
-    except ValueError:
-        return None

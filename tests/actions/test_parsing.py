@@ -1,4 +1,4 @@
-"""Prices and ordinals as customers write them."""
+"""Prices as customers write them."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from actions.parsing import Money, chinese_number, parse_money, parse_ordinal
+from actions.parsing import Money, chinese_number, parse_money
 
 
 @pytest.mark.parametrize(("text", "expected"), [
@@ -34,7 +34,3 @@ def test_parse_money_rejects_non_amounts(text) -> None:
                                              ("一万", 10000), ("五百", 500)])
 def test_chinese_numbers(text: str, value: int) -> None:
     assert chinese_number(text) == value
-
-
-def test_ordinals() -> None:
-    assert [parse_ordinal(v) for v in ("1", "2", "-1", "two", None)] == [1, 2, -1, None, None]
