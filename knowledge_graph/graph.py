@@ -346,16 +346,23 @@ class ProductGraph:
             brand=brand_iri(brand) if brand else None,
             color=color_iri(color) if color else None,
         )
+        if in_stock_only:
+            rows = [row for row in rows if int(row.stock) > 0]
+        items = sorted(self._one_per_group(rows, currency), key=SORTS[sort])
+        start = max(offset, 0)
+        return SearchResult(total=len(items), items=tuple(items[start:start + limit]))
+
+    def _one_per_group(self, rows: list[Row], currency: str) -> list[ProductSummary]:
+        """One variant per product group, skipping discontinued ones: the first row
+        of each group (rows come cheapest first), or its first variant in stock."""
         best: dict[str, ProductSummary] = {}
         for row in rows:
-            if _discontinued(row) or (in_stock_only and int(row.stock) <= 0):
+            if _discontinued(row):
                 continue
             gid = key_of(row.group)
             if gid not in best or (best[gid].stock <= 0 < int(row.stock)):
                 best[gid] = self._summary(str(row.sku), row.price, currency, row.stock)
-        items = sorted(best.values(), key=SORTS[sort])
-        start = max(offset, 0)
-        return SearchResult(total=len(items), items=tuple(items[start:start + limit]))
+        return list(best.values())
 
     def details(self, sku: str, *, currency: str) -> ProductDetails:
         """All attributes of one product, priced in ``currency`` when it has an offer
@@ -436,14 +443,8 @@ class ProductGraph:
         """
         if sku not in self._labels:
             raise ProductNotFound(sku)
-        best: dict[str, ProductSummary] = {}
-        for r in self._run("accessories", product=product_iri(sku), currency=Literal(currency)):
-            if _discontinued(r):
-                continue
-            gid = key_of(r.group)
-            if gid not in best or (best[gid].stock <= 0 < int(r.stock)):
-                best[gid] = self._summary(str(r.sku), r.price, currency, r.stock)
-        return sorted(best.values(), key=lambda p: (p.price, p.sku))[:limit]
+        rows = self._run("accessories", product=product_iri(sku), currency=Literal(currency))
+        return sorted(self._one_per_group(rows, currency), key=SORTS["price"])[:limit]
 
     def compare(self, skus: list[str], *, currency: str) -> Comparison:
         """Compare two or more products attribute by attribute.
