@@ -13,16 +13,17 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Collection
 from pathlib import Path
+from typing import Any
 
-from rdflib import Graph
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 from tqdm import tqdm
 
 from actions.settings import Settings, load_settings
 from knowledge_graph.backends import OxigraphBackend
-from knowledge_graph.export import build_graph, write_graph
+from knowledge_graph.export import build_store, write_graph
 from knowledge_graph.graph import ProductGraph
 from knowledge_graph.lookups import (
     build_vocabulary,
@@ -31,7 +32,7 @@ from knowledge_graph.lookups import (
     to_rasa_yaml,
 )
 from knowledge_graph.records import BrandRecord, CategoryRecord, ColorRecord, ProductRecord
-from knowledge_graph.validation import validate
+from knowledge_graph.validation import validate_catalog
 from scripts.nlu_examples import build_examples
 from shop import catalog_data
 from shop.db import create_schema, make_engine, session_factory
@@ -94,27 +95,35 @@ class GraphInvalid(ValueError):
     """The catalog breaks the graph's SHACL shapes; the message lists products."""
 
 
-def checked_graph(categories: list[CategoryRecord], brands: list[BrandRecord],
-                  products: list[ProductRecord], colors: list[ColorRecord]) -> Graph:
-    """Build the product graph and check it against the SHACL shapes.
+def checked_store(categories: list[CategoryRecord], brands: list[BrandRecord],
+                  products: list[ProductRecord], colors: list[ColorRecord], *,
+                  only: Collection[str] | None = None, progress: bool = False) -> Any:
+    """Check the catalog against the SHACL shapes, then build its graph.
+
+    Args:
+        only: Skus to check (those an import added or changed); ``None`` checks all.
+        progress: Show progress bars.
+
+    Returns:
+        The graph in an in-memory Oxigraph store.
 
     Raises:
         GraphInvalid: Naming up to ten products and what is wrong with them.
     """
-    graph = build_graph(categories, brands, products, colors)
-    report = validate(graph)
+    report = validate_catalog(categories, brands, products, colors, only=only,
+                              progress=progress)
     if not report.conforms:
         problems = "; ".join(f"{key}: {v[0].message}" for key, v in
                              list(report.by_product.items())[:10])
         raise GraphInvalid(f"the product graph breaks {report.count} SHACL constraint(s): "
                            f"{problems}")
-    return graph
+    return build_store(categories, brands, products, colors)
 
 
-def write_nlu(graph: Graph, nlu_out: Path) -> int:
+def write_nlu(store: Any, nlu_out: Path) -> int:
     """Regenerate the NLU lookup tables, synonyms, catalog examples and jieba words
-    from ``graph``; returns the number of lookup values."""
-    product_graph = ProductGraph(OxigraphBackend.from_graph(graph))
+    from the graph in ``store`` (an Oxigraph store); returns the number of lookup values."""
+    product_graph = ProductGraph(OxigraphBackend(store))
     vocabulary = build_vocabulary(product_graph)
     write_if_changed(nlu_out, to_rasa_yaml(vocabulary))
     write_if_changed(nlu_out.with_name("examples.yml"), build_examples(product_graph))
@@ -152,7 +161,7 @@ def build(settings: Settings, nlu_out: Path) -> dict[str, int]:
             Path(f"{sqlite_file}{suffix}").unlink(missing_ok=True)
         Path(url.removeprefix("sqlite:///")).replace(sqlite_file)
 
-    graph = checked_graph(categories, brands, products, colors)
+    graph = checked_store(categories, brands, products, colors)
     write_graph(graph, settings.graph_path)
     lookup_values = write_nlu(graph, nlu_out)
     return {

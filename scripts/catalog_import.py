@@ -26,7 +26,7 @@ from scripts.build_data import (
     DEFAULT_NLU_OUT,
     GraphInvalid,
     catalog_records,
-    checked_graph,
+    checked_store,
     write_nlu,
 )
 from shop.catalog import SyncSummary, sync_catalog
@@ -65,7 +65,8 @@ def run_import(settings: Settings, source: Path, mapping: Mapping, *, nlu_out: P
             summary = sync_catalog(session, categories=plan.categories, brands=plan.brands,
                                    products=plan.products)
             categories, brands, products, colors = catalog_records(session)
-            graph = checked_graph(categories, brands, products, colors)
+            graph = checked_store(categories, brands, products, colors,
+                                  only=summary.changed, progress=progress)
             write_graph(graph, staged)
             # leaving the block commits; any error above rolls everything back
         staged.replace(settings.graph_path)
@@ -111,6 +112,22 @@ def derive_online_retail(source: Path, out: Path) -> int:
     return 0
 
 
+def derive_grocery_store(dataset: Path, out: Path) -> int:
+    """Write the product catalog derived from the Grocery Store dataset, with a report."""
+    from knowledge_graph.sources.grocery_store import derive_catalog, write_catalog
+
+    if not (dataset / "classes.csv").is_file():
+        print(f"no classes.csv in {dataset} (set DATASETS to the shared datasets folder)",
+              file=sys.stderr)
+        return 2
+    catalog = derive_catalog(dataset)
+    write_catalog(catalog, out)
+    print(f"derived {len(catalog.rows)} products in {len(catalog.by_category)} categories "
+          f"({catalog.with_brand} branded, {catalog.missing_sheets} without an information "
+          f"sheet; no prices: price on request) -> {out}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """``import`` subcommand of ``python -m knowledge_graph``."""
     parser = argparse.ArgumentParser(prog="python -m knowledge_graph",
@@ -128,9 +145,17 @@ def main(argv: list[str] | None = None) -> int:
         help="derive a product catalog CSV from the UCI Online Retail transactions")
     derive.add_argument("--input", type=Path, required=True, help="online_retail.csv")
     derive.add_argument("--out", type=Path, required=True, help="catalog CSV to write")
+    grocery = commands.add_parser(
+        "derive-grocery-store",
+        help="derive a product catalog CSV from the Grocery Store dataset")
+    grocery.add_argument("--input", type=Path, required=True,
+                         help="the grocery-store/dataset folder")
+    grocery.add_argument("--out", type=Path, required=True, help="catalog CSV to write")
     args = parser.parse_args(argv)
     if args.command == "derive-online-retail":
         return derive_online_retail(args.input, args.out)
+    if args.command == "derive-grocery-store":
+        return derive_grocery_store(args.input, args.out)
     settings = load_settings()
     try:
         mapping = Mapping.load(args.mapping)

@@ -61,7 +61,7 @@ class ProductItem(Protocol):
     @property
     def brand_key(self) -> str | None: ...
     @property
-    def prices(self) -> dict[str, Decimal]: ...
+    def prices(self) -> dict[str, Decimal | None]: ...
     @property
     def stock(self) -> int: ...
     @property
@@ -88,6 +88,7 @@ class SyncSummary:
     discontinued: int
     categories_added: int
     brands_added: int
+    changed: frozenset[str] = frozenset()
 
 
 FIELDS = ("group_id", "model_en", "model_zh", "name_en", "name_zh", "description_en",
@@ -132,6 +133,7 @@ def sync_catalog(
     existing = {p.sku: p for p in session.scalars(
         select(Product).options(selectinload(Product.prices)))}
     added = updated = unchanged = 0
+    changed: set[str] = set()
     seen: set[str] = set()
     links: list[tuple[str, str]] = []
     for item in products:
@@ -140,7 +142,7 @@ def sync_catalog(
         # one currency is the product's list price, any others are local prices
         (currency, price), *others = sorted(item.prices.items())
         values = {name: getattr(item, name) for name in FIELDS}
-        local = dict(others)
+        local = {cur: amount for cur, amount in others if amount is not None}
         product = existing.get(item.sku)
         if product is None:
             product = Product(sku=item.sku, list_price=price, currency=currency, cost=None,
@@ -149,6 +151,7 @@ def sync_catalog(
                               for cur, amount in local.items()]
             session.add(product)
             added += 1
+            changed.add(item.sku)
             continue
         before = ({n: getattr(product, n) for n in FIELDS}, product.list_price,
                   product.currency, product.available,
@@ -167,11 +170,13 @@ def sync_catalog(
             unchanged += 1
         else:
             updated += 1
+            changed.add(item.sku)
     discontinued = 0
     for sku, old in existing.items():
         if sku not in seen and old.available:
             old.available = False
             discontinued += 1
+            changed.add(sku)
     session.flush()
     # accessory links of the imported products are replaced by the import's
     imported = sorted(seen)
@@ -186,4 +191,4 @@ def sync_catalog(
     session.flush()
     return SyncSummary(added=added, updated=updated, unchanged=unchanged,
                        discontinued=discontinued, categories_added=categories_added,
-                       brands_added=brands_added)
+                       brands_added=brands_added, changed=frozenset(changed))

@@ -103,7 +103,7 @@ def test_a_failed_import_changes_nothing(shop_dir, monkeypatch) -> None:
     def broken(*args, **kwargs):
         raise GraphInvalid("the product graph breaks 1 SHACL constraint(s)")
 
-    monkeypatch.setattr(catalog_import, "checked_graph", broken)
+    monkeypatch.setattr(catalog_import, "checked_store", broken)
     with pytest.raises(GraphInvalid):
         run(tmp_path, settings, mapping, "v2.csv")
     assert fingerprint(settings)[0] == before[0]
