@@ -32,6 +32,46 @@ class Row(dict[str, Any]):
     def __getattr__(self, name: str) -> Any:
         return self.get(name)
 
+    def text(self, name: str) -> str | None:
+        """The lexical form of a variable's value (an IRI's text), or ``None``."""
+        value = self.get(name)
+        return None if value is None else str(value)
+
+    def lang(self, name: str) -> str | None:
+        """The language tag of a variable's value, or ``None``."""
+        return getattr(self.get(name), "language", None) or None
+
+
+class _OxRow(Row):
+    """A row of the embedded store, converted to rdflib terms only when read."""
+
+    __slots__ = ("_solution",)
+
+    def __init__(self, solution: Any) -> None:
+        super().__init__()
+        self._solution = solution
+
+    def get(self, name: str, default: Any = None) -> Any:
+        if name in self:
+            return self[name]
+        try:
+            term = self._solution[name]
+        except KeyError:
+            return default
+        value = self[name] = _from_ox(term)
+        return value
+
+    def text(self, name: str) -> str | None:
+        try:
+            term = self._solution[name]
+        except KeyError:
+            return None
+        return None if term is None else term.value
+
+    def lang(self, name: str) -> str | None:
+        term = self._solution[name]
+        return getattr(term, "language", None) or None
+
 
 @cache
 def query_text(name: str) -> str:
@@ -65,7 +105,12 @@ class RdflibBackend:
         from rdflib.plugins.sparql import prepareQuery
 
         self._graph = graph
-        self._prepare = lru_cache(maxsize=None)(lambda q: prepareQuery(query_text(q)))
+        if graph.store.__class__.__name__ == "OxigraphStore":
+            # oxrdflib hands query text to Oxigraph's engine; a prepared query
+            # would make rdflib evaluate it over the store triple by triple
+            self._prepare: Any = query_text
+        else:
+            self._prepare = lru_cache(maxsize=None)(lambda q: prepareQuery(query_text(q)))
 
     def select(self, query: str, bindings: dict[str, Node]) -> list[Row]:
         result = self._graph.query(self._prepare(query), initBindings=bindings)  # type: ignore[arg-type]
@@ -108,8 +153,7 @@ class OxigraphBackend:
 
         subs = {ox.Variable(k): _to_ox(v) for k, v in bindings.items()}
         solutions = self._store.query(query_text(query), substitutions=subs)
-        names = [v.value for v in solutions.variables]
-        return [Row((n, _from_ox(s[n])) for n in names) for s in solutions]
+        return [_OxRow(s) for s in solutions]
 
     def __len__(self) -> int:
         return len(self._store)
@@ -259,8 +303,12 @@ def open_backend(path: Path | str, kind: str = "oxigraph") -> SparqlBackend:
     if kind == "oxigraph":
         return OxigraphBackend.from_file(Path(path))
     if kind in ("rdflib", "rdflib-oxigraph"):
-        graph = Graph(store="Oxigraph") if kind == "rdflib-oxigraph" else Graph()
-        graph.parse(Path(path), format="turtle")
+        if kind == "rdflib-oxigraph":
+            graph = Graph(store="Oxigraph")
+            graph.parse(Path(path), format="ox-turtle")  # Oxigraph's own parser
+        else:
+            graph = Graph()
+            graph.parse(Path(path), format="turtle")
         backend = RdflibBackend(graph)
         backend.name = kind
         return backend

@@ -12,7 +12,7 @@ import threading
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from rapidfuzz import fuzz, process, utils
 from rdflib import Literal
@@ -42,7 +42,7 @@ class ProductSummary:
     name_zh: str
     model_en: str
     model_zh: str
-    price: Decimal
+    price: Decimal | None  # None: price on request
     currency: str
     stock: int
     color_en: str | None
@@ -72,10 +72,11 @@ class ProductDetails:
     material_zh: str | None
     size: str | None
     capacity: str | None
-    price: Decimal
+    price: Decimal | None  # None: price on request
     currency: str
     stock: int
     availability: str
+    attributes: tuple[tuple[str, str], ...] = ()  # free attributes (schema:PropertyValue)
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,13 @@ class Comparison:
     products: tuple[ProductDetails, ...]
     shared: tuple[str, ...]
     differing: tuple[str, ...]
+
+    def value(self, product: ProductDetails, attribute: str) -> Any:
+        """``product``'s value of a compared attribute: a field of
+        :class:`ProductDetails` or the name of a free attribute."""
+        if attribute in COMPARED_ATTRIBUTES:
+            return getattr(product, attribute)
+        return dict(product.attributes).get(attribute)
 
 
 @dataclass(frozen=True)
@@ -128,18 +136,25 @@ def _discontinued(row: Row) -> bool:
     return row.availability is not None and key_of(row.availability) == "Discontinued"
 
 
-def _objects(rows: list[Any], predicate: str) -> list[Any]:
-    return [r.o for r in rows if key_of(r.p) == predicate]
-
-
 SORTS: dict[str, Any] = {
-    "price": lambda p: (p.price, p.sku),
-    "-price": lambda p: (-p.price, p.sku),
+    # products without a price (price on request) come last either way
+    "price": lambda p: (p.price is None, p.price or 0, p.sku),
+    "-price": lambda p: (p.price is None, -(p.price or 0), p.sku),
     "name": lambda p: (p.name_en.lower(), p.sku),
 }
 
 COMPARED_ATTRIBUTES = ("brand_en", "category_en", "color_en", "material_en", "size",
                        "capacity", "price", "availability")
+
+
+class _Pick(NamedTuple):
+    """The variant shown for a product group; compares as "better first"."""
+
+    out_of_stock: bool
+    unpriced: bool
+    price: Decimal
+    stock: int
+    sku: str
 
 
 @dataclass(frozen=True)
@@ -222,13 +237,14 @@ class ProductGraph:
         colors: dict[str, dict[str, str]] = {}
         groups: dict[str, str] = {}
         for row in self._run("catalog_names"):
-            sku = str(row.sku)
-            lang = row.name.language or "en"
-            names.setdefault(sku, {})[lang] = str(row.name)
-            models.setdefault(sku, {})[lang] = str(row.model)
-            if row.color is not None:
-                colors.setdefault(sku, {})[lang] = str(row.color)
-            groups[sku] = key_of(row.group)
+            sku = row.text("sku") or ""
+            lang = row.text("lang") or "en"
+            names.setdefault(sku, {})[lang] = row.text("name") or sku
+            models.setdefault(sku, {})[lang] = row.text("model") or sku
+            color_label = row.text("color")
+            if color_label is not None:
+                colors.setdefault(sku, {})[lang] = color_label
+            groups[sku] = key_of(row.text("group") or "")
         labels = {}
         for sku, by_lang in names.items():
             color = colors.get(sku, {})
@@ -289,7 +305,7 @@ class ProductGraph:
             name_zh=labels.name_zh,
             model_en=labels.model_en,
             model_zh=labels.model_zh,
-            price=Decimal(str(price)),
+            price=None if price is None else Decimal(str(price)),
             currency=currency,
             stock=int(stock),
             color_en=labels.color_en,
@@ -346,23 +362,41 @@ class ProductGraph:
             brand=brand_iri(brand) if brand else None,
             color=color_iri(color) if color else None,
         )
-        if in_stock_only:
-            rows = [row for row in rows if int(row.stock) > 0]
-        items = sorted(self._one_per_group(rows, currency), key=SORTS[sort])
+        best = self._best_per_group(rows, in_stock_only=in_stock_only,
+                                    priced_only=min_price is not None or max_price is not None)
+        if sort == "name":
+            order = sorted(best, key=lambda b: (self._labels[b.sku].name_en.lower(), b.sku))
+        else:
+            sign = -1 if sort == "-price" else 1
+            order = sorted(best, key=lambda b: (b.unpriced, sign * b.price, b.sku))
         start = max(offset, 0)
-        return SearchResult(total=len(items), items=tuple(items[start:start + limit]))
+        return SearchResult(total=len(order), items=tuple(
+            self._summary(b.sku, None if b.unpriced else b.price, currency, b.stock)
+            for b in order[start:start + limit]))
+
+    @staticmethod
+    def _best_per_group(rows: list[Row], *, in_stock_only: bool = False,
+                        priced_only: bool = False) -> list[_Pick]:
+        """One variant per product group, read straight from the rows' lexical forms:
+        its cheapest variant in stock, else its cheapest variant (variants without a
+        price after priced ones). Discontinued products are left out by the queries."""
+        best: dict[str, _Pick] = {}
+        for row in rows:
+            stock = int(row.text("stock") or 0)
+            price = row.text("price")
+            if (in_stock_only and stock <= 0) or (priced_only and price is None):
+                continue
+            candidate = _Pick(stock <= 0, price is None, Decimal(price or 0), stock,
+                              row.text("sku") or "")
+            group = row.text("group") or candidate.sku
+            if group not in best or candidate < best[group]:
+                best[group] = candidate
+        return list(best.values())
 
     def _one_per_group(self, rows: list[Row], currency: str) -> list[ProductSummary]:
-        """One variant per product group, skipping discontinued ones: the first row
-        of each group (rows come cheapest first), or its first variant in stock."""
-        best: dict[str, ProductSummary] = {}
-        for row in rows:
-            if _discontinued(row):
-                continue
-            gid = key_of(row.group)
-            if gid not in best or (best[gid].stock <= 0 < int(row.stock)):
-                best[gid] = self._summary(str(row.sku), row.price, currency, row.stock)
-        return list(best.values())
+        """One variant per product group, skipping discontinued ones."""
+        return [self._summary(b.sku, None if b.unpriced else b.price, currency, b.stock)
+                for b in self._best_per_group([r for r in rows if not _discontinued(r)])]
 
     def details(self, sku: str, *, currency: str) -> ProductDetails:
         """All attributes of one product, priced in ``currency`` when it has an offer
@@ -376,22 +410,28 @@ class ProductGraph:
         rows = self._run("details", product=product_iri(sku))
         own: dict[str, dict[str | None, str]] = {}
         linked: dict[str, dict[str, dict[str | None, str]]] = {}
+        offer_nodes: list[str] = []
         for r in rows:
-            pred = key_of(r.p).rsplit("#", 1)[-1]
-            own.setdefault(pred, {})[getattr(r.o, "language", None)] = str(r.o)
-            if r.p2 is not None:
-                node = linked.setdefault(str(r.o), {})
-                node.setdefault(key_of(r.p2).rsplit("#", 1)[-1], {})[
-                    getattr(r.o2, "language", None)] = str(r.o2)
-        offers = [linked[str(o)] for o in _objects(rows, "offers") if str(o) in linked]
+            pred = key_of(r.text("p") or "").rsplit("#", 1)[-1]
+            obj = r.text("o") or ""
+            own.setdefault(pred, {})[r.lang("o")] = obj
+            if pred == "offers":
+                offer_nodes.append(obj)
+            p2 = r.text("p2")
+            if p2 is not None:
+                node = linked.setdefault(obj, {})
+                node.setdefault(key_of(p2).rsplit("#", 1)[-1], {})[r.lang("o2")] = (
+                    r.text("o2") or "")
+        offers = [linked[o] for o in offer_nodes if o in linked]
         offer = next((o for o in offers if o.get("priceCurrency", {}).get(None) == currency),
                      offers[0] if offers else None)  # else the product's own currency
         if offer is None:
             raise ProductNotFound(f"{sku} has no offer")
         brand = linked.get(own.get("brand", {}).get(None, ""), {}).get("name")
         category = linked[own["category"][None]]
-        capacity = next((node["value"][None] for node in linked.values()
-                         if node.get("propertyID", {}).get(None) == "capacity"), None)
+        properties = sorted((node["propertyID"][None], node.get("value", {}).get(None) or "")
+                            for node in linked.values() if None in node.get("propertyID", {}))
+        capacity = next((value for name, value in properties if name == "capacity"), None)
 
         def lang(values: dict[str | None, str] | None, code: str) -> str | None:
             return None if not values else values.get(code) or values.get(None)
@@ -416,10 +456,11 @@ class ProductGraph:
             material_zh=lang(own.get("material"), "zh"),
             size=lang(own.get("size"), "en"),
             capacity=capacity,
-            price=Decimal(offer["price"][None]),
+            price=Decimal(offer["price"][None]) if "price" in offer else None,
             currency=offer["priceCurrency"][None],
             stock=int(offer["inventoryLevel"][None]),
             availability=key_of(offer["availability"][None]),
+            attributes=tuple((n, v) for n, v in properties if n != "capacity"),
         )
 
     def variants(self, sku: str, *, currency: str) -> list[ProductSummary]:
@@ -432,18 +473,33 @@ class ProductGraph:
             raise ProductNotFound(sku)
         rows = self._run("variants", group=group_iri(self._labels[sku].group_id),
                          currency=Literal(currency))
-        return [self._summary(str(r.sku), r.price, currency, r.stock) for r in rows
-                if not _discontinued(r)]
+        variants = [self._summary(str(r.sku), r.price, currency, r.stock) for r in rows
+                    if not _discontinued(r)]
+        return sorted(variants, key=SORTS["price"])
 
     def accessories(self, sku: str, *, currency: str, limit: int = 5) -> list[ProductSummary]:
-        """Accessories and spare parts that fit the product, one per product group.
+        """Accessories and spare parts that fit the product (any of its variants), one
+        per product group, cheapest first.
 
         Raises:
             ProductNotFound: If ``sku`` is not in the graph.
         """
         if sku not in self._labels:
             raise ProductNotFound(sku)
-        rows = self._run("accessories", product=product_iri(sku), currency=Literal(currency))
+        rows = self._run("accessories", productGroup=group_iri(self._labels[sku].group_id),
+                         currency=Literal(currency))
+        return sorted(self._one_per_group(rows, currency), key=SORTS["price"])[:limit]
+
+    def compatible(self, sku: str, *, currency: str, limit: int = 5) -> list[ProductSummary]:
+        """The products an accessory (any of its variants) fits, one per product group,
+        cheapest first; empty for a product that is no accessory.
+
+        Raises:
+            ProductNotFound: If ``sku`` is not in the graph.
+        """
+        if sku not in self._labels:
+            raise ProductNotFound(sku)
+        rows = self._run("compatible", accessory=product_iri(sku), currency=Literal(currency))
         return sorted(self._one_per_group(rows, currency), key=SORTS["price"])[:limit]
 
     def compare(self, skus: list[str], *, currency: str) -> Comparison:
@@ -459,8 +515,10 @@ class ProductGraph:
         products = tuple(self.details(s, currency=currency) for s in unique)
         shared: list[str] = []
         differing: list[str] = []
-        for attr in COMPARED_ATTRIBUTES:
-            values = {getattr(p, attr) for p in products}
+        free = sorted({name for p in products for name, _ in p.attributes})
+        for attr in (*COMPARED_ATTRIBUTES, *free):
+            values = {dict(p.attributes).get(attr) if attr in free else getattr(p, attr)
+                      for p in products}
             if values == {None}:
                 continue
             (shared if len(values) == 1 else differing).append(attr)

@@ -6,18 +6,21 @@ from decimal import Decimal
 
 import pytest
 
-from knowledge_graph.backends import OxigraphBackend, RdflibBackend
+from knowledge_graph.backends import OxigraphBackend, RdflibBackend, open_backend
 from knowledge_graph.errors import KnowledgeGraphError, ProductNotFound
-from knowledge_graph.export import build_graph
+from knowledge_graph.export import build_graph, write_graph
 from knowledge_graph.graph import ProductGraph
 from knowledge_graph.lookups import build_vocabulary, to_rasa_yaml
 from knowledge_graph.records import ProductRecord
 from tests.knowledge_graph.test_export import small_catalog
 
 
-@pytest.fixture(params=["oxigraph", "rdflib"])
-def kg(request) -> ProductGraph:
+@pytest.fixture(params=["oxigraph", "rdflib", "rdflib-oxigraph"])
+def kg(request, tmp_path) -> ProductGraph:
     g = build_graph(*small_catalog())
+    if request.param == "rdflib-oxigraph":  # rdflib's API, Oxigraph's store and engine
+        write_graph(g, tmp_path / "graph.ttl")
+        return ProductGraph(open_backend(tmp_path / "graph.ttl", "rdflib-oxigraph"))
     backend = OxigraphBackend.from_graph(g) if request.param == "oxigraph" else RdflibBackend(g)
     return ProductGraph(backend)
 
@@ -171,3 +174,54 @@ def test_attribute_filter_sorting_and_paging(kg) -> None:
     assert page.total == 3 and [p.sku for p in page.items] == ["S1"]
     with pytest.raises(KnowledgeGraphError):
         kg.search(currency="USD", sort="popularity; DROP")
+
+
+@pytest.mark.parametrize("backend", ["oxigraph", "rdflib"])
+def test_accessories_and_compatible_products_reach_across_variants(backend: str) -> None:
+    # P2 is another capacity of the Acme X; the case is linked to P1 only
+    p2 = ProductRecord(sku="P2", group_id="acme-x", model_en="Acme X", name_en="Acme X 256GB",
+                       category_key="phones", brand_key="acme", prices={"USD": Decimal("249")},
+                       stock=4, capacity="256GB")
+    # a second colour of the case, with no link of its own
+    c2 = ProductRecord(sku="C2", group_id="acme-case", model_en="Acme Case",
+                       name_en="Acme Case (blue)", category_key="phones", brand_key="acme",
+                       prices={"USD": Decimal("9.5")}, stock=0)
+    kg = _graph_with(p2, c2, backend=backend)
+    # accessory -> linked variant -> its group: the case fits every Acme X, shown once,
+    # by its variant in stock
+    assert [a.sku for a in kg.accessories("P2", currency="USD")] == ["C1"]
+    # the other way, from either colour of the case: the phones it fits, one per model
+    assert [p.group_id for p in kg.compatible("C2", currency="USD")] == ["acme-x"]
+    assert [p.sku for p in kg.compatible("C1", currency="USD")] == ["P1"]
+    assert kg.compatible("S1", currency="USD") == []
+
+
+@pytest.mark.parametrize("backend", ["oxigraph", "rdflib"])
+def test_products_at_a_price_on_request(backend: str) -> None:
+    quote = ProductRecord(sku="Q1", group_id="acme-pro", model_en="Acme Pro",
+                          name_en="Acme Pro", category_key="phones", brand_key="acme",
+                          prices={"USD": None}, stock=2)
+    kg = _graph_with(quote, backend=backend)
+    assert kg.details("Q1", currency="USD").price is None
+    phones = kg.search(currency="USD", category="phones")
+    # listed, after every priced product, whichever way prices are sorted
+    assert phones.items[-1].sku == "Q1" and phones.items[-1].price is None
+    assert kg.search(currency="USD", category="phones", sort="-price").items[-1].sku == "Q1"
+    # a price range excludes it
+    assert "Q1" not in {p.sku for p in kg.search(currency="USD", category="phones",
+                                                  max_price=Decimal(10_000)).items}
+    assert kg.compare(["Q1", "P1"], currency="USD").differing[0:1]
+
+
+def test_comparing_three_products_covers_free_attributes() -> None:
+    def mug(sku: str, price: str, units: str) -> ProductRecord:
+        return ProductRecord(sku=sku, group_id=sku, model_en=f"Mug {sku}", name_en=f"Mug {sku}",
+                             category_key="phones", prices={"USD": Decimal(price)}, stock=5,
+                             material="ceramic", attributes=(("units_sold", units),
+                                                             ("origin", "UK")))
+    kg = _graph_with(mug("M1", "3", "10"), mug("M2", "4", "12"), mug("M3", "4", "10"))
+    comparison = kg.compare(["M1", "M2", "M3"], currency="USD")
+    assert "price" in comparison.differing and "units_sold" in comparison.differing
+    assert "material_en" in comparison.shared and "origin" in comparison.shared
+    assert [comparison.value(p, "units_sold") for p in comparison.products] == ["10", "12", "10"]
+    assert kg.details("M1", currency="USD").attributes == (("origin", "UK"), ("units_sold", "10"))
