@@ -48,6 +48,14 @@ def format_money(amount: Decimal, currency: str) -> str:
     return f"{sign}{number}" if sign else f"{number} {currency}"
 
 
+PRICE_ON_REQUEST = {"en": "price on request", "zh": "价格请咨询"}
+
+
+def price_text(amount: Decimal | None, currency: str, lang: str) -> str:
+    """A product's price as text, or "price on request" when it has none."""
+    return PRICE_ON_REQUEST[lang] if amount is None else format_money(amount, currency)
+
+
 def format_date(value: dt.datetime | dt.date | None, lang: str) -> str:
     """A date as customers read it: ``Nov 3, 2026`` or ``2026年11月3日``."""
     if value is None:
@@ -74,7 +82,7 @@ def product_lines(items: list[ProductSummary] | tuple[ProductSummary, ...], lang
     """A numbered list of products with prices, marking ones out of stock."""
     sold_out = "（缺货）" if lang == "zh" else " (out of stock)"
     return "\n".join(
-        f"{i}. {display_name(p, lang)} — {format_money(p.price, p.currency)}"
+        f"{i}. {display_name(p, lang)} — {price_text(p.price, p.currency, lang)}"
         + (sold_out if p.stock <= 0 else "")
         for i, p in enumerate(items, start=1)
     )

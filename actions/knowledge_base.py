@@ -49,14 +49,15 @@ class GraphKnowledgeBase(KnowledgeBase):
 
     def _by_price(self, pick: Callable[..., str]) -> Callable[[list[str]], str]:
         def choose(skus: list[str]) -> str:
-            prices = {s: self._price(s) for s in skus if self._graph.has_product(s)}
+            listed = {s: self._price(s) for s in skus if self._graph.has_product(s)}
+            prices = {s: price for s, price in listed.items() if price is not None}
             if not prices:
                 raise IndexError("no listed product is in the catalog")
             return pick(prices, key=lambda s: prices[s])
 
         return choose
 
-    def _price(self, sku: str) -> Decimal:
+    def _price(self, sku: str) -> Decimal | None:
         return self._graph.summary(sku, currency=self._currency).price
 
     def get_object_types(self) -> list[str]:

@@ -11,10 +11,10 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.common import (
     currency_for,
     display_name,
-    format_money,
     join_words,
     language,
     latest_entities,
+    price_text,
     resolve_one,
 )
 from actions.constants import ActionName, Entity, Intent, Response, Slot
@@ -47,9 +47,11 @@ class ActionProductInfo(Action):
         name = display_name(details, lang)
         if intent == Intent.ASK_COLOR:
             return [SlotSet(Slot.PRODUCT, self._color(dispatcher, tracker, graph, details, lang))]
-        if intent == Intent.ASK_PRICE:
+        if intent == Intent.ASK_PRICE and details.price is None:
+            dispatcher.utter_message(response=Response.PRICE_ON_REQUEST, name=name)
+        elif intent == Intent.ASK_PRICE:
             dispatcher.utter_message(response=Response.PRICE, name=name,
-                                     price=format_money(details.price, details.currency))
+                                     price=price_text(details.price, details.currency, lang))
         elif intent == Intent.ASK_STOCK:
             response = (Response.STOCK_OUT if details.stock <= 0 else
                         Response.STOCK_LOW if details.stock <= LOW_STOCK else Response.STOCK_IN)
@@ -71,7 +73,7 @@ class ActionProductInfo(Action):
             dispatcher.utter_message(
                 response=Response.DETAILS, name=name,
                 description=(details.description_zh if lang == "zh" else details.description_en)
-                or "", price=format_money(details.price, details.currency),
+                or "", price=price_text(details.price, details.currency, lang),
                 availability=availability)
         return [SlotSet(Slot.PRODUCT, sku)]
 
@@ -109,7 +111,7 @@ class ActionProductInfo(Action):
         dispatcher.utter_message(response=Response.COLOR_AVAILABLE, name=model,
                                  color=graph.label("color", wanted, lang),
                                  variant=display_name(pick, lang),
-                                 price=format_money(pick.price, pick.currency))
+                                 price=price_text(pick.price, pick.currency, lang))
         return pick.sku
 
 

@@ -10,11 +10,11 @@ A mapping file (YAML) says which column holds what::
 
     format: csv                # or jsonl
     encoding: utf-8
-    columns:                   # id, name, category and price are required
+    columns:                   # id, name and category are required
       id: StockCode
       name: Description
       category: Category       # "Parent > Child" builds a hierarchy
-      price: UnitPrice
+      price: UnitPrice         # without a price column: "price on request" products
       stock: Stock             # optional columns: name_zh, description,
                                # description_zh, brand, currency, color,
                                # material, size, capacity, image, group,
@@ -45,9 +45,9 @@ import yaml
 from knowledge_graph.errors import KnowledgeGraphError
 from knowledge_graph.records import BrandRecord, CategoryRecord, ProductRecord
 
-REQUIRED = ("id", "name", "category", "price")
-OPTIONAL = ("name_zh", "description", "description_zh", "brand", "currency", "stock", "color",
-            "material", "size", "capacity", "image", "group", "accessory_for")
+REQUIRED = ("id", "name", "category")
+OPTIONAL = ("price", "name_zh", "description", "description_zh", "brand", "currency", "stock",
+            "color", "material", "size", "capacity", "image", "group", "accessory_for")
 MAX_ID = 64
 MAX_NAME = 255
 MAX_TEXT = 5000
@@ -153,13 +153,16 @@ class RowError(ValueError):
 
 
 def key_for(text: str) -> str:
-    """A stable ASCII key for a category or brand name (hashed for non-Latin names)."""
+    """A stable ASCII key for a category or brand name (with a digest of the name
+    when it is long or mostly non-Latin)."""
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    slug = re.sub(r"[^a-z0-9]+", "_", ascii_text.lower()).strip("_")[:48]
-    if slug and len(slug) * 2 >= len(text.strip()):
+    slug = re.sub(r"[^a-z0-9]+", "_", ascii_text.lower()).strip("_")
+    if slug and len(slug) <= 48 and len(slug) * 2 >= len(text.strip()):
         return slug
+    # long or mostly non-Latin names: a prefix of the slug plus a digest of the whole,
+    # so that names differing only past the cut get different keys
     digest = hashlib.sha1(text.strip().encode("utf-8")).hexdigest()[:10]
-    return f"{slug}_{digest}" if slug else f"k_{digest}"
+    return f"{slug[:40].rstrip('_')}_{digest}" if slug else f"k_{digest}"
 
 
 def clean(value: Any, limit: int = MAX_TEXT) -> str | None:
@@ -212,7 +215,7 @@ def _rows(path: Path, mapping: Mapping) -> Iterator[tuple[int, dict[str, Any] | 
         header = reader.fieldnames or []
     except csv.Error as exc:
         raise CatalogImportError(f"{path}: malformed CSV header: {exc}") from exc
-    wanted = {mapping.columns[f] for f in REQUIRED}
+    wanted = {mapping.columns[f] for f in (*REQUIRED, "price") if f in mapping.columns}
     missing = sorted(wanted - set(header))
     if missing:
         raise CatalogImportError(
@@ -300,11 +303,12 @@ def plan_import(path: Path, mapping: Mapping, *, progress: bool = False) -> Impo
                                                           parent_key=parent))
                 parent = key
             price = _decimal(cell(row, "price", 40), "price")
-            if price is None:
+            if price is None and "price" in cols:
                 raise RowError("missing price")
-            if price < 0:
+            # price is None when the catalog has no prices: "price on request"
+            if price is not None and price < 0:
                 raise RowError(f"negative price {price}")
-            if price > mapping.max_price:
+            if price is not None and price > mapping.max_price:
                 raise RowError(f"price {price} is above the mapping's max_price "
                                f"{mapping.max_price}")
             currency = (cell(row, "currency", 8) or "").upper()
@@ -333,7 +337,8 @@ def plan_import(path: Path, mapping: Mapping, *, progress: bool = False) -> Impo
                 description_zh=cell(row, "description_zh"),
                 category_key=parent or "",
                 brand_key=brand_key,
-                prices={currency: price.quantize(Decimal("0.01"))},
+                prices={currency: price.quantize(Decimal("0.01")) if price is not None
+                        else None},
                 stock=stock,
                 color=color.lower() if color else None,
                 material=cell(row, "material", 128),

@@ -45,8 +45,9 @@ class BrandRecord:
 class ProductRecord:
     """One sellable product variant.
 
-    ``prices`` maps a currency code to the list price in that currency; the
-    shop's cost price is deliberately not part of the public graph.
+    ``prices`` maps a currency code to the list price in that currency, or to
+    ``None`` for a product sold at a price on request (its offer has no price);
+    the shop's cost price is deliberately not part of the public graph.
     ``available`` is false for products the shop no longer sells.
     """
 
@@ -55,7 +56,7 @@ class ProductRecord:
     model_en: str
     name_en: str
     category_key: str
-    prices: dict[str, Decimal]
+    prices: dict[str, Decimal | None]
     stock: int
     model_zh: str | None = None
     name_zh: str | None = None

@@ -293,6 +293,7 @@ def generate_demo_shop(
         for pos, product in enumerate(lines, start=1):
             qty = 1 if rng.random() < 0.8 else rng.randint(2, 3)
             unit = product.list_price if currency == "USD" else product.prices[0].amount
+            assert unit is not None  # the demo shop prices every product
             order.lines.append(OrderLine(position=pos, product_sku=product.sku, quantity=qty,
                                          unit_price=unit))
             total += unit * qty

@@ -75,7 +75,7 @@ class Product(Base):
     size: Mapped[str | None] = mapped_column(String(32))
     capacity: Mapped[str | None] = mapped_column(String(32))
     material: Mapped[str | None] = mapped_column(String(64))
-    list_price: Mapped[Decimal] = mapped_column(MONEY)
+    list_price: Mapped[Decimal | None] = mapped_column(MONEY)  # None: price on request
     cost: Mapped[Decimal | None] = mapped_column(MONEY)
     currency: Mapped[str] = mapped_column(String(3))
     stock: Mapped[int] = mapped_column(Integer)

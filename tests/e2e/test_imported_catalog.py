@@ -1,8 +1,9 @@
 """After importing a real catalog, the assistant answers questions about it.
 
-Imports the catalog derived from UCI Online Retail into a fresh shop and chats
-with the real servers. The model is the one trained on the demo shop: products
-the NLU was not trained on are found by their names in the text.
+Imports the catalog derived from UCI Online Retail, and the one derived from the
+Grocery Store dataset, each into a fresh shop, and chats with the real servers.
+The model is the one trained on the demo shop: products the NLU was not trained
+on are found by their names in the text.
 """
 
 from __future__ import annotations
@@ -14,9 +15,12 @@ import pytest
 
 from actions.settings import load_settings
 from knowledge_graph.importing import Mapping
+from knowledge_graph.sources.grocery_store import derive_catalog as derive_grocery
+from knowledge_graph.sources.grocery_store import write_catalog as write_grocery
 from knowledge_graph.sources.online_retail import derive_catalog, write_catalog
 from scripts.catalog_import import run_import
 from scripts.stack import MODEL, ROOT, Stack
+from tests.knowledge_graph.test_grocery_store import GROCERY
 from tests.knowledge_graph.test_online_retail import TRANSACTIONS
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -58,3 +62,37 @@ def test_price_stock_and_search_of_imported_products(retail: Stack) -> None:
 def test_demo_products_are_no_longer_offered(retail: Stack) -> None:
     reply = " ".join(retail.say(f"retail-{uuid.uuid4().hex[:8]}", "show me huawei phones"))
     assert "couldn't find any" in reply and "Mate" not in reply
+
+
+@pytest.fixture(scope="module")
+def grocery(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    if not (GROCERY / "classes.csv").is_file():
+        pytest.skip(f"Grocery Store dataset not found at {GROCERY} (set DATASETS)")
+    if not MODEL.exists():
+        pytest.fail(f"{MODEL} is missing: run `make train` first")
+    work = tmp_path_factory.mktemp("grocery")
+
+    def import_catalog(stack: Stack) -> None:
+        catalog = work / "grocery_store.csv"
+        write_grocery(derive_grocery(GROCERY), catalog)
+        settings = load_settings({"SHOP_DATA_DIR": str(stack.data_dir)})
+        mapping = Mapping.load(ROOT / "knowledge_graph" / "mappings" / "grocery_store.yml")
+        report = run_import(settings, catalog, mapping, nlu_out=work / "nlu" / "catalog.yml")
+        assert report.sync.added == 81 and not report.plan.rejected
+
+    stack = Stack(data_dir=work / "data")
+    try:
+        yield stack.start(prepare=import_catalog)
+    finally:
+        stack.stop()
+
+
+def test_grocery_products_are_sold_at_a_price_on_request(grocery: Stack) -> None:
+    sender = f"grocery-{uuid.uuid4().hex[:8]}"
+    reply = " ".join(grocery.say(sender, "how much is the granny smith apple?"))
+    assert "Granny Smith Apple" in reply and "price on request" in reply
+    reply = " ".join(grocery.say(sender, "show me yoghurt"))
+    assert "Arla Natural Yoghurt" in reply and "price on request" in reply
+    assert "$" not in reply and "SEK" not in reply
+    reply = " ".join(grocery.say(sender, "tell me about the oatly oat milk"))
+    assert "oat drink" in reply and "price on request" in reply

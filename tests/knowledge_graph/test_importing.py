@@ -116,7 +116,7 @@ def test_json_lines(tmp_path) -> None:
 
 def test_mapping_errors(tmp_path) -> None:
     path = tmp_path / "m.yml"
-    for text, message in (("columns: {id: a, name: b, category: c}", "price"),
+    for text, message in (("columns: {id: a, name: b, price: d}", "category"),
                           ("columns: {id: a, name: b, category: c, price: d, colour: e}",
                            "unknown fields"),
                           ("format: xml\ncolumns: {id: a, name: b, category: c, price: d}",
@@ -129,5 +129,19 @@ def test_mapping_errors(tmp_path) -> None:
 
 def test_keys_are_stable_ascii() -> None:
     assert key_for("Home & Garden") == "home_garden"
+    # long names that differ only at the end get different keys
+    long = "accessories_phone_accessories/phone accessories S1"
+    assert key_for(long) != key_for(long + "9") and len(key_for(long + "9")) <= 51
     assert key_for("厨房用品") == key_for("厨房用品") and key_for("厨房用品").startswith("k_")
     assert key_for("厨房用品") != key_for("家居")
+
+
+def test_a_catalog_without_prices_imports_at_price_on_request(tmp_path) -> None:
+    source = tmp_path / "catalog.csv"
+    source.write_text("sku,title,category\nA1,Granny Smith,Fruit > Apple\n", encoding="utf-8")
+    mapping = tmp_path / "m.yml"
+    mapping.write_text("columns: {id: sku, name: title, category: category}\n"
+                       "defaults: {currency: SEK}\n")
+    plan = plan_import(source, Mapping.load(mapping))
+    assert not plan.rejected
+    assert plan.products[0].prices == {"SEK": None}
