@@ -1,4 +1,4 @@
-"""Accessories and spare parts that fit a product."""
+"""Accessories and spare parts that fit a product; for an accessory, what it fits."""
 
 from __future__ import annotations
 
@@ -28,12 +28,15 @@ class ActionProductAccessories(Action):
         sku = resolve_one(dispatcher, tracker, graph)
         if sku is None:
             return []
-        items = graph.accessories(sku, currency=currency_for(lang, graph),
-                                  limit=settings().results_per_page)
+        currency, limit = currency_for(lang, graph), settings().results_per_page
+        items = graph.accessories(sku, currency=currency, limit=limit)
+        response = Response.ACCESSORIES
+        if not items:  # an accessory itself: say what it fits
+            items, response = graph.compatible(sku, currency=currency, limit=limit), \
+                Response.COMPATIBLE
         name = graph.model_name(sku, lang)
         if not items:
             dispatcher.utter_message(response=Response.ACCESSORIES_NONE, name=name)
             return [SlotSet(Slot.PRODUCT, sku)]
-        dispatcher.utter_message(response=Response.ACCESSORIES, name=name,
-                                 items=product_lines(items, lang))
+        dispatcher.utter_message(response=response, name=name, items=product_lines(items, lang))
         return [SlotSet(Slot.PRODUCT, sku), SlotSet(Slot.SHOWN_PRODUCTS, [i.sku for i in items])]

@@ -8,7 +8,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import currency_for, format_money, language, resolve_products, say
+from actions.common import currency_for, language, price_text, resolve_products, say
 from actions.constants import ActionName, Response, Slot
 from actions.services import product_graph
 from knowledge_graph.graph import Comparison, ProductDetails
@@ -26,9 +26,16 @@ AVAILABILITY = {
 }
 
 
-def _value(p: ProductDetails, attr: str, lang: str) -> str:
+def _label(attr: str, lang: str) -> str:
+    """A compared attribute's name; free attributes are shown by their own name."""
+    return LABELS[lang].get(attr) or attr.replace("_", " ").capitalize()
+
+
+def _value(comparison: Comparison, p: ProductDetails, attr: str, lang: str) -> str:
+    if attr not in LABELS[lang]:
+        return str(comparison.value(p, attr) or "-")
     if attr == "price":
-        return format_money(p.price, p.currency)
+        return price_text(p.price, p.currency, lang)
     if attr == "availability":
         return AVAILABILITY[lang].get(p.availability, p.availability)
     if lang == "zh" and attr.endswith("_en"):
@@ -44,12 +51,13 @@ def comparison_table(comparison: Comparison, lang: str) -> str:
     sep = " | "
     lines = [" vs ".join(names)]
     for attr in comparison.differing:
-        lines.append(f"{LABELS[lang][attr]}: "
-                     + sep.join(_value(p, attr, lang) for p in comparison.products))
+        lines.append(f"{_label(attr, lang)}: "
+                     + sep.join(_value(comparison, p, attr, lang) for p in comparison.products))
     if comparison.shared:
         first = comparison.products[0]
         same = "、".join if lang == "zh" else ", ".join
-        shared = same(f"{LABELS[lang][a]} {_value(first, a, lang)}" for a in comparison.shared)
+        shared = same(f"{_label(a, lang)} {_value(comparison, first, a, lang)}"
+                      for a in comparison.shared)
         lines.append(("相同：" if lang == "zh" else "Both: ") + shared)
     return "\n".join(lines)
 

@@ -172,6 +172,17 @@ def test_accessories_for_a_phone_in_chinese(graph) -> None:
     assert slot_events(events)[Slot.PRODUCT] == sku
 
 
+def test_an_accessory_says_what_it_fits(graph) -> None:
+    phone = graph.match_names("华为 Mate 60 Pro")[0].sku
+    charger = graph.accessories(phone, currency="USD")[0]
+    tracker = make_tracker("what does it fit?", intent="ask_accessories",
+                           slots={Slot.PRODUCT: charger.sku})
+    messages, events = run_action(ActionProductAccessories(), tracker)
+    assert messages[0]["response"] == Response.COMPATIBLE
+    assert "Mate 60 Pro" in messages[0]["items"]
+    assert slot_events(events)[Slot.PRODUCT] == charger.sku
+
+
 def test_product_named_in_text_without_entities(graph) -> None:
     tracker = make_tracker("how much is the Dyson V15 Detect Vacuum?", intent="ask_price")
     messages, _ = run_action(ActionProductInfo(), tracker)
