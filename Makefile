@@ -97,6 +97,13 @@ import-online-retail: $(STAMPS)/actions-venv ## Import the UCI Online Retail cat
 	$(ACT_PY) -m knowledge_graph import "$(SHOP_DATA_DIR)/imports/online_retail.csv" \
 	  --mapping knowledge_graph/mappings/online_retail.yml
 
+.PHONY: import-grocery-store
+import-grocery-store: $(STAMPS)/actions-venv ## Import the Grocery Store catalog (DATASETS=path) into SHOP_DATA_DIR
+	$(ACT_PY) -m knowledge_graph derive-grocery-store \
+	  --input "$(DATASETS)/grocery-store/dataset" --out "$(SHOP_DATA_DIR)/imports/grocery_store.csv"
+	$(ACT_PY) -m knowledge_graph import "$(SHOP_DATA_DIR)/imports/grocery_store.csv" \
+	  --mapping knowledge_graph/mappings/grocery_store.yml
+
 # --- run --------------------------------------------------------------------------------
 
 .PHONY: run
@@ -139,6 +146,12 @@ test: lint test-unit validate test-stories test-e2e ## Everything CI runs
 .PHONY: bench-chat
 bench-chat: venv data train ## Latency of plain vs graph-backed turns over REST (table + plot in reports/)
 	$(ACT_PY) -m scripts.bench_chat --out reports
+
+KG_PRODUCTS ?= 100000
+
+.PHONY: bench-kg
+bench-kg: $(STAMPS)/actions-venv ## Import KG_PRODUCTS (100k) products, time every query on every graph back end (table + plot)
+	$(ACT_PY) -m scripts.bench_kg --products $(KG_PRODUCTS) --out reports
 
 .PHONY: clean
 clean: ## Remove generated data, models and test results (keeps the environments)

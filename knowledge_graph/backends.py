@@ -58,7 +58,7 @@ class _OxRow(Row):
             term = self._solution[name]
         except KeyError:
             return default
-        value = self[name] = _from_ox(term)
+        value = self[name] = from_ox(term)
         return value
 
     def text(self, name: str) -> str | None:
@@ -173,7 +173,8 @@ def _to_ox(term: Node) -> Any:
     raise KnowledgeGraphError(f"cannot bind {type(term).__name__}")
 
 
-def _from_ox(term: Any) -> Node | None:
+def from_ox(term: Any) -> Node | None:
+    """A pyoxigraph term as an rdflib term (``None`` stays ``None``)."""
     import pyoxigraph as ox
 
     if term is None:

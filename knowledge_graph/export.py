@@ -12,8 +12,9 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from rdflib import BNode, Graph, Literal, URIRef
+from rdflib import Graph
 
+from knowledge_graph.backends import from_ox
 from knowledge_graph.records import BrandRecord, CategoryRecord, ColorRecord, ProductRecord
 from knowledge_graph.vocab import (
     SCHEMA,
@@ -206,22 +207,6 @@ def build_store(
     return store
 
 
-def to_rdflib(term: Any) -> Any:
-    """A pyoxigraph term as an rdflib term."""
-    import pyoxigraph as ox
-
-    if isinstance(term, ox.NamedNode):
-        return URIRef(term.value)
-    if isinstance(term, ox.BlankNode):
-        return BNode(term.value)
-    if term.language:
-        return Literal(term.value, lang=term.language)
-    datatype = term.datatype.value
-    if datatype == XSD + "string":
-        return Literal(term.value)
-    return Literal(term.value, datatype=URIRef(datatype))
-
-
 def build_graph(
     categories: Iterable[CategoryRecord],
     brands: Iterable[BrandRecord],
@@ -239,7 +224,7 @@ def build_graph(
     g = Graph()
     for prefix, namespace in PREFIXES.items():
         g.bind(prefix, namespace)
-    g.addN((to_rdflib(s), to_rdflib(p), to_rdflib(o), g)
+    g.addN((from_ox(s), from_ox(p), from_ox(o), g)  # type: ignore[misc]  # never None
            for s, p, o in iter_triples(categories, brands, products, colors))
     return g
 

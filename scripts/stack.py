@@ -4,11 +4,13 @@ end-to-end tests and the chat benchmark)."""
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,6 +43,37 @@ def wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path, timeout
         time.sleep(0.5)
     raise RuntimeError(f"{url} did not come up in {timeout}s:\n"
                        f"{log.read_text(errors='replace')[-3000:]}")
+
+
+OXIGRAPH = shutil.which("oxigraph") or str(Path(sys.executable).with_name("oxigraph"))
+
+
+@contextmanager
+def oxigraph_server(graph_file: Path, work: Path) -> Iterator[str]:
+    """Load ``graph_file`` into a new Oxigraph database under ``work`` and serve it
+    read-only on a free local port; yields the SPARQL query URL.
+
+    Raises:
+        RuntimeError: If the ``oxigraph`` server (PyPI package ``oxigraph``) is missing
+            or does not come up.
+    """
+    if not Path(OXIGRAPH).exists():
+        raise RuntimeError("the oxigraph server (PyPI package 'oxigraph') is not installed")
+    location = work / "oxigraph-db"
+    subprocess.run([OXIGRAPH, "load", "--location", str(location), "--file", str(graph_file)],
+                   check=True, capture_output=True)
+    port = free_port()
+    log = work / "oxigraph.log"
+    server = subprocess.Popen([OXIGRAPH, "serve-read-only", "--location", str(location),
+                               "--bind", f"127.0.0.1:{port}"],
+                              stdout=log.open("ab"), stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/query"
+    try:
+        wait_until_up(f"{url}?query=ASK%7B%7D", server, log, 60)
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
 
 
 @dataclass

@@ -9,7 +9,8 @@ on are found by their names in the text.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
@@ -18,7 +19,7 @@ from knowledge_graph.importing import Mapping
 from knowledge_graph.sources.grocery_store import derive_catalog as derive_grocery
 from knowledge_graph.sources.grocery_store import write_catalog as write_grocery
 from knowledge_graph.sources.online_retail import derive_catalog, write_catalog
-from scripts.catalog_import import run_import
+from scripts.catalog_import import ImportReport, run_import
 from scripts.stack import MODEL, ROOT, Stack
 from tests.knowledge_graph.test_grocery_store import GROCERY
 from tests.knowledge_graph.test_online_retail import TRANSACTIONS
@@ -26,27 +27,38 @@ from tests.knowledge_graph.test_online_retail import TRANSACTIONS
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
+def _stack_with(work: Path, write_csv: Callable[[Path], None],
+                mapping_name: str) -> Iterator[tuple[Stack, ImportReport]]:
+    """A running stack on a fresh shop into which the derived catalog was imported."""
+    if not MODEL.exists():
+        pytest.fail(f"{MODEL} is missing: run `make train` first")
+    reports: list[ImportReport] = []
+
+    def import_catalog(stack: Stack) -> None:
+        catalog = work / "catalog.csv"
+        write_csv(catalog)
+        settings = load_settings({"SHOP_DATA_DIR": str(stack.data_dir)})
+        mapping = Mapping.load(ROOT / "knowledge_graph" / "mappings" / mapping_name)
+        reports.append(run_import(settings, catalog, mapping,
+                                  nlu_out=work / "nlu" / "catalog.yml"))
+
+    stack = Stack(data_dir=work / "data")
+    try:
+        stack.start(prepare=import_catalog)
+        yield stack, reports[0]
+    finally:
+        stack.stop()
+
+
 @pytest.fixture(scope="module")
 def retail(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     if not TRANSACTIONS.is_file():
         pytest.skip(f"UCI Online Retail not found at {TRANSACTIONS} (set DATASETS)")
-    if not MODEL.exists():
-        pytest.fail(f"{MODEL} is missing: run `make train` first")
-    work = tmp_path_factory.mktemp("retail")
-
-    def import_catalog(stack: Stack) -> None:
-        catalog = work / "online_retail.csv"
-        write_catalog(derive_catalog(TRANSACTIONS), catalog)
-        settings = load_settings({"SHOP_DATA_DIR": str(stack.data_dir)})
-        mapping = Mapping.load(ROOT / "knowledge_graph" / "mappings" / "online_retail.yml")
-        report = run_import(settings, catalog, mapping, nlu_out=work / "nlu" / "catalog.yml")
+    for stack, report in _stack_with(
+            tmp_path_factory.mktemp("retail"),
+            lambda out: write_catalog(derive_catalog(TRANSACTIONS), out), "online_retail.yml"):
         assert report.sync.added > 3_500 and report.sync.discontinued == 609
-
-    stack = Stack(data_dir=work / "data")
-    try:
-        yield stack.start(prepare=import_catalog)
-    finally:
-        stack.stop()
+        yield stack
 
 
 def test_price_stock_and_search_of_imported_products(retail: Stack) -> None:
@@ -68,23 +80,11 @@ def test_demo_products_are_no_longer_offered(retail: Stack) -> None:
 def grocery(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     if not (GROCERY / "classes.csv").is_file():
         pytest.skip(f"Grocery Store dataset not found at {GROCERY} (set DATASETS)")
-    if not MODEL.exists():
-        pytest.fail(f"{MODEL} is missing: run `make train` first")
-    work = tmp_path_factory.mktemp("grocery")
-
-    def import_catalog(stack: Stack) -> None:
-        catalog = work / "grocery_store.csv"
-        write_grocery(derive_grocery(GROCERY), catalog)
-        settings = load_settings({"SHOP_DATA_DIR": str(stack.data_dir)})
-        mapping = Mapping.load(ROOT / "knowledge_graph" / "mappings" / "grocery_store.yml")
-        report = run_import(settings, catalog, mapping, nlu_out=work / "nlu" / "catalog.yml")
+    for stack, report in _stack_with(
+            tmp_path_factory.mktemp("grocery"),
+            lambda out: write_grocery(derive_grocery(GROCERY), out), "grocery_store.yml"):
         assert report.sync.added == 81 and not report.plan.rejected
-
-    stack = Stack(data_dir=work / "data")
-    try:
-        yield stack.start(prepare=import_catalog)
-    finally:
-        stack.stop()
+        yield stack
 
 
 def test_grocery_products_are_sold_at_a_price_on_request(grocery: Stack) -> None:

@@ -3,16 +3,10 @@ loaded with the same data: the same answers as the embedded store."""
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
-import requests
 from rdflib import Literal
 
 from knowledge_graph.backends import OxigraphBackend, RemoteSparqlBackend, bind_values
@@ -20,36 +14,16 @@ from knowledge_graph.errors import KnowledgeGraphError
 from knowledge_graph.export import build_graph, write_graph
 from knowledge_graph.graph import ProductGraph
 from knowledge_graph.vocab import SHOP
-from scripts.stack import free_port
+from scripts.stack import oxigraph_server
 from tests.knowledge_graph.test_export import small_catalog
-
-OXIGRAPH = shutil.which("oxigraph") or str(Path(sys.executable).with_name("oxigraph"))
 
 
 @pytest.fixture(scope="module")
 def endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    if not Path(OXIGRAPH).exists():
-        pytest.fail("the oxigraph server (PyPI package 'oxigraph') is not installed")
     work = tmp_path_factory.mktemp("oxigraph")
     write_graph(build_graph(*small_catalog()), work / "graph.ttl")
-    subprocess.run([OXIGRAPH, "load", "--location", str(work / "db"), "--file",
-                    str(work / "graph.ttl")], check=True, capture_output=True)
-    port = free_port()
-    server = subprocess.Popen([OXIGRAPH, "serve-read-only", "--location", str(work / "db"),
-                               "--bind", f"127.0.0.1:{port}"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}/query"
-    try:
-        for _ in range(100):
-            try:
-                if requests.get(url, params={"query": "ASK {}"}, timeout=1).ok:
-                    break
-            except requests.RequestException:
-                time.sleep(0.1)
+    with oxigraph_server(work / "graph.ttl", work) as url:
         yield url
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
 
 
 def test_remote_and_embedded_give_identical_answers(endpoint: str) -> None:
