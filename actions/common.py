@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -115,6 +116,14 @@ class Resolution:
     kwargs: dict[str, Any] | None = None
 
 
+def _part_of(fragment: str, name: str) -> bool:
+    """True when every word of ``fragment`` is a word of ``name`` (Chinese: a substring)."""
+    words = re.findall(r"\w+", fragment.lower())
+    name_words = set(re.findall(r"\w+", name.lower()))
+    return bool(words) and all(w in name_words or (not w.isascii() and w in name.lower())
+                               for w in words)
+
+
 def resolve_products(tracker: Tracker, graph: ProductGraph, *, wanted: int = 1) -> Resolution:
     """Resolve the products a message refers to.
 
@@ -132,8 +141,16 @@ def resolve_products(tracker: Tracker, graph: ProductGraph, *, wanted: int = 1) 
     """
     lang = language(tracker)
     skus: list[str] = []
-    for entity in latest_entities(tracker, Entity.PRODUCT):
+    message = tracker.latest_message.get("text") or ""
+    entities = latest_entities(tracker, Entity.PRODUCT)
+    whole = graph.find_mentioned(message) if entities else None
+    for entity in entities:
         text = str(entity.get("value") or "")
+        if whole is not None and _part_of(text, whole.name):
+            # the NLU tagged part of a whole catalog name written in the message
+            # ("apple" of "granny smith apple"): the whole name decides
+            skus.append(whole.sku)
+            continue
         matches = graph.match_names(text, limit=3, min_score=SUGGEST_THRESHOLD)
         if matches and matches[0].score >= MATCH_THRESHOLD:
             skus.append(matches[0].sku)
@@ -157,7 +174,7 @@ def resolve_products(tracker: Tracker, graph: ProductGraph, *, wanted: int = 1) 
                               kwargs={"count": len(shown)})
     if not skus and not latest_entities(tracker, Entity.MENTION):
         # the NLU tagged no product: look for a whole catalog name in the text
-        mentioned = graph.find_mentioned(tracker.latest_message.get("text") or "")
+        mentioned = graph.find_mentioned(message)
         if mentioned:
             skus.append(mentioned.sku)
     current = tracker.get_slot(Slot.PRODUCT)

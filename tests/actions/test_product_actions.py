@@ -183,6 +183,16 @@ def test_an_accessory_says_what_it_fits(graph) -> None:
     assert slot_events(events)[Slot.PRODUCT] == charger.sku
 
 
+def test_a_tagged_fragment_of_a_whole_name_in_the_text_resolves_to_that_name(graph) -> None:
+    # a model trained on another catalog tags only part of the name
+    text = "how much is the Apple iPhone 15 Pro?"
+    tracker = make_tracker(text, intent="ask_price",
+                           entities=[entity("product", "iPhone 15", text.index("iPhone"))])
+    messages, _ = run_action(ActionProductInfo(), tracker)
+    assert messages[0]["response"] == Response.PRICE
+    assert "iPhone 15 Pro" in messages[0]["name"]
+
+
 def test_product_named_in_text_without_entities(graph) -> None:
     tracker = make_tracker("how much is the Dyson V15 Detect Vacuum?", intent="ask_price")
     messages, _ = run_action(ActionProductInfo(), tracker)
