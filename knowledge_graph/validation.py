@@ -98,8 +98,8 @@ _WORKER_CATALOG: _Catalog | None = None
 
 def _validate_chunk(chunk: tuple[int, int]) -> ValidationReport:
     """Validate products ``chunk[0]:chunk[1]`` of the worker's catalog, together with
-    the products they are accessories for (so those links resolve); only the chunk's
-    own products (and, in the first chunk, brands and categories) are reported."""
+    the products they are accessories for (so those links resolve); the chunk's own
+    products are reported, and the brands and categories (the same in every chunk)."""
     from knowledge_graph.export import build_graph
 
     assert _WORKER_CATALOG is not None
@@ -110,8 +110,7 @@ def _validate_chunk(chunk: tuple[int, int]) -> ValidationReport:
     linked = [p for p in products if p.sku in wanted] if wanted else []
     report = validate(build_graph(categories, brands, [*own, *linked], colors))
     keep = {p.sku for p in own}
-    by_product = {key: v for key, v in report.by_product.items()
-                  if key in keep or (start == 0 and ":" in key)}
+    by_product = {key: v for key, v in report.by_product.items() if key in keep or ":" in key}
     return ValidationReport(conforms=not by_product, by_product=by_product)
 
 

@@ -45,3 +45,23 @@ def test_brand_without_name_is_reported_under_the_brand() -> None:
     g.remove((brand_iri("acme"), SCHEMA.name, None))
     report = validate(g)
     assert "brand:acme" in report.by_product
+
+
+def test_a_catalog_is_checked_in_chunks_in_parallel() -> None:
+    from dataclasses import replace
+
+    from knowledge_graph.validation import validate_catalog
+
+    categories, brands, products, colors = small_catalog()
+    # chunks of one product, two workers: C1's accessory link to P1 crosses chunks
+    assert validate_catalog(categories, brands, products, colors, chunk_size=1,
+                            workers=2).conforms
+    broken = [replace(p, prices={"USD": Decimal("-1")}) if p.sku == "S2" else p
+              for p in products]
+    report = validate_catalog(categories, brands, broken, colors, chunk_size=1, workers=2)
+    assert set(report.by_product) == {"S2"}
+    # an import that changed only other products does not check S2 again
+    assert validate_catalog(categories, brands, broken, colors, only={"S1", "C1"}).conforms
+    dangling = [replace(p, accessory_for=("GHOST",)) if p.sku == "C1" else p for p in products]
+    assert set(validate_catalog(categories, brands, dangling, colors, chunk_size=1,
+                                workers=2).by_product) == {"C1"}
