@@ -153,8 +153,8 @@ class _Pick(NamedTuple):
     out_of_stock: bool
     unpriced: bool
     price: Decimal
-    stock: int
     sku: str
+    stock: int
 
 
 @dataclass(frozen=True)
@@ -386,8 +386,8 @@ class ProductGraph:
             price = row.text("price")
             if (in_stock_only and stock <= 0) or (priced_only and price is None):
                 continue
-            candidate = _Pick(stock <= 0, price is None, Decimal(price or 0), stock,
-                              row.text("sku") or "")
+            candidate = _Pick(stock <= 0, price is None, Decimal(price or 0),
+                              row.text("sku") or "", stock)
             group = row.text("group") or candidate.sku
             if group not in best or candidate < best[group]:
                 best[group] = candidate
