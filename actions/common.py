@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
-import re
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -18,7 +17,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.constants import Entity, Response, Slot
 from actions.knowledge_base import GraphKnowledgeBase
 from actions.settings import settings
-from knowledge_graph.graph import ProductDetails, ProductGraph, ProductSummary
+from knowledge_graph.graph import ProductDetails, ProductGraph, ProductSummary, name_tokens
 from shop.orders import CustomerIdentity
 
 CURRENCY_SIGNS = {"USD": "$", "CNY": "¥", "EUR": "€", "GBP": "£"}
@@ -117,10 +116,11 @@ class Resolution:
 
 
 def _part_of(fragment: str, name: str) -> bool:
-    """True when every word of ``fragment`` is a word of ``name`` (Chinese: a substring)."""
-    words = re.findall(r"\w+", fragment.lower())
-    name_words = set(re.findall(r"\w+", name.lower()))
-    return bool(words) and all(w in name_words or (not w.isascii() and w in name.lower())
+    """True when every word of ``fragment`` is a word of ``name`` (Chinese: a substring),
+    with words split as the graph's name matching splits them."""
+    words, lowered = name_tokens(fragment.lower()), name.lower()
+    name_words = set(name_tokens(lowered))
+    return bool(words) and all(w in name_words or (not w.isascii() and w in lowered)
                                for w in words)
 
 

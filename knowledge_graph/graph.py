@@ -116,7 +116,9 @@ class NameMatch:
 _TOKEN = re.compile(r"[\u3400-\u9fff]+|[^\W_\u3400-\u9fff]+")
 
 
-def _name_tokens(text: str) -> list[str]:
+def name_tokens(text: str) -> list[str]:
+    """Words of a name or message: runs of Chinese characters and runs of other letters
+    and digits."""
     return _TOKEN.findall(text)
 
 
@@ -197,7 +199,7 @@ class ProductGraph:
                     owners.append((sku, labels.group_id))
         self._names = names
         self._name_owners = owners
-        self._name_token_sets = [frozenset(_name_tokens(n.lower())) for n in names]
+        self._name_token_sets = [frozenset(name_tokens(n.lower())) for n in names]
         self._processed_names = [utils.default_process(n) for n in names]
 
     @classmethod
@@ -560,20 +562,20 @@ class ProductGraph:
         query = utils.default_process(text or "")
         if not query:
             return []
-        query_tokens = _name_tokens(query)
+        query_tokens = name_tokens(query)
         hits = process.extract(query, self._processed_names, scorer=fuzz.WRatio,
                                processor=None, limit=60, score_cutoff=40)
         result: dict[str, NameMatch] = {}
         for _, coarse, index in hits:
             sku, gid = self._name_owners[index]
-            name_tokens = _name_tokens(self._processed_names[index])
-            if not name_tokens or not query_tokens:
+            words = name_tokens(self._processed_names[index])
+            if not words or not query_tokens:
                 continue
-            per_token = [max(_token_ratio(q, n) for n in name_tokens) for q in query_tokens]
-            covered = sum(1 for n in name_tokens
+            per_token = [max(_token_ratio(q, n) for n in words) for q in query_tokens]
+            covered = sum(1 for n in words
                           if max(_token_ratio(q, n) for q in query_tokens) >= 80)
             score = (0.8 * sum(per_token) / len(per_token) + 0.1 * coarse
-                     + 10 * covered / len(name_tokens))
+                     + 10 * covered / len(words))
             if score >= min_score and (gid not in result or result[gid].score < score):
                 result[gid] = NameMatch(sku=sku, group_id=gid, name=self._names[index],
                                         score=round(score, 1))
@@ -586,7 +588,7 @@ class ProductGraph:
         imported after the model was trained): every word of the name must occur
         in the text (Chinese words as substrings); the longest such name wins.
         """
-        words, lowered = set(_name_tokens(text.lower())), text.lower()
+        words, lowered = set(name_tokens(text.lower())), text.lower()
         best: tuple[int, int] | None = None
         for index, tokens in enumerate(self._name_token_sets):
             if len(tokens) < 2 and (not tokens or len(next(iter(tokens))) < 4):
@@ -603,12 +605,12 @@ class ProductGraph:
     def terms_in(self, text: str, kind: str) -> list[str]:
         """Keys of brands, categories or colours whose labels occur in ``text``,
         longest label first (whole words; Chinese labels as substrings)."""
-        lowered = f" {' '.join(_name_tokens(text.lower()))} "
+        lowered = f" {' '.join(name_tokens(text.lower()))} "
         found: list[tuple[int, str]] = []
         for label, key in self._vocabulary.get(kind, {}).items():
             if "_" in label or len(label) < 2:
                 continue
-            needle = label if not label.isascii() else f" {' '.join(_name_tokens(label))} "
+            needle = label if not label.isascii() else f" {' '.join(name_tokens(label))} "
             if needle.strip() and needle in lowered:
                 found.append((len(label), key))
         return list(dict.fromkeys(key for _, key in sorted(found, reverse=True)))

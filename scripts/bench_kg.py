@@ -340,20 +340,10 @@ def run(products: int, samples: int, budget: float, backends: tuple[str, ...],
     return figures
 
 
-def summary_rows(figures: dict[str, Any]) -> list[dict[str, Any]]:
-    """One row per back end and query type."""
-    rows = []
-    for backend, data in figures["backends"].items():
-        for name, values in data["latencies_ms"].items():
-            rows.append({"backend": backend, "query": name, "n": len(values),
-                         "p50": round(percentile(values, 50), 2),
-                         "p95": round(percentile(values, 95), 2)})
-    return rows
-
-
 def print_table(figures: dict[str, Any]) -> None:
     """Markdown tables, ready for docs/benchmarks.md."""
-    print(f"\ncatalog: {figures['products']:,} products")
+    print(f"\ncatalog: {figures['products']:,} products; peak memory of the run "
+          f"{figures.get('peak_rss_mb', 0):,} MB")
     print("\n| import | seconds | triples |\n|---|---|---|")
     for label, data in figures["import"].items():
         print(f"| {label} | {data['seconds']} | {data['triples']:,} |")
