@@ -17,6 +17,7 @@ class Intent:
     DENY = "deny"
     BOT_CHALLENGE = "bot_challenge"
     OUT_OF_SCOPE = "out_of_scope"
+    UNSUPPORTED_LANGUAGE = "unsupported_language"
     SEARCH_PRODUCTS = "search_products"
     ASK_PRICE = "ask_price"
     ASK_COLOR = "ask_color"

@@ -100,3 +100,229 @@ def test_failure_is_noticed_only_when_a_live_custom_action_said_nothing() -> Non
     assert failed_action(replayed, DOMAIN) is None
     builtin = _tracker(ActionExecuted("action_listen"), user, ActionExecuted("utter_greet"))
     assert failed_action(builtin, DOMAIN) is None
+
+
+# --- dense sentence features (USE multilingual) --------------------------------------
+
+def test_sentence_encoder_puts_paraphrases_near_each_other_across_languages() -> None:
+    from bot.components.sentence_encoder import encode
+
+    texts = ["where is my order?", "我的订单在哪里？", "do you sell red running shoes?", ""]
+    vectors = encode(texts)
+    assert vectors.shape == (4, 512)
+    assert abs(float(vectors[0] @ vectors[0]) - 1.0) < 1e-3  # L2-normalised
+    assert float(vectors[0] @ vectors[1]) > float(vectors[0] @ vectors[2]) + 0.2
+    assert not vectors[3].any()  # empty text: a zero vector, no exception
+
+
+def test_sentence_featurizer_adds_one_sentence_feature_per_message(tmp_path) -> None:
+    from rasa.engine.graph import ExecutionContext
+    from rasa.engine.storage.local_model_storage import LocalModelStorage
+    from rasa.engine.storage.resource import Resource
+    from rasa.shared.nlu.training_data.training_data import TrainingData
+
+    from bot.components.sentence_encoder import UniversalSentenceEncoderFeaturizer as Featurizer
+
+    featurizer = Featurizer.create(
+        Featurizer.get_default_config(), LocalModelStorage(tmp_path), Resource("use"),
+        ExecutionContext(graph_schema=None, node_name="use"),  # type: ignore[arg-type]
+    )
+    data = TrainingData([Message({TEXT: "hello there", INTENT: "greet"}),
+                         Message({TEXT: "你好", INTENT: "greet"})])
+    featurizer.process_training_data(data)
+    message = Message({TEXT: "x" * 10_000 + " 😀\u200b"})
+    featurizer.process([message])
+    for example in [*data.training_examples, message]:
+        sequence, sentence = example.get_dense_features(TEXT)
+        assert sequence is None and sentence is not None
+        assert sentence.features.shape == (1, 512)
+
+
+def test_sentence_featurizer_rejects_bad_options() -> None:
+    from rasa.shared.exceptions import InvalidConfigException
+
+    from bot.components.sentence_encoder import UniversalSentenceEncoderFeaturizer as Featurizer
+
+    with pytest.raises(InvalidConfigException, match="threads"):
+        Featurizer({**Featurizer.get_default_config(), "threads": 0}, "use")
+
+
+# --- gazetteer -----------------------------------------------------------------------
+
+def _gazetteer(tmp_path, tables: dict[str, list[str]]):
+    from rasa.engine.graph import ExecutionContext
+    from rasa.engine.storage.local_model_storage import LocalModelStorage
+    from rasa.engine.storage.resource import Resource
+    from rasa.shared.nlu.training_data.training_data import TrainingData
+
+    from bot.components.gazetteer import GazetteerEntityExtractor as Gazetteer
+
+    storage, resource = LocalModelStorage(tmp_path), Resource("gazetteer")
+    context = ExecutionContext(graph_schema=None, node_name="gazetteer")  # type: ignore[arg-type]
+    config = Gazetteer.get_default_config()
+    trained = Gazetteer.create(config, storage, resource, context)
+    lookups = [{"name": k, "elements": v} for k, v in tables.items()]
+    trained.train(TrainingData(lookup_tables=lookups))
+    return Gazetteer.load(config, storage, resource, context)  # as the server loads it
+
+
+def test_gazetteer_finds_catalog_names_in_both_languages(tmp_path) -> None:
+    gazetteer = _gazetteer(tmp_path, {
+        "product": ["Apple iPhone 15", "Apple iPhone 15 Pro", "华为 Mate 60", "x"],
+        "brand": ["apple", "华为"], "color": ["red", "红色"], "ignored": ["iphone"],
+    })
+    english = Message({TEXT: "how much is the APPLE iphone 15 pro in red?",
+                       ENTITIES: [{"entity": "product", "value": "iphone", "start": 22, "end": 28},
+                                  {"entity": "price", "value": "x", "start": 0, "end": 3}]})
+    chinese = Message({TEXT: "有没有红色的华为Mate 60？"})
+    gazetteer.process([english, chinese])
+    found = [(e["entity"], e["value"]) for e in english.get(ENTITIES)]
+    # the longest name wins, DIET's overlapping guess is replaced, other kinds are kept
+    assert found == [("price", "x"), ("product", "APPLE iphone 15 pro"), ("color", "red")]
+    assert [(e["entity"], e["value"]) for e in chinese.get(ENTITIES)] == [
+        ("color", "红色"), ("product", "华为Mate 60")]
+
+
+@pytest.mark.parametrize("text", ["", "😀😀", "x" * 10_000, "\u200b\u200f", "SELECT * FROM x; --"])
+def test_gazetteer_ignores_text_without_names(tmp_path, text: str) -> None:
+    gazetteer = _gazetteer(tmp_path, {"product": ["Apple iPhone 15"], "brand": ["x"]})
+    message = Message({TEXT: text})
+    gazetteer.process([message])
+    assert not message.get(ENTITIES)
+
+
+# --- intent classifier over sentence features ----------------------------------------
+
+def _featurized(texts_by_intent: dict[str, list[str]], tmp_path):
+    """Messages run through the pipeline's sparse and dense featurizers."""
+    from rasa.engine.graph import ExecutionContext
+    from rasa.engine.storage.local_model_storage import LocalModelStorage
+    from rasa.engine.storage.resource import Resource
+    from rasa.nlu.featurizers.sparse_featurizer.count_vectors_featurizer import (
+        CountVectorsFeaturizer,
+    )
+    from rasa.shared.nlu.training_data.training_data import TrainingData
+
+    from bot.components.sentence_encoder import UniversalSentenceEncoderFeaturizer
+    from bot.components.tokenizer import BilingualTokenizer
+
+    (tmp_path / "featurizers").mkdir()
+    storage = LocalModelStorage(tmp_path / "featurizers")
+    context = ExecutionContext(graph_schema=None, node_name="f")  # type: ignore[arg-type]
+    tokenizer = BilingualTokenizer.create(
+        {**BilingualTokenizer.get_default_config(), "dictionary_path": None},
+        storage, Resource("tok"), context)
+    counts = CountVectorsFeaturizer.create(
+        {**CountVectorsFeaturizer.get_default_config(), "analyzer": "char_wb", "min_ngram": 1,
+         "max_ngram": 4}, storage, Resource("cv"), context)
+    dense = UniversalSentenceEncoderFeaturizer.create(
+        UniversalSentenceEncoderFeaturizer.get_default_config(), storage, Resource("use"), context)
+    examples = [Message({TEXT: t, INTENT: i}) for i, ts in texts_by_intent.items() for t in ts]
+    data = TrainingData(examples)
+    tokenizer.process_training_data(data)
+    counts.train(data)
+    counts.process_training_data(data)
+    dense.process_training_data(data)
+
+    def featurize(texts: list[str]) -> list[Message]:
+        messages = [Message({TEXT: t}) for t in texts]
+        tokenizer.process(messages)
+        counts.process(messages)
+        dense.process(messages)
+        return messages
+
+    return data, featurize
+
+
+TRAINING = {
+    "check_order_status": ["where is my order", "track my order SH-100234", "has my parcel shipped",
+                           "我的订单到哪了", "帮我查一下订单", "when will my package arrive"],
+    "ask_price": ["how much is the iphone", "what does it cost", "price of the red shoes",
+                  "多少钱", "这个多少钱", "what's the price"],
+    "greet": ["hi", "hello there", "good morning", "你好", "嗨", "hey"],
+}
+
+
+@pytest.mark.parametrize("hidden_units", [64, 0])
+def test_intent_classifier_learns_saves_and_loads(tmp_path, hidden_units: int) -> None:
+    from rasa.engine.graph import ExecutionContext
+    from rasa.engine.storage.local_model_storage import LocalModelStorage
+    from rasa.engine.storage.resource import Resource
+
+    from bot.components.intent_classifier import SentenceIntentClassifier as Classifier
+
+    data, featurize = _featurized(TRAINING, tmp_path)
+    (tmp_path / "clf").mkdir()
+    storage, resource = LocalModelStorage(tmp_path / "clf"), Resource("clf")
+    context = ExecutionContext(graph_schema=None, node_name="clf")  # type: ignore[arg-type]
+    config = {**Classifier.get_default_config(), "hidden_units": hidden_units, "epochs": 200}
+    Classifier.create(config, storage, resource, context).train(data)
+    classifier = Classifier.load(config, storage, resource, context)
+    messages = featurize(["where's my order?", "订单什么时候到", "how much does it cost", "hello!",
+                          "", "x" * 10_000])
+    classifier.process(messages)
+    predicted = [m.get(INTENT)["name"] for m in messages[:4]]
+    assert predicted == ["check_order_status", "check_order_status", "ask_price", "greet"]
+    ranking = messages[0].get("intent_ranking")
+    assert abs(sum(r["confidence"] for r in ranking) - 1.0) < 1e-4
+    assert all(m.get(INTENT) for m in messages)  # empty and huge texts still get an intent
+
+
+def test_intent_classifier_saves_no_pickle(tmp_path) -> None:
+    from rasa.engine.graph import ExecutionContext
+    from rasa.engine.storage.local_model_storage import LocalModelStorage
+    from rasa.engine.storage.resource import Resource
+
+    from bot.components.intent_classifier import SentenceIntentClassifier as Classifier
+
+    data, _ = _featurized(TRAINING, tmp_path)
+    (tmp_path / "clf").mkdir()
+    storage = LocalModelStorage(tmp_path / "clf")
+    context = ExecutionContext(graph_schema=None, node_name="clf")  # type: ignore[arg-type]
+    Classifier.create({"hidden_units": 16}, storage, Resource("clf"), context).train(data)
+    saved = sorted(p.name for p in (tmp_path / "clf").rglob("*") if p.is_file())
+    assert saved == ["meta.json", "weights.npz"]
+    import numpy as np
+
+    with np.load(next((tmp_path / "clf").rglob("weights.npz")), allow_pickle=False) as arrays:
+        assert [arrays[k].dtype.kind for k in arrays.files] == ["f"] * 4
+
+
+def test_intent_classifier_rejects_bad_options(tmp_path) -> None:
+    from rasa.engine.graph import ExecutionContext
+    from rasa.engine.storage.local_model_storage import LocalModelStorage
+    from rasa.engine.storage.resource import Resource
+    from rasa.shared.exceptions import InvalidConfigException
+
+    from bot.components.intent_classifier import SentenceIntentClassifier as Classifier
+
+    context = ExecutionContext(graph_schema=None, node_name="clf")  # type: ignore[arg-type]
+    with pytest.raises(InvalidConfigException, match="hidden_units"):
+        Classifier.create({"hidden_units": -1}, LocalModelStorage(tmp_path), Resource("c"), context)
+
+
+# --- unsupported languages -----------------------------------------------------------
+
+@pytest.mark.parametrize(("text", "unsupported"), [
+    ("hola, ¿dónde está mi pedido?", True), ("bonjour, où est ma commande ?", True),
+    ("wie viel kostet das Handy", True), ("где мой заказ", True), ("أين طلبي", True),
+    ("この靴はいくらですか", True), ("주문은 어디에 있나요", True),
+    ("where is my order", False), ("有没有 iPhone 15", False), ("do you have zapatos?", False),
+    ("SH-100234", False), ("😀", False), ("", False), ("\u202eredro ym si erehw", False),
+    ("la la land blu-ray", False), ("Le Creuset pan price", False),
+])
+def test_unsupported_language_detection(text: str, unsupported: bool) -> None:
+    from bot.components.unsupported_language import is_unsupported_language
+
+    assert is_unsupported_language(text) is unsupported
+
+
+def test_unsupported_language_overrides_the_intent() -> None:
+    from bot.components.unsupported_language import UnsupportedLanguageClassifier
+
+    guess = {"name": "ask_price", "confidence": 0.8}
+    message = Message({TEXT: "¿cuánto cuesta el teléfono?", INTENT: dict(guess)})
+    english = Message({TEXT: "how much is the phone?", INTENT: dict(guess)})
+    UnsupportedLanguageClassifier().process([message, english])
+    assert message.get(INTENT)["name"] == "unsupported_language"
+    assert english.get(INTENT)["name"] == "ask_price"

@@ -176,6 +176,27 @@ def test_odd_messages_get_a_polite_reply(stack, sender, text) -> None:
     assert "<script>" not in " ".join(reply)
 
 
+@pytest.mark.parametrize("text", ["¿dónde está mi pedido?", "je voudrais annuler ma commande",
+                                  "где мой заказ?", "أين طلبي؟", "この靴はいくらですか"])
+def test_unsupported_language_gets_an_english_reply(stack, sender, text) -> None:
+    reply = " ".join(stack.say(sender, text))
+    assert "only chat in English and Chinese" in reply
+
+
+@pytest.mark.parametrize("text", ["what's the weather tomorrow?", "明天天气怎么样",
+                                  "can you do my taxes"])
+def test_out_of_scope_is_said_not_guessed(stack, sender, text) -> None:
+    reply = " ".join(stack.say(sender, text))
+    assert "only help with our products and your orders" in reply or "只能解答商品和订单" in reply
+
+
+@pytest.mark.parametrize("text", ["\u202eredro ym si erehw", "where\u200b is my\u200d order?",
+                                  "!!!???", "🙂👍🎉"])
+def test_rtl_zero_width_and_symbols_are_handled(stack, sender, text) -> None:
+    reply = stack.say(sender, text)
+    assert reply and all(r.strip() for r in reply)
+
+
 def test_mixed_language_message_is_answered_in_chinese(stack, sender) -> None:
     reply = " ".join(stack.say(sender, "有没有Nike的running shoes"))
     assert re.search(r"[\u4e00-\u9fff]", reply)

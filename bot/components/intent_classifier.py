@@ -1,0 +1,284 @@
+"""Intent classifier over the pipeline's sentence features (sparse n-grams + USE).
+
+:class:`SentenceIntentClassifier` reads, for every message, the sentence-level
+features the featurizers before it produced: the sparse word and character
+n-gram counts (``CountVectorsFeaturizer``) and the dense multilingual USE
+embedding (:mod:`bot.components.sentence_encoder`). Counts are damped with
+``log(1 + x)`` and L2-normalised, the embedding is weighted, and a one-hidden-
+layer network (or, with ``hidden_units: 0``, a multinomial logistic
+regression) trained with scikit-learn predicts the intent with calibrated
+probabilities, which the ``FallbackClassifier`` thresholds.
+
+On Banking77 and CLINC150 this trains in a couple of minutes on two cores and
+is several points more accurate than DIET's intent head on the same features
+(``make bench-nlu``; ``docs/benchmarks.md``). DIET stays in the pipeline for
+entities. The trained weights are saved as plain arrays (``.npz``) with the
+label names as JSON, never pickled, and inference is numpy only.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any, Dict, List, Sequence
+
+import numpy as np
+import scipy.sparse as sp
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.classifiers.classifier import IntentClassifier
+from rasa.shared.exceptions import InvalidConfigException
+from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+logger = logging.getLogger(__name__)
+WEIGHTS_FILE = "weights.npz"
+META_FILE = "meta.json"
+
+
+def sentence_matrix(messages: Sequence[Message], dense_weight: float) -> sp.csr_matrix:
+    """One row per message: normalised sparse sentence features, then weighted dense ones."""
+    sparse_rows: List[sp.csr_matrix] = []
+    dense_rows: List[np.ndarray] = []
+    for message in messages:
+        _, sparse = message.get_sparse_features(TEXT)
+        _, dense = message.get_dense_features(TEXT)
+        row = sp.csr_matrix(sparse.features, dtype=np.float32) if sparse is not None else None
+        sparse_rows.append(row if row is not None else sp.csr_matrix((1, 0), dtype=np.float32))
+        dense_rows.append(
+            np.asarray(dense.features, dtype=np.float32).reshape(1, -1)
+            if dense is not None
+            else np.zeros((1, 0), dtype=np.float32)
+        )
+    width = max((r.shape[1] for r in sparse_rows), default=0)
+    dense_width = max((r.shape[1] for r in dense_rows), default=0)
+    sparse_block = sp.vstack([_pad(r, width) for r in sparse_rows]).tocsr() if width else None
+    if sparse_block is not None:
+        sparse_block.data = np.log1p(np.maximum(sparse_block.data, 0))
+        norms = np.sqrt(np.asarray(sparse_block.multiply(sparse_block).sum(axis=1))).ravel()
+        norms[norms == 0] = 1.0
+        sparse_block = sp.diags(1.0 / norms) @ sparse_block
+    blocks = [b for b in [sparse_block] if b is not None]
+    if dense_width:
+        dense_block = (
+            np.vstack(
+                [r if r.shape[1] == dense_width else np.zeros((1, dense_width)) for r in dense_rows]
+            )
+            * dense_weight
+        )
+        blocks.append(sp.csr_matrix(dense_block, dtype=np.float32))
+    if not blocks:
+        return sp.csr_matrix((len(messages), 0), dtype=np.float32)
+    return sp.hstack(blocks).tocsr().astype(np.float32)
+
+
+def _pad(row: sp.csr_matrix, width: int) -> sp.csr_matrix:
+    if row.shape[1] == width:
+        return row
+    return sp.csr_matrix((row.data, row.indices, row.indptr), shape=(row.shape[0], width))
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    """Row-wise softmax."""
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    exp = np.exp(shifted)
+    return exp / exp.sum(axis=1, keepdims=True)
+
+
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)
+class SentenceIntentClassifier(GraphComponent, IntentClassifier):
+    """A small network over sparse and dense sentence features.
+
+    Options:
+        hidden_units: width of the hidden layer; 0 trains a logistic regression (default 256).
+        l2: L2 penalty (default 0.0001).
+        epochs: passes over the training data (default 20).
+        min_updates: at least this many mini-batch updates (batches of 200), so a small
+            training set gets more passes than a large one (default 1500).
+        dense_weight: scale of the dense (USE) block against the normalised sparse block
+            (default 2.0).
+        ranking_length: intents kept in the ranking (default 10).
+        random_seed: seed for weight initialisation and shuffling (default 42).
+    """
+
+    @staticmethod
+    def get_default_config() -> Dict[str, Any]:
+        """Default options (see the class docstring)."""
+        return {
+            "hidden_units": 256,
+            "l2": 1e-4,
+            "epochs": 20,
+            "min_updates": 1500,
+            "dense_weight": 2.0,
+            "ranking_length": 10,
+            "random_seed": 42,
+        }
+
+    def __init__(
+        self,
+        config: Dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        weights: List[np.ndarray] | None = None,
+        labels: List[str] | None = None,
+        width: int = 0,
+    ) -> None:
+        self._config = {**self.get_default_config(), **config}
+        self._storage = model_storage
+        self._resource = resource
+        self._weights = weights or []
+        self._labels = labels or []
+        self._width = width
+
+    @classmethod
+    def create(
+        cls,
+        config: Dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> "SentenceIntentClassifier":
+        """Create an untrained classifier, refusing nonsensical options."""
+        merged = {**cls.get_default_config(), **config}
+        for key in ("hidden_units", "epochs", "min_updates", "ranking_length"):
+            value = merged[key]
+            if (
+                not isinstance(value, int)
+                or isinstance(value, bool)
+                or value < (0 if key == "hidden_units" else 1)
+            ):
+                raise InvalidConfigException(f"SentenceIntentClassifier: bad '{key}': {value!r}")
+        for key in ("l2", "dense_weight"):
+            if not isinstance(merged[key], (int, float)) or merged[key] < 0:
+                raise InvalidConfigException(
+                    f"SentenceIntentClassifier: bad '{key}': {merged[key]!r}"
+                )
+        return cls(merged, model_storage, resource)
+
+    @classmethod
+    def load(
+        cls,
+        config: Dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> "SentenceIntentClassifier":
+        """Load the weights saved with the model (an untrained one if there are none)."""
+        try:
+            with model_storage.read_from(resource) as directory:
+                meta = json.loads((directory / META_FILE).read_text("utf-8"))
+                with np.load(directory / WEIGHTS_FILE, allow_pickle=False) as arrays:
+                    weights = [arrays[f"w{i}"] for i in range(len(arrays.files))]
+        except (ValueError, FileNotFoundError):
+            logger.warning("SentenceIntentClassifier: no trained weights; predicting nothing.")
+            return cls(config, model_storage, resource)
+        return cls(config, model_storage, resource, weights, meta["labels"], meta["width"])
+
+    def train(self, training_data: TrainingData) -> Resource:
+        """Fit on the intent examples and save the weights."""
+        examples = [m for m in training_data.intent_examples if m.get(TEXT)]
+        labels = sorted({m.get(INTENT) for m in examples})
+        if len(labels) < 2:
+            logger.warning("SentenceIntentClassifier: need two intents or more; not training.")
+            return self._resource
+        features = sentence_matrix(examples, self._config["dense_weight"])
+        targets = np.array([labels.index(m.get(INTENT)) for m in examples])
+        self._weights = self._fit(features, targets)
+        self._labels = labels
+        self._width = features.shape[1]
+        with self._storage.write_to(self._resource) as directory:
+            np.savez(directory / WEIGHTS_FILE, **{f"w{i}": w for i, w in enumerate(self._weights)})
+            (directory / META_FILE).write_text(
+                json.dumps({"labels": labels, "width": self._width}, ensure_ascii=False), "utf-8"
+            )
+        return self._resource
+
+    def _fit(self, features: sp.csr_matrix, targets: np.ndarray) -> List[np.ndarray]:
+        """Train with scikit-learn; return [W1, b1, W2, b2] or [W, b]."""
+        import warnings
+
+        from sklearn.exceptions import ConvergenceWarning
+
+        config = self._config
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            if config["hidden_units"]:
+                from sklearn.neural_network import MLPClassifier
+
+                batches = -(-features.shape[0] // 200)
+                epochs = max(config["epochs"], -(-config["min_updates"] // batches))
+                model = MLPClassifier(
+                    hidden_layer_sizes=(config["hidden_units"],),
+                    alpha=config["l2"],
+                    max_iter=epochs,
+                    batch_size=200,
+                    random_state=config["random_seed"],
+                )
+                model.fit(features, targets)
+                weights = [
+                    model.coefs_[0],
+                    model.intercepts_[0],
+                    model.coefs_[1],
+                    model.intercepts_[1],
+                ]
+            else:
+                from sklearn.linear_model import LogisticRegression
+
+                model = LogisticRegression(
+                    C=1.0 / max(config["l2"], 1e-6), max_iter=config["epochs"] * 10
+                )
+                model.fit(features, targets)
+                weights = [model.coef_.T, model.intercept_]
+        if len(model.classes_) != int(targets.max()) + 1:
+            raise InvalidConfigException(
+                "SentenceIntentClassifier: an intent has no usable examples."
+            )
+        if weights[-1].ndim == 1 and weights[-1].shape[0] == 1:  # two classes: binary output
+            weights[-2] = np.hstack([-weights[-2], weights[-2]])
+            weights[-1] = np.concatenate([-weights[-1], weights[-1]])
+        return [np.asarray(w, dtype=np.float32) for w in weights]
+
+    def predict_proba(self, messages: Sequence[Message]) -> np.ndarray:
+        """Intent probabilities, one row per message, columns in ``labels`` order."""
+        features = sentence_matrix(messages, self._config["dense_weight"])
+        features = _pad_columns(features, self._width)
+        hidden = features @ self._weights[0] + self._weights[1]
+        if len(self._weights) == 4:
+            hidden = np.maximum(hidden, 0) @ self._weights[2] + self._weights[3]
+        return softmax(np.asarray(hidden))
+
+    @property
+    def labels(self) -> List[str]:
+        """Intent names, in column order."""
+        return list(self._labels)
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        """Set each message's intent and intent ranking."""
+        if not self._weights or not messages:
+            return messages
+        probabilities = self.predict_proba(messages)
+        for message, row in zip(messages, probabilities, strict=True):
+            ranking = self._ranking(row)
+            message.set(INTENT, ranking[0], add_to_output=True)
+            message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
+        return messages
+
+    def _ranking(self, row: np.ndarray) -> List[Dict[str, Any]]:
+        order = np.argsort(-row)[: self._config["ranking_length"]]
+        return [{"name": self._labels[i], "confidence": float(row[i])} for i in order]
+
+
+def _pad_columns(features: sp.csr_matrix, width: int) -> sp.csr_matrix:
+    """Fit a feature matrix to the trained width (featurizers are trained together, so
+    this only matters for an empty or malformed message)."""
+    if features.shape[1] == width:
+        return features
+    if features.shape[1] > width:
+        return features[:, :width]
+    return sp.csr_matrix(
+        (features.data, features.indices, features.indptr), shape=(features.shape[0], width)
+    )
