@@ -147,6 +147,14 @@ test: lint test-unit validate test-stories test-e2e ## Everything CI runs
 bench-chat: venv data train ## Latency of plain vs graph-backed turns over REST (table + plot in reports/)
 	$(ACT_PY) -m scripts.bench_chat --out reports
 
+.PHONY: bench-nlu
+bench-nlu: $(STAMPS)/bot-venv ## Train the NLU pipeline on Banking77 + CLINC150 (DATASETS=path) and score it (table + plot)
+	$(BOT_PY) -m scripts.bench_nlu --datasets "$(DATASETS)" --out reports
+
+.PHONY: eval-nlu
+eval-nlu: train ## Score the assistant's NLU on its held-out test sets (rasa test nlu, both languages)
+	$(BOT_PY) -m scripts.eval_nlu --model $(MODEL) --out reports
+
 KG_PRODUCTS ?= 100000
 
 .PHONY: bench-kg
