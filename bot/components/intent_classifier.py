@@ -102,6 +102,8 @@ class SentenceIntentClassifier(GraphComponent, IntentClassifier):
             (default 2.0).
         ranking_length: intents kept in the ranking (default 10).
         random_seed: seed for weight initialisation and shuffling (default 42).
+        ensemble: number of networks trained with consecutive seeds whose probabilities are
+            averaged (default 1).
     """
 
     @staticmethod
@@ -115,6 +117,7 @@ class SentenceIntentClassifier(GraphComponent, IntentClassifier):
             "dense_weight": 2.0,
             "ranking_length": 10,
             "random_seed": 42,
+            "ensemble": 1,
         }
 
     def __init__(
@@ -125,6 +128,7 @@ class SentenceIntentClassifier(GraphComponent, IntentClassifier):
         weights: List[np.ndarray] | None = None,
         labels: List[str] | None = None,
         width: int = 0,
+        members: int = 1,
     ) -> None:
         self._config = {**self.get_default_config(), **config}
         self._storage = model_storage
@@ -132,6 +136,7 @@ class SentenceIntentClassifier(GraphComponent, IntentClassifier):
         self._weights = weights or []
         self._labels = labels or []
         self._width = width
+        self._members = members
 
     @classmethod
     def create(
@@ -143,7 +148,7 @@ class SentenceIntentClassifier(GraphComponent, IntentClassifier):
     ) -> "SentenceIntentClassifier":
         """Create an untrained classifier, refusing nonsensical options."""
         merged = {**cls.get_default_config(), **config}
-        for key in ("hidden_units", "epochs", "min_updates", "ranking_length"):
+        for key in ("hidden_units", "epochs", "min_updates", "ranking_length", "ensemble"):
             value = merged[key]
             if (
                 not isinstance(value, int)
@@ -176,7 +181,15 @@ class SentenceIntentClassifier(GraphComponent, IntentClassifier):
         except (ValueError, FileNotFoundError):
             logger.warning("SentenceIntentClassifier: no trained weights; predicting nothing.")
             return cls(config, model_storage, resource)
-        return cls(config, model_storage, resource, weights, meta["labels"], meta["width"])
+        return cls(
+            config,
+            model_storage,
+            resource,
+            weights,
+            meta["labels"],
+            meta["width"],
+            int(meta.get("members", 1)),
+        )
 
     def train(self, training_data: TrainingData) -> Resource:
         """Fit on the intent examples and save the weights."""
@@ -187,18 +200,30 @@ class SentenceIntentClassifier(GraphComponent, IntentClassifier):
             return self._resource
         features = sentence_matrix(examples, self._config["dense_weight"])
         targets = np.array([labels.index(m.get(INTENT)) for m in examples])
-        self._weights = self._fit(features, targets)
+        self._weights = self._fit_ensemble(features, targets)
         self._labels = labels
         self._width = features.shape[1]
+        self._members = self._config["ensemble"]
         with self._storage.write_to(self._resource) as directory:
             np.savez(directory / WEIGHTS_FILE, **{f"w{i}": w for i, w in enumerate(self._weights)})
             (directory / META_FILE).write_text(
-                json.dumps({"labels": labels, "width": self._width}, ensure_ascii=False), "utf-8"
+                json.dumps(
+                    {"labels": labels, "width": self._width, "members": self._members},
+                    ensure_ascii=False,
+                ),
+                "utf-8",
             )
         return self._resource
 
-    def _fit(self, features: sp.csr_matrix, targets: np.ndarray) -> List[np.ndarray]:
-        """Train with scikit-learn; return [W1, b1, W2, b2] or [W, b]."""
+    def _fit_ensemble(self, features: sp.csr_matrix, targets: np.ndarray) -> List[np.ndarray]:
+        """Train ``ensemble`` members with consecutive seeds; their arrays, concatenated."""
+        weights: List[np.ndarray] = []
+        for member in range(self._config["ensemble"]):
+            weights.extend(self._fit(features, targets, self._config["random_seed"] + member))
+        return weights
+
+    def _fit(self, features: sp.csr_matrix, targets: np.ndarray, seed: int) -> List[np.ndarray]:
+        """Train one model with scikit-learn; return [W1, b1, W2, b2] or [W, b]."""
         import warnings
 
         from sklearn.exceptions import ConvergenceWarning
@@ -216,7 +241,7 @@ class SentenceIntentClassifier(GraphComponent, IntentClassifier):
                     alpha=config["l2"],
                     max_iter=epochs,
                     batch_size=200,
-                    random_state=config["random_seed"],
+                    random_state=seed,
                 )
                 model.fit(features, targets)
                 weights = [
@@ -237,19 +262,26 @@ class SentenceIntentClassifier(GraphComponent, IntentClassifier):
             raise InvalidConfigException(
                 "SentenceIntentClassifier: an intent has no usable examples."
             )
-        if weights[-1].ndim == 1 and weights[-1].shape[0] == 1:  # two classes: binary output
-            weights[-2] = np.hstack([-weights[-2], weights[-2]])
-            weights[-1] = np.concatenate([-weights[-1], weights[-1]])
+        if weights[-1].shape[0] == 1:  # two classes: one logit z; softmax([0, z]) = sigmoid(z)
+            weights[-2] = np.hstack([np.zeros_like(weights[-2]), weights[-2]])
+            weights[-1] = np.concatenate([np.zeros_like(weights[-1]), weights[-1]])
         return [np.asarray(w, dtype=np.float32) for w in weights]
 
     def predict_proba(self, messages: Sequence[Message]) -> np.ndarray:
         """Intent probabilities, one row per message, columns in ``labels`` order."""
         features = sentence_matrix(messages, self._config["dense_weight"])
         features = _pad_columns(features, self._width)
-        hidden = features @ self._weights[0] + self._weights[1]
-        if len(self._weights) == 4:
-            hidden = np.maximum(hidden, 0) @ self._weights[2] + self._weights[3]
-        return softmax(np.asarray(hidden))
+        size = len(self._weights) // max(self._members, 1)
+        total = None
+        for begin in range(0, len(self._weights), size):
+            member = self._weights[begin : begin + size]
+            hidden = features @ member[0] + member[1]
+            if len(member) == 4:
+                hidden = np.maximum(hidden, 0) @ member[2] + member[3]
+            probabilities = softmax(np.asarray(hidden))
+            total = probabilities if total is None else total + probabilities
+        assert total is not None
+        return total / (len(self._weights) // size)
 
     @property
     def labels(self) -> List[str]:

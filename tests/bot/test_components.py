@@ -243,8 +243,10 @@ TRAINING = {
 }
 
 
-@pytest.mark.parametrize("hidden_units", [64, 0])
-def test_intent_classifier_learns_saves_and_loads(tmp_path, hidden_units: int) -> None:
+@pytest.mark.parametrize(("hidden_units", "ensemble"), [(64, 1), (0, 1), (32, 3)])
+def test_intent_classifier_learns_saves_and_loads(
+    tmp_path, hidden_units: int, ensemble: int
+) -> None:
     from rasa.engine.graph import ExecutionContext
     from rasa.engine.storage.local_model_storage import LocalModelStorage
     from rasa.engine.storage.resource import Resource
@@ -255,7 +257,8 @@ def test_intent_classifier_learns_saves_and_loads(tmp_path, hidden_units: int) -
     (tmp_path / "clf").mkdir()
     storage, resource = LocalModelStorage(tmp_path / "clf"), Resource("clf")
     context = ExecutionContext(graph_schema=None, node_name="clf")  # type: ignore[arg-type]
-    config = {**Classifier.get_default_config(), "hidden_units": hidden_units, "epochs": 200}
+    config = {**Classifier.get_default_config(), "hidden_units": hidden_units, "epochs": 200,
+              "ensemble": ensemble}
     Classifier.create(config, storage, resource, context).train(data)
     classifier = Classifier.load(config, storage, resource, context)
     messages = featurize(["where's my order?", "订单什么时候到", "how much does it cost", "hello!",
@@ -266,6 +269,29 @@ def test_intent_classifier_learns_saves_and_loads(tmp_path, hidden_units: int) -
     ranking = messages[0].get("intent_ranking")
     assert abs(sum(r["confidence"] for r in ranking) - 1.0) < 1e-4
     assert all(m.get(INTENT) for m in messages)  # empty and huge texts still get an intent
+
+
+@pytest.mark.parametrize("hidden_units", [16, 0])
+def test_intent_classifier_with_two_intents_gives_sigmoid_probabilities(
+    tmp_path, hidden_units: int
+) -> None:
+    from rasa.engine.graph import ExecutionContext
+    from rasa.engine.storage.local_model_storage import LocalModelStorage
+    from rasa.engine.storage.resource import Resource
+
+    from bot.components.intent_classifier import SentenceIntentClassifier as Classifier
+
+    two = {k: TRAINING[k] for k in ("greet", "ask_price")}
+    data, featurize = _featurized(two, tmp_path)
+    (tmp_path / "clf").mkdir()
+    context = ExecutionContext(graph_schema=None, node_name="clf")  # type: ignore[arg-type]
+    classifier = Classifier.create({"hidden_units": hidden_units, "epochs": 300},
+                                   LocalModelStorage(tmp_path / "clf"), Resource("clf"), context)
+    classifier.train(data)
+    messages = featurize(["hello!", "how much is it"])
+    classifier.process(messages)
+    assert [m.get(INTENT)["name"] for m in messages] == ["greet", "ask_price"]
+    assert all(m.get(INTENT)["confidence"] > 0.6 for m in messages)
 
 
 def test_intent_classifier_saves_no_pickle(tmp_path) -> None:
