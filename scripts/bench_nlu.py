@@ -24,7 +24,6 @@ Usage: ``python -m scripts.bench_nlu [--datasets PATH] [--only banking77]``
 from __future__ import annotations
 
 import argparse
-import asyncio
 import copy
 import csv
 import json
@@ -40,6 +39,9 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
+from scripts.bench_chat import percentile
+from scripts.eval_nlu import parse_all
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT_OF_SCOPE = "out_of_scope"
@@ -171,25 +173,15 @@ def predict(
 ) -> tuple[list[str], list[str], list[float], list[float]]:
     """For each text: the assistant's intent (after the fallback), the classifier's own top
     intent and its confidence, and the parse latency (ms)."""
-    from rasa.core.agent import Agent
-
-    agent = Agent.load(model_path)
+    results, latencies = parse_all(Path(model_path), texts)
     final: list[str] = []
     top: list[str] = []
     confidences: list[float] = []
-    latencies: list[float] = []
-
-    async def run() -> None:
-        for text in texts:
-            started = time.perf_counter()
-            result = await agent.parse_message(text)
-            latencies.append((time.perf_counter() - started) * 1000)
-            final.append(result["intent"]["name"])
-            ranking = [r for r in result.get("intent_ranking") or [] if r["name"] != FALLBACK]
-            top.append(str(ranking[0]["name"]) if ranking else FALLBACK)
-            confidences.append(float(ranking[0].get("confidence") or 0.0) if ranking else 0.0)
-
-    asyncio.run(run())
+    for result in results:
+        final.append(result["intent"]["name"])
+        ranking = [r for r in result.get("intent_ranking") or [] if r["name"] != FALLBACK]
+        top.append(str(ranking[0]["name"]) if ranking else FALLBACK)
+        confidences.append(float(ranking[0].get("confidence") or 0.0) if ranking else 0.0)
     return final, top, confidences, latencies
 
 
@@ -198,13 +190,6 @@ def macro_f1(gold: Sequence[str], predicted: Sequence[str], labels: Sequence[str
     from sklearn.metrics import f1_score
 
     return float(f1_score(gold, predicted, labels=list(labels), average="macro", zero_division=0))
-
-
-def percentile(values: Sequence[float], q: float) -> float:
-    """The q-th percentile (0-100)."""
-    import numpy as np
-
-    return float(np.percentile(values, q)) if values else float("nan")
 
 
 def evaluate(

@@ -25,6 +25,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from scripts.bench_chat import percentile
+
 ROOT = Path(__file__).resolve().parent.parent
 LANGUAGES = ("en", "zh")
 IGNORED_ENTITIES = {"language"}  # added to every message by the language detector
@@ -114,8 +116,6 @@ def score(
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Evaluate both languages, print the table and write the reports."""
-    import numpy as np
-
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, default=ROOT / "models" / "shop-assistant.tar.gz")
     parser.add_argument("--out", type=Path, default=ROOT / "reports")
@@ -150,8 +150,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         result = score(examples, parsed)
         result["rasa_intent_accuracy"] = round(100 * rasa_report["accuracy"], 2)
         result["intent_macro_f1"] = round(100 * rasa_report["macro avg"]["f1-score"], 2)
-        result["latency_ms_p50"] = round(float(np.percentile(latencies, 50)), 1)
-        result["latency_ms_p95"] = round(float(np.percentile(latencies, 95)), 1)
+        result["latency_ms_p50"] = round(percentile(latencies, 50), 1)
+        result["latency_ms_p95"] = round(percentile(latencies, 95), 1)
         for extractor in ("DIETClassifier", "GazetteerEntityExtractor"):
             path = out / f"{extractor}_report.json"
             if path.exists():

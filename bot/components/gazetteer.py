@@ -33,7 +33,8 @@ from rasa.shared.nlu.constants import ENTITIES, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+from bot.components.tokenizer import HAN
+
 MATCH_TOKEN = re.compile(f"[{HAN}]|[^\\W_{HAN}]+(?:['’.\\-][^\\W_{HAN}]+)*")
 PHRASES_FILE = "phrases.json"
 MAX_TEXT = 5000  # longer messages are matched on their first 5,000 characters

@@ -55,7 +55,9 @@ def sentence_matrix(messages: Sequence[Message], dense_weight: float) -> sp.csr_
         )
     width = max((r.shape[1] for r in sparse_rows), default=0)
     dense_width = max((r.shape[1] for r in dense_rows), default=0)
-    sparse_block = sp.vstack([_pad(r, width) for r in sparse_rows]).tocsr() if width else None
+    sparse_block = (
+        sp.vstack([_pad_columns(r, width) for r in sparse_rows]).tocsr() if width else None
+    )
     if sparse_block is not None:
         sparse_block.data = np.log1p(np.maximum(sparse_block.data, 0))
         norms = np.sqrt(np.asarray(sparse_block.multiply(sparse_block).sum(axis=1))).ravel()
@@ -73,12 +75,6 @@ def sentence_matrix(messages: Sequence[Message], dense_weight: float) -> sp.csr_
     if not blocks:
         return sp.csr_matrix((len(messages), 0), dtype=np.float32)
     return sp.hstack(blocks).tocsr().astype(np.float32)
-
-
-def _pad(row: sp.csr_matrix, width: int) -> sp.csr_matrix:
-    if row.shape[1] == width:
-        return row
-    return sp.csr_matrix((row.data, row.indices, row.indptr), shape=(row.shape[0], width))
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
@@ -305,8 +301,9 @@ class SentenceIntentClassifier(GraphComponent, IntentClassifier):
 
 
 def _pad_columns(features: sp.csr_matrix, width: int) -> sp.csr_matrix:
-    """Fit a feature matrix to the trained width (featurizers are trained together, so
-    this only matters for an empty or malformed message)."""
+    """Fit a feature matrix to ``width`` columns: zero columns added on the right, or
+    extra ones cut (featurizers are trained together, so at inference this only
+    matters for an empty or malformed message)."""
     if features.shape[1] == width:
         return features
     if features.shape[1] > width:

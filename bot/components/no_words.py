@@ -19,6 +19,18 @@ from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
 
+def override_intent(message: Message, name: str) -> None:
+    """Make ``name`` the message's intent with full confidence, first in its ranking.
+
+    Used by the rule-based classifiers that run after the learnt ones (this one and
+    :class:`bot.components.unsupported_language.UnsupportedLanguageClassifier`).
+    """
+    intent = {"name": name, "confidence": 1.0}
+    message.set(INTENT, intent, add_to_output=True)
+    ranking = [r for r in message.get(INTENT_RANKING_KEY) or [] if r.get("name") != name]
+    message.set(INTENT_RANKING_KEY, [intent] + ranking, add_to_output=True)
+
+
 def has_words(text: str) -> bool:
     """True when the text has at least one letter or digit in any script."""
     return any(ch.isalnum() for ch in text or "")
@@ -44,10 +56,6 @@ class NoWordsFallback(GraphComponent):
     def process(self, messages: List[Message]) -> List[Message]:
         """Override the intent of word-less messages."""
         for message in messages:
-            if has_words(message.get(TEXT) or ""):
-                continue
-            fallback = {"name": DEFAULT_NLU_FALLBACK_INTENT_NAME, "confidence": 1.0}
-            message.set(INTENT, fallback, add_to_output=True)
-            ranking = message.get(INTENT_RANKING_KEY) or []
-            message.set(INTENT_RANKING_KEY, [fallback] + ranking, add_to_output=True)
+            if not has_words(message.get(TEXT) or ""):
+                override_intent(message, DEFAULT_NLU_FALLBACK_INTENT_NAME)
         return messages

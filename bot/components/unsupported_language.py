@@ -22,11 +22,13 @@ from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
-from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 
+from bot.components.language import HAN
+from bot.components.no_words import override_intent
+
 INTENT_NAME = "unsupported_language"
-HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 KANA = re.compile(r"[\u3040-\u30ff]")
 FOREIGN_SCRIPT = re.compile(
     r"[\u0370-\u03ff\u0400-\u052f\u0590-\u05ff\u0600-\u06ff\u0750-\u077f\u0900-\u097f"
@@ -101,12 +103,6 @@ class UnsupportedLanguageClassifier(GraphComponent):
     def process(self, messages: List[Message]) -> List[Message]:
         """Override the intent of messages in unsupported languages."""
         for message in messages:
-            if not is_unsupported_language(message.get(TEXT)):
-                continue
-            intent = {"name": INTENT_NAME, "confidence": 1.0}
-            message.set(INTENT, intent, add_to_output=True)
-            ranking = [
-                r for r in message.get(INTENT_RANKING_KEY) or [] if r.get("name") != INTENT_NAME
-            ]
-            message.set(INTENT_RANKING_KEY, [intent] + ranking, add_to_output=True)
+            if is_unsupported_language(message.get(TEXT)):
+                override_intent(message, INTENT_NAME)
         return messages
