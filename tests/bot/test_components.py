@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, BotUttered, SlotSet, UserUttered
@@ -115,36 +116,85 @@ def test_sentence_encoder_puts_paraphrases_near_each_other_across_languages() ->
     assert not vectors[3].any()  # empty text: a zero vector, no exception
 
 
-def test_sentence_featurizer_adds_one_sentence_feature_per_message(tmp_path) -> None:
+def test_e5_encoder_puts_paraphrases_near_each_other_and_cuts_long_texts() -> None:
+    from bot.components.sentence_encoder import encode_e5
+
+    texts = ["where is my order?", "我的订单在哪里？", "do you sell red running shoes?", "",
+             "订" * 10_000]
+    vectors = encode_e5(texts)
+    assert vectors.shape == (5, 384)
+    assert abs(float(vectors[0] @ vectors[0]) - 1.0) < 1e-3
+    assert float(vectors[0] @ vectors[1]) > float(vectors[0] @ vectors[2])
+    assert not vectors[3].any()
+    assert abs(float(vectors[4] @ vectors[4]) - 1.0) < 1e-3  # cut to the model's 512 tokens
+
+
+def _train_featurizers(tmp_path, texts: list[str]):
+    """Train both sentence featurizers on ``texts`` and load them as the server does."""
     from rasa.engine.graph import ExecutionContext
     from rasa.engine.storage.local_model_storage import LocalModelStorage
     from rasa.engine.storage.resource import Resource
     from rasa.shared.nlu.training_data.training_data import TrainingData
 
-    from bot.components.sentence_encoder import UniversalSentenceEncoderFeaturizer as Featurizer
-
-    featurizer = Featurizer.create(
-        Featurizer.get_default_config(), LocalModelStorage(tmp_path), Resource("use"),
-        ExecutionContext(graph_schema=None, node_name="use"),  # type: ignore[arg-type]
+    from bot.components.sentence_encoder import (
+        E5SentenceFeaturizer,
+        UniversalSentenceEncoderFeaturizer,
     )
-    data = TrainingData([Message({TEXT: "hello there", INTENT: "greet"}),
-                         Message({TEXT: "你好", INTENT: "greet"})])
-    featurizer.process_training_data(data)
+
+    (tmp_path / "dense").mkdir()
+    storage = LocalModelStorage(tmp_path / "dense")
+    loaded = []
+    for featurizer_class in (UniversalSentenceEncoderFeaturizer, E5SentenceFeaturizer):
+        config = featurizer_class.get_default_config()
+        resource = Resource(featurizer_class.__name__)
+        context = ExecutionContext(graph_schema=None, node_name="train")  # type: ignore[arg-type]
+        data = TrainingData([Message({TEXT: t, INTENT: "x"}) for t in texts])
+        featurizer_class.create(config, storage, resource, context).train(data)
+        context = ExecutionContext(graph_schema=None, node_name="run")  # type: ignore[arg-type]
+        loaded.append(featurizer_class.load(config, storage, resource, context))
+    return loaded
+
+
+def test_sentence_featurizers_add_centred_sentence_features(tmp_path) -> None:
+    from rasa.shared.nlu.training_data.training_data import TrainingData
+
+    from bot.components.sentence_encoder import encode
+
+    texts = ["hello there", "你好", "where is my order", "我的订单呢", "show me red shoes"]
+    featurizers = _train_featurizers(tmp_path, texts)
+    data = TrainingData([Message({TEXT: t, INTENT: "x"}) for t in texts])
     message = Message({TEXT: "x" * 10_000 + " 😀\u200b"})
-    featurizer.process([message])
+    for featurizer in featurizers:
+        featurizer.process_training_data(data)
+        featurizer.process([message])
     for example in [*data.training_examples, message]:
         sequence, sentence = example.get_dense_features(TEXT)
         assert sequence is None and sentence is not None
-        assert sentence.features.shape == (1, 512)
+        assert sentence.features.shape == (1, 512 + 384)  # both encoders, concatenated
+    use = np.stack([m.get_dense_features(TEXT)[1].features[0, :512]
+                    for m in data.training_examples])
+    # centred on the training mean (learned at training, restored by load): the features
+    # are no longer the raw embeddings, still unit length, and average to about zero
+    raw = encode(texts)
+    assert np.allclose(np.linalg.norm(use, axis=1), 1.0, atol=1e-3)
+    assert np.abs(use.mean(axis=0)).max() < np.abs(raw.mean(axis=0)).max() / 3
+    assert float((use[0] * raw[0]).sum()) < 0.95
 
 
 def test_sentence_featurizer_rejects_bad_options() -> None:
     from rasa.shared.exceptions import InvalidConfigException
 
-    from bot.components.sentence_encoder import UniversalSentenceEncoderFeaturizer as Featurizer
+    from bot.components.sentence_encoder import (
+        E5SentenceFeaturizer,
+        UniversalSentenceEncoderFeaturizer,
+    )
 
     with pytest.raises(InvalidConfigException, match="threads"):
-        Featurizer({**Featurizer.get_default_config(), "threads": 0}, "use")
+        UniversalSentenceEncoderFeaturizer(
+            {**UniversalSentenceEncoderFeaturizer.get_default_config(), "threads": 0}, "use")
+    with pytest.raises(InvalidConfigException, match="batch_size"):
+        E5SentenceFeaturizer({**E5SentenceFeaturizer.get_default_config(), "batch_size": "8"},
+                             "e5")
 
 
 # --- gazetteer -----------------------------------------------------------------------
@@ -243,9 +293,10 @@ TRAINING = {
 }
 
 
-@pytest.mark.parametrize(("hidden_units", "ensemble"), [(64, 1), (0, 1), (32, 3)])
+@pytest.mark.parametrize(("hidden_units", "ensemble", "knn_weight"),
+                         [(64, 1, 0.5), (0, 1, 0.0), (32, 3, 0.5), (64, 1, 1.0)])
 def test_intent_classifier_learns_saves_and_loads(
-    tmp_path, hidden_units: int, ensemble: int
+    tmp_path, hidden_units: int, ensemble: int, knn_weight: float
 ) -> None:
     from rasa.engine.graph import ExecutionContext
     from rasa.engine.storage.local_model_storage import LocalModelStorage
@@ -258,7 +309,7 @@ def test_intent_classifier_learns_saves_and_loads(
     storage, resource = LocalModelStorage(tmp_path / "clf"), Resource("clf")
     context = ExecutionContext(graph_schema=None, node_name="clf")  # type: ignore[arg-type]
     config = {**Classifier.get_default_config(), "hidden_units": hidden_units, "epochs": 200,
-              "ensemble": ensemble}
+              "ensemble": ensemble, "knn_weight": knn_weight, "knn_neighbours": 3}
     Classifier.create(config, storage, resource, context).train(data)
     classifier = Classifier.load(config, storage, resource, context)
     messages = featurize(["where's my order?", "订单什么时候到", "how much does it cost", "hello!",
@@ -307,11 +358,29 @@ def test_intent_classifier_saves_no_pickle(tmp_path) -> None:
     context = ExecutionContext(graph_schema=None, node_name="clf")  # type: ignore[arg-type]
     Classifier.create({"hidden_units": 16}, storage, Resource("clf"), context).train(data)
     saved = sorted(p.name for p in (tmp_path / "clf").rglob("*") if p.is_file())
-    assert saved == ["meta.json", "weights.npz"]
-    import numpy as np
-
+    assert saved == ["memory.npz", "meta.json", "weights.npz"]
     with np.load(next((tmp_path / "clf").rglob("weights.npz")), allow_pickle=False) as arrays:
         assert [arrays[k].dtype.kind for k in arrays.files] == ["f"] * 4
+    with np.load(next((tmp_path / "clf").rglob("memory.npz")), allow_pickle=False) as arrays:
+        assert arrays["vectors"].shape == (18, 512) and arrays["labels"].dtype.kind == "i"
+
+
+def test_neighbour_votes_follow_the_nearest_examples() -> None:
+    from bot.components.intent_classifier import neighbour_votes, unit_rows
+
+    memory = unit_rows(np.array([[1, 0, 0], [0.9, 0.1, 0], [0, 1, 0], [0, 0.9, 0.1]], np.float32))
+    labels = np.array([0, 0, 1, 1])
+    queries = unit_rows(np.array([[1, 0.05, 0], [0.05, 1, 0], [0, 0, 0], [0, 0, 1]], np.float32))
+    votes = neighbour_votes(queries, memory, labels, 2, neighbours=3, temperature=0.05,
+                            background=0.5)
+    assert np.allclose(votes.sum(axis=1), 1.0)
+    assert votes[0, 0] > 0.95 and votes[1, 1] > 0.95
+    assert np.allclose(votes[2], [0.5, 0.5])  # an empty message: no opinion
+    # far from everything (similarity 0.1 at most): about as flat as no opinion
+    assert votes[3, 1] > votes[3, 0] and votes[3, 1] < 0.52
+    without = neighbour_votes(queries, memory, labels, 2, neighbours=3, temperature=0.05,
+                              background=-1.0)
+    assert without[3, 1] > 0.75
 
 
 def test_intent_classifier_rejects_bad_options(tmp_path) -> None:
@@ -323,8 +392,10 @@ def test_intent_classifier_rejects_bad_options(tmp_path) -> None:
     from bot.components.intent_classifier import SentenceIntentClassifier as Classifier
 
     context = ExecutionContext(graph_schema=None, node_name="clf")  # type: ignore[arg-type]
-    with pytest.raises(InvalidConfigException, match="hidden_units"):
-        Classifier.create({"hidden_units": -1}, LocalModelStorage(tmp_path), Resource("c"), context)
+    for bad in ({"hidden_units": -1}, {"knn_weight": 1.5}, {"knn_temperature": 0},
+                {"knn_neighbours": 0}, {"dense_weight": True}, {"knn_background": 2}):
+        with pytest.raises(InvalidConfigException, match=next(iter(bad))):
+            Classifier.create(bad, LocalModelStorage(tmp_path), Resource("c"), context)
 
 
 # --- unsupported languages -----------------------------------------------------------
