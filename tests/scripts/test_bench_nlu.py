@@ -77,6 +77,7 @@ def test_bench_uses_the_assistants_pipeline() -> None:
     names = [c["name"] for c in config["pipeline"]]
     assert "policies" not in config
     assert "bot.components.sentence_encoder.UniversalSentenceEncoderFeaturizer" in names
+    assert "bot.components.sentence_encoder.E5SentenceFeaturizer" in names
     assert "bot.components.intent_classifier.SentenceIntentClassifier" in names
     assert "FallbackClassifier" in names
 
