@@ -61,8 +61,13 @@ def dense_matrix(messages: Sequence[Message]) -> np.ndarray:
     )
 
 
-def sentence_matrix(messages: Sequence[Message], dense_weight: float) -> sp.csr_matrix:
-    """One row per message: normalised sparse sentence features, then weighted dense ones."""
+def sentence_matrix(
+    messages: Sequence[Message], dense_weight: float, dense: np.ndarray | None = None
+) -> sp.csr_matrix:
+    """One row per message: normalised sparse sentence features, then weighted dense ones.
+
+    ``dense`` is the messages' :func:`dense_matrix`, when the caller already has it.
+    """
     sparse_rows: List[sp.csr_matrix] = []
     for message in messages:
         _, sparse = message.get_sparse_features(TEXT)
@@ -78,7 +83,7 @@ def sentence_matrix(messages: Sequence[Message], dense_weight: float) -> sp.csr_
         norms[norms == 0] = 1.0
         sparse_block = sp.diags(1.0 / norms) @ sparse_block
     blocks = [b for b in [sparse_block] if b is not None]
-    dense_block = dense_matrix(messages)
+    dense_block = dense_matrix(messages) if dense is None else dense
     if dense_block.shape[1]:
         blocks.append(sp.csr_matrix(dense_block * dense_weight, dtype=np.float32))
     if not blocks:
@@ -270,14 +275,15 @@ class SentenceIntentClassifier(GraphComponent, IntentClassifier):
         if len(labels) < 2:
             logger.warning("SentenceIntentClassifier: need two intents or more; not training.")
             return self._resource
-        features = sentence_matrix(examples, self._config["dense_weight"])
+        dense = dense_matrix(examples)
+        features = sentence_matrix(examples, self._config["dense_weight"], dense)
         targets = np.array([labels.index(m.get(INTENT)) for m in examples])
         self._weights = self._fit_ensemble(features, targets)
         self._labels = labels
         self._width = features.shape[1]
         self._members = self._config["ensemble"]
         if self._config["knn_weight"] > 0:
-            self._memory = unit_rows(dense_matrix(examples))
+            self._memory = unit_rows(dense)
             self._memory_labels = targets
         with self._storage.write_to(self._resource) as directory:
             np.savez(directory / WEIGHTS_FILE, **{f"w{i}": w for i, w in enumerate(self._weights)})
@@ -346,7 +352,8 @@ class SentenceIntentClassifier(GraphComponent, IntentClassifier):
 
     def predict_proba(self, messages: Sequence[Message]) -> np.ndarray:
         """Intent probabilities, one row per message, columns in ``labels`` order."""
-        features = sentence_matrix(messages, self._config["dense_weight"])
+        dense = dense_matrix(messages)
+        features = sentence_matrix(messages, self._config["dense_weight"], dense)
         features = _pad_columns(features, self._width)
         size = len(self._weights) // max(self._members, 1)
         total = None
@@ -361,7 +368,7 @@ class SentenceIntentClassifier(GraphComponent, IntentClassifier):
         probabilities = total / (len(self._weights) // size)
         share = self._config["knn_weight"]
         if share > 0 and self._memory.size:
-            queries = unit_rows(dense_matrix(messages))
+            queries = unit_rows(dense)
             if queries.shape[1] == self._memory.shape[1]:
                 votes = neighbour_votes(
                     queries,
