@@ -31,7 +31,8 @@ PY311 := $(shell for p in python3.11 $$(ls -d $$HOME/.pyenv/versions/3.11*/bin/p
 
 TRAIN_INPUTS := config.yml bot/domain.yml $(wildcard nlu_data/train/*.yml) \
 	$(wildcard bot/components/*.py) $(wildcard bot/policies/*.py)
-DATA_INPUTS := $(wildcard shop/*.py) $(wildcard knowledge_graph/*.py) \
+DATA_INPUTS := $(wildcard shop/*.py) $(wildcard knowledge_graph/*.py) $(wildcard recsys/*.py) \
+	$(wildcard recsys/channels/*.py) scripts/train_recsys.py \
 	$(wildcard knowledge_graph/queries/*.rq) scripts/build_data.py scripts/nlu_examples.py
 
 .PHONY: help
@@ -160,6 +161,18 @@ KG_PRODUCTS ?= 100000
 .PHONY: bench-kg
 bench-kg: $(STAMPS)/actions-venv ## Import KG_PRODUCTS (100k) products, time every query on every graph back end (table + plot)
 	$(ACT_PY) -m scripts.bench_kg --products $(KG_PRODUCTS) --out reports
+
+.PHONY: train-recsys
+train-recsys: $(STAMPS)/actions-venv ## Retrain the recommender from the shop database; the action server hot-reloads it
+	$(ACT_PY) -m scripts.train_recsys
+
+.PHONY: recsys-report
+recsys-report: $(STAMPS)/actions-venv ## Per-variant click-through and conversion of the recommendation experiment
+	$(ACT_PY) -m scripts.recsys_report --out reports
+
+.PHONY: bench-recsys
+bench-recsys: $(STAMPS)/actions-venv ## Recommender on Online Retail + MovieLens-100K (DATASETS=path): table + plots
+	OPENBLAS_NUM_THREADS=1 $(ACT_PY) -m scripts.bench_recsys --datasets "$(DATASETS)" --out reports
 
 .PHONY: clean
 clean: ## Remove generated data, models and test results (keeps the environments)

@@ -146,6 +146,9 @@ def resolve_products(tracker: Tracker, graph: ProductGraph, *, wanted: int = 1) 
     whole = graph.find_mentioned(message) if entities else None
     for entity in entities:
         text = str(entity.get("value") or "")
+        if graph.has_product(text):  # a button's payload names the SKU itself
+            skus.append(text)
+            continue
         if whole is not None and _part_of(text, whole.name):
             # the NLU tagged part of a whole catalog name written in the message
             # ("apple" of "granny smith apple"): the whole name decides

@@ -8,7 +8,12 @@ from functools import lru_cache
 from actions.settings import settings
 from knowledge_graph.backends import open_backend
 from knowledge_graph.graph import ProductGraph
+from recsys.artifacts import ModelStore
+from recsys.experiments import Event, Experiment
+from recsys.rerank import ItemInfo, Rules
+from recsys.service import RecommenderService
 from shop.db import make_engine, session_factory
+from shop.feedback import FeedbackEvent, FeedbackStore, local_prices
 from shop.orders import OrderService
 
 _lock = threading.Lock()
@@ -23,10 +28,48 @@ def _graph() -> ProductGraph:
 
 
 @lru_cache(maxsize=1)
+def _engine():  # type: ignore[no-untyped-def]
+    return make_engine(settings().database_url)
+
+
+@lru_cache(maxsize=1)
 def _orders() -> OrderService:
+    return OrderService(session_factory(_engine()),
+                        return_window_days=settings().return_window_days)
+
+
+@lru_cache(maxsize=1)
+def feedback_store() -> FeedbackStore:
+    """Recommendation events and training data in the shop database."""
+    return FeedbackStore(session_factory(_engine()))
+
+
+@lru_cache(maxsize=1)
+def _recommender() -> RecommenderService:
     s = settings()
-    engine = make_engine(s.database_url)
-    return OrderService(session_factory(engine), return_window_days=s.return_window_days)
+    sessions = session_factory(_engine())
+    store = feedback_store()
+
+    def inventory() -> dict[str, ItemInfo]:
+        prices = local_prices(sessions)
+        return {p.sku: ItemInfo(p.category, p.price, prices.get(p.sku, {}), p.stock > 0,
+                                p.available, p.image) for p in store.products()}
+
+    def sink(events: list[Event]) -> None:
+        # e.user is a customer id or a conversation id; the store keeps customer ids only
+        # for real customers
+        store.log([FeedbackEvent(e.request, e.user, e.user, e.item, e.kind,
+                                 s.recsys_experiment or None, e.variant or None)
+                   for e in events])
+
+    experiment = Experiment.parse(s.recsys_experiment, s.recsys_variants) \
+        if s.recsys_experiment else None
+    return RecommenderService(
+        store=ModelStore(s.recsys_dir, check_seconds=s.recsys_reload_seconds),
+        inventory=inventory, accessories=store.accessories,
+        rules=Rules(pinned=s.recsys_pinned, excluded=s.recsys_excluded,
+                    diversity=s.recsys_diversity),
+        experiment=experiment, sink=sink)
 
 
 def product_graph() -> ProductGraph:
@@ -39,3 +82,9 @@ def order_service() -> OrderService:
     """The order service, connected on first use."""
     with _lock:
         return _orders()
+
+
+def recommender() -> RecommenderService:
+    """The recommender (hot-reloads new model versions), built on first use."""
+    with _lock:
+        return _recommender()

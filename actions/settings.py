@@ -12,6 +12,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from recsys.errors import ConfigError
+from recsys.experiments import Experiment
+
 
 class SettingsError(ValueError):
     """A configuration value in the environment is invalid."""
@@ -34,6 +37,13 @@ class Settings:
         graph_backend: SPARQL back end: ``oxigraph`` (default, embedded), ``rdflib``,
             ``rdflib-oxigraph`` or ``remote``.
         graph_endpoint: Query URL of the SPARQL endpoint (``remote`` back end).
+        recsys_dir: Folder of the recommender's versioned models.
+        recsys_experiment: Name of the running recommendation experiment ("" for none).
+        recsys_variants: Its variants and weights, e.g. ``pipeline:50,popular:50``.
+        recsys_pinned: Products placed first in "for you" lists when they qualify.
+        recsys_excluded: Products never recommended.
+        recsys_diversity: MMR weight against repeating a category (0 to 1).
+        recsys_reload_seconds: How often the action server looks for a new model.
         customer_id_secret: When set, a ``customer_id`` in message metadata is
             trusted only with a matching ``customer_sig`` (hex HMAC-SHA256 of the
             id under this secret), so only the shop's back end can vouch for it.
@@ -51,6 +61,28 @@ class Settings:
     graph_backend: str
     graph_endpoint: str | None
     customer_id_secret: str | None
+    recsys_dir: Path = Path("data/recsys")
+    recsys_experiment: str = ""
+    recsys_variants: str = "pipeline:50,popular:50"
+    recsys_pinned: tuple[str, ...] = ()
+    recsys_excluded: tuple[str, ...] = ()
+    recsys_diversity: float = 0.3
+    recsys_reload_seconds: int = 5
+
+
+def _float(env: dict[str, str], name: str, default: float, low: float, high: float) -> float:
+    raw = env.get(name, str(default))
+    try:
+        value = float(raw)
+    except ValueError as exc:
+        raise SettingsError(f"{name} must be a number, got {raw!r}") from exc
+    if not low <= value <= high:
+        raise SettingsError(f"{name} must be between {low} and {high}, got {value}")
+    return value
+
+
+def _list(env: dict[str, str], name: str) -> tuple[str, ...]:
+    return tuple(p.strip() for p in env.get(name, "").split(",") if p.strip())
 
 
 def _int(env: dict[str, str], name: str, default: int, low: int, high: int) -> int:
@@ -89,6 +121,10 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
     endpoint = env.get("GRAPH_ENDPOINT") or None
     if backend == "remote" and not endpoint:
         raise SettingsError("GRAPH_BACKEND=remote needs GRAPH_ENDPOINT (the SPARQL query URL)")
+    try:
+        Experiment.parse("check", env.get("RECSYS_VARIANTS", "pipeline:50,popular:50"))
+    except ConfigError as exc:
+        raise SettingsError(f"RECSYS_VARIANTS: {exc}") from exc
     return Settings(
         data_dir=data_dir,
         database_url=env.get("DATABASE_URL") or f"sqlite:///{data_dir / 'shop.db'}",
@@ -102,6 +138,13 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         graph_backend=backend,
         graph_endpoint=endpoint,
         customer_id_secret=env.get("CUSTOMER_ID_SECRET") or None,
+        recsys_dir=Path(env.get("RECSYS_DIR") or data_dir / "recsys"),
+        recsys_experiment=env.get("RECSYS_EXPERIMENT", ""),
+        recsys_variants=env.get("RECSYS_VARIANTS", "pipeline:50,popular:50"),
+        recsys_pinned=_list(env, "RECSYS_PINNED"),
+        recsys_excluded=_list(env, "RECSYS_EXCLUDED"),
+        recsys_diversity=_float(env, "RECSYS_DIVERSITY", 0.3, 0.0, 1.0),
+        recsys_reload_seconds=_int(env, "RECSYS_RELOAD_SECONDS", 5, 0, 86400),
     )
 
 

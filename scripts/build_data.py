@@ -189,6 +189,10 @@ def main(argv: list[str] | None = None) -> int:
           f"(seed {settings.demo_seed}, as of {settings.demo_as_of}) -> {settings.data_dir}")
     for key, value in counts.items():
         print(f"  {key:16s} {value:>8,d}")
+    from scripts.train_recsys import train  # the recommender learns from the new data
+
+    summary = train(settings, quiet=True)
+    print(f"  recommender      {summary['version']} (fit {summary['fit_seconds']}s)")
     return 0
 
 

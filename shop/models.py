@@ -177,3 +177,28 @@ class Interaction(Base):
     kind: Mapped[str] = mapped_column(String(16))
     session_id: Mapped[str] = mapped_column(String(32))
     timestamp: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class RecommendationEvent(Base):
+    """A product shown in, clicked from, or bought after a recommendation list.
+
+    ``request_id`` ties the events of one list together; ``variant`` is the
+    experiment arm the user was in when it was shown.
+    """
+
+    __tablename__ = "recommendation_events"
+    __table_args__ = (Index("ix_rec_events_request", "request_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    request_id: Mapped[str] = mapped_column(String(32))
+    sender_id: Mapped[str] = mapped_column(String(255))
+    customer_id: Mapped[str | None] = mapped_column(String(32), index=True)
+    experiment: Mapped[str | None] = mapped_column(String(64))
+    variant: Mapped[str | None] = mapped_column(String(64))
+    product_sku: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16))
+    list_kind: Mapped[str | None] = mapped_column(String(16))
+    channel: Mapped[str | None] = mapped_column(String(16))
+    position: Mapped[int | None] = mapped_column(Integer)
+    model_version: Mapped[str | None] = mapped_column(String(32))
+    timestamp: Mapped[dt.datetime] = mapped_column(DateTime)

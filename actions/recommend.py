@@ -1,0 +1,171 @@
+"""Recommendations: for the customer, similar to a product, and what goes with a product."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.common import (
+    currency_for,
+    customer_identity,
+    display_name,
+    language,
+    latest_entities,
+    price_text,
+    resolve_one,
+    resolve_products,
+)
+from actions.constants import ActionName, Entity, Intent, Response, Slot
+from actions.parsing import parse_money
+from actions.services import product_graph, recommender
+from actions.settings import settings
+from knowledge_graph.graph import ProductGraph
+from recsys.experiments import Event
+from recsys.rerank import Constraints
+from recsys.service import Recommendation, RecommendationList, Status
+
+MORE = {"en": "Tell me more", "zh": "了解详情"}
+
+
+def _reason(item: Recommendation, graph: ProductGraph, lang: str) -> str:
+    """Why an item is in the list, from its machine-readable reason."""
+    related = graph.model_name(item.related, lang) if item.related and \
+        graph.has_product(item.related) else None
+    zh = lang == "zh"
+    if item.channel == "history":
+        return "您之前买过" if zh else "you bought it before"
+    if item.channel == "accessory" and related:
+        return f"{related}的配件" if zh else f"an accessory for {related}"
+    if item.channel == "session" and related:
+        return f"常与{related}一起购买" if zh else f"often bought with {related}"
+    if item.channel == "content" and related:
+        return f"与{related}相似" if zh else f"similar to {related}"
+    if related:
+        return f"因为您看过{related}" if zh else f"because you looked at {related}"
+    if item.channel in ("itemknn", "ease", "als"):
+        return "根据您的购买记录" if zh else "based on your purchases"
+    if item.channel == "pinned":
+        return "本店精选" if zh else "featured"
+    return "近期热销" if zh else "popular right now"
+
+
+def _session_products(tracker: Tracker) -> list[str]:
+    """Products discussed in this conversation, oldest first."""
+    seen = [e.get("value") for e in tracker.events
+            if e.get("event") == "slot" and e.get("name") == Slot.PRODUCT]
+    return list(dict.fromkeys(v for v in seen if isinstance(v, str)))
+
+
+def _constraints(tracker: Tracker, currency: str) -> Constraints:
+    limits: dict[str, float] = {}
+    for entity in latest_entities(tracker, Entity.PRICE):
+        money = parse_money(str(entity.get("value") or ""))
+        if money is not None:
+            limits[entity.get("role") or "max"] = float(money.amount)
+            currency = money.currency or currency
+    return Constraints(min_price=limits.get("min"), max_price=limits.get("max"),
+                       currency=currency)
+
+
+class ActionRecommend(Action):
+    """Answers "what would you recommend?", "anything similar?" and "what goes with it?"."""
+
+    def name(self) -> str:
+        return ActionName.RECOMMEND
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        lang, graph = language(tracker), product_graph()
+        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        currency = currency_for(lang, graph)
+        constraints = _constraints(tracker, currency)
+        identity = customer_identity(tracker)
+        visitor = identity.customer_id or tracker.sender_id
+        limit = settings().results_per_page
+        service = recommender()
+        events: list[EventType] = []
+        if intent in (Intent.ASK_SIMILAR, Intent.ASK_COMPLEMENTS):
+            sku = resolve_one(dispatcher, tracker, graph)
+            if sku is None:
+                return []
+            ask = service.similar if intent == Intent.ASK_SIMILAR else service.complements
+            result = ask(sku, visitor=visitor, n=limit, constraints=constraints)
+            events.append(SlotSet(Slot.PRODUCT, sku))
+            name = graph.model_name(sku, lang)
+        else:
+            result = service.for_user(identity.customer_id, visitor=visitor,
+                                      session=_session_products(tracker), n=limit,
+                                      constraints=constraints)
+            name = ""
+        return events + self._answer(dispatcher, result, graph, lang, currency, name)
+
+    @staticmethod
+    def _answer(dispatcher: CollectingDispatcher, result: RecommendationList,
+                graph: ProductGraph, lang: str, currency: str, name: str) -> list[EventType]:
+        if result.status is Status.CONTRADICTORY:
+            dispatcher.utter_message(response=Response.RECOMMEND_CONTRADICTORY)
+            return []
+        if result.status is Status.NO_MODEL:
+            dispatcher.utter_message(response=Response.RECOMMEND_UNAVAILABLE)
+            return []
+        items = [r for r in result.items if graph.has_product(r.item)]
+        if not items:
+            dispatcher.utter_message(response=Response.RECOMMEND_NONE)
+            return []
+        inventory = recommender().inventory()
+        lines, cards = [], []
+        for i, item in enumerate(items, start=1):
+            summary = graph.summary(item.item, currency=currency)
+            title, price = display_name(summary, lang), price_text(summary.price,
+                                                                   summary.currency, lang)
+            reason = _reason(item, graph, lang)
+            lines.append(f"{i}. {title} — {price} ({reason})" if lang == "en"
+                         else f"{i}. {title} — {price}（{reason}）")
+            info = inventory.get(item.item)
+            cards.append({
+                "sku": item.item, "title": title, "price": price, "reason": reason,
+                "reason_code": {"channel": item.channel, "related": item.related},
+                "image": info.image if info else None,
+                "buttons": [{"title": MORE[lang], "payload": "/pick_recommendation"
+                             + json.dumps({"product": item.item})}],
+            })
+        response = {"for_you": Response.RECOMMEND_FOR_YOU, "similar": Response.RECOMMEND_SIMILAR,
+                    "complements": Response.RECOMMEND_COMPLEMENTS}[result.kind]
+        dispatcher.utter_message(response=response, name=name, items="\n".join(lines))
+        dispatcher.utter_message(json_message={"type": "product_cards", "cards": cards,
+                                               "request_id": result.request_id})
+        skus = [i.item for i in items]
+        return [SlotSet(Slot.SHOWN_PRODUCTS, skus),
+                SlotSet(Slot.RECOMMENDATION, {"request": result.request_id,
+                                              "variant": result.variant or "",
+                                              "items": skus})]
+
+
+class ActionRecommendationClick(Action):
+    """Logs that the customer picked a recommended product, and makes it the one discussed.
+
+    The rule then runs ``action_product_info`` to describe it.
+    """
+
+    def name(self) -> str:
+        return ActionName.RECOMMENDATION_CLICK
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        graph = product_graph()
+        resolution = resolve_products(tracker, graph)
+        if not resolution.skus:
+            return []
+        sku = resolution.skus[0]
+        shown = tracker.get_slot(Slot.RECOMMENDATION)
+        if isinstance(shown, dict) and sku in (shown.get("items") or []):
+            visitor = customer_identity(tracker).customer_id or tracker.sender_id
+            recommender().record([Event(str(shown.get("request") or ""), visitor,
+                                        str(shown.get("variant") or ""), sku, "click")])
+        return [SlotSet(Slot.PRODUCT, sku)]

@@ -1,0 +1,395 @@
+"""Recall from several channels, then rank the candidates with a learned model."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from recsys.channels.als import ALS
+from recsys.channels.base import Channel, Query, top_n
+from recsys.channels.content import Content
+from recsys.channels.ease import EASE
+from recsys.channels.history import History
+from recsys.channels.itemknn import ItemKNN
+from recsys.channels.popularity import Popularity
+from recsys.channels.session import SessionCooccurrence
+from recsys.data import DAY, Dataset, Interactions, random_split_per_user
+from recsys.errors import ConfigError, NotFittedError
+from recsys.ranker import Ranker
+
+CHANNEL_TYPES: dict[str, type[Channel]] = {
+    c.name: c for c in (History, ItemKNN, EASE, ALS, Content, SessionCooccurrence, Popularity)
+}
+DEFAULT_CHANNELS: dict[str, dict[str, Any]] = {
+    "history": {}, "itemknn": {}, "ease": {}, "als": {}, "content": {}, "session": {},
+    "popular": {},
+}
+#: Channels whose similarity explains a recommendation by one of the user's items.
+ITEM_BASED = ("session", "itemknn", "content", "ease")
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """What the recommender knows about each item besides interactions.
+
+    Attributes:
+        item_ids: Every recommendable item (interactions on others are ignored).
+        categories: Category of each item ("" when unknown).
+        prices: Price of each item (``nan`` when unknown).
+        vectors: Text embeddings of each item (``None``: no content channel).
+    """
+
+    item_ids: list[str]
+    categories: list[str] = field(default_factory=list)
+    prices: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    vectors: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        n = len(self.item_ids)
+        if self.categories and len(self.categories) != n:
+            raise ConfigError("categories must have one entry per item")
+        if len(self.prices) and len(self.prices) != n:
+            raise ConfigError("prices must have one entry per item")
+        if self.vectors is not None and len(self.vectors) != n:
+            raise ConfigError("vectors must have one row per item")
+
+
+@dataclass(frozen=True)
+class Scored:
+    """One ranked item with why it was recalled.
+
+    Attributes:
+        item: Item id.
+        score: Ranking score (higher is better; comparable within one list).
+        channel: The recall channel that ranked it highest (``history``,
+            ``itemknn``, ``ease``, ``als``, ``content``, ``session``, ``popular``).
+        related: The user's item that explains it, for item-based channels.
+    """
+
+    item: str
+    score: float
+    channel: str
+    related: str | None = None
+
+
+class Recommender:
+    """Multi-channel recall, learned ranking; ids in, ids and scores out.
+
+    Args:
+        channels: Channel name to its keyword arguments (see ``CHANNEL_TYPES``);
+            default: all of them.
+        candidates: Candidates each channel contributes per request.
+        ranker: Keyword arguments of :class:`~recsys.ranker.Ranker`.
+        validation: How :meth:`fit` holds out data to train the ranker:
+            ``time`` (the last ``validation_days``) or ``random`` (a share
+            ``1 - validation_ratio`` of each user's events).
+        validation_days: Length of the held-out period for ``time``.
+        validation_ratio: Share kept for fitting the channels with ``random``.
+        exclude_seen: Never recommend items the user already has (for catalogs
+            where nobody buys twice, e.g. films); the ``history`` channel is
+            then ignored.
+        max_train_users: Users sampled to train the ranker.
+        seed: Random seed.
+    """
+
+    def __init__(self, *, channels: Mapping[str, Mapping[str, Any]] | None = None,
+                 candidates: int = 50, ranker: Mapping[str, Any] | None = None,
+                 validation: str = "time", validation_days: float = 30.0,
+                 validation_ratio: float = 0.8, exclude_seen: bool = False,
+                 max_train_users: int = 5000, seed: int = 42) -> None:
+        config = dict(DEFAULT_CHANNELS if channels is None else channels)
+        unknown = sorted(set(config) - set(CHANNEL_TYPES))
+        if unknown:
+            raise ConfigError(f"unknown recall channels: {', '.join(unknown)}")
+        if exclude_seen:
+            config.pop("history", None)
+        if candidates < 1 or validation not in ("time", "random") or validation_days <= 0 \
+                or not 0 < validation_ratio < 1 or max_train_users < 1:
+            raise ConfigError("candidates >= 1, validation time|random, validation_days > 0, "
+                              "0 < validation_ratio < 1 and max_train_users >= 1 required")
+        self.channel_config = {k: dict(v) for k, v in config.items()}
+        self.candidates, self.exclude_seen = candidates, exclude_seen
+        self.ranker_config = dict(ranker or {})
+        self.validation, self.validation_days = validation, validation_days
+        self.validation_ratio, self.max_train_users, self.seed = \
+            validation_ratio, max_train_users, seed
+        self.channels: dict[str, Channel] = {}
+        self.ranker = Ranker(**self.ranker_config)
+        self.data: Dataset | None = None
+        self.catalog: Catalog | None = None
+        self.feature_names: list[str] = []
+        self._category_codes = np.zeros(0, np.int64)
+        self._item_users = np.zeros(0)
+
+    # --- training -------------------------------------------------------------------
+
+    def fit(self, log: Interactions, *, catalog: Catalog | None = None,
+            progress: Callable[[str], None] | None = None) -> Recommender:
+        """Fit the channels, learn the ranker on held-out events, refit on everything.
+
+        Args:
+            log: Interactions to learn from.
+            catalog: Items and their attributes (default: the items in ``log``).
+            progress: Called with the name of each step as it starts.
+        """
+        say = progress or (lambda _step: None)
+        catalog = catalog or Catalog(sorted(set(log.items.tolist())))
+        self.catalog = catalog
+        self._set_catalog(catalog)
+        if self.validation == "time" and len(log):
+            cut = float(log.times.max()) - self.validation_days * DAY
+            early, late = log.before(cut), log.since(cut)
+        else:
+            early, late = random_split_per_user(log, ratio=self.validation_ratio,
+                                                seed=self.seed)
+        say("recall channels (held-out fit)")
+        self._fit_channels(Dataset.build(early, item_ids=catalog.item_ids))
+        say("ranking features")
+        features, labels, groups = self._training_rows(late)
+        say("ranker")
+        self.ranker = Ranker(**self.ranker_config).fit(features, labels, groups,
+                                                       names=self.feature_names)
+        say("recall channels (full fit)")
+        self._fit_channels(Dataset.build(log, item_ids=catalog.item_ids))
+        return self
+
+    def _set_catalog(self, catalog: Catalog) -> None:
+        names = sorted({c for c in catalog.categories if c})
+        codes = {c: i for i, c in enumerate(names)}
+        self._category_codes = np.asarray([codes.get(c, -1) for c in catalog.categories]
+                                          or [-1] * len(catalog.item_ids), np.int64)
+
+    def _fit_channels(self, data: Dataset) -> None:
+        assert self.catalog is not None
+        self.data = data
+        self.channels = {}
+        for name, kwargs in self.channel_config.items():
+            if name == "content":
+                if self.catalog.vectors is None:
+                    continue
+                self.channels[name] = Content(vectors=self.catalog.vectors, **kwargs).fit(data)
+            elif name == "session" and data.baskets.shape[0] == 0:
+                continue
+            else:
+                self.channels[name] = CHANNEL_TYPES[name](**kwargs).fit(data)
+        self._item_users = np.diff(data.matrix.tocsc().indptr).astype(np.float64)
+        self.feature_names = [f"{c}_{kind}" for c in self.channels for kind in ("score", "rank")]
+        self.feature_names += ["n_channels", "ui_count", "ui_days", "item_users",
+                               "item_age_days", "item_idle_days", "user_items",
+                               "user_idle_days", "log_price", "price_ratio", "category_share"]
+
+    def _training_rows(self, late: Interactions) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        data = self._require()
+        targets: dict[str, set[int]] = {}
+        for user, item in zip(late.users, late.items, strict=True):
+            col = data.item_index.get(item)
+            if col is not None and user in data.user_index:
+                targets.setdefault(user, set()).add(col)
+        users = sorted(targets)
+        rng = np.random.default_rng(self.seed)
+        if len(users) > self.max_train_users:
+            users = sorted(rng.choice(users, self.max_train_users, replace=False).tolist())
+        blocks, labels, groups = [], [], []
+        for user in users:
+            query = self.query(user)
+            cols, feats, _ = self._candidates(query, exclude=self._exclusions(query))
+            if not len(cols):
+                continue
+            y = np.fromiter((c in targets[user] for c in cols), dtype=np.float32,
+                            count=len(cols))
+            if y.sum() == 0:
+                continue
+            blocks.append(feats)
+            labels.append(y)
+            groups.append(len(cols))
+        if not blocks:
+            return np.zeros((0, len(self.feature_names))), np.zeros(0), np.zeros(0, np.int64)
+        return np.vstack(blocks), np.concatenate(labels), np.asarray(groups)
+
+    # --- serving --------------------------------------------------------------------
+
+    def query(self, user: str | None, session: Sequence[str] = ()) -> Query:
+        """The channels' view of ``user`` (history from training) plus this ``session``."""
+        data = self._require()
+        session_cols = data.columns(session)
+        row = data.user_row(user) if user is not None else None
+        if row is None:
+            return Query.anonymous(session_cols)
+        start, end = data.matrix.indptr[row], data.matrix.indptr[row + 1]
+        cols = data.matrix.indices[start:end]
+        weights = data.matrix.data[start:end]
+        ages = (data.now - data.last_time.data[start:end]) / DAY
+        extra = session_cols[~np.isin(session_cols, cols)]
+        if len(extra):
+            cols = np.r_[cols, extra]
+            weights = np.r_[weights, np.ones(len(extra), np.float32)]
+            ages = np.r_[ages, np.zeros(len(extra))]
+        return Query(row, cols.astype(np.int64), weights.astype(np.float32), ages,
+                     np.asarray(list(dict.fromkeys(session_cols.tolist())), np.int64))
+
+    def _exclusions(self, query: Query, extra: Iterable[str] = ()) -> np.ndarray:
+        data = self._require()
+        cols = [data.columns(extra)]
+        if self.exclude_seen:
+            cols.append(query.history)
+        return np.unique(np.concatenate(cols)) if cols else np.zeros(0, np.int64)
+
+    def recommend(self, user: str | None, n: int = 10, *, session: Sequence[str] = (),
+                  exclude: Iterable[str] = ()) -> list[Scored]:
+        """The ``n`` best items for ``user`` (``None``: anonymous) given this ``session``.
+
+        Unknown users are served from their session, then from popularity;
+        ``exclude`` lists items never to return.
+        """
+        data = self._require()
+        query = self.query(user, session)
+        cols, feats, origin = self._candidates(query, exclude=self._exclusions(query, exclude))
+        if not len(cols):
+            return []
+        scores = self.ranker.predict(feats)
+        order = np.lexsort((cols, -scores))[:n]
+        return [Scored(data.item_ids[cols[i]], float(scores[i]), origin[i],
+                       self._related(query, int(cols[i]), origin[i])) for i in order]
+
+    def similar_items(self, item: str, n: int = 10) -> list[Scored]:
+        """Items like ``item``: behaviour (co-occurrence, factors) blended with content.
+
+        Each channel's similarities are ranked and fused by reciprocal rank, so
+        a product nobody bought yet still gets content neighbours.
+        """
+        return self._item_neighbours(item, n, ("itemknn", "als", "content", "ease"))
+
+    def complements(self, item: str, n: int = 10) -> list[Scored]:
+        """Items bought together with ``item`` (session co-occurrence, then item-kNN)."""
+        return self._item_neighbours(item, n, ("session", "itemknn"))
+
+    def _item_neighbours(self, item: str, n: int, names: Sequence[str]) -> list[Scored]:
+        data = self._require()
+        col = data.item_index.get(item)
+        if col is None:
+            return []
+        fused: dict[int, float] = {}
+        best: dict[int, tuple[float, str]] = {}
+        for name in names:
+            channel = self.channels.get(name)
+            if channel is None:
+                continue
+            cols, _ = channel.similar_items(col, max(n * 3, 30))
+            for rank, c in enumerate(cols.tolist()):
+                fused[c] = fused.get(c, 0.0) + 1.0 / (10.0 + rank)
+                if c not in best or rank < best[c][0]:
+                    best[c] = (rank, name)
+        ranked = sorted(fused, key=lambda c: (-fused[c], c))[:n]
+        return [Scored(data.item_ids[c], fused[c], best[c][1], item) for c in ranked]
+
+    # --- candidates and features ------------------------------------------------------
+
+    def _candidates(self, query: Query, *, exclude: np.ndarray
+                    ) -> tuple[np.ndarray, np.ndarray, list[str]]:
+        self._require()
+        dense: dict[str, np.ndarray | None] = {}
+        lists: dict[str, np.ndarray] = {}
+        for name, channel in self.channels.items():
+            if isinstance(channel, Content):
+                cols, _ = channel.recommend(query, self.candidates, exclude)
+                dense[name] = None
+            else:
+                scores = channel.score(query)
+                dense[name] = scores
+                if scores is None:
+                    continue
+                cols, _ = top_n(scores, self.candidates, exclude)
+            lists[name] = cols
+        if not lists:
+            return np.zeros(0, np.int64), np.zeros((0, len(self.feature_names))), []
+        cand = np.unique(np.concatenate(list(lists.values())))
+        n = len(cand)
+        feats = np.full((n, len(self.feature_names)), np.nan, np.float32)
+        best_rank = np.full(n, np.inf)
+        origin = ["popular"] * n
+        for j, (name, channel) in enumerate(self.channels.items()):
+            scores = dense.get(name)
+            if isinstance(channel, Content):
+                values = channel.score_items(query, cand)
+            else:
+                values = None if scores is None else scores[cand]
+            if values is not None:  # scaled per request: channels' scales drift with the data
+                finite = values[np.isfinite(values)]
+                top = float(np.max(np.abs(finite))) if len(finite) else 0.0
+                feats[:, 2 * j] = values / top if top > 0 else values
+            recalled = lists.get(name)
+            if recalled is not None and len(recalled):
+                position = {c: r for r, c in enumerate(recalled.tolist())}
+                ranks = np.array([position.get(c, np.nan) for c in cand.tolist()])
+                feats[:, 2 * j + 1] = ranks
+                better = np.nan_to_num(ranks, nan=np.inf) < best_rank
+                best_rank = np.where(better, ranks, best_rank)
+                for i in np.flatnonzero(better):
+                    origin[i] = name
+        k = 2 * len(self.channels)
+        feats[:, k] = np.sum(~np.isnan(feats[:, 1:k:2]), axis=1)
+        self._user_item_features(query, cand, feats[:, k + 1:])
+        return cand, feats, origin
+
+    def _user_item_features(self, query: Query, cand: np.ndarray, out: np.ndarray) -> None:
+        data, catalog = self._require(), self.catalog
+        assert catalog is not None
+        if len(query.history):
+            count = np.zeros(data.n_items, np.float32)
+            count[query.history] = query.weights
+            age = np.full(data.n_items, np.nan)
+            age[query.history] = query.ages
+            out[:, 0] = count[cand]
+            out[:, 1] = age[cand]
+        out[:, 2] = np.log1p(self._item_users[cand])
+        out[:, 3] = (data.now - data.item_first_time[cand]) / DAY
+        out[:, 4] = (data.now - data.item_last_time[cand]) / DAY
+        out[:, 5] = np.log1p(len(query.history))
+        out[:, 6] = np.min(query.ages) if len(query.ages) else np.nan
+        if len(catalog.prices):
+            prices = catalog.prices[cand]
+            out[:, 7] = np.log1p(prices)
+            paid = catalog.prices[query.history] if len(query.history) else np.zeros(0)
+            paid = paid[np.isfinite(paid)]
+            if len(paid):
+                out[:, 8] = prices / max(float(np.mean(paid)), 1e-6)
+        codes = self._category_codes
+        if len(query.history) and codes.max(initial=-1) >= 0:
+            mine = codes[query.history]
+            mine = mine[mine >= 0]
+            if len(mine):
+                share = np.bincount(mine, minlength=codes.max() + 1) / len(mine)
+                cat = codes[cand]
+                out[:, 9] = np.where(cat >= 0, share[np.maximum(cat, 0)], np.nan)
+
+    def _related(self, query: Query, col: int, channel: str) -> str | None:
+        """The user's item most similar to ``col`` under ``channel`` (the "because")."""
+        data = self._require()
+        if channel not in ITEM_BASED or not len(query.history):
+            return None
+        pool = query.session if channel == "session" and len(query.session) else query.history
+        pool = pool[pool != col]
+        if not len(pool):
+            return None
+        model = self.channels[channel]
+        if isinstance(model, Content):
+            sims = model.vectors[pool] @ model.vectors[col]
+        else:
+            weights = getattr(model, "similarity", None)
+            if weights is None:
+                weights = getattr(model, "weights", None)
+            if weights is None:
+                return None
+            block = weights[pool][:, col]
+            sims = np.asarray(block.todense() if sp.issparse(block) else block).ravel()
+        best = int(np.argmax(sims))
+        return data.item_ids[int(pool[best])] if sims[best] > 0 else None
+
+    def _require(self) -> Dataset:
+        if self.data is None:
+            raise NotFittedError("the recommender is not fitted")
+        return self.data

@@ -1,0 +1,83 @@
+"""Train the recommender from the shop database and publish a new model version.
+
+Reads every interaction (views, carts, purchases, clicks on recommendations)
+and the catalog, embeds product texts (only new or changed ones: the
+embeddings are cached under ``SHOP_DATA_DIR/cache``), fits the recall channels
+and the ranker, and publishes the result under ``RECSYS_DIR``; a running action
+server picks the new version up within ``RECSYS_RELOAD_SECONDS``.
+
+Usage: ``python -m scripts.train_recsys`` (``make train-recsys``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from typing import Any
+
+import numpy as np
+from tqdm import tqdm
+
+from actions.settings import Settings, load_settings
+from recsys.artifacts import ModelStore
+from recsys.data import Interactions
+from recsys.embeddings import EmbeddingCache
+from recsys.pipeline import Catalog, Recommender
+from shop.db import make_engine, session_factory
+from shop.feedback import FeedbackStore
+
+STEPS = ("recall channels (held-out fit)", "ranking features", "ranker",
+         "recall channels (full fit)")
+
+
+def train(settings: Settings, *, quiet: bool = False) -> dict[str, Any]:
+    """Fit on the shop's data and publish; returns what was trained and how long it took."""
+    started = time.perf_counter()
+    engine = make_engine(settings.database_url)
+    store = FeedbackStore(session_factory(engine))
+    products = store.products()
+    log = Interactions.from_records(store.interactions())
+    engine.dispose()
+    bar = tqdm(total=len(products), desc="embed products", unit="product", disable=quiet)
+    cache = EmbeddingCache(settings.data_dir / "cache" / "product_embeddings.npz")
+    vectors = cache.encode([p.text for p in products], progress=bar.update)
+    bar.close()
+    catalog = Catalog([p.sku for p in products], categories=[p.category for p in products],
+                      prices=np.array([np.nan if p.price is None else p.price
+                                       for p in products]),
+                      vectors=vectors)
+    steps = tqdm(total=len(STEPS), desc="train recommender", unit="step", disable=quiet)
+
+    def step(name: str) -> None:
+        steps.set_postfix_str(name)
+        steps.update(1 if steps.n < len(STEPS) and name != STEPS[0] else 0)
+
+    fit_started = time.perf_counter()
+    model = Recommender().fit(log, catalog=catalog, progress=step)
+    steps.update(len(STEPS) - steps.n)
+    steps.close()
+    fit_seconds = time.perf_counter() - fit_started
+    data = model._require()
+    summary = {"interactions": len(log), "users": data.n_users, "items": data.n_items,
+               "channels": sorted(model.channels), "ranker_trained": model.ranker.trained,
+               "fit_seconds": round(fit_seconds, 2)}
+    version = ModelStore(settings.recsys_dir).publish(model, info=summary)
+    summary.update(version=version, seconds=round(time.perf_counter() - started, 2))
+    return summary
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.parse_args(argv)
+    summary = train(load_settings())
+    print(f"recommender {summary['version']} published in {summary['seconds']}s "
+          f"(fit {summary['fit_seconds']}s): {summary['interactions']:,} interactions, "
+          f"{summary['users']:,} users, {summary['items']:,} products, channels "
+          f"{', '.join(summary['channels'])}, ranker trained: {summary['ranker_trained']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
