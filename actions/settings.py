@@ -11,6 +11,7 @@ import os
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from recsys.errors import ConfigError
 from recsys.experiments import Experiment
@@ -70,30 +71,28 @@ class Settings:
     recsys_reload_seconds: int = 5
 
 
-def _float(env: dict[str, str], name: str, default: float, low: float, high: float) -> float:
-    raw = env.get(name, str(default))
-    try:
-        value = float(raw)
-    except ValueError as exc:
-        raise SettingsError(f"{name} must be a number, got {raw!r}") from exc
-    if not low <= value <= high:
-        raise SettingsError(f"{name} must be between {low} and {high}, got {value}")
-    return value
-
-
 def _list(env: dict[str, str], name: str) -> tuple[str, ...]:
     return tuple(p.strip() for p in env.get(name, "").split(",") if p.strip())
 
 
-def _int(env: dict[str, str], name: str, default: int, low: int, high: int) -> int:
+def _number(env: dict[str, str], name: str, default: float, low: float, high: float,
+            kind: type[int] | type[float], what: str) -> Any:
     raw = env.get(name, str(default))
     try:
-        value = int(raw)
+        value = kind(raw)
     except ValueError as exc:
-        raise SettingsError(f"{name} must be an integer, got {raw!r}") from exc
+        raise SettingsError(f"{name} must be {what}, got {raw!r}") from exc
     if not low <= value <= high:
         raise SettingsError(f"{name} must be between {low} and {high}, got {value}")
     return value
+
+
+def _int(env: dict[str, str], name: str, default: int, low: int, high: int) -> int:
+    return int(_number(env, name, default, low, high, int, "an integer"))
+
+
+def _float(env: dict[str, str], name: str, default: float, low: float, high: float) -> float:
+    return float(_number(env, name, default, low, high, float, "a number"))
 
 
 def _choice(env: dict[str, str], name: str, default: str, choices: tuple[str, ...]) -> str:
