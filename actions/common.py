@@ -183,6 +183,12 @@ def resolve_products(tracker: Tracker, graph: ProductGraph, *, wanted: int = 1) 
     current = tracker.get_slot(Slot.PRODUCT)
     if len(skus) < wanted and isinstance(current, str) and current not in skus:
         skus.insert(0, current)
+    if not skus and not latest_entities(tracker, Entity.MENTION):
+        # nothing tagged, named whole or under discussion: a misspelt name in the
+        # text ("macbok air"), held to the bar a tagged mention must clear
+        misspelt = graph.match_in_text(message, min_score=MATCH_THRESHOLD)
+        if misspelt:
+            skus.append(misspelt.sku)
     if len(skus) < wanted and wanted > 1:
         for sku in shown:
             if len(skus) >= wanted:

@@ -581,6 +581,25 @@ class ProductGraph:
                                         score=round(score, 1))
         return sorted(result.values(), key=lambda m: -m.score)[:limit]
 
+    def match_in_text(self, text: str, *, min_score: float = 75,
+                      max_words: int = 4) -> NameMatch | None:
+        """The best fuzzy product-name match of any run of 2 to ``max_words`` words in ``text``.
+
+        For a sentence whose product name the NLU did not tag and which names no
+        product exactly ("how much is the macbok air?"): each run of words is
+        scored as :meth:`match_names` scores a tagged mention, so a typo costs
+        one word; single words are skipped (one word of a name is too weak a hint).
+        """
+        tokens = name_tokens((text or "").lower())
+        best: NameMatch | None = None
+        for size in range(2, max_words + 1):
+            for start in range(len(tokens) - size + 1):
+                window = " ".join(tokens[start:start + size])
+                for match in self.match_names(window, limit=1, min_score=min_score):
+                    if best is None or match.score > best.score:
+                        best = match
+        return best
+
     def find_mentioned(self, text: str) -> NameMatch | None:
         """The product whose model name appears in ``text`` as a whole, if any.
 

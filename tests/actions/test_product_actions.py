@@ -217,3 +217,13 @@ def test_the_cheaper_and_the_more_expensive_one(graph, mention, pick) -> None:
     _, events = run_action(ActionProductInfo(), tracker)
     expected = pick(shown, key=lambda s: graph.details(s, currency="USD").price)
     assert slot_events(events)[Slot.PRODUCT] == expected
+
+
+def test_misspelt_name_the_nlu_did_not_tag_is_still_found(graph) -> None:
+    tracker = make_tracker("how much is the macbok air?", intent="ask_price")
+    messages, events = run_action(ActionProductInfo(), tracker)
+    assert messages[0]["response"] == Response.PRICE
+    assert "MacBook Air" in messages[0]["name"]
+    tracker = make_tracker("how much is it?", intent="ask_price")
+    messages, _ = run_action(ActionProductInfo(), tracker)
+    assert messages[0]["response"] == Response.WHICH_PRODUCT

@@ -153,6 +153,10 @@ def test_names_and_terms_found_in_free_text(kg) -> None:
     assert kg.find_mentioned("艾克米 手机壳多少钱").sku == "C1"
     assert kg.find_mentioned("how much is it?") is None
     assert kg.find_mentioned("acme") is None  # one short word is not a product
+    assert kg.find_mentioned("how much is the acme cse?") is None  # whole names only
+    assert kg.match_in_text("how much is the acme cse?", min_score=75).sku == "C1"
+    assert kg.match_in_text("how much is it?", min_score=75) is None
+    assert kg.match_in_text("acme", min_score=75) is None  # single words are too weak
     assert kg.terms_in("any red trainers from anta?", "category") == ["running_shoes"]
     assert kg.terms_in("any red trainers from anta?", "brand") == ["anta"]
     assert kg.terms_in("它有黑色的吗", "color") == ["black"]
