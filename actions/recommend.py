@@ -60,15 +60,22 @@ def _session_products(tracker: Tracker) -> list[str]:
     return list(dict.fromkeys(v for v in seen if isinstance(v, str)))
 
 
-def _constraints(tracker: Tracker, currency: str) -> Constraints:
+def _constraints(tracker: Tracker, graph: ProductGraph, currency: str) -> Constraints:
+    """Price limits and a category the customer named in this message."""
     limits: dict[str, float] = {}
     for entity in latest_entities(tracker, Entity.PRICE):
         money = parse_money(str(entity.get("value") or ""))
         if money is not None:
             limits[entity.get("role") or "max"] = float(money.amount)
             currency = money.currency or currency
+    tagged = latest_entities(tracker, Entity.CATEGORY)
+    if tagged:
+        category = graph.canonical("category", str(tagged[0].get("value") or ""))
+    else:  # untagged (e.g. a catalog imported after training): category words in the text
+        found = graph.terms_in(tracker.latest_message.get("text") or "", "category")
+        category = found[0] if found else None
     return Constraints(min_price=limits.get("min"), max_price=limits.get("max"),
-                       currency=currency)
+                       category=category, currency=currency)
 
 
 class ActionRecommend(Action):
@@ -83,7 +90,7 @@ class ActionRecommend(Action):
         lang, graph = language(tracker), product_graph()
         intent = (tracker.latest_message.get("intent") or {}).get("name")
         currency = currency_for(lang, graph)
-        constraints = _constraints(tracker, currency)
+        constraints = _constraints(tracker, graph, currency)
         identity = customer_identity(tracker)
         visitor = identity.customer_id or tracker.sender_id
         limit = settings().results_per_page
@@ -137,8 +144,9 @@ class ActionRecommend(Action):
         response = {"for_you": Response.RECOMMEND_FOR_YOU, "similar": Response.RECOMMEND_SIMILAR,
                     "complements": Response.RECOMMEND_COMPLEMENTS}[result.kind]
         dispatcher.utter_message(response=response, name=name, items="\n".join(lines))
-        dispatcher.utter_message(json_message={"type": "product_cards", "cards": cards,
-                                               "request_id": result.request_id})
+        dispatcher.utter_message(json_message={
+            "type": "product_cards", "cards": cards, "request_id": result.request_id,
+            "model_version": result.model_version, "variant": result.variant})
         skus = [i.item for i in items]
         return [SlotSet(Slot.SHOWN_PRODUCTS, skus),
                 SlotSet(Slot.RECOMMENDATION, {"request": result.request_id,

@@ -52,8 +52,10 @@ def _recommender() -> RecommenderService:
 
     def inventory() -> dict[str, ItemInfo]:
         prices = local_prices(sessions)
-        return {p.sku: ItemInfo(p.category, p.price, prices.get(p.sku, {}), p.stock > 0,
-                                p.available, p.image) for p in store.products()}
+        return {p.sku: ItemInfo(p.category, frozenset(p.categories), p.price,
+                                prices.get(p.sku, {}), p.stock > 0, p.available, p.image,
+                                p.group)
+                for p in store.products()}
 
     def sink(events: list[Event]) -> None:
         # e.user is a customer id or a conversation id; the store keeps customer ids only

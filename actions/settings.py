@@ -45,6 +45,7 @@ class Settings:
         recsys_excluded: Products never recommended.
         recsys_diversity: MMR weight against repeating a category (0 to 1).
         recsys_reload_seconds: How often the action server looks for a new model.
+        embedding_cache: File caching product-text embeddings between trainings.
         customer_id_secret: When set, a ``customer_id`` in message metadata is
             trusted only with a matching ``customer_sig`` (hex HMAC-SHA256 of the
             id under this secret), so only the shop's back end can vouch for it.
@@ -69,6 +70,7 @@ class Settings:
     recsys_excluded: tuple[str, ...] = ()
     recsys_diversity: float = 0.3
     recsys_reload_seconds: int = 5
+    embedding_cache: Path = Path("data/cache/product_embeddings.npz")
 
 
 def _list(env: dict[str, str], name: str) -> tuple[str, ...]:
@@ -144,6 +146,8 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         recsys_excluded=_list(env, "RECSYS_EXCLUDED"),
         recsys_diversity=_float(env, "RECSYS_DIVERSITY", 0.3, 0.0, 1.0),
         recsys_reload_seconds=_int(env, "RECSYS_RELOAD_SECONDS", 5, 0, 86400),
+        embedding_cache=Path(env.get("EMBEDDING_CACHE")
+                             or data_dir / "cache" / "product_embeddings.npz"),
     )
 
 

@@ -35,7 +35,7 @@ FORMAT = 1
 
 def save(model: Recommender, folder: Path, *, info: dict[str, Any] | None = None) -> Path:
     """Write ``model`` into ``folder`` (created; must not exist)."""
-    data, catalog = model._require(), model.catalog
+    data, catalog = model.dataset(), model.catalog
     assert catalog is not None
     folder.mkdir(parents=True)
     manifest = {

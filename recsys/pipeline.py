@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
 
 from recsys.channels.als import ALS
 from recsys.channels.base import Channel, Query, top_n
@@ -183,7 +182,7 @@ class Recommender:
                                "user_idle_days", "log_price", "price_ratio", "category_share"]
 
     def _training_rows(self, late: Interactions) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        data = self._require()
+        data = self.dataset()
         targets: dict[str, set[int]] = {}
         for user, item in zip(late.users, late.items, strict=True):
             col = data.item_index.get(item)
@@ -214,7 +213,7 @@ class Recommender:
 
     def query(self, user: str | None, session: Sequence[str] = ()) -> Query:
         """The channels' view of ``user`` (history from training) plus this ``session``."""
-        data = self._require()
+        data = self.dataset()
         session_cols = data.columns(session)
         row = data.user_row(user) if user is not None else None
         if row is None:
@@ -232,11 +231,9 @@ class Recommender:
                      np.asarray(list(dict.fromkeys(session_cols.tolist())), np.int64))
 
     def _exclusions(self, query: Query, extra: Iterable[str] = ()) -> np.ndarray:
-        data = self._require()
-        cols = [data.columns(extra)]
-        if self.exclude_seen:
-            cols.append(query.history)
-        return np.unique(np.concatenate(cols)) if cols else np.zeros(0, np.int64)
+        data = self.dataset()
+        cols = data.columns(extra)
+        return np.unique(np.r_[cols, query.history]) if self.exclude_seen else np.unique(cols)
 
     def recommend(self, user: str | None, n: int = 10, *, session: Sequence[str] = (),
                   exclude: Iterable[str] = ()) -> list[Scored]:
@@ -245,7 +242,7 @@ class Recommender:
         Unknown users are served from their session, then from popularity;
         ``exclude`` lists items never to return.
         """
-        data = self._require()
+        data = self.dataset()
         query = self.query(user, session)
         cols, feats, origin = self._candidates(query, exclude=self._exclusions(query, exclude))
         if not len(cols):
@@ -268,7 +265,7 @@ class Recommender:
         return self._item_neighbours(item, n, ("session", "itemknn"))
 
     def _item_neighbours(self, item: str, n: int, names: Sequence[str]) -> list[Scored]:
-        data = self._require()
+        data = self.dataset()
         col = data.item_index.get(item)
         if col is None:
             return []
@@ -290,7 +287,7 @@ class Recommender:
 
     def _candidates(self, query: Query, *, exclude: np.ndarray
                     ) -> tuple[np.ndarray, np.ndarray, list[str]]:
-        self._require()
+        self.dataset()
         dense: dict[str, np.ndarray | None] = {}
         lists: dict[str, np.ndarray] = {}
         for name, channel in self.channels.items():
@@ -336,7 +333,7 @@ class Recommender:
         return cand, feats, origin
 
     def _user_item_features(self, query: Query, cand: np.ndarray, out: np.ndarray) -> None:
-        data, catalog = self._require(), self.catalog
+        data, catalog = self.dataset(), self.catalog
         assert catalog is not None
         if len(query.history):
             count = np.zeros(data.n_items, np.float32)
@@ -368,28 +365,25 @@ class Recommender:
 
     def _related(self, query: Query, col: int, channel: str) -> str | None:
         """The user's item most similar to ``col`` under ``channel`` (the "because")."""
-        data = self._require()
+        data = self.dataset()
         if channel not in ITEM_BASED or not len(query.history):
             return None
         pool = query.session if channel == "session" and len(query.session) else query.history
         pool = pool[pool != col]
         if not len(pool):
             return None
-        model = self.channels[channel]
-        if isinstance(model, Content):
-            sims = model.vectors[pool] @ model.vectors[col]
-        else:
-            weights = getattr(model, "similarity", None)
-            if weights is None:
-                weights = getattr(model, "weights", None)
-            if weights is None:
-                return None
-            block = weights[pool][:, col]
-            sims = np.asarray(block.todense() if sp.issparse(block) else block).ravel()
+        sims = self.channels[channel].similarity_to(col, pool)
+        if sims is None:
+            return None
         best = int(np.argmax(sims))
         return data.item_ids[int(pool[best])] if sims[best] > 0 else None
 
-    def _require(self) -> Dataset:
+    def dataset(self) -> Dataset:
+        """The interactions the fitted model serves from.
+
+        Raises:
+            NotFittedError: Before :meth:`fit` (or loading).
+        """
         if self.data is None:
             raise NotFittedError("the recommender is not fitted")
         return self.data

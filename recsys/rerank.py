@@ -14,20 +14,26 @@ class ItemInfo:
     """What re-ranking needs to know about an item right now.
 
     Attributes:
-        category: Category key ("" when unknown).
+        category: Category key ("" when unknown); diversity is counted on it.
+        categories: The category and every category above it (a customer asking
+            for "shoes" accepts running shoes); empty means just ``category``.
         price: Price in the shop's base currency (``None``: price on request).
         prices: Price per currency code, where the shop quotes other currencies.
         in_stock: Units are available to sell.
         available: Still sold (false for discontinued products).
         image: Picture to show with it (URL or path), if any.
+        group: Product group: colour and size variants of one product share it,
+            and a list shows at most one of them ("" when the item stands alone).
     """
 
     category: str = ""
+    categories: frozenset[str] = frozenset()
     price: float | None = None
     prices: Mapping[str, float] = field(default_factory=dict)
     in_stock: bool = True
     available: bool = True
     image: str | None = None
+    group: str = ""
 
 
 @dataclass(frozen=True)
@@ -83,25 +89,32 @@ class Reranked:
 
 def rerank(candidates: Sequence[Scored], info: Mapping[str, ItemInfo], *, n: int,
            rules: Rules = Rules(), constraints: Constraints = Constraints(),
-           pinned: Sequence[Scored] = ()) -> Reranked:
+           pinned: Sequence[Scored] = (), avoid_groups: frozenset[str] = frozenset()
+           ) -> Reranked:
     """Filter, pin and diversify ``candidates`` (best first) into at most ``n`` items.
 
     Items missing from ``info`` are treated as discontinued. ``pinned`` carries
     the pinned items as :class:`Scored` (channel ``pinned``); they go first, in
-    rule order, when they pass the same filters.
+    rule order, when they pass the same filters. Only the best variant of each
+    product group is kept, and none of ``avoid_groups`` (the product a
+    "similar" list is about).
     """
     removed: dict[str, int] = {}
+    groups = set(avoid_groups)
 
     def passes(item: Scored) -> bool:
         meta = info.get(item.item)
         reason = None
         if meta is None or not meta.available:
             reason = "discontinued"
+        elif meta.group and meta.group in groups:
+            reason = "same_product"
         elif item.item in rules.excluded:
             reason = "excluded"
         elif rules.in_stock_only and not meta.in_stock:
             reason = "out_of_stock"
-        elif constraints.category and meta.category != constraints.category:
+        elif constraints.category and \
+                constraints.category not in (meta.categories or {meta.category}):
             reason = "category"
         elif constraints.min_price is not None or constraints.max_price is not None:
             price = meta.prices.get(constraints.currency, meta.price) if constraints.currency \
@@ -112,6 +125,8 @@ def rerank(candidates: Sequence[Scored], info: Mapping[str, ItemInfo], *, n: int
                 reason = "price"
         if reason:
             removed[reason] = removed.get(reason, 0) + 1
+        elif meta is not None and meta.group:
+            groups.add(meta.group)
         return reason is None
 
     if constraints.contradictory:

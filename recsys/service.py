@@ -138,25 +138,31 @@ class RecommenderService:
         variant = self.experiment.assign(user) if self.experiment else None
         inventory = self.inventory()
         live = self.store.current()
-        if item not in inventory and (live is None or item not in live[0]._require().item_index):
+        modelled = live is not None and item in live[0].dataset().item_index
+        if item not in inventory and not modelled:
             return RecommendationList(kind, (), Status.UNKNOWN_ITEM, uuid.uuid4().hex, variant,
                                       self._name())
-        if live is not None and item not in live[0]._require().item_index:
+        # never the product itself in another colour or size
+        avoid = frozenset({inventory[item].group} - {""}) if item in inventory else frozenset()
+        if live is not None and not modelled:
             # a product newer than the model: best sellers of its category instead
             category = inventory[item].category
             same = Constraints(constraints.min_price, constraints.max_price,
                                constraints.category or category or None, constraints.currency)
             result = self._serve(kind, user, variant, same, n,
-                                 lambda model: self._popular(model, len(inventory), [item]))
+                                 lambda model: self._popular(model, len(inventory), [item]),
+                                 avoid_groups=avoid)
             status = Status.FALLBACK if result.items else result.status
             return RecommendationList(kind, result.items, status, result.request_id, variant,
                                       result.experiment, result.model_version, result.removed)
-        return self._serve(kind, user, variant, constraints, n, pick, exclude=(item,))
+        return self._serve(kind, user, variant, constraints, n, pick, exclude=(item,),
+                           avoid_groups=avoid)
 
     def _serve(self, kind: str, visitor: str, variant: str | None,
                constraints: Constraints, n: int,
                pick: Callable[[Recommender], list[Scored]],
-               exclude: Sequence[str] = ()) -> RecommendationList:
+               exclude: Sequence[str] = (),
+               avoid_groups: frozenset[str] = frozenset()) -> RecommendationList:
         request = uuid.uuid4().hex
         live = self.store.current()
         if live is None:
@@ -168,14 +174,19 @@ class RecommenderService:
         inventory = self.inventory()
         candidates = [s for s in pick(model) if s.item not in exclude]
         pinned = [Scored(sku, float("inf"), "pinned") for sku in self.rules.pinned
-                  if sku not in exclude]
+                  if sku not in exclude] if kind == "for_you" else []
         result = rerank(candidates, inventory, n=n, rules=self.rules, constraints=constraints,
-                        pinned=pinned if kind == "for_you" else ())
-        if not result.items and len(candidates) < n * OVERFETCH and kind == "for_you":
-            # the filters ate the short list: widen to every known product
-            more = self._popular(model, model._require().n_items, exclude)
+                        pinned=pinned, avoid_groups=avoid_groups)
+        if len(result.items) < n and kind == "for_you":
+            # the filters (stock, the customer's limits) left too few: top up with the
+            # catalog's best sellers that pass them, scored below every candidate
+            listed = {s.item for s in candidates}
+            popular = [p for p in self._popular(model, model.dataset().n_items, exclude)
+                       if p.item not in listed]
+            floor = min((s.score for s in candidates), default=0.0) - 1.0
+            more = [Scored(p.item, floor - i * 1e-6, p.channel) for i, p in enumerate(popular)]
             result = rerank(candidates + more, inventory, n=n, rules=self.rules,
-                            constraints=constraints)
+                            constraints=constraints, pinned=pinned, avoid_groups=avoid_groups)
         items = tuple(Recommendation(s.item, s.score, s.channel, s.related)
                       for s in result.items)
         status = Status.OK if items else Status.NOTHING_LEFT
@@ -186,7 +197,7 @@ class RecommenderService:
 
     @staticmethod
     def _popular(model: Recommender, n: int, exclude: Iterable[str]) -> list[Scored]:
-        data = model._require()
+        data = model.dataset()
         popular = model.channels.get("popular")
         if popular is None:
             return []

@@ -21,9 +21,15 @@ PRODUCT_TEMPLATES = {
     "ask_stock": (["is the {p} in stock?", "do you have the {p} available"],
                   ["{p}有货吗", "{p}还有库存吗"]),
     "ask_material": (["what is the {p} made of?"], ["{p}是什么材质的"]),
-    "ask_accessories": (["what accessories fit the {p}?", "anything that goes with the {p}"],
+    "ask_accessories": (["what accessories fit the {p}?", "any cases or chargers for the {p}"],
                         ["{p}有什么配件", "适合{p}的配件"]),
     "ask_color": (["what colours does the {p} come in?"], ["{p}有哪些颜色"]),
+    "ask_similar": (["anything similar to the {p}?", "show me products like the {p}",
+                     "alternatives to the {p}"],
+                    ["有类似{p}的吗", "和{p}差不多的商品", "{p}有替代品吗"]),
+    "ask_complements": (["what goes with the {p}?", "what is often bought with the {p}",
+                         "what else should I buy with the {p}"],
+                        ["{p}搭配什么好", "和{p}一起买什么", "{p}配什么"]),
 }
 SEARCH_TEMPLATES = (["show me {b} {c}", "do you have {b} {c}?", "any {b} {c}"],
                     ["看看{b}{c}", "有没有{b}的{c}", "{b}{c}有吗"])

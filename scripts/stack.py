@@ -111,6 +111,9 @@ class Stack:
             "TF_CPP_MIN_LOG_LEVEL": "2",
         }
         env.pop("DATABASE_URL", None)
+        # product embeddings are keyed by their text: reuse the ones `make data` computed
+        env.setdefault("EMBEDDING_CACHE", str(Path(os.environ.get("SHOP_DATA_DIR", ROOT / "data"))
+                                              / "cache" / "product_embeddings.npz"))
         return env
 
     def build_data(self) -> None:

@@ -2,9 +2,10 @@
 
 Reads every interaction (views, carts, purchases, clicks on recommendations)
 and the catalog, embeds product texts (only new or changed ones: the
-embeddings are cached under ``SHOP_DATA_DIR/cache``), fits the recall channels
-and the ranker, and publishes the result under ``RECSYS_DIR``; a running action
-server picks the new version up within ``RECSYS_RELOAD_SECONDS``.
+embeddings are cached in ``EMBEDDING_CACHE``, by default under
+``SHOP_DATA_DIR/cache``), fits the recall channels and the ranker, and
+publishes the result under ``RECSYS_DIR``; a running action server picks the
+new version up within ``RECSYS_RELOAD_SECONDS``.
 
 Usage: ``python -m scripts.train_recsys`` (``make train-recsys``).
 """
@@ -40,7 +41,7 @@ def train(settings: Settings, *, quiet: bool = False) -> dict[str, Any]:
     log = Interactions.from_records(store.interactions())
     engine.dispose()
     bar = tqdm(total=len(products), desc="embed products", unit="product", disable=quiet)
-    cache = EmbeddingCache(settings.data_dir / "cache" / "product_embeddings.npz")
+    cache = EmbeddingCache(settings.embedding_cache)
     vectors = cache.encode([p.text for p in products], progress=bar.update)
     bar.close()
     catalog = Catalog([p.sku for p in products], categories=[p.category for p in products],
@@ -49,16 +50,20 @@ def train(settings: Settings, *, quiet: bool = False) -> dict[str, Any]:
                       vectors=vectors)
     steps = tqdm(total=len(STEPS), desc="train recommender", unit="step", disable=quiet)
 
-    def step(name: str) -> None:
+    begun: list[str] = []
+
+    def step(name: str) -> None:  # called as each step starts: the previous one is done
+        if begun:
+            steps.update(1)
+        begun.append(name)
         steps.set_postfix_str(name)
-        steps.update(1 if steps.n < len(STEPS) and name != STEPS[0] else 0)
 
     fit_started = time.perf_counter()
     model = Recommender().fit(log, catalog=catalog, progress=step)
-    steps.update(len(STEPS) - steps.n)
+    steps.update(1)
     steps.close()
     fit_seconds = time.perf_counter() - fit_started
-    data = model._require()
+    data = model.dataset()
     summary = {"interactions": len(log), "users": data.n_users, "items": data.n_items,
                "channels": sorted(model.channels), "ranker_trained": model.ranker.trained,
                "fit_seconds": round(fit_seconds, 2)}

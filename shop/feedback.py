@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from shop.models import (
     AccessoryLink,
+    Category,
     Customer,
     Interaction,
     Order,
@@ -51,11 +52,13 @@ class ProductRow:
 
     sku: str
     category: str
+    categories: tuple[str, ...]
     price: float | None
     stock: int
     available: bool
     text: str
     image: str | None = None
+    group: str = ""
 
 
 class FeedbackStore:
@@ -118,12 +121,15 @@ class FeedbackStore:
     def products(self) -> list[ProductRow]:
         """Every product with what re-ranking and content recall need."""
         with self._sessions() as session:
+            parents: dict[str, str | None] = {
+                key: parent for key, parent in session.execute(
+                    select(Category.key, Category.parent_key))}
             rows = session.scalars(select(Product).order_by(Product.sku))
-            return [ProductRow(p.sku, p.category_key,
+            return [ProductRow(p.sku, p.category_key, _lineage(p.category_key, parents),
                                float(p.list_price) if p.list_price is not None else None,
                                p.stock, bool(p.available),
                                " | ".join(t for t in (p.name_en, p.name_zh, p.description_en)
-                                          if t), p.image)
+                                          if t), p.image, p.group_id)
                     for p in rows]
 
     def accessories(self, sku: str) -> list[str]:
@@ -132,6 +138,14 @@ class FeedbackStore:
             return list(session.scalars(select(AccessoryLink.accessory_sku)
                                         .where(AccessoryLink.product_sku == sku)
                                         .order_by(AccessoryLink.accessory_sku)))
+
+
+def _lineage(key: str, parents: dict[str, str | None]) -> tuple[str, ...]:
+    """``key`` and the categories above it, nearest first (stops at a cycle)."""
+    path = [key]
+    while (parent := parents.get(path[-1])) and parent not in path:
+        path.append(parent)
+    return tuple(path)
 
 
 def local_prices(sessions: sessionmaker[Session]) -> dict[str, dict[str, float]]:

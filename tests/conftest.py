@@ -28,10 +28,14 @@ def demo_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     """Environment of a freshly generated demo shop in a temporary data directory."""
     from actions.settings import load_settings
     from scripts.build_data import build
+    from scripts.train_recsys import train
 
     data_dir = tmp_path_factory.mktemp("shop-data")
-    env = {"SHOP_DATA_DIR": str(data_dir), "DEMO_AS_OF": AS_OF.isoformat(), "DEMO_SEED": "7"}
+    env = {"SHOP_DATA_DIR": str(data_dir), "DEMO_AS_OF": AS_OF.isoformat(), "DEMO_SEED": "7",
+           # embeddings are keyed by text: share the ones `make data` computed
+           "EMBEDDING_CACHE": str(ROOT / "data" / "cache" / "product_embeddings.npz")}
     build(load_settings(env), data_dir / "nlu" / "catalog.yml")
+    train(load_settings(env), quiet=True)
     return env
 
 
@@ -44,13 +48,13 @@ def demo_settings(demo_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> 
         monkeypatch.setenv(key, value)
     monkeypatch.delenv("CUSTOMER_ID_SECRET", raising=False)
     monkeypatch.delenv("DATABASE_URL", raising=False)
-    settings.settings.cache_clear()
-    services._graph.cache_clear()
-    services._orders.cache_clear()
+    caches = (settings.settings, services._graph, services._engine, services._orders,
+              services.feedback_store, services._recommender)
+    for cached in caches:
+        cached.cache_clear()
     yield settings.settings()
-    settings.settings.cache_clear()
-    services._graph.cache_clear()
-    services._orders.cache_clear()
+    for cached in caches:
+        cached.cache_clear()
 
 
 @pytest.fixture()

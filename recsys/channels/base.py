@@ -94,6 +94,11 @@ class Channel:
         """A similarity per item column to item ``col``, or ``None`` when unsupported."""
         return None
 
+    def similarity_to(self, col: int, pool: np.ndarray) -> np.ndarray | None:
+        """How strongly each item of ``pool`` points to item ``col`` (for explanations)."""
+        scores = self.item_scores(col)
+        return None if scores is None else scores[pool]
+
     def recommend(self, query: Query, n: int = 10, exclude: np.ndarray | None = None
                   ) -> tuple[np.ndarray, np.ndarray]:
         """The ``n`` best item columns for ``query`` and their scores."""
@@ -126,6 +131,29 @@ class Channel:
     def _check(self) -> None:
         if not self.fitted:
             raise NotFittedError(f"the {self.name} channel is not fitted")
+
+
+class SimilarityChannel(Channel):
+    """A channel whose model is a sparse item-to-item similarity matrix (rows: from)."""
+
+    similarity: sp.csr_matrix = sp.csr_matrix((0, 0), dtype=np.float32)
+
+    def item_scores(self, col: int) -> np.ndarray | None:
+        return np.asarray(self.similarity[col].todense()).ravel()
+
+    def similarity_to(self, col: int, pool: np.ndarray) -> np.ndarray | None:
+        return np.asarray(self.similarity[pool][:, col].todense()).ravel()
+
+    def state(self) -> dict[str, np.ndarray]:
+        return sparse_state("sim", self.similarity)
+
+    @classmethod
+    def from_state(cls, state: dict[str, np.ndarray],
+                   config: dict[str, object]) -> SimilarityChannel:
+        model = cls(**config)
+        model.similarity = sparse_from_state("sim", state)
+        model.n_items, model.fitted = model.similarity.shape[0], True
+        return model
 
 
 def need(state: dict[str, np.ndarray], *keys: str) -> list[np.ndarray]:

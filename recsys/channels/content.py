@@ -89,6 +89,9 @@ class Content(Channel):
     def item_scores(self, col: int) -> np.ndarray | None:
         return self.vectors @ self.vectors[col]
 
+    def similarity_to(self, col: int, pool: np.ndarray) -> np.ndarray | None:
+        return self.vectors[pool] @ self.vectors[col]
+
     def _search(self, vector: np.ndarray, n: int, exclude: np.ndarray | None
                 ) -> tuple[np.ndarray, np.ndarray]:
         assert self._index is not None

@@ -75,6 +75,12 @@ class EASE(Channel):
         row = self.weights[col]
         return np.asarray(row.todense() if sp.issparse(row) else row).ravel()
 
+    def similarity_to(self, col: int, pool: np.ndarray) -> np.ndarray | None:
+        if self.skipped:
+            return None
+        block = self.weights[pool][:, col]
+        return np.asarray(block.todense() if sp.issparse(block) else block).ravel()
+
     def state(self) -> dict[str, np.ndarray]:
         if sp.issparse(self.weights):
             return {"n_items": np.asarray([self.n_items]), **sparse_state("b", self.weights)}

@@ -5,20 +5,13 @@ from __future__ import annotations
 from typing import ClassVar
 
 import numpy as np
-import scipy.sparse as sp
 
-from recsys.channels.base import (
-    Channel,
-    Query,
-    keep_top_k,
-    sparse_from_state,
-    sparse_state,
-)
+from recsys.channels.base import Query, SimilarityChannel, keep_top_k
 from recsys.data import Dataset
 from recsys.errors import ConfigError
 
 
-class ItemKNN(Channel):
+class ItemKNN(SimilarityChannel):
     """Items are similar when the same users have them (cosine with shrinkage).
 
     ``sim(i, j) = |U_i & U_j| / (sqrt(|U_i| |U_j|) + shrink)``, keeping the
@@ -38,7 +31,6 @@ class ItemKNN(Channel):
         if neighbours < 1 or shrink < 0:
             raise ConfigError("neighbours must be >= 1 and shrink >= 0")
         self.neighbours, self.shrink, self.binary = neighbours, shrink, binary
-        self.similarity = sp.csr_matrix((0, 0), dtype=np.float32)
 
     def fit(self, data: Dataset) -> ItemKNN:
         x = data.matrix.astype(np.float32)
@@ -59,16 +51,3 @@ class ItemKNN(Channel):
         if not len(query.history):
             return None
         return np.asarray((query.vector(self.n_items) @ self.similarity).todense()).ravel()
-
-    def item_scores(self, col: int) -> np.ndarray | None:
-        return np.asarray(self.similarity[col].todense()).ravel()
-
-    def state(self) -> dict[str, np.ndarray]:
-        return sparse_state("sim", self.similarity)
-
-    @classmethod
-    def from_state(cls, state: dict[str, np.ndarray], config: dict[str, object]) -> ItemKNN:
-        model = cls(**config)  # type: ignore[arg-type]
-        model.similarity = sparse_from_state("sim", state)
-        model.n_items, model.fitted = model.similarity.shape[0], True
-        return model

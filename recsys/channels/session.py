@@ -6,18 +6,12 @@ from typing import ClassVar
 
 import numpy as np
 
-from recsys.channels.base import (
-    Channel,
-    Query,
-    keep_top_k,
-    sparse_from_state,
-    sparse_state,
-)
+from recsys.channels.base import Query, SimilarityChannel, keep_top_k
 from recsys.data import Dataset
 from recsys.errors import ConfigError
 
 
-class SessionCooccurrence(Channel):
+class SessionCooccurrence(SimilarityChannel):
     """Recalls what goes with the items of the current session.
 
     Similarity is the cosine of item co-occurrence within sessions (not
@@ -39,7 +33,6 @@ class SessionCooccurrence(Channel):
         if neighbours < 1 or shrink < 0 or not 0 < decay <= 1:
             raise ConfigError("neighbours >= 1, shrink >= 0 and 0 < decay <= 1 required")
         self.neighbours, self.shrink, self.decay = neighbours, shrink, decay
-        self.similarity = keep_top_k(np.zeros((0, 0)), 1)
 
     def fit(self, data: Dataset) -> SessionCooccurrence:
         x = data.baskets
@@ -59,17 +52,3 @@ class SessionCooccurrence(Channel):
             return None
         weights = np.power(self.decay, np.arange(len(items))[::-1]).astype(np.float32)
         return np.asarray(weights @ self.similarity[items].toarray()).ravel()
-
-    def item_scores(self, col: int) -> np.ndarray | None:
-        return np.asarray(self.similarity[col].todense()).ravel()
-
-    def state(self) -> dict[str, np.ndarray]:
-        return sparse_state("sim", self.similarity)
-
-    @classmethod
-    def from_state(cls, state: dict[str, np.ndarray],
-                   config: dict[str, object]) -> SessionCooccurrence:
-        model = cls(**config)  # type: ignore[arg-type]
-        model.similarity = sparse_from_state("sim", state)
-        model.n_items, model.fitted = model.similarity.shape[0], True
-        return model

@@ -31,7 +31,7 @@ def scored(*items: str) -> list[Scored]:
 
 
 def test_rerank_filters_stock_price_rules_and_reports_why() -> None:
-    inventory = info(a2=ItemInfo("a", 20.0, in_stock=False), a3=ItemInfo("a", 30.0,
+    inventory = info(a2=ItemInfo("a", price=20.0, in_stock=False), a3=ItemInfo("a", price=30.0,
                                                                           available=False))
     result = rerank(scored("a1", "a2", "a3", "a4", "b1", "zz"), inventory, n=5,
                     rules=Rules(excluded=("b1",), diversity=0.0),
@@ -40,10 +40,31 @@ def test_rerank_filters_stock_price_rules_and_reports_why() -> None:
     assert result.removed == {"out_of_stock": 1, "discontinued": 2, "excluded": 1}
 
 
+def test_rerank_category_limit_accepts_sub_categories() -> None:
+    inventory = {"shoe": ItemInfo("running_shoes", frozenset({"running_shoes", "shoes"})),
+                 "phone": ItemInfo("phones", frozenset({"phones", "electronics"})),
+                 "sock": ItemInfo("socks")}
+    result = rerank(scored("phone", "shoe", "sock"), inventory, n=3,
+                    constraints=Constraints(category="shoes"))
+    assert [s.item for s in result.items] == ["shoe"]
+    assert result.removed == {"category": 2}
+
+
+def test_rerank_shows_one_variant_per_product_and_never_the_product_asked_about() -> None:
+    inventory = {"red": ItemInfo("shoes", group="shoe-1"),
+                 "blue": ItemInfo("shoes", group="shoe-1"),
+                 "boot": ItemInfo("shoes", group="boot-1"),
+                 "own": ItemInfo("shoes", group="laptop")}
+    result = rerank(scored("red", "own", "blue", "boot"), inventory, n=4,
+                    avoid_groups=frozenset({"laptop"}))
+    assert [s.item for s in result.items] == ["red", "boot"]
+    assert result.removed == {"same_product": 2}
+
+
 def test_rerank_contradictory_limits_and_everything_sold_out() -> None:
     assert rerank(scored("a1"), info(), n=3, constraints=Constraints(min_price=90,
                                                                      max_price=10)).items == ()
-    sold_out = {it: ItemInfo(it[0], 1.0, in_stock=False) for it in A}
+    sold_out = {it: ItemInfo(it[0], price=1.0, in_stock=False) for it in A}
     assert rerank(scored(*A), sold_out, n=3).removed == {"out_of_stock": 5}
 
 
@@ -151,7 +172,7 @@ def test_service_answers_and_logs_what_it_showed(model: Recommender, tmp_path: P
 
 def test_service_bad_input_gives_statuses_not_exceptions(model: Recommender,
                                                          tmp_path: Path) -> None:
-    inventory = info(new1=ItemInfo("a", 5.0))  # a product newer than the model
+    inventory = info(new1=ItemInfo("a", price=5.0))  # a product newer than the model
     svc = service(tmp_path, model, inventory, [])
     assert svc.similar("no-such-product").status is Status.UNKNOWN_ITEM
     fallback = svc.similar("new1", n=3)
@@ -162,7 +183,7 @@ def test_service_bad_input_gives_statuses_not_exceptions(model: Recommender,
     assert svc.for_user("u1", constraints=Constraints(max_price=1)).status \
         is Status.NOTHING_LEFT
     assert svc.for_user("never-seen", session=["not-a-product"]).status is Status.OK
-    sold_out = {k: ItemInfo(v.category, v.price, in_stock=False) for k, v in info().items()}
+    sold_out = {k: ItemInfo(v.category, price=v.price, in_stock=False) for k, v in info().items()}
     assert service(tmp_path / "x", model, sold_out, []).for_user("u1").status \
         is Status.NOTHING_LEFT
     assert service(tmp_path / "y", None, info(), []).for_user("u1").status is Status.NO_MODEL

@@ -1,0 +1,102 @@
+"""The recommendation actions against the demo shop and a recommender trained on it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from actions.constants import Intent, Response, Slot
+from actions.recommend import ActionRecommend, ActionRecommendationClick
+from tests.conftest import entity, make_tracker, run_action, slot_events
+
+
+def cards(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [c for m in messages if m.get("custom") for c in m["custom"]["cards"]]
+
+
+def test_recommendations_come_with_cards_and_reasons(demo_settings: Any) -> None:
+    tracker = make_tracker("what would you recommend?", intent=Intent.ASK_RECOMMENDATION)
+    messages, events = run_action(ActionRecommend(), tracker)
+    assert messages[0]["response"] == Response.RECOMMEND_FOR_YOU
+    shown = cards(messages)
+    assert 1 <= len(shown) <= demo_settings.results_per_page
+    for card in shown:
+        assert card["title"] and card["price"] and card["reason"]
+        assert card["buttons"][0]["payload"].startswith("/pick_recommendation{")
+    slots = slot_events(events)
+    assert slots[Slot.SHOWN_PRODUCTS] == [c["sku"] for c in shown]
+    assert slots[Slot.RECOMMENDATION]["items"] == slots[Slot.SHOWN_PRODUCTS]
+
+
+def test_price_and_category_limits_are_respected(demo_settings: Any, graph: Any) -> None:
+    tracker = make_tracker("recommend some running shoes under $100",
+                           intent=Intent.ASK_RECOMMENDATION,
+                           entities=[entity("category", "running shoes", 15),
+                                     entity("price", "$100", 35, role="max")])
+    messages, _ = run_action(ActionRecommend(), tracker)
+    shown = cards(messages)
+    assert shown
+    for card in shown:
+        details = graph.details(card["sku"], currency="USD")
+        assert details.price is not None and details.price <= 100
+        assert details.category_key == "running_shoes"
+
+
+def test_similar_and_goes_with_name_the_product(demo_settings: Any, graph: Any) -> None:
+    sku = next(s for s, *_ in graph.catalog_names() if "MacBook Air" in graph.model_name(s, "en"))
+    for intent, response in ((Intent.ASK_SIMILAR, Response.RECOMMEND_SIMILAR),
+                             (Intent.ASK_COMPLEMENTS, Response.RECOMMEND_COMPLEMENTS)):
+        tracker = make_tracker("anything like it?", intent=intent, slots={Slot.PRODUCT: sku,
+                                                                         "language": "zh"})
+        messages, events = run_action(ActionRecommend(), tracker)
+        assert messages[0]["response"] == response
+        group = graph.details(sku, currency="USD").group_id
+        assert all(graph.details(c["sku"], currency="USD").group_id != group
+                   for c in cards(messages))  # not the product itself in another colour
+        assert slot_events(events)[Slot.PRODUCT] == sku
+        assert all(c["buttons"][0]["title"] == "了解详情" for c in cards(messages))
+
+
+@pytest.mark.parametrize(("entities", "response"), [
+    ([entity("price", "$900", 0, role="min"), entity("price", "$10", 10, role="max")],
+     Response.RECOMMEND_CONTRADICTORY),
+    ([entity("price", "$0.01", 0, role="max")], Response.RECOMMEND_NONE),
+])
+def test_impossible_limits_get_honest_replies(demo_settings: Any, entities: list[Any],
+                                              response: str) -> None:
+    tracker = make_tracker("recommend something", intent=Intent.ASK_RECOMMENDATION,
+                           entities=entities)
+    messages, _ = run_action(ActionRecommend(), tracker)
+    assert messages[0]["response"] == response
+
+
+def test_no_trained_model_gets_a_polite_reply(demo_settings: Any, monkeypatch: Any,
+                                              tmp_path: Any) -> None:
+    from actions import services, settings
+
+    monkeypatch.setenv("RECSYS_DIR", str(tmp_path / "nothing"))
+    settings.settings.cache_clear()
+    services._recommender.cache_clear()
+    tracker = make_tracker("recommend something", intent=Intent.ASK_RECOMMENDATION)
+    messages, _ = run_action(ActionRecommend(), tracker)
+    assert messages[0]["response"] == Response.RECOMMEND_UNAVAILABLE
+
+
+def test_clicking_a_recommended_product_is_logged(demo_settings: Any) -> None:
+    from actions.services import feedback_store
+
+    tracker = make_tracker("recommend", intent=Intent.ASK_RECOMMENDATION, sender="clicker")
+    messages, events = run_action(ActionRecommend(), tracker)
+    slots = slot_events(events)
+    sku = slots[Slot.SHOWN_PRODUCTS][0]
+    click = make_tracker(f'/pick_recommendation{{"product": "{sku}"}}',
+                         intent=Intent.PICK_RECOMMENDATION, entities=[entity("product", sku)],
+                         slots={Slot.RECOMMENDATION: slots[Slot.RECOMMENDATION]},
+                         sender="clicker")
+    _, click_events = run_action(ActionRecommendationClick(), click)
+    assert slot_events(click_events)[Slot.PRODUCT] == sku
+    logged = [(e.kind, e.product_sku) for e in feedback_store().events()
+              if e.request_id == slots[Slot.RECOMMENDATION]["request"]]
+    assert ("click", sku) in logged and logged.count(("click", sku)) == 1
+    assert sum(1 for kind, _ in logged if kind == "shown") == len(cards(messages))
