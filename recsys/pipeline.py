@@ -65,7 +65,8 @@ class Scored:
         item: Item id.
         score: Ranking score (higher is better; comparable within one list).
         channel: The recall channel that ranked it highest (``history``,
-            ``itemknn``, ``ease``, ``als``, ``content``, ``session``, ``popular``).
+            ``itemknn``, ``ease``, ``als``, ``content``, ``session``, ``popular``),
+            or what put it in the list (``accessory``, ``pinned``).
         related: The user's item that explains it, for item-based channels.
     """
 

@@ -30,22 +30,8 @@ class Status(str, Enum):
     NO_MODEL = "no_model"  # nothing trained yet
 
 
-@dataclass(frozen=True)
-class Recommendation:
-    """One recommended item and why.
-
-    Attributes:
-        item: Product id (SKU).
-        score: Ranking score (comparable within one list only).
-        channel: Why it was picked: ``history``, ``itemknn``, ``ease``, ``als``,
-            ``content``, ``session``, ``popular``, ``accessory`` or ``pinned``.
-        related: The product it relates to ("because you looked at ..."), if any.
-    """
-
-    item: str
-    score: float
-    channel: str
-    related: str | None = None
+#: One recommended item and why (the re-ranked :class:`~recsys.pipeline.Scored`).
+Recommendation = Scored
 
 
 @dataclass(frozen=True)
@@ -187,8 +173,7 @@ class RecommenderService:
             more = [Scored(p.item, floor - i * 1e-6, p.channel) for i, p in enumerate(popular)]
             result = rerank(candidates + more, inventory, n=n, rules=self.rules,
                             constraints=constraints, pinned=pinned, avoid_groups=avoid_groups)
-        items = tuple(Recommendation(s.item, s.score, s.channel, s.related)
-                      for s in result.items)
+        items = result.items
         status = Status.OK if items else Status.NOTHING_LEFT
         answer = RecommendationList(kind, items, status, request, variant, self._name(),
                                     version, dict(result.removed))
