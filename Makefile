@@ -32,7 +32,8 @@ PY311 := $(shell for p in python3.11 $$(ls -d $$HOME/.pyenv/versions/3.11*/bin/p
 TRAIN_INPUTS := config.yml bot/domain.yml $(wildcard nlu_data/train/*.yml) \
 	$(wildcard bot/components/*.py) $(wildcard bot/policies/*.py)
 DATA_INPUTS := $(wildcard shop/*.py) $(wildcard knowledge_graph/*.py) $(wildcard recsys/*.py) \
-	$(wildcard recsys/channels/*.py) scripts/train_recsys.py \
+	$(wildcard recsys/channels/*.py) scripts/train_recsys.py $(wildcard vision/*.py) \
+	scripts/index_images.py \
 	$(wildcard knowledge_graph/queries/*.rq) scripts/build_data.py scripts/nlu_examples.py
 
 .PHONY: help
@@ -101,9 +102,15 @@ import-online-retail: $(STAMPS)/actions-venv ## Import the UCI Online Retail cat
 .PHONY: import-grocery-store
 import-grocery-store: $(STAMPS)/actions-venv ## Import the Grocery Store catalog (DATASETS=path) into SHOP_DATA_DIR
 	$(ACT_PY) -m knowledge_graph derive-grocery-store \
-	  --input "$(DATASETS)/grocery-store/dataset" --out "$(SHOP_DATA_DIR)/imports/grocery_store.csv"
+	  --input "$(DATASETS)/grocery-store/dataset" --out "$(SHOP_DATA_DIR)/imports/grocery_store.csv" \
+	  --photos-out "$(SHOP_DATA_DIR)/imports/grocery_store_photos.csv"
 	$(ACT_PY) -m knowledge_graph import "$(SHOP_DATA_DIR)/imports/grocery_store.csv" \
 	  --mapping knowledge_graph/mappings/grocery_store.yml
+	$(ACT_PY) -m scripts.index_images add --csv "$(SHOP_DATA_DIR)/imports/grocery_store_photos.csv"
+
+.PHONY: index-images
+index-images: $(STAMPS)/actions-venv ## Sync the photo index with the catalog's product photos (hot-reloaded)
+	$(ACT_PY) -m scripts.index_images sync
 
 # --- run --------------------------------------------------------------------------------
 
@@ -173,6 +180,10 @@ recsys-report: $(STAMPS)/actions-venv ## Per-variant click-through and conversio
 .PHONY: bench-recsys
 bench-recsys: $(STAMPS)/actions-venv ## Recommender on Online Retail + MovieLens-100K (DATASETS=path): table + plots
 	OPENBLAS_NUM_THREADS=1 $(ACT_PY) -m scripts.bench_recsys --datasets "$(DATASETS)" --out reports
+
+.PHONY: bench-vision
+bench-vision: $(STAMPS)/actions-venv ## Photo lookup on the Grocery Store dataset (DATASETS=path): table + plots
+	$(ACT_PY) -m scripts.bench_vision --datasets "$(DATASETS)" --out reports
 
 .PHONY: clean
 clean: ## Remove generated data, models and test results (keeps the environments)

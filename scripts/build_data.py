@@ -193,6 +193,10 @@ def main(argv: list[str] | None = None) -> int:
 
     summary = train(settings, quiet=True)
     print(f"  recommender      {summary['version']} (fit {summary['fit_seconds']}s)")
+    from scripts.index_images import sync  # the photo index follows the catalog
+
+    photos = sync(settings, quiet=True)
+    print(f"  photo index      {photos['photos']:>8,d} photos of {photos['products']} products")
     return 0
 
 

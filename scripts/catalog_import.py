@@ -112,9 +112,18 @@ def derive_online_retail(source: Path, out: Path) -> int:
     return 0
 
 
-def derive_grocery_store(dataset: Path, out: Path) -> int:
-    """Write the product catalog derived from the Grocery Store dataset, with a report."""
-    from knowledge_graph.sources.grocery_store import derive_catalog, write_catalog
+def derive_grocery_store(dataset: Path, out: Path, photos_out: Path | None = None) -> int:
+    """Write the product catalog derived from the Grocery Store dataset, with a report.
+
+    With ``photos_out``, also write the shelf photos of the training split as
+    ``sku,path`` rows (``python -m scripts.index_images add --csv`` attaches
+    them to the products as extra photos for visual lookup).
+    """
+    from knowledge_graph.sources.grocery_store import (
+        derive_catalog,
+        write_catalog,
+        write_shelf_photos,
+    )
 
     if not (dataset / "classes.csv").is_file():
         print(f"no classes.csv in {dataset} (set DATASETS to the shared datasets folder)",
@@ -122,6 +131,8 @@ def derive_grocery_store(dataset: Path, out: Path) -> int:
         return 2
     catalog = derive_catalog(dataset)
     write_catalog(catalog, out)
+    if photos_out is not None:
+        write_shelf_photos(dataset, photos_out)
     print(f"derived {len(catalog.rows)} products in {len(catalog.by_category)} categories "
           f"({catalog.with_brand} branded, {catalog.missing_sheets} without an information "
           f"sheet; no prices: price on request) -> {out}")
@@ -151,11 +162,13 @@ def main(argv: list[str] | None = None) -> int:
     grocery.add_argument("--input", type=Path, required=True,
                          help="the grocery-store/dataset folder")
     grocery.add_argument("--out", type=Path, required=True, help="catalog CSV to write")
+    grocery.add_argument("--photos-out", type=Path,
+                         help="also write the training split's shelf photos (sku,path) here")
     args = parser.parse_args(argv)
     if args.command == "derive-online-retail":
         return derive_online_retail(args.input, args.out)
     if args.command == "derive-grocery-store":
-        return derive_grocery_store(args.input, args.out)
+        return derive_grocery_store(args.input, args.out, args.photos_out)
     settings = load_settings()
     try:
         mapping = Mapping.load(args.mapping)

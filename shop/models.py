@@ -102,6 +102,20 @@ class LocalPrice(Base):
     product: Mapped[Product] = relationship(back_populates="prices")
 
 
+class ProductImage(Base):
+    """An extra photo of a product, beside the catalog's main ``Product.image``.
+
+    ``uri`` is a ``file://`` URI or ``media:<id>`` (a photo in the media store).
+    """
+
+    __tablename__ = "product_images"
+    __table_args__ = (UniqueConstraint("sku", "uri"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    sku: Mapped[str] = mapped_column(ForeignKey("products.sku"), index=True)
+    uri: Mapped[str] = mapped_column(String(1024))
+
+
 class AccessoryLink(Base):
     """``accessory_sku`` is an accessory or spare part for ``product_sku``."""
 

@@ -42,14 +42,19 @@ def demo_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
 @pytest.fixture()
 def demo_settings(demo_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """Point the action server's settings and services at the demo shop."""
+    yield from use_shop(demo_env, monkeypatch)
+
+
+def use_shop(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """Point the action server's settings and services at the shop in ``env``."""
     from actions import services, settings
 
-    for key, value in demo_env.items():
+    for key, value in env.items():
         monkeypatch.setenv(key, value)
     monkeypatch.delenv("CUSTOMER_ID_SECRET", raising=False)
     monkeypatch.delenv("DATABASE_URL", raising=False)
     caches = (settings.settings, services._graph, services._engine, services._orders,
-              services.feedback_store, services._recommender)
+              services.feedback_store, services._recommender, services._media, services._visual)
     for cached in caches:
         cached.cache_clear()
     yield settings.settings()
@@ -128,3 +133,39 @@ def slot_events(events: list[Any]) -> dict[str, Any]:
 
 
 os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
+
+
+@pytest.fixture(scope="session")
+def grocery_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """A shop selling the real Grocery Store catalog, its photos indexed.
+
+    The 81 iconic catalog images, plus two shelf photos (training split) for
+    each of the first 12 products, attached with ``scripts.index_images add``.
+    """
+    from actions.settings import load_settings
+    from knowledge_graph.importing import Mapping
+    from knowledge_graph.sources.grocery_store import derive_catalog, write_catalog
+    from scripts.build_data import build
+    from scripts.catalog_import import run_import
+    from scripts.index_images import add
+    from tests.knowledge_graph.test_grocery_store import GROCERY
+
+    if not (GROCERY / "classes.csv").is_file():
+        pytest.skip(f"Grocery Store dataset not found at {GROCERY} (set DATASETS)")
+    data_dir = tmp_path_factory.mktemp("grocery-shop")
+    env = {"SHOP_DATA_DIR": str(data_dir), "DEMO_AS_OF": AS_OF.isoformat(), "DEMO_SEED": "7",
+           "EMBEDDING_CACHE": str(ROOT / "data" / "cache" / "product_embeddings.npz"),
+           "VISION_VIEWS": "center,zoom", "VISION_RELOAD_SECONDS": "0"}
+    settings = load_settings(env)
+    build(settings, data_dir / "nlu" / "catalog.yml")
+    catalog = data_dir / "grocery.csv"
+    write_catalog(derive_catalog(GROCERY), catalog)
+    run_import(settings, catalog, Mapping.load(ROOT / "knowledge_graph" / "mappings"
+                                               / "grocery_store.yml"),
+               nlu_out=data_dir / "nlu" / "catalog.yml")
+    shelf = [(f"GS-{int(line.split(',')[1]):03d}", GROCERY / line.split(",")[0].strip())
+             for line in (GROCERY / "train.txt").read_text().splitlines()
+             if line.strip() and int(line.split(",")[1]) < 12
+             and line.split(",")[0].strip().endswith(("_002.jpg", "_009.jpg"))]
+    assert add(settings, shelf, quiet=True) == 0
+    return env

@@ -136,3 +136,24 @@ def write_catalog(catalog: DerivedCatalog, path: Path) -> None:
         writer = csv.DictWriter(handle, fieldnames=FIELDS)
         writer.writeheader()
         writer.writerows(catalog.rows)
+
+
+def write_shelf_photos(dataset: Path, path: Path, *, split: str = "train.txt") -> int:
+    """Write ``sku,path`` rows for the shoppers' photos of one split; returns the count.
+
+    These are the photos a shop would take of its own shelves: attached to the
+    products, they let visual lookup match customers' photos taken in similar
+    conditions. Only the training split is meant for this; the validation
+    split stays for measuring.
+    """
+    rows = []
+    for line in (dataset / split).read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            rel, class_id, _ = (part.strip() for part in line.split(","))
+            rows.append({"sku": f"GS-{int(class_id):03d}", "path": str((dataset / rel).resolve())})
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=["sku", "path"])
+        writer.writeheader()
+        writer.writerows(rows)
+    return len(rows)
