@@ -56,6 +56,21 @@ def price_text(amount: Decimal | None, currency: str, lang: str) -> str:
     return PRICE_ON_REQUEST[lang] if amount is None else format_money(amount, currency)
 
 
+MORE = {"en": "Tell me more", "zh": "了解详情"}
+
+
+def product_card(graph: ProductGraph, sku: str, *, lang: str, currency: str, payload: str,
+                 image: str | None, **extra: Any) -> dict[str, Any]:
+    """A product card for the chat widget: SKU, title, price, image, a "tell me more" button.
+
+    ``extra`` fields (a reason, a score) are added to the card as they are.
+    """
+    summary = graph.summary(sku, currency=currency)
+    return {"sku": sku, "title": display_name(summary, lang),
+            "price": price_text(summary.price, summary.currency, lang), "image": image,
+            **extra, "buttons": [{"title": MORE[lang], "payload": payload}]}
+
+
 def format_date(value: dt.datetime | dt.date | None, lang: str) -> str:
     """A date as customers read it: ``Nov 3, 2026`` or ``2026年11月3日``."""
     if value is None:

@@ -30,6 +30,9 @@ class Intent:
     ASK_SIMILAR = "ask_similar"
     ASK_COMPLEMENTS = "ask_complements"
     PICK_RECOMMENDATION = "pick_recommendation"
+    SHARE_IMAGE = "share_image"
+    # sent by channels (a photo message), never typed: no NLU examples
+    CHANNEL_ONLY = (SHARE_IMAGE,)
     CHECK_ORDER_STATUS = "check_order_status"
     CANCEL_ORDER = "cancel_order"
     RETURN_ORDER = "return_order"
@@ -78,6 +81,7 @@ class ActionName:
     PRODUCT_ACCESSORIES = "action_product_accessories"
     RECOMMEND = "action_recommend"
     RECOMMENDATION_CLICK = "action_recommendation_click"
+    VISUAL_SEARCH = "action_visual_search"
     ORDER_STATUS = "action_order_status"
     CANCEL_ORDER = "action_cancel_order"
     RETURN_ORDER = "action_return_order"
@@ -139,6 +143,13 @@ class Response:
     RETURN_REFUSED_WINDOW = "utter_return_refused_window"
     RETURN_REFUSED_RETURNED = "utter_return_refused_returned"
     RETURN_REFUSED_CANCELLED = "utter_return_refused_cancelled"
+    VISUAL_MATCHES = "utter_visual_matches"
+    VISUAL_UNSURE = "utter_visual_unsure"
+    VISUAL_NONE = "utter_visual_none"
+    VISUAL_NOT_A_PHOTO = "utter_visual_not_a_photo"
+    VISUAL_NO_PHOTO = "utter_visual_no_photo"
+    VISUAL_BAD_PHOTO = "utter_visual_bad_photo"
+    VISUAL_UNAVAILABLE = "utter_visual_unavailable"
 
 
 LANGUAGES = ("en", "zh")

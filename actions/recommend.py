@@ -12,10 +12,9 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.common import (
     currency_for,
     customer_identity,
-    display_name,
     language,
     latest_entities,
-    price_text,
+    product_card,
     resolve_one,
     resolve_products,
 )
@@ -27,8 +26,6 @@ from knowledge_graph.graph import ProductGraph
 from recsys.experiments import Event
 from recsys.rerank import Constraints
 from recsys.service import Recommendation, RecommendationList, Status
-
-MORE = {"en": "Tell me more", "zh": "了解详情"}
 
 
 def _reason(item: Recommendation, graph: ProductGraph, lang: str) -> str:
@@ -127,20 +124,16 @@ class ActionRecommend(Action):
         inventory = recommender().inventory()
         lines, cards = [], []
         for i, item in enumerate(items, start=1):
-            summary = graph.summary(item.item, currency=currency)
-            title, price = display_name(summary, lang), price_text(summary.price,
-                                                                   summary.currency, lang)
             reason = _reason(item, graph, lang)
-            lines.append(f"{i}. {title} — {price} ({reason})" if lang == "en"
-                         else f"{i}. {title} — {price}（{reason}）")
             info = inventory.get(item.item)
-            cards.append({
-                "sku": item.item, "title": title, "price": price, "reason": reason,
-                "reason_code": {"channel": item.channel, "related": item.related},
-                "image": info.image if info else None,
-                "buttons": [{"title": MORE[lang], "payload": "/pick_recommendation"
-                             + json.dumps({"product": item.item})}],
-            })
+            card = product_card(
+                graph, item.item, lang=lang, currency=currency,
+                payload="/pick_recommendation" + json.dumps({"product": item.item}),
+                image=info.image if info else None, reason=reason,
+                reason_code={"channel": item.channel, "related": item.related})
+            lines.append(f"{i}. {card['title']} — {card['price']} ({reason})" if lang == "en"
+                         else f"{i}. {card['title']} — {card['price']}（{reason}）")
+            cards.append(card)
         response = {"for_you": Response.RECOMMEND_FOR_YOU, "similar": Response.RECOMMEND_SIMILAR,
                     "complements": Response.RECOMMEND_COMPLEMENTS}[result.kind]
         dispatcher.utter_message(response=response, name=name, items="\n".join(lines))

@@ -15,6 +15,11 @@ from recsys.service import RecommenderService
 from shop.db import make_engine, session_factory
 from shop.feedback import FeedbackEvent, FeedbackStore, local_prices
 from shop.orders import OrderService
+from vision.encoder import ImageEncoder
+from vision.images import Limits
+from vision.index import IndexStore
+from vision.media import MediaStore
+from vision.search import VisualSearch
 
 _lock = threading.Lock()
 
@@ -74,6 +79,25 @@ def _recommender() -> RecommenderService:
         experiment=experiment, sink=sink)
 
 
+@lru_cache(maxsize=1)
+def _media() -> MediaStore:
+    s = settings()
+    return MediaStore(s.media_dir, limits=Limits(max_bytes=s.upload_max_bytes,
+                                                 max_pixels=s.upload_max_pixels))
+
+
+@lru_cache(maxsize=1)
+def _visual() -> VisualSearch:
+    s = settings()
+    encoder = ImageEncoder(views=s.vision_views, threads=s.vision_threads,
+                           color_weight=s.vision_color)
+    return VisualSearch(encoder=encoder,
+                        store=IndexStore(s.vision_dir, check_seconds=s.vision_reload_seconds),
+                        threshold=s.vision_threshold, floor=s.vision_floor,
+                        document_limit=s.vision_document_limit,
+                        limits=_media().limits)
+
+
 def product_graph() -> ProductGraph:
     """The product graph, loaded on first use."""
     with _lock:
@@ -90,3 +114,15 @@ def recommender() -> RecommenderService:
     """The recommender (hot-reloads new model versions), built on first use."""
     with _lock:
         return _recommender()
+
+
+def media_store() -> MediaStore:
+    """Customers' uploaded photos (the folder the REST channel writes)."""
+    with _lock:
+        return _media()
+
+
+def visual_search() -> VisualSearch:
+    """Photo-to-product lookup (hot-reloads new index versions), built on first use."""
+    with _lock:
+        return _visual()

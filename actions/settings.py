@@ -15,6 +15,7 @@ from typing import Any
 
 from recsys.errors import ConfigError
 from recsys.experiments import Experiment
+from vision.encoder import VIEWS
 
 
 class SettingsError(ValueError):
@@ -46,6 +47,25 @@ class Settings:
         recsys_diversity: MMR weight against repeating a category (0 to 1).
         recsys_reload_seconds: How often the action server looks for a new model.
         embedding_cache: File caching product-text embeddings between trainings.
+        media_dir: Content-addressed folder of customers' uploaded photos.
+        vision_dir: Folder of the image index's versions.
+        vision_threshold: Score of a confident photo match when the index has
+            no calibrated bounds of its own.
+        vision_floor: Score a photo match needs to be shown as a guess, likewise.
+        vision_reject: Share of photos of products the shop does not sell that
+            the calibrated threshold keeps from being answered as a match.
+        vision_floor_reject: Share of them the calibrated floor rejects outright.
+        vision_document_limit: Probability of "screenshot or page of text" from
+            which a photo is answered as not a product photo (1: never).
+        vision_views: Encoder views averaged per photo (see ``vision.encoder``).
+        vision_color: Weight of the colour histogram in a photo's vector (0: none).
+        vision_projection: Projection learned from the shop's photos: ``lda``,
+            ``whiten`` or ``off``.
+        vision_shrinkage: Shrinkage of that projection (0 to 1).
+        vision_threads: torch threads of the image encoder.
+        vision_reload_seconds: How often the action server looks for a new index.
+        upload_max_bytes: Largest photo accepted.
+        upload_max_pixels: Most pixels of a photo (checked before decoding).
         customer_id_secret: When set, a ``customer_id`` in message metadata is
             trusted only with a matching ``customer_sig`` (hex HMAC-SHA256 of the
             id under this secret), so only the shop's back end can vouch for it.
@@ -71,6 +91,21 @@ class Settings:
     recsys_diversity: float = 0.3
     recsys_reload_seconds: int = 5
     embedding_cache: Path = Path("data/cache/product_embeddings.npz")
+    media_dir: Path = Path("data/media")
+    vision_dir: Path = Path("data/vision")
+    vision_threshold: float = 0.5
+    vision_floor: float = 0.38
+    vision_reject: float = 0.75
+    vision_floor_reject: float = 0.10
+    vision_document_limit: float = 0.3
+    vision_views: tuple[str, ...] = ("center", "zoom")
+    vision_color: float = 0.5
+    vision_projection: str = "lda"
+    vision_shrinkage: float = 0.3
+    vision_threads: int = 2
+    vision_reload_seconds: int = 5
+    upload_max_bytes: int = 10 * 1024 * 1024
+    upload_max_pixels: int = 40_000_000
 
 
 def _list(env: dict[str, str], name: str) -> tuple[str, ...]:
@@ -126,6 +161,16 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         Experiment.parse("check", env.get("RECSYS_VARIANTS", "pipeline:50,popular:50"))
     except ConfigError as exc:
         raise SettingsError(f"RECSYS_VARIANTS: {exc}") from exc
+    views = _list(env, "VISION_VIEWS") or ("center", "zoom")
+    if _float(env, "VISION_FLOOR", 0.38, -1.0, 1.0) > _float(env, "VISION_THRESHOLD", 0.5,
+                                                             -1.0, 1.0) or \
+            _float(env, "VISION_FLOOR_REJECT", 0.10, 0.0, 1.0) > _float(env, "VISION_REJECT",
+                                                                        0.75, 0.0, 1.0):
+        raise SettingsError("VISION_FLOOR must not exceed VISION_THRESHOLD, nor "
+                            "VISION_FLOOR_REJECT exceed VISION_REJECT")
+    if bad := [v for v in views if v not in VIEWS]:
+        raise SettingsError(f"VISION_VIEWS: unknown view(s) {', '.join(bad)}; "
+                            f"choose from {', '.join(VIEWS)}")
     return Settings(
         data_dir=data_dir,
         database_url=env.get("DATABASE_URL") or f"sqlite:///{data_dir / 'shop.db'}",
@@ -148,6 +193,21 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         recsys_reload_seconds=_int(env, "RECSYS_RELOAD_SECONDS", 5, 0, 86400),
         embedding_cache=Path(env.get("EMBEDDING_CACHE")
                              or data_dir / "cache" / "product_embeddings.npz"),
+        media_dir=Path(env.get("MEDIA_DIR") or data_dir / "media"),
+        vision_dir=Path(env.get("VISION_DIR") or data_dir / "vision"),
+        vision_threshold=_float(env, "VISION_THRESHOLD", 0.5, -1.0, 1.0),
+        vision_floor=_float(env, "VISION_FLOOR", 0.38, -1.0, 1.0),
+        vision_reject=_float(env, "VISION_REJECT", 0.75, 0.0, 1.0),
+        vision_floor_reject=_float(env, "VISION_FLOOR_REJECT", 0.10, 0.0, 1.0),
+        vision_document_limit=_float(env, "VISION_DOCUMENT_LIMIT", 0.3, 0.01, 1.0),
+        vision_views=views,
+        vision_color=_float(env, "VISION_COLOR", 0.5, 0.0, 4.0),
+        vision_projection=_choice(env, "VISION_PROJECTION", "lda", ("lda", "whiten", "off")),
+        vision_shrinkage=_float(env, "VISION_SHRINKAGE", 0.3, 0.0, 1.0),
+        vision_threads=_int(env, "VISION_THREADS", 2, 1, 64),
+        vision_reload_seconds=_int(env, "VISION_RELOAD_SECONDS", 5, 0, 86400),
+        upload_max_bytes=_int(env, "UPLOAD_MAX_BYTES", 10 * 1024 * 1024, 1024, 100 * 1024**2),
+        upload_max_pixels=_int(env, "UPLOAD_MAX_PIXELS", 40_000_000, 1024, 500_000_000),
     )
 
 

@@ -27,3 +27,23 @@ def test_bad_recommender_settings_are_refused(tmp_path, name: str, value: str,
                                               message: str) -> None:
     with pytest.raises(SettingsError, match=message):
         load_settings({"SHOP_DATA_DIR": str(tmp_path), name: value})
+
+
+def test_photo_defaults_live_under_the_data_directory(tmp_path) -> None:
+    s = load_settings({"SHOP_DATA_DIR": str(tmp_path), "VISION_VIEWS": "center, flip"})
+    assert s.media_dir == tmp_path / "media" and s.vision_dir == tmp_path / "vision"
+    assert s.vision_views == ("center", "flip") and s.vision_projection == "lda"
+    assert s.vision_floor <= s.vision_threshold and s.upload_max_bytes == 10 * 1024 * 1024
+
+
+@pytest.mark.parametrize(("env", "message"), [
+    ({"VISION_VIEWS": "center,sideways"}, "unknown view"),
+    ({"VISION_PROJECTION": "pca"}, "VISION_PROJECTION must be one of"),
+    ({"VISION_THRESHOLD": "0.3", "VISION_FLOOR": "0.6"}, "VISION_FLOOR must not exceed"),
+    ({"VISION_REJECT": "0.05"}, "VISION_FLOOR_REJECT exceed"),
+    ({"UPLOAD_MAX_BYTES": "-5"}, "between 1024"),
+    ({"VISION_THREADS": "0"}, "between 1 and 64"),
+])
+def test_bad_photo_settings_are_refused(tmp_path, env: dict[str, str], message: str) -> None:
+    with pytest.raises(SettingsError, match=message):
+        load_settings({"SHOP_DATA_DIR": str(tmp_path), **env})

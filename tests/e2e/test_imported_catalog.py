@@ -13,13 +13,16 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+import requests
 
 from actions.settings import load_settings
 from knowledge_graph.importing import Mapping
 from knowledge_graph.sources.grocery_store import derive_catalog as derive_grocery
 from knowledge_graph.sources.grocery_store import write_catalog as write_grocery
+from knowledge_graph.sources.grocery_store import write_shelf_photos
 from knowledge_graph.sources.online_retail import derive_catalog, write_catalog
 from scripts.catalog_import import ImportReport, run_import
+from scripts.index_images import add as add_photos
 from scripts.stack import MODEL, ROOT, Stack
 from tests.knowledge_graph.test_grocery_store import GROCERY
 from tests.knowledge_graph.test_online_retail import TRANSACTIONS
@@ -27,8 +30,9 @@ from tests.knowledge_graph.test_online_retail import TRANSACTIONS
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
-def _stack_with(work: Path, write_csv: Callable[[Path], None],
-                mapping_name: str) -> Iterator[tuple[Stack, ImportReport]]:
+def _stack_with(work: Path, write_csv: Callable[[Path], None], mapping_name: str,
+                after: Callable[[Stack], None] | None = None
+                ) -> Iterator[tuple[Stack, ImportReport]]:
     """A running stack on a fresh shop into which the derived catalog was imported."""
     if not MODEL.exists():
         pytest.fail(f"{MODEL} is missing: run `make train` first")
@@ -41,6 +45,8 @@ def _stack_with(work: Path, write_csv: Callable[[Path], None],
         mapping = Mapping.load(ROOT / "knowledge_graph" / "mappings" / mapping_name)
         reports.append(run_import(settings, catalog, mapping,
                                   nlu_out=work / "nlu" / "catalog.yml"))
+        if after is not None:
+            after(stack)
 
     stack = Stack(data_dir=work / "data")
     try:
@@ -80,9 +86,21 @@ def test_demo_products_are_no_longer_offered(retail: Stack) -> None:
 def grocery(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     if not (GROCERY / "classes.csv").is_file():
         pytest.skip(f"Grocery Store dataset not found at {GROCERY} (set DATASETS)")
+    def index_photos(stack: Stack) -> None:  # the catalog images plus 3 shelf photos each
+        settings = load_settings({"SHOP_DATA_DIR": str(stack.data_dir)})
+        photos = stack.data_dir / "shelf.csv"
+        write_shelf_photos(GROCERY, photos)
+        rows = photos.read_text().splitlines()
+        keep = [rows[0]] + [r for r in rows[1:] if r.endswith(("_003.jpg", "_013.jpg",
+                                                                "_023.jpg"))]
+        photos.write_text("\n".join(keep) + "\n")
+        assert add_photos(settings, [(sku, Path(path)) for sku, path in
+                                     (r.split(",", 1) for r in keep[1:])], quiet=True) == 0
+
     for stack, report in _stack_with(
             tmp_path_factory.mktemp("grocery"),
-            lambda out: write_grocery(derive_grocery(GROCERY), out), "grocery_store.yml"):
+            lambda out: write_grocery(derive_grocery(GROCERY), out), "grocery_store.yml",
+            after=index_photos):
         assert report.sync.added == 81 and not report.plan.rejected
         yield stack
 
@@ -96,3 +114,88 @@ def test_grocery_products_are_sold_at_a_price_on_request(grocery: Stack) -> None
     assert "$" not in reply and "SEK" not in reply
     reply = " ".join(grocery.say(sender, "tell me about the oatly oat milk"))
     assert "oat drink" in reply and "price on request" in reply
+
+
+def upload(stack: Stack, data: bytes, content_type: str = "image/jpeg") -> requests.Response:
+    return requests.post(f"{stack.rasa_url}/webhooks/rest/media", data=data,
+                         headers={"Content-Type": content_type}, timeout=60)
+
+
+def photo_turn(stack: Stack, sender: str, media_id: str, caption: str = "") -> list[dict]:
+    response = stack.post({"sender": sender, "message": caption,
+                           "metadata": {"image": media_id}})
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_a_shoppers_photo_finds_the_product_and_the_chat_goes_on(grocery: Stack) -> None:
+    sender = f"photo-{uuid.uuid4().hex[:8]}"
+    photo = (GROCERY / "val" / "Fruit" / "Banana" / "Banana_003.jpg").read_bytes()
+    stored = upload(grocery, photo)
+    assert stored.status_code == 201, stored.text
+    body = stored.json()
+    assert body["mime"] == "image/jpeg" and body["size"] == len(photo)
+    messages = photo_turn(grocery, sender, body["media_id"], "do you sell this?")
+    text = " ".join(m.get("text", "") for m in messages)
+    cards = next(m["custom"]["cards"] for m in messages if m.get("custom"))
+    assert "Banana" in text and cards[0]["title"] == "Banana"
+    assert cards[0]["matched_image"] and 0 < cards[0]["score"] <= 1
+    reply = " ".join(grocery.say(sender, "how much is the first one?"))
+    assert "Banana" in reply and "price on request" in reply
+    # multipart uploads work too, and the same photo is stored once
+    again = requests.post(f"{grocery.rasa_url}/webhooks/rest/media",
+                          files={"file": ("banana.jpg", photo, "image/jpeg")}, timeout=60)
+    assert again.status_code == 201 and again.json()["media_id"] == body["media_id"]
+
+
+def test_a_photo_of_something_else_gets_an_honest_answer(grocery: Stack) -> None:
+    from PIL import Image, ImageDraw
+
+    from tests.vision.conftest import encode
+
+    screenshot = Image.new("RGB", (900, 600), "white")
+    draw = ImageDraw.Draw(screenshot)
+    for line in range(18):
+        draw.text((30, 20 + 30 * line), "Payment received - receipt #88231", fill="black")
+    media_id = upload(grocery, encode(screenshot, "PNG"), "image/png").json()["media_id"]
+    text = " ".join(m.get("text", "") for m in photo_turn(grocery, "photo-x", media_id))
+    assert "screenshot" in text and "human" in text
+
+
+def test_bad_uploads_get_a_clear_status_and_nothing_is_stored(grocery: Stack) -> None:
+    import io
+
+    from PIL import Image
+
+    from tests.vision.conftest import encode
+    from tests.vision.test_images import png_bomb
+
+    media = grocery.data_dir / "media"
+    before = sorted(p.name for p in media.rglob("*") if p.is_file())
+    jpeg = (GROCERY / "val" / "Fruit" / "Kiwi" / "Kiwi_001.jpg").read_bytes()
+    bad = {
+        "not an image": (b"%PDF-1.7 hello", 415),
+        "30 MB": (b"\xff\xd8" + b"\x00" * (30 * 1024 * 1024), 413),
+        "truncated JPEG": (jpeg[: len(jpeg) // 3], 422),
+        "decompression bomb": (png_bomb(50_000, 50_000), 413),
+        "1x1 image": (encode(Image.new("RGB", (1, 1)), "PNG"), 422),
+        "empty": (b"", 400),
+        "injection": (b"'; DROP TABLE products; --<script>", 415),
+    }
+    for name, (data, status) in bad.items():
+        response = upload(grocery, data)
+        assert response.status_code == status, (name, response.text)
+        assert response.json()["error"], name
+    assert sorted(p.name for p in media.rglob("*") if p.is_file()) == before
+    rgba = Image.new("RGBA", (64, 64), (0, 0, 0, 0))
+    frames = io.BytesIO()
+    Image.new("RGB", (48, 48), "red").save(frames, "GIF", save_all=True, append_images=[
+        Image.new("RGB", (48, 48), "blue")], duration=100)
+    cmyk = encode(Image.new("RGB", (80, 60), "green").convert("CMYK"), "JPEG")
+    for data in (encode(rgba, "PNG"), frames.getvalue(), cmyk):
+        stored = upload(grocery, data)
+        assert stored.status_code == 201, stored.text
+        assert photo_turn(grocery, "photo-y", stored.json()["media_id"])  # a reply, no 500
+    for image in ("0" * 64, "../../etc/passwd", 42):
+        response = grocery.post({"sender": "photo-z", "message": "", "metadata": {"image": image}})
+        assert response.status_code == 400 and "upload" in response.json()["error"]

@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from actions.constants import Intent
+
 ROOT = Path(__file__).resolve().parents[2]
 EVAL = ROOT / "nlu_data" / "eval"
 ANNOTATION = re.compile(r"\[([^\]]+)\](?:\([^)]+\)|\{[^}]+\})")
@@ -45,7 +47,8 @@ def test_test_set_is_large_and_covers_every_intent(language: str) -> None:
     domain = yaml.safe_load((ROOT / "bot" / "domain.yml").read_text("utf-8"))
     test = examples(EVAL / f"nlu_test_{language}.yml")
     assert sum(len(v) for v in test.values()) >= 300
-    assert set(test) == set(domain["intents"])
+    # intents only channels send (a photo message) are never typed: nothing to test
+    assert set(test) == set(domain["intents"]) - set(Intent.CHANNEL_ONLY)
     assert min(len(v) for v in test.values()) >= 15
 
 

@@ -1,0 +1,82 @@
+"""Visual lookup: the customer sent a photo; answer with the catalog products it shows."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.common import currency_for, language, product_card
+from actions.constants import ActionName, Response, Slot
+from actions.services import media_store, product_graph, recommender, visual_search
+from vision.errors import ImageError, MediaNotFound, VisionError
+from vision.search import Status
+
+logger = logging.getLogger(__name__)
+SHOWN = 3
+
+
+class ActionVisualSearch(Action):
+    """Answers a photo (``metadata.image``, a media id) with the best catalog matches.
+
+    Matches that clear the index's calibrated threshold are shown as matches;
+    when the best is only above the floor, the closest products are shown as a
+    guess with the offer of a person; below the floor, the customer is told
+    nothing close was found and offered a person.
+    """
+
+    def name(self) -> str:
+        return ActionName.VISUAL_SEARCH
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        lang, graph = language(tracker), product_graph()
+        metadata = tracker.latest_message.get("metadata") or {}
+        media_id = metadata.get("image") if isinstance(metadata, dict) else None
+        try:
+            result = visual_search().lookup(media_store().get(str(media_id or "")), k=SHOWN)
+        except MediaNotFound:
+            dispatcher.utter_message(response=Response.VISUAL_NO_PHOTO)
+            return []
+        except ImageError:
+            dispatcher.utter_message(response=Response.VISUAL_BAD_PHOTO)
+            return []
+        except VisionError:
+            logger.exception("visual lookup failed")
+            dispatcher.utter_message(response=Response.VISUAL_UNAVAILABLE)
+            return []
+        if result.status in (Status.NO_INDEX, Status.STALE_INDEX):
+            dispatcher.utter_message(response=Response.VISUAL_UNAVAILABLE)
+            return []
+        if result.status is Status.NOT_A_PHOTO:
+            dispatcher.utter_message(response=Response.VISUAL_NOT_A_PHOTO)
+            return []
+        sure = result.status is Status.MATCHED
+        hits = [h for h in (result.confident if sure else result.plausible)
+                if graph.has_product(h.product)]
+        if not hits:
+            dispatcher.utter_message(response=Response.VISUAL_NONE)
+            return []
+        currency = currency_for(lang, graph)
+        inventory = recommender().inventory()
+        cards, lines = [], []
+        for i, hit in enumerate(hits, start=1):
+            info = inventory.get(hit.product)
+            card = product_card(graph, hit.product, lang=lang, currency=currency,
+                                payload="/ask_details" + json.dumps({"product": hit.product}),
+                                image=info.image if info else None, matched_image=hit.image,
+                                score=round(hit.score, 3))
+            cards.append(card)
+            lines.append(f"{i}. {card['title']} — {card['price']}")
+        dispatcher.utter_message(response=Response.VISUAL_MATCHES if sure
+                                 else Response.VISUAL_UNSURE, items="\n".join(lines))
+        dispatcher.utter_message(json_message={"type": "product_cards", "cards": cards,
+                                               "source": "photo", "confident": sure,
+                                               "model_version": result.model_version})
+        skus = [h.product for h in hits]
+        return [SlotSet(Slot.SHOWN_PRODUCTS, skus), SlotSet(Slot.PRODUCT, skus[0])]

@@ -1,0 +1,98 @@
+"""The photo action against a shop selling the Grocery Store catalog, photos indexed."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from actions.constants import Intent, Response, Slot
+from actions.visual_search import ActionVisualSearch
+from tests.conftest import make_tracker, run_action, slot_events, use_shop
+from tests.knowledge_graph.test_grocery_store import GROCERY
+from vision.media import MediaStore
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture()
+def shop(grocery_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    yield from use_shop(grocery_env, monkeypatch)
+
+
+def photo_message(settings: Any, data: bytes, lang: str = "en") -> Any:
+    media_id = MediaStore(settings.media_dir).put(data).media_id
+    return make_tracker("/share_image", intent=Intent.SHARE_IMAGE, metadata={"image": media_id},
+                        slots={"language": lang})
+
+
+def test_a_shelf_photo_gets_cards_for_its_product(shop: Any) -> None:
+    photo = (GROCERY / "val" / "Fruit" / "Kiwi" / "Kiwi_001.jpg").read_bytes()
+    messages, events = run_action(ActionVisualSearch(), photo_message(shop, photo))
+    assert messages[0]["response"] in (Response.VISUAL_MATCHES, Response.VISUAL_UNSURE)
+    assert messages[1]["custom"]["confident"] is (
+        messages[0]["response"] == Response.VISUAL_MATCHES)
+    cards = messages[1]["custom"]["cards"]
+    assert messages[1]["custom"]["type"] == "product_cards" and 1 <= len(cards) <= 3
+    assert "GS-" in cards[0]["sku"] and cards[0]["price"] == "price on request"
+    assert cards[0]["buttons"][0]["payload"].startswith("/ask_details{")
+    assert all(c["score"] >= 0 for c in cards)
+    slots = slot_events(events)
+    assert slots[Slot.SHOWN_PRODUCTS] == [c["sku"] for c in cards]
+    assert slots[Slot.PRODUCT] == cards[0]["sku"]
+    assert cards[0]["title"] == "Kiwi" and cards[0]["matched_image"]
+
+
+def test_the_catalog_photo_itself_is_found_first_in_chinese(shop: Any) -> None:
+    iconic = next((GROCERY / "iconic-images-and-descriptions" / "Fruit" / "Banana")
+                  .glob("*_Iconic.jpg")).read_bytes()
+    messages, _ = run_action(ActionVisualSearch(), photo_message(shop, iconic, "zh"))
+    assert messages[0]["response"] == Response.VISUAL_MATCHES  # the very photo indexed
+    cards = messages[1]["custom"]["cards"]
+    assert cards[0]["title"] == "Banana" or "香蕉" in cards[0]["title"]
+    assert cards[0]["price"] == "价格请咨询" and cards[0]["buttons"][0]["title"] == "了解详情"
+
+
+def test_a_screenshot_is_answered_as_not_a_product_photo(shop: Any) -> None:
+    from PIL import Image, ImageDraw
+
+    from tests.vision.conftest import encode
+
+    screenshot = Image.new("RGB", (800, 500), "white")
+    draw = ImageDraw.Draw(screenshot)
+    for line in range(15):
+        draw.text((30, 20 + 30 * line), "Your invoice is attached. Thank you!", fill="black")
+    messages, events = run_action(ActionVisualSearch(),
+                                  photo_message(shop, encode(screenshot, "PNG")))
+    assert [m["response"] for m in messages] == [Response.VISUAL_NOT_A_PHOTO] and events == []
+
+
+def test_without_a_close_product_nothing_is_shown(shop: Any, monkeypatch: Any) -> None:
+    from actions import services
+
+    search = services.visual_search()
+    index = search.current_index()
+    assert index is not None
+    monkeypatch.setattr(index, "floor", 0.999)  # a shop demanding near-identical photos
+    monkeypatch.setattr(index, "threshold", 0.999)
+    photo = (GROCERY / "val" / "Fruit" / "Kiwi" / "Kiwi_002.jpg").read_bytes()
+    messages, events = run_action(ActionVisualSearch(), photo_message(shop, photo))
+    assert [m["response"] for m in messages] == [Response.VISUAL_NONE] and events == []
+
+
+def test_unknown_photo_ids_and_a_missing_index_get_polite_replies(
+        shop: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
+    for metadata in ({"image": "0" * 64}, {"image": "../../etc/passwd"}, {}):
+        tracker = make_tracker("/share_image", intent=Intent.SHARE_IMAGE, metadata=metadata)
+        messages, _ = run_action(ActionVisualSearch(), tracker)
+        assert messages[0]["response"] == Response.VISUAL_NO_PHOTO
+    from actions import services, settings
+
+    monkeypatch.setenv("VISION_DIR", str(tmp_path / "no-index"))
+    settings.settings.cache_clear()
+    services._visual.cache_clear()
+    photo = next((GROCERY / "iconic-images-and-descriptions" / "Fruit" / "Kiwi")
+                 .glob("*_Iconic.jpg")).read_bytes()
+    messages, _ = run_action(ActionVisualSearch(), photo_message(settings.settings(), photo))
+    assert messages[0]["response"] == Response.VISUAL_UNAVAILABLE
