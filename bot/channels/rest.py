@@ -25,6 +25,7 @@ invisible control characters are removed.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
@@ -168,7 +169,9 @@ class ShopRestInput(RestInput):
                 return response.json({"error": "the file is larger than "
                                       f"{UPLOAD_LIMITS.max_bytes} bytes"}, status=413)
             try:
-                ref = media.put(upload_body(request))
+                data = upload_body(request)
+                # decoding a large photo takes a while: keep the event loop free
+                ref = await asyncio.get_running_loop().run_in_executor(None, media.put, data)
             except BadRequest as exc:
                 return response.json({"error": str(exc)}, status=400)
             except ImageError as exc:
