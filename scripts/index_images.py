@@ -177,7 +177,6 @@ def main(argv: list[str] | None = None) -> int:
     add_cmd.add_argument("photos", nargs="*", type=Path)
     args = parser.parse_args(argv)
     settings = load_settings()
-    quiet = not sys.stderr.isatty()
     if args.command == "add":
         pairs: list[tuple[str, Path]] = [(args.sku, p) for p in args.photos] if args.sku else []
         if args.csv:
@@ -185,8 +184,8 @@ def main(argv: list[str] | None = None) -> int:
                 pairs += [(row["sku"], Path(row["path"])) for row in csv.DictReader(f)]
         if not pairs:
             parser.error("add needs --sku with photo files, or --csv")
-        return add(settings, pairs, quiet=quiet)
-    sync(settings, rebuild=getattr(args, "rebuild", False), quiet=quiet)
+        return add(settings, pairs)
+    sync(settings, rebuild=getattr(args, "rebuild", False))
     return 0
 
 

@@ -95,7 +95,7 @@ class VisualSearch:
         if index is None or not len(index):
             return LookupResult(Status.NO_INDEX, (), self.threshold, self.floor, version)
         threshold = self.threshold if index.threshold is None else float(index.threshold)
-        floor = self.floor if index.floor is None else min(float(index.floor), threshold)
+        floor = min(self.floor if index.floor is None else float(index.floor), threshold)
         if index.model_version != version:
             return LookupResult(Status.STALE_INDEX, (), threshold, floor, version)
         image = decode(photo, self.limits) if isinstance(photo, bytes) else photo
