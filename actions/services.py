@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from functools import lru_cache
 
-from actions.settings import settings
+from actions.settings import Settings, settings
 from knowledge_graph.backends import open_backend
 from knowledge_graph.graph import ProductGraph
 from recsys.artifacts import ModelStore
@@ -79,19 +79,27 @@ def _recommender() -> RecommenderService:
         experiment=experiment, sink=sink)
 
 
+def upload_limits(s: Settings) -> Limits:
+    """What an acceptable photo is, under settings ``s``."""
+    return Limits(max_bytes=s.upload_max_bytes, max_pixels=s.upload_max_pixels)
+
+
+def image_encoder(s: Settings) -> ImageEncoder:
+    """The photo encoder configured by ``s`` (the index and the lookups must agree)."""
+    return ImageEncoder(views=s.vision_views, threads=s.vision_threads,
+                        color_weight=s.vision_color)
+
+
 @lru_cache(maxsize=1)
 def _media() -> MediaStore:
     s = settings()
-    return MediaStore(s.media_dir, limits=Limits(max_bytes=s.upload_max_bytes,
-                                                 max_pixels=s.upload_max_pixels))
+    return MediaStore(s.media_dir, limits=upload_limits(s))
 
 
 @lru_cache(maxsize=1)
 def _visual() -> VisualSearch:
     s = settings()
-    encoder = ImageEncoder(views=s.vision_views, threads=s.vision_threads,
-                           color_weight=s.vision_color)
-    return VisualSearch(encoder=encoder,
+    return VisualSearch(encoder=image_encoder(s),
                         store=IndexStore(s.vision_dir, check_seconds=s.vision_reload_seconds),
                         threshold=s.vision_threshold, floor=s.vision_floor,
                         document_limit=s.vision_document_limit,

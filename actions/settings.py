@@ -162,10 +162,11 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
     except ConfigError as exc:
         raise SettingsError(f"RECSYS_VARIANTS: {exc}") from exc
     views = _list(env, "VISION_VIEWS") or ("center", "zoom")
-    if _float(env, "VISION_FLOOR", 0.38, -1.0, 1.0) > _float(env, "VISION_THRESHOLD", 0.5,
-                                                             -1.0, 1.0) or \
-            _float(env, "VISION_FLOOR_REJECT", 0.10, 0.0, 1.0) > _float(env, "VISION_REJECT",
-                                                                        0.75, 0.0, 1.0):
+    threshold = _float(env, "VISION_THRESHOLD", 0.5, -1.0, 1.0)
+    floor = _float(env, "VISION_FLOOR", 0.38, -1.0, 1.0)
+    reject = _float(env, "VISION_REJECT", 0.75, 0.0, 1.0)
+    floor_reject = _float(env, "VISION_FLOOR_REJECT", 0.10, 0.0, 1.0)
+    if floor > threshold or floor_reject > reject:
         raise SettingsError("VISION_FLOOR must not exceed VISION_THRESHOLD, nor "
                             "VISION_FLOOR_REJECT exceed VISION_REJECT")
     if bad := [v for v in views if v not in VIEWS]:
@@ -195,10 +196,10 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
                              or data_dir / "cache" / "product_embeddings.npz"),
         media_dir=Path(env.get("MEDIA_DIR") or data_dir / "media"),
         vision_dir=Path(env.get("VISION_DIR") or data_dir / "vision"),
-        vision_threshold=_float(env, "VISION_THRESHOLD", 0.5, -1.0, 1.0),
-        vision_floor=_float(env, "VISION_FLOOR", 0.38, -1.0, 1.0),
-        vision_reject=_float(env, "VISION_REJECT", 0.75, 0.0, 1.0),
-        vision_floor_reject=_float(env, "VISION_FLOOR_REJECT", 0.10, 0.0, 1.0),
+        vision_threshold=threshold,
+        vision_floor=floor,
+        vision_reject=reject,
+        vision_floor_reject=floor_reject,
         vision_document_limit=_float(env, "VISION_DOCUMENT_LIMIT", 0.3, 0.01, 1.0),
         vision_views=views,
         vision_color=_float(env, "VISION_COLOR", 0.5, 0.0, 4.0),

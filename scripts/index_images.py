@@ -33,13 +33,13 @@ from urllib.parse import unquote, urlparse
 import numpy as np
 from tqdm import tqdm
 
+from actions.services import image_encoder, upload_limits
 from actions.settings import Settings, load_settings
 from shop.db import make_engine, session_factory
 from shop.images import CatalogImages, UnknownProduct
 from vision.adapt import calibrate, fit_projection
-from vision.encoder import ImageEncoder
 from vision.errors import ImageError, IndexFormatError, MediaNotFound
-from vision.images import Limits, decode
+from vision.images import decode
 from vision.index import ImageIndex, IndexStore
 from vision.media import MediaStore
 
@@ -69,10 +69,9 @@ def sync(settings: Settings, *, rebuild: bool = False, quiet: bool = False) -> d
     CatalogImages.ensure_table(engine)
     wanted = CatalogImages(session_factory(engine)).listed()
     engine.dispose()
-    limits = Limits(max_bytes=settings.upload_max_bytes, max_pixels=settings.upload_max_pixels)
+    limits = upload_limits(settings)
     media = MediaStore(settings.media_dir, limits=limits)
-    encoder = ImageEncoder(views=settings.vision_views, threads=settings.vision_threads,
-                           color_weight=settings.vision_color)
+    encoder = image_encoder(settings)
     store = IndexStore(settings.vision_dir)
     try:
         index = None if rebuild else store.load_current()
@@ -143,8 +142,7 @@ def add(settings: Settings, pairs: list[tuple[str, Path]], *, quiet: bool = Fals
         engine.dispose()
         print(f"nothing added: unknown product(s): {', '.join(missing[:5])}", file=sys.stderr)
         return 2
-    limits = Limits(max_bytes=settings.upload_max_bytes, max_pixels=settings.upload_max_pixels)
-    media = MediaStore(settings.media_dir, limits=limits)
+    media = MediaStore(settings.media_dir, limits=upload_limits(settings))
     attached, rejected = [], []
     for sku, path in tqdm(pairs, desc="store photos", unit="photo", disable=quiet):
         try:

@@ -38,10 +38,8 @@ class CatalogImages:
 
     def unknown(self, skus: Iterable[str]) -> list[str]:
         """The SKUs among ``skus`` that are not in the catalog, sorted."""
-        wanted = set(skus)
         with self._sessions() as session:
-            known = set(session.scalars(select(Product.sku).where(Product.sku.in_(wanted))))
-        return sorted(wanted - known)
+            return _unknown(session, set(skus))
 
     def add(self, pairs: Iterable[tuple[str, str]]) -> int:
         """Attach photos to products; returns how many were new.
@@ -52,8 +50,7 @@ class CatalogImages:
         pairs = list(dict.fromkeys(pairs))
         with self._sessions() as session, session.begin():
             skus = {sku for sku, _ in pairs}
-            known = set(session.scalars(select(Product.sku).where(Product.sku.in_(skus))))
-            if missing := sorted(skus - known):
+            if missing := _unknown(session, skus):
                 raise UnknownProduct(f"unknown product(s): {', '.join(missing[:5])}")
             have = set(session.execute(select(ProductImage.sku, ProductImage.uri)
                                        .where(ProductImage.sku.in_(skus))).tuples())
@@ -61,14 +58,7 @@ class CatalogImages:
             session.add_all(new)
             return len(new)
 
-    def remove(self, pairs: Iterable[tuple[str, str]]) -> int:
-        """Detach extra photos from products; returns how many were removed."""
-        removed = 0
-        with self._sessions() as session, session.begin():
-            for sku, uri in pairs:
-                row = session.scalar(select(ProductImage).where(ProductImage.sku == sku,
-                                                                ProductImage.uri == uri))
-                if row is not None:
-                    session.delete(row)
-                    removed += 1
-        return removed
+
+def _unknown(session: Session, skus: set[str]) -> list[str]:
+    known = set(session.scalars(select(Product.sku).where(Product.sku.in_(skus))))
+    return sorted(skus - known)

@@ -11,15 +11,12 @@ inference several times slower.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 from PIL import Image
 
 from vision.errors import ConfigError, ModelUnavailable
-
-if TYPE_CHECKING:
-    import torch
 
 MEAN = np.asarray([0.485, 0.456, 0.406], np.float32)
 STD = np.asarray([0.229, 0.224, 0.225], np.float32)
@@ -160,19 +157,14 @@ class ImageEncoder:
             for start in range(0, len(images), self.batch_size):
                 batch = np.concatenate([self.preprocess(im)
                                         for im in images[start:start + self.batch_size]])
-                pooled = self._pool(net, torch.from_numpy(batch)).reshape(-1, n_views, DIM)
-                logits = net._fc(torch.from_numpy(np.ascontiguousarray(pooled[:, 0])))
-                probs = torch.softmax(logits, dim=1)[:, list(DOCUMENT_CLASSES)].sum(dim=1)
-                documents.append(probs.numpy())
-                out.append(_unit(pooled).mean(axis=1))
+                maps = net.extract_features(torch.from_numpy(batch))
+                pooled = maps.mean(dim=(2, 3)).reshape(-1, n_views, DIM)
+                probs = torch.softmax(net._fc(pooled[:, 0]), dim=1)
+                documents.append(probs[:, list(DOCUMENT_CLASSES)].sum(dim=1).numpy())
+                out.append(_unit(pooled.numpy()).mean(axis=1))
         vectors = _unit(np.concatenate(out).astype(np.float32))
         document = np.concatenate(documents).astype(np.float64)
         if self.color_weight > 0:
             colors = np.stack([color_histogram(im) for im in images])
             vectors = _unit(np.hstack([vectors, self.color_weight * colors]))
         return vectors.astype(np.float32), document
-
-    @staticmethod
-    def _pool(net: Any, batch: torch.Tensor) -> np.ndarray:
-        maps = net.extract_features(batch)
-        return maps.mean(dim=(2, 3)).numpy()
