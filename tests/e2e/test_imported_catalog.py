@@ -142,6 +142,13 @@ def test_a_shoppers_photo_finds_the_product_and_the_chat_goes_on(grocery: Stack)
     assert cards[0]["matched_image"] and 0 < cards[0]["score"] <= 1
     reply = " ".join(grocery.say(sender, "how much is the first one?"))
     assert "Banana" in reply and "price on request" in reply
+    # in Chinese: the caption's language sets the reply's
+    chinese = f"photo-zh-{uuid.uuid4().hex[:8]}"
+    text = " ".join(m.get("text", "") for m in photo_turn(grocery, chinese, body["media_id"],
+                                                           "这个有卖吗？"))
+    assert "照片" in text and "Banana" in text
+    reply = " ".join(grocery.say(chinese, "第一个多少钱"))
+    assert "Banana" in reply and "价格请咨询" in reply
     # multipart uploads work too, and the same photo is stored once
     again = requests.post(f"{grocery.rasa_url}/webhooks/rest/media",
                           files={"file": ("banana.jpg", photo, "image/jpeg")}, timeout=60)
