@@ -1,0 +1,182 @@
+"""The pricing engine over a real SQLite ledger: quotes, shadow mode, audit, coupons, haggling."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sqlalchemy import create_engine
+
+from pricing.config import PricingConfig
+from pricing.context import Featurizer
+from pricing.coupons import Allocation
+from pricing.engine import (
+    CouponPlan,
+    LoadedPolicy,
+    OfferStatus,
+    PricingEngine,
+    ProductFacts,
+    QuoteStatus,
+    Shopper,
+)
+from pricing.errors import CouponError
+from pricing.guardrails import FLOOR, violations
+from pricing.ledger import SqlLedger
+from pricing.policies import FixedPrice
+
+NOW = dt.datetime(2026, 6, 15, 12, 0)
+PHONE = ProductFacts(sku="P1", list_price=100.0, cost=60.0, currency="USD", category="phones",
+                     brand="acme", stock=20, weekly_sales=3.0)
+THIN = ProductFacts(sku="P2", list_price=100.0, cost=92.0, currency="USD", category="phones")
+NO_COST = ProductFacts(sku="P3", list_price=50.0, cost=None, currency="USD", category="phones")
+ON_REQUEST = ProductFacts(sku="P4", list_price=None, cost=10.0, currency="USD",
+                          category="phones")
+CUSTOMER = Shopper("C1", "at_risk", 0.8)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = NOW
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+
+def _engine(tmp_path: Path, *, action: int = 0, clock: Clock | None = None,
+            budget: float = 100.0, **config: object) -> PricingEngine:
+    cfg = PricingConfig(**config)  # type: ignore[arg-type]
+    featurizer = Featurizer(categories=["phones"], personalise=cfg.personalise)
+    policy = LoadedPolicy(FixedPrice(n_actions=len(cfg.actions), action=action), "v1",
+                          featurizer)
+    plan = CouponPlan(allocations={"at_risk": Allocation(0.10, 2, 20.0, 5.0)}, budget=budget,
+                      order_value={"at_risk": 80.0})
+    ledger = SqlLedger(create_engine(f"sqlite:///{tmp_path / 'shop.db'}"))
+    return PricingEngine(config=cfg, ledger=ledger, policy=lambda: policy,
+                         coupons=lambda: plan, clock=clock or Clock())
+
+
+def test_a_quote_is_the_policys_price_recorded_and_kept_for_the_conversation(
+        tmp_path: Path) -> None:
+    engine = _engine(tmp_path, action=0)  # the policy says -10%
+    quote = engine.quote(PHONE, conversation_id="conv-1", shopper=CUSTOMER)
+    assert quote.status is QuoteStatus.LIVE and quote.price == 90.0 and not quote.repeated
+    again = engine.quote(PHONE, conversation_id="conv-1", shopper=CUSTOMER)
+    assert again.price == 90.0 and again.repeated
+    trail = engine.ledger.by_conversation("conv-1")  # type: ignore[attr-defined]
+    assert len(trail) == 1
+    record = trail[0]
+    assert (record.sku, record.price, record.policy_action, record.policy_version,
+            record.shadow, record.segment) == ("P1", 90.0, -0.1, "v1", False, "at_risk")
+    assert record.context["category"] == "phones" and record.context["sensitivity"] == 0.8
+
+
+def test_guardrails_bound_the_policy_and_the_audit_says_how(tmp_path: Path) -> None:
+    engine = _engine(tmp_path, action=0)
+    quote = engine.quote(THIN, conversation_id="c")  # -10% would sell below cost + 5%
+    assert quote.price == 96.6 and quote.adjustments == (FLOOR,)
+    assert violations(quote.price, config=engine.config, list_price=100.0, cost=92.0) == []
+
+
+def test_one_change_per_period_across_conversations(tmp_path: Path) -> None:
+    clock = Clock()
+    engine = _engine(tmp_path, action=4, clock=clock)  # +10%
+    assert engine.quote(PHONE, conversation_id="a").price == 110.0
+    engine._policy = lambda: LoadedPolicy(  # type: ignore[method-assign]
+        FixedPrice(n_actions=5, action=0), "v2", Featurizer(categories=["phones"]))
+    clock.now = NOW + dt.timedelta(hours=3)
+    held = engine.quote(PHONE, conversation_id="b")
+    assert held.price == 110.0 and "period" in held.adjustments
+    clock.now = NOW + dt.timedelta(hours=30)
+    stepped = engine.quote(PHONE, conversation_id="c")
+    assert stepped.price == 100.0 and "step" in stepped.adjustments  # at most 10% per period
+
+
+def test_no_cost_data_quotes_the_list_price_and_logs_why(tmp_path: Path) -> None:
+    engine = _engine(tmp_path, action=0)
+    quote = engine.quote(NO_COST, conversation_id="c")
+    assert quote.price == 50.0 and quote.status is QuoteStatus.NO_COST
+    assert engine.ledger.by_conversation("c")[0].adjustments == ("no_cost",)  # type: ignore[attr-defined]
+    on_request = engine.quote(ON_REQUEST, conversation_id="c")
+    assert on_request.price is None and on_request.status is QuoteStatus.ON_REQUEST
+
+
+def test_shadow_mode_logs_the_policy_but_quotes_the_list_price(tmp_path: Path) -> None:
+    engine = _engine(tmp_path, action=0, shadow_share=1.0)
+    quote = engine.quote(PHONE, conversation_id="s1")
+    assert quote.status is QuoteStatus.SHADOW and quote.price == 100.0
+    record = engine.ledger.by_conversation("s1")[0]  # type: ignore[attr-defined]
+    assert record.shadow and record.policy_action == -0.1 and record.price == 100.0
+    (tmp_path / "half").mkdir()
+    half = _engine(tmp_path / "half", action=0, shadow_share=0.5)
+    shadows = [half.quote(PHONE, conversation_id=f"x{i}").status is QuoteStatus.SHADOW
+               for i in range(200)]
+    assert 0.35 < np.mean(shadows) < 0.65
+
+
+def test_discount_coupon_for_a_targeted_segment_within_budget(tmp_path: Path) -> None:
+    engine = _engine(tmp_path, action=2)
+    anonymous = engine.discount(PHONE, conversation_id="anon")
+    assert anonymous.status is OfferStatus.NOT_ELIGIBLE and anonymous.coupon is None
+    offer = engine.discount(PHONE, conversation_id="c1", shopper=CUSTOMER)
+    assert offer.status is OfferStatus.COUPON and offer.coupon is not None
+    assert offer.coupon.price_after == 90.0 and offer.coupon.sku == "P1"
+    assert engine.discount(PHONE, conversation_id="c1", shopper=CUSTOMER).status is \
+        OfferStatus.EXISTING
+    engine.discount(PHONE, conversation_id="c2", shopper=CUSTOMER)
+    # the segment's allocation is two coupons per period
+    assert engine.discount(PHONE, conversation_id="c3", shopper=CUSTOMER).status is \
+        OfferStatus.BUDGET_SPENT
+
+
+def test_coupons_never_break_the_floor(tmp_path: Path) -> None:
+    engine = _engine(tmp_path, action=2)
+    offer = engine.discount(THIN, conversation_id="c", shopper=CUSTOMER)
+    assert offer.coupon is not None and offer.coupon.price_after == 96.6
+    thinnest = ProductFacts(sku="P5", list_price=100.0, cost=95.3, currency="USD",
+                            category="phones")
+    assert engine.discount(thinnest, conversation_id="d", shopper=CUSTOMER).status is \
+        OfferStatus.LOWEST
+
+
+def test_one_round_of_negotiation(tmp_path: Path) -> None:
+    engine = _engine(tmp_path, action=4)  # quoted at +10%
+    first = engine.negotiate(PHONE, conversation_id="n", shopper=CUSTOMER)
+    assert first.status is OfferStatus.COUPON and first.coupon is not None
+    assert first.coupon.price_after is not None and first.coupon.price_after < 110.0
+    assert first.coupon.price_after >= 100.0 * (1 - engine.config.max_discount)
+    second = engine.negotiate(PHONE, conversation_id="n", shopper=CUSTOMER)
+    assert second.status is OfferStatus.ALREADY_NEGOTIATED
+    assert second.coupon is not None and second.coupon.code == first.coupon.code
+    kinds = [r.kind for r in engine.ledger.by_conversation("n")]  # type: ignore[attr-defined]
+    assert kinds == ["quote", "negotiation"]
+
+
+def test_an_impossible_discount_gets_the_floor_not_an_exception(tmp_path: Path) -> None:
+    engine = _engine(tmp_path, action=0)
+    first = engine.negotiate(THIN, conversation_id="z")  # already quoted at the floor
+    assert first.status is OfferStatus.LOWEST and first.coupon is None
+    assert engine.negotiate(ON_REQUEST, conversation_id="z").status is OfferStatus.NO_PRICE
+
+
+def test_a_coupon_is_redeemed_once(tmp_path: Path) -> None:
+    engine = _engine(tmp_path, action=2)
+    coupon = engine.discount(PHONE, conversation_id="r", shopper=CUSTOMER).coupon
+    assert coupon is not None
+    ledger: SqlLedger = engine.ledger  # type: ignore[assignment]
+    with pytest.raises(CouponError, match="another customer"):
+        ledger.redeem(coupon.code, order_number="SH-1", customer_id="C2", now=NOW)
+    with pytest.raises(CouponError, match="for product P1"):
+        ledger.redeem(coupon.code, order_number="SH-1", customer_id="C1", sku="P9", now=NOW)
+    used = ledger.redeem(coupon.code.lower(), order_number="SH-1", customer_id="C1", now=NOW)
+    assert used.redeemed_at == NOW
+    with pytest.raises(CouponError, match="already used"):
+        ledger.redeem(coupon.code, order_number="SH-2", customer_id="C1", now=NOW)
+    with pytest.raises(CouponError, match="unknown coupon"):
+        ledger.redeem("SAVE-'; DROP TABLE coupons;--", order_number="SH-3", now=NOW)
+    other = engine.discount(PHONE, conversation_id="r2", shopper=CUSTOMER).coupon
+    assert other is not None
+    with pytest.raises(CouponError, match="expired"):
+        ledger.redeem(other.code, order_number="SH-4", customer_id="C1",
+                      now=NOW + dt.timedelta(days=60))

@@ -1,0 +1,97 @@
+"""The guardrails hold for every combination of inputs, not just the examples we thought of.
+
+The grid covers cheap and dear products, margins from negative (cost above the
+list price) to wide, every price a policy might propose (far below cost to far
+above the ceiling), no previous price or one set just now, within or after the
+period, and three rule sets. Every output is checked by ``violations``, an
+independent statement of the rules.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+
+import pytest
+
+from pricing.config import PricingConfig
+from pricing.guardrails import (
+    CEILING,
+    CONFLICT,
+    FLOOR,
+    NO_COST,
+    PERIOD,
+    STEP,
+    Guardrails,
+    PriceState,
+    violations,
+)
+
+NOW = dt.datetime(2026, 6, 15, 12, 0)
+CONFIGS = [PricingConfig(),
+           PricingConfig(min_margin=0.3, ceiling=1.1, max_step=0.02, period_hours=1.0,
+                         actions=(-0.1, 0.0, 0.1)),
+           PricingConfig(min_margin=0.0, ceiling=2.0, max_step=1.0, period_hours=0.0)]
+LIST_PRICES = [0.99, 19.99, 1299.0]
+COST_SHARES = [None, 0.0, 0.5, 0.9, 0.97, 1.3]
+PROPOSED = [0.0, 0.5, 0.85, 0.9, 0.95, 1.0, 1.04, 1.1, 1.3, 5.0]
+PREVIOUS = [None, (0.9, 0.5), (1.0, 30.0), (1.1, 0.1), (0.6, 48.0)]  # (share of list, hours ago)
+
+
+def _cases():  # type: ignore[no-untyped-def]
+    for config, list_price, cost_share, proposed, previous in itertools.product(
+            CONFIGS, LIST_PRICES, COST_SHARES, PROPOSED, PREVIOUS):
+        cost = None if cost_share is None else round(list_price * cost_share, 2)
+        state = None if previous is None else PriceState(
+            round(list_price * previous[0], 2), NOW - dt.timedelta(hours=previous[1]))
+        yield config, list_price, cost, list_price * proposed, state
+
+
+def test_no_output_breaks_a_rule_that_can_be_kept() -> None:
+    checked = 0
+    for config, list_price, cost, proposed, state in _cases():
+        out = Guardrails(config).apply(proposed, list_price=list_price, cost=cost,
+                                       previous=state, now=NOW)
+        broken = violations(out.price, config=config, list_price=list_price, cost=cost,
+                            previous=state, now=NOW)
+        assert broken == [], (config, list_price, cost, proposed, state, out)
+        checked += 1
+    assert checked == len(CONFIGS) * len(LIST_PRICES) * len(COST_SHARES) * len(PROPOSED) * \
+        len(PREVIOUS)
+
+
+def test_the_floor_always_wins() -> None:
+    for config, list_price, cost, proposed, state in _cases():
+        if cost is None:
+            continue
+        out = Guardrails(config).apply(proposed, list_price=list_price, cost=cost,
+                                       previous=state, now=NOW)
+        assert out.price >= cost * (1 + config.min_margin) - 0.005
+
+
+def test_no_cost_quotes_the_list_price_and_says_why() -> None:
+    out = Guardrails(PricingConfig()).apply(50.0, list_price=80.0, cost=None)
+    assert out.price == 80.0 and out.adjustments == (NO_COST,)
+
+
+@pytest.mark.parametrize(("proposed", "cost", "expected", "note"), [
+    (55.0, 60.0, 63.0, FLOOR),           # below cost + 5%
+    (200.0, 10.0, 125.0, CEILING),       # above 1.25 x list
+    (90.0, 10.0, 90.0, None),            # fine as it is
+    (100.0, 130.0, 136.5, CONFLICT),     # cost + margin above the ceiling: never sell at a loss
+])
+def test_each_bound_is_reported(proposed: float, cost: float, expected: float,
+                                note: str | None) -> None:
+    out = Guardrails(PricingConfig()).apply(proposed, list_price=100.0, cost=cost)
+    assert out.price == pytest.approx(expected)
+    assert out.adjustments == ((note,) if note else ())
+
+
+def test_one_change_per_period_and_bounded_steps() -> None:
+    rails = Guardrails(PricingConfig(max_step=0.05, period_hours=24))
+    recent = PriceState(100.0, NOW - dt.timedelta(hours=2))
+    kept = rails.apply(90.0, list_price=100.0, cost=50.0, previous=recent, now=NOW)
+    assert kept.price == 100.0 and PERIOD in kept.adjustments
+    old = PriceState(100.0, NOW - dt.timedelta(hours=30))
+    stepped = rails.apply(90.0, list_price=100.0, cost=50.0, previous=old, now=NOW)
+    assert stepped.price == 95.0 and stepped.adjustments == (STEP,)
