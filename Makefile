@@ -71,8 +71,13 @@ $(SHOP_DATA_DIR)/.built: $(STAMPS)/actions-venv $(DATA_INPUTS)
 	$(ACT_PY) -m scripts.build_data
 	@touch $@
 
+# a change to the pricing code republishes the price policy without rebuilding the shop
+$(SHOP_DATA_DIR)/.pricing: $(SHOP_DATA_DIR)/.built $(wildcard pricing/*.py) scripts/train_pricing.py
+	$(ACT_PY) -m scripts.train_pricing
+	@touch $@
+
 .PHONY: data
-data: $(SHOP_DATA_DIR)/.built ## Generate the demo shop: SQL database, RDF graph, NLU lookup tables
+data: $(SHOP_DATA_DIR)/.built $(SHOP_DATA_DIR)/.pricing ## Generate the demo shop: SQL database, RDF graph, NLU lookup tables, models
 
 $(MODEL): $(STAMPS)/bot-venv $(SHOP_DATA_DIR)/.built $(TRAIN_INPUTS) $(wildcard nlu_data/generated/*.yml)
 	@mkdir -p models
@@ -176,6 +181,33 @@ train-recsys: $(STAMPS)/actions-venv ## Retrain the recommender from the shop da
 .PHONY: recsys-report
 recsys-report: $(STAMPS)/actions-venv ## Per-variant click-through and conversion of the recommendation experiment
 	$(ACT_PY) -m scripts.recsys_report --out reports
+
+.PHONY: train-pricing
+train-pricing: $(STAMPS)/actions-venv ## Retrain the price policy from logged quotes and orders; the action server hot-reloads it
+	$(ACT_PY) -m scripts.train_pricing
+
+.PHONY: pricing-audit
+pricing-audit: $(STAMPS)/actions-venv ## Every price decision of a conversation: make pricing-audit CONVERSATION=id
+	@test -n "$(CONVERSATION)" || { echo "usage: make pricing-audit CONVERSATION=<sender id>"; exit 2; }
+	$(ACT_PY) -m scripts.pricing_admin audit "$(CONVERSATION)"
+
+.PHONY: pricing-segments
+pricing-segments: $(STAMPS)/actions-venv ## RFM segments of the shop's customers and this period's coupon allocation
+	$(ACT_PY) -m scripts.pricing_admin segments
+
+.PHONY: import-competitor-prices
+import-competitor-prices: $(STAMPS)/actions-venv ## Record competitor prices (CSV: sku,price[,currency,source,seen_at]): make import-competitor-prices FILE=...
+	@test -n "$(FILE)" || { echo "usage: make import-competitor-prices FILE=prices.csv"; exit 2; }
+	$(ACT_PY) -m scripts.pricing_admin competitors "$(FILE)"
+
+.PHONY: redeem-coupon
+redeem-coupon: $(STAMPS)/actions-venv ## Redeem a coupon once: make redeem-coupon CODE=SAVE-... ORDER=SH-... [CUSTOMER=C...]
+	@test -n "$(CODE)" -a -n "$(ORDER)" || { echo "usage: make redeem-coupon CODE=... ORDER=..."; exit 2; }
+	$(ACT_PY) -m scripts.pricing_admin redeem "$(CODE)" --order "$(ORDER)" $(if $(CUSTOMER),--customer "$(CUSTOMER)")
+
+.PHONY: bench-pricing
+bench-pricing: $(STAMPS)/actions-venv ## Price policies on a demand simulator fitted to Online Retail (DATASETS=path): table + plots
+	OPENBLAS_NUM_THREADS=1 $(ACT_PY) -m scripts.bench_pricing --datasets "$(DATASETS)" --out reports
 
 .PHONY: bench-recsys
 bench-recsys: $(STAMPS)/actions-venv ## Recommender on Online Retail + MovieLens-100K (DATASETS=path): table + plots
