@@ -1,4 +1,7 @@
-"""Answer a question about one product: price, colours, material, stock, details."""
+"""Answer a question about one product: colours, material, stock, details.
+
+Prices are quoted by :mod:`actions.pricing` (the price policy decides them).
+"""
 
 from __future__ import annotations
 
@@ -29,7 +32,7 @@ def _variant_name(d: ProductDetails, lang: str) -> str:
 
 
 class ActionProductInfo(Action):
-    """Answers ask_price, ask_color, ask_material, ask_stock and ask_details."""
+    """Answers ask_color, ask_material, ask_stock and ask_details."""
 
     def name(self) -> str:
         return ActionName.PRODUCT_INFO
@@ -47,12 +50,7 @@ class ActionProductInfo(Action):
         name = display_name(details, lang)
         if intent == Intent.ASK_COLOR:
             return [SlotSet(Slot.PRODUCT, self._color(dispatcher, tracker, graph, details, lang))]
-        if intent == Intent.ASK_PRICE and details.price is None:
-            dispatcher.utter_message(response=Response.PRICE_ON_REQUEST, name=name)
-        elif intent == Intent.ASK_PRICE:
-            dispatcher.utter_message(response=Response.PRICE, name=name,
-                                     price=price_text(details.price, details.currency, lang))
-        elif intent == Intent.ASK_STOCK:
+        if intent == Intent.ASK_STOCK:
             response = (Response.STOCK_OUT if details.stock <= 0 else
                         Response.STOCK_LOW if details.stock <= LOW_STOCK else Response.STOCK_IN)
             dispatcher.utter_message(response=response, name=_variant_name(details, lang),

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
+import time
 from functools import lru_cache
 
 from actions.settings import Settings, settings
 from knowledge_graph.backends import open_backend
 from knowledge_graph.graph import ProductGraph
+from pricing.coupons import SegmentStats, allocate
+from pricing.engine import CouponPlan, PricingEngine, ProductFacts, Shopper
+from pricing.ledger import SqlLedger
+from pricing.segments import Purchase, rfm, segment_stats, sensitivity
+from pricing.store import PolicyStore
 from recsys.artifacts import ModelStore
 from recsys.experiments import Event, Experiment
 from recsys.rerank import ItemInfo, Rules
@@ -15,6 +22,7 @@ from recsys.service import RecommenderService
 from shop.db import make_engine, session_factory
 from shop.feedback import FeedbackEvent, FeedbackStore, local_prices
 from shop.orders import OrderService
+from shop.sales import ShopSales
 from vision.encoder import ImageEncoder
 from vision.images import Limits
 from vision.index import IndexStore
@@ -104,6 +112,109 @@ def _visual() -> VisualSearch:
                         threshold=s.vision_threshold, floor=s.vision_floor,
                         document_limit=s.vision_document_limit,
                         limits=_media().limits)
+
+
+def now_utc() -> dt.datetime:
+    """The current time, UTC, as the shop database stores it (naive)."""
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+
+
+class _Customers:
+    """RFM segments, price sensitivity and segment statistics, refreshed every 10 minutes."""
+
+    def __init__(self, sales: ShopSales, ttl: float = 600.0) -> None:
+        self._sales, self._ttl = sales, ttl
+        self._at = -ttl
+        self._shoppers: dict[str, Shopper] = {}
+        self._stats: dict[str, SegmentStats] = {}
+        self._order_value: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def _refresh(self) -> None:
+        if time.monotonic() - self._at < self._ttl:
+            return
+        purchases = [Purchase(p.customer_id, p.order, p.placed_at, p.category, p.list_price,
+                              p.paid, p.quantity, p.cost) for p in self._sales.purchases()]
+        scores = rfm(purchases, as_of=now_utc())
+        sens = sensitivity(purchases, self._sales.category_prices())
+        self._shoppers = {c: Shopper(c, r.segment, sens.get(c)) for c, r in scores.items()}
+        self._stats = segment_stats(purchases, scores)
+        self._order_value = {seg: st.order_value for seg, st in self._stats.items()}
+        self._at = time.monotonic()
+
+    def shopper(self, customer_id: str | None) -> Shopper:
+        if customer_id is None:
+            return Shopper()
+        with self._lock:
+            self._refresh()
+            return self._shoppers.get(customer_id, Shopper(customer_id, "new", None))
+
+    def plan(self) -> CouponPlan:
+        s = settings()
+        with self._lock:
+            self._refresh()
+            allocations = allocate(self._stats, budget=s.coupon_budget,
+                                   discounts=dict(s.coupon_discounts),
+                                   uplift=dict(s.coupon_uplift))
+            return CouponPlan(allocations=allocations, budget=s.coupon_budget,
+                              period_days=s.coupon_period_days,
+                              valid_days=s.coupon_valid_days,
+                              order_value=dict(self._order_value))
+
+
+@lru_cache(maxsize=1)
+def _sales() -> ShopSales:
+    return ShopSales(session_factory(_engine()))
+
+
+@lru_cache(maxsize=1)
+def _customers() -> _Customers:
+    return _Customers(_sales())
+
+
+@lru_cache(maxsize=1)
+def pricing_ledger() -> SqlLedger:
+    """Quotes, price states and coupons (the audit trail) in the shop database."""
+    return SqlLedger(_engine())
+
+
+@lru_cache(maxsize=1)
+def _pricing() -> PricingEngine:
+    s = settings()
+    store = PolicyStore(s.pricing_dir, check_seconds=s.pricing_reload_seconds)
+    return PricingEngine(config=s.pricing, ledger=pricing_ledger(), policy=store.current,
+                         coupons=_customers().plan, clock=now_utc)
+
+
+def pricing_engine() -> PricingEngine:
+    """Quotes, discounts and negotiation (hot-reloads new policy versions)."""
+    with _lock:
+        return _pricing()
+
+
+def product_facts(sku: str) -> ProductFacts | None:
+    """What pricing needs to know about ``sku``; ``None`` for an unknown product."""
+    with _lock:
+        sales = _sales()
+    now = now_utc()
+    p = sales.product(sku, as_of=now)
+    if p is None:
+        return None
+    rival = pricing_ledger().competitor_price(sku)
+    # a competitor's price counts when it is in our currency and seen in the last 30 days
+    known = rival is not None and rival.currency == p.currency and \
+        now - rival.seen_at <= dt.timedelta(days=30)
+    return ProductFacts(sku=p.sku, list_price=p.list_price, cost=p.cost, currency=p.currency,
+                        category=p.category, brand=p.brand, stock=p.stock,
+                        weekly_sales=p.weekly_sales,
+                        competitor_price=rival.price if known and rival else None)
+
+
+def shopper(customer_id: str | None) -> Shopper:
+    """The customer's segment and price sensitivity (anonymous when ``None``)."""
+    with _lock:
+        customers = _customers()
+    return customers.shopper(customer_id)
 
 
 def product_graph() -> ProductGraph:

@@ -13,6 +13,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from pricing.config import PricingConfig, Reward, parse_actions
+from pricing.coupons import DEFAULT_DISCOUNTS, DEFAULT_UPLIFT, parse_shares
+from pricing.errors import ConfigError as PricingConfigError
 from recsys.errors import ConfigError
 from recsys.experiments import Experiment
 from vision.encoder import VIEWS
@@ -66,6 +69,18 @@ class Settings:
         vision_reload_seconds: How often the action server looks for a new index.
         upload_max_bytes: Largest photo accepted.
         upload_max_pixels: Most pixels of a photo (checked before decoding).
+        pricing: Price actions, guardrails, shadow share and reward (``PRICING_*``).
+        pricing_dir: Folder of the price policy's versions.
+        pricing_policy: Kind of policy ``make train-pricing`` trains: ``thompson``
+            (the contextual bandit) or ``dqn``.
+        pricing_reload_seconds: How often the action server looks for a new policy.
+        pricing_attribution_days: Days after a quote within which an order of the
+            product counts as its outcome.
+        coupon_budget: Money for coupon discounts per period (0: no coupons).
+        coupon_period_days: Length of a coupon budget period.
+        coupon_valid_days: How long a coupon can be redeemed.
+        coupon_discounts: Coupon discount per RFM segment (share of price).
+        coupon_uplift: Expected extra purchase probability from a coupon, per segment.
         customer_id_secret: When set, a ``customer_id`` in message metadata is
             trusted only with a matching ``customer_sig`` (hex HMAC-SHA256 of the
             id under this secret), so only the shop's back end can vouch for it.
@@ -106,6 +121,16 @@ class Settings:
     vision_reload_seconds: int = 5
     upload_max_bytes: int = 10 * 1024 * 1024
     upload_max_pixels: int = 40_000_000
+    pricing: PricingConfig = PricingConfig()
+    pricing_dir: Path = Path("data/pricing")
+    pricing_policy: str = "thompson"
+    pricing_reload_seconds: int = 5
+    pricing_attribution_days: int = 14
+    coupon_budget: float = 500.0
+    coupon_period_days: int = 30
+    coupon_valid_days: int = 14
+    coupon_discounts: tuple[tuple[str, float], ...] = tuple(DEFAULT_DISCOUNTS.items())
+    coupon_uplift: tuple[tuple[str, float], ...] = tuple(DEFAULT_UPLIFT.items())
 
 
 def _list(env: dict[str, str], name: str) -> tuple[str, ...]:
@@ -172,6 +197,27 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
     if bad := [v for v in views if v not in VIEWS]:
         raise SettingsError(f"VISION_VIEWS: unknown view(s) {', '.join(bad)}; "
                             f"choose from {', '.join(VIEWS)}")
+    try:
+        pricing = PricingConfig(
+            actions=parse_actions(env.get("PRICING_ACTIONS", "-10,-5,0,5,10")),
+            min_margin=_float(env, "PRICING_MIN_MARGIN", 0.05, 0.0, 5.0),
+            ceiling=_float(env, "PRICING_CEILING", 1.25, 1.0, 3.0),
+            max_step=_float(env, "PRICING_MAX_STEP", 0.10, 0.0, 1.0),
+            period_hours=_float(env, "PRICING_PERIOD_HOURS", 24.0, 0.0, 24.0 * 366),
+            shadow_share=_float(env, "PRICING_SHADOW_SHARE", 0.0, 0.0, 1.0),
+            personalise=_list(env, "PRICING_PERSONALISE") if "PRICING_PERSONALISE" in env
+            else ("segment", "sensitivity"),
+            max_discount=_float(env, "PRICING_MAX_DISCOUNT", 0.15, 0.0, 0.9),
+            discount=_float(env, "PRICING_LEARNING_DISCOUNT", 1.0, 0.9, 1.0),
+            reward=Reward(sales_weight=_float(env, "PRICING_SALES_WEIGHT", 0.1, 0.0, 10.0),
+                          change_penalty=_float(env, "PRICING_CHANGE_PENALTY", 0.5, 0.0,
+                                                1000.0)))
+        coupon_discounts = parse_shares(env["COUPON_DISCOUNTS"], "COUPON_DISCOUNTS") \
+            if "COUPON_DISCOUNTS" in env else DEFAULT_DISCOUNTS
+        coupon_uplift = parse_shares(env["COUPON_UPLIFT"], "COUPON_UPLIFT") \
+            if "COUPON_UPLIFT" in env else DEFAULT_UPLIFT
+    except PricingConfigError as exc:
+        raise SettingsError(f"pricing: {exc}") from exc
     return Settings(
         data_dir=data_dir,
         database_url=env.get("DATABASE_URL") or f"sqlite:///{data_dir / 'shop.db'}",
@@ -209,6 +255,16 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         vision_reload_seconds=_int(env, "VISION_RELOAD_SECONDS", 5, 0, 86400),
         upload_max_bytes=_int(env, "UPLOAD_MAX_BYTES", 10 * 1024 * 1024, 1024, 100 * 1024**2),
         upload_max_pixels=_int(env, "UPLOAD_MAX_PIXELS", 40_000_000, 1024, 500_000_000),
+        pricing=pricing,
+        pricing_dir=Path(env.get("PRICING_DIR") or data_dir / "pricing"),
+        pricing_policy=_choice(env, "PRICING_POLICY", "thompson", ("thompson", "dqn")),
+        pricing_reload_seconds=_int(env, "PRICING_RELOAD_SECONDS", 5, 0, 86400),
+        pricing_attribution_days=_int(env, "PRICING_ATTRIBUTION_DAYS", 14, 1, 365),
+        coupon_budget=_float(env, "COUPON_BUDGET", 500.0, 0.0, 1e9),
+        coupon_period_days=_int(env, "COUPON_PERIOD_DAYS", 30, 1, 366),
+        coupon_valid_days=_int(env, "COUPON_VALID_DAYS", 14, 1, 366),
+        coupon_discounts=tuple(coupon_discounts.items()),
+        coupon_uplift=tuple(coupon_uplift.items()),
     )
 
 

@@ -193,6 +193,11 @@ def main(argv: list[str] | None = None) -> int:
 
     summary = train(settings, quiet=True)
     print(f"  recommender      {summary['version']} (fit {summary['fit_seconds']}s)")
+    from scripts.train_pricing import run as train_pricing  # a policy for the new catalog
+
+    policy = train_pricing(settings, quiet=True)
+    print(f"  price policy     {policy['version']} ({policy['kind']}, "
+          f"{policy['outcomes']} outcomes)")
     from scripts.index_images import sync  # the photo index follows the catalog
 
     photos = sync(settings, quiet=True)

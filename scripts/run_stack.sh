@@ -10,6 +10,16 @@ LOG_DIR=${SHOP_DATA_DIR:-data}/logs
 mkdir -p "$LOG_DIR"
 export ACTION_ENDPOINT_URL=${ACTION_ENDPOINT_URL:-http://127.0.0.1:${ACTIONS_PORT}/webhook}
 
+# refuse to start on invalid configuration, with the reason
+.venv-actions/bin/python - <<'PY' || exit 1
+import sys
+from actions.settings import SettingsError, load_settings
+try:
+    load_settings()
+except SettingsError as exc:
+    sys.exit(f"configuration error: {exc}")
+PY
+
 pids=()
 stop() {
   trap - INT TERM EXIT

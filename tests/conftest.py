@@ -28,6 +28,7 @@ def demo_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     """Environment of a freshly generated demo shop in a temporary data directory."""
     from actions.settings import load_settings
     from scripts.build_data import build
+    from scripts.train_pricing import run as train_pricing
     from scripts.train_recsys import train
 
     data_dir = tmp_path_factory.mktemp("shop-data")
@@ -36,6 +37,7 @@ def demo_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
            "EMBEDDING_CACHE": str(ROOT / "data" / "cache" / "product_embeddings.npz")}
     build(load_settings(env), data_dir / "nlu" / "catalog.yml")
     train(load_settings(env), quiet=True)
+    train_pricing(load_settings(env), quiet=True)
     return env
 
 
@@ -54,7 +56,8 @@ def use_shop(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[A
     monkeypatch.delenv("CUSTOMER_ID_SECRET", raising=False)
     monkeypatch.delenv("DATABASE_URL", raising=False)
     caches = (settings.settings, services._graph, services._engine, services._orders,
-              services.feedback_store, services._recommender, services._media, services._visual)
+              services.feedback_store, services._recommender, services._media, services._visual,
+              services._sales, services._customers, services.pricing_ledger, services._pricing)
     for cached in caches:
         cached.cache_clear()
     yield settings.settings()
@@ -109,6 +112,24 @@ def make_tracker(
         "metadata": metadata or {},
     }
     return Tracker(sender, all_slots, latest, [], False, None, {}, "action_listen")
+
+
+def quoted(sender: str, sku: str) -> Any:
+    """The audited quote of ``sku`` in conversation ``sender`` (the demo shop's ledger)."""
+    from actions.services import pricing_ledger
+
+    return pricing_ledger().find_quote(sender, sku, "quote")
+
+
+def local_price(graph: Any, sku: str, currency: str, factor: float) -> str:
+    """The price text of ``sku`` at ``factor`` times its list price in ``currency``."""
+    from decimal import ROUND_HALF_UP, Decimal
+
+    from actions.common import format_money
+
+    base = graph.details(sku, currency=currency).price
+    cent = Decimal(1) if currency == "CNY" and factor == 1.0 else Decimal("0.01")
+    return format_money((base * Decimal(repr(factor))).quantize(cent, ROUND_HALF_UP), currency)
 
 
 def entity(name: str, value: str, start: int = 0, role: str | None = None) -> dict[str, Any]:

@@ -52,3 +52,16 @@ def test_every_response_has_a_chinese_variation() -> None:
         zh = [v["text"] for v in variations
               if any(c.get("value") == "zh" for c in v.get("condition", []))]
         assert zh and any("\u4e00" <= ch <= "\u9fff" for ch in zh[0]), name
+
+
+def test_the_action_server_registers_every_custom_action() -> None:
+    # rasa-sdk registers every Action subclass it finds: a shared base class
+    # without a name stops the server at start-up
+    from rasa_sdk.executor import ActionExecutor
+
+    from actions.constants import ActionName
+
+    executor = ActionExecutor()
+    executor.register_package("actions")
+    names = {v for k, v in vars(ActionName).items() if not k.startswith("_")}
+    assert names <= set(executor.actions)

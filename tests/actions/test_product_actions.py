@@ -5,11 +5,14 @@ from __future__ import annotations
 import pytest
 
 from actions.constants import Response, Slot
+from actions.pricing import ActionQuotePrice
 from actions.product_accessories import ActionProductAccessories
 from actions.product_compare import ActionCompareProducts
 from actions.product_info import ActionProductInfo
 from actions.product_search import ActionSearchProducts
-from tests.conftest import entity, make_tracker, run_action, slot_events
+from tests.conftest import entity, local_price, make_tracker, quoted, run_action, slot_events
+
+PRICED = (Response.PRICE, Response.PRICE_OFFER)
 
 
 def _search(graph, text, entities, slots=None, language="en"):
@@ -70,12 +73,15 @@ def test_price_of_the_second_one(graph) -> None:
     shown = slot_events(events)[Slot.SHOWN_PRODUCTS]
     tracker = make_tracker("how much is the second one?", intent="ask_price",
                            entities=[entity("mention", "2", 16)],
-                           slots={Slot.SHOWN_PRODUCTS: shown})
-    messages, events = run_action(ActionProductInfo(), tracker)
+                           slots={Slot.SHOWN_PRODUCTS: shown}, sender="second-one")
+    messages, events = run_action(ActionQuotePrice(), tracker)
     expected = graph.details(shown[1], currency="USD")
-    assert messages[0]["response"] == Response.PRICE
+    assert messages[0]["response"] in PRICED
     assert messages[0]["name"] == f"{expected.model_en} ({expected.color_en})"
-    assert messages[0]["price"] == f"${expected.price:,.2f}"
+    # the price the policy quoted and the audit trail recorded, shown in dollars
+    record = quoted("second-one", shown[1])
+    assert messages[0]["price"] == local_price(graph, shown[1], "USD",
+                                               record.price / record.list_price)
     assert slot_events(events)[Slot.PRODUCT] == shown[1]
 
 
@@ -83,7 +89,7 @@ def test_mention_beyond_the_list(graph) -> None:
     tracker = make_tracker("the fifth one", intent="ask_price",
                            entities=[entity("mention", "5")],
                            slots={Slot.SHOWN_PRODUCTS: ["SKU-1001"]})
-    messages, _ = run_action(ActionProductInfo(), tracker)
+    messages, _ = run_action(ActionQuotePrice(), tracker)
     assert messages[0]["response"] == Response.MENTION_OUT_OF_RANGE
 
 
@@ -131,17 +137,17 @@ def test_stock_answer_matches_inventory(graph) -> None:
 def test_unknown_product_gets_suggestions_or_not_found(graph) -> None:
     tracker = make_tracker("how much is the macbok air 99", intent="ask_price",
                            entities=[entity("product", "macbok air 99", 16)])
-    messages, _ = run_action(ActionProductInfo(), tracker)
+    messages, _ = run_action(ActionQuotePrice(), tracker)
     assert messages[0]["response"] == Response.PRODUCT_SUGGESTIONS
     assert "MacBook Air 13" in messages[0]["suggestions"]
     tracker = make_tracker("how much is the zqxw", intent="ask_price",
                            entities=[entity("product", "zqxwvy", 16)])
-    messages, _ = run_action(ActionProductInfo(), tracker)
+    messages, _ = run_action(ActionQuotePrice(), tracker)
     assert messages[0]["response"] == Response.PRODUCT_NOT_FOUND
 
 
 def test_no_product_in_context_asks_which(graph) -> None:
-    messages, _ = run_action(ActionProductInfo(), make_tracker("how much?", intent="ask_price"))
+    messages, _ = run_action(ActionQuotePrice(), make_tracker("how much?", intent="ask_price"))
     assert messages[0]["response"] == Response.WHICH_PRODUCT
 
 
@@ -188,15 +194,15 @@ def test_a_tagged_fragment_of_a_whole_name_in_the_text_resolves_to_that_name(gra
     text = "how much is the Apple iPhone 15 Pro?"
     tracker = make_tracker(text, intent="ask_price",
                            entities=[entity("product", "iPhone 15", text.index("iPhone"))])
-    messages, _ = run_action(ActionProductInfo(), tracker)
-    assert messages[0]["response"] == Response.PRICE
+    messages, _ = run_action(ActionQuotePrice(), tracker)
+    assert messages[0]["response"] in PRICED
     assert "iPhone 15 Pro" in messages[0]["name"]
 
 
 def test_product_named_in_text_without_entities(graph) -> None:
     tracker = make_tracker("how much is the Dyson V15 Detect Vacuum?", intent="ask_price")
-    messages, _ = run_action(ActionProductInfo(), tracker)
-    assert messages[0]["response"] == Response.PRICE and "Dyson V15" in messages[0]["name"]
+    messages, _ = run_action(ActionQuotePrice(), tracker)
+    assert messages[0]["response"] in PRICED and "Dyson V15" in messages[0]["name"]
 
 
 def test_search_terms_in_text_without_entities(graph) -> None:
@@ -214,16 +220,16 @@ def test_the_cheaper_and_the_more_expensive_one(graph, mention, pick) -> None:
     tracker = make_tracker(f"how much is the {mention} one?", intent="ask_price",
                            entities=[entity("mention", mention, 16)],
                            slots={Slot.SHOWN_PRODUCTS: shown})
-    _, events = run_action(ActionProductInfo(), tracker)
+    _, events = run_action(ActionQuotePrice(), tracker)
     expected = pick(shown, key=lambda s: graph.details(s, currency="USD").price)
     assert slot_events(events)[Slot.PRODUCT] == expected
 
 
 def test_misspelt_name_the_nlu_did_not_tag_is_still_found(graph) -> None:
     tracker = make_tracker("how much is the macbok air?", intent="ask_price")
-    messages, events = run_action(ActionProductInfo(), tracker)
-    assert messages[0]["response"] == Response.PRICE
+    messages, events = run_action(ActionQuotePrice(), tracker)
+    assert messages[0]["response"] in PRICED
     assert "MacBook Air" in messages[0]["name"]
     tracker = make_tracker("how much is it?", intent="ask_price")
-    messages, _ = run_action(ActionProductInfo(), tracker)
+    messages, _ = run_action(ActionQuotePrice(), tracker)
     assert messages[0]["response"] == Response.WHICH_PRODUCT

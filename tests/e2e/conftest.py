@@ -6,8 +6,10 @@ in a temporary data directory, with its own tracker database.
 
 from __future__ import annotations
 
+import sqlite3
 import uuid
 from collections.abc import Iterator
+from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 
@@ -29,3 +31,18 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 def sender() -> str:
     """A fresh conversation id."""
     return f"e2e-{uuid.uuid4().hex[:12]}"
+
+
+def quoted_price(stack: Stack, sender: str, sku: str, list_amount: Decimal,
+                 currency: str) -> Decimal:
+    """What the assistant should have said ``sku`` costs in this conversation: the
+    audited quote's ratio to the list price, applied to ``list_amount`` (the list
+    price in the customer's currency)."""
+    with sqlite3.connect(stack.data_dir / "shop.db") as db:
+        row = db.execute("select price, list_price from price_quotes where conversation_id = ? "
+                         "and sku = ? and kind = 'quote' order by id limit 1",
+                         (sender, sku)).fetchone()
+    assert row is not None, f"no quote of {sku} was recorded for {sender}"
+    factor = row[0] / row[1]
+    cent = Decimal(1) if currency == "CNY" and factor == 1.0 else Decimal("0.01")
+    return (list_amount * Decimal(repr(factor))).quantize(cent, rounding=ROUND_HALF_UP)

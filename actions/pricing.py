@@ -1,0 +1,199 @@
+"""Price questions, discount questions and one round of negotiation, from the price policy.
+
+Every answer comes from :class:`pricing.engine.PricingEngine` (policy, guardrails,
+shadow mode, coupons, audit trail). Prices are decided in the catalog's base
+currency and shown in the customer's, at the same ratio to the list price.
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.common import (
+    currency_for,
+    customer_identity,
+    display_name,
+    format_date,
+    language,
+    price_text,
+    resolve_one,
+    resolve_products,
+)
+from actions.constants import ActionName, Response, Slot
+from actions.services import pricing_engine, product_facts, product_graph, shopper
+from knowledge_graph.graph import ProductDetails
+from pricing.engine import (
+    Coupon,
+    Offer,
+    OfferStatus,
+    ProductFacts,
+    Quote,
+    QuoteStatus,
+    Shopper,
+)
+
+
+def _scaled(details: ProductDetails, factor: float) -> Decimal | None:
+    """The local price at ``factor`` times the list price."""
+    if details.price is None:
+        return None
+    cent = Decimal(1) if details.currency == "CNY" and factor == 1.0 else Decimal("0.01")
+    return (details.price * Decimal(repr(factor))).quantize(cent, rounding=ROUND_HALF_UP)
+
+
+def _percent(share: float) -> str:
+    """``5%``, ``4.5%``: the same in both languages."""
+    return f"{round(share * 100, 1):g}%"
+
+
+class _PriceAction:
+    """Shared plumbing: who is asking, the product's details in their currency.
+
+    A mixin, not an :class:`Action`: rasa-sdk registers every Action subclass.
+    """
+
+    def subject(self, dispatcher: CollectingDispatcher, tracker: Tracker, lang: str
+                ) -> tuple[str, ProductFacts, ProductDetails, str] | None:
+        """The product asked about: SKU, pricing facts, details and display name; or
+        ``None`` after saying why it is unclear or unknown."""
+        sku = resolve_one(dispatcher, tracker, product_graph())
+        if sku is None:
+            return None
+        facts = product_facts(sku)
+        details = self.details(sku, lang)
+        name = display_name(details, lang)
+        if facts is None:  # in the graph but not (or no longer) in the shop database
+            dispatcher.utter_message(response=Response.PRODUCT_NOT_FOUND, query=name)
+            return None
+        return sku, facts, details, name
+
+    @staticmethod
+    def shopper(tracker: Tracker) -> Shopper:
+        """Who is asking (a vouched-for customer id, or a guest)."""
+        return shopper(customer_identity(tracker).customer_id)
+
+    def details(self, sku: str, lang: str) -> ProductDetails:
+        graph = product_graph()
+        return graph.details(sku, currency=currency_for(lang, graph))
+
+    def price_of(self, details: ProductDetails, factor: float, lang: str) -> str:
+        return price_text(_scaled(details, factor), details.currency, lang)
+
+    def coupon_kwargs(self, coupon: Coupon, quote: Quote | None, details: ProductDetails | None,
+                      lang: str) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {"code": coupon.code, "percent": _percent(coupon.discount),
+                                  "expires": format_date(coupon.expires_at, lang)}
+        if details is not None and quote is not None and coupon.price_after is not None \
+                and quote.list_price:
+            kwargs["price"] = self.price_of(details, coupon.price_after / quote.list_price, lang)
+            kwargs["was"] = self.price_of(details, quote.factor, lang)
+        return kwargs
+
+
+class ActionQuotePrice(_PriceAction, Action):
+    """Answers ask_price with the policy's price for this customer and conversation."""
+
+    def name(self) -> str:
+        return ActionName.QUOTE_PRICE
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        lang = language(tracker)
+        subject = self.subject(dispatcher, tracker, lang)
+        if subject is None:
+            return []
+        sku, facts, details, name = subject
+        quote = pricing_engine().quote(facts, conversation_id=tracker.sender_id,
+                                       shopper=self.shopper(tracker))
+        if quote.status is QuoteStatus.ON_REQUEST or details.price is None:
+            dispatcher.utter_message(response=Response.PRICE_ON_REQUEST, name=name)
+        elif quote.factor < 0.995:
+            dispatcher.utter_message(response=Response.PRICE_OFFER, name=name,
+                                     price=self.price_of(details, quote.factor, lang),
+                                     list_price=price_text(details.price, details.currency,
+                                                           lang),
+                                     percent=_percent(quote.discount))
+        else:
+            dispatcher.utter_message(response=Response.PRICE, name=name,
+                                     price=self.price_of(details, quote.factor, lang))
+        return [SlotSet(Slot.PRODUCT, sku)]
+
+
+class ActionOfferDiscount(_PriceAction, Action):
+    """Answers "any discount?": a segment coupon when the budget allows, else honestly no."""
+
+    def name(self) -> str:
+        return ActionName.OFFER_DISCOUNT
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        lang = language(tracker)
+        resolution = resolve_products(tracker, product_graph())
+        sku = resolution.skus[0] if resolution.skus else None
+        facts = product_facts(sku) if sku else None
+        details = self.details(sku, lang) if sku else None
+        offer = pricing_engine().discount(facts, conversation_id=tracker.sender_id,
+                                          shopper=self.shopper(tracker))
+        self._say(dispatcher, offer, details, lang)
+        return [SlotSet(Slot.PRODUCT, sku)] if sku else []
+
+    def _say(self, dispatcher: CollectingDispatcher, offer: Offer,
+             details: ProductDetails | None, lang: str) -> None:
+        name = display_name(details, lang) if details else ""
+        quote = offer.quote
+        if offer.status is OfferStatus.NO_PRICE and details is not None:
+            dispatcher.utter_message(response=Response.PRICE_ON_REQUEST, name=name)
+            return
+        if offer.coupon is not None and offer.status in (OfferStatus.COUPON,
+                                                          OfferStatus.EXISTING):
+            kwargs = self.coupon_kwargs(offer.coupon, quote, details, lang)
+            response = (Response.DISCOUNT_EXISTING if offer.status is OfferStatus.EXISTING
+                        else Response.DISCOUNT_COUPON if "price" in kwargs
+                        else Response.DISCOUNT_COUPON_ANY)
+            dispatcher.utter_message(response=response, name=name, **kwargs)
+            return
+        if details is not None and quote is not None and quote.discount >= 0.005:
+            dispatcher.utter_message(response=Response.DISCOUNT_ALREADY, name=name,
+                                     percent=_percent(quote.discount),
+                                     price=self.price_of(details, quote.factor, lang),
+                                     list_price=price_text(details.price, details.currency,
+                                                           lang))
+            return
+        dispatcher.utter_message(response=Response.DISCOUNT_NONE, name=name,
+                                 price=self.price_of(details, quote.factor, lang)
+                                 if details is not None and quote is not None else "")
+
+
+class ActionNegotiatePrice(_PriceAction, Action):
+    """Answers "can you do better?" once per product: a coupon, or a polite final price."""
+
+    def name(self) -> str:
+        return ActionName.NEGOTIATE_PRICE
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        lang = language(tracker)
+        subject = self.subject(dispatcher, tracker, lang)
+        if subject is None:
+            return []
+        sku, facts, details, name = subject
+        offer = pricing_engine().negotiate(facts, conversation_id=tracker.sender_id,
+                                           shopper=self.shopper(tracker))
+        quote = offer.quote
+        if offer.status is OfferStatus.NO_PRICE or quote is None:
+            dispatcher.utter_message(response=Response.PRICE_ON_REQUEST, name=name)
+        elif offer.status is OfferStatus.COUPON and offer.coupon is not None:
+            dispatcher.utter_message(response=Response.NEGOTIATE_COUPON, name=name,
+                                     **self.coupon_kwargs(offer.coupon, quote, details, lang))
+        elif offer.coupon is not None:  # negotiated before: the same offer again
+            dispatcher.utter_message(response=Response.NEGOTIATE_AGAIN, name=name,
+                                     **self.coupon_kwargs(offer.coupon, quote, details, lang))
+        else:
+            dispatcher.utter_message(response=Response.NEGOTIATE_FINAL, name=name,
+                                     price=self.price_of(details, quote.factor, lang))
+        return [SlotSet(Slot.PRODUCT, sku)]
