@@ -319,10 +319,10 @@ class PricingEngine:
             index = int(loaded.policy.choose(x, rng)[0])
             policy_action = self.config.actions[index]
         cell = context.cell()
-        previous = self.ledger.price_state(product.sku, cell)
-        proposed = list_price * (1.0 + (policy_action or 0.0))
-        if shadow:
-            proposed = previous.price if previous else list_price
+        # shadow traffic is quoted the list price (only the floor and ceiling apply) and
+        # leaves the live price state alone
+        previous = None if shadow else self.ledger.price_state(product.sku, cell)
+        proposed = list_price if shadow else list_price * (1.0 + (policy_action or 0.0))
         guarded = self.guardrails.apply(proposed, list_price=list_price, cost=product.cost,
                                         previous=previous, now=now)
         status = (QuoteStatus.NO_COST if NO_COST in guarded.adjustments else
@@ -333,7 +333,7 @@ class PricingEngine:
                              policy_action=policy_action, status=status.value,
                              adjustments=guarded.adjustments, shadow=shadow)
         self.ledger.add_quote(record)
-        if previous is None or abs(previous.price - guarded.price) >= 0.005:
+        if not shadow and (previous is None or abs(previous.price - guarded.price) >= 0.005):
             self.ledger.set_price_state(product.sku, cell, PriceState(guarded.price, now))
         return _quote_of(record)
 

@@ -127,5 +127,5 @@ def violations(price: float, *, config: PricingConfig, list_price: float, cost: 
 
 
 def _round(value: float, mode: str | None) -> float:
-    d = Decimal(repr(round(value, 6)))  # 92 * 1.05 is 96.60000000000001: not 96.61
+    d = Decimal(f"{float(value):.6f}")  # 92 * 1.05 is 96.60000000000001: not 96.61
     return float(d.quantize(_CENT, rounding=mode) if mode else d.quantize(_CENT))

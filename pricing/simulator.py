@@ -41,8 +41,10 @@ from pathlib import Path
 
 import numpy as np
 
+from pricing.config import PricingConfig
 from pricing.context import Context
 from pricing.errors import PricingError
+from pricing.guardrails import Guardrails
 
 #: Description keywords of each category (first match wins, in this order).
 CATEGORY_WORDS: dict[str, tuple[str, ...]] = {
@@ -236,15 +238,15 @@ class Market:
         horizon: Steps per run.
         seeds: Random seeds (one run each).
         cost_share: Range of unit cost as a share of list price.
-        floor: Lowest price as a share of cost (the guardrail), applied to every
-            policy and the oracles alike.
-        ceiling: Highest price as a multiple of list price.
+        guardrails: The shop's rules; every price action of every product goes
+            through :class:`~pricing.guardrails.Guardrails` once, and policies and
+            oracles alike sell at the guarded prices.
     """
 
     def __init__(self, demand: dict[str, CategoryDemand], *, scenario: str,
                  actions: Sequence[float], n_products: int = 40, horizon: int = 10_000,
                  seeds: Sequence[int] = tuple(range(50)), cost_share: tuple[float, float] = (
-                     0.55, 0.9), floor: float = 1.05, ceiling: float = 1.25) -> None:
+                     0.55, 0.9), guardrails: Guardrails | None = None) -> None:
         if scenario not in SCENARIOS:
             raise PricingError(f"unknown scenario {scenario!r}; choose from {SCENARIOS}")
         self.scenario, self.horizon, self.seeds = scenario, horizon, tuple(seeds)
@@ -256,7 +258,7 @@ class Market:
         self.category = shop.integers(0, len(self.categories), P)
         self.list_price = np.array([
             shop.choice(demand[self.categories[c]].prices) for c in self.category])
-        self.cost = self.list_price * shop.uniform(*cost_share, P)
+        self.cost = np.round(self.list_price * shop.uniform(*cost_share, P), 2)
         d = [demand[self.categories[c]] for c in self.category]
         self.elasticity = np.array([[x.elasticity.value] * 2 for x in d]) \
             if scenario != "contextual" else \
@@ -266,11 +268,12 @@ class Market:
             np.repeat(units.mean(axis=1, keepdims=True), 2, axis=1)
         self.bulk_share = np.array([x.bulk_share for x in d])
         self.weekly_sales = units.mean(axis=1) * 7
-        # guarded price multipliers of each product and action: (P, A)
-        mult = 1.0 + self.actions[None, :]
-        low, high = self.cost * floor / self.list_price, np.full(P, ceiling)
-        self.multiplier = np.clip(mult, low[:, None], high[:, None])
-        self.multiplier = np.maximum(self.multiplier, low[:, None])
+        # guarded prices of each product and action, as multipliers of list price: (P, A)
+        rails = guardrails or Guardrails(PricingConfig(actions=tuple(self.actions)))
+        self.guardrails = rails
+        self.multiplier = np.array([[
+            rails.apply(lp * (1.0 + a), list_price=lp, cost=c).price / lp
+            for a in self.actions] for lp, c in zip(self.list_price, self.cost, strict=True)])
         rngs = [np.random.default_rng(s) for s in self.seeds]
         product = np.stack([r.integers(0, P, horizon) for r in rngs])
         self.steps = Steps(

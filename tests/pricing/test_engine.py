@@ -180,3 +180,11 @@ def test_a_coupon_is_redeemed_once(tmp_path: Path) -> None:
     with pytest.raises(CouponError, match="expired"):
         ledger.redeem(other.code, order_number="SH-4", customer_id="C1",
                       now=NOW + dt.timedelta(days=60))
+
+
+def test_shadow_traffic_leaves_the_live_price_alone(tmp_path: Path) -> None:
+    engine = _engine(tmp_path, action=0, shadow_share=1.0)
+    engine.quote(PHONE, conversation_id="s")
+    assert engine.ledger.price_state("P1", "") is None
+    live = _engine(tmp_path, action=0)  # same database, no shadow traffic
+    assert live.quote(PHONE, conversation_id="l").price == 90.0
