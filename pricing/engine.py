@@ -275,6 +275,14 @@ class PricingEngine:
 
     # --- quotes -------------------------------------------------------------------------
 
+    def _loaded_policy(self) -> LoadedPolicy | None:
+        """The current policy, or ``None`` when there is none or it was trained for other
+        price actions than the configured ones (then the list price is quoted)."""
+        loaded = self._policy()
+        if loaded is not None and loaded.policy.n_actions != len(self.config.actions):
+            return None
+        return loaded
+
     def context(self, product: ProductFacts, shopper: Shopper, now: dt.datetime,
                 promotion: bool = False) -> Context:
         """The decision's context, personal attributes limited to the configured ones."""
@@ -296,14 +304,14 @@ class PricingEngine:
             return _quote_of(earlier, repeated=True)
         now = self._clock()
         context = self.context(product, shopper, now)
-        loaded = self._policy()
+        loaded = self._loaded_policy()
         version = loaded.version if loaded else ""
         kind = loaded.policy.kind if loaded else ""
-        base: dict[str, Any] = dict(conversation_id=conversation_id, sku=product.sku, kind=QUOTE,
-                    currency=product.currency, list_price=product.list_price,
-                    cost=product.cost, policy_kind=kind, policy_version=version,
-                    context=context.as_record(), created_at=now,
-                    customer_id=shopper.customer_id, segment=context.segment)
+        base: dict[str, Any] = dict(
+            conversation_id=conversation_id, sku=product.sku, kind=QUOTE,
+            currency=product.currency, list_price=product.list_price, cost=product.cost,
+            policy_kind=kind, policy_version=version, context=context.as_record(),
+            created_at=now, customer_id=shopper.customer_id, segment=context.segment)
         if product.list_price is None:
             record = QuoteRecord(**base, price=None, action=None, policy_action=None,
                                  status=QuoteStatus.ON_REQUEST.value, adjustments=(),
@@ -405,7 +413,7 @@ class PricingEngine:
                  if quote.list_price * (1.0 + a) < quote.price - 0.005]
         chosen: float | None = None
         if lower:
-            loaded = self._policy()
+            loaded = self._loaded_policy()
             if loaded is not None and hasattr(loaded.policy, "expected"):
                 x = loaded.featurizer(self.context(product, shopper, now))[None, :]
                 values = np.asarray(loaded.policy.expected(x))[0]

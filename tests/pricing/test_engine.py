@@ -188,3 +188,11 @@ def test_shadow_traffic_leaves_the_live_price_alone(tmp_path: Path) -> None:
     assert engine.ledger.price_state("P1", "") is None
     live = _engine(tmp_path, action=0)  # same database, no shadow traffic
     assert live.quote(PHONE, conversation_id="l").price == 90.0
+
+
+def test_a_policy_trained_for_other_price_actions_is_not_used(tmp_path: Path) -> None:
+    engine = _engine(tmp_path, action=0, actions=(-0.2, 0.0, 0.2), ceiling=1.25)
+    engine._policy = lambda: LoadedPolicy(  # type: ignore[method-assign]
+        FixedPrice(n_actions=5, action=4), "old", Featurizer(categories=["phones"]))
+    quote = engine.quote(PHONE, conversation_id="c")
+    assert quote.status is QuoteStatus.NO_POLICY and quote.price == 100.0
