@@ -13,7 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from pricing.config import PricingConfig, Reward, parse_actions
+from pricing.config import PricingConfig, Reward, parse_actions, parse_promotions
 from pricing.coupons import DEFAULT_DISCOUNTS, DEFAULT_UPLIFT, parse_shares
 from pricing.errors import ConfigError as PricingConfigError
 from recsys.errors import ConfigError
@@ -209,6 +209,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
             else ("segment", "sensitivity"),
             max_discount=_float(env, "PRICING_MAX_DISCOUNT", 0.15, 0.0, 0.9),
             discount=_float(env, "PRICING_LEARNING_DISCOUNT", 1.0, 0.9, 1.0),
+            promotions=parse_promotions(env.get("PRICING_PROMOTIONS", "")),
             reward=Reward(sales_weight=_float(env, "PRICING_SALES_WEIGHT", 0.1, 0.0, 10.0),
                           change_penalty=_float(env, "PRICING_CHANGE_PENALTY", 0.5, 0.0,
                                                 1000.0)))

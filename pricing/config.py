@@ -7,6 +7,7 @@ odd prices later.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from dataclasses import dataclass, field
 
@@ -63,6 +64,8 @@ class PricingConfig:
         max_discount: Deepest coupon or negotiated discount, relative to list price.
         discount: The contextual bandit's forgetting factor per observation (1:
             demand never changes; lower follows shifts faster).
+        promotions: Promotion periods, ``(first day, last day)``; a decision on one
+            of those days has the promotion feature set.
         reward: The reward the policy learns to maximise.
     """
 
@@ -75,6 +78,7 @@ class PricingConfig:
     personalise: tuple[str, ...] = ("segment", "sensitivity")
     max_discount: float = 0.15
     discount: float = 1.0
+    promotions: tuple[tuple[dt.date, dt.date], ...] = ()
     reward: Reward = field(default_factory=Reward)
 
     def __post_init__(self) -> None:
@@ -98,9 +102,16 @@ class PricingConfig:
         _check("shadow_share", self.shadow_share, 0.0, 1.0)
         _check("max_discount", self.max_discount, 0.0, 0.9)
         _check("discount", self.discount, 0.9, 1.0)
+        for first, last in self.promotions:
+            if last < first:
+                raise ConfigError(f"promotion period ends before it starts: {first} to {last}")
         if bad := [a for a in self.personalise if a not in PERSONAL_ATTRIBUTES]:
             raise ConfigError(f"cannot personalise on {', '.join(bad)}: "
                               f"choose from {', '.join(PERSONAL_ATTRIBUTES)}")
+
+    def in_promotion(self, when: dt.datetime) -> bool:
+        """Whether ``when`` falls in a configured promotion period."""
+        return any(first <= when.date() <= last for first, last in self.promotions)
 
     @property
     def list_action(self) -> int:
@@ -120,6 +131,26 @@ def parse_actions(text: str) -> tuple[float, ...]:
         raise ConfigError(f"pricing actions must be percentages like -10,-5,0,5,10; "
                           f"got {text!r}") from exc
     return tuple(sorted(round(v, 6) for v in values))
+
+
+def parse_promotions(text: str) -> tuple[tuple[dt.date, dt.date], ...]:
+    """Parse ``"2026-11-27:2026-11-30,2026-12-20:2026-12-24"`` into date pairs.
+
+    Raises:
+        ConfigError: If a period is not ``YYYY-MM-DD:YYYY-MM-DD``.
+    """
+    periods = []
+    for part in (p.strip() for p in text.split(",") if p.strip()):
+        first, sep, last = part.partition(":")
+        try:
+            if not sep:
+                raise ValueError(part)
+            periods.append((dt.date.fromisoformat(first.strip()),
+                            dt.date.fromisoformat(last.strip())))
+        except ValueError as exc:
+            raise ConfigError(f"promotion periods must look like 2026-11-27:2026-11-30, "
+                              f"got {part!r}") from exc
+    return tuple(periods)
 
 
 def _check(name: str, value: float, low: float, high: float) -> None:

@@ -283,8 +283,7 @@ class PricingEngine:
             return None
         return loaded
 
-    def context(self, product: ProductFacts, shopper: Shopper, now: dt.datetime,
-                promotion: bool = False) -> Context:
+    def context(self, product: ProductFacts, shopper: Shopper, now: dt.datetime) -> Context:
         """The decision's context, personal attributes limited to the configured ones."""
         competitor = (product.competitor_price / product.list_price
                       if product.competitor_price and product.list_price else None)
@@ -293,7 +292,8 @@ class PricingEngine:
         return Context(category=product.category, brand=product.brand,
                        weekly_sales=product.weekly_sales, stock=product.stock,
                        competitor_ratio=competitor, segment=shopper.segment,
-                       sensitivity=shopper.sensitivity, when=now, promotion=promotion,
+                       sensitivity=shopper.sensitivity, when=now,
+                       promotion=self.config.in_promotion(now),
                        margin=margin).personal(self.config.personalise)
 
     def quote(self, product: ProductFacts, *, conversation_id: str,

@@ -123,6 +123,11 @@ class CompetitorPrice:
     seen_at: dt.datetime
 
 
+def drop_tables(engine: Engine) -> None:
+    """Remove the pricing tables (a regenerated shop starts without quotes or coupons)."""
+    _Base.metadata.drop_all(engine)
+
+
 class SqlLedger:
     """:class:`pricing.engine.Ledger` over SQLAlchemy (SQLite, PostgreSQL, ...)."""
 

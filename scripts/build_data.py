@@ -33,6 +33,7 @@ from knowledge_graph.lookups import (
 )
 from knowledge_graph.records import BrandRecord, CategoryRecord, ColorRecord, ProductRecord
 from knowledge_graph.validation import validate_catalog
+from pricing.ledger import drop_tables as drop_pricing_tables
 from scripts.nlu_examples import build_examples
 from shop import catalog_data
 from shop.db import create_schema, make_engine, session_factory
@@ -150,6 +151,7 @@ def build(settings: Settings, nlu_out: Path) -> dict[str, int]:
         url = f"sqlite:///{tmp_file}"
     engine = make_engine(url)
     create_schema(engine, drop_first=True)
+    drop_pricing_tables(engine)  # quotes and coupons of a previous demo shop (PostgreSQL)
     sessions = session_factory(engine)
     with sessions.begin() as session:
         summary = generate_demo_shop(session, seed=settings.demo_seed, as_of=settings.demo_as_of)
@@ -195,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  recommender      {summary['version']} (fit {summary['fit_seconds']}s)")
     from scripts.train_pricing import run as train_pricing  # a policy for the new catalog
 
-    policy = train_pricing(settings, quiet=True)
+    policy = train_pricing(settings, quiet=True, fresh=True)  # a new shop, a new policy
     print(f"  price policy     {policy['version']} ({policy['kind']}, "
           f"{policy['outcomes']} outcomes)")
     from scripts.index_images import sync  # the photo index follows the catalog

@@ -196,3 +196,17 @@ def test_a_policy_trained_for_other_price_actions_is_not_used(tmp_path: Path) ->
         FixedPrice(n_actions=5, action=4), "old", Featurizer(categories=["phones"]))
     quote = engine.quote(PHONE, conversation_id="c")
     assert quote.status is QuoteStatus.NO_POLICY and quote.price == 100.0
+
+
+def test_promotion_periods_reach_the_context(tmp_path: Path) -> None:
+    from pricing.config import parse_promotions
+    from pricing.errors import ConfigError
+
+    days = parse_promotions("2026-06-14:2026-06-16, 2026-12-20:2026-12-24")
+    engine = _engine(tmp_path, action=2, promotions=days)
+    engine.quote(PHONE, conversation_id="promo")
+    assert engine.ledger.by_conversation("promo")[0].context["promotion"] is True  # type: ignore[attr-defined]
+    with pytest.raises(ConfigError, match="2026-11-27:2026-11-30"):
+        parse_promotions("black friday")
+    with pytest.raises(ConfigError, match="ends before it starts"):
+        PricingConfig(promotions=parse_promotions("2026-06-16:2026-06-14"))
