@@ -46,6 +46,8 @@ def save(model: Recommender, folder: Path, *, info: dict[str, Any] | None = None
         "exclude_seen": model.exclude_seen,
         "ranker": model.ranker_config,
         "rank_columns": model.ranker.rank_columns,
+        "ranked_by": model.ranked_by,
+        "check_scores": model.check_scores,
         "feature_names": model.feature_names,
         "now": data.now,
         "info": info or {},
@@ -108,6 +110,8 @@ def load(folder: Path) -> Recommender:
     model.feature_names = manifest["feature_names"]
     model._item_users = np.diff(matrix.tocsc().indptr).astype(np.float64)
     model.ranker = Ranker.from_text(ranker_text, rank_columns=manifest["rank_columns"])
+    model.ranked_by = manifest.get("ranked_by", "ranker")
+    model.check_scores = dict(manifest.get("check_scores", {}))
     return model
 
 

@@ -18,6 +18,7 @@ from recsys.channels.popularity import Popularity
 from recsys.channels.session import SessionCooccurrence
 from recsys.data import DAY, Dataset, Interactions, random_split_per_user
 from recsys.errors import ConfigError, NotFittedError
+from recsys.metrics import ndcg_at_k
 from recsys.ranker import Ranker
 
 CHANNEL_TYPES: dict[str, type[Channel]] = {
@@ -93,6 +94,12 @@ class Recommender:
             where nobody buys twice, e.g. films); the ``history`` channel is
             then ignored.
         max_train_users: Users sampled to train the ranker.
+        check_ranker: Before fitting, hold out data once more (the same way as
+            ``validation``), fit the whole pipeline on the rest and compare, on
+            the held-out events, the learned ranking with each channel's own
+            order; when a channel alone wins, rank by it (``ranked_by``). Guards
+            against a ranker that helps on its training split but not after
+            the channels are refitted on everything.
         seed: Random seed.
     """
 
@@ -100,7 +107,8 @@ class Recommender:
                  candidates: int = 50, ranker: Mapping[str, Any] | None = None,
                  validation: str = "time", validation_days: float = 30.0,
                  validation_ratio: float = 0.8, exclude_seen: bool = False,
-                 max_train_users: int = 5000, seed: int = 42) -> None:
+                 max_train_users: int = 5000, check_ranker: bool = True,
+                 seed: int = 42) -> None:
         config = dict(DEFAULT_CHANNELS if channels is None else channels)
         unknown = sorted(set(config) - set(CHANNEL_TYPES))
         if unknown:
@@ -117,6 +125,11 @@ class Recommender:
         self.validation, self.validation_days = validation, validation_days
         self.validation_ratio, self.max_train_users, self.seed = \
             validation_ratio, max_train_users, seed
+        self.check_ranker = check_ranker
+        #: "ranker", or the channel whose own scores order the candidates
+        self.ranked_by = "ranker"
+        #: NDCG@10 of the ranker and each channel in the check (empty: not run)
+        self.check_scores: dict[str, float] = {}
         self.channels: dict[str, Channel] = {}
         self.ranker = Ranker(**self.ranker_config)
         self.data: Dataset | None = None
@@ -138,14 +151,13 @@ class Recommender:
         """
         say = progress or (lambda _step: None)
         catalog = catalog or Catalog(sorted(set(log.items.tolist())))
+        self.ranked_by, self.check_scores = "ranker", {}
+        if self.check_ranker:
+            say("ranker check")
+            self._check(log, catalog)
         self.catalog = catalog
         self._set_catalog(catalog)
-        if self.validation == "time" and len(log):
-            cut = float(log.times.max()) - self.validation_days * DAY
-            early, late = log.before(cut), log.since(cut)
-        else:
-            early, late = random_split_per_user(log, ratio=self.validation_ratio,
-                                                seed=self.seed)
+        early, late = self._split(log, self.seed)
         say("recall channels (held-out fit)")
         self._fit_channels(Dataset.build(early, item_ids=catalog.item_ids))
         say("ranking features")
@@ -156,6 +168,73 @@ class Recommender:
         say("recall channels (full fit)")
         self._fit_channels(Dataset.build(log, item_ids=catalog.item_ids))
         return self
+
+    def _split(self, log: Interactions, seed: int) -> tuple[Interactions, Interactions]:
+        if self.validation == "time" and len(log):
+            cut = float(log.times.max()) - self.validation_days * DAY
+            return log.before(cut), log.since(cut)
+        return random_split_per_user(log, ratio=self.validation_ratio, seed=seed)
+
+    def _check(self, log: Interactions, catalog: Catalog, k: int = 10) -> None:
+        """Set ``ranked_by``: the ranker, unless a channel alone orders held-out events better."""
+        fit_part, held_out = self._split(log, self.seed + 1)
+        trial = Recommender(channels=self.channel_config, candidates=self.candidates,
+                            ranker=self.ranker_config, validation=self.validation,
+                            validation_days=self.validation_days,
+                            validation_ratio=self.validation_ratio,
+                            exclude_seen=self.exclude_seen,
+                            max_train_users=self.max_train_users, check_ranker=False,
+                            seed=self.seed)
+        if not len(fit_part) or not len(held_out):
+            return
+        trial.fit(fit_part, catalog=catalog)
+        if not trial.ranker.trained:
+            return
+        data = trial.dataset()
+        targets: dict[str, set[int]] = {}
+        for user, item in zip(held_out.users, held_out.items, strict=True):
+            col = data.item_index.get(item)
+            if col is not None and user in data.user_index:
+                targets.setdefault(user, set()).add(col)
+        users = sorted(targets)
+        rng = np.random.default_rng(self.seed + 1)
+        if len(users) > self.max_train_users:
+            users = sorted(rng.choice(users, self.max_train_users, replace=False).tolist())
+        if not users:
+            return
+        names = list(trial.channels)
+        totals = dict.fromkeys(["ranker", *names], 0.0)
+        for user in users:
+            query = trial.query(user)
+            cols, feats, _ = trial._candidates(query, exclude=trial._exclusions(query))
+            if not len(cols):
+                continue
+            relevant = {c for c in targets[user] if not trial.exclude_seen
+                        or c not in set(query.history.tolist())}
+            ranked = trial.ranker.predict(feats)
+            for name in ["ranker", *names]:
+                scores = trial._order(feats, name, ranked)
+                top = cols[np.lexsort((cols, -scores))[:k]].tolist()
+                totals[name] += ndcg_at_k([str(c) for c in top], {str(c) for c in relevant}, k)
+        self.check_scores = {name: total / len(users) for name, total in totals.items()}
+        best = max(names, key=lambda n: (self.check_scores[n], n), default=None)
+        if best is not None and self.check_scores[best] > self.check_scores["ranker"]:
+            self.ranked_by = best
+
+    def _order(self, feats: np.ndarray, by: str, ranked: np.ndarray | None = None
+               ) -> np.ndarray:
+        """Candidate scores: the ranker's (``ranked`` when already computed), or channel
+        ``by``'s own scores first, the ranker ordering the ones it did not score below."""
+        scores = np.asarray(self.ranker.predict(feats) if ranked is None else ranked,
+                            dtype=np.float64)
+        if by not in self.channels:
+            return scores
+        own = feats[:, 2 * list(self.channels).index(by)].astype(np.float64)
+        scored = np.isfinite(own)
+        if not scored.any():
+            return scores
+        lift = float(scores.max() - own[scored].min()) + 1.0
+        return np.where(scored, own + lift, scores)
 
     def _set_catalog(self, catalog: Catalog) -> None:
         names = sorted({c for c in catalog.categories if c})
@@ -248,7 +327,7 @@ class Recommender:
         cols, feats, origin = self._candidates(query, exclude=self._exclusions(query, exclude))
         if not len(cols):
             return []
-        scores = self.ranker.predict(feats)
+        scores = self._order(feats, self.ranked_by)
         order = np.lexsort((cols, -scores))[:n]
         return [Scored(data.item_ids[cols[i]], float(scores[i]), origin[i],
                        self._related(query, int(cols[i]), origin[i])) for i in order]

@@ -28,7 +28,7 @@ from recsys.pipeline import Catalog, Recommender
 from shop.db import make_engine, session_factory
 from shop.feedback import FeedbackStore
 
-STEPS = ("recall channels (held-out fit)", "ranking features", "ranker",
+STEPS = ("ranker check", "recall channels (held-out fit)", "ranking features", "ranker",
          "recall channels (full fit)")
 
 
@@ -66,6 +66,8 @@ def train(settings: Settings, *, quiet: bool = False) -> dict[str, Any]:
     data = model.dataset()
     summary = {"interactions": len(log), "users": data.n_users, "items": data.n_items,
                "channels": sorted(model.channels), "ranker_trained": model.ranker.trained,
+               "ranked_by": model.ranked_by,
+               "check_ndcg": {k: round(v, 4) for k, v in model.check_scores.items()},
                "fit_seconds": round(fit_seconds, 2)}
     version = ModelStore(settings.recsys_dir).publish(model, info=summary)
     summary.update(version=version, seconds=round(time.perf_counter() - started, 2))
@@ -80,7 +82,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"recommender {summary['version']} published in {summary['seconds']}s "
           f"(fit {summary['fit_seconds']}s): {summary['interactions']:,} interactions, "
           f"{summary['users']:,} users, {summary['items']:,} products, channels "
-          f"{', '.join(summary['channels'])}, ranker trained: {summary['ranker_trained']}")
+          f"{', '.join(summary['channels'])}, ranker trained: {summary['ranker_trained']}, "
+          f"ranked by: {summary['ranked_by']}")
     return 0
 
 

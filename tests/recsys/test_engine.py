@@ -97,3 +97,25 @@ def test_similar_and_complements_handle_unknown_and_never_sold_products(
     assert model.complements("a1")[0].item == "a2"
     content_only = model.similar_items("c1", 3)  # nobody bought it: content still answers
     assert content_only and content_only[0].channel == "content"
+
+
+def test_ranker_check_compares_on_held_out_events_and_a_chosen_channel_orders_the_list(
+        log: Interactions, catalog: Catalog) -> None:
+    model = Recommender(validation="random", validation_ratio=0.6, ranker={"min_leaf": 5},
+                        exclude_seen=True).fit(log, catalog=catalog)
+    # the check scored the ranker and every channel on events held out from the fit
+    assert set(model.check_scores) == {"ranker", *model.channels}
+    assert all(0.0 <= v <= 1.0 for v in model.check_scores.values())
+    assert model.ranked_by in {"ranker", *model.channels}
+    best = max(model.check_scores, key=model.check_scores.__getitem__)
+    assert model.check_scores[model.ranked_by] == model.check_scores[best]
+    # ranking by one channel: its own scores order the candidates
+    model.ranked_by = "popular"
+    listed = [s.item for s in model.recommend("u1", 5)]
+    scores = model.channels["popular"].score(model.query("u1"))
+    assert scores is not None
+    ids = model.dataset().item_ids
+    expected = sorted((i for i in listed), key=lambda it: -scores[ids.index(it)])
+    assert listed == expected
+    unchecked = Recommender(check_ranker=False, ranker={"min_leaf": 5}).fit(log, catalog=catalog)
+    assert unchecked.check_scores == {} and unchecked.ranked_by == "ranker"
