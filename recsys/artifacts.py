@@ -44,6 +44,7 @@ def save(model: Recommender, folder: Path, *, info: dict[str, Any] | None = None
         "channels": {name: model.channel_config[name] for name in model.channels},
         "candidates": model.candidates,
         "exclude_seen": model.exclude_seen,
+        "fresh_slots": model.fresh_slots,
         "ranker": model.ranker_config,
         "rank_columns": model.ranker.rank_columns,
         "ranked_by": model.ranked_by,
@@ -100,7 +101,8 @@ def load(folder: Path) -> Recommender:
                    matrix[:0])
     categories = arrays["categories"].tolist()
     model = Recommender(channels=manifest["channels"], candidates=manifest["candidates"],
-                        ranker=manifest["ranker"], exclude_seen=manifest["exclude_seen"])
+                        ranker=manifest["ranker"], exclude_seen=manifest["exclude_seen"],
+                        fresh_slots=manifest.get("fresh_slots", 0))
     content = channels.get("content")
     model.catalog = Catalog(item_ids, categories=categories if any(categories) else [],
                             prices=arrays["prices"],

@@ -94,6 +94,10 @@ class Recommender:
             where nobody buys twice, e.g. films); the ``history`` channel is
             then ignored.
         max_train_users: Users sampled to train the ranker.
+        fresh_slots: Places at the end of each list kept for products nobody
+            has bought yet (cold items), filled with the candidates of that kind
+            the content channel finds closest to the customer's products; the
+            ranker, trained on sales, would otherwise never show them.
         check_ranker: Before fitting, hold out data once more (the same way as
             ``validation``), fit the whole pipeline on the rest and compare, on
             the held-out events, the learned ranking with each channel's own
@@ -107,8 +111,8 @@ class Recommender:
                  candidates: int = 50, ranker: Mapping[str, Any] | None = None,
                  validation: str = "time", validation_days: float = 30.0,
                  validation_ratio: float = 0.8, exclude_seen: bool = False,
-                 max_train_users: int = 5000, check_ranker: bool = True,
-                 seed: int = 42) -> None:
+                 max_train_users: int = 5000, fresh_slots: int = 1,
+                 check_ranker: bool = True, seed: int = 42) -> None:
         config = dict(DEFAULT_CHANNELS if channels is None else channels)
         unknown = sorted(set(config) - set(CHANNEL_TYPES))
         if unknown:
@@ -126,6 +130,7 @@ class Recommender:
         self.validation_ratio, self.max_train_users, self.seed = \
             validation_ratio, max_train_users, seed
         self.check_ranker = check_ranker
+        self.fresh_slots = max(0, int(fresh_slots))
         #: "ranker", or the channel whose own scores order the candidates
         self.ranked_by = "ranker"
         #: NDCG@10 of the ranker and each channel in the check (empty: not run)
@@ -183,8 +188,8 @@ class Recommender:
                             validation_days=self.validation_days,
                             validation_ratio=self.validation_ratio,
                             exclude_seen=self.exclude_seen,
-                            max_train_users=self.max_train_users, check_ranker=False,
-                            seed=self.seed)
+                            max_train_users=self.max_train_users, fresh_slots=0,
+                            check_ranker=False, seed=self.seed)
         if not len(fit_part) or not len(held_out):
             return
         trial.fit(fit_part, catalog=catalog)
@@ -220,6 +225,21 @@ class Recommender:
         best = max(names, key=lambda n: (self.check_scores[n], n), default=None)
         if best is not None and self.check_scores[best] > self.check_scores["ranker"]:
             self.ranked_by = best
+
+    def _with_fresh(self, order: np.ndarray, cols: np.ndarray, feats: np.ndarray,
+                    n: int) -> np.ndarray:
+        """The top ``n`` of ``order``, its last ``fresh_slots`` places given to never-sold
+        candidates by content similarity (when there are such candidates)."""
+        slots = min(self.fresh_slots, n - 1) if n > 1 else 0
+        if slots <= 0 or "content" not in self.channels:
+            return order[:n]
+        content = feats[:, 2 * list(self.channels).index("content")]
+        cold = np.flatnonzero((self._item_users[cols] == 0) & np.isfinite(content))
+        if not len(cold):
+            return order[:n]
+        fresh = cold[np.argsort(-content[cold], kind="stable")][:slots]
+        head = [i for i in order.tolist() if i not in set(fresh.tolist())][:n - len(fresh)]
+        return np.asarray(head + fresh.tolist(), dtype=np.int64)
 
     def _order(self, feats: np.ndarray, by: str, ranked: np.ndarray | None = None
                ) -> np.ndarray:
@@ -328,7 +348,7 @@ class Recommender:
         if not len(cols):
             return []
         scores = self._order(feats, self.ranked_by)
-        order = np.lexsort((cols, -scores))[:n]
+        order = self._with_fresh(np.lexsort((cols, -scores)), cols, feats, n)
         return [Scored(data.item_ids[cols[i]], float(scores[i]), origin[i],
                        self._related(query, int(cols[i]), origin[i])) for i in order]
 

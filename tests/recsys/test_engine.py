@@ -119,3 +119,13 @@ def test_ranker_check_compares_on_held_out_events_and_a_chosen_channel_orders_th
     assert listed == expected
     unchecked = Recommender(check_ranker=False, ranker={"min_leaf": 5}).fit(log, catalog=catalog)
     assert unchecked.check_scores == {} and unchecked.ranked_by == "ranker"
+
+
+def test_a_fresh_slot_shows_a_never_sold_product_close_to_the_customers_taste(
+        log: Interactions, catalog: Catalog) -> None:
+    # c1 is in the catalog and never bought: the content channel recalls it, the ranker not
+    model = Recommender(ranker={"min_leaf": 5}, fresh_slots=1).fit(log, catalog=catalog)
+    listed = [s.item for s in model.recommend("u1", 5)]
+    assert listed[-1] == "c1" and len(listed) == 5
+    plain = Recommender(ranker={"min_leaf": 5}, fresh_slots=0).fit(log, catalog=catalog)
+    assert "c1" not in [s.item for s in plain.recommend("u1", 5)]
