@@ -41,6 +41,9 @@ def _reason(item: Recommendation, graph: ProductGraph, lang: str) -> str:
         return f"常与{related}一起购买" if zh else f"often bought with {related}"
     if item.channel == "content" and related:
         return f"与{related}相似" if zh else f"similar to {related}"
+    if item.channel == "new":
+        return (f"新品，与{related}相似" if zh else f"new in, like {related}") if related \
+            else ("新品" if zh else "new in")
     if related:
         return f"因为您看过{related}" if zh else f"because you looked at {related}"
     if item.channel in ("itemknn", "ease", "als"):

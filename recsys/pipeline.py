@@ -30,6 +30,8 @@ DEFAULT_CHANNELS: dict[str, dict[str, Any]] = {
 }
 #: Channels whose similarity explains a recommendation by one of the user's items.
 ITEM_BASED = ("session", "itemknn", "content", "ease")
+#: Channel name of a never-sold product placed by ``fresh_slots``.
+NEW = "new"
 
 
 @dataclass(frozen=True)
@@ -67,7 +69,8 @@ class Scored:
         score: Ranking score (higher is better; comparable within one list).
         channel: The recall channel that ranked it highest (``history``,
             ``itemknn``, ``ease``, ``als``, ``content``, ``session``, ``popular``),
-            or what put it in the list (``accessory``, ``pinned``).
+            or what put it in the list (``accessory``, ``pinned``, ``new``: a
+            never-sold product in a place kept for one).
         related: The user's item that explains it, for item-based channels.
     """
 
@@ -227,19 +230,20 @@ class Recommender:
             self.ranked_by = best
 
     def _with_fresh(self, order: np.ndarray, cols: np.ndarray, feats: np.ndarray,
-                    n: int) -> np.ndarray:
+                    n: int) -> tuple[np.ndarray, set[int]]:
         """The top ``n`` of ``order``, its last ``fresh_slots`` places given to never-sold
-        candidates by content similarity (when there are such candidates)."""
+        candidates by content similarity (when there are such candidates); and which
+        positions in ``cols`` those are."""
         slots = min(self.fresh_slots, n - 1) if n > 1 else 0
         if slots <= 0 or "content" not in self.channels:
-            return order[:n]
+            return order[:n], set()
         content = feats[:, 2 * list(self.channels).index("content")]
         cold = np.flatnonzero((self._item_users[cols] == 0) & np.isfinite(content))
         if not len(cold):
-            return order[:n]
-        fresh = cold[np.argsort(-content[cold], kind="stable")][:slots]
-        head = [i for i in order.tolist() if i not in set(fresh.tolist())][:n - len(fresh)]
-        return np.asarray(head + fresh.tolist(), dtype=np.int64)
+            return order[:n], set()
+        fresh = cold[np.argsort(-content[cold], kind="stable")][:slots].tolist()
+        head = [i for i in order.tolist() if i not in set(fresh)][:n - len(fresh)]
+        return np.asarray(head + fresh, dtype=np.int64), set(fresh)
 
     def _order(self, feats: np.ndarray, by: str, ranked: np.ndarray | None = None
                ) -> np.ndarray:
@@ -348,9 +352,14 @@ class Recommender:
         if not len(cols):
             return []
         scores = self._order(feats, self.ranked_by)
-        order = self._with_fresh(np.lexsort((cols, -scores)), cols, feats, n)
-        return [Scored(data.item_ids[cols[i]], float(scores[i]), origin[i],
-                       self._related(query, int(cols[i]), origin[i])) for i in order]
+        order, fresh = self._with_fresh(np.lexsort((cols, -scores)), cols, feats, n)
+        out = []
+        for i in order.tolist():
+            # a never-sold product in a kept place: "new", explained like content recall
+            channel = NEW if i in fresh else origin[i]
+            related = self._related(query, int(cols[i]), "content" if i in fresh else channel)
+            out.append(Scored(data.item_ids[cols[i]], float(scores[i]), channel, related))
+        return out
 
     def similar_items(self, item: str, n: int = 10) -> list[Scored]:
         """Items like ``item``: behaviour (co-occurrence, factors) blended with content.

@@ -134,7 +134,11 @@ def rerank(candidates: Sequence[Scored], info: Mapping[str, ItemInfo], *, n: int
     chosen: list[Scored] = [p for p in pinned if passes(p)][:n]
     seen = {c.item for c in chosen}
     pool = [c for c in candidates if c.item not in seen and passes(c)]
-    return Reranked(tuple(chosen + _mmr(pool, info, n - len(chosen), rules)), removed)
+    # a never-sold product keeps the last place it was given (new products get shown)
+    fresh = [c for c in pool if c.channel == "new"][:max(0, n - len(chosen) - 1)]
+    pool = [c for c in pool if c.channel != "new"]
+    body = _mmr(pool, info, n - len(chosen) - len(fresh), rules)
+    return Reranked(tuple(chosen + body + fresh), removed)
 
 
 def _mmr(pool: list[Scored], info: Mapping[str, ItemInfo], n: int,

@@ -192,3 +192,15 @@ def test_service_bad_input_gives_statuses_not_exceptions(model: Recommender,
 def test_interactions_from_records_accepts_an_empty_log() -> None:
     empty = Interactions.from_records([])
     assert len(empty) == 0 and empty.weights.dtype == np.float32
+
+
+def test_rerank_keeps_the_last_place_for_a_new_product() -> None:
+    items = [Scored(f"a{i}", 1.0 - i / 10, "itemknn") for i in range(6)] + \
+        [Scored("c1", 0.01, "new", "a0")]
+    inventory = {**{f"a{i}": ItemInfo("a", price=10.0) for i in range(6)},
+                 "c1": ItemInfo("c", price=10.0)}
+    shown = rerank(items, inventory, n=4).items
+    assert [s.item for s in shown] == ["a0", "a1", "a2", "c1"]
+    sold_out = {**inventory, "c1": ItemInfo("c", price=10.0, in_stock=False)}
+    assert "c1" not in [s.item for s in rerank(items, sold_out, n=4).items]
+    assert [s.item for s in rerank(items, inventory, n=1).items] == ["a0"]
