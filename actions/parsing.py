@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 USD_WORDS = re.compile(r"(?i)\$|\busd\b|\bdollars?\b|\bbucks?\b|美元|美金|刀")
 CNY_WORDS = re.compile(r"(?i)¥|￥|\brmb\b|\bcny\b|\byuan\b|元|块|人民币")
@@ -75,3 +77,30 @@ def parse_money(text: str | None) -> Money | None:
     if amount is None or amount < 0 or amount > MAX_AMOUNT:
         return None
     return Money(amount=amount, currency=currency)
+
+
+#: Words right before a price that make it a lower bound ("over $900") or an upper one.
+_MIN_BEFORE = re.compile(r"(?i)(?:\bover|\babove|\bmore than|\bat least|\bfrom|\bstarting at|"
+                         r"\bmin(?:imum)?|超过|高于|不低于|大于|至少)\s*$")
+_MAX_BEFORE = re.compile(r"(?i)(?:\bunder|\bbelow|\bless than|\bat most|\bup to|\bcheaper than|"
+                         r"\bmax(?:imum)?|\bwithin|低于|不超过|不到|小于|最多)\s*$")
+#: Words right after a price: "2000元以上" (at least), "2000元以下" (at most).
+_MIN_AFTER = re.compile(r"^\s*(?:以上|起|or more|and up)")
+_MAX_AFTER = re.compile(r"^\s*(?:以下|以内|or less|or under)")
+
+
+def price_role(text: str, entity: Mapping[str, Any]) -> str:
+    """Whether a price entity is a ``min`` or a ``max`` limit.
+
+    The words around it in the message decide ("over $900", "2000元以上"); when
+    they say nothing, the NLU's role does, and a bare price is a maximum.
+    """
+    start, end = entity.get("start"), entity.get("end")
+    if isinstance(start, int) and isinstance(end, int) and 0 <= start <= end <= len(text):
+        before, after = text[max(0, start - 20):start], text[end:end + 10]
+        if _MIN_BEFORE.search(before) or _MIN_AFTER.search(after):
+            return "min"
+        if _MAX_BEFORE.search(before) or _MAX_AFTER.search(after):
+            return "max"
+    role = entity.get("role")
+    return role if role in ("min", "max") else "max"

@@ -11,7 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import currency_for, format_money, language, latest_entities, product_lines
 from actions.constants import ActionName, Entity, Response, Slot
-from actions.parsing import parse_money
+from actions.parsing import parse_money, price_role
 from actions.services import product_graph
 from actions.settings import settings
 from knowledge_graph.graph import ProductGraph
@@ -71,7 +71,7 @@ class ActionSearchProducts(Action):
         for entity in latest_entities(tracker, Entity.PRICE):
             money = parse_money(str(entity.get("value") or ""))
             if money is not None:
-                prices[entity.get("role") or "max"] = money
+                prices[price_role(tracker.latest_message.get("text") or "", entity)] = money
         fresh = raw_category is not None or raw_brand is not None
         previous = {
             "category": tracker.get_slot(Slot.SEARCH_CATEGORY),

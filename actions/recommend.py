@@ -19,7 +19,7 @@ from actions.common import (
     resolve_products,
 )
 from actions.constants import ActionName, Entity, Intent, Response, Slot
-from actions.parsing import parse_money
+from actions.parsing import parse_money, price_role
 from actions.services import product_graph, recommender
 from actions.settings import settings
 from knowledge_graph.graph import ProductGraph
@@ -63,10 +63,11 @@ def _session_products(tracker: Tracker) -> list[str]:
 def _constraints(tracker: Tracker, graph: ProductGraph, currency: str) -> Constraints:
     """Price limits and a category the customer named in this message."""
     limits: dict[str, float] = {}
+    text = tracker.latest_message.get("text") or ""
     for entity in latest_entities(tracker, Entity.PRICE):
         money = parse_money(str(entity.get("value") or ""))
         if money is not None:
-            limits[entity.get("role") or "max"] = float(money.amount)
+            limits[price_role(text, entity)] = float(money.amount)
             currency = money.currency or currency
     tagged = latest_entities(tracker, Entity.CATEGORY)
     if tagged:
