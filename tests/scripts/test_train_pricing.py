@@ -25,7 +25,7 @@ def test_quotes_followed_by_orders_teach_the_published_policy(demo_settings: Any
     engine.quote(facts, conversation_id="train-anonymous")
     with session_factory(make_engine(demo_settings.database_url))() as session, \
             session.begin():
-        order = Order(number="SH-990001", customer_id="C10001", email="x@example.com",
+        order = Order(number="SH-990077", customer_id="C10001", email="x@example.com",
                       status="placed", currency="USD", total=Decimal("1.00"),
                       placed_at=now_utc() + dt.timedelta(days=2))
         order.lines.append(OrderLine(position=1, product_sku="SKU-1001", quantity=2,
