@@ -198,16 +198,7 @@ class Recommender:
         trial.fit(fit_part, catalog=catalog)
         if not trial.ranker.trained:
             return
-        data = trial.dataset()
-        targets: dict[str, set[int]] = {}
-        for user, item in zip(held_out.users, held_out.items, strict=True):
-            col = data.item_index.get(item)
-            if col is not None and user in data.user_index:
-                targets.setdefault(user, set()).add(col)
-        users = sorted(targets)
-        rng = np.random.default_rng(self.seed + 1)
-        if len(users) > self.max_train_users:
-            users = sorted(rng.choice(users, self.max_train_users, replace=False).tolist())
+        targets, users = trial._held_out_targets(held_out, self.seed + 1)
         if not users:
             return
         names = list(trial.channels)
@@ -285,17 +276,24 @@ class Recommender:
                                "item_age_days", "item_idle_days", "user_items",
                                "user_idle_days", "log_price", "price_ratio", "category_share"]
 
-    def _training_rows(self, late: Interactions) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _held_out_targets(self, events: Interactions, seed: int
+                          ) -> tuple[dict[str, set[int]], list[str]]:
+        """Each known user's held-out item columns, and the users to score (at most
+        ``max_train_users``, sampled with ``seed``)."""
         data = self.dataset()
         targets: dict[str, set[int]] = {}
-        for user, item in zip(late.users, late.items, strict=True):
+        for user, item in zip(events.users, events.items, strict=True):
             col = data.item_index.get(item)
             if col is not None and user in data.user_index:
                 targets.setdefault(user, set()).add(col)
         users = sorted(targets)
-        rng = np.random.default_rng(self.seed)
+        rng = np.random.default_rng(seed)
         if len(users) > self.max_train_users:
             users = sorted(rng.choice(users, self.max_train_users, replace=False).tolist())
+        return targets, users
+
+    def _training_rows(self, late: Interactions) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        targets, users = self._held_out_targets(late, self.seed)
         blocks, labels, groups = [], [], []
         for user in users:
             query = self.query(user)
