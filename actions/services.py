@@ -119,6 +119,12 @@ def now_utc() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
 
 
+def purchase_history(sales: ShopSales) -> list[Purchase]:
+    """The shop's order lines as pricing reads them (RFM segments, sensitivity)."""
+    return [Purchase(p.customer_id, p.order, p.placed_at, p.category, p.list_price, p.paid,
+                     p.quantity, p.cost) for p in sales.purchases()]
+
+
 class _Customers:
     """RFM segments, price sensitivity and segment statistics, refreshed every 10 minutes."""
 
@@ -133,8 +139,7 @@ class _Customers:
     def _refresh(self) -> None:
         if time.monotonic() - self._at < self._ttl:
             return
-        purchases = [Purchase(p.customer_id, p.order, p.placed_at, p.category, p.list_price,
-                              p.paid, p.quantity, p.cost) for p in self._sales.purchases()]
+        purchases = purchase_history(self._sales)
         scores = rfm(purchases, as_of=now_utc())
         sens = sensitivity(purchases, self._sales.category_prices())
         self._shoppers = {c: Shopper(c, r.segment, sens.get(c)) for c, r in scores.items()}

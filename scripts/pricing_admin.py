@@ -21,11 +21,12 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
+from actions.services import purchase_history
 from actions.settings import load_settings
 from pricing.coupons import allocate
 from pricing.errors import CouponError
 from pricing.ledger import CompetitorPrice, SqlLedger
-from pricing.segments import Purchase, rfm, segment_stats, sensitivity
+from pricing.segments import rfm, segment_stats, sensitivity
 from shop.db import make_engine, session_factory
 from shop.sales import ShopSales
 
@@ -58,8 +59,7 @@ def audit(ledger: SqlLedger, conversation: str, *, as_json: bool) -> int:
 
 def segments(sales: ShopSales, budget: float, discounts: dict[str, float],
              uplift: dict[str, float]) -> int:
-    purchases = [Purchase(p.customer_id, p.order, p.placed_at, p.category, p.list_price,
-                          p.paid, p.quantity, p.cost) for p in sales.purchases()]
+    purchases = purchase_history(sales)
     scores = rfm(purchases, as_of=dt.datetime.now(dt.timezone.utc).replace(tzinfo=None))
     sens = sensitivity(purchases, sales.category_prices())
     stats = segment_stats(purchases, scores)

@@ -38,14 +38,14 @@ def local(stack: Stack, sku: str, currency: str) -> float:
 
 def targeted_customer(stack: Stack) -> str:
     """A customer whose RFM segment gets coupons this period (as the action server sees it)."""
+    from actions.services import purchase_history
     from pricing.coupons import DEFAULT_DISCOUNTS, DEFAULT_UPLIFT, allocate
-    from pricing.segments import Purchase, rfm, segment_stats
+    from pricing.segments import rfm, segment_stats
     from shop.db import make_engine, session_factory
     from shop.sales import ShopSales
 
     sales = ShopSales(session_factory(make_engine(f"sqlite:///{stack.data_dir / 'shop.db'}")))
-    purchases = [Purchase(p.customer_id, p.order, p.placed_at, p.category, p.list_price,
-                          p.paid, p.quantity, p.cost) for p in sales.purchases()]
+    purchases = purchase_history(sales)
     scores = rfm(purchases, as_of=dt.datetime.now(dt.timezone.utc).replace(tzinfo=None))
     plan = allocate(segment_stats(purchases, scores), budget=500.0,
                     discounts=DEFAULT_DISCOUNTS, uplift=DEFAULT_UPLIFT)
