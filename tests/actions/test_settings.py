@@ -33,12 +33,16 @@ def test_photo_defaults_live_under_the_data_directory(tmp_path) -> None:
     s = load_settings({"SHOP_DATA_DIR": str(tmp_path), "VISION_VIEWS": "center, flip"})
     assert s.media_dir == tmp_path / "media" and s.vision_dir == tmp_path / "vision"
     assert s.vision_views == ("center", "flip") and s.vision_projection == "lda"
+    assert s.vision_model == "lite0" and (s.vision_threshold, s.vision_floor) == (0.5, 0.38)
+    lite2 = load_settings({"SHOP_DATA_DIR": str(tmp_path), "VISION_MODEL": "lite2"})
+    assert (lite2.vision_threshold, lite2.vision_floor) == (0.55, 0.42)  # its own measured bounds
     assert s.vision_floor <= s.vision_threshold and s.upload_max_bytes == 10 * 1024 * 1024
 
 
 @pytest.mark.parametrize(("env", "message"), [
     ({"VISION_VIEWS": "center,sideways"}, "unknown view"),
     ({"VISION_PROJECTION": "pca"}, "VISION_PROJECTION must be one of"),
+    ({"VISION_MODEL": "resnet50"}, "VISION_MODEL must be one of"),
     ({"VISION_THRESHOLD": "0.3", "VISION_FLOOR": "0.6"}, "VISION_FLOOR must not exceed"),
     ({"VISION_REJECT": "0.05"}, "VISION_FLOOR_REJECT exceed"),
     ({"UPLOAD_MAX_BYTES": "-5"}, "between 1024"),

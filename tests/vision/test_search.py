@@ -12,7 +12,7 @@ from scripts.bench_vision import load_dataset
 from tests.knowledge_graph.test_grocery_store import GROCERY
 from tests.vision.conftest import encode
 from vision.adapt import calibrate
-from vision.encoder import ImageEncoder
+from vision.encoder import BACKBONES, ImageEncoder
 from vision.errors import ConfigError, ImageError
 from vision.images import decode
 from vision.index import ImageIndex, IndexStore
@@ -48,6 +48,19 @@ def test_vectors_are_unit_length_and_the_version_names_the_preprocessing(
     assert encoder.encode([]).shape == (0, 1280)
     with pytest.raises(ConfigError):
         ImageEncoder(views=("sideways",))
+
+
+def test_each_network_names_the_weight_file_its_package_ships() -> None:
+    import importlib
+
+    for name, backbone in BACKBONES.items():
+        package = importlib.import_module(backbone.package)
+        model_file = getattr(package, f"EfficientnetLite{name[-1]}ModelFile")
+        assert Path(model_file.get_model_file_path()).stem == backbone.weights
+        assert ImageEncoder(model=name).version.startswith(backbone.weights)
+        assert ImageEncoder(model=name).image_size == backbone.image_size
+    with pytest.raises(ConfigError):
+        ImageEncoder(model="resnet50")
 
 
 def test_a_photo_and_its_exif_rotated_file_give_the_same_vector(encoder: ImageEncoder,
