@@ -50,15 +50,20 @@ def test_vectors_are_unit_length_and_the_version_names_the_preprocessing(
         ImageEncoder(views=("sideways",))
 
 
-def test_each_network_names_the_weight_file_its_package_ships() -> None:
+def test_each_network_loads_offline_and_names_the_weight_file_its_package_ships(
+        photo: Image.Image) -> None:
     import importlib
 
     for name, backbone in BACKBONES.items():
         package = importlib.import_module(backbone.package)
         model_file = getattr(package, f"EfficientnetLite{name[-1]}ModelFile")
         assert Path(model_file.get_model_file_path()).stem == backbone.weights
-        assert ImageEncoder(model=name).version.startswith(backbone.weights)
-        assert ImageEncoder(model=name).image_size == backbone.image_size
+        encoder = ImageEncoder(model=name, views=("center", "zoom"))
+        assert encoder.version.startswith(backbone.weights)
+        assert encoder.image_size == backbone.image_size
+        vectors, document = encoder.analyse([photo])
+        assert vectors.shape == (1, 1280) and abs(float(np.linalg.norm(vectors)) - 1) < 1e-5
+        assert 0 <= document[0] <= 1
     with pytest.raises(ConfigError):
         ImageEncoder(model="resnet50")
 
