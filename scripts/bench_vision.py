@@ -157,6 +157,15 @@ def build_index(vectors: np.ndarray, photos: list[Photo], projection: np.ndarray
     return index
 
 
+def projected_index(vectors: np.ndarray, photos: list[Photo], shrinkage: float | None,
+                    dims: str | None, version: str) -> ImageIndex:
+    """An index of ``photos`` with the projection learned from them (none when
+    ``shrinkage`` is ``None``)."""
+    projection = None if shrinkage is None else fit_projection(
+        vectors, [p.product for p in photos], shrinkage=shrinkage, dims=dims)
+    return build_index(vectors, photos, projection, version)
+
+
 def search(index: ImageIndex, queries: np.ndarray, category: dict[str, str], weight: float,
            k: int = 5) -> list[list[Hit]]:
     return [rerank_by_category(hits, category, weight, k)
@@ -201,9 +210,7 @@ def select(per_view: dict[str, np.ndarray], iconic: list[Photo], train: list[Pho
                              combine(per_view, views, color, train_rows[~held])])
             query = combine(per_view, views, color, train_rows[held])
             for label, shrinkage, dims in PROJECTIONS:
-                projection = None if shrinkage is None else fit_projection(
-                    fit, [p.product for p in fit_photos], shrinkage=shrinkage, dims=dims)
-                index = build_index(fit, fit_photos, projection, "selection")
+                index = projected_index(fit, fit_photos, shrinkage, dims, "selection")
                 hits = index.search(query, 20)
                 for weight in CATEGORY_WEIGHTS:
                     ranked = [rerank_by_category(h, category, weight, 5) for h in hits]
@@ -422,9 +429,7 @@ def main(argv: list[str] | None = None) -> int:
     iconic_vecs, train_vecs, val_vecs = (combine(per_view, vs, color, s)
                                          for s in (sl_i, sl_t, sl_v))
     catalog_vecs = np.vstack([iconic_vecs, train_vecs])
-    projection = None if shrinkage is None else fit_projection(
-        catalog_vecs, [p.product for p in iconic + train], shrinkage=shrinkage, dims=dims)
-    index_b = build_index(catalog_vecs, iconic + train, projection, version)
+    index_b = projected_index(catalog_vecs, iconic + train, shrinkage, dims, version)
     index_a = build_index(iconic_vecs, iconic, None, version)  # one photo each: no projection
     label = (f"chosen: {best['views']}, colour {color:g}, projection {best['projection']}, "
              f"category re-rank {weight:g}")
@@ -433,16 +438,18 @@ def main(argv: list[str] | None = None) -> int:
     results_b = search(index_b, val_vecs, category, weight)
     rows.append({"setting": "b", "variant": label, **recall(results_b, val, category)})
     shipped = load_settings({})  # what a shop runs without settings of its own
-    if (shipped.vision_views, shipped.vision_color, f"lda {shipped.vision_shrinkage:g}", 0.0) \
-            != (vs, color, best["projection"], weight):
-        views_d, color_d = shipped.vision_views, shipped.vision_color
-        vectors = [combine(per_view, views_d, color_d, s) for s in (sl_i, sl_t, sl_v)]
-        shipped_b = build_index(np.vstack(vectors[:2]), iconic + train, fit_projection(
-            np.vstack(vectors[:2]), [p.product for p in iconic + train],
-            shrinkage=shipped.vision_shrinkage, dims="lda"), "defaults")
+    off = shipped.vision_projection == "off"
+    defaults = (shipped.vision_views, shipped.vision_color,
+                None if off else shipped.vision_shrinkage,
+                None if off or shipped.vision_projection == "whiten" else "lda", 0.0)
+    if defaults != (vs, color, shrinkage, dims, weight):
+        views_d, color_d, shrinkage_d, dims_d, _ = defaults
+        shipped_b = projected_index(combine(per_view, views_d, color_d, slice(0, n_i + n_t)),
+                                    iconic + train, shrinkage_d, dims_d, "defaults")
         rows.append({"setting": "b", "variant": f"defaults: {'+'.join(views_d)}, colour "
-                     f"{color_d:g}, projection lda {shipped.vision_shrinkage:g}",
-                     **recall(search(shipped_b, vectors[2], category, 0), val, category)})
+                     f"{color_d:g}, projection {shipped.vision_projection} {shrinkage_d}",
+                     **recall(search(shipped_b, combine(per_view, views_d, color_d, sl_v),
+                                     category, 0), val, category)})
 
     limit = 0.3  # VISION_DOCUMENT_LIMIT's default
     _, page_scores = encoder.analyse(screenshots())

