@@ -10,9 +10,13 @@ with the web server) was measured to make CPU inference several times slower.
 
 from __future__ import annotations
 
+import hashlib
 import importlib
+import pickle
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -73,6 +77,8 @@ BACKBONES = {
 }
 VIEWS = ("center", "flip", "full", "zoom")
 COLOR_BINS = 256  # hue 16 x saturation 4 x value 4
+DIGEST_CHARS = 16  # of a fine-tuned weights file's SHA-256, in the encoder's version
+_TUNED = re.compile(rf"\+tuned-([0-9a-f]{{{DIGEST_CHARS}}})/")
 # ImageNet classes that mean "a screen or a page of text", not a product photo
 DOCUMENT_CLASSES = {916: "web site", 922: "menu", 918: "crossword puzzle", 549: "envelope",
                     769: "rule"}
@@ -80,6 +86,17 @@ DOCUMENT_CLASSES = {916: "web site", 922: "menu", 918: "crossword puzzle", 549: 
 
 def _unit(vectors: np.ndarray) -> np.ndarray:
     return vectors / np.maximum(np.linalg.norm(vectors, axis=-1, keepdims=True), 1e-12)
+
+
+def file_digest(path: Path) -> str:
+    """The first :data:`DIGEST_CHARS` hex digits of a file's SHA-256."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:DIGEST_CHARS]
+
+
+def tuned_digest(version: str) -> str | None:
+    """The digest of the fine-tuned weights an encoder version names (``None``: ImageNet's)."""
+    match = _TUNED.search(version)
+    return match.group(1) if match else None
 
 
 def color_histogram(image: Image.Image) -> np.ndarray:
@@ -113,11 +130,19 @@ class ImageEncoder:
         batch_size: Photos per forward pass.
         color_weight: Weight of a colour histogram appended to the network's
             vector (0: none).
+        tuned: Weights of the network's body fine-tuned on the shop's photos
+            (:func:`vision.finetune.fine_tune`), instead of ImageNet's; their
+            digest becomes part of :attr:`version`.
+
+    Raises:
+        ConfigError: If a setting is out of range.
+        ModelUnavailable: If ``tuned`` cannot be read.
     """
 
     def __init__(self, *, model: str = "lite0", image_size: int | None = None,
                  resize: int | None = None, views: Sequence[str] = ("center",),
-                 threads: int = 2, batch_size: int = 16, color_weight: float = 0.0) -> None:
+                 threads: int = 2, batch_size: int = 16, color_weight: float = 0.0,
+                 tuned: Path | None = None) -> None:
         if model not in BACKBONES:
             raise ConfigError(f"model must be one of {', '.join(BACKBONES)}")
         self.model = model
@@ -131,6 +156,12 @@ class ImageEncoder:
         self.image_size, self.resize = image_size, resize
         self.views, self.threads, self.batch_size = tuple(views), threads, batch_size
         self.color_weight = color_weight
+        self.tuned, self.tuned_digest = tuned, None
+        if tuned is not None:
+            try:
+                self.tuned_digest = file_digest(Path(tuned))
+            except OSError as exc:
+                raise ModelUnavailable(f"fine-tuned weights unreadable: {exc}") from exc
         self._net: Any = None
 
     @property
@@ -138,6 +169,8 @@ class ImageEncoder:
         """Names the weights and the preprocessing: vectors from different versions differ."""
         color = f"/color{self.color_weight:g}" if self.color_weight > 0 else ""
         weights = BACKBONES[self.model].weights
+        if self.tuned_digest:
+            weights += f"+tuned-{self.tuned_digest}"
         return f"{weights}/s{self.image_size}r{self.resize}/{'+'.join(self.views)}{color}"
 
     @property
@@ -155,6 +188,17 @@ class ImageEncoder:
             except ImportError as exc:  # pragma: no cover - the lock installs it
                 raise ModelUnavailable("install efficientnet-lite-pytorch") from exc
             net = EfficientNet.from_pretrained(f"efficientnet-{self.model}", weights_path=path)
+            if self.tuned is not None:
+                try:
+                    state = torch.load(self.tuned, map_location="cpu", weights_only=True)
+                    result = net.load_state_dict(state, strict=False)
+                except (OSError, RuntimeError, ValueError, EOFError,
+                        pickle.UnpicklingError) as exc:
+                    raise ModelUnavailable(f"fine-tuned weights unusable: {exc}") from exc
+                if result.unexpected_keys or any(not k.startswith("_fc.")
+                                                 for k in result.missing_keys):
+                    raise ModelUnavailable(f"fine-tuned weights {self.tuned} are not for "
+                                           f"EfficientNet-{self.model.title()}")
             self._net = net.eval()
         return self._net
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from PIL import Image
@@ -67,12 +68,16 @@ class VisualSearch:
             :meth:`ImageEncoder.analyse`) from which a photo is not searched
             (1 turns the check off).
         limits: What an acceptable photo is.
+        encoder_for: Given the version of a newly published index, the encoder
+            that made it (or ``None``): lets lookups follow an index built with
+            newly fine-tuned weights without a restart.
     """
 
     def __init__(self, *, encoder: ImageEncoder, store: IndexStore | None = None,
                  index: ImageIndex | None = None, threshold: float = 0.5,
                  floor: float = 0.38, document_limit: float = 0.3,
-                 limits: Limits = Limits()) -> None:
+                 limits: Limits = Limits(),
+                 encoder_for: Callable[[str], ImageEncoder | None] | None = None) -> None:
         if (store is None) == (index is None) or not -1 <= floor <= threshold <= 1 \
                 or not 0 < document_limit <= 1:
             raise ConfigError("exactly one of store and index, -1 <= floor <= threshold <= 1 "
@@ -80,6 +85,7 @@ class VisualSearch:
         self.encoder, self.store, self.index = encoder, store, index
         self.threshold, self.floor, self.limits = threshold, floor, limits
         self.document_limit = document_limit
+        self.encoder_for = encoder_for
 
     def current_index(self) -> ImageIndex | None:
         return self.index if self.store is None else self.store.current()
@@ -91,6 +97,11 @@ class VisualSearch:
             vision.errors.ImageError: If ``photo`` is bytes that are not a usable image.
         """
         index = self.current_index()
+        if index is not None and index.model_version != self.encoder.version \
+                and self.encoder_for is not None:
+            encoder = self.encoder_for(index.model_version)
+            if encoder is not None and encoder.version == index.model_version:
+                self.encoder = encoder
         version = self.encoder.version
         if index is None or not len(index):
             return LookupResult(Status.NO_INDEX, (), self.threshold, self.floor, version)
