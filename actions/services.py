@@ -6,6 +6,8 @@ import datetime as dt
 import threading
 import time
 from functools import lru_cache
+from pathlib import Path
+from typing import Literal
 
 from actions.settings import Settings, settings
 from knowledge_graph.backends import open_backend
@@ -23,7 +25,9 @@ from shop.db import make_engine, session_factory
 from shop.feedback import FeedbackEvent, FeedbackStore, local_prices
 from shop.orders import OrderService
 from shop.sales import ShopSales
-from vision.encoder import ImageEncoder
+from vision.encoder import ImageEncoder, tuned_digest
+from vision.errors import ModelUnavailable
+from vision.finetune import current_tuned
 from vision.images import Limits
 from vision.index import IndexStore
 from vision.media import MediaStore
@@ -92,10 +96,36 @@ def upload_limits(s: Settings) -> Limits:
     return Limits(max_bytes=s.upload_max_bytes, max_pixels=s.upload_max_pixels)
 
 
-def image_encoder(s: Settings) -> ImageEncoder:
-    """The photo encoder configured by ``s`` (the index and the lookups must agree)."""
+def image_encoder(s: Settings, *, tuned: Path | None | Literal["current"] = "current"
+                  ) -> ImageEncoder:
+    """The photo encoder configured by ``s`` (the index and the lookups must agree).
+
+    ``tuned``: fine-tuned weights to load; by default the shop's current ones
+    (``make tune-vision``) unless ``VISION_TUNED=off``.
+    """
+    if tuned == "current":
+        tuned = None if s.vision_tuned == "off" else \
+            current_tuned(s.vision_dir / "tuned", s.vision_model)
     return ImageEncoder(model=s.vision_model, views=s.vision_views, threads=s.vision_threads,
-                        color_weight=s.vision_color)
+                        color_weight=s.vision_color, tuned=tuned)
+
+
+def encoder_for(s: Settings, version: str) -> ImageEncoder | None:
+    """The encoder that made an index of this version, if its weights are here.
+
+    A running action server follows a newly published index this way: after
+    ``make tune-vision`` (new weights) or ``VISION_TUNED=off`` and a re-index.
+    """
+    digest = tuned_digest(version)
+    if digest is None:
+        return image_encoder(s, tuned=None)
+    path = s.vision_dir / "tuned" / f"{digest}.pt"
+    if s.vision_tuned == "off" or not path.is_file():
+        return None
+    try:
+        return image_encoder(s, tuned=path)
+    except ModelUnavailable:
+        return None
 
 
 @lru_cache(maxsize=1)
@@ -111,7 +141,8 @@ def _visual() -> VisualSearch:
                         store=IndexStore(s.vision_dir, check_seconds=s.vision_reload_seconds),
                         threshold=s.vision_threshold, floor=s.vision_floor,
                         document_limit=s.vision_document_limit,
-                        limits=_media().limits)
+                        limits=_media().limits,
+                        encoder_for=lambda version: encoder_for(s, version))
 
 
 def now_utc() -> dt.datetime:

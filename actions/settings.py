@@ -68,6 +68,10 @@ class Settings:
         vision_shrinkage: Shrinkage of that projection (0 to 1).
         vision_threads: torch threads of the image encoder.
         vision_reload_seconds: How often the action server looks for a new index.
+        vision_tuned: ``auto`` encodes with the network fine-tuned on the shop's
+            photos (``make tune-vision``) when there is one, ``off`` with
+            ImageNet's weights.
+        vision_tune_epochs: Passes over the shop's photos when fine-tuning.
         upload_max_bytes: Largest photo accepted.
         upload_max_pixels: Most pixels of a photo (checked before decoding).
         pricing: Price actions, guardrails, shadow share and reward (``PRICING_*``).
@@ -121,6 +125,8 @@ class Settings:
     vision_shrinkage: float = 0.3
     vision_threads: int = 2
     vision_reload_seconds: int = 5
+    vision_tuned: str = "auto"
+    vision_tune_epochs: int = 8
     upload_max_bytes: int = 10 * 1024 * 1024
     upload_max_pixels: int = 40_000_000
     pricing: PricingConfig = PricingConfig()
@@ -258,6 +264,8 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         vision_shrinkage=_float(env, "VISION_SHRINKAGE", 0.3, 0.0, 1.0),
         vision_threads=_int(env, "VISION_THREADS", 2, 1, 64),
         vision_reload_seconds=_int(env, "VISION_RELOAD_SECONDS", 5, 0, 86400),
+        vision_tuned=_choice(env, "VISION_TUNED", "auto", ("auto", "off")),
+        vision_tune_epochs=_int(env, "VISION_TUNE_EPOCHS", 8, 1, 100),
         upload_max_bytes=_int(env, "UPLOAD_MAX_BYTES", 10 * 1024 * 1024, 1024, 100 * 1024**2),
         upload_max_pixels=_int(env, "UPLOAD_MAX_PIXELS", 40_000_000, 1024, 500_000_000),
         pricing=pricing,

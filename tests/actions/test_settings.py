@@ -37,6 +37,7 @@ def test_photo_defaults_live_under_the_data_directory(tmp_path) -> None:
     lite2 = load_settings({"SHOP_DATA_DIR": str(tmp_path), "VISION_MODEL": "lite2"})
     assert (lite2.vision_threshold, lite2.vision_floor) == (0.55, 0.42)  # its own measured bounds
     assert s.vision_floor <= s.vision_threshold and s.upload_max_bytes == 10 * 1024 * 1024
+    assert (s.vision_tuned, s.vision_tune_epochs) == ("auto", 8)  # tuned weights used if made
 
 
 @pytest.mark.parametrize(("env", "message"), [
@@ -47,6 +48,8 @@ def test_photo_defaults_live_under_the_data_directory(tmp_path) -> None:
     ({"VISION_REJECT": "0.05"}, "VISION_FLOOR_REJECT exceed"),
     ({"UPLOAD_MAX_BYTES": "-5"}, "between 1024"),
     ({"VISION_THREADS": "0"}, "between 1 and 64"),
+    ({"VISION_TUNED": "yes"}, "VISION_TUNED must be one of"),
+    ({"VISION_TUNE_EPOCHS": "0"}, "between 1 and 100"),
 ])
 def test_bad_photo_settings_are_refused(tmp_path, env: dict[str, str], message: str) -> None:
     with pytest.raises(SettingsError, match=message):

@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import delete, update
 
+from actions.services import encoder_for, image_encoder
 from actions.settings import load_settings
-from scripts.index_images import add, read_photo, sync
+from scripts.index_images import add, read_photo, sync, tune
 from shop.db import make_engine, session_factory
 from shop.images import CatalogImages
-from shop.models import Product
+from shop.models import Product, ProductImage
 from tests.knowledge_graph.test_grocery_store import GROCERY
+from vision.encoder import tuned_digest
+from vision.finetune import current_tuned
 from vision.index import IndexStore
 from vision.media import MediaStore
+from vision.search import Status, VisualSearch
 
 pytestmark = pytest.mark.slow
 
@@ -73,3 +78,46 @@ def test_bad_photos_and_unknown_products_are_refused(grocery_env: dict[str, str]
     assert not list((tmp_path / "media").rglob("*.jpg"))
     with pytest.raises(FileNotFoundError):
         read_photo("https://example.com/a.jpg", settings, MediaStore(tmp_path / "media"))
+
+
+def test_tuning_retrains_on_the_shop_photos_and_the_live_index_follows(
+        grocery_env: dict[str, str], tmp_path: Path) -> None:
+
+    env = {**grocery_env, "VISION_DIR": str(tmp_path / "vision")}
+    settings = load_settings(env)
+    before = sync(settings, quiet=True)
+    base_version = IndexStore(settings.vision_dir).load_current().model_version
+    assert tune(settings, epochs=1, quiet=True) == 0
+    weights = current_tuned(settings.vision_dir / "tuned", "lite0")
+    assert weights is not None and list((settings.vision_dir / "tuned").glob("*.pt")) == [weights]
+    index = IndexStore(settings.vision_dir).load_current()
+    assert index.model_version != base_version and len(index) == before["photos"]
+    assert tuned_digest(index.model_version) == weights.stem  # every photo re-encoded with it
+    # a running server built before tuning follows the new index
+    search = VisualSearch(encoder=image_encoder(settings, tuned=None),
+                          store=IndexStore(settings.vision_dir, check_seconds=0),
+                          encoder_for=lambda version: encoder_for(settings, version))
+    photo = next((GROCERY / "train" / "Fruit" / "Apple" / "Pink-Lady").glob("*.jpg"))
+    result = search.lookup(photo.read_bytes())
+    assert result.status is not Status.STALE_INDEX and result.model_version == index.model_version
+    assert image_encoder(settings).version == index.model_version  # a restarted one too
+    # VISION_TUNED=off: the tuned index is not searched with weights it was not built with
+    off = load_settings({**env, "VISION_TUNED": "off"})
+    assert encoder_for(off, index.model_version) is None
+    assert image_encoder(off).version == base_version
+
+
+def test_tuning_a_catalog_with_one_photo_per_product_is_refused(
+        grocery_env: dict[str, str], tmp_path: Path, capsys: Any) -> None:
+    source = load_settings(grocery_env).database_url.removeprefix("sqlite:///")
+    shutil.copy(source, tmp_path / "shop.db")  # the same shop without its shelf photos
+    env = {**grocery_env, "VISION_DIR": str(tmp_path / "vision"),
+           "DATABASE_URL": f"sqlite:///{tmp_path / 'shop.db'}"}
+    settings = load_settings(env)
+    engine = make_engine(settings.database_url)
+    with session_factory(engine)() as session, session.begin():
+        session.execute(delete(ProductImage))
+    engine.dispose()
+    assert tune(settings, epochs=1, quiet=True) == 2
+    assert "two or more photos" in capsys.readouterr().err
+    assert not (settings.vision_dir / "tuned" / "CURRENT.json").exists()
