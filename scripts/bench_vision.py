@@ -43,6 +43,7 @@ import json
 import os
 import platform
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,6 +57,7 @@ from actions.settings import load_settings
 from scripts.bench_chat import percentile
 from vision.adapt import Calibration, calibrate, fit_projection, unsold_scores
 from vision.encoder import BACKBONES, ImageEncoder, color_histogram
+from vision.finetune import fine_tune, shrink
 from vision.images import decode
 from vision.index import Hit, ImageIndex
 
@@ -93,15 +95,16 @@ def load_dataset(root: Path) -> tuple[list[Photo], list[Photo], list[Photo]]:
     return iconic, split("train.txt"), split("val.txt")
 
 
-def encode_views(photos: list[Photo], views: tuple[str, ...], threads: int, model: str
-                 ) -> dict[str, np.ndarray]:
+def encode_views(images: list[Image.Image], views: tuple[str, ...], threads: int, model: str,
+                 tuned: Path | None = None) -> dict[str, np.ndarray]:
     """Unit vectors of every photo under each single view (combined later by averaging)."""
     out = {}
-    images = [decode(p.path.read_bytes()) for p in tqdm(photos, desc="decode", unit="photo")]
     for view in views:
-        encoder = ImageEncoder(model=model, views=(view,), threads=threads, batch_size=32)
+        encoder = ImageEncoder(model=model, views=(view,), threads=threads, batch_size=32,
+                               tuned=tuned)
         chunks, documents = [], []
-        for start in tqdm(range(0, len(images), 32), desc=f"encode {view}", unit="batch"):
+        for start in tqdm(range(0, len(images), 32), desc=f"encode {view}"
+                          f"{' (fine-tuned)' if tuned else ''}", unit="batch"):
             vectors, document = encoder.analyse(images[start:start + 32])
             chunks.append(vectors)
             documents.append(document)
@@ -223,7 +226,7 @@ def select(per_view: dict[str, np.ndarray], iconic: list[Photo], train: list[Pho
 
 def latency(photos: list[Photo], index: ImageIndex, encoder: ImageEncoder, threads: int
             ) -> dict[str, float]:
-    encoder = ImageEncoder(model=encoder.model, views=encoder.views,
+    encoder = ImageEncoder(model=encoder.model, views=encoder.views, tuned=encoder.tuned,
                            color_weight=encoder.color_weight, threads=threads, batch_size=1)
     encoder.encode([decode(photos[0].path.read_bytes())])  # load the weights
     times, encode_times, search_times = [], [], []
@@ -384,6 +387,57 @@ def screenshots() -> list[Image.Image]:
     return pages
 
 
+def fine_tuned(images: list[Image.Image], iconic: list[Photo], train: list[Photo],
+               val: list[Photo], category: dict[str, str], defaults: tuple[Any, ...],
+               model: str, threads: int, epochs: int) -> dict[str, Any]:
+    """Setting (b) after ``make tune-vision``: the network fine-tuned on the catalog's
+    photos (iconic + training), then the shipped views, colour and projection.
+
+    Nothing is chosen here: the recipe (:func:`vision.finetune.fine_tune`'s
+    defaults, ``VISION_TUNE_EPOCHS``) and the configuration are the shipped ones.
+    """
+    catalog = iconic + train
+    n = len(catalog)
+    bar = tqdm(total=1, desc=f"fine-tune EfficientNet-{model.title()}", unit="step")
+
+    def progress(step: int, steps: int, loss: float) -> None:
+        bar.total = steps
+        bar.update(step - bar.n)
+        bar.set_postfix(loss=f"{loss:.3f}")
+
+    with tempfile.TemporaryDirectory() as folder:
+        tuned = fine_tune([shrink(im, model) for im in images[:n]],
+                          [p.product for p in catalog], out_dir=Path(folder), model=model,
+                          epochs=epochs, threads=threads, progress=progress)
+        bar.close()
+        views, color, shrinkage, dims, _ = defaults
+        per_view = encode_views(images, views, threads, model, tuned=tuned.path)
+        encoder = ImageEncoder(model=model, views=views, color_weight=color, tuned=tuned.path)
+        catalog_vecs = combine(per_view, views, color, slice(0, n))
+        val_vecs = combine(per_view, views, color, slice(n, None))
+        index = projected_index(catalog_vecs, catalog, shrinkage, dims, encoder.version)
+        results = search(index, val_vecs, category, 0)
+        labels = [p.product for p in catalog]
+        calibrated = calibrate(index.project(index.raw_vectors()[2]), labels)
+        assert calibrated is not None
+        limit = 0.3
+        _, page_scores = encoder.analyse(screenshots())
+        return {
+            "row": {"setting": "b", "variant": f"fine-tuned ({epochs} epochs, "
+                    f"{tuned.seconds / 60:.0f} min), defaults: {'+'.join(views)}, colour "
+                    f"{color:g}, projection lda {shrinkage}", **recall(results, val, category)},
+            "results": results, "seconds": tuned.seconds, "losses": tuned.losses,
+            "threshold": calibrated.threshold, "floor": calibrated.floor,
+            "answers": open_set(index, val_vecs, val, calibrated.threshold, calibrated.floor),
+            "documents": {"val photos flagged": float(np.mean(per_view["document"][n:] >= limit)),
+                          "catalog and shelf photos flagged": float(np.mean(
+                              per_view["document"][:n] >= limit)),
+                          "screenshots flagged": float(np.mean(page_scores >= limit)),
+                          "screenshots": len(page_scores)},
+            "latency": latency(val, index, encoder, threads),
+        }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--datasets", type=Path, default=Path(os.environ.get(
@@ -392,6 +446,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--model", choices=sorted(BACKBONES), default="lite0",
                         help="image network (the shipped default: lite0)")
+    parser.add_argument("--no-tune", action="store_true",
+                        help="skip the fine-tuned network (saves about 20 minutes)")
     args = parser.parse_args(argv)
     root = args.datasets / "grocery-store" / "dataset"
     if not (root / "classes.csv").is_file():
@@ -406,7 +462,8 @@ def main(argv: list[str] | None = None) -> int:
     views = sorted({v for vs in VIEW_SETS.values() for v in vs})
     print(f"== Grocery Store: {n_i} products, {n_t} training photos, {len(val)} val photos; "
           f"EfficientNet-{args.model.title()}, torch threads {args.threads}", flush=True)
-    per_view = encode_views(everything, tuple(views), args.threads, args.model)
+    images = [decode(p.path.read_bytes()) for p in tqdm(everything, desc="decode", unit="photo")]
+    per_view = encode_views(images, tuple(views), args.threads, args.model)
     sl_i, sl_t, sl_v = slice(0, n_i), slice(n_i, n_i + n_t), slice(n_i + n_t, None)
 
     rows: list[dict[str, Any]] = []
@@ -451,6 +508,11 @@ def main(argv: list[str] | None = None) -> int:
                      **recall(search(shipped_b, combine(per_view, views_d, color_d, sl_v),
                                      category, 0), val, category)})
 
+    tuned = None if args.no_tune else fine_tuned(
+        images, iconic, train, val, category, defaults, args.model, args.threads,
+        shipped.vision_tune_epochs)
+    if tuned is not None:
+        rows.append(tuned["row"])
     limit = 0.3  # VISION_DOCUMENT_LIMIT's default
     _, page_scores = encoder.analyse(screenshots())
     documents = {"val photos flagged": float(np.mean(per_view["document"][sl_v] >= limit)),
@@ -478,7 +540,8 @@ def main(argv: list[str] | None = None) -> int:
                 threshold, floor)
     timing_a = latency(val, index_a, encoder, args.threads)
     timing_b = latency(val, index_b, encoder, args.threads)
-    plot_examples(args.out / "bench_vision.png", val, results_b,
+    plot_examples(args.out / "bench_vision.png", val,
+                  results_b if tuned is None else tuned["results"],
                   {p.product: p.path for p in iconic})
     plot_recall(args.out / "bench_vision_recall.png", rows)
 
@@ -502,6 +565,19 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {key:<28}{value:>7.1%}")
     print(f"\nnot a product photo (document probability >= {limit}): " + ", ".join(
         f"{k} {v:.1%}" if isinstance(v, float) else f"{k} {v}" for k, v in documents.items()))
+    if tuned is not None:
+        print(f"\nfine-tuned: {len(tuned['losses'])} epochs in {tuned['seconds'] / 60:.1f} min,"
+              f" loss per epoch {' '.join(f'{x:.2f}' for x in tuned['losses'])}")
+        print(f"answers (b) fine-tuned: match from {tuned['threshold']:.3f}, guess from "
+              f"{tuned['floor']:.3f}; on the val photos:")
+        for key, value in tuned["answers"].items():
+            print(f"  {key:<28}{value:>7.1%}")
+        print("not a product photo, fine-tuned: " + ", ".join(
+            f"{k} {v:.1%}" if isinstance(v, float) else f"{k} {v}"
+            for k, v in tuned["documents"].items()))
+        t = tuned["latency"]
+        print(f"latency (b) fine-tuned: end to end p50 {t['p50_ms']:.1f} ms, p95 "
+              f"{t['p95_ms']:.1f} ms (encode p50 {t['encode_p50_ms']:.1f} ms)")
     for name, t, index in (("(a)", timing_a, index_a), ("(b)", timing_b, index_b)):
         print(f"latency {name} {len(index)} images: end to end p50 {t['p50_ms']:.1f} ms, "
               f"p95 {t['p95_ms']:.1f} ms (encode p50 {t['encode_p50_ms']:.1f}, search p50 "
@@ -515,7 +591,9 @@ def main(argv: list[str] | None = None) -> int:
               "index_mb_a": index_a.memory_bytes / 1e6, "index_mb_b": index_b.memory_bytes / 1e6,
               "model": args.model, "threads": args.threads, "cpus": os.cpu_count(),
               "machine": platform.processor() or platform.machine(), "products": n_i,
-              "train_photos": n_t, "val_photos": len(val), "names": names}
+              "train_photos": n_t, "val_photos": len(val), "names": names,
+              "fine_tuned": None if tuned is None else
+              {k: v for k, v in tuned.items() if k not in ("results", "row")}}
     (args.out / "bench_vision.json").write_text(json.dumps(report, indent=1))
     print(f"\nwrote {args.out}/bench_vision.json, bench_vision.png, bench_vision_recall.png, "
           "bench_vision_scores.png")
