@@ -21,6 +21,10 @@ the shipped configuration only where they help on (b):
 * re-ranking by category agreement (the product graph's categories: products
   whose category holds many of the top matches are promoted).
 
+Then setting (b) once more after fine-tuning the network on the catalog's photos
+(iconic + training, what ``make tune-vision`` does), with the shipped recipe and
+configuration and nothing chosen (``--no-tune`` skips it, about 20 minutes).
+
 Also: the answer bounds calibrated on the index (a match from the 0.75
 quantile, a guess from the 0.10 quantile of leave-one-product-out scores; no
 validation data) and what customers would get with them, for validation photos

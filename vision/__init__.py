@@ -2,7 +2,8 @@
 
 * :mod:`vision.images` and :mod:`vision.media`: checking, decoding and storing
   uploaded photos (Pillow only; the Rasa channel uses them too).
-* :mod:`vision.encoder`: EfficientNet-Lite0 from registry packages, offline.
+* :mod:`vision.encoder`: EfficientNet-Lite0/Lite2 from registry packages, offline.
+* :mod:`vision.finetune`: retraining the network on the shop's own photos.
 * :mod:`vision.index`: the faiss photo index, saved in versions and hot-reloaded.
 * :mod:`vision.adapt`: the projection learned from the shop's photos and the
   calibration of the answer bounds.
