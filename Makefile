@@ -218,8 +218,8 @@ bench-recsys: $(STAMPS)/actions-venv ## Recommender on Online Retail + MovieLens
 	OPENBLAS_NUM_THREADS=1 $(ACT_PY) -m scripts.bench_recsys --datasets "$(DATASETS)" --out reports
 
 .PHONY: bench-vision
-bench-vision: $(STAMPS)/actions-venv ## Photo lookup on the Grocery Store dataset (DATASETS=path): table + plots
-	$(ACT_PY) -m scripts.bench_vision --datasets "$(DATASETS)" --out reports
+bench-vision: $(STAMPS)/actions-venv ## Photo lookup on the Grocery Store dataset (DATASETS=path, VISION_MODEL=lite0|lite2): table + plots
+	$(ACT_PY) -m scripts.bench_vision --datasets "$(DATASETS)" --out reports --model "$(or $(VISION_MODEL),lite0)"
 
 .PHONY: clean
 clean: ## Remove generated data, models and test results (keeps the environments)

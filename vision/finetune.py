@@ -6,8 +6,9 @@ Smith apple. Retraining the whole network to tell the shop's products apart
 crops, mirroring and lighting changes) makes the features fit them; the
 classifier is then dropped and the retrained network encodes photos as before.
 On the Grocery Store data (2,721 photos of 81 products) this took fine-grained
-Recall@1 from 0.764 to 0.88 on shoppers' photos taken in other shops, in about
-15 minutes on 2 cores (``make bench-vision``; docs/benchmarks.md).
+Recall@1 on shoppers' photos taken in other shops from 0.764 to 0.86 with Lite0
+(13 minutes on 2 cores) and from 0.807 to 0.909 with Lite2 (18 minutes;
+``make bench-vision``, docs/benchmarks.md).
 
 The weights are saved content-addressed (``<digest>.pt``, the network's body
 without its ImageNet classifier); :class:`vision.encoder.ImageEncoder` loads
