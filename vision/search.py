@@ -86,6 +86,7 @@ class VisualSearch:
         self.threshold, self.floor, self.limits = threshold, floor, limits
         self.document_limit = document_limit
         self.encoder_for = encoder_for
+        self._unmatched: str | None = None  # an index version encoder_for had no encoder for
 
     def current_index(self) -> ImageIndex | None:
         return self.index if self.store is None else self.store.current()
@@ -98,10 +99,12 @@ class VisualSearch:
         """
         index = self.current_index()
         if index is not None and index.model_version != self.encoder.version \
-                and self.encoder_for is not None:
-            encoder = self.encoder_for(index.model_version)
+                and self.encoder_for is not None and index.model_version != self._unmatched:
+            encoder = self.encoder_for(index.model_version)  # asked once per index version
             if encoder is not None and encoder.version == index.model_version:
                 self.encoder = encoder
+            else:
+                self._unmatched = index.model_version
         version = self.encoder.version
         if index is None or not len(index):
             return LookupResult(Status.NO_INDEX, (), self.threshold, self.floor, version)

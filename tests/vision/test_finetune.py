@@ -11,11 +11,12 @@ from PIL import Image, ImageDraw
 
 from vision.encoder import ImageEncoder, tuned_digest
 from vision.errors import ConfigError, ModelUnavailable
-from vision.finetune import current_tuned, fine_tune, prune, record_current, shrink
+from vision.finetune import TuneResult, current_tuned, fine_tune, prune, record_current, shrink
 from vision.index import ImageIndex
 from vision.search import Status, VisualSearch
 
 pytestmark = pytest.mark.slow
+Tuned = tuple[TuneResult, list[Image.Image], list[tuple[int, int]]]
 
 
 def product_photos() -> tuple[list[Image.Image], list[str]]:
@@ -41,7 +42,7 @@ def product_photos() -> tuple[list[Image.Image], list[str]]:
 
 
 @pytest.fixture(scope="module")
-def tuned(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+def tuned(tmp_path_factory: pytest.TempPathFactory) -> Tuned:
     images, labels = product_photos()
     steps: list[tuple[int, int]] = []
     result = fine_tune(images, labels, out_dir=tmp_path_factory.mktemp("tuned"), epochs=2,
@@ -50,7 +51,8 @@ def tuned(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-
     return result, images, steps
 
 
-def test_fine_tuning_writes_content_addressed_weights_that_change_the_vectors(tuned) -> None:
+def test_fine_tuning_writes_content_addressed_weights_that_change_the_vectors(tuned: Tuned
+                                                                            ) -> None:
     result, images, steps = tuned
     assert result.path.is_file() and result.path.name == f"{result.digest}.pt"
     assert (result.products, result.photos, result.epochs) == (3, 9, 2)
@@ -93,7 +95,7 @@ def test_weights_that_do_not_fit_are_refused(tmp_path: Path) -> None:
         ImageEncoder(tuned=tmp_path / "missing.pt")
 
 
-def test_the_current_weights_are_recorded_per_network(tuned, tmp_path: Path) -> None:
+def test_the_current_weights_are_recorded_per_network(tuned: Tuned, tmp_path: Path) -> None:
     result, _, _ = tuned
     folder = result.path.parent
     assert current_tuned(folder, "lite0") is None  # nothing recorded yet
@@ -110,7 +112,7 @@ def test_the_current_weights_are_recorded_per_network(tuned, tmp_path: Path) -> 
     assert shrink(Image.new("L", (1000, 500)), "lite0").size == (516, 258)
 
 
-def test_lookups_follow_an_index_built_with_new_weights(tuned) -> None:
+def test_lookups_follow_an_index_built_with_new_weights(tuned: Tuned) -> None:
     result, images, _ = tuned
     mine = ImageEncoder(views=("center",), tuned=result.path)
     index = ImageIndex(dim=mine.dim, model_version=mine.version, threshold=0.9, floor=0.1)
@@ -123,5 +125,13 @@ def test_lookups_follow_an_index_built_with_new_weights(tuned) -> None:
     found = follows.lookup(images[1])
     assert found.status is not Status.STALE_INDEX and found.model_version == mine.version
     assert found.hits[0].product == "disc"
-    refuses = VisualSearch(encoder=base, index=index, encoder_for=lambda v: base)
+    asked: list[str] = []
+
+    def wrong_encoder(version: str) -> ImageEncoder:
+        asked.append(version)
+        return base
+
+    refuses = VisualSearch(encoder=base, index=index, encoder_for=wrong_encoder)
     assert refuses.lookup(images[1]).status is Status.STALE_INDEX  # versions must agree
+    assert refuses.lookup(images[1]).status is Status.STALE_INDEX
+    assert asked == [mine.version]  # not rebuilt at every lookup
