@@ -59,6 +59,7 @@ from tqdm import tqdm
 
 from actions.settings import load_settings
 from scripts.bench_chat import percentile
+from scripts.index_images import tune_progress
 from vision.adapt import Calibration, calibrate, fit_projection, unsold_scores
 from vision.encoder import BACKBONES, ImageEncoder, color_histogram
 from vision.finetune import fine_tune, shrink
@@ -405,13 +406,7 @@ def fine_tuned(images: list[Image.Image], iconic: list[Photo], train: list[Photo
     """
     catalog = iconic + train
     n = len(catalog)
-    bar = tqdm(total=1, desc=f"fine-tune EfficientNet-{model.title()}", unit="step")
-
-    def progress(step: int, steps: int, loss: float) -> None:
-        bar.total = steps
-        bar.update(step - bar.n)
-        bar.set_postfix(loss=f"{loss:.3f}")
-
+    bar, progress = tune_progress(model)
     with tempfile.TemporaryDirectory() as folder:
         tuned = fine_tune([shrink(im, model) for im in images[:n]],
                           [p.product for p in catalog], out_dir=Path(folder), model=model,

@@ -31,6 +31,7 @@ import argparse
 import csv
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
@@ -45,7 +46,7 @@ from shop.images import CatalogImages, UnknownProduct
 from vision.adapt import calibrate, fit_projection
 from vision.errors import ConfigError, ImageError, IndexFormatError, MediaNotFound
 from vision.finetune import fine_tune, prune, record_current, shrink
-from vision.images import decode
+from vision.images import Limits, decode
 from vision.index import ImageIndex, IndexStore
 from vision.media import MediaStore
 
@@ -68,15 +69,35 @@ def read_photo(uri: str, settings: Settings, media: MediaStore) -> bytes:
     return path.read_bytes()
 
 
-def sync(settings: Settings, *, rebuild: bool = False, quiet: bool = False) -> dict[str, Any]:
-    """Bring the published index in line with the catalog; returns what changed."""
-    started = time.perf_counter()
+def catalog_photos(settings: Settings) -> tuple[list[tuple[str, str]], Limits, MediaStore]:
+    """``(sku, uri)`` of every photo of every product still sold, the upload
+    limits and the media store the ``media:`` photos are read from."""
     engine = make_engine(settings.database_url)
     CatalogImages.ensure_table(engine)
     wanted = CatalogImages(session_factory(engine)).listed()
     engine.dispose()
     limits = upload_limits(settings)
-    media = MediaStore(settings.media_dir, limits=limits)
+    return wanted, limits, MediaStore(settings.media_dir, limits=limits)
+
+
+def tune_progress(model: str, *, quiet: bool = False
+                  ) -> tuple[tqdm, Callable[[int, int, float], None]]:
+    """A progress bar for fine-tuning and the callback that moves it."""
+    bar = tqdm(total=1, desc=f"fine-tune EfficientNet-{model.title()}", unit="step",
+               disable=quiet)
+
+    def progress(step: int, steps: int, loss: float) -> None:
+        bar.total = steps
+        bar.update(step - bar.n)
+        bar.set_postfix(loss=f"{loss:.3f}")
+
+    return bar, progress
+
+
+def sync(settings: Settings, *, rebuild: bool = False, quiet: bool = False) -> dict[str, Any]:
+    """Bring the published index in line with the catalog; returns what changed."""
+    started = time.perf_counter()
+    wanted, limits, media = catalog_photos(settings)
     encoder = image_encoder(settings)
     store = IndexStore(settings.vision_dir)
     try:
@@ -138,12 +159,7 @@ def sync(settings: Settings, *, rebuild: bool = False, quiet: bool = False) -> d
 
 def tune(settings: Settings, *, epochs: int | None = None, quiet: bool = False) -> int:
     """Fine-tune the network on the catalog's photos, then re-index with it."""
-    engine = make_engine(settings.database_url)
-    CatalogImages.ensure_table(engine)
-    wanted = CatalogImages(session_factory(engine)).listed()
-    engine.dispose()
-    limits = upload_limits(settings)
-    media = MediaStore(settings.media_dir, limits=limits)
+    wanted, limits, media = catalog_photos(settings)
     images, labels, skipped = [], [], 0
     for sku, uri in tqdm(wanted, desc="read product photos", unit="photo", disable=quiet):
         try:
@@ -153,14 +169,7 @@ def tune(settings: Settings, *, epochs: int | None = None, quiet: bool = False) 
         except (OSError, ImageError, MediaNotFound):
             skipped += 1
     epochs = epochs or settings.vision_tune_epochs
-    bar = tqdm(total=1, desc=f"fine-tune EfficientNet-{settings.vision_model.title()}",
-               unit="step", disable=quiet)
-
-    def progress(step: int, steps: int, loss: float) -> None:
-        bar.total = steps
-        bar.update(step - bar.n)
-        bar.set_postfix(loss=f"{loss:.3f}")
-
+    bar, progress = tune_progress(settings.vision_model, quiet=quiet)
     try:
         result = fine_tune(images, labels, out_dir=settings.vision_dir / "tuned",
                            model=settings.vision_model, epochs=epochs,
