@@ -1,4 +1,13 @@
-"""Performance fixes for Rasa 3.6 that keep its behaviour unchanged.
+"""Fixes for Rasa 3.6: one for speed, one so that no message can stop the server.
+
+**A failed tracker save is one failed turn, not a dead server.** Rasa's
+``SQLTrackerStore.session_scope`` treats *any* ``ValueError`` raised while a
+session is open as "the PostgreSQL schema is missing" and calls ``sys.exit(1)``.
+A ``UnicodeEncodeError`` (a ``ValueError``) from a text the database cannot
+encode therefore stopped the whole assistant. :func:`_session_scope` keeps the
+schema check (still fatal at start-up, where it belongs) but lets errors from
+the work inside the session propagate as :class:`TrackerStoreError`, which the
+channel logs and answers with an apology.
 
 Rasa 3.6 checks every action-server response with ``jsonschema.validate``,
 which re-checks the schema itself and builds a new validator on every call:
@@ -10,8 +19,9 @@ messages stay exactly as Rasa's (``tests/bot/test_patches.py``).
 
 from __future__ import annotations
 
+import contextlib
 from functools import lru_cache
-from typing import Any, Dict
+from typing import Any, Dict, Iterator
 
 _applied = False
 
@@ -44,12 +54,42 @@ def _validate_action_result(self: Any, result: Dict[str, Any]) -> bool:
     return True
 
 
+class TrackerStoreError(RuntimeError):
+    """Reading or saving a conversation failed (the server keeps running)."""
+
+
+@contextlib.contextmanager
+def _session_scope(self: Any) -> Iterator[Any]:
+    """Drop-in for ``SQLTrackerStore.session_scope`` that never exits on a bad turn."""
+    from rasa.core.tracker_store import ensure_schema_exists
+    from rasa.shared.utils.cli import print_error_and_exit
+
+    session = self.sessionmaker()
+    try:
+        try:
+            ensure_schema_exists(session)
+        except ValueError as e:
+            print_error_and_exit(
+                f"Requested PostgreSQL schema '{e}' was not found in the database. "
+                "Create it, or unset POSTGRESQL_SCHEMA. Exiting application.")
+        try:
+            yield session
+        except ValueError as e:
+            session.rollback()
+            raise TrackerStoreError(f"tracker store operation failed: {type(e).__name__}") \
+                from None
+    finally:
+        session.close()
+
+
 def apply() -> None:
     """Install the fixes (idempotent)."""
     global _applied
     if _applied:
         return
     from rasa.core.actions.action import RemoteAction
+    from rasa.core.tracker_store import SQLTrackerStore
 
     RemoteAction._validate_action_result = _validate_action_result  # type: ignore[method-assign]
+    SQLTrackerStore.session_scope = _session_scope  # type: ignore[method-assign,assignment]
     _applied = True

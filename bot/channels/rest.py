@@ -1,26 +1,29 @@
-"""The shop's REST channel: Rasa's REST channel with strict input checks.
+"""The shop's REST channel: Rasa's REST channel behind the shared gate.
 
 ``POST /webhooks/rest/webhook`` with a JSON object::
 
-    {"sender": "conversation-id", "message": "text", "metadata": {"customer_id": "C10001"}}
+    {"sender": "conversation-id", "message": "text",
+     "metadata": {"customer_id": "C10001", "customer_expires": 1767225600,
+                  "customer_sig": "<hex HMAC-SHA256 of 'C10001|conversation-id|1767225600'>"}}
 
-Replies are a JSON list of bot messages, as with Rasa's REST channel.
+Replies are a JSON list of bot messages, as with Rasa's REST channel. A
+customer id counts only when the shop's server signed it for this conversation
+(:mod:`shop.identity`); an unsigned, forged or expired one gets ``401``.
 
-Photos: ``POST /webhooks/rest/media`` with the image as the body (or as the
-``file`` field of a multipart form) stores it in the media store (a
-content-addressed folder, ``MEDIA_DIR``, default ``SHOP_DATA_DIR/media``) after
-checking its size, type and pixels, and answers ``201`` with its ``media_id``.
-A message whose metadata names it, ``{"metadata": {"image": "<media_id>"}}``,
-is then understood as "here is a photo" (intent ``share_image``; the text,
-if any, is kept as the caption). Uploads that are too big get ``413``, files
-that are not a supported image ``415``, damaged or tiny images ``422``, and an
-unknown ``image`` id ``400``; nothing is stored for a rejected upload. Bad
-requests get a 4xx with a JSON ``error`` instead of a 500: a body that is not
-JSON or not an object, a missing or non-string ``message``, a non-object
-``metadata``, a sender id that is not a short string, or a body over
-``MAX_BODY_BYTES``. Messages longer than ``MAX_MESSAGE_CHARS`` are cut to that
-length before understanding (customers sometimes paste whole pages), and
-invisible control characters are removed.
+Photos: ``POST /webhooks/rest/media?sender=<conversation-id>`` with the image as
+the body (or as the ``file`` field of a multipart form) stores it after
+checking its size, type and pixels, and answers ``201`` with a ``media_id``
+bound to that conversation. A message of the same conversation whose metadata
+names it, ``{"metadata": {"image": "<media_id>"}}``, is then understood as "here
+is a photo" (intent ``share_image``; the text, if any, is kept as the caption).
+Uploads that are too big get ``413``, files that are not a supported image
+``415``, damaged or tiny images ``422``, and a media id of another conversation
+or an unknown one ``400``; nothing is stored for a rejected upload.
+
+Every check lives in :mod:`bot.channels.base` (shared with the other channels):
+malformed, oversized, too deep or non-storable bodies get a 4xx with a JSON
+``error``, never a 500; limits per conversation, client and customer get
+``429`` with a polite message in the customer's language.
 """
 
 from __future__ import annotations
@@ -28,11 +31,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
-import re
-import unicodedata
-from asyncio import CancelledError
-from pathlib import Path
 from typing import Any, Awaitable, Callable, Dict
 
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
@@ -41,95 +39,41 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.channels.base import (
+    Admitted,
+    BadRequest,
+    Throttled,
+    check_id,
+    deliver,
+    headers_for,
+    parse_json_object,
+    polite,
+    shared_gate,
+    shared_media,
+)
 from bot.components.language import detect_language
 from vision.errors import ImageError
-from vision.images import Limits
-from vision.media import MediaStore
 
 logger = logging.getLogger(__name__)
 
-MAX_BODY_BYTES = int(os.environ.get("REST_MAX_BODY_BYTES", 256 * 1024))
-MAX_MESSAGE_CHARS = int(os.environ.get("REST_MAX_MESSAGE_CHARS", 1000))
-MAX_SENDER_CHARS = 128
-MEDIA_DIR = Path(os.environ.get("MEDIA_DIR")
-                 or Path(os.environ.get("SHOP_DATA_DIR", "data")) / "media")
-UPLOAD_LIMITS = Limits(max_bytes=int(os.environ.get("UPLOAD_MAX_BYTES", 10 * 1024 * 1024)),
-                       max_pixels=int(os.environ.get("UPLOAD_MAX_PIXELS", 40_000_000)))
 SHARE_IMAGE_INTENT = "share_image"
 UPLOAD_STATUS = {"too_large": 413, "too_many_pixels": 413, "not_an_image": 415,
                  "unsupported": 415, "empty": 400, "too_small": 422, "corrupt": 422}
-_INVISIBLE = re.compile(r"[\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
 
 
-class BadRequest(ValueError):
-    """The request is not a valid chat message."""
+def photo_message(message: Admitted, media_id: str) -> Admitted:
+    """Turn a message carrying a photo into the ``share_image`` intent.
 
-
-def clean_text(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:
-    """Normalise a customer's message for understanding.
-
-    NFC-normalises, drops zero-width and bidi control characters and other
-    control characters (keeping newlines and tabs), and cuts to ``limit``
-    characters.
+    The customer's text becomes ``metadata.caption`` and ``metadata.image`` the
+    stored photo's id; the caption's language, when it has one, is passed on
+    as the ``language`` entity.
     """
-    text = unicodedata.normalize("NFC", text)
-    text = _INVISIBLE.sub("", text)
-    text = "".join(c for c in text if c in "\n\t" or unicodedata.category(c) != "Cc")
-    return text[:limit].strip()
-
-
-def parse_payload(body: bytes) -> Dict[str, Any]:
-    """Validate a webhook body.
-
-    Returns:
-        ``sender``, ``message`` and ``metadata`` of the request.
-
-    Raises:
-        BadRequest: With a message saying what is wrong.
-    """
-    if len(body) > MAX_BODY_BYTES:
-        raise BadRequest(f"request body is larger than {MAX_BODY_BYTES} bytes")
-    try:
-        payload = json.loads(body or b"")
-    except (ValueError, UnicodeDecodeError):
-        raise BadRequest("request body is not valid JSON") from None
-    if not isinstance(payload, dict):
-        raise BadRequest("request body must be a JSON object")
-    message = payload.get("message")
-    if not isinstance(message, str):
-        raise BadRequest('"message" must be a string')
-    sender = payload.get("sender", "default")
-    if isinstance(sender, int) and not isinstance(sender, bool):
-        sender = str(sender)
-    if not isinstance(sender, str) or not sender.strip() or len(sender) > MAX_SENDER_CHARS:
-        raise BadRequest(
-            f'"sender" must be a non-empty string of at most {MAX_SENDER_CHARS} characters')
-    metadata = payload.get("metadata")
-    if metadata is not None and not isinstance(metadata, dict):
-        raise BadRequest('"metadata" must be a JSON object')
-    return {"sender": sender, "message": clean_text(message), "metadata": metadata or {}}
-
-
-def photo_message(payload: Dict[str, Any], media: MediaStore) -> Dict[str, Any]:
-    """Turn a message carrying ``metadata.image`` into the ``share_image`` intent.
-
-    The customer's text becomes ``metadata.caption``; its language, when it
-    has one, is passed on as the ``language`` entity.
-
-    Raises:
-        BadRequest: If the image id is not a photo in the media store.
-    """
-    image = payload["metadata"].get("image")
-    if image is None:
-        return payload
-    if not isinstance(image, str) or image not in media:
-        raise BadRequest('"metadata.image" must be the media_id of an uploaded photo '
-                         "(POST the photo to /webhooks/rest/media first)")
-    caption = payload["message"]
+    caption = message.text
     language = detect_language(caption) if caption else None
     entities = json.dumps({"language": language}) if language else ""
-    metadata = {**payload["metadata"], "caption": caption}
-    return {**payload, "message": f"/{SHARE_IMAGE_INTENT}{entities}", "metadata": metadata}
+    metadata = {**message.metadata, "image": media_id, "caption": caption}
+    return Admitted(sender=message.sender, text=f"/{SHARE_IMAGE_INTENT}{entities}",
+                    metadata=metadata, customer_id=message.customer_id)
 
 
 def upload_body(request: Request) -> bytes:
@@ -143,8 +87,25 @@ def upload_body(request: Request) -> bytes:
     return bytes(request.body or b"")
 
 
+def client_address(request: Request) -> str:
+    """The client's address: the proxy-reported one only when the server is
+    configured to trust a proxy (Sanic's ``PROXIES_COUNT``/``REAL_IP_HEADER``)."""
+    return str(request.remote_addr or request.ip or "")
+
+
+def _error(message: str, status: int) -> HTTPResponse:
+    return response.json({"error": message}, status=status, headers=headers_for())
+
+
+def _throttled(exc: Throttled, sender: str, text: str | None, kind: str) -> HTTPResponse:
+    body: Any = [{"recipient_id": sender, "text": polite(kind, text)}] \
+        if kind == "rate_limited" else {"error": "too many uploads", "text": polite(kind, text)}
+    return response.json(body, status=429,
+                         headers=headers_for({"Retry-After": str(exc.retry_after)}))
+
+
 class ShopRestInput(RestInput):
-    """REST channel with validation; registered as ``rest``."""
+    """REST channel with the shared checks; registered as ``rest``."""
 
     @classmethod
     def name(cls) -> str:
@@ -156,59 +117,68 @@ class ShopRestInput(RestInput):
     ) -> Blueprint:
         """The channel's routes."""
         webhook = Blueprint("shop_rest_webhook", __name__)
+        gate = shared_gate()
+        media = shared_media()
+        slack = 64 * 1024  # multipart framing around the file
 
         @webhook.route("/", methods=["GET"])
         async def health(request: Request) -> HTTPResponse:
-            return response.json({"status": "ok"})
-
-        media = MediaStore(MEDIA_DIR, limits=UPLOAD_LIMITS)
+            return response.json({"status": "ok"}, headers=headers_for())
 
         @webhook.route("/media", methods=["POST"])
         async def upload(request: Request) -> HTTPResponse:
-            if len(request.body or b"") > UPLOAD_LIMITS.max_bytes + 64 * 1024:
-                return response.json({"error": "the file is larger than "
-                                      f"{UPLOAD_LIMITS.max_bytes} bytes"}, status=413)
+            if len(request.body or b"") > media.settings.upload_max_bytes + slack:
+                return _error(f"the file is larger than {media.settings.upload_max_bytes} "
+                              "bytes", 413)
             try:
+                sender = check_id(request.args.get("sender"), "sender", gate.settings)
+                media.admit(sender=sender, client=gate.client(client_address(request)),
+                            channel=self.name())
                 data = upload_body(request)
                 # decoding a large photo takes a while: keep the event loop free
-                ref = await asyncio.get_running_loop().run_in_executor(None, media.put, data)
+                ref, media_id = await asyncio.get_running_loop().run_in_executor(
+                    None, lambda: media.put(data, sender=sender))
             except BadRequest as exc:
-                return response.json({"error": str(exc)}, status=400)
+                return _error(str(exc), exc.status)
+            except Throttled as exc:
+                return _throttled(exc, str(request.args.get("sender")), request.args.get("lang"),
+                                  "upload_limited")
             except ImageError as exc:
                 return response.json({"error": str(exc), "reason": exc.reason},
-                                     status=UPLOAD_STATUS.get(exc.reason, 400))
-            return response.json({"media_id": ref.media_id, "mime": ref.mime,
+                                     status=UPLOAD_STATUS.get(exc.reason, 400),
+                                     headers=headers_for())
+            return response.json({"media_id": media_id, "mime": ref.mime,
                                   "size": ref.size, "width": ref.width,
-                                  "height": ref.height}, status=201)
+                                  "height": ref.height}, status=201, headers=headers_for())
 
         @webhook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
+            text: Any = None
             try:
-                payload = photo_message(parse_payload(request.body), media)
+                payload = parse_json_object(request.body, gate.settings)
+                text = payload.get("message")
+                message = gate.admit(sender=payload.get("sender", "default"), text=text,
+                                     metadata=payload.get("metadata"),
+                                     address=client_address(request), channel=self.name())
+                if message.metadata.get("image") is not None:
+                    message = photo_message(message, media.resolve(
+                        message.metadata["image"], sender=message.sender))
             except BadRequest as exc:
-                return response.json({"error": str(exc)}, status=400)
+                return _error(str(exc), exc.status)
+            except Throttled as exc:
+                sender = payload.get("sender")
+                return _throttled(exc, sender if isinstance(sender, str) else "",
+                                  text if isinstance(text, str) else None, "rate_limited")
             collector = CollectingOutputChannel()
-            try:
-                await on_new_message(
-                    UserMessage(
-                        payload["message"],
-                        collector,
-                        payload["sender"],
-                        input_channel=self.name(),
-                        metadata=payload["metadata"],
-                    )
-                )
-            except CancelledError:
-                logger.error("message handling timed out for sender %s", payload["sender"])
-            except Exception:  # never answer a customer with a 500
-                logger.exception("message handling failed for sender %s", payload["sender"])
-            return response.json(collector.messages)
+            if not await deliver(on_new_message, UserMessage(
+                    message.text, collector, message.sender, input_channel=self.name(),
+                    metadata=message.metadata), sender=message.sender):
+                collector.messages.append({"recipient_id": message.sender,
+                                           "text": polite("failed", text)})
+            return response.json(collector.messages, headers=headers_for())
 
         return webhook
 
     def get_metadata(self, request: Request) -> Dict[str, Any] | None:
-        """Metadata of a request (used by Rasa's generic code paths)."""
-        try:
-            return parse_payload(request.body)["metadata"]
-        except BadRequest:
-            return None
+        """Metadata of a request (Rasa's generic code paths; the webhook sets its own)."""
+        return None

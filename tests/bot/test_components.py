@@ -1,9 +1,8 @@
 """Rasa-side components (bot environment): tokenizer, language detection,
-word-less fallback, the REST channel's input checks and the failure policy."""
+word-less fallback and the failure policy (channels: test_channels.py)."""
 
 from __future__ import annotations
 
-import json
 
 import numpy as np
 import pytest
@@ -13,13 +12,6 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import ENTITIES, INTENT, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
-from bot.channels.rest import (
-    MAX_MESSAGE_CHARS,
-    BadRequest,
-    clean_text,
-    parse_payload,
-    photo_message,
-)
 from bot.components.language import LanguageDetector, detect_language
 from bot.components.no_words import NoWordsFallback, has_words
 from bot.components.tokenizer import split_text
@@ -61,52 +53,6 @@ def test_wordless_messages_fall_back() -> None:
     message = Message({TEXT: "😀😀😀", INTENT: {"name": "affirm", "confidence": 0.9}})
     NoWordsFallback().process([message])
     assert message.get(INTENT)["name"] == "nlu_fallback"
-
-
-def test_payload_checks() -> None:
-    ok = parse_payload(json.dumps({"sender": "a", "message": " hi\u200b ",
-                                   "metadata": {"customer_id": "C1"}}).encode())
-    assert ok == {"sender": "a", "message": "hi", "metadata": {"customer_id": "C1"}}
-    assert parse_payload(b'{"sender": 42, "message": "x"}')["sender"] == "42"
-    for body in (b"{bad", b"[1]", b'{"message": 5}', b'{"sender": "a"}',
-                 b'{"message": "x", "metadata": [1]}', b'{"message": "x", "sender": ""}',
-                 json.dumps({"message": "x" * 300_000}).encode()):
-        with pytest.raises(BadRequest):
-            parse_payload(body)
-
-
-def test_a_message_with_an_uploaded_photo_becomes_the_share_image_intent(tmp_path) -> None:
-    import io
-
-    from PIL import Image
-
-    from vision.media import MediaStore
-
-    media = MediaStore(tmp_path)
-    png = io.BytesIO()
-    Image.new("RGB", (64, 48), "orange").save(png, "PNG")
-    media_id = media.put(png.getvalue()).media_id
-    plain = parse_payload(json.dumps({"sender": "a", "message": "hi"}).encode())
-    assert photo_message(plain, media) == plain
-    for caption, trigger in (("", "/share_image"), ("这个有卖吗", '/share_image{"language": "zh"}'),
-                             ("do you sell this?", '/share_image{"language": "en"}')):
-        payload = parse_payload(json.dumps({"sender": "a", "message": caption,
-                                            "metadata": {"image": media_id}}).encode())
-        message = photo_message(payload, media)
-        assert message["message"] == trigger
-        assert message["metadata"] == {"image": media_id, "caption": caption}
-    for bad in ("0" * 64, "../secret", 42, None):
-        payload = {"sender": "a", "message": "", "metadata": {"image": bad}}
-        if bad is None:
-            assert photo_message(payload, media) == payload
-            continue
-        with pytest.raises(BadRequest, match="upload"):
-            photo_message(payload, media)
-
-
-def test_long_messages_are_cut_and_controls_removed() -> None:
-    assert len(clean_text("a" * 100_000)) == MAX_MESSAGE_CHARS
-    assert clean_text("\u202eabc\u0000def\u200d") == "abcdef"
 
 
 def _tracker(*events) -> DialogueStateTracker:

@@ -1,0 +1,417 @@
+"""What every customer-facing channel needs, in one place.
+
+A channel (REST today; the widget, WeChat and Messenger adapters later) is a
+thin platform adapter. Everything that does not depend on the platform lives
+here, so that a check written once holds on every door:
+
+- **Input checks**: :func:`parse_json_object` and :func:`check_storable` refuse
+  bodies that are too big or too deep, not JSON, or carry text that cannot be
+  stored (lone UTF-16 surrogates, control characters in ids);
+  :func:`check_id` and :func:`clean_text` normalise ids and messages.
+- **Identity by proof**: :meth:`ChannelGate.admit` verifies the signed customer
+  id (:mod:`shop.identity`) against the conversation it is sent in and puts the
+  result under ``metadata["verified"]``, overwriting whatever a client sent
+  there. Downstream code trusts only that key.
+- **Limits**: per conversation, per client address and per customer, answered
+  with a polite message in the customer's language (:class:`RateLimiter`).
+- **Media intake**: :class:`MediaIntake` stores checked photos and binds each
+  media id to the conversation that uploaded it, with a per-conversation quota.
+- **Safe hand-over to Rasa**: :func:`deliver` makes sure that nothing raised
+  while handling one message, not even ``SystemExit``, leaves the channel.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import re
+import threading
+import time
+import traceback
+import unicodedata
+from asyncio import CancelledError
+from collections import OrderedDict, deque
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any, Awaitable, Callable, Mapping
+
+from bot.settings import ChannelSettings, settings
+from shop.identity import IdentityStatus, verify
+from vision.images import Limits
+from vision.media import MediaRef, MediaStore
+
+logger = logging.getLogger(__name__)
+
+VERIFIED = "verified"   # metadata key only a channel writes
+CLAIM_KEYS = ("customer_id", "customer_sig", "customer_expires")
+_INVISIBLE = re.compile(r"[\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
+_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+
+POLITE = {
+    "rate_limited": {
+        "en": "You're sending messages faster than I can answer. Please wait a moment "
+              "and try again.",
+        "zh": "您发送消息的速度有点快，请稍等片刻再试。",
+    },
+    "failed": {
+        "en": "Sorry, something went wrong on my side and I couldn't answer that. "
+              "Please try again in a moment.",
+        "zh": "抱歉，我这边出了点问题，没能回复您。请稍后再试。",
+    },
+    "upload_limited": {
+        "en": "That's a lot of photos in a short time. Please wait a little before "
+              "sending another one.",
+        "zh": "短时间内上传的图片太多了，请稍后再发送。",
+    },
+}
+
+IDENTITY_ERRORS = {
+    IdentityStatus.NO_SECRET: "customer ids are not accepted: this server has no "
+                              "CUSTOMER_ID_SECRET, so it cannot check who a customer is",
+    IdentityStatus.UNSIGNED: "customer_id must come with customer_expires and customer_sig "
+                             "(HMAC-SHA256 of 'customer_id|sender|expires')",
+    IdentityStatus.FORGED: "customer_sig does not match this customer and conversation",
+    IdentityStatus.EXPIRED: "customer_sig has expired: sign the customer id again",
+    IdentityStatus.TOO_LONG: "customer_expires is too far in the future",
+}
+
+
+class BadRequest(ValueError):
+    """The request cannot be accepted; ``status`` is the HTTP status to answer."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class Throttled(Exception):
+    """A limit was reached; ``retry_after`` seconds until the next request counts."""
+
+    def __init__(self, scope: str, retry_after: float) -> None:
+        super().__init__(f"limit reached ({scope})")
+        self.scope = scope
+        self.retry_after = max(1, int(retry_after + 0.999))
+
+
+def message_language(text: str | None) -> str:
+    """``zh`` when the text has Chinese characters, else ``en`` (for channel notices)."""
+    return "zh" if text and _CJK.search(text) else "en"
+
+
+def polite(kind: str, text: str | None) -> str:
+    """The channel's notice ``kind`` in the language of ``text``."""
+    return POLITE[kind][message_language(text)]
+
+
+# --- input checks --------------------------------------------------------------------------
+
+
+def _storable_text(value: str, where: str) -> None:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise BadRequest(f"{where} contains invalid Unicode (a lone surrogate)") from None
+
+
+def check_storable(value: Any, *, max_depth: int, max_items: int) -> None:
+    """Refuse JSON that cannot be stored or is built to exhaust the server.
+
+    Raises:
+        BadRequest: Nesting deeper than ``max_depth``, more than ``max_items``
+            keys and items in all, or a string (key or value) that is not
+            valid Unicode.
+    """
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    items = 0
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, str):
+            _storable_text(node, "the request")
+            continue
+        if not isinstance(node, (dict, list)):
+            continue
+        if depth >= max_depth:
+            raise BadRequest(f"the request is nested deeper than {max_depth} levels")
+        items += len(node)
+        if items > max_items:
+            raise BadRequest(f"the request has more than {max_items} fields and items")
+        if isinstance(node, dict):
+            for key, child in node.items():
+                _storable_text(key, "the request")
+                stack.append((child, depth + 1))
+        else:
+            stack.extend((child, depth + 1) for child in node)
+
+
+def parse_json_object(body: bytes | None, settings: ChannelSettings) -> dict[str, Any]:
+    """Parse a request body that must be one JSON object within the limits.
+
+    Raises:
+        BadRequest: ``413`` when too big, ``400`` otherwise.
+    """
+    body = body or b""
+    if len(body) > settings.max_body_bytes:
+        raise BadRequest(f"request body is larger than {settings.max_body_bytes} bytes", 413)
+    try:
+        payload = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise BadRequest("request body is not valid JSON (UTF-8)") from None
+    except RecursionError:
+        raise BadRequest("the request is nested too deeply") from None
+    if not isinstance(payload, dict):
+        raise BadRequest("request body must be a JSON object")
+    check_storable(payload, max_depth=settings.max_metadata_depth,
+                   max_items=settings.max_metadata_items)
+    return payload
+
+
+def check_id(value: Any, what: str, settings: ChannelSettings) -> str:
+    """A conversation or platform id: a short string of printable characters.
+
+    Integers are accepted and turned into strings.
+
+    Raises:
+        BadRequest: Empty, too long, not a string, or with control, format or
+            unassigned characters.
+    """
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    limit = settings.max_id_chars
+    if not isinstance(value, str) or not value.strip() or len(value) > limit:
+        raise BadRequest(f'"{what}" must be a non-empty string of at most {limit} characters')
+    _storable_text(value, f'"{what}"')
+    if any(unicodedata.category(c)[0] == "C" for c in value):
+        raise BadRequest(f'"{what}" must not contain control or invisible characters')
+    return value
+
+
+def clean_text(text: str, limit: int) -> str:
+    """Normalise a customer's message for understanding.
+
+    NFC-normalises, drops zero-width and bidi control characters and other
+    control characters (keeping newlines and tabs), and cuts to ``limit``
+    characters (customers sometimes paste whole pages).
+    """
+    text = unicodedata.normalize("NFC", text)
+    text = _INVISIBLE.sub("", text)
+    text = "".join(c for c in text if c in "\n\t" or unicodedata.category(c) != "Cc")
+    return text[:limit].strip()
+
+
+# --- limits --------------------------------------------------------------------------------
+
+
+class RateLimiter:
+    """Sliding-window counters per key, in this process's memory.
+
+    Args:
+        max_keys: Keys remembered at once; the least recently used are dropped
+            first, so a flood of new keys cannot exhaust memory.
+        clock: Monotonic seconds; injectable for tests.
+    """
+
+    def __init__(self, *, max_keys: int = 100_000,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self._hits: OrderedDict[str, deque[float]] = OrderedDict()
+        self._max_keys = max_keys
+        self._clock = clock
+        self._lock = threading.Lock()
+
+    def hit(self, key: str, *, limit: int, window: float) -> None:
+        """Count one request for ``key``.
+
+        Raises:
+            Throttled: ``limit`` requests were already counted in the last
+                ``window`` seconds (the refused one is not counted).
+        """
+        now = self._clock()
+        with self._lock:
+            hits = self._hits.pop(key, None) or deque()
+            while hits and hits[0] <= now - window:
+                hits.popleft()
+            self._hits[key] = hits
+            while len(self._hits) > self._max_keys:
+                self._hits.popitem(last=False)
+            if len(hits) >= limit:
+                raise Throttled(key.split(":", 1)[0], hits[0] + window - now)
+            hits.append(now)
+
+
+# --- the gate every message passes -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Admitted:
+    """A message that passed the gate: what Rasa gets."""
+
+    sender: str
+    text: str
+    metadata: dict[str, Any]
+    customer_id: str | None = None
+
+
+@dataclass
+class ChannelGate:
+    """Input checks, identity and limits for one channel's messages.
+
+    Args:
+        settings: The channel settings.
+        limiter: Shared counters (one per process, shared by every channel).
+    """
+
+    settings: ChannelSettings
+    limiter: RateLimiter = field(default_factory=RateLimiter)
+
+    def client(self, address: str | None) -> str:
+        """A pseudonym of a client address (logs and counters never keep the address)."""
+        digest = hmac.new(self.settings.channel_secret.encode(), (address or "-").encode(),
+                          hashlib.sha256).hexdigest()
+        return digest[:16]
+
+    def admit(self, *, sender: Any, text: Any, metadata: Any,
+              address: str | None, channel: str) -> Admitted:
+        """Check one incoming message and count it against the limits.
+
+        Args:
+            sender: The conversation id as the platform gave it.
+            text: The message text.
+            metadata: The client's metadata (may claim a signed customer id).
+            address: The client's network address.
+            channel: The channel's name (kept with the message).
+
+        Raises:
+            BadRequest: The message is malformed (400) or claims an identity
+                it cannot prove (401).
+            Throttled: A limit was reached.
+        """
+        sender = check_id(sender, "sender", self.settings)
+        if not isinstance(text, str):
+            raise BadRequest('"message" must be a string')
+        if metadata is not None and not isinstance(metadata, dict):
+            raise BadRequest('"metadata" must be a JSON object')
+        metadata = dict(metadata or {})
+        check_storable(metadata, max_depth=self.settings.max_metadata_depth,
+                       max_items=self.settings.max_metadata_items)
+        check = verify(metadata, sender=sender, secret=self.settings.customer_id_secret)
+        if check.rejected:
+            raise BadRequest(IDENTITY_ERRORS[check.status], 401)
+        client = self.client(address)
+        self.limiter.hit(f"ip:{client}", limit=self.settings.messages_per_ip, window=60)
+        self.limiter.hit(f"conversation:{channel}:{sender}",
+                         limit=self.settings.messages_per_sender, window=60)
+        if check.customer_id:
+            self.limiter.hit(f"customer:{check.customer_id}",
+                             limit=self.settings.messages_per_customer, window=60)
+        for key in (*CLAIM_KEYS, VERIFIED):
+            metadata.pop(key, None)
+        metadata[VERIFIED] = {"customer_id": check.customer_id, "client": client,
+                              "channel": channel}
+        return Admitted(sender=sender, text=clean_text(text, self.settings.max_message_chars),
+                        metadata=metadata, customer_id=check.customer_id)
+
+
+# --- media -----------------------------------------------------------------------------------
+
+
+@dataclass
+class MediaIntake:
+    """Checked photo uploads, each bound to the conversation that sent it.
+
+    A media id handed to a client is ``<content id>.<tag>``, where the tag is an
+    HMAC of the conversation and the content id: a message in another
+    conversation cannot use it.
+    """
+
+    settings: ChannelSettings
+    limiter: RateLimiter
+    store: MediaStore = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.store = MediaStore(self.settings.media_dir, limits=Limits(
+            max_bytes=self.settings.upload_max_bytes,
+            max_pixels=self.settings.upload_max_pixels))
+
+    def _tag(self, sender: str, media_id: str) -> str:
+        key = self.settings.channel_secret.encode()
+        return hmac.new(key, f"media|{sender}|{media_id}".encode(), hashlib.sha256
+                        ).hexdigest()[:24]
+
+    def admit(self, *, sender: str, client: str, channel: str) -> None:
+        """Count an upload against the per-client and per-conversation quotas.
+
+        Raises:
+            Throttled: A quota is spent.
+        """
+        self.limiter.hit(f"upload-ip:{client}", limit=self.settings.uploads_per_ip, window=60)
+        self.limiter.hit(f"upload-conversation:{channel}:{sender}",
+                         limit=self.settings.uploads_per_sender, window=86400)
+
+    def put(self, data: bytes, *, sender: str) -> tuple[MediaRef, str]:
+        """Check and store a photo; returns it and the media id bound to ``sender``.
+
+        Raises:
+            vision.errors.ImageError: The file is refused (nothing is stored).
+        """
+        ref = self.store.put(data)
+        return ref, f"{ref.media_id}.{self._tag(sender, ref.media_id)}"
+
+    def resolve(self, bound_id: Any, *, sender: str) -> str:
+        """The stored photo's id, if ``bound_id`` was issued to ``sender``.
+
+        Raises:
+            BadRequest: Not a media id of this conversation, or no longer stored.
+        """
+        if isinstance(bound_id, str) and bound_id.count(".") == 1:
+            media_id, tag = bound_id.split(".")
+            if hmac.compare_digest(self._tag(sender, media_id), tag) and media_id in self.store:
+                return media_id
+        raise BadRequest('"metadata.image" must be a media_id this conversation uploaded '
+                         "(POST the photo to /webhooks/rest/media?sender=<sender> first)")
+
+
+# --- handing a message to Rasa -------------------------------------------------------------
+
+
+async def deliver(handler: Callable[[Any], Awaitable[Any]], message: Any,
+                  *, sender: str) -> bool:
+    """Run Rasa's message handler; ``False`` when it failed.
+
+    Nothing escapes: not an exception, not ``SystemExit`` (Rasa exits on some
+    database errors), so one bad turn never stops the server. The log names
+    the conversation and the error type only, never the message.
+    """
+    try:
+        await handler(message)
+        return True
+    except CancelledError:
+        logger.error("message handling timed out for conversation %s", sender)
+    except (Exception, SystemExit) as exc:  # noqa: BLE001 - the server must stay up
+        # the type and where it was raised, not its message: database errors quote
+        # the customer's text and ids in theirs
+        frames = traceback.extract_tb(exc.__traceback__)
+        where = f"{frames[-1].filename}:{frames[-1].lineno}" if frames else "?"
+        logger.error("message handling failed for conversation %s: %s at %s", sender,
+                     type(exc).__name__, where)
+    return False
+
+
+def headers_for(mapping: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Security headers every channel response carries (plus ``mapping``)."""
+    return {"X-Content-Type-Options": "nosniff", "Cache-Control": "no-store",
+            "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
+            "Referrer-Policy": "no-referrer", **(mapping or {})}
+
+
+@lru_cache(maxsize=1)
+def shared_gate() -> ChannelGate:
+    """The process's gate: every channel counts against the same limits."""
+    return ChannelGate(settings())
+
+
+@lru_cache(maxsize=1)
+def shared_media() -> MediaIntake:
+    """The process's photo intake (same store, quotas and limits for every channel)."""
+    gate = shared_gate()
+    return MediaIntake(gate.settings, gate.limiter)

@@ -1,0 +1,111 @@
+"""Settings of the Rasa process (channels), read from the environment once.
+
+Every channel reads its limits, secrets and paths here and nowhere else
+(``docs/configuration.md`` lists them).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+
+class SettingsError(ValueError):
+    """A configuration value in the environment is invalid."""
+
+
+@dataclass(frozen=True)
+class ChannelSettings:
+    """Limits and secrets shared by every customer-facing channel.
+
+    Attributes:
+        max_body_bytes: Largest request body of a chat message.
+        max_message_chars: Longer messages are cut to this many characters.
+        max_id_chars: Longest sender (conversation) id.
+        max_metadata_depth: Deepest nesting of objects and lists in a body.
+        max_metadata_items: Most keys and list items in a body, all levels together.
+        media_dir: Content-addressed folder of uploaded photos.
+        upload_max_bytes: Largest photo accepted.
+        upload_max_pixels: Most pixels of a photo (checked before decoding).
+        customer_id_secret: Secret the shop signs customer ids with; ``None``:
+            customer ids are never trusted.
+        channel_secret: Key that binds uploaded photos to their conversation and
+            pseudonymises client addresses (random per process when unset).
+        messages_per_sender: Messages a minute one conversation may send.
+        messages_per_ip: Messages a minute one client address may send.
+        messages_per_customer: Messages a minute one signed-in customer may send.
+        uploads_per_ip: Photo uploads a minute one client address may make.
+        uploads_per_sender: Photo uploads a day one conversation may make.
+        api_port: Port of the loopback-only listener that serves Rasa's HTTP API
+            (when the API is enabled); the customer-facing port never serves it.
+        api_host: Interface of that listener.
+    """
+
+    max_body_bytes: int = 256 * 1024
+    max_message_chars: int = 1000
+    max_id_chars: int = 128
+    max_metadata_depth: int = 8
+    max_metadata_items: int = 256
+    media_dir: Path = Path("data/media")
+    upload_max_bytes: int = 10 * 1024 * 1024
+    upload_max_pixels: int = 40_000_000
+    customer_id_secret: str | None = None
+    channel_secret: str = ""
+    messages_per_sender: int = 30
+    messages_per_ip: int = 120
+    messages_per_customer: int = 60
+    uploads_per_ip: int = 20
+    uploads_per_sender: int = 30
+    api_port: int = 5006
+    api_host: str = "127.0.0.1"
+
+
+def _int(env: dict[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = env.get(name, str(default))
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise SettingsError(f"{name} must be an integer, got {raw!r}") from exc
+    if not low <= value <= high:
+        raise SettingsError(f"{name} must be between {low} and {high}, got {value}")
+    return value
+
+
+def load_settings(env: dict[str, str] | None = None) -> ChannelSettings:
+    """Build :class:`ChannelSettings` from ``env`` (default: ``os.environ``).
+
+    Raises:
+        SettingsError: If a value is malformed or out of range.
+    """
+    env = dict(os.environ if env is None else env)
+    data_dir = Path(env.get("SHOP_DATA_DIR", "data"))
+    secret = env.get("CUSTOMER_ID_SECRET") or None
+    if secret is not None and len(secret) < 16:
+        raise SettingsError("CUSTOMER_ID_SECRET must be at least 16 characters")
+    return ChannelSettings(
+        max_body_bytes=_int(env, "REST_MAX_BODY_BYTES", 256 * 1024, 1024, 16 * 1024 * 1024),
+        max_message_chars=_int(env, "REST_MAX_MESSAGE_CHARS", 1000, 10, 100_000),
+        max_metadata_depth=_int(env, "MAX_METADATA_DEPTH", 8, 2, 64),
+        max_metadata_items=_int(env, "MAX_METADATA_ITEMS", 256, 8, 100_000),
+        media_dir=Path(env.get("MEDIA_DIR") or data_dir / "media"),
+        upload_max_bytes=_int(env, "UPLOAD_MAX_BYTES", 10 * 1024 * 1024, 1024, 100 * 1024**2),
+        upload_max_pixels=_int(env, "UPLOAD_MAX_PIXELS", 40_000_000, 1024, 500_000_000),
+        customer_id_secret=secret,
+        channel_secret=env.get("CHANNEL_SECRET") or secrets.token_hex(32),
+        messages_per_sender=_int(env, "LIMIT_MESSAGES_PER_SENDER", 30, 1, 100_000),
+        messages_per_ip=_int(env, "LIMIT_MESSAGES_PER_IP", 120, 1, 1_000_000),
+        messages_per_customer=_int(env, "LIMIT_MESSAGES_PER_CUSTOMER", 60, 1, 100_000),
+        uploads_per_ip=_int(env, "LIMIT_UPLOADS_PER_IP", 20, 1, 100_000),
+        uploads_per_sender=_int(env, "LIMIT_UPLOADS_PER_SENDER", 30, 1, 100_000),
+        api_port=_int(env, "RASA_API_PORT", 5006, 1, 65535),
+        api_host=env.get("RASA_API_HOST", "127.0.0.1"),
+    )
+
+
+@lru_cache(maxsize=1)
+def settings() -> ChannelSettings:
+    """The process-wide settings, read on first use."""
+    return load_settings()
