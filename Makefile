@@ -127,6 +127,14 @@ tune-vision: $(STAMPS)/actions-venv ## Fine-tune the image network on the produc
 run: venv data train ## Set up what is missing, then start the action server and Rasa; Ctrl-C stops both
 	@RASA_PORT=$(RASA_PORT) ACTIONS_PORT=$(ACTIONS_PORT) MODEL=$(MODEL) scripts/run_stack.sh
 
+.PHONY: sign-customer
+sign-customer: $(STAMPS)/actions-venv ## Sign a customer id for one conversation: make sign-customer CUSTOMER=C10001 SENDER=me [TTL=3600]
+	@test -n "$(CUSTOMER)" -a -n "$(SENDER)" || { echo "usage: make sign-customer CUSTOMER=C10001 SENDER=<conversation id>"; exit 2; }
+	@$(ACT_PY) -m scripts.local_secrets "$(SHOP_DATA_DIR)/secrets.env"
+	@set -a; . "$(SHOP_DATA_DIR)/secrets.env"; set +a; \
+	  $(if $(CUSTOMER_ID_SECRET),CUSTOMER_ID_SECRET="$(CUSTOMER_ID_SECRET)") \
+	  $(ACT_PY) -m shop.identity sign --customer "$(CUSTOMER)" --sender "$(SENDER)" --ttl "$(or $(TTL),3600)"
+
 # --- quality ----------------------------------------------------------------------------
 
 .PHONY: lint

@@ -150,7 +150,9 @@ def main(argv: list[str] | None = None) -> int:
         url = args.url
         if not url:
             print("starting the stack on a fresh demo shop...", file=sys.stderr)
-            stack = Stack(data_dir=Path(tmp)).start()
+            stack = Stack(data_dir=Path(tmp), extra_env={"LIMIT_MESSAGES_PER_IP": "1000000",
+                                                         "LIMIT_MESSAGES_PER_SENDER": "1000000"}
+                          ).start()
             url = stack.rasa_url
         try:
             results = run(url, args.turns, args.concurrency)

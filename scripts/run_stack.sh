@@ -10,7 +10,34 @@ LOG_DIR=${SHOP_DATA_DIR:-data}/logs
 mkdir -p "$LOG_DIR"
 export ACTION_ENDPOINT_URL=${ACTION_ENDPOINT_URL:-http://127.0.0.1:${ACTIONS_PORT}/webhook}
 
+# secrets: the environment's, else the demo's local ones (made once, mode 600)
+SECRETS=${SHOP_DATA_DIR:-data}/secrets.env
+.venv-actions/bin/python -m scripts.local_secrets "$SECRETS"
+while IFS='=' read -r name value; do
+  case "$name" in ''|\#*) continue ;; esac
+  [ -n "${!name:-}" ] || export "$name=$value"
+done <"$SECRETS"
+
+# Rasa's HTTP API only with a token, and only on the loopback listener RASA_API_PORT
+api_args=()
+if [ -n "${RASA_API_TOKEN:-}" ]; then
+  api_args=(--enable-api --auth-token "$RASA_API_TOKEN")
+  export RASA_API_PORT=${RASA_API_PORT:-$((RASA_PORT + 1))}
+fi
+cors_args=()
+if [ -n "${RASA_CORS_ORIGINS:-}" ]; then
+  read -r -a origins <<<"${RASA_CORS_ORIGINS//,/ }"
+  cors_args=(--cors "${origins[@]}")
+fi
+
 # refuse to start on invalid configuration, with the reason
+.venv-bot/bin/python -c '
+import sys
+from bot.settings import SettingsError, load_settings
+try:
+    load_settings()
+except SettingsError as exc:
+    sys.exit(f"configuration error: {exc}")' || exit 1
 .venv-actions/bin/python - <<'PY' || exit 1
 import sys
 from actions.settings import SettingsError, load_settings
@@ -32,11 +59,11 @@ stop() {
 trap 'stop; exit 0' INT TERM
 trap stop EXIT
 
-.venv-actions/bin/python -m rasa_sdk --actions actions --port "$ACTIONS_PORT" \
+.venv-actions/bin/python -m actions.server --port "$ACTIONS_PORT" \
   >"$LOG_DIR/actions.log" 2>&1 &
 pids+=($!)
-.venv-bot/bin/rasa run --model "$MODEL" --enable-api --cors "*" \
-  --interface 127.0.0.1 --port "$RASA_PORT" \
+.venv-bot/bin/rasa run --model "$MODEL" "${api_args[@]}" "${cors_args[@]}" \
+  --interface "${RASA_INTERFACE:-127.0.0.1}" --port "$RASA_PORT" \
   --credentials bot/credentials.yml --endpoints bot/endpoints.yml \
   >"$LOG_DIR/rasa.log" 2>&1 &
 pids+=($!)
@@ -53,7 +80,7 @@ wait_for() {  # url name seconds
 }
 echo "starting the action server (:$ACTIONS_PORT) and Rasa (:$RASA_PORT)..."
 wait_for "http://127.0.0.1:$ACTIONS_PORT/health" "action server" 60
-wait_for "http://127.0.0.1:$RASA_PORT/status" "Rasa server" 180
+wait_for "http://127.0.0.1:$RASA_PORT/webhooks/rest/" "Rasa server" 180
 
 cat <<MSG
 
@@ -63,7 +90,9 @@ The shop assistant is running.
                -H 'Content-Type: application/json' \\
                -d '{"sender": "me", "message": "red running shoes under 80 dollars"}'
              (or in Chinese: "有没有2000元以下的华为手机")
-  Orders:    add "metadata": {"customer_id": "C10001"} to chat as a known customer
+  Orders:    chat as a known customer with an id signed for the conversation:
+               make sign-customer CUSTOMER=C10001 SENDER=me   (prints the metadata to add)
+  Secrets:   $SECRETS (demo only; a shop sets its own, see docs/security.md)
   Logs:      $LOG_DIR/rasa.log, $LOG_DIR/actions.log
 Press Ctrl-C to stop.
 MSG

@@ -4,6 +4,7 @@ end-to-end tests and the chat benchmark)."""
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import socket
 import subprocess
@@ -83,7 +84,13 @@ class Stack:
     data_dir: Path
     actions_port: int = field(default_factory=free_port)
     rasa_port: int = field(default_factory=free_port)
+    api_port: int = field(default_factory=free_port)
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    secrets: dict[str, str] = field(default_factory=lambda: {
+        name: secrets.token_hex(32)
+        for name in ("CUSTOMER_ID_SECRET", "ACTION_SERVER_TOKEN", "CHANNEL_SECRET")})
+    api_token: str | None = None
+    extra_env: dict[str, str] = field(default_factory=dict)
 
     @property
     def rasa_url(self) -> str:
@@ -109,6 +116,9 @@ class Stack:
             "TRACKER_DB": str(self.data_dir / "rasa_tracker.db"),
             "RASA_TELEMETRY_ENABLED": "false",
             "TF_CPP_MIN_LOG_LEVEL": "2",
+            "RASA_API_PORT": str(self.api_port),
+            **self.secrets,
+            **self.extra_env,
         }
         env.pop("DATABASE_URL", None)
         # product embeddings are keyed by their text: reuse the ones `make data` computed
@@ -128,8 +138,7 @@ class Stack:
         """Start the action server and wait for its health check."""
         log = self.log_dir / "actions.log"
         self.processes["actions"] = subprocess.Popen(
-            [sys.executable, "-m", "rasa_sdk", "--actions", "actions",
-             "--port", str(self.actions_port)],
+            [sys.executable, "-m", "actions.server", "--port", str(self.actions_port)],
             cwd=ROOT, env=self.env, stdout=log.open("ab"), stderr=subprocess.STDOUT)
         wait_until_up(f"http://127.0.0.1:{self.actions_port}/health",
                       self.processes["actions"], log, 60)
@@ -146,12 +155,23 @@ class Stack:
         if not MODEL.exists():
             raise RuntimeError(f"{MODEL} is missing: run `make train` first")
         log = self.log_dir / "rasa.log"
+        api = ["--enable-api", "--auth-token", self.api_token] if self.api_token else []
         self.processes["rasa"] = subprocess.Popen(
-            [str(BOT_BIN / "rasa"), "run", "--model", str(MODEL), "--enable-api",
+            [str(BOT_BIN / "rasa"), "run", "--model", str(MODEL), *api,
              "--interface", "127.0.0.1", "--port", str(self.rasa_port),
              "--credentials", "bot/credentials.yml", "--endpoints", "bot/endpoints.yml"],
             cwd=ROOT, env=self.env, stdout=log.open("ab"), stderr=subprocess.STDOUT)
-        wait_until_up(f"{self.rasa_url}/status", self.processes["rasa"], log, 300)
+        wait_until_up(f"{self.rasa_url}/webhooks/rest/", self.processes["rasa"], log, 300)
+
+    def alive(self) -> bool:
+        """Whether both servers are still running."""
+        return bool(self.processes) and all(p.poll() is None for p in self.processes.values())
+
+    def signed(self, customer_id: str, sender: str, *, ttl: int = 3600) -> dict[str, Any]:
+        """Metadata proving ``customer_id`` in conversation ``sender``, as a shop signs it."""
+        from shop.identity import signed_metadata
+
+        return signed_metadata(self.secrets["CUSTOMER_ID_SECRET"], customer_id, sender, ttl=ttl)
 
     def start(self, prepare: Callable[[Stack], None] | None = None) -> Stack:
         """Build the data, run ``prepare`` (e.g. import a catalog), start both servers."""
@@ -182,7 +202,13 @@ class Stack:
                          headers={"Content-Type": "application/json"}, timeout=60)
 
     def say(self, sender: str, text: str, **metadata: Any) -> list[str]:
-        """Send one message; return the texts the bot answered with."""
+        """Send one message; return the texts the bot answered with.
+
+        A ``customer_id`` in ``metadata`` is signed for ``sender``, as the shop's
+        server would sign it for its logged-in customer.
+        """
+        if metadata.get("customer_id") and "customer_sig" not in metadata:
+            metadata = {**metadata, **self.signed(str(metadata["customer_id"]), sender)}
         response = self.post({"sender": sender, "message": text, "metadata": metadata})
         if response.status_code != 200:
             raise AssertionError(f"{response.status_code}: {response.text}")

@@ -15,12 +15,21 @@ import pytest
 
 from scripts.stack import MODEL, Stack
 
+# Every test client of the shared stack writes from 127.0.0.1, so the limits per
+# client address (messages, failed look-ups, coupons) would count the whole suite
+# as one stranger. tests/e2e/test_security.py runs a stack with the defaults.
+ONE_ADDRESS_FOR_ALL = {"LIMIT_MESSAGES_PER_IP": "1000000",
+                       "LIMIT_LOOKUP_FAILURES_PER_CLIENT": "100000",
+                       "LIMIT_CONCESSIONS_PER_CLIENT": "100000",
+                       "LIMIT_CONCESSIONS_PER_CUSTOMER": "1000",
+                       "LIMIT_UPLOADS_PER_IP": "100000"}
+
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     if not MODEL.exists():
         pytest.fail(f"{MODEL} is missing: run `make train` (make test does) first")
-    s = Stack(data_dir=tmp_path_factory.mktemp("e2e-data"))
+    s = Stack(data_dir=tmp_path_factory.mktemp("e2e-data"), extra_env=ONE_ADDRESS_FOR_ALL)
     try:
         yield s.start()
     finally:

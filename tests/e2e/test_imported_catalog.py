@@ -24,6 +24,7 @@ from knowledge_graph.sources.online_retail import derive_catalog, write_catalog
 from scripts.catalog_import import ImportReport, run_import
 from scripts.index_images import add as add_photos
 from scripts.stack import MODEL, ROOT, Stack
+from tests.e2e.conftest import ONE_ADDRESS_FOR_ALL
 from tests.knowledge_graph.test_grocery_store import GROCERY
 from tests.knowledge_graph.test_online_retail import TRANSACTIONS
 
@@ -48,7 +49,7 @@ def _stack_with(work: Path, write_csv: Callable[[Path], None], mapping_name: str
         if after is not None:
             after(stack)
 
-    stack = Stack(data_dir=work / "data")
+    stack = Stack(data_dir=work / "data", extra_env=ONE_ADDRESS_FOR_ALL)
     try:
         stack.start(prepare=import_catalog)
         yield stack, reports[0]
@@ -116,8 +117,10 @@ def test_grocery_products_are_sold_at_a_price_on_request(grocery: Stack) -> None
     assert "oat drink" in reply and "price on request" in reply
 
 
-def upload(stack: Stack, data: bytes, content_type: str = "image/jpeg") -> requests.Response:
+def upload(stack: Stack, data: bytes, content_type: str = "image/jpeg", *,
+           sender: str) -> requests.Response:
     return requests.post(f"{stack.rasa_url}/webhooks/rest/media", data=data,
+                         params={"sender": sender},
                          headers={"Content-Type": content_type}, timeout=60)
 
 
@@ -131,7 +134,7 @@ def photo_turn(stack: Stack, sender: str, media_id: str, caption: str = "") -> l
 def test_a_shoppers_photo_finds_the_product_and_the_chat_goes_on(grocery: Stack) -> None:
     sender = f"photo-{uuid.uuid4().hex[:8]}"
     photo = (GROCERY / "val" / "Fruit" / "Banana" / "Banana_003.jpg").read_bytes()
-    stored = upload(grocery, photo)
+    stored = upload(grocery, photo, sender=sender)
     assert stored.status_code == 201, stored.text
     body = stored.json()
     assert body["mime"] == "image/jpeg" and body["size"] == len(photo)
@@ -144,13 +147,18 @@ def test_a_shoppers_photo_finds_the_product_and_the_chat_goes_on(grocery: Stack)
     assert "Banana" in reply and "price on request" in reply
     # in Chinese: the caption's language sets the reply's
     chinese = f"photo-zh-{uuid.uuid4().hex[:8]}"
-    text = " ".join(m.get("text", "") for m in photo_turn(grocery, chinese, body["media_id"],
-                                                           "这个有卖吗？"))
+    # a media id is bound to the conversation that uploaded it
+    refused = grocery.post({"sender": chinese, "message": "这个有卖吗？",
+                            "metadata": {"image": body["media_id"]}})
+    assert refused.status_code == 400 and "upload" in refused.json()["error"]
+    own = upload(grocery, photo, sender=chinese).json()["media_id"]
+    assert own != body["media_id"]
+    text = " ".join(m.get("text", "") for m in photo_turn(grocery, chinese, own, "这个有卖吗？"))
     assert "照片" in text and "Banana" in text
     reply = " ".join(grocery.say(chinese, "第一个多少钱"))
     assert "Banana" in reply and "价格请咨询" in reply
     # multipart uploads work too, and the same photo is stored once
-    again = requests.post(f"{grocery.rasa_url}/webhooks/rest/media",
+    again = requests.post(f"{grocery.rasa_url}/webhooks/rest/media", params={"sender": sender},
                           files={"file": ("banana.jpg", photo, "image/jpeg")}, timeout=60)
     assert again.status_code == 201 and again.json()["media_id"] == body["media_id"]
 
@@ -164,7 +172,8 @@ def test_a_photo_of_something_else_gets_an_honest_answer(grocery: Stack) -> None
     draw = ImageDraw.Draw(screenshot)
     for line in range(18):
         draw.text((30, 20 + 30 * line), "Payment received - receipt #88231", fill="black")
-    media_id = upload(grocery, encode(screenshot, "PNG"), "image/png").json()["media_id"]
+    media_id = upload(grocery, encode(screenshot, "PNG"), "image/png",
+                      sender="photo-x").json()["media_id"]
     text = " ".join(m.get("text", "") for m in photo_turn(grocery, "photo-x", media_id))
     assert "screenshot" in text and "human" in text
 
@@ -190,7 +199,7 @@ def test_bad_uploads_get_a_clear_status_and_nothing_is_stored(grocery: Stack) ->
         "injection": (b"'; DROP TABLE products; --<script>", 415),
     }
     for name, (data, status) in bad.items():
-        response = upload(grocery, data)
+        response = upload(grocery, data, sender="photo-bad")
         assert response.status_code == status, (name, response.text)
         assert response.json()["error"], name
     assert sorted(p.name for p in media.rglob("*") if p.is_file()) == before
@@ -200,9 +209,9 @@ def test_bad_uploads_get_a_clear_status_and_nothing_is_stored(grocery: Stack) ->
         Image.new("RGB", (48, 48), "blue")], duration=100)
     cmyk = encode(Image.new("RGB", (80, 60), "green").convert("CMYK"), "JPEG")
     for data in (encode(rgba, "PNG"), frames.getvalue(), cmyk):
-        stored = upload(grocery, data)
+        stored = upload(grocery, data, sender="photo-y")
         assert stored.status_code == 201, stored.text
         assert photo_turn(grocery, "photo-y", stored.json()["media_id"])  # a reply, no 500
-    for image in ("0" * 64, "../../etc/passwd", 42):
+    for image in ("0" * 64, "../../etc/passwd", 42, stored.json()["media_id"].split(".")[0]):
         response = grocery.post({"sender": "photo-z", "message": "", "metadata": {"image": image}})
         assert response.status_code == 400 and "upload" in response.json()["error"]
