@@ -4,8 +4,7 @@ resolving which product a customer means."""
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import hmac
+import unicodedata
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -175,9 +174,10 @@ def resolve_products(tracker: Tracker, graph: ProductGraph, *, wanted: int = 1) 
         elif matches:
             names = [graph.model_name(m.sku, lang) for m in matches]
             return Resolution(response=Response.PRODUCT_SUGGESTIONS,
-                              kwargs={"query": text, "suggestions": join_words(names, lang)})
+                              kwargs={"query": quote(text),
+                                      "suggestions": join_words(names, lang)})
         else:
-            return Resolution(response=Response.PRODUCT_NOT_FOUND, kwargs={"query": text})
+            return Resolution(response=Response.PRODUCT_NOT_FOUND, kwargs={"query": quote(text)})
     shown = [s for s in (tracker.get_slot(Slot.SHOWN_PRODUCTS) or []) if isinstance(s, str)]
     mentions = GraphKnowledgeBase(graph, currency=currency_for(lang, graph),
                                   language=lang).ordinal_mention_mapping
@@ -233,25 +233,48 @@ def resolve_one(dispatcher: CollectingDispatcher, tracker: Tracker,
     return resolution.skus[0]
 
 
-def customer_identity(tracker: Tracker) -> CustomerIdentity:
-    """Who is chatting: a customer id the channel vouched for, and any e-mail given.
+def channel_facts(tracker: Tracker) -> dict[str, Any]:
+    """What the channel verified about the latest message (``metadata.verified``).
 
-    The id comes from the latest message's metadata (or the metadata the
-    session started with). With ``CUSTOMER_ID_SECRET`` set, it must carry a
-    valid ``customer_sig``; otherwise it is ignored and the customer is
-    treated as anonymous.
+    Only a channel writes this key (it overwrites whatever a client sent), and
+    only our Rasa server can call the action server, so it is the one place an
+    action learns who is chatting and from where.
     """
     metadata = tracker.latest_message.get("metadata") or {}
-    if not metadata.get("customer_id"):
-        metadata = tracker.get_slot("session_started_metadata") or {}
-    customer_id = metadata.get("customer_id") if isinstance(metadata, dict) else None
-    if customer_id is not None and not isinstance(customer_id, str):
-        customer_id = str(customer_id)
-    secret = settings().customer_id_secret
-    if customer_id and secret:
-        expected = hmac.new(secret.encode(), customer_id.encode(), hashlib.sha256).hexdigest()
-        if not hmac.compare_digest(expected, str(metadata.get("customer_sig") or "")):
-            customer_id = None
+    facts = metadata.get("verified") if isinstance(metadata, dict) else None
+    return facts if isinstance(facts, dict) else {}
+
+
+_MARKUP = str.maketrans({c: " " for c in "<>`{}\\"})
+
+
+def quote(text: Any, limit: int = 40) -> str:
+    """Customer text fit to be repeated in a reply.
+
+    Replies quote what a customer wrote only to say what was not understood.
+    The quote is NFKC-normalised, loses control and invisible characters and
+    the characters that make markup (``<>`{}\\``), has its whitespace collapsed
+    and is cut to ``limit`` characters. Channels still escape everything they
+    render; this keeps a careless renderer from being handed a script.
+    """
+    value = unicodedata.normalize("NFKC", str(text or ""))
+    value = "".join(c for c in value if unicodedata.category(c)[0] != "C").translate(_MARKUP)
+    value = " ".join(value.split())
+    return value if len(value) <= limit else value[:limit - 1].rstrip() + "…"
+
+
+def customer_identity(tracker: Tracker) -> CustomerIdentity:
+    """Who is chatting: the customer id the channel verified, and any e-mail given.
+
+    The id comes from the latest message only, and only when the channel
+    checked its signature (``shop.identity``): an id a client merely claims is
+    never used, and one message's proof does not carry over to the next.
+    """
+    facts = channel_facts(tracker)
+    customer_id = facts.get("customer_id")
     email = tracker.get_slot(Slot.ORDER_EMAIL)
-    return CustomerIdentity(customer_id=customer_id or None,
-                            email=email if isinstance(email, str) else None)
+    return CustomerIdentity(customer_id=customer_id if isinstance(customer_id, str) and
+                            customer_id else None,
+                            email=email if isinstance(email, str) else None,
+                            conversation=tracker.sender_id,
+                            client=str(facts.get("client") or "") or None)

@@ -147,6 +147,8 @@ class Response:
     INVALID_ORDER_NUMBER = "utter_invalid_order_number"
     INVALID_EMAIL = "utter_invalid_email"
     ORDER_NOT_FOUND = "utter_order_not_found"
+    ORDER_LOOKUP_LOCKED = "utter_order_lookup_locked"
+    CONCESSION_LIMIT = "utter_concession_limit"
     ORDER_STATUS_PREFIX = "utter_order_status_"
     CANCEL_DONE = "utter_cancel_done"
     CANCEL_REFUSED_SHIPPED = "utter_cancel_refused_shipped"

@@ -9,7 +9,7 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import customer_identity, language
+from actions.common import customer_identity, language, quote
 from actions.constants import ActionName, Response, Slot
 from actions.services import order_service
 from shop.errors import InvalidOrderNumber
@@ -53,7 +53,7 @@ class ValidateOrderForm(FormValidationAction):
             except InvalidOrderNumber:
                 continue
         dispatcher.utter_message(response=Response.INVALID_ORDER_NUMBER,
-                                 value=str(value or "")[:40])
+                                 value=quote(value))
         return {Slot.ORDER_NUMBER: None}
 
     def validate_order_email(
@@ -65,7 +65,7 @@ class ValidateOrderForm(FormValidationAction):
         email = parse_email(tracker.latest_message.get("text") or "") or parse_email(
             str(value or ""))
         if email is None:
-            dispatcher.utter_message(response=Response.INVALID_EMAIL, value=str(value or "")[:60])
+            dispatcher.utter_message(response=Response.INVALID_EMAIL, value=quote(value, 60))
         return {Slot.ORDER_EMAIL: email}
 
 

@@ -9,11 +9,11 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import customer_identity, format_date, format_money, language
+from actions.common import customer_identity, format_date, format_money, language, quote
 from actions.constants import ActionName, Response, Slot
 from actions.services import order_service
 from actions.settings import settings
-from shop.errors import InvalidOrderNumber, OrderNotFound
+from shop.errors import InvalidOrderNumber, OrderNotFound, TooManyAttempts
 from shop.orders import ActionOutcome, CustomerIdentity, OrderView, Refusal
 
 
@@ -38,7 +38,14 @@ def order_kwargs(order: OrderView, lang: str) -> dict[str, Any]:
 
 def not_found(dispatcher: CollectingDispatcher, number: str | None) -> list[EventType]:
     """Say the order is not visible to this customer and forget the number."""
-    dispatcher.utter_message(response=Response.ORDER_NOT_FOUND, order_number=number or "-")
+    dispatcher.utter_message(response=Response.ORDER_NOT_FOUND, order_number=quote(number) or "-")
+    return [SlotSet(Slot.ORDER_NUMBER, None), SlotSet(Slot.ORDER_EMAIL, None)]
+
+
+def locked(dispatcher: CollectingDispatcher, wait: TooManyAttempts) -> list[EventType]:
+    """Say a guest must wait after too many failed look-ups, and forget the attempt."""
+    dispatcher.utter_message(response=Response.ORDER_LOOKUP_LOCKED,
+                             minutes=max(1, round(wait.retry_after / 60)))
     return [SlotSet(Slot.ORDER_NUMBER, None), SlotSet(Slot.ORDER_EMAIL, None)]
 
 
@@ -63,6 +70,8 @@ def change_order(
         outcome = change(str(number or ""), customer_identity(tracker))
     except (OrderNotFound, InvalidOrderNumber):
         return not_found(dispatcher, number)
+    except TooManyAttempts as wait:
+        return locked(dispatcher, wait)
     response = done if outcome.done or outcome.refusal is None else refusals[outcome.refusal]
     dispatcher.utter_message(response=response, **order_kwargs(outcome.order, language(tracker)))
     return []
@@ -83,6 +92,8 @@ class ActionOrderStatus(Action):
             order = order_service().get(str(number or ""), customer_identity(tracker))
         except (OrderNotFound, InvalidOrderNumber):
             return not_found(dispatcher, number)
+        except TooManyAttempts as wait:
+            return locked(dispatcher, wait)
         dispatcher.utter_message(response=Response.ORDER_STATUS_PREFIX + order.status.value,
                                  **order_kwargs(order, lang))
         return []

@@ -7,6 +7,7 @@ currency and shown in the customer's, at the same ratio to the list price.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -74,8 +75,9 @@ class _PriceAction:
 
     @staticmethod
     def shopper(tracker: Tracker) -> Shopper:
-        """Who is asking (a vouched-for customer id, or a guest)."""
-        return shopper(customer_identity(tracker).customer_id)
+        """Who is asking (a vouched-for customer id, or a guest) and from which client."""
+        identity = customer_identity(tracker)
+        return replace(shopper(identity.customer_id), client=identity.client)
 
     def details(self, sku: str, lang: str) -> ProductDetails:
         graph = product_graph()
@@ -149,6 +151,9 @@ class ActionOfferDiscount(_PriceAction, Action):
         if offer.status is OfferStatus.NO_PRICE and details is not None:
             dispatcher.utter_message(response=Response.PRICE_ON_REQUEST, name=name)
             return
+        if offer.status is OfferStatus.LIMIT:
+            dispatcher.utter_message(response=Response.CONCESSION_LIMIT, name=name)
+            return
         if offer.coupon is not None and offer.status in (OfferStatus.COUPON,
                                                           OfferStatus.EXISTING):
             kwargs = self.coupon_kwargs(offer.coupon, quote, details, lang)
@@ -187,6 +192,8 @@ class ActionNegotiatePrice(_PriceAction, Action):
         quote = offer.quote
         if offer.status is OfferStatus.NO_PRICE or quote is None:
             dispatcher.utter_message(response=Response.PRICE_ON_REQUEST, name=name)
+        elif offer.status is OfferStatus.LIMIT:
+            dispatcher.utter_message(response=Response.CONCESSION_LIMIT, name=name)
         elif offer.status is OfferStatus.COUPON and offer.coupon is not None:
             dispatcher.utter_message(response=Response.NEGOTIATE_COUPON, name=name,
                                      **self.coupon_kwargs(offer.coupon, quote, details, lang))

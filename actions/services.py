@@ -23,7 +23,7 @@ from recsys.rerank import ItemInfo, Rules
 from recsys.service import RecommenderService
 from shop.db import make_engine, session_factory
 from shop.feedback import FeedbackEvent, FeedbackStore, local_prices
-from shop.orders import OrderService
+from shop.orders import LookupLimits, OrderService
 from shop.sales import ShopSales
 from vision.encoder import ImageEncoder, tuned_digest
 from vision.errors import ModelUnavailable
@@ -51,8 +51,12 @@ def _engine():  # type: ignore[no-untyped-def]
 
 @lru_cache(maxsize=1)
 def _orders() -> OrderService:
-    return OrderService(session_factory(_engine()),
-                        return_window_days=settings().return_window_days)
+    config = settings()
+    OrderService.ensure_tables(_engine())
+    return OrderService(session_factory(_engine()), return_window_days=config.return_window_days,
+                        limits=LookupLimits(
+                            per_conversation=config.lookup_failures_per_conversation,
+                            per_client=config.lookup_failures_per_client))
 
 
 @lru_cache(maxsize=1)

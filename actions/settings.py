@@ -86,9 +86,13 @@ class Settings:
         coupon_valid_days: How long a coupon can be redeemed.
         coupon_discounts: Coupon discount per RFM segment (share of price).
         coupon_uplift: Expected extra purchase probability from a coupon, per segment.
-        customer_id_secret: When set, a ``customer_id`` in message metadata is
-            trusted only with a matching ``customer_sig`` (hex HMAC-SHA256 of the
-            id under this secret), so only the shop's back end can vouch for it.
+        action_server_token: Shared secret Rasa sends as ``Authorization: Bearer
+            ...`` on every call; the action server refuses to start without it.
+        actions_host: Interface the action server listens on (loopback by default).
+        action_max_body: Largest action call accepted (bytes, also after inflating).
+        lookup_failures_per_conversation: Failed order look-ups (number + e-mail)
+            a conversation may make per hour before it is asked to wait.
+        lookup_failures_per_client: The same per client address (all conversations).
     """
 
     data_dir: Path
@@ -102,7 +106,11 @@ class Settings:
     results_per_page: int
     graph_backend: str
     graph_endpoint: str | None
-    customer_id_secret: str | None
+    action_server_token: str | None = None
+    actions_host: str = "127.0.0.1"
+    action_max_body: int = 4 * 1024 * 1024
+    lookup_failures_per_conversation: int = 5
+    lookup_failures_per_client: int = 20
     recsys_dir: Path = Path("data/recsys")
     recsys_experiment: str = ""
     recsys_variants: str = "pipeline:50,popular:50"
@@ -219,6 +227,8 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
             max_discount=_float(env, "PRICING_MAX_DISCOUNT", 0.15, 0.0, 0.9),
             discount=_float(env, "PRICING_LEARNING_DISCOUNT", 1.0, 0.9, 1.0),
             promotions=parse_promotions(env.get("PRICING_PROMOTIONS", "")),
+            concessions_per_customer=_int(env, "LIMIT_CONCESSIONS_PER_CUSTOMER", 2, 0, 1000),
+            concessions_per_client=_int(env, "LIMIT_CONCESSIONS_PER_CLIENT", 3, 0, 100_000),
             reward=Reward(sales_weight=_float(env, "PRICING_SALES_WEIGHT", 0.1, 0.0, 10.0),
                           change_penalty=_float(env, "PRICING_CHANGE_PENALTY", 0.5, 0.0,
                                                 1000.0)))
@@ -240,7 +250,14 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         results_per_page=_int(env, "RESULTS_PER_PAGE", 5, 1, 20),
         graph_backend=backend,
         graph_endpoint=endpoint,
-        customer_id_secret=env.get("CUSTOMER_ID_SECRET") or None,
+        action_server_token=env.get("ACTION_SERVER_TOKEN") or None,
+        actions_host=env.get("ACTIONS_HOST", "127.0.0.1"),
+        action_max_body=_int(env, "ACTION_MAX_BODY_BYTES", 4 * 1024 * 1024, 64 * 1024,
+                             256 * 1024 * 1024),
+        lookup_failures_per_conversation=_int(env, "LIMIT_LOOKUP_FAILURES_PER_CONVERSATION",
+                                              5, 1, 1000),
+        lookup_failures_per_client=_int(env, "LIMIT_LOOKUP_FAILURES_PER_CLIENT", 20, 1,
+                                        100_000),
         recsys_dir=Path(env.get("RECSYS_DIR") or data_dir / "recsys"),
         recsys_experiment=env.get("RECSYS_EXPERIMENT", ""),
         recsys_variants=env.get("RECSYS_VARIANTS", "pipeline:50,popular:50"),

@@ -67,6 +67,11 @@ class PricingConfig:
         promotions: Promotion periods, ``(first day, last day)``; a decision on one
             of those days has the promotion feature set.
         reward: The reward the policy learns to maximise.
+        concessions_per_customer: Coupons (discounts and haggling together) one
+            signed-in customer can get per day, over all conversations.
+        concessions_per_client: Coupons one client (network address) can get per
+            day, over all its conversations, anonymous or not; new conversations
+            therefore cannot farm the coupon budget.
     """
 
     actions: tuple[float, ...] = (-0.10, -0.05, 0.0, 0.05, 0.10)
@@ -80,6 +85,8 @@ class PricingConfig:
     discount: float = 1.0
     promotions: tuple[tuple[dt.date, dt.date], ...] = ()
     reward: Reward = field(default_factory=Reward)
+    concessions_per_customer: int = 2
+    concessions_per_client: int = 3
 
     def __post_init__(self) -> None:
         if not self.actions:

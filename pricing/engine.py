@@ -65,6 +65,7 @@ class Shopper:
     customer_id: str | None = None
     segment: str | None = None
     sensitivity: float | None = None
+    client: str | None = None
 
 
 class QuoteStatus(str, Enum):
@@ -148,6 +149,7 @@ class OfferStatus(str, Enum):
     LOWEST = "lowest"                  # already the lowest price the rules allow
     NOT_ELIGIBLE = "not_eligible"      # no coupon for this customer (segment, anonymous)
     BUDGET_SPENT = "budget_spent"      # the coupon budget of the period is used up
+    LIMIT = "limit"                    # this customer or client had its coupons for today
     ALREADY_NEGOTIATED = "negotiated"  # one round of negotiation per product is over
     NO_PRICE = "no_price"              # nothing to discount (price on request, no product)
 
@@ -179,6 +181,7 @@ class Coupon:
     conversation_id: str = ""
     issued_at: dt.datetime | None = None
     redeemed_at: dt.datetime | None = None
+    client: str | None = None
 
 
 @dataclass(frozen=True)
@@ -365,6 +368,8 @@ class PricingEngine:
         if shopper.customer_id is None or segment is None or allocation is None:
             return Offer(OfferStatus.NOT_ELIGIBLE, quote=quote)
         now = self._clock()
+        if self._over_concession_limit(shopper, now):
+            return Offer(OfferStatus.LIMIT, quote=quote)
         issued = self.ledger.coupons_since(now - dt.timedelta(days=plan.period_days))
         if sum(1 for c in issued if c.segment == segment) >= allocation.coupons:
             return Offer(OfferStatus.BUDGET_SPENT, quote=quote)
@@ -409,6 +414,8 @@ class PricingEngine:
             # one concession per product and conversation: a coupon already given counts
             return Offer(OfferStatus.ALREADY_NEGOTIATED, given, quote)
         now = self._clock()
+        if self._over_concession_limit(shopper, now):
+            return Offer(OfferStatus.LIMIT, quote=quote)
         lower = [i for i, a in enumerate(self.config.actions)
                  if quote.list_price * (1.0 + a) < quote.price - 0.005]
         chosen: float | None = None
@@ -439,6 +446,16 @@ class PricingEngine:
         self._record_negotiation(product, quote, coupon, conversation_id, shopper, now)
         return Offer(OfferStatus.COUPON, coupon, quote)
 
+    def _over_concession_limit(self, shopper: Shopper, now: dt.datetime) -> bool:
+        """Whether the customer, or the client they write from, had today's coupons."""
+        today = self.ledger.coupons_since(now - dt.timedelta(days=1))
+        if shopper.customer_id is not None and sum(
+                1 for c in today if c.customer_id == shopper.customer_id) \
+                >= self.config.concessions_per_customer:
+            return True
+        return shopper.client is not None and sum(
+            1 for c in today if c.client == shopper.client) >= self.config.concessions_per_client
+
     def _lowest(self, product: ProductFacts, target: float, current: float) -> float | None:
         """``target`` raised to the floor and to ``max_discount``; ``None`` unless it is
         at least a cent below ``current`` (or the cost is unknown: no concession)."""
@@ -456,7 +473,7 @@ class PricingEngine:
                       sku=sku, price_after=price_after, currency=currency,
                       value=round(value, 2), expires_at=now + dt.timedelta(days=valid_days),
                       segment=segment, customer_id=shopper.customer_id,
-                      conversation_id=conversation_id, issued_at=now)
+                      conversation_id=conversation_id, issued_at=now, client=shopper.client)
 
     def _record_negotiation(self, product: ProductFacts, quote: Quote, coupon: Coupon | None,
                             conversation_id: str, shopper: Shopper, now: dt.datetime) -> None:

@@ -28,7 +28,9 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    inspect,
     select,
+    text,
     update,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
@@ -98,6 +100,7 @@ class CouponRow(_Base):
     expires_at: Mapped[dt.datetime] = mapped_column(DateTime)
     redeemed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     redeemed_order: Mapped[str | None] = mapped_column(String(32))
+    client: Mapped[str | None] = mapped_column(String(64), index=True)
 
 
 class CompetitorPriceRow(_Base):
@@ -128,11 +131,21 @@ def drop_tables(engine: Engine) -> None:
     _Base.metadata.drop_all(engine)
 
 
+def _add_missing_columns(engine: Engine) -> None:
+    """Add columns newer versions introduced to tables an older version created."""
+    present = {c["name"] for c in inspect(engine).get_columns(CouponRow.__tablename__)}
+    if "client" not in present:
+        with engine.begin() as connection:
+            connection.execute(text(f"ALTER TABLE {CouponRow.__tablename__} "
+                                    "ADD COLUMN client VARCHAR(64)"))
+
+
 class SqlLedger:
     """:class:`pricing.engine.Ledger` over SQLAlchemy (SQLite, PostgreSQL, ...)."""
 
     def __init__(self, engine: Engine) -> None:
         _Base.metadata.create_all(engine)
+        _add_missing_columns(engine)
         self._sessions: sessionmaker[Session] = sessionmaker(engine, expire_on_commit=False)
 
     # --- quotes -------------------------------------------------------------------------
@@ -227,7 +240,7 @@ class SqlLedger:
                 discount=coupon.discount, price_after=coupon.price_after,
                 currency=coupon.currency, value=coupon.value,
                 issued_at=coupon.issued_at or dt.datetime.now(dt.timezone.utc).replace(
-                    tzinfo=None), expires_at=coupon.expires_at))
+                    tzinfo=None), expires_at=coupon.expires_at, client=coupon.client))
 
     def coupon_in(self, conversation_id: str, sku: str | None, segment: str | None
                   ) -> Coupon | None:
@@ -300,4 +313,4 @@ def _coupon(row: CouponRow) -> Coupon:
                   price_after=row.price_after, currency=row.currency, value=row.value,
                   expires_at=row.expires_at, segment=row.segment, customer_id=row.customer_id,
                   conversation_id=row.conversation_id, issued_at=row.issued_at,
-                  redeemed_at=row.redeemed_at)
+                  redeemed_at=row.redeemed_at, client=row.client)

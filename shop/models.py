@@ -116,6 +116,20 @@ class ProductImage(Base):
     uri: Mapped[str] = mapped_column(String(1024))
 
 
+class LookupFailure(Base):
+    """A guest's order look-up that matched no order of theirs (for rate limiting).
+
+    ``client`` is the channel's pseudonym of the client address, never the address.
+    """
+
+    __tablename__ = "order_lookup_failures"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    conversation: Mapped[str] = mapped_column(String(255), index=True)
+    client: Mapped[str | None] = mapped_column(String(64), index=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
+
+
 class AccessoryLink(Base):
     """``accessory_sku`` is an accessory or spare part for ``product_sku``."""
 

@@ -16,11 +16,11 @@ from dataclasses import dataclass
 from decimal import Decimal
 from enum import Enum
 
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
-from shop.errors import InvalidOrderNumber, OrderNotFound
-from shop.models import Order, OrderLine
+from shop.errors import InvalidOrderNumber, OrderNotFound, TooManyAttempts
+from shop.models import LookupFailure, Order, OrderLine
 
 ORDER_NUMBER_RE = re.compile(r"(?i)(?<![A-Z0-9])(?:SH[\s\-_]*|#)?(\d{6})(?!\d)")
 EMAIL_RE = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}")
@@ -52,6 +52,8 @@ class CustomerIdentity:
 
     customer_id: str | None = None
     email: str | None = None
+    conversation: str | None = None
+    client: str | None = None
 
     @property
     def is_known(self) -> bool:
@@ -117,12 +119,34 @@ class ActionOutcome:
     refusal: Refusal | None = None
 
 
+@dataclass(frozen=True)
+class LookupLimits:
+    """How many failed guest look-ups (order number + e-mail) are allowed.
+
+    Attributes:
+        per_conversation: Failures one conversation may make per ``window``.
+        per_client: Failures one client address may make per ``window``, over
+            all its conversations.
+        window: The period the failures are counted over.
+    """
+
+    per_conversation: int = 5
+    per_client: int = 20
+    window: dt.timedelta = dt.timedelta(hours=1)
+
+
 class OrderService:
     """Reads and changes orders in the shop database.
+
+    Guests (no verified customer id) prove an order is theirs with its e-mail
+    address; their failed look-ups are counted per conversation and per client
+    address, and past ``limits`` they get :class:`~shop.errors.TooManyAttempts`
+    instead of another try, so order numbers cannot be probed at speed.
 
     Args:
         sessions: Session factory bound to the shop database.
         return_window_days: Days after delivery during which a return may start.
+        limits: Failed guest look-ups allowed.
         clock: Returns "now"; injectable for tests.
     """
 
@@ -131,11 +155,18 @@ class OrderService:
         sessions: sessionmaker[Session],
         *,
         return_window_days: int = 30,
+        limits: LookupLimits = LookupLimits(),
         clock: Callable[[], dt.datetime] = dt.datetime.now,
     ) -> None:
         self._sessions = sessions
         self._window = dt.timedelta(days=return_window_days)
+        self._limits = limits
         self._clock = clock
+
+    @staticmethod
+    def ensure_tables(engine: Engine) -> None:
+        """Create the look-up failure table in a database made before it existed."""
+        LookupFailure.metadata.create_all(engine, tables=[LookupFailure.__table__])  # type: ignore[list-item]
 
     def get(self, number: str, identity: CustomerIdentity) -> OrderView:
         """Look an order up for ``identity``.
@@ -143,6 +174,7 @@ class OrderService:
         Raises:
             InvalidOrderNumber: If ``number`` is not an order number.
             OrderNotFound: If the order does not exist or is not theirs.
+            TooManyAttempts: If a guest failed too often recently.
         """
         with self._sessions() as session:
             return self._view(self._load(session, number, identity))
@@ -208,10 +240,36 @@ class OrderService:
                 order.return_reason = (reason or "")[:500] or None
             return ActionOutcome(self._view(order), done=refusal is None, refusal=refusal)
 
+    def _check_attempts(self, identity: CustomerIdentity) -> None:
+        """Refuse a guest who failed too often within the window."""
+        if identity.is_known:
+            return
+        since = self._clock() - self._limits.window
+        scopes = [(LookupFailure.conversation == (identity.conversation or ""),
+                   self._limits.per_conversation)]
+        if identity.client:
+            scopes.append((LookupFailure.client == identity.client, self._limits.per_client))
+        with self._sessions() as session:
+            for condition, limit in scopes:
+                times = session.scalars(select(LookupFailure.at).where(
+                    condition, LookupFailure.at > since).order_by(LookupFailure.at.desc())
+                    .limit(limit)).all()
+                if len(times) >= limit:
+                    wait = times[-1] + self._limits.window - self._clock()
+                    raise TooManyAttempts(max(wait.total_seconds(), 1.0))
+
+    def _record_failure(self, identity: CustomerIdentity) -> None:
+        if identity.is_known:
+            return
+        with self._sessions.begin() as session:
+            session.add(LookupFailure(conversation=(identity.conversation or "")[:255],
+                                      client=identity.client, at=self._clock()))
+
     def _load(
         self, session: Session, number: str, identity: CustomerIdentity, for_update: bool = False
     ) -> Order:
         normalized = parse_order_number(number)
+        self._check_attempts(identity)
         query = (
             select(Order)
             .where(Order.number == normalized)
@@ -221,6 +279,7 @@ class OrderService:
             query = query.with_for_update()
         order = session.scalars(query).first()
         if order is None or not _owns(order, identity):
+            self._record_failure(identity)
             raise OrderNotFound(normalized)
         return order
 

@@ -70,13 +70,16 @@ def fixed_clock(monkeypatch: pytest.MonkeyPatch, demo_settings: Any) -> dt.datet
     """Make the order service's "now" the demo shop's as-of date."""
     from actions import services
     from shop.db import make_engine, session_factory
-    from shop.orders import OrderService
+    from shop.orders import LookupLimits, OrderService
 
     now = dt.datetime.combine(AS_OF, dt.time(12, 0))
 
     def orders() -> OrderService:
+        # the tests share one database and sender id: failed guest look-ups are
+        # limited in test_order_actions.py's own service
         return OrderService(session_factory(make_engine(demo_settings.database_url)),
-                            return_window_days=30, clock=lambda: now)
+                            return_window_days=30, clock=lambda: now,
+                            limits=LookupLimits(per_conversation=10**6, per_client=10**6))
 
     monkeypatch.setattr(services, "order_service", orders)
     for module in ("actions.order_form", "actions.order_status", "actions.order_cancel",
@@ -112,6 +115,11 @@ def make_tracker(
         "metadata": metadata or {},
     }
     return Tracker(sender, all_slots, latest, [], False, None, {}, "action_listen")
+
+
+def verified(customer_id: str | None, client: str | None = None) -> dict[str, Any]:
+    """Message metadata as a channel passes it on after checking the customer's signature."""
+    return {"verified": {"customer_id": customer_id, "client": client, "channel": "rest"}}
 
 
 def quoted(sender: str, sku: str) -> Any:

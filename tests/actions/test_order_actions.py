@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import hashlib
-import hmac
+import uuid
 
 import pytest
 from rasa_sdk.executor import CollectingDispatcher
@@ -18,7 +17,8 @@ from actions.order_return import ActionReturnOrder
 from actions.order_status import ActionOrderStatus
 from shop.db import make_engine, session_factory
 from shop.models import Order
-from tests.conftest import make_tracker, run_action, slot_events
+from shop.orders import LookupLimits, OrderService
+from tests.conftest import make_tracker, run_action, slot_events, verified
 
 
 @pytest.fixture()
@@ -39,7 +39,7 @@ def status_of(orders, number: str) -> str:
 def test_status_of_a_shipped_order_for_its_customer(orders, fixed_clock) -> None:
     order = first(orders, Order.status == "shipped")
     tracker = make_tracker("where is it", slots={Slot.ORDER_NUMBER: order.number},
-                           metadata={"customer_id": order.customer_id})
+                           metadata=verified(order.customer_id))
     messages, _ = run_action(ActionOrderStatus(), tracker)
     assert messages[0]["response"] == "utter_order_status_shipped"
     assert messages[0]["tracking"] == order.tracking_number
@@ -62,9 +62,9 @@ def test_wrong_email_or_other_customer_sees_nothing(orders, fixed_clock) -> None
     for tracker in (
         make_tracker("", slots={Slot.ORDER_NUMBER: order.number, Slot.ORDER_EMAIL: other.email}),
         make_tracker("", slots={Slot.ORDER_NUMBER: order.number},
-                     metadata={"customer_id": other.customer_id}),
+                     metadata=verified(other.customer_id)),
         make_tracker("", slots={Slot.ORDER_NUMBER: "SH-999999"},
-                     metadata={"customer_id": order.customer_id}),
+                     metadata=verified(order.customer_id)),
     ):
         messages, events = run_action(ActionOrderStatus(), tracker)
         assert messages[0]["response"] == Response.ORDER_NOT_FOUND
@@ -72,26 +72,72 @@ def test_wrong_email_or_other_customer_sees_nothing(orders, fixed_clock) -> None
         assert slot_events(events) == {Slot.ORDER_NUMBER: None, Slot.ORDER_EMAIL: None}
 
 
-def test_signed_customer_ids(orders, fixed_clock, monkeypatch) -> None:
-    from actions import settings
-
-    monkeypatch.setenv("CUSTOMER_ID_SECRET", "s3cret")
-    settings.settings.cache_clear()
+def test_only_the_identity_a_channel_verified_counts(orders, fixed_clock) -> None:
+    """A customer id the client merely claims, signed or not, is not an identity:
+    only ``metadata.verified``, which the channel writes after checking the
+    signature, is (finding 2 of issue 18)."""
     order = first(orders, Order.status == "shipped")
-    good = hmac.new(b"s3cret", order.customer_id.encode(), hashlib.sha256).hexdigest()
-    signed = make_tracker("", slots={Slot.ORDER_NUMBER: order.number},
-                          metadata={"customer_id": order.customer_id, "customer_sig": good})
-    assert run_action(ActionOrderStatus(), signed)[0][0]["response"] != Response.ORDER_NOT_FOUND
-    forged = make_tracker("", slots={Slot.ORDER_NUMBER: order.number},
-                          metadata={"customer_id": order.customer_id, "customer_sig": "00"})
-    assert run_action(ActionOrderStatus(), forged)[0][0]["response"] == Response.ORDER_NOT_FOUND
-    settings.settings.cache_clear()
+    for claim in ({"customer_id": order.customer_id},
+                  {"customer_id": order.customer_id, "customer_sig": "0" * 64,
+                   "customer_expires": 4102444800},
+                  {"verified": order.customer_id}):
+        claimed = make_tracker("", slots={Slot.ORDER_NUMBER: order.number}, metadata=claim)
+        assert run_action(ActionOrderStatus(), claimed)[0][0]["response"] == \
+            Response.ORDER_NOT_FOUND
+    proven = make_tracker("", slots={Slot.ORDER_NUMBER: order.number},
+                          metadata=verified(order.customer_id))
+    assert run_action(ActionOrderStatus(), proven)[0][0]["response"] != Response.ORDER_NOT_FOUND
+
+
+def test_a_guest_guessing_order_numbers_is_stopped(orders, fixed_clock, monkeypatch) -> None:
+    """Finding 5 of issue 18: a guest who knows one e-mail tries order numbers.
+    After the allowed failures the guest is asked to wait, even with the right
+    number, per conversation and per client address across conversations."""
+    limit, per_client = 3, 7
+    service = OrderService(orders, clock=lambda: fixed_clock,
+                           limits=LookupLimits(per_conversation=limit, per_client=per_client))
+    monkeypatch.setattr("actions.order_status.order_service", lambda: service)
+    order = first(orders, Order.status == "shipped")
+    sender = f"guesser-{uuid.uuid4().hex[:8]}"
+    for guess in range(limit):
+        tracker = make_tracker("", sender=sender, metadata=verified(None, f"{sender}-a"),
+                               slots={Slot.ORDER_NUMBER: f"SH-{900000 + guess}",
+                                      Slot.ORDER_EMAIL: order.email})
+        assert run_action(ActionOrderStatus(), tracker)[0][0]["response"] == \
+            Response.ORDER_NOT_FOUND
+    right = make_tracker("", sender=sender, metadata=verified(None, f"{sender}-a"),
+                         slots={Slot.ORDER_NUMBER: order.number, Slot.ORDER_EMAIL: order.email})
+    messages, events = run_action(ActionOrderStatus(), right)
+    assert messages[0]["response"] == Response.ORDER_LOOKUP_LOCKED and messages[0]["minutes"] >= 1
+    assert "tracking" not in messages[0]
+    assert slot_events(events) == {Slot.ORDER_NUMBER: None, Slot.ORDER_EMAIL: None}
+    # another conversation from another address is not punished for it
+    other = make_tracker("", sender=sender + "-b", metadata=verified(None, f"{sender}-b"),
+                         slots={Slot.ORDER_NUMBER: order.number, Slot.ORDER_EMAIL: order.email})
+    assert run_action(ActionOrderStatus(), other)[0][0]["response"] == \
+        "utter_order_status_shipped"
+    # per client: new conversations from one address share its allowance
+    client = f"client-{uuid.uuid4().hex[:8]}"
+    for n in range(per_client):
+        tracker = make_tracker("", sender=f"{sender}-c{n}", metadata=verified(None, client),
+                               slots={Slot.ORDER_NUMBER: "SH-999999",
+                                      Slot.ORDER_EMAIL: order.email})
+        run_action(ActionOrderStatus(), tracker)
+    fresh = make_tracker("", sender=f"{sender}-fresh", metadata=verified(None, client),
+                         slots={Slot.ORDER_NUMBER: order.number, Slot.ORDER_EMAIL: order.email})
+    assert run_action(ActionOrderStatus(), fresh)[0][0]["response"] == \
+        Response.ORDER_LOOKUP_LOCKED
+    # a signed-in customer is never locked out of their own orders
+    known = make_tracker("", sender=sender, metadata=verified(order.customer_id, client),
+                         slots={Slot.ORDER_NUMBER: order.number})
+    assert run_action(ActionOrderStatus(), known)[0][0]["response"] == \
+        "utter_order_status_shipped"
 
 
 def test_cancel_processing_order_changes_the_database(orders, fixed_clock) -> None:
     order = first(orders, Order.status == "processing")
     tracker = make_tracker("cancel it", slots={Slot.ORDER_NUMBER: order.number},
-                           metadata={"customer_id": order.customer_id})
+                           metadata=verified(order.customer_id))
     messages, _ = run_action(ActionCancelOrder(), tracker)
     assert messages[0]["response"] == Response.CANCEL_DONE
     assert status_of(orders, order.number) == "cancelled"
@@ -102,7 +148,7 @@ def test_cancel_processing_order_changes_the_database(orders, fixed_clock) -> No
 def test_cancel_refused_after_shipping(orders, fixed_clock) -> None:
     order = first(orders, Order.status == "delivered")
     tracker = make_tracker("cancel it", slots={Slot.ORDER_NUMBER: order.number},
-                           metadata={"customer_id": order.customer_id})
+                           metadata=verified(order.customer_id))
     messages, _ = run_action(ActionCancelOrder(), tracker)
     assert messages[0]["response"] == Response.CANCEL_REFUSED_SHIPPED
     assert status_of(orders, order.number) == "delivered"
@@ -112,20 +158,20 @@ def test_return_inside_and_outside_the_window(orders, fixed_clock) -> None:
     recent = first(orders, Order.status == "delivered",
                    Order.delivered_at > fixed_clock - dt.timedelta(days=20))
     tracker = make_tracker("it does not fit", slots={Slot.ORDER_NUMBER: recent.number},
-                           metadata={"customer_id": recent.customer_id})
+                           metadata=verified(recent.customer_id))
     messages, _ = run_action(ActionReturnOrder(), tracker)
     assert messages[0]["response"] == Response.RETURN_DONE
     assert status_of(orders, recent.number) == "return_requested"
     old = first(orders, Order.status == "delivered",
                 Order.delivered_at < fixed_clock - dt.timedelta(days=40))
     tracker = make_tracker("return", slots={Slot.ORDER_NUMBER: old.number},
-                           metadata={"customer_id": old.customer_id})
+                           metadata=verified(old.customer_id))
     messages, _ = run_action(ActionReturnOrder(), tracker)
     assert messages[0]["response"] == Response.RETURN_REFUSED_WINDOW
     assert messages[0]["days"] == 30
     processing = first(orders, Order.status == "processing")
     tracker = make_tracker("return", slots={Slot.ORDER_NUMBER: processing.number},
-                           metadata={"customer_id": processing.customer_id})
+                           metadata=verified(processing.customer_id))
     assert run_action(ActionReturnOrder(), tracker)[0][0]["response"] == \
         Response.RETURN_REFUSED_NOT_DELIVERED
 
@@ -164,7 +210,7 @@ def test_email_validation(value, text, expected) -> None:
 def test_known_customers_are_not_asked_for_an_email() -> None:
     form = ValidateOrderForm()
     slots = [Slot.ORDER_NUMBER, Slot.ORDER_EMAIL]
-    known = make_tracker("", metadata={"customer_id": "C10001"})
+    known = make_tracker("", metadata=verified("C10001"))
     guest = make_tracker("")
     run = asyncio.run
     assert run(form.required_slots(slots, CollectingDispatcher(), known, {})) == [
@@ -175,7 +221,7 @@ def test_known_customers_are_not_asked_for_an_email() -> None:
 def test_ask_for_number_lists_recent_orders_of_known_customers(orders, fixed_clock) -> None:
     order = first(orders, Order.status == "delivered")
     messages, _ = run_action(ActionAskOrderNumber(),
-                             make_tracker("", metadata={"customer_id": order.customer_id}))
+                             make_tracker("", metadata=verified(order.customer_id)))
     assert messages[0]["response"] == Response.RECENT_ORDERS
     assert "SH-" in messages[0]["orders"]
     messages, _ = run_action(ActionAskOrderNumber(), make_tracker(""))

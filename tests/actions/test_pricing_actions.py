@@ -8,7 +8,15 @@ import pytest
 
 from actions.constants import Response, Slot
 from actions.pricing import ActionNegotiatePrice, ActionOfferDiscount, ActionQuotePrice
-from tests.conftest import entity, local_price, make_tracker, quoted, run_action, slot_events
+from tests.conftest import (
+    entity,
+    local_price,
+    make_tracker,
+    quoted,
+    run_action,
+    slot_events,
+    verified,
+)
 
 PRICED = (Response.PRICE, Response.PRICE_OFFER)
 
@@ -79,7 +87,7 @@ def test_a_targeted_customer_gets_one_coupon_per_conversation(graph: Any) -> Non
     customer = _targeted_customer()
     iphone = graph.match_names("iPhone 15")[0].sku
     tracker = make_tracker("any discount on it?", intent="ask_discount", sender="coupon-conv",
-                           slots={Slot.PRODUCT: iphone}, metadata={"customer_id": customer})
+                           slots={Slot.PRODUCT: iphone}, metadata=verified(customer))
     messages, _ = run_action(ActionOfferDiscount(), tracker)
     assert messages[0]["response"] == Response.DISCOUNT_COUPON
     code = messages[0]["code"]
@@ -89,7 +97,7 @@ def test_a_targeted_customer_gets_one_coupon_per_conversation(graph: Any) -> Non
     # the concession counts as the one round of negotiation for this product
     haggle, _ = run_action(ActionNegotiatePrice(), make_tracker(
         "can you do better?", intent="negotiate_price", sender="coupon-conv",
-        slots={Slot.PRODUCT: iphone}, metadata={"customer_id": customer}))
+        slots={Slot.PRODUCT: iphone}, metadata=verified(customer)))
     assert haggle[0]["response"] == Response.NEGOTIATE_AGAIN and haggle[0]["code"] == code
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -124,10 +125,34 @@ def test_discount_coupon_for_a_targeted_segment_within_budget(tmp_path: Path) ->
     assert offer.coupon.price_after == 90.0 and offer.coupon.sku == "P1"
     assert engine.discount(PHONE, conversation_id="c1", shopper=CUSTOMER).status is \
         OfferStatus.EXISTING
-    engine.discount(PHONE, conversation_id="c2", shopper=CUSTOMER)
+    engine.discount(PHONE, conversation_id="c2", shopper=replace(CUSTOMER, customer_id="C2"))
     # the segment's allocation is two coupons per period
-    assert engine.discount(PHONE, conversation_id="c3", shopper=CUSTOMER).status is \
+    assert engine.discount(PHONE, conversation_id="c3",
+                           shopper=replace(CUSTOMER, customer_id="C3")).status is \
         OfferStatus.BUDGET_SPENT
+
+
+def test_new_conversations_cannot_farm_concessions(tmp_path: Path) -> None:
+    """Finding 5 of issue 18: 134 anonymous conversations collected 134 negotiation
+    coupons. Coupons are now limited per customer and per client per day."""
+    clock = Clock()
+    engine = _engine(tmp_path, action=2, clock=clock, budget=10_000.0,
+                     concessions_per_customer=2, concessions_per_client=3)
+    stranger = Shopper(client="ip-1")
+    given = [engine.negotiate(PHONE, conversation_id=f"anon-{i}", shopper=stranger).status
+             for i in range(10)]
+    assert given[:3] == [OfferStatus.COUPON] * 3 and set(given[3:]) == {OfferStatus.LIMIT}
+    # another client is not affected, and the limit is per day
+    assert engine.negotiate(PHONE, conversation_id="anon-x",
+                            shopper=Shopper(client="ip-2")).status is OfferStatus.COUPON
+    # a signed-in customer gets at most two a day, whichever client they write from
+    statuses = [engine.discount(PHONE, conversation_id=f"k{i}",
+                                shopper=replace(CUSTOMER, client=f"ip-k{i}")).status
+                for i in range(3)]
+    assert statuses == [OfferStatus.COUPON, OfferStatus.COUPON, OfferStatus.LIMIT]
+    clock.now = NOW + dt.timedelta(days=1, minutes=1)
+    assert engine.negotiate(PHONE, conversation_id="anon-next-day",
+                           shopper=stranger).status is OfferStatus.COUPON
 
 
 def test_coupons_never_break_the_floor(tmp_path: Path) -> None:
