@@ -49,9 +49,10 @@ class InternalApiGuard(InputChannel):
         """Listeners only: the public-port filter and the internal listener."""
         config = settings()
         guard = Blueprint("shop_internal_api_guard", __name__)
+        internal: set[int] = set()  # the port, once the internal listener is up
 
         async def refuse_off_public(request: Request) -> HTTPResponse | None:
-            if request.server_port != config.api_port and not public(request.path):
+            if request.server_port not in internal and not public(request.path):
                 return response.json({"error": "not found"}, status=404,
                                      headers=headers_for())
             return None
@@ -65,9 +66,11 @@ class InternalApiGuard(InputChannel):
             if not any(route.path.lstrip("/").startswith("conversations")
                        for route in app.router.routes):
                 return  # the API is not enabled: nothing to serve internally
+            # fails loudly (address in use) if RASA_API_PORT is the public port
             app.ctx.internal_api = await app.create_server(
                 host=config.api_host, port=config.api_port, return_asyncio_server=True,
                 access_log=False)
+            internal.add(config.api_port)
             logger.info("Rasa's HTTP API is served on http://%s:%d only",
                         config.api_host, config.api_port)
 
