@@ -3,7 +3,6 @@ word-less fallback and the failure policy (channels: test_channels.py)."""
 
 from __future__ import annotations
 
-
 import numpy as np
 import pytest
 from rasa.shared.core.domain import Domain
