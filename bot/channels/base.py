@@ -294,11 +294,12 @@ class ChannelGate:
         metadata = dict(metadata or {})
         check_storable(metadata, max_depth=self.settings.max_metadata_depth,
                        max_items=self.settings.max_metadata_items)
+        client = self.client(address)
+        # counted before the identity check: forged signatures are throttled too
+        self.limiter.hit(f"ip:{client}", limit=self.settings.messages_per_ip, window=60)
         check = verify(metadata, sender=sender, secret=self.settings.customer_id_secret)
         if check.rejected:
             raise BadRequest(IDENTITY_ERRORS[check.status], 401)
-        client = self.client(address)
-        self.limiter.hit(f"ip:{client}", limit=self.settings.messages_per_ip, window=60)
         self.limiter.hit(f"conversation:{channel}:{sender}",
                          limit=self.settings.messages_per_sender, window=60)
         if check.customer_id:

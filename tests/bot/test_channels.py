@@ -190,6 +190,16 @@ def test_limits_per_conversation_address_and_customer_with_a_polite_answer() -> 
     assert "wait" in polite("rate_limited", "hello") and "稍" in polite("rate_limited", "你好")
 
 
+def test_guessing_signatures_is_throttled_like_any_message() -> None:
+    g, _ = gate()
+    forged = {"customer_id": "C1", "customer_expires": 4_102_444_800, "customer_sig": "0" * 64}
+    for n in range(5):
+        with pytest.raises(BadRequest):
+            admit(g, sender=f"guess-{n}", metadata=forged, address="10.9.9.9")
+    with pytest.raises(Throttled):
+        admit(g, sender="guess-5", metadata=forged, address="10.9.9.9")
+
+
 def test_the_limiter_forgets_the_oldest_keys_first() -> None:
     limiter = RateLimiter(max_keys=3, clock=Clock())
     for key in "abcd":
