@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 import requests
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
@@ -142,6 +142,51 @@ def test_fuzzed_bodies_get_no_5xx_and_the_server_lives(secure: Stack) -> None:
 
     property_holds()
     assert len(seen) >= 150 and any(s == 200 for s in seen) and any(s == 400 for s in seen)
+    still_serving(secure)
+
+
+def _png(seed: int) -> bytes:
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (64, 64), (seed % 256, 80, 160)).save(out, "PNG")
+    return out.getvalue()
+
+
+FUZZ_UPLOAD = st.tuples(
+    st.one_of(st.binary(max_size=2000),
+              st.sampled_from([b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF89a", b"RIFF"]).flatmap(
+                  lambda magic: st.binary(max_size=2000).map(lambda rest: magic + rest))),
+    st.one_of(FUZZ_TEXT, st.just("fuzz-uploader")),
+    st.sampled_from(["image/png", "image/jpeg", "application/octet-stream",
+                     "multipart/form-data; boundary=x", "text/plain", ""]))
+
+
+def test_fuzzed_uploads_get_no_5xx_and_the_server_lives(secure: Stack) -> None:
+    """Property: random files, senders and content types never get a 5xx."""
+    from urllib.parse import quote as urlquote
+
+    counter = iter(range(10_000))
+    seen: list[int] = []
+
+    @settings(max_examples=80, deadline=None, derandomize=True, database=None,
+              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    @given(upload=FUZZ_UPLOAD)
+    @example(upload=(_png(7), "fuzz-uploader", "image/png"))
+    def property_holds(upload: tuple[bytes, str, str]) -> None:
+        data, sender, content_type = upload
+        source = f"127.0.1.{next(counter) % 250 + 1}"  # strangers on many addresses
+        path = "/webhooks/rest/media?sender=" + urlquote(sender, safe="", errors="surrogatepass")
+        answer = send(secure, path, data, source=source,
+                      headers={"Content-Type": content_type} if content_type else {})
+        seen.append(answer.status)
+        assert answer.status < 500, (data[:40], sender, content_type, answer.body[:200])
+        assert answer.status != 201 or answer.json()["media_id"]
+
+    property_holds()
+    assert 201 in seen and {400, 415, 422} & set(seen), sorted(set(seen))
     still_serving(secure)
 
 
@@ -314,16 +359,6 @@ def test_script_bearing_messages_come_back_inert(secure: Stack, text: str) -> No
 
 
 # --- 7. uploads are bound to their conversation, with a quota -----------------------------------
-
-
-def _png(seed: int) -> bytes:
-    import io
-
-    from PIL import Image
-
-    out = io.BytesIO()
-    Image.new("RGB", (64, 64), (seed % 256, 80, 160)).save(out, "PNG")
-    return out.getvalue()
 
 
 def test_uploads_have_a_quota_per_conversation_and_address(secure: Stack) -> None:
