@@ -13,6 +13,9 @@ from functools import lru_cache
 from pathlib import Path
 
 
+MAX_LIMIT = 10**9  # a limit this high is off
+
+
 class SettingsError(ValueError):
     """A configuration value in the environment is invalid."""
 
@@ -95,11 +98,11 @@ def load_settings(env: dict[str, str] | None = None) -> ChannelSettings:
         upload_max_pixels=_int(env, "UPLOAD_MAX_PIXELS", 40_000_000, 1024, 500_000_000),
         customer_id_secret=secret,
         channel_secret=env.get("CHANNEL_SECRET") or secrets.token_hex(32),
-        messages_per_sender=_int(env, "LIMIT_MESSAGES_PER_SENDER", 30, 1, 100_000),
-        messages_per_ip=_int(env, "LIMIT_MESSAGES_PER_IP", 120, 1, 1_000_000),
-        messages_per_customer=_int(env, "LIMIT_MESSAGES_PER_CUSTOMER", 60, 1, 100_000),
-        uploads_per_ip=_int(env, "LIMIT_UPLOADS_PER_IP", 20, 1, 100_000),
-        uploads_per_sender=_int(env, "LIMIT_UPLOADS_PER_SENDER", 30, 1, 100_000),
+        messages_per_sender=_int(env, "LIMIT_MESSAGES_PER_SENDER", 30, 1, MAX_LIMIT),
+        messages_per_ip=_int(env, "LIMIT_MESSAGES_PER_IP", 120, 1, MAX_LIMIT),
+        messages_per_customer=_int(env, "LIMIT_MESSAGES_PER_CUSTOMER", 60, 1, MAX_LIMIT),
+        uploads_per_ip=_int(env, "LIMIT_UPLOADS_PER_IP", 20, 1, MAX_LIMIT),
+        uploads_per_sender=_int(env, "LIMIT_UPLOADS_PER_SENDER", 30, 1, MAX_LIMIT),
         api_port=_int(env, "RASA_API_PORT", 5006, 1, 65535),
         api_host=env.get("RASA_API_HOST", "127.0.0.1"),
     )

@@ -258,3 +258,6 @@ def test_settings_are_checked() -> None:
         load_settings({"CUSTOMER_ID_SECRET": "short"})
     with pytest.raises(SettingsError, match="LIMIT_MESSAGES_PER_SENDER"):
         load_settings({"LIMIT_MESSAGES_PER_SENDER": "0"})
+    # benchmarks and the shared e2e stack turn limits off with very high values
+    assert load_settings({"LIMIT_MESSAGES_PER_SENDER": "1000000",
+                          "LIMIT_MESSAGES_PER_IP": "1000000"}).messages_per_sender == 10**6
