@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-
 MAX_LIMIT = 10**9  # a limit this high is off
 
 
