@@ -48,7 +48,14 @@ def parse_email(text: str) -> str | None:
 
 @dataclass(frozen=True)
 class CustomerIdentity:
-    """Who is asking: a known customer id, or an e-mail given in the chat."""
+    """Who is asking: a known customer id, or an e-mail given in the chat.
+
+    Attributes:
+        customer_id: The customer, when the channel verified their signature.
+        email: The e-mail address a guest gave to prove an order is theirs.
+        conversation: The conversation asking (counts a guest's failed look-ups).
+        client: The channel's pseudonym of the client's address (likewise).
+    """
 
     customer_id: str | None = None
     email: str | None = None

@@ -13,10 +13,10 @@ import pytest
 from sqlalchemy import create_engine, select, text
 
 from shop.db import create_schema, make_engine, session_factory
-from shop.errors import OrderNotFound
+from shop.errors import OrderNotFound, TooManyAttempts
 from shop.generator import generate_demo_shop
 from shop.models import Order
-from shop.orders import CustomerIdentity, OrderService
+from shop.orders import CustomerIdentity, LookupLimits, OrderService
 
 SERVER = "postgresql+psycopg2://postgres@127.0.0.1:5432"
 AS_OF = dt.date(2026, 6, 15)
@@ -57,4 +57,14 @@ def test_demo_shop_and_orders_on_postgres(pg_url: str) -> None:
     assert service.cancel(order.number, CustomerIdentity(email=order.email)).done
     with sessions() as session:
         assert session.get(Order, order.number).status == "cancelled"
+    # a guest's failed attempts are recorded while cancel holds its row lock,
+    # and stop the guest once the limit is reached
+    guarded = OrderService(sessions, clock=lambda: dt.datetime(2026, 6, 15, 12),
+                           limits=LookupLimits(per_conversation=2, per_client=10))
+    guest = CustomerIdentity(email="nobody@example.com", conversation="pg-guest", client="c1")
+    for _ in range(2):
+        with pytest.raises(OrderNotFound):
+            guarded.cancel(order.number, guest)
+    with pytest.raises(TooManyAttempts):
+        guarded.get(order.number, CustomerIdentity(email=order.email, conversation="pg-guest"))
     engine.dispose()
