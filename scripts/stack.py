@@ -174,12 +174,20 @@ class Stack:
         return signed_metadata(self.secrets["CUSTOMER_ID_SECRET"], customer_id, sender, ttl=ttl)
 
     def start(self, prepare: Callable[[Stack], None] | None = None) -> Stack:
-        """Build the data, run ``prepare`` (e.g. import a catalog), start both servers."""
-        self.build_data()
-        if prepare is not None:
-            prepare(self)
-        self.start_actions()
-        self.start_rasa()
+        """Build the data, run ``prepare`` (e.g. import a catalog), start both servers.
+
+        If a step fails, whatever was already started is stopped before the error
+        propagates, so no server outlives a failed start.
+        """
+        try:
+            self.build_data()
+            if prepare is not None:
+                prepare(self)
+            self.start_actions()
+            self.start_rasa()
+        except BaseException:
+            self.stop()
+            raise
         return self
 
     def stop(self) -> None:
