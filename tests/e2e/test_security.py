@@ -31,7 +31,11 @@ pytestmark = pytest.mark.e2e
 
 API_TOKEN = secrets.token_hex(16)
 LIMITS = {"LIMIT_MESSAGES_PER_IP": "60", "LIMIT_UPLOADS_PER_SENDER": "5",
-          "LIMIT_UPLOADS_PER_IP": "8", "COUPON_BUDGET": "1000000"}
+          "LIMIT_UPLOADS_PER_IP": "8",
+          # coupon farming: a budget that never runs out, and list prices quoted (the
+          # policy in shadow mode), so every haggle has room for a coupon and only
+          # the concession limit can refuse one
+          "COUPON_BUDGET": "1000000", "PRICING_SHADOW_SHARE": "1"}
 
 
 @pytest.fixture(scope="module")
