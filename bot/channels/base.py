@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Awaitable, Callable, Mapping
 
+from bot.components.language import detect_language
 from bot.settings import ChannelSettings, settings
 from shop.identity import IdentityStatus, verify
 from vision.images import Limits
@@ -47,7 +48,6 @@ logger = logging.getLogger(__name__)
 VERIFIED = "verified"   # metadata key only a channel writes
 CLAIM_KEYS = ("customer_id", "customer_sig", "customer_expires")
 _INVISIBLE = re.compile(r"[\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
-_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 
 POLITE = {
     "rate_limited": {
@@ -95,14 +95,9 @@ class Throttled(Exception):
         self.retry_after = max(1, int(retry_after + 0.999))
 
 
-def message_language(text: str | None) -> str:
-    """``zh`` when the text has Chinese characters, else ``en`` (for channel notices)."""
-    return "zh" if text and _CJK.search(text) else "en"
-
-
 def polite(kind: str, text: str | None) -> str:
     """The channel's notice ``kind`` in the language of ``text``."""
-    return POLITE[kind][message_language(text)]
+    return POLITE[kind][detect_language(text) or "en"]
 
 
 # --- input checks --------------------------------------------------------------------------
