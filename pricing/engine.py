@@ -368,9 +368,9 @@ class PricingEngine:
         if shopper.customer_id is None or segment is None or allocation is None:
             return Offer(OfferStatus.NOT_ELIGIBLE, quote=quote)
         now = self._clock()
-        if self._over_concession_limit(shopper, now):
-            return Offer(OfferStatus.LIMIT, quote=quote)
         issued = self.ledger.coupons_since(now - dt.timedelta(days=plan.period_days))
+        if self._over_concession_limit(shopper, issued, now):
+            return Offer(OfferStatus.LIMIT, quote=quote)
         if sum(1 for c in issued if c.segment == segment) >= allocation.coupons:
             return Offer(OfferStatus.BUDGET_SPENT, quote=quote)
         rate = min(allocation.discount, self.config.max_discount)
@@ -414,7 +414,9 @@ class PricingEngine:
             # one concession per product and conversation: a coupon already given counts
             return Offer(OfferStatus.ALREADY_NEGOTIATED, given, quote)
         now = self._clock()
-        if self._over_concession_limit(shopper, now):
+        plan = self._coupons()
+        issued = self.ledger.coupons_since(now - dt.timedelta(days=plan.period_days))
+        if self._over_concession_limit(shopper, issued, now):
             return Offer(OfferStatus.LIMIT, quote=quote)
         lower = [i for i, a in enumerate(self.config.actions)
                  if quote.list_price * (1.0 + a) < quote.price - 0.005]
@@ -432,9 +434,7 @@ class PricingEngine:
         if chosen is None:
             self._record_negotiation(product, quote, None, conversation_id, shopper, now)
             return Offer(OfferStatus.LOWEST, quote=quote)
-        plan = self._coupons()
         value = quote.price - chosen
-        issued = self.ledger.coupons_since(now - dt.timedelta(days=plan.period_days))
         if sum(c.value for c in issued) + value > plan.budget + 1e-9:
             self._record_negotiation(product, quote, None, conversation_id, shopper, now)
             return Offer(OfferStatus.BUDGET_SPENT, quote=quote)
@@ -446,9 +446,15 @@ class PricingEngine:
         self._record_negotiation(product, quote, coupon, conversation_id, shopper, now)
         return Offer(OfferStatus.COUPON, coupon, quote)
 
-    def _over_concession_limit(self, shopper: Shopper, now: dt.datetime) -> bool:
-        """Whether the customer, or the client they write from, had today's coupons."""
-        today = self.ledger.coupons_since(now - dt.timedelta(days=1))
+    def _over_concession_limit(self, shopper: Shopper, issued: list[Coupon],
+                               now: dt.datetime) -> bool:
+        """Whether the customer, or the client they write from, had today's coupons.
+
+        ``issued`` are the coupons of the budget period (at least a day), read once
+        per request for this check and the budget's.
+        """
+        since = now - dt.timedelta(days=1)
+        today = [c for c in issued if c.issued_at is not None and c.issued_at >= since]
         if shopper.customer_id is not None and sum(
                 1 for c in today if c.customer_id == shopper.customer_id) \
                 >= self.config.concessions_per_customer:
