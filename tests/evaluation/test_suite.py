@@ -1,0 +1,55 @@
+"""The conversation suite is well-formed, covers every capability in both languages,
+and none of its messages is training data (the figure would be meaningless)."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from scripts.eval_conversations import SUITE, SuiteError, load_suite
+from tests.nlu_data.test_eval_data import normalise, training_texts
+
+CAPABILITIES = {"search_filters", "search_range", "followup_ordinal", "followup_pronoun",
+                "followup_attribute", "product_details", "prices", "compare", "accessories",
+                "recommend", "orders_guest", "orders_known", "out_of_scope", "chitchat",
+                "leaving", "typos"}
+PLACEHOLDER = re.compile(r"\{[a-z_]+(?::\w+)?\}")
+
+
+def test_the_suite_is_large_and_covers_every_capability_in_both_languages() -> None:
+    suite = load_suite([SUITE])
+    languages = Counter(c.language for c in suite)
+    assert languages["en"] >= 100 and languages["zh"] >= 100
+    for language in ("en", "zh"):
+        covered = {c.capability for c in suite if c.language == language}
+        assert CAPABILITIES <= covered, CAPABILITIES - covered
+    capabilities = {c.capability for c in suite}
+    assert {"traditional_chinese", "mixed_language"} <= capabilities
+    # multi-turn: most conversations refer back to something said before
+    assert sum(len(c.turns) > 1 for c in suite) >= len(suite) // 2
+    # the slice make test runs covers both languages and most capabilities
+    sliced = [c for c in suite if c.slice]
+    assert {c.language for c in sliced} == {"en", "zh"} and len(sliced) >= 20
+
+
+def test_no_message_of_the_suite_is_in_the_training_data() -> None:
+    seen = training_texts()
+    assert seen, "no training data found"
+    leaked = [turn.user for c in load_suite([SUITE]) for turn in c.turns
+              if normalise(PLACEHOLDER.sub(" ", turn.user)) in seen
+              and normalise(PLACEHOLDER.sub(" ", turn.user))]
+    assert not leaked, f"conversation messages found in the training data: {leaked[:10]}"
+
+
+def test_a_malformed_suite_is_refused(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yml"
+    bad.write_text("conversations:\n- id: x\n  language: fr\n  capability: c\n"
+                   "  turns:\n  - user: bonjour\n", "utf-8")
+    with pytest.raises(SuiteError):
+        load_suite([bad])
+    bad.write_text("conversations:\n- id: x\n  language: en\n", "utf-8")
+    with pytest.raises(SuiteError):
+        load_suite([bad])
