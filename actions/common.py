@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import unicodedata
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from rasa_sdk import Tracker
@@ -58,15 +58,42 @@ def price_text(amount: Decimal | None, currency: str, lang: str) -> str:
 MORE = {"en": "Tell me more", "zh": "了解详情"}
 
 
+def scaled_price(amount: Decimal, currency: str, factor: float) -> Decimal:
+    """``amount`` at ``factor`` times, rounded as quotes are (whole yuan at list price)."""
+    cent = Decimal(1) if currency == "CNY" and factor == 1.0 else Decimal("0.01")
+    return (amount * Decimal(repr(factor))).quantize(cent, rounding=ROUND_HALF_UP)
+
+
+def conversation_price(conversation: str | None, sku: str, amount: Decimal | None,
+                       currency: str) -> Decimal | None:
+    """The price of ``sku`` to show in ``conversation``: the one already quoted there.
+
+    The price policy quotes one price per product and conversation (audited in
+    the pricing ledger); lists and cards shown later in the same conversation
+    must agree with it rather than show the catalog price.
+    """
+    if conversation is None or amount is None:
+        return amount
+    from actions.services import pricing_ledger
+
+    record = pricing_ledger().find_quote(conversation, sku, "quote")
+    if record is None or not record.price or not record.list_price:
+        return amount
+    return scaled_price(amount, currency, record.price / record.list_price)
+
+
 def product_card(graph: ProductGraph, sku: str, *, lang: str, currency: str, payload: str,
-                 image: str | None, **extra: Any) -> dict[str, Any]:
+                 image: str | None, conversation: str | None = None,
+                 **extra: Any) -> dict[str, Any]:
     """A product card for the chat widget: SKU, title, price, image, a "tell me more" button.
 
-    ``extra`` fields (a reason, a score) are added to the card as they are.
+    The price is the one quoted in ``conversation`` when there was one. ``extra``
+    fields (a reason, a score) are added to the card as they are.
     """
     summary = graph.summary(sku, currency=currency)
+    price = conversation_price(conversation, sku, summary.price, summary.currency)
     return {"sku": sku, "title": display_name(summary, lang),
-            "price": price_text(summary.price, summary.currency, lang), "image": image,
+            "price": price_text(price, summary.currency, lang), "image": image,
             **extra, "buttons": [{"title": MORE[lang], "payload": payload}]}
 
 
@@ -92,14 +119,17 @@ def display_name(item: ProductSummary | ProductDetails, lang: str) -> str:
     return f"{model}（{color}）" if lang == "zh" else f"{model} ({color})"
 
 
-def product_lines(items: list[ProductSummary] | tuple[ProductSummary, ...], lang: str) -> str:
-    """A numbered list of products with prices, marking ones out of stock."""
+def product_lines(items: list[ProductSummary] | tuple[ProductSummary, ...], lang: str,
+                  conversation: str | None = None) -> str:
+    """A numbered list of products with prices (as quoted in ``conversation``), marking
+    ones out of stock."""
     sold_out = "（缺货）" if lang == "zh" else " (out of stock)"
-    return "\n".join(
-        f"{i}. {display_name(p, lang)} — {price_text(p.price, p.currency, lang)}"
-        + (sold_out if p.stock <= 0 else "")
-        for i, p in enumerate(items, start=1)
-    )
+    lines = []
+    for i, p in enumerate(items, start=1):
+        price = conversation_price(conversation, p.sku, p.price, p.currency)
+        lines.append(f"{i}. {display_name(p, lang)} — {price_text(price, p.currency, lang)}"
+                     + (sold_out if p.stock <= 0 else ""))
+    return "\n".join(lines)
 
 
 def join_words(words: list[str], lang: str) -> str:
@@ -214,7 +244,48 @@ def resolve_products(tracker: Tracker, graph: ProductGraph, *, wanted: int = 1) 
     if len(skus) < wanted:
         return Resolution(response=Response.COMPARE_NEED_TWO if wanted > 1
                           else Response.WHICH_PRODUCT, kwargs={})
+    if wanted == 1:
+        # "is the silver one in stock?", "blue then, how much?": that colour's variant
+        colors = latest_entities(tracker, Entity.COLOR)
+        if colors:
+            skus[0] = variant_in_color(graph, skus[0], str(colors[0].get("value") or "")) \
+                or skus[0]
     return Resolution(skus=tuple(skus[:max(wanted, 1)] if wanted == 1 else skus))
+
+
+def variant_in_color(graph: ProductGraph, sku: str, color: str) -> str | None:
+    """The variant of ``sku``'s model in ``color`` (same size or capacity when there is
+    one, in stock first), or ``None`` when the model has no such colour."""
+    wanted = graph.canonical("color", color) or color.lower()
+    details = graph.details(sku, currency=graph.pick_currency("USD"))
+    if details.color_en == wanted:
+        return sku
+    matching = [v for v in graph.variants(sku, currency=details.currency)
+                if v.color_en == wanted]
+    if not matching:
+        return None
+    here = (details.size, details.capacity)
+    same = [v for v in matching
+            if (lambda d: (d.size, d.capacity))(graph.details(v.sku, currency=v.currency)) == here]
+    pool = same or matching
+    in_stock = [v for v in pool if v.stock > 0]
+    return (in_stock or pool)[0].sku
+
+
+def previous_answer(tracker: Tracker) -> str | None:
+    """The last action that answered before the latest message (``action_listen`` and
+    slot-only actions aside)."""
+    seen_user = False
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            if seen_user:
+                break
+            seen_user = True
+            continue
+        if seen_user and event.get("event") == "action" and event.get("name") not in (
+                "action_listen", None):
+            return str(event["name"])
+    return None
 
 
 def say(dispatcher: CollectingDispatcher, resolution: Resolution) -> list[SlotSet]:

@@ -41,8 +41,12 @@ class GraphKnowledgeBase(KnowledgeBase):
         self._language = language
         self.key_attribute[PRODUCT] = "sku"
         self.representation_function[PRODUCT] = lambda obj: obj["name"]
+        # positions 1-20 (the NLU's reference extractor tags up to 20), the last two
+        self.ordinal_mention_mapping.update({
+            str(n): (lambda items, i=n - 1: items[i]) for n in range(1, 21)})
         self.ordinal_mention_mapping.update({
             "-1": lambda items: items[-1],
+            "-2": lambda items: items[-2],
             "cheapest": self._by_price(min),
             "dearest": self._by_price(max),
         })

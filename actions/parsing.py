@@ -84,6 +84,11 @@ _MIN_BEFORE = re.compile(r"(?i)(?:\bover|\babove|\bmore than|\bat least|\bfrom|\
                          r"\bmin(?:imum)?|超过|高于|不低于|大于|至少)\s*$")
 _MAX_BEFORE = re.compile(r"(?i)(?:\bunder|\bbelow|\bless than|\bat most|\bup to|\bcheaper than|"
                          r"\bmax(?:imum)?|\bwithin|低于|不超过|不到|小于|最多)\s*$")
+#: Negated bounds, read before the plain ones: "no more than $300", "不超过2000".
+_NOT_MORE_BEFORE = re.compile(r"(?i)(?:\bno more than|\bnot more than|\bnot over|\bnothing over|"
+                              r"不超过|不高于|不多于|别超过)\s*$")
+_NOT_LESS_BEFORE = re.compile(r"(?i)(?:\bno less than|\bnot less than|\bnot under|"
+                              r"不低于|不少于)\s*$")
 #: Words right after a price: "2000元以上" (at least), "2000元以下" (at most).
 _MIN_AFTER = re.compile(r"^\s*(?:以上|起|or more|and up)")
 _MAX_AFTER = re.compile(r"^\s*(?:以下|以内|or less|or under)")
@@ -98,9 +103,109 @@ def price_role(text: str, entity: Mapping[str, Any]) -> str:
     start, end = entity.get("start"), entity.get("end")
     if isinstance(start, int) and isinstance(end, int) and 0 <= start <= end <= len(text):
         before, after = text[max(0, start - 20):start], text[end:end + 10]
+        if _NOT_MORE_BEFORE.search(before):
+            return "max"
+        if _NOT_LESS_BEFORE.search(before):
+            return "min"
         if _MIN_BEFORE.search(before) or _MIN_AFTER.search(after):
             return "min"
         if _MAX_BEFORE.search(before) or _MAX_AFTER.search(after):
             return "max"
     role = entity.get("role")
     return role if role in ("min", "max") else "max"
+
+
+@dataclass(frozen=True)
+class PriceLimits:
+    """The price range a message asks for; either bound may be open."""
+
+    min: Decimal | None = None
+    max: Decimal | None = None
+    currency: str | None = None
+
+    def __bool__(self) -> bool:
+        return self.min is not None or self.max is not None
+
+
+_CN_NUMERAL = f"[{''.join(CN_DIGITS)}{''.join(CN_UNITS)}]+"
+#: an amount: optional sign, digits or a Chinese numeral, optional k/千/万, optional unit.
+#: Digits glued to letters or hyphens (iPhone 15, WH-1000XM5, 7-in-1) are model names.
+_AMOUNT = re.compile(
+    r"(?<![A-Za-z0-9./])(?<![A-Za-z]-)(?P<sign>[$¥￥]\s?)?(?P<number>\d[\d,]*(?:\.\d+)?|"
+    + _CN_NUMERAL + r")(?P<mult>\s?(?:k|K|千|万))?(?P<unit>\s?(?:dollars?|bucks?|usd|rmb|"
+    r"yuan|美元|美金|人民币|元|块钱?|刀))?(?![A-Za-z0-9])", re.IGNORECASE)
+#: words that make a bare number a price when next to it
+_PRICE_BEFORE = re.compile(
+    r"(?i)(?:under|below|over|above|between|from|to|and|max(?:imum)?|min(?:imum)?|budget(?:'s)?"
+    r"(?:\s+is)?|about|around|roughly|approximately|within|less than|more than|at most|"
+    r"at least|up to|no more than|cheaper than|for|不超过|不到|低于|高于|超过|大于|小于|"
+    r"最多|至少|预算|价格在|价位在|价钱在|在|到|至|和|~|～|-|–)\s*$")
+_PRICE_AFTER = re.compile(r"(?i)^\s*(?:以内|以下|以上|左右|上下|之间|起|内|or less|or more|"
+                          r"max|and under|and up|range|price|[-–~～]\s*\d|到|至)")
+_RANGE_JOIN = re.compile(r"(?i)^\s*(?:and|to|-|–|~|～|到|至|和|与|跟|up to)\s*$")
+_AROUND_BEFORE = re.compile(r"(?i)(?:about|around|roughly|approximately|circa|~|大概|大约|差不多)"
+                            r"\s*$")
+_AROUND_AFTER = re.compile(r"^\s*(?:左右|上下)")
+_BUDGET = re.compile(r"(?i)budget|预算|spend|花")
+AROUND = (Decimal("0.8"), Decimal("1.2"))
+
+
+def _amounts(text: str, entities: list[Mapping[str, Any]]) -> list[tuple[Money, int, int]]:
+    """Amounts in ``text`` that read as prices: with a currency sign or unit, next to a
+    price word, or tagged as a price by the NLU."""
+    tagged = [(e.get("start"), e.get("end")) for e in entities
+              if isinstance(e.get("start"), int) and isinstance(e.get("end"), int)]
+    found = []
+    for match in _AMOUNT.finditer(text):
+        start, end = match.span()
+        before, after = text[max(0, start - 24):start], text[end:end + 12]
+        priced = bool(match.group("sign") or match.group("unit")) or any(
+            s is not None and e is not None and s < end and start < e for s, e in tagged)
+        if not priced and not (_PRICE_BEFORE.search(before) or _PRICE_AFTER.search(after)):
+            continue
+        money = parse_money(match.group(0))
+        if money is not None and money.amount > 0:
+            found.append((money, start, end))
+    return found
+
+
+def price_limits(text: str, entities: list[Mapping[str, Any]] = ()) -> PriceLimits:  # type: ignore[assignment]
+    """The price range a message asks for: "between $150 and $400", "2000元以内",
+    "about 60 dollars max", "400左右", "从500到1000", "90-120 dollar range".
+
+    Two amounts joined by "and"/"to"/"-"/"到" make a range; one amount is an upper
+    bound unless the words around it say otherwise ("over", "以上"); "about" and
+    "左右" mean 80–120% of the amount (only the upper end for a budget).
+
+    Args:
+        text: The message (normalised).
+        entities: The NLU's ``price`` entities: a number they tag counts as a price
+            even with no word or sign next to it.
+    """
+    amounts = _amounts(text, list(entities))
+    if not amounts:
+        return PriceLimits()
+    currency = next((m.currency for m, _, _ in amounts if m.currency), None)
+    for (first, _, first_end), (second, second_start, _) in zip(amounts, amounts[1:], strict=False):
+        if _RANGE_JOIN.match(text[first_end:second_start]):
+            low, high = sorted((first.amount, second.amount))
+            return PriceLimits(min=low, max=high, currency=currency)
+    low: Decimal | None = None
+    high: Decimal | None = None
+    for money, start, end in amounts:
+        before, after = text[max(0, start - 20):start], text[end:end + 10]
+        role = price_role(text, {"start": start, "end": end, "role": None})
+        explicit = (_MIN_BEFORE.search(before) or _MIN_AFTER.search(after)
+                    or _MAX_BEFORE.search(before) or _MAX_AFTER.search(after)
+                    or re.match(r"(?i)^\s*max", after))
+        if not explicit and (_AROUND_BEFORE.search(before) or _AROUND_AFTER.match(after)):
+            high = money.amount * AROUND[1]
+            if not _BUDGET.search(text):
+                low = money.amount * AROUND[0]
+        elif role == "min":
+            low = money.amount
+        else:
+            high = money.amount
+    if low is not None and high is not None and low > high:
+        low, high = high, low
+    return PriceLimits(min=low, max=high, currency=currency)

@@ -8,7 +8,7 @@ currency and shown in the customer's, at the same ratio to the list price.
 from __future__ import annotations
 
 from dataclasses import replace
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -24,6 +24,7 @@ from actions.common import (
     price_text,
     resolve_one,
     resolve_products,
+    scaled_price,
 )
 from actions.constants import ActionName, Response, Slot
 from actions.services import pricing_engine, product_facts, product_graph, shopper
@@ -43,8 +44,7 @@ def _scaled(details: ProductDetails, factor: float) -> Decimal | None:
     """The local price at ``factor`` times the list price."""
     if details.price is None:
         return None
-    cent = Decimal(1) if details.currency == "CNY" and factor == 1.0 else Decimal("0.01")
-    return (details.price * Decimal(repr(factor))).quantize(cent, rounding=ROUND_HALF_UP)
+    return scaled_price(details.price, details.currency, factor)
 
 
 def _percent(share: float) -> str:

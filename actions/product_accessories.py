@@ -38,5 +38,6 @@ class ActionProductAccessories(Action):
         if not items:
             dispatcher.utter_message(response=Response.ACCESSORIES_NONE, name=name)
             return [SlotSet(Slot.PRODUCT, sku)]
-        dispatcher.utter_message(response=response, name=name, items=product_lines(items, lang))
+        dispatcher.utter_message(response=response, name=name,
+                                 items=product_lines(items, lang, tracker.sender_id))
         return [SlotSet(Slot.PRODUCT, sku), SlotSet(Slot.SHOWN_PRODUCTS, [i.sku for i in items])]

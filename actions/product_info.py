@@ -31,6 +31,9 @@ def _variant_name(d: ProductDetails, lang: str) -> str:
     return d.name_zh if lang == "zh" else d.name_en
 
 
+INFO_INTENTS = {Intent.ASK_STOCK, Intent.ASK_MATERIAL, Intent.ASK_DETAILS}
+
+
 class ActionProductInfo(Action):
     """Answers ask_color, ask_material, ask_stock and ask_details."""
 
@@ -48,7 +51,8 @@ class ActionProductInfo(Action):
         details = graph.details(sku, currency=currency_for(lang, graph))
         intent = (tracker.latest_message.get("intent") or {}).get("name")
         name = display_name(details, lang)
-        if intent == Intent.ASK_COLOR:
+        if intent == Intent.ASK_COLOR or (intent not in INFO_INTENTS
+                                          and latest_entities(tracker, Entity.COLOR)):
             return [SlotSet(Slot.PRODUCT, self._color(dispatcher, tracker, graph, details, lang))]
         if intent == Intent.ASK_STOCK:
             response = (Response.STOCK_OUT if details.stock <= 0 else

@@ -9,9 +9,17 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import currency_for, format_money, language, latest_entities, product_lines
+from actions.common import (
+    currency_for,
+    format_money,
+    language,
+    latest_entities,
+    previous_answer,
+    product_lines,
+)
 from actions.constants import ActionName, Entity, Response, Slot
-from actions.parsing import parse_money, price_role
+from actions.parsing import price_limits
+from actions.product_info import ActionProductInfo
 from actions.services import product_graph
 from actions.settings import settings
 from knowledge_graph.graph import ProductGraph
@@ -41,6 +49,11 @@ def _criteria_text(graph: ProductGraph, lang: str, criteria: dict[str, Any]) -> 
     return words
 
 
+#: answers about one product: a colour named right after one refines that product
+PRODUCT_ANSWERS = {ActionName.PRODUCT_INFO, ActionName.QUOTE_PRICE, ActionName.OFFER_DISCOUNT,
+                   ActionName.NEGOTIATE_PRICE, ActionName.RECOMMENDATION_CLICK}
+
+
 class ActionSearchProducts(Action):
     """Lists matching products, cheapest first, and remembers them for follow-ups."""
 
@@ -67,11 +80,14 @@ class ActionSearchProducts(Action):
             raw_category = found["category"][0] if found["category"] else None
             raw_brand = found["brand"][0] if found["brand"] else None
             raw_color = found["color"][0] if found["color"] else None
-        prices: dict[str, Any] = {}
-        for entity in latest_entities(tracker, Entity.PRICE):
-            money = parse_money(str(entity.get("value") or ""))
-            if money is not None:
-                prices[price_role(tracker.latest_message.get("text") or "", entity)] = money
+        limits = price_limits(tracker.latest_message.get("text") or "",
+                              latest_entities(tracker, Entity.PRICE))
+        if raw_color and not (raw_category or raw_brand) and not limits \
+                and previous_answer(tracker) in PRODUCT_ANSWERS \
+                and tracker.get_slot(Slot.PRODUCT):
+            # "ok, what about black?" after a question about one product: that product
+            # in black, not every black product of the shop
+            return await ActionProductInfo().run(dispatcher, tracker, domain)
         fresh = raw_category is not None or raw_brand is not None
         previous = {
             "category": tracker.get_slot(Slot.SEARCH_CATEGORY),
@@ -84,17 +100,16 @@ class ActionSearchProducts(Action):
             None if fresh else previous["brand"])
         color = graph.canonical("color", raw_color) if raw_color else (
             None if fresh else previous["color"])
-        currency = next((m.currency for m in prices.values() if m.currency), None)
-        currency = currency or (None if fresh else tracker.get_slot(Slot.SEARCH_CURRENCY))
+        currency = limits.currency or (None if fresh else tracker.get_slot(Slot.SEARCH_CURRENCY))
         currency = currency or currency_for(lang, graph)
-        max_price = prices["max"].amount if "max" in prices else (
+        max_price = limits.max if limits.max is not None else (
             None if fresh or tracker.get_slot(Slot.SEARCH_MAX_PRICE) is None
             else Decimal(str(tracker.get_slot(Slot.SEARCH_MAX_PRICE))))
-        min_price = prices["min"].amount if "min" in prices else (
+        min_price = limits.min if limits.min is not None else (
             None if fresh or tracker.get_slot(Slot.SEARCH_MIN_PRICE) is None
             else Decimal(str(tracker.get_slot(Slot.SEARCH_MIN_PRICE))))
 
-        if not any((raw_category, raw_brand, raw_color, prices, category, brand, color)):
+        if not any((raw_category, raw_brand, raw_color, limits, category, brand, color)):
             dispatcher.utter_message(response=Response.SEARCH_NEED_CRITERIA)
             return []
         criteria = {
@@ -119,7 +134,8 @@ class ActionSearchProducts(Action):
                                      criteria=_criteria_text(graph, lang, criteria))
             return events
         dispatcher.utter_message(response=Response.SEARCH_RESULTS, count=result.total,
-                                 shown=len(result.items), items=product_lines(result.items, lang))
+                                 shown=len(result.items),
+                                 items=product_lines(result.items, lang, tracker.sender_id))
         skus = [item.sku for item in result.items]
         return events + [SlotSet(Slot.SHOWN_PRODUCTS, skus), SlotSet(Slot.PRODUCT, None)]
 

@@ -20,7 +20,7 @@ from actions.common import (
 )
 from actions.constants import ActionName, Entity, Intent, Response, Slot
 from actions.parsing import parse_money, price_role
-from actions.services import product_graph, recommender
+from actions.services import order_service, product_graph, recommender
 from actions.settings import settings
 from knowledge_graph.graph import ProductGraph
 from recsys.experiments import Event
@@ -28,13 +28,24 @@ from recsys.rerank import Constraints
 from recsys.service import Recommendation, RecommendationList, Status
 
 
-def _reason(item: Recommendation, graph: ProductGraph, lang: str) -> str:
-    """Why an item is in the list, from its machine-readable reason."""
+def _reason(item: Recommendation, graph: ProductGraph, lang: str, *,
+            bought: set[str] = frozenset(), discussed: set[str] = frozenset()) -> str:  # type: ignore[assignment]
+    """Why an item is in the list, from its machine-readable reason.
+
+    The buy-again channel recalls what the customer interacted with, views and
+    questions included: "you bought it before" is said only of products the
+    shop's orders show the customer bought (``bought``); a product of this
+    conversation (``discussed``) was looked at here, anything else before.
+    """
     related = graph.model_name(item.related, lang) if item.related and \
         graph.has_product(item.related) else None
     zh = lang == "zh"
     if item.channel == "history":
-        return "您之前买过" if zh else "you bought it before"
+        if item.item in bought:
+            return "您之前买过" if zh else "you bought it before"
+        if item.item in discussed:
+            return "您刚才看过" if zh else "you looked at it earlier in our chat"
+        return "您之前浏览过" if zh else "you looked at it before"
     if item.channel == "accessory" and related:
         return f"{related}的配件" if zh else f"an accessory for {related}"
     if item.channel == "session" and related:
@@ -110,11 +121,16 @@ class ActionRecommend(Action):
                                       session=_session_products(tracker), n=limit,
                                       constraints=constraints)
             name = ""
-        return events + self._answer(dispatcher, result, graph, lang, currency, name)
+        history = {i.item for i in result.items if i.channel == "history"}
+        facts = {"bought": order_service().bought(identity, history),
+                 "discussed": set(_session_products(tracker))}
+        return events + self._answer(dispatcher, result, graph, lang, currency, name,
+                                     facts, tracker.sender_id)
 
     @staticmethod
     def _answer(dispatcher: CollectingDispatcher, result: RecommendationList,
-                graph: ProductGraph, lang: str, currency: str, name: str) -> list[EventType]:
+                graph: ProductGraph, lang: str, currency: str, name: str,
+                facts: dict[str, set[str]], conversation: str) -> list[EventType]:
         if result.status is Status.CONTRADICTORY:
             dispatcher.utter_message(response=Response.RECOMMEND_CONTRADICTORY)
             return []
@@ -128,12 +144,12 @@ class ActionRecommend(Action):
         inventory = recommender().inventory()
         lines, cards = [], []
         for i, item in enumerate(items, start=1):
-            reason = _reason(item, graph, lang)
+            reason = _reason(item, graph, lang, **facts)
             info = inventory.get(item.item)
             card = product_card(
                 graph, item.item, lang=lang, currency=currency,
                 payload="/pick_recommendation" + json.dumps({"product": item.item}),
-                image=info.image if info else None, reason=reason,
+                image=info.image if info else None, reason=reason, conversation=conversation,
                 reason_code={"channel": item.channel, "related": item.related})
             lines.append(f"{i}. {card['title']} — {card['price']} ({reason})" if lang == "en"
                          else f"{i}. {card['title']} — {card['price']}（{reason}）")

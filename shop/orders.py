@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import Enum
@@ -199,6 +199,24 @@ class OrderService:
                 .limit(limit)
             ).all()
             return [self._view(o) for o in rows]
+
+    def bought(self, identity: CustomerIdentity, skus: Iterable[str]) -> set[str]:
+        """Which of ``skus`` a known customer has ordered (cancelled orders do not count).
+
+        Anonymous callers have bought nothing: what a visitor only looked at or
+        asked about is not a purchase.
+        """
+        wanted = list(dict.fromkeys(skus))
+        if not identity.is_known or not wanted:
+            return set()
+        with self._sessions() as session:
+            rows = session.scalars(
+                select(OrderLine.product_sku).join(Order, Order.number == OrderLine.order_number)
+                .where(Order.customer_id == identity.customer_id,
+                       Order.status != OrderStatus.CANCELLED.value,
+                       OrderLine.product_sku.in_(wanted))
+            ).all()
+        return set(rows)
 
     def cancel(self, number: str, identity: CustomerIdentity) -> ActionOutcome:
         """Cancel an order that has not shipped yet.
