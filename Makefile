@@ -168,6 +168,10 @@ test: lint test-unit validate test-stories test-e2e ## Everything CI runs
 
 # --- benchmarks -------------------------------------------------------------------------
 
+.PHONY: eval-conversations
+eval-conversations: venv data train ## Whole conversations (evaluation/conversations, or SUITE=path) against the real servers: pass rates per capability and language (table + plot in reports/)
+	$(ACT_PY) -m scripts.eval_conversations $(if $(SUITE),--suite $(SUITE))
+
 .PHONY: bench-chat
 bench-chat: venv data train ## Latency of plain vs graph-backed turns over REST (table + plot in reports/)
 	$(ACT_PY) -m scripts.bench_chat --out reports

@@ -13,7 +13,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.constants import Entity, Response, Slot
+from actions.constants import ActionName, Entity, Response, Slot
 from actions.knowledge_base import GraphKnowledgeBase
 from actions.settings import settings
 from knowledge_graph.graph import ProductDetails, ProductGraph, ProductSummary, name_tokens
@@ -186,8 +186,16 @@ def resolve_products(tracker: Tracker, graph: ProductGraph, *, wanted: int = 1) 
     lang = language(tracker)
     skus: list[str] = []
     message = tracker.latest_message.get("text") or ""
-    entities = latest_entities(tracker, Entity.PRODUCT)
-    whole = graph.find_mentioned(message) if entities else None
+    mention_spans = [(e.get("start"), e.get("end")) for e in
+                     latest_entities(tracker, Entity.MENTION)]
+    # a product "name" inside a reference ("3" of "3号") is the reference's
+    entities = [e for e in latest_entities(tracker, Entity.PRODUCT)
+                if not any(isinstance(s, int) and isinstance(f, int)
+                           and isinstance(e.get("start"), int) and isinstance(e.get("end"), int)
+                           and s < e["end"] and e["start"] < f for s, f in mention_spans)]
+    # one whole catalog name written in the message decides a tagged part of it; with
+    # two names tagged ("Xiaomi 14 and Xiaomi 14 Ultra") each stands for itself
+    whole = graph.find_mentioned(message) if len(entities) == 1 else None
     for entity in entities:
         text = str(entity.get("value") or "")
         if graph.has_product(text):  # a button's payload names the SKU itself
@@ -270,6 +278,11 @@ def variant_in_color(graph: ProductGraph, sku: str, color: str) -> str | None:
     pool = same or matching
     in_stock = [v for v in pool if v.stock > 0]
     return (in_stock or pool)[0].sku
+
+
+#: answers about one product: a colour named right after one refines that product
+PRODUCT_ANSWERS = {ActionName.PRODUCT_INFO, ActionName.QUOTE_PRICE, ActionName.OFFER_DISCOUNT,
+                   ActionName.NEGOTIATE_PRICE, ActionName.RECOMMENDATION_CLICK}
 
 
 def previous_answer(tracker: Tracker) -> str | None:

@@ -35,6 +35,10 @@ class Intent:
     SHARE_IMAGE = "share_image"
     # sent by channels (a photo message), never typed: no NLU examples
     CHANNEL_ONLY = (SHARE_IMAGE,)
+    # given by the NLU's follow-up detector to "and the last one?", "第二个呢"
+    FOLLOW_UP = "follow_up"
+    # intents no NLU example teaches
+    NO_EXAMPLES = (SHARE_IMAGE, FOLLOW_UP)
     CHECK_ORDER_STATUS = "check_order_status"
     CANCEL_ORDER = "cancel_order"
     RETURN_ORDER = "return_order"
@@ -79,6 +83,7 @@ class ActionName:
 
     SEARCH_PRODUCTS = "action_search_products"
     PRODUCT_INFO = "action_product_info"
+    FOLLOW_UP = "action_follow_up"
     COMPARE_PRODUCTS = "action_compare_products"
     PRODUCT_ACCESSORIES = "action_product_accessories"
     RECOMMEND = "action_recommend"

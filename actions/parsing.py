@@ -209,3 +209,14 @@ def price_limits(text: str, entities: list[Mapping[str, Any]] = ()) -> PriceLimi
     if low is not None and high is not None and low > high:
         low, high = high, low
     return PriceLimits(min=low, max=high, currency=currency)
+
+
+#: "but cheaper", "less pricey", "more affordable", "便宜点", "更实惠"
+CHEAPER = re.compile(r"(?i)\b(?:cheaper|less\s+(?:pricey|expensive|costly)|more\s+affordable|"
+                     r"lower[\s-]priced|costs?\s+less|for\s+less|budget\s+version)\b|"
+                     r"便宜|实惠|划算|价格低|低价|省钱|平价")
+
+
+def asks_cheaper(text: str) -> bool:
+    """Whether the message asks for something cheaper than the product it names."""
+    return bool(CHEAPER.search(text))

@@ -10,6 +10,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import (
+    PRODUCT_ANSWERS,
     currency_for,
     format_money,
     language,
@@ -18,7 +19,7 @@ from actions.common import (
     product_lines,
 )
 from actions.constants import ActionName, Entity, Response, Slot
-from actions.parsing import price_limits
+from actions.parsing import parse_money, price_limits
 from actions.product_info import ActionProductInfo
 from actions.services import product_graph
 from actions.settings import settings
@@ -47,11 +48,6 @@ def _criteria_text(graph: ProductGraph, lang: str, criteria: dict[str, Any]) -> 
     if low is not None:
         return f"{words} over {format_money(low, cur)}"
     return words
-
-
-#: answers about one product: a colour named right after one refines that product
-PRODUCT_ANSWERS = {ActionName.PRODUCT_INFO, ActionName.QUOTE_PRICE, ActionName.OFFER_DISCOUNT,
-                   ActionName.NEGOTIATE_PRICE, ActionName.RECOMMENDATION_CLICK}
 
 
 class ActionSearchProducts(Action):
@@ -94,6 +90,8 @@ class ActionSearchProducts(Action):
             "brand": tracker.get_slot(Slot.SEARCH_BRAND),
             "color": tracker.get_slot(Slot.SEARCH_COLOR),
         }
+        raw_category, raw_brand, raw_color = (_known(graph, kind, raw) for kind, raw in (
+            ("category", raw_category), ("brand", raw_brand), ("color", raw_color)))
         category = graph.canonical("category", raw_category) if raw_category else (
             None if fresh else previous["category"])
         brand = graph.canonical("brand", raw_brand) if raw_brand else (
@@ -138,6 +136,21 @@ class ActionSearchProducts(Action):
                                  items=product_lines(result.items, lang, tracker.sender_id))
         skus = [item.sku for item in result.items]
         return events + [SlotSet(Slot.SHOWN_PRODUCTS, skus), SlotSet(Slot.PRODUCT, None)]
+
+
+def _known(graph: ProductGraph, kind: str, raw: str | None) -> str | None:
+    """What the NLU tagged as a brand, category or colour, made a catalog term if possible.
+
+    A tag that is no catalog term may hold one ("new laptop") or be a price the
+    entity model mistook ("一万元"): the term inside is used, a price dropped. An
+    unknown word stays, so the customer hears that the shop has none of it.
+    """
+    if not raw or graph.canonical(kind, raw):
+        return raw
+    inside = graph.terms_in(raw, kind)
+    if inside:
+        return inside[0]
+    return None if parse_money(raw) is not None else raw
 
 
 def _label(graph: ProductGraph, kind: str, key: str | None, lang: str,

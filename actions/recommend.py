@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -19,7 +20,7 @@ from actions.common import (
     resolve_products,
 )
 from actions.constants import ActionName, Entity, Intent, Response, Slot
-from actions.parsing import parse_money, price_role
+from actions.parsing import asks_cheaper, price_limits
 from actions.services import order_service, product_graph, recommender
 from actions.settings import settings
 from knowledge_graph.graph import ProductGraph
@@ -73,13 +74,11 @@ def _session_products(tracker: Tracker) -> list[str]:
 
 def _constraints(tracker: Tracker, graph: ProductGraph, currency: str) -> Constraints:
     """Price limits and a category the customer named in this message."""
-    limits: dict[str, float] = {}
     text = tracker.latest_message.get("text") or ""
-    for entity in latest_entities(tracker, Entity.PRICE):
-        money = parse_money(str(entity.get("value") or ""))
-        if money is not None:
-            limits[price_role(text, entity)] = float(money.amount)
-            currency = money.currency or currency
+    found_limits = price_limits(text, latest_entities(tracker, Entity.PRICE))
+    currency = found_limits.currency or currency
+    limits = {k: float(v) for k, v in (("min", found_limits.min), ("max", found_limits.max))
+              if v is not None}
     tagged = latest_entities(tracker, Entity.CATEGORY)
     if tagged:
         category = graph.canonical("category", str(tagged[0].get("value") or ""))
@@ -88,6 +87,19 @@ def _constraints(tracker: Tracker, graph: ProductGraph, currency: str) -> Constr
         category = found[0] if found else None
     return Constraints(min_price=limits.get("min"), max_price=limits.get("max"),
                        category=category, currency=currency)
+
+
+def _cheaper_than(graph: ProductGraph, sku: str, constraints: Constraints) -> Constraints:
+    """``constraints`` with an upper price below every variant of ``sku``'s model."""
+    currency = constraints.currency or graph.pick_currency("USD")
+    prices = [float(v.price) for v in graph.variants(sku, currency=currency)
+              if v.price is not None]
+    if not prices:
+        return constraints
+    ceiling = min(prices) * 0.999
+    if constraints.max_price is not None:
+        ceiling = min(ceiling, constraints.max_price)
+    return replace(constraints, max_price=ceiling, currency=currency)
 
 
 class ActionRecommend(Action):
@@ -108,10 +120,14 @@ class ActionRecommend(Action):
         limit = settings().results_per_page
         service = recommender()
         events: list[EventType] = []
+        if intent == Intent.ASK_RECOMMENDATION and latest_entities(tracker, Entity.PRODUCT):
+            intent = Intent.ASK_SIMILAR  # "something like the iPhone 15 but cheaper"
         if intent in (Intent.ASK_SIMILAR, Intent.ASK_COMPLEMENTS):
             sku = resolve_one(dispatcher, tracker, graph)
             if sku is None:
                 return []
+            if asks_cheaper(tracker.latest_message.get("text") or ""):
+                constraints = _cheaper_than(graph, sku, constraints)
             ask = service.similar if intent == Intent.ASK_SIMILAR else service.complements
             result = ask(sku, visitor=visitor, n=limit, constraints=constraints)
             events.append(SlotSet(Slot.PRODUCT, sku))

@@ -4,7 +4,7 @@ Rasa's validator reports responses that no story or rule uses. Ours are sent by
 custom actions (listed in ``actions.constants.Response``) or by forms asking for
 a slot (``utter_ask_<slot>``), which the validator cannot see. It also reports
 intents without NLU examples: the channel-only ones
-(``actions.constants.Intent.CHANNEL_ONLY``, e.g. a photo message) are never
+(``actions.constants.Intent.NO_EXAMPLES``, e.g. a photo message) are never
 typed, so they have none. Exactly those warnings are allowed; every other
 warning fails.
 
@@ -37,7 +37,7 @@ def problems(log: str) -> list[str]:
         if unused and (unused.group(1) in sent_by_actions or unused.group(1).startswith(prefix)):
             continue
         no_examples = NO_EXAMPLES.search(text)
-        if no_examples and no_examples.group(1) in Intent.CHANNEL_ONLY:
+        if no_examples and no_examples.group(1) in Intent.NO_EXAMPLES:
             continue
         found.append(text)
     return found

@@ -79,6 +79,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 SUITE = ROOT / "evaluation" / "conversations"
 HAN = re.compile(r"[\u3400-\u9fff]")
+CODES = re.compile(r"\S+@\S+|\b[A-Za-z]{1,4}[-_]?\d[\w-]*")
 MONEY = re.compile(r"(?:[$¥€£])\s?(\d[\d,]*(?:\.\d+)?)|(\d[\d,]*(?:\.\d+)?)\s?(?:元|EUR|GBP)")
 FALLBACKS = {"utter_default", "action_default_fallback"}
 CURRENCY = {"en": "USD", "zh": "CNY"}
@@ -290,7 +291,8 @@ class Runner:
     def check(self, turn: Turn, out: Outcome, conversation: Conversation, sender: str,
               text: str, values: dict[str, str], order_before: Any) -> Iterator[str]:
         expect = turn.expect
-        lang = "zh" if HAN.search(text) else ("en" if re.search(r"[A-Za-z]{2,}", text)
+        words = CODES.sub(" ", text)  # e-mails and order numbers have no language
+        lang = "zh" if HAN.search(text) else ("en" if re.search(r"[A-Za-z]{2,}", words)
                                               else conversation.language)
         reply = "\n".join(out.texts)
         if not out.texts:

@@ -158,3 +158,92 @@ class ReferenceExtractor(GraphComponent, EntityExtractorMixin):
     def process_training_data(self, training_data: Any) -> Any:
         """Training examples keep their annotated entities."""
         return training_data
+
+
+FOLLOW_UP = "follow_up"
+#: entities a follow-up may consist of
+FOLLOW_UP_ENTITIES = ("mention", "product", "color", "brand", "category", "price")
+_FILLER_WORDS = {
+    "and", "the", "a", "an", "one", "ones", "what", "about", "how", "then", "so", "ok",
+    "okay", "also", "same", "for", "please", "pls", "plz", "only", "just", "that", "this",
+    "those", "these", "in", "any", "with", "of", "it", "them", "me", "show", "want", "like",
+    "would", "hmm", "well", "too", "instead", "version", "color", "colour", "there", "is",
+    "are", "do", "you", "have", "got", "i", "s", "maybe", "rather", "or", "under", "below",
+    "over", "above", "less", "more", "than", "between", "to", "up", "max", "dollars",
+    "dollar", "bucks", "usd", "rmb",
+}
+_FILLER_HAN = sorted(["那", "呢", "的", "个", "款", "件", "只", "要", "只要", "还有", "这", "那个",
+                      "这个", "吧", "啊", "呀", "有", "吗", "看看", "也", "换", "成", "和", "就",
+                      "呐", "嘛", "么", "那么", "还是", "改成", "换成", "一下", "色", "以下",
+                      "以上", "以内", "左右", "之间", "元", "块", "到"],
+                     key=len, reverse=True)
+_WORDS = re.compile(r"[A-Za-z]+|[\u3400-\u4dbf\u4e00-\u9fff]+|\d+")
+
+
+def is_follow_up(text: str, entities: List[Dict[str, Any]]) -> bool:
+    """Whether ``text`` is only a reference to something plus filler words:
+    "and the last one?", "第二个呢", "ok what about black?", "那小米的呢", "only white ones".
+
+    Such a message continues the previous question ("how much is the first one?" ...
+    "and the last one?") rather than asking a new one.
+    """
+    spans = [(e["start"], e["end"]) for e in entities
+             if e.get("entity") in FOLLOW_UP_ENTITIES and isinstance(e.get("start"), int)
+             and isinstance(e.get("end"), int)]
+    if not spans:
+        return False
+    rest = list(text)
+    for start, end in spans:
+        rest[start:end] = [" "] * (end - start)
+    for word in _WORDS.findall("".join(rest)):
+        if word.isdigit():
+            return False
+        if word.isascii():
+            if word.lower() not in _FILLER_WORDS:
+                return False
+            continue
+        remaining = word
+        for filler in _FILLER_HAN:
+            remaining = remaining.replace(filler, "")
+        if remaining:
+            return False
+    return True
+
+
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER],
+                          is_trainable=False)
+class FollowUpDetector(GraphComponent):
+    """Gives a message that is only a reference plus fillers the ``follow_up`` intent.
+
+    The assistant answers it in the context of the conversation: the previous
+    question about the newly referred product, or a refined search (see
+    ``actions/follow_up.py``). Put it after the intent classifiers.
+    """
+
+    @staticmethod
+    def get_default_config() -> Dict[str, Any]:
+        """No options."""
+        return {}
+
+    def __init__(self, config: Dict[str, Any]) -> None:
+        self._config = config
+
+    @classmethod
+    def create(cls, config: Dict[str, Any], model_storage: ModelStorage, resource: Resource,
+               execution_context: ExecutionContext) -> "FollowUpDetector":
+        """Create the component (it has nothing to train)."""
+        return cls(config)
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        """Mark follow-ups."""
+        from rasa.shared.nlu.constants import INTENT
+
+        for message in messages:
+            text = message.get(TEXT) or ""
+            if text and len(text) <= 200 and is_follow_up(text, message.get(ENTITIES) or []):
+                message.set(INTENT, {"name": FOLLOW_UP, "confidence": 1.0}, add_to_output=True)
+        return messages
+
+    def process_training_data(self, training_data: Any) -> Any:
+        """Nothing to do at training time."""
+        return training_data

@@ -6,7 +6,14 @@ from decimal import Decimal
 
 import pytest
 
-from actions.parsing import Money, chinese_number, parse_money, price_role
+from actions.parsing import (
+    Money,
+    asks_cheaper,
+    chinese_number,
+    parse_money,
+    price_limits,
+    price_role,
+)
 
 
 @pytest.mark.parametrize(("text", "expected"), [
@@ -55,3 +62,47 @@ def test_price_role_follows_the_words_around_the_price(text: str, price: str,
     if nlu_role:
         entity["role"] = nlu_role
     assert price_role(text, entity) == expected
+
+
+@pytest.mark.parametrize(("text", "low", "high", "currency"), [
+    ("I want headphones between $150 and $400", "150", "400", "USD"),
+    ("running shoes from 80 to 150 dollars", "80", "150", "USD"),
+    ("sneakers in the 90-120 dollar range", "90", "120", "USD"),
+    ("phones under 500 bucks?", None, "500", "USD"),
+    ("show me laptops over $1500", "1500", None, "USD"),
+    ("can you find me a phone for no more than $300", None, "300", "USD"),
+    ("my budget's about 60 dollars max, gift ideas?", None, "60", "USD"),
+    ("no less than 50 dollars", "50", None, "USD"),
+    ("1000到3000元之间的耳机", "1000", "3000", "CNY"),
+    ("跑鞋，价格在500到1000之间", "500", "1000", None),
+    ("休闲鞋，600-900元", "600", "900", "CNY"),
+    ("2000块以内的手机有哪些", None, "2000", "CNY"),
+    ("一万元以上的笔记本", "10000", None, "CNY"),
+    ("不超过两千的手机推荐几款", None, "2000", None),
+    ("2000左右的手机", "1600", "2400", None),  # about: 80-120%
+    ("预算400左右，送礼推荐点什么", None, "480", None),  # a budget: only the upper end
+])
+def test_price_limits_read_ranges_budgets_and_bounds(text: str, low: str | None,
+                                                     high: str | None,
+                                                     currency: str | None) -> None:
+    limits = price_limits(text)
+    assert (limits.min, limits.max, limits.currency) == (
+        Decimal(low) if low else None, Decimal(high) if high else None, currency)
+
+
+@pytest.mark.parametrize("text", ["show me the WH-1000XM5", "iPhone 15 vs galaxy s24",
+                                  "Anker 7-in-1 USB-C Hub", "order SH-100234", "", "第2个"])
+def test_model_numbers_are_not_prices(text: str) -> None:
+    assert not price_limits(text)
+
+
+def test_a_number_the_nlu_tagged_as_a_price_counts() -> None:
+    assert price_limits("phones 300", [{"entity": "price", "start": 7, "end": 10}]).max == 300
+
+
+@pytest.mark.parametrize(("text", "cheaper"), [
+    ("something like the iPhone 15 but less pricey", True),
+    ("有没有跟iPhone 15差不多但便宜点的", True), ("a more affordable one?", True),
+    ("alternatives to the Dell XPS 13", False), ("有类似的吗", False)])
+def test_asking_for_something_cheaper(text: str, cheaper: bool) -> None:
+    assert asks_cheaper(text) is cheaper

@@ -25,11 +25,16 @@ ONE_ADDRESS_FOR_ALL = {"LIMIT_MESSAGES_PER_IP": "1000000",
                        "LIMIT_UPLOADS_PER_IP": "100000"}
 
 
+# the Rasa API (trackers) on its loopback port, for tests that check whole conversations
+API_TOKEN = uuid.uuid4().hex
+
+
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     if not MODEL.exists():
         pytest.fail(f"{MODEL} is missing: run `make train` (make test does) first")
-    s = Stack(data_dir=tmp_path_factory.mktemp("e2e-data"), extra_env=ONE_ADDRESS_FOR_ALL)
+    s = Stack(data_dir=tmp_path_factory.mktemp("e2e-data"), extra_env=ONE_ADDRESS_FOR_ALL,
+              api_token=API_TOKEN)
     try:
         yield s.start()
     finally:

@@ -1,0 +1,182 @@
+"""Follow-ups as customers make them: a colour after a question about one product,
+a variant by colour, prices in later lists that agree with the quote, and
+recommendation reasons that are true to what the customer did."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from rasa_sdk import Tracker
+
+from actions.common import format_money, product_lines, variant_in_color
+from actions.constants import ActionName, Intent, Response, Slot
+from actions.pricing import ActionQuotePrice
+from actions.product_search import ActionSearchProducts
+from actions.recommend import ActionRecommend
+from shop.orders import CustomerIdentity
+from tests.conftest import entity, make_tracker, quoted, run_action, slot_events
+
+
+def _sku(graph: Any, model: str, color: str | None = None) -> str:
+    return next(s for s, *_ in sorted(graph.catalog_names())
+                if model in graph.model_name(s, "en") and
+                (color is None or graph.details(s, currency="USD").color_en == color))
+
+
+def _after(action: str, text: str, *, intent: str, entities: list[dict[str, Any]],
+           slots: dict[str, Any]) -> Tracker:
+    """A tracker whose previous turn was answered by ``action``."""
+    events = [{"event": "user", "text": "earlier"}, {"event": "action", "name": action},
+              {"event": "action", "name": "action_listen"}, {"event": "user", "text": text}]
+    latest = {"text": text, "intent": {"name": intent, "confidence": 0.9},
+              "entities": entities, "metadata": {}}
+    return Tracker("followup", {"language": "en", **slots}, latest, events, False, None, {},
+                   "action_listen")
+
+
+def test_a_colour_after_a_product_question_refines_that_product(demo_settings: Any,
+                                                               graph: Any) -> None:
+    white = _sku(graph, "KT9", "white")
+    tracker = _after(ActionName.PRODUCT_INFO, "ok what about black?",
+                     intent=Intent.SEARCH_PRODUCTS, entities=[entity("color", "black", 14)],
+                     slots={Slot.PRODUCT: white})
+    messages, events = run_action(ActionSearchProducts(), tracker)
+    assert messages[0]["response"] == Response.COLOR_AVAILABLE
+    chosen = slot_events(events)[Slot.PRODUCT]
+    assert graph.details(chosen, currency="USD").color_en == "black"
+    assert "KT9" in graph.model_name(chosen, "en")
+
+
+def test_a_colour_after_a_search_refines_the_search(demo_settings: Any, graph: Any) -> None:
+    tracker = _after(ActionName.SEARCH_PRODUCTS, "what about in black",
+                     intent=Intent.SEARCH_PRODUCTS, entities=[entity("color", "black", 17)],
+                     slots={Slot.SEARCH_CATEGORY: "running_shoes", Slot.SEARCH_COLOR: "red"})
+    messages, events = run_action(ActionSearchProducts(), tracker)
+    assert messages[0]["response"] == Response.SEARCH_RESULTS
+    for sku in slot_events(events)[Slot.SHOWN_PRODUCTS]:
+        details = graph.details(sku, currency="USD")
+        assert (details.category_key, details.color_en) == ("running_shoes", "black")
+
+
+def test_variants_are_picked_by_colour(demo_settings: Any, graph: Any) -> None:
+    buds = _sku(graph, "FreeBuds Pro 3", "white")
+    silver = variant_in_color(graph, buds, "silver")
+    assert silver and graph.details(silver, currency="USD").color_en == "silver"
+    assert variant_in_color(graph, buds, "银色") == silver
+    assert variant_in_color(graph, _sku(graph, "KT9"), "green") is None
+
+
+def test_a_price_range_in_a_search_is_one_range(demo_settings: Any, graph: Any) -> None:
+    text = "I want headphones between $150 and $400"
+    tracker = make_tracker(text, intent=Intent.SEARCH_PRODUCTS,
+                           entities=[entity("category", "headphones", 7),
+                                     entity("price", "$150", 27), entity("price", "$400", 36)])
+    _, events = run_action(ActionSearchProducts(), tracker)
+    shown = slot_events(events)[Slot.SHOWN_PRODUCTS]
+    assert shown
+    for sku in shown:
+        price = graph.details(sku, currency="USD").price
+        assert price is not None and Decimal(150) <= price <= Decimal(400)
+
+
+def test_lists_show_the_price_quoted_in_the_conversation(demo_settings: Any,
+                                                         graph: Any) -> None:
+    sku = _sku(graph, "Pegasus 41")
+    run_action(ActionQuotePrice(), make_tracker("how much?", intent=Intent.ASK_PRICE,
+                                                slots={Slot.PRODUCT: sku}, sender="c-list"))
+    record = quoted("c-list", sku)
+    from actions.services import pricing_ledger
+
+    # the policy quoted 7% under the list price in another conversation
+    pricing_ledger().add_quote(replace(record, conversation_id="c-cheaper",
+                                       price=record.list_price * 0.93))
+    summary = graph.summary(sku, currency="USD")
+    expected = (summary.price * Decimal("0.93")).quantize(Decimal("0.01"))
+    assert format_money(expected, "USD") in product_lines([summary], "en", "c-cheaper")
+    assert format_money(summary.price, "USD") in product_lines([summary], "en", "c-other")
+
+
+def test_buy_again_reasons_are_true_to_what_the_customer_did(demo_settings: Any,
+                                                             graph: Any) -> None:
+    shoes = _sku(graph, "Samba")
+    slots = {Slot.PRODUCT: shoes}
+    tracker = make_tracker("what would you recommend?", intent=Intent.ASK_RECOMMENDATION,
+                           slots=slots, sender="looker")
+    tracker.events.append({"event": "slot", "name": Slot.PRODUCT, "value": shoes})
+    messages, _ = run_action(ActionRecommend(), tracker)
+    reasons = [c["reason"] for m in messages if m.get("custom") for c in m["custom"]["cards"]]
+    assert reasons and "you bought it before" not in reasons  # a visitor bought nothing
+
+
+@pytest.mark.parametrize("status", ["delivered", "cancelled"])
+def test_what_a_customer_bought_comes_from_their_orders(demo_settings: Any,
+                                                        status: str) -> None:
+    import sqlite3
+
+    from actions.services import order_service
+
+    with sqlite3.connect(demo_settings.data_dir / "shop.db") as db:
+        customer, sku = db.execute(
+            "select o.customer_id, l.product_sku from orders o join order_lines l "
+            "on l.order_number = o.number where o.status = ? order by o.number limit 1",
+            (status,)).fetchone()
+        others = {r[0] for r in db.execute(
+            "select l.product_sku from orders o join order_lines l on l.order_number = o.number"
+            " where o.customer_id = ? and o.status != 'cancelled'", (customer,))}
+    bought = order_service().bought(CustomerIdentity(customer_id=customer), [sku, "NOPE"])
+    assert bought == ({sku} if status == "delivered" or sku in others else set())
+    assert order_service().bought(CustomerIdentity(), [sku]) == set()
+
+
+def _follow_up(text: str, entities: list[dict[str, Any]], previous: list[dict[str, Any]],
+               slots: dict[str, Any]) -> Tracker:
+    latest = {"text": text, "intent": {"name": Intent.FOLLOW_UP, "confidence": 1.0},
+              "entities": entities, "metadata": {}}
+    events = previous + [{"event": "user", "text": text, "parse_data": latest}]
+    return Tracker("follow-up", {"language": "en", **slots}, latest, events, False, None, {},
+                   "action_listen")
+
+
+def _asked(intent: str, then: str) -> list[dict[str, Any]]:
+    return [{"event": "user", "text": "earlier", "parse_data": {"intent": {"name": intent}}},
+            {"event": "action", "name": then}]
+
+
+def test_a_follow_up_asks_the_previous_question_about_another_product(
+        demo_settings: Any, graph: Any) -> None:
+    from actions.follow_up import ActionFollowUp
+
+    shown = [_sku(graph, "MacBook Air"), _sku(graph, "MacBook Pro")]
+    tracker = _follow_up("and the last one?", [entity("mention", "-1", 8)],
+                         _asked(Intent.ASK_PRICE, ActionName.QUOTE_PRICE),
+                         {Slot.SHOWN_PRODUCTS: shown, Slot.PRODUCT: shown[0]})
+    messages, events = run_action(ActionFollowUp(), tracker)
+    assert messages[0]["response"] in (Response.PRICE, Response.PRICE_OFFER)
+    assert slot_events(events)[Slot.PRODUCT] == shown[1]
+    assert quoted("follow-up", shown[1]) is not None  # priced (and audited) like a question
+
+
+def test_a_follow_up_without_a_previous_question_describes_the_product(
+        demo_settings: Any, graph: Any) -> None:
+    from actions.follow_up import ActionFollowUp
+
+    shown = [_sku(graph, "MacBook Air"), _sku(graph, "MacBook Pro")]
+    tracker = _follow_up("第二个呢", [entity("mention", "2", 0)], [],
+                         {Slot.SHOWN_PRODUCTS: shown, "language": "zh"})
+    messages, _ = run_action(ActionFollowUp(), tracker)
+    assert messages[0]["response"] == Response.DETAILS
+
+
+def test_a_brand_follow_up_searches_again(demo_settings: Any, graph: Any) -> None:
+    from actions.follow_up import ActionFollowUp
+
+    tracker = _follow_up("what about xiaomi", [entity("brand", "xiaomi", 11)],
+                         _asked(Intent.SEARCH_PRODUCTS, ActionName.SEARCH_PRODUCTS),
+                         {Slot.SEARCH_CATEGORY: "phones", Slot.SEARCH_BRAND: "huawei"})
+    messages, events = run_action(ActionFollowUp(), tracker)
+    assert messages[0]["response"] == Response.SEARCH_RESULTS
+    assert {graph.details(s, currency="USD").brand_en for s in
+            slot_events(events)[Slot.SHOWN_PRODUCTS]} == {"Xiaomi"}

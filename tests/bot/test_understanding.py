@@ -1,0 +1,175 @@
+"""Components that read messages as shoppers write them: the text normaliser
+(Traditional Chinese, typos), the reference extractor ("the 2nd one", "第二款")
+and the product rescue of unsure intents."""
+
+from __future__ import annotations
+
+import pytest
+from rasa.engine.graph import ExecutionContext
+from rasa.engine.storage.local_model_storage import LocalModelStorage
+from rasa.engine.storage.resource import Resource
+from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from bot.components.normalizer import Normalizer, TextNormalizer, to_simplified
+from bot.components.product_rescue import ProductIntentRescue
+from bot.components.references import ReferenceExtractor, find_references
+
+CATALOG = ["手机", "耳机", "笔记本电脑", "夹克", "华为", "苹果", "phones", "headphones",
+           "samsung", "lenovo", "jackets", "Apple MacBook Air 13", "sneakers"]
+
+
+@pytest.fixture(scope="module")
+def normalizer() -> Normalizer:
+    return Normalizer(CATALOG, known=["show", "me", "the", "under", "dollars"])
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("請問有華為的手機嗎", "请问有华为的手机吗"),
+    ("蘋果筆記型電腦有哪些", "苹果笔记本电脑有哪些"),  # Taiwan phrasing too
+    ("我想買藍牙耳機，兩千元以內", "我想买蓝牙耳机，两千元以内"),
+    ("有没有华为手机", "有没有华为手机"),  # Simplified stays as it is
+])
+def test_traditional_chinese_becomes_simplified(text: str, expected: str) -> None:
+    assert to_simplified(text) == expected
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("有没有三千以内的手几", "有没有三千以内的手机"),
+    ("想买个蓝牙耳鸡", "想买个蓝牙耳机"),
+    ("华为的笔记本电恼", "华为的笔记本电脑"),
+    ("do you have hedphones under 100 dollars", "do you have headphones under 100 dollars"),
+    ("show me samsng phones", "show me samsung phones"),
+    ("how much is the macbok air 13", "how much is the macbook air 13"),
+    ("looking for lenvo laptops", "looking for lenovo laptops"),
+])
+def test_catalog_typos_are_corrected(normalizer: Normalizer, text: str, expected: str) -> None:
+    assert normalizer(text) == expected
+
+
+@pytest.mark.parametrize("text", [
+    "事实上我要买",  # real words that sound like catalog words are left alone
+    "shows me the shoes", "what's the time", "order SH-100234 for bob@exmple.com",
+    "", "😀", "x" * 10_000, "SELECT * FROM products; --", "<script>alert(1)</script>",
+])
+def test_everything_else_is_left_as_written(normalizer: Normalizer, text: str) -> None:
+    assert normalizer(text) == text
+
+
+def test_the_normaliser_learns_its_catalog_with_the_model(tmp_path) -> None:
+    storage, resource = LocalModelStorage(tmp_path), Resource("normalizer")
+    context = ExecutionContext(graph_schema=None, node_name="normalizer")  # type: ignore[arg-type]
+    config = TextNormalizer.get_default_config()
+    untrained = TextNormalizer.create(config, storage, resource, context)
+    untrained.train(TrainingData(lookup_tables=[{"name": "category", "elements": ["耳机"]},
+                                                {"name": "other", "elements": ["耳鸡"]}]))
+    loaded = TextNormalizer.load(config, storage, resource, context)
+    messages = [Message({TEXT: "想買個藍牙耳鸡"}), Message({TEXT: "hello"})]
+    loaded.process(messages)
+    assert [m.get(TEXT) for m in messages] == ["想买个蓝牙耳机", "hello"]
+
+
+@pytest.mark.parametrize(("text", "values"), [
+    ("what would the 2nd one cost?", ["2"]),
+    ("anything that goes with the 3rd one?", ["3"]),
+    ("tell me more about number 2", ["2"]),
+    ("how much is #3", ["3"]),
+    ("what is item 4 made of", ["4"]),
+    ("how much is no. 1", ["1"]),
+    ("the last one?", ["-1"]),
+    ("put the first two side by side", ["1", "2"]),
+    ("compare 1 and 3", ["1", "3"]),
+    ("the cheapest one please", ["cheapest"]),
+    ("第二款现在什么价？", ["2"]),
+    ("第2个", ["2"]),
+    ("2号多少钱", ["2"]),
+    ("第十二个", ["12"]),
+    ("头一个还有库存吗", ["1"]),
+    ("最后那款呢", ["-1"]),
+    ("前两款对比一下", ["1", "2"]),
+    ("比较一下1和2", ["1", "2"]),
+    ("最便宜的那款多少钱", ["cheapest"]),
+    ("最贵的是哪个", ["dearest"]),
+])
+def test_references_to_listed_products(text: str, values: list[str]) -> None:
+    assert [e["value"] for e in find_references(text)] == values
+
+
+@pytest.mark.parametrize("text", [
+    "12月2号发货了吗", "phones under 500 bucks", "show me the iPhone 15", "AirPods Pro 2",
+    "the WH-1000XM5 please", "last time I ordered shoes", "买2号电池", "",
+])
+def test_numbers_that_are_not_references(text: str) -> None:
+    assert find_references(text) == []
+
+
+def test_reference_entities_replace_learnt_mentions() -> None:
+    message = Message({TEXT: "what would the 2nd one cost?", ENTITIES: [
+        {"entity": "mention", "value": "2nd one", "start": 15, "end": 22},
+        {"entity": "price", "value": "x", "start": 0, "end": 4}]})
+    ReferenceExtractor({}).process([message])
+    assert [(e["entity"], e["value"]) for e in message.get(ENTITIES)] == [
+        ("price", "x"), ("mention", "2")]
+
+
+def _unsure(entities: list[str], ranking: list[tuple[str, float]]) -> Message:
+    return Message({TEXT: "x", INTENT: {"name": "nlu_fallback", "confidence": 0.3},
+                    INTENT_RANKING_KEY: [{"name": "nlu_fallback", "confidence": 0.3}]
+                    + [{"name": n, "confidence": c} for n, c in ranking],
+                    ENTITIES: [{"entity": e, "value": "v", "start": 0, "end": 1}
+                               for e in entities]})
+
+
+def test_a_named_product_turns_an_unsure_intent_into_a_question_about_it() -> None:
+    rescue = ProductIntentRescue(ProductIntentRescue.get_default_config())
+    about = _unsure(["product"], [("greet", 0.25), ("ask_discount", 0.2), ("ask_price", 0.1)])
+    unranked = _unsure(["mention"], [("greet", 0.25)])
+    search = _unsure(["color", "category"], [("ask_price", 0.2), ("ask_recommendation", 0.1)])
+    nothing = _unsure([], [("search_products", 0.28)])
+    rescue.process([about, unranked, search, nothing])
+    assert about.get(INTENT)["name"] == "ask_discount"
+    assert unranked.get(INTENT)["name"] == "ask_details"
+    assert search.get(INTENT)["name"] == "ask_recommendation"
+    assert nothing.get(INTENT)["name"] == "nlu_fallback"  # nothing of the shop: ask again
+
+
+def test_a_sure_intent_is_left_alone() -> None:
+    message = Message({TEXT: "x", INTENT: {"name": "greet", "confidence": 0.9},
+                       ENTITIES: [{"entity": "product", "value": "v"}]})
+    ProductIntentRescue(ProductIntentRescue.get_default_config()).process([message])
+    assert message.get(INTENT)["name"] == "greet"
+
+
+def _with_entities(text: str, tagged: list[tuple[str, str]]) -> Message:
+    entities = [{"entity": "mention", **e} for e in find_references(text)]
+    for kind, word in tagged:
+        start = text.index(word)
+        entities.append({"entity": kind, "value": word, "start": start,
+                         "end": start + len(word)})
+    return Message({TEXT: text, INTENT: {"name": "ask_stock", "confidence": 0.4},
+                    ENTITIES: entities})
+
+
+@pytest.mark.parametrize(("text", "tagged", "follow_up"), [
+    ("and the last one?", [], True),
+    ("第二个呢", [], True),
+    ("最后那款呢", [], True),
+    ("ok what about black?", [("color", "black")], True),
+    ("那小米的呢", [("brand", "小米")], True),
+    ("only the white ones please", [("color", "white")], True),
+    ("有白色的吗", [("color", "白色")], True),
+    ("6000以下的", [("price", "6000")], True),
+    ("银色的有货吗", [("color", "银色")], False),  # a question of its own: stock
+    ("how much is the second one", [], False),
+    ("tell me more about number 2", [], False),
+    ("blue then, how much?", [("color", "blue")], False),
+    ("hello there", [], False),
+])
+def test_follow_ups_are_messages_that_only_point_at_something(
+        text: str, tagged: list[tuple[str, str]], follow_up: bool) -> None:
+    from bot.components.references import FollowUpDetector
+
+    message = _with_entities(text, tagged)
+    FollowUpDetector({}).process([message])
+    assert (message.get(INTENT)["name"] == "follow_up") is follow_up
