@@ -13,10 +13,12 @@ from scripts.bench_nlu import (
     OUT_OF_SCOPE,
     bench_config,
     catalog_names,
+    choose_threshold,
     load_banking77,
     load_clinc150,
     stratified_split,
     threshold_curve,
+    tuning_split,
     write_nlu,
 )
 from tests.knowledge_graph.test_online_retail import DATASETS
@@ -45,6 +47,18 @@ def test_benchmarks_read_the_shared_datasets(datasets: Path) -> None:
     clinc_train, clinc_val = load_clinc150(datasets)
     assert len(clinc_train) == 15_100 and len(clinc_val) == 3_100
     assert sum(i == OUT_OF_SCOPE for _, i in clinc_val) == 100
+    kept, tune = tuning_split(clinc_train)
+    assert len(kept) + len(tune) == 15_100 and not set(kept) & set(tune)
+    assert sum(i == OUT_OF_SCOPE for _, i in tune) == 50 and len(tune) == 1_550
+
+
+def test_the_threshold_is_the_lowest_that_meets_the_targets() -> None:
+    meets = [{"threshold": k / 20, "in_scope_accuracy": 97 - 0.2 * k, "oos_recall": 80.0 + k}
+             for k in range(20)]
+    assert choose_threshold(meets) == 0.5  # 90% recall first reached, at 95% in scope
+    never = [{"threshold": k / 20, "in_scope_accuracy": 97.0 - 2 * k, "oos_recall": 60.0 + k}
+             for k in range(20)]
+    assert choose_threshold(never) == 0.0  # targets out of reach: the best sum
 
 
 def test_written_yaml_round_trips_awkward_texts(tmp_path: Path) -> None:
