@@ -52,6 +52,24 @@ def _percent(share: float) -> str:
     return f"{round(share * 100, 1):g}%"
 
 
+def quoted_price_text(tracker: Tracker, details: ProductDetails, lang: str) -> str:
+    """The price of ``details`` as the price policy quotes it in this conversation.
+
+    Every price an answer states goes through the policy (and its audit trail),
+    so a product's description, a colour answer and a price question agree.
+    """
+    facts = product_facts(details.sku)
+    if facts is None or details.price is None:
+        return price_text(details.price, details.currency, lang)
+    identity = customer_identity(tracker)
+    quote = pricing_engine().quote(
+        facts, conversation_id=tracker.sender_id,
+        shopper=replace(shopper(identity.customer_id), client=identity.client))
+    if quote.status is QuoteStatus.ON_REQUEST:
+        return price_text(None, details.currency, lang)
+    return price_text(_scaled(details, quote.factor), details.currency, lang)
+
+
 class _PriceAction:
     """Shared plumbing: who is asking, the product's details in their currency.
 

@@ -8,8 +8,8 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import currency_for, language, product_lines, resolve_one
-from actions.constants import ActionName, Response, Slot
+from actions.common import currency_for, language, latest_entities, product_lines, resolve_one
+from actions.constants import ActionName, Entity, Response, Slot
 from actions.services import product_graph
 from actions.settings import settings
 
@@ -25,6 +25,14 @@ class ActionProductAccessories(Action):
     ) -> list[EventType]:
         lang = language(tracker)
         graph = product_graph()
+        named = latest_entities(tracker, Entity.PRODUCT) + latest_entities(tracker, Entity.MENTION)
+        if latest_entities(tracker, Entity.CATEGORY) and not named \
+                and not tracker.get_slot(Slot.PRODUCT):
+            # "手机配件看一下", "show me laptop accessories": a category to browse, and no
+            # product to find accessories for
+            from actions.product_search import ActionSearchProducts
+
+            return await ActionSearchProducts().run(dispatcher, tracker, domain)
         sku = resolve_one(dispatcher, tracker, graph)
         if sku is None:
             return []

@@ -17,10 +17,10 @@ from actions.common import (
     join_words,
     language,
     latest_entities,
-    price_text,
     resolve_one,
 )
 from actions.constants import ActionName, Entity, Intent, Response, Slot
+from actions.pricing import quoted_price_text
 from actions.services import product_graph
 from knowledge_graph.export import LOW_STOCK
 from knowledge_graph.graph import ProductDetails, ProductGraph
@@ -75,7 +75,7 @@ class ActionProductInfo(Action):
             dispatcher.utter_message(
                 response=Response.DETAILS, name=name,
                 description=(details.description_zh if lang == "zh" else details.description_en)
-                or "", price=price_text(details.price, details.currency, lang),
+                or "", price=quoted_price_text(tracker, details, lang),
                 availability=availability)
         return [SlotSet(Slot.PRODUCT, sku)]
 
@@ -113,7 +113,9 @@ class ActionProductInfo(Action):
         dispatcher.utter_message(response=Response.COLOR_AVAILABLE, name=model,
                                  color=graph.label("color", wanted, lang),
                                  variant=display_name(pick, lang),
-                                 price=price_text(pick.price, pick.currency, lang))
+                                 price=quoted_price_text(
+                                     tracker, graph.details(pick.sku, currency=pick.currency),
+                                     lang))
         return pick.sku
 
 

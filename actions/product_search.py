@@ -63,8 +63,10 @@ class ActionSearchProducts(Action):
         graph = product_graph()
 
         def first(entity: str) -> str | None:
-            values = latest_entities(tracker, entity)
-            return str(values[0]["value"]) if values else None
+            # a catalog term first: "a new laptop from lenovo" may tag "new" as a brand
+            values = [str(e.get("value") or "") for e in latest_entities(tracker, entity)]
+            known = [v for v in values if graph.canonical(entity, v)]
+            return (known or values or [None])[0]
 
         raw_category, raw_brand, raw_color = (first(Entity.CATEGORY), first(Entity.BRAND),
                                               first(Entity.COLOR))
@@ -92,6 +94,14 @@ class ActionSearchProducts(Action):
         }
         raw_category, raw_brand, raw_color = (_known(graph, kind, raw) for kind, raw in (
             ("category", raw_category), ("brand", raw_brand), ("color", raw_color)))
+        if any(graph.canonical(k, r) for k, r in (("category", raw_category),
+                                                   ("brand", raw_brand))):
+            # beside a known brand or category, a one-character or three-letter tag
+            # that is no catalog term is the entity model's noise ("台", "new")
+            raw_category, raw_brand, raw_color = (
+                None if r and not graph.canonical(k, r) and _noise(r) else r
+                for k, r in (("category", raw_category), ("brand", raw_brand),
+                             ("color", raw_color)))
         category = graph.canonical("category", raw_category) if raw_category else (
             None if fresh else previous["category"])
         brand = graph.canonical("brand", raw_brand) if raw_brand else (
@@ -136,6 +146,13 @@ class ActionSearchProducts(Action):
                                  items=product_lines(result.items, lang, tracker.sender_id))
         skus = [item.sku for item in result.items]
         return events + [SlotSet(Slot.SHOWN_PRODUCTS, skus), SlotSet(Slot.PRODUCT, None)]
+
+
+def _noise(tag: str) -> bool:
+    """A tag too short to be a brand, category or colour the shop lacks: one Chinese
+    character, or up to three letters."""
+    tag = tag.strip()
+    return len(tag) <= (1 if any(not c.isascii() for c in tag) else 3)
 
 
 def _known(graph: ProductGraph, kind: str, raw: str | None) -> str | None:

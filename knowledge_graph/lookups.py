@@ -31,8 +31,11 @@ def build_vocabulary(graph: ProductGraph) -> NluVocabulary:
     """
     lookups: dict[str, set[str]] = {"product": set()}
     synonyms: dict[str, set[str]] = {}
-    for _, model_en, model_zh in graph.model_names():
+    models = graph.model_names()
+    for _, model_en, model_zh in models:
         lookups["product"].update((model_en, model_zh))
+    lookups["product"].update(short_names(models, brands=graph.vocabulary("brand"),
+                                          categories=graph.vocabulary("category")))
     for kind in ("brand", "category", "color"):
         table = lookups.setdefault(kind, set())
         for label, key in graph.vocabulary(kind).items():
@@ -48,6 +51,59 @@ def build_vocabulary(graph: ProductGraph) -> NluVocabulary:
 
 
 _HAN = re.compile(r"[\u3400-\u9fff]+")
+
+
+def short_names(models: list[tuple[str, str, str]], *, brands: dict[str, str],
+                categories: dict[str, str]) -> set[str]:
+    """The shorter names customers write for catalog models: without the brand
+    ("Galaxy S24", "Mate 60 Pro"), without the category word at the end ("JBL Flip 6"
+    for "JBL Flip 6 Speaker", "索尼 WH-1000XM5" for "索尼 WH-1000XM5 头戴式耳机"), or both.
+
+    A short name is kept only when it still names one model: it has a letter (not just
+    "14"), is no brand or category word itself, and no other model shortens to it.
+    """
+    brand_words = sorted((b.lower() for b in brands), key=len, reverse=True)
+    category_words = {c.lower() for c in categories}
+
+    def without_brand(name: str) -> str:
+        lowered = name.lower()
+        for brand in brand_words:
+            if lowered.startswith(brand + " "):
+                return name[len(brand) + 1:].strip()
+        return name
+
+    def without_category(name: str) -> str:
+        words = name.split()
+        while len(words) > 1:
+            last = words[-1].lower()
+            two = " ".join(words[-2:]).lower()
+            if two in category_words and len(words) > 2:
+                words = words[:-2]
+            elif last in category_words or (not last.isascii() and any(
+                    last.endswith(c) for c in category_words if not c.isascii() and len(c) >= 2)):
+                words = words[:-1]
+            else:
+                break
+        return " ".join(words)
+
+    owners: dict[str, set[str]] = {}
+    for group, *names in models:
+        for name in names:
+            for short in {without_brand(name), without_category(name),
+                          without_category(without_brand(name))}:
+                owners.setdefault(short, set()).add(group)
+    full = {name for _, *names in models for name in names}
+    return {short for short, groups in owners.items()
+            if len(groups) == 1 and short not in full
+            and re.search(r"[^\W\d_]", short) and short.lower() not in category_words
+            and short.lower() not in {b.lower() for b in brands}
+            and len(short) >= (2 if _HAN.search(short) else 4) and not _plain_word(short)}
+
+
+def _plain_word(name: str) -> bool:
+    """One short ordinary Latin word ("Desk"): too common to stand for a model alone."""
+    return (" " not in name and name.isascii() and name.isalpha() and len(name) < 6
+            and not any(c.isupper() for c in name[1:]))
 
 
 def segmentation_words(graph: ProductGraph) -> list[str]:

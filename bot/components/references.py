@@ -190,7 +190,9 @@ def is_follow_up(text: str, entities: List[Dict[str, Any]]) -> bool:
     spans = [(e["start"], e["end"]) for e in entities
              if e.get("entity") in FOLLOW_UP_ENTITIES and isinstance(e.get("start"), int)
              and isinstance(e.get("end"), int)]
-    if not spans:
+    kinds = {e.get("entity") for e in entities}
+    if not spans or (kinds & {"mention", "product"} and kinds & {"brand", "category"}):
+        # "第一款有配件吗": a listed product and a category word make a question
         return False
     rest = list(text)
     for start, end in spans:

@@ -10,7 +10,7 @@ from knowledge_graph.backends import OxigraphBackend, RdflibBackend, open_backen
 from knowledge_graph.errors import KnowledgeGraphError, ProductNotFound
 from knowledge_graph.export import build_graph, write_graph
 from knowledge_graph.graph import ProductGraph
-from knowledge_graph.lookups import build_vocabulary, to_rasa_yaml
+from knowledge_graph.lookups import build_vocabulary, short_names, to_rasa_yaml
 from knowledge_graph.records import ProductRecord
 from tests.knowledge_graph.test_export import small_catalog
 
@@ -98,6 +98,24 @@ def test_vocabulary_and_labels(kg) -> None:
     assert "安踏" in vocab.synonyms["anta"] and "trainers" in vocab.synonyms["running_shoes"]
     text = to_rasa_yaml(vocab)
     assert "- lookup: product" in text and '- synonym: "anta"' in text
+
+
+def test_short_names_are_the_ones_customers_write() -> None:
+    models = [("g1", "Samsung Galaxy S24", "三星 Galaxy S24"),
+              ("g2", "JBL Flip 6 Speaker", "JBL Flip 6 蓝牙音箱"),
+              ("g3", "Xiaomi 14", "小米 14"), ("g4", "IKEA Desk Lamp", "宜家 台灯"),
+              ("g5", "Sony WH-1000XM5 Headphones", "索尼 WH-1000XM5 头戴式耳机"),
+              ("g6", "Acme Pro Phone", "Acme Pro 手机"), ("g7", "Zeta Pro Phone", "Zeta Pro 手机")]
+    brands = {"samsung": "samsung", "三星": "samsung", "jbl": "jbl", "xiaomi": "xiaomi",
+              "小米": "xiaomi", "ikea": "ikea", "宜家": "ikea", "sony": "sony", "索尼": "sony",
+              "acme": "acme", "zeta": "zeta"}
+    categories = {"speaker": "headphones", "蓝牙音箱": "headphones", "headphones": "headphones",
+                  "耳机": "headphones", "lamp": "home", "phone": "phones", "手机": "phones"}
+    short = short_names(models, brands=brands, categories=categories)
+    assert {"Galaxy S24", "JBL Flip 6", "Flip 6", "WH-1000XM5", "索尼 WH-1000XM5",
+            "Sony WH-1000XM5", "台灯"} <= short
+    assert "14" not in short and "Desk" not in short  # a bare number, a plain word
+    assert "Pro" not in short and "Acme Pro" in short  # "Pro" would name two models
 
 
 def test_backends_give_identical_answers() -> None:
