@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -150,7 +150,8 @@ _BUDGET = re.compile(r"(?i)budget|预算|spend|花")
 AROUND = (Decimal("0.8"), Decimal("1.2"))
 
 
-def _amounts(text: str, entities: list[Mapping[str, Any]]) -> list[tuple[Money, int, int]]:
+def _amounts(text: str, entities: Sequence[Mapping[str, Any]]
+             ) -> list[tuple[Money, int, int]]:
     """Amounts in ``text`` that read as prices: with a currency sign or unit, next to a
     price word, or tagged as a price by the NLU."""
     tagged = [(e.get("start"), e.get("end")) for e in entities
@@ -169,7 +170,7 @@ def _amounts(text: str, entities: list[Mapping[str, Any]]) -> list[tuple[Money, 
     return found
 
 
-def price_limits(text: str, entities: list[Mapping[str, Any]] = ()) -> PriceLimits:  # type: ignore[assignment]
+def price_limits(text: str, entities: Sequence[Mapping[str, Any]] = ()) -> PriceLimits:
     """The price range a message asks for: "between $150 and $400", "2000元以内",
     "about 60 dollars max", "400左右", "从500到1000", "90-120 dollar range".
 
@@ -188,8 +189,8 @@ def price_limits(text: str, entities: list[Mapping[str, Any]] = ()) -> PriceLimi
     currency = next((m.currency for m, _, _ in amounts if m.currency), None)
     for (first, _, first_end), (second, second_start, _) in zip(amounts, amounts[1:], strict=False):
         if _RANGE_JOIN.match(text[first_end:second_start]):
-            low, high = sorted((first.amount, second.amount))
-            return PriceLimits(min=low, max=high, currency=currency)
+            ends = sorted((first.amount, second.amount))
+            return PriceLimits(min=ends[0], max=ends[1], currency=currency)
     low: Decimal | None = None
     high: Decimal | None = None
     for money, start, end in amounts:

@@ -66,7 +66,7 @@ class ActionSearchProducts(Action):
             # a catalog term first: "a new laptop from lenovo" may tag "new" as a brand
             values = [str(e.get("value") or "") for e in latest_entities(tracker, entity)]
             known = [v for v in values if graph.canonical(entity, v)]
-            return (known or values or [None])[0]
+            return (known or values)[0] if values else None
 
         raw_category, raw_brand, raw_color = (first(Entity.CATEGORY), first(Entity.BRAND),
                                               first(Entity.COLOR))

@@ -10,15 +10,14 @@ add nothing, so the language of the conversation so far is kept.
 from __future__ import annotations
 
 import re
-from typing import Any, Dict, List
+from typing import List
 
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.extractors.extractor import EntityExtractorMixin
 from rasa.shared.nlu.constants import ENTITIES, TEXT
 from rasa.shared.nlu.training_data.message import Message
+
+from bot.components.stateless import StatelessComponent
 
 CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef]")
 HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
@@ -46,27 +45,8 @@ def detect_language(text: str | None) -> str | None:
 @DefaultV1Recipe.register(
     [DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR], is_trainable=False
 )
-class LanguageDetector(GraphComponent, EntityExtractorMixin):
+class LanguageDetector(StatelessComponent, EntityExtractorMixin):
     """Adds a ``language`` entity with the detected language of the message."""
-
-    @staticmethod
-    def get_default_config() -> Dict[str, Any]:
-        """No options."""
-        return {}
-
-    def __init__(self, config: Dict[str, Any]) -> None:
-        self._config = config
-
-    @classmethod
-    def create(
-        cls,
-        config: Dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> "LanguageDetector":
-        """Create the component (it has nothing to train)."""
-        return cls(config)
 
     def process(self, messages: List[Message]) -> List[Message]:
         """Add the language entity to each message."""
@@ -87,7 +67,3 @@ class LanguageDetector(GraphComponent, EntityExtractorMixin):
             )
             message.set(ENTITIES, entities, add_to_output=True)
         return messages
-
-    def process_training_data(self, training_data: Any) -> Any:
-        """Nothing to add at training time."""
-        return training_data

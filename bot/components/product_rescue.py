@@ -17,19 +17,18 @@ from __future__ import annotations
 
 from typing import Any, Dict, List
 
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY
 from rasa.shared.nlu.training_data.message import Message
+
+from bot.components.stateless import StatelessComponent
 
 FALLBACK = "nlu_fallback"
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER],
                           is_trainable=False)
-class ProductIntentRescue(GraphComponent):
+class ProductIntentRescue(StatelessComponent):
     """Replaces ``nlu_fallback`` by a shop intent when the message names the shop's things.
 
     Options:
@@ -54,15 +53,6 @@ class ProductIntentRescue(GraphComponent):
             "search_entities": ["category", "brand", "color", "price"],
             "default_search_intent": "search_products",
         }
-
-    def __init__(self, config: Dict[str, Any]) -> None:
-        self._config = config
-
-    @classmethod
-    def create(cls, config: Dict[str, Any], model_storage: ModelStorage, resource: Resource,
-               execution_context: ExecutionContext) -> "ProductIntentRescue":
-        """Create the component (it has nothing to train)."""
-        return cls(config)
 
     def _pick(self, ranking: List[Dict[str, Any]], intents: List[str], default: str
               ) -> Dict[str, Any]:
@@ -92,7 +82,3 @@ class ProductIntentRescue(GraphComponent):
                 continue
             message.set(INTENT, rescued, add_to_output=True)
         return messages
-
-    def process_training_data(self, training_data: Any) -> Any:
-        """Nothing to do at training time."""
-        return training_data

@@ -17,13 +17,12 @@ from __future__ import annotations
 import re
 from typing import Any, Dict, List, Tuple
 
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.extractors.extractor import EntityExtractorMixin
 from rasa.shared.nlu.constants import ENTITIES, TEXT
 from rasa.shared.nlu.training_data.message import Message
+
+from bot.components.stateless import StatelessComponent
 
 ENTITY = "mention"
 MAX_POSITION = 20
@@ -124,22 +123,8 @@ def find_references(text: str) -> List[Dict[str, Any]]:
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR], is_trainable=False)
-class ReferenceExtractor(GraphComponent, EntityExtractorMixin):
+class ReferenceExtractor(StatelessComponent, EntityExtractorMixin):
     """Adds ``mention`` entities for references to listed products (module docstring)."""
-
-    @staticmethod
-    def get_default_config() -> Dict[str, Any]:
-        """No options."""
-        return {}
-
-    def __init__(self, config: Dict[str, Any]) -> None:
-        self._config = config
-
-    @classmethod
-    def create(cls, config: Dict[str, Any], model_storage: ModelStorage, resource: Resource,
-               execution_context: ExecutionContext) -> "ReferenceExtractor":
-        """Create the component (it has nothing to train)."""
-        return cls(config)
 
     def process(self, messages: List[Message]) -> List[Message]:
         """Replace the message's mention entities with the ones found by pattern."""
@@ -154,10 +139,6 @@ class ReferenceExtractor(GraphComponent, EntityExtractorMixin):
             message.set(ENTITIES, sorted(kept, key=lambda e: e.get("start", 0)),
                         add_to_output=True)
         return messages
-
-    def process_training_data(self, training_data: Any) -> Any:
-        """Training examples keep their annotated entities."""
-        return training_data
 
 
 FOLLOW_UP = "follow_up"
@@ -214,27 +195,13 @@ def is_follow_up(text: str, entities: List[Dict[str, Any]]) -> bool:
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER],
                           is_trainable=False)
-class FollowUpDetector(GraphComponent):
+class FollowUpDetector(StatelessComponent):
     """Gives a message that is only a reference plus fillers the ``follow_up`` intent.
 
     The assistant answers it in the context of the conversation: the previous
     question about the newly referred product, or a refined search (see
     ``actions/follow_up.py``). Put it after the intent classifiers.
     """
-
-    @staticmethod
-    def get_default_config() -> Dict[str, Any]:
-        """No options."""
-        return {}
-
-    def __init__(self, config: Dict[str, Any]) -> None:
-        self._config = config
-
-    @classmethod
-    def create(cls, config: Dict[str, Any], model_storage: ModelStorage, resource: Resource,
-               execution_context: ExecutionContext) -> "FollowUpDetector":
-        """Create the component (it has nothing to train)."""
-        return cls(config)
 
     def process(self, messages: List[Message]) -> List[Message]:
         """Mark follow-ups."""
@@ -245,7 +212,3 @@ class FollowUpDetector(GraphComponent):
             if text and len(text) <= 200 and is_follow_up(text, message.get(ENTITIES) or []):
                 message.set(INTENT, {"name": FOLLOW_UP, "confidence": 1.0}, add_to_output=True)
         return messages
-
-    def process_training_data(self, training_data: Any) -> Any:
-        """Nothing to do at training time."""
-        return training_data
