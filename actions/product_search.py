@@ -19,7 +19,7 @@ from actions.common import (
     product_lines,
 )
 from actions.constants import ActionName, Entity, Response, Slot
-from actions.parsing import parse_money, price_limits
+from actions.parsing import asks_cheaper, parse_money, price_limits
 from actions.product_info import ActionProductInfo
 from actions.services import product_graph
 from actions.settings import settings
@@ -116,6 +116,11 @@ class ActionSearchProducts(Action):
         min_price = limits.min if limits.min is not None else (
             None if fresh or tracker.get_slot(Slot.SEARCH_MIN_PRICE) is None
             else Decimal(str(tracker.get_slot(Slot.SEARCH_MIN_PRICE))))
+        compared = _cheaper_than(graph, tracker, currency)
+        if compared is not None:  # "phones cheaper than the iPhone 15"
+            ceiling, its_category = compared
+            max_price = ceiling if max_price is None else min(max_price, ceiling)
+            category = category or its_category
 
         if not any((raw_category, raw_brand, raw_color, limits, category, brand, color)):
             dispatcher.utter_message(response=Response.SEARCH_NEED_CRITERIA)
@@ -146,6 +151,23 @@ class ActionSearchProducts(Action):
                                  items=product_lines(result.items, lang, tracker.sender_id))
         skus = [item.sku for item in result.items]
         return events + [SlotSet(Slot.SHOWN_PRODUCTS, skus), SlotSet(Slot.PRODUCT, None)]
+
+
+def _cheaper_than(graph: ProductGraph, tracker: Tracker,
+                  currency: str) -> tuple[Decimal, str] | None:
+    """For "cheaper than the <product>": a price just under its cheapest variant, and
+    its category; ``None`` when the message compares with no product."""
+    if not asks_cheaper(tracker.latest_message.get("text") or ""):
+        return None
+    for entity in latest_entities(tracker, Entity.PRODUCT):
+        matches = graph.match_names(str(entity.get("value") or ""), limit=1, min_score=75)
+        if matches:
+            prices = [v.price for v in graph.variants(matches[0].sku, currency=currency)
+                      if v.price is not None]
+            if prices:
+                category = graph.details(matches[0].sku, currency=currency).category_key
+                return min(prices) - Decimal("0.01"), category
+    return None
 
 
 def _noise(tag: str) -> bool:

@@ -180,3 +180,17 @@ def test_a_brand_follow_up_searches_again(demo_settings: Any, graph: Any) -> Non
     assert messages[0]["response"] == Response.SEARCH_RESULTS
     assert {graph.details(s, currency="USD").brand_en for s in
             slot_events(events)[Slot.SHOWN_PRODUCTS]} == {"Xiaomi"}
+
+
+def test_cheaper_than_a_named_product_caps_the_search(demo_settings: Any, graph: Any) -> None:
+    text = "any phones cheaper than the iPhone 15?"
+    tracker = make_tracker(text, intent=Intent.SEARCH_PRODUCTS,
+                           entities=[entity("category", "phones", 4),
+                                     entity("product", "iPhone 15", 28)])
+    _, events = run_action(ActionSearchProducts(), tracker)
+    iphone = min(v.price for v in graph.variants(_sku(graph, "iPhone 15"), currency="USD"))
+    shown = slot_events(events)[Slot.SHOWN_PRODUCTS]
+    assert shown
+    for sku in shown:
+        details = graph.details(sku, currency="USD")
+        assert details.category_key == "phones" and details.price < iphone
