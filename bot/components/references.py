@@ -142,6 +142,8 @@ class ReferenceExtractor(StatelessComponent, EntityExtractorMixin):
 
 
 FOLLOW_UP = "follow_up"
+SEARCH = "search_products"
+POINTERS = {"mention", "product"}  # entities that point at one product
 #: entities a follow-up may consist of
 FOLLOW_UP_ENTITIES = ("mention", "product", "color", "brand", "category", "price")
 _FILLER_WORDS = {
@@ -209,6 +211,11 @@ class FollowUpDetector(StatelessComponent):
 
         for message in messages:
             text = message.get(TEXT) or ""
-            if text and len(text) <= 200 and is_follow_up(text, message.get(ENTITIES) or []):
-                message.set(INTENT, {"name": FOLLOW_UP, "confidence": 1.0}, add_to_output=True)
+            entities = message.get(ENTITIES) or []
+            if not text or len(text) > 200 or not is_follow_up(text, entities):
+                continue
+            predicted = (message.get(INTENT) or {}).get("name")
+            if predicted == SEARCH and not {e.get("entity") for e in entities} & POINTERS:
+                continue  # "看看小米的耳机": catalog terms the search reads in context itself
+            message.set(INTENT, {"name": FOLLOW_UP, "confidence": 1.0}, add_to_output=True)
         return messages

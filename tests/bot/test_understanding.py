@@ -173,3 +173,15 @@ def test_follow_ups_are_messages_that_only_point_at_something(
     message = _with_entities(text, tagged)
     FollowUpDetector({}).process([message])
     assert (message.get(INTENT)["name"] == "follow_up") is follow_up
+
+
+def test_a_search_for_catalog_terms_stays_a_search() -> None:
+    from bot.components.references import FollowUpDetector
+
+    message = _with_entities("看看小米的耳机", [("brand", "小米"), ("category", "耳机")])
+    message.set(INTENT, {"name": "search_products", "confidence": 0.9})
+    pointed = _with_entities("第二个呢", [])
+    pointed.set(INTENT, {"name": "search_products", "confidence": 0.9})
+    FollowUpDetector({}).process([message, pointed])
+    assert message.get(INTENT)["name"] == "search_products"
+    assert pointed.get(INTENT)["name"] == "follow_up"
