@@ -78,6 +78,8 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 SUITE = ROOT / "evaluation" / "conversations"
+#: written after the work on SUITE was done, run once; never tuned on
+HOLDOUT = ROOT / "evaluation" / "holdout"
 HAN = re.compile(r"[\u3400-\u9fff]")
 CODES = re.compile(r"\S+@\S+|\b[A-Za-z]{1,4}[-_]?\d[\w-]*")
 MONEY = re.compile(r"(?:[$¥€£])\s?(\d[\d,]*(?:\.\d+)?)|(\d[\d,]*(?:\.\d+)?)\s?(?:元|EUR|GBP)")
@@ -528,30 +530,35 @@ class Report:
             lines.append(f"| {label} | {cells[0]} | {cells[1]} |")
         return "\n".join(lines)
 
-    def plot(self, path: Path) -> None:
-        import matplotlib
+    def plot(self, path: Path, title: str = "make eval-conversations") -> None:
+        plot_rates(self.rates(), path, title)
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
 
-        rates = self.rates()
-        keys = sorted(k for k in rates if k != "all") + ["all"]
-        fig, ax = plt.subplots(figsize=(10, 0.32 * len(keys) + 1.5))
-        for offset, lang, colour in ((-0.2, "en", "#4C72B0"), (0.2, "zh", "#DD8452")):
-            values = [100 * rates[k][lang][0] / rates[k][lang][1] if rates[k].get(lang, (0, 0))[1]
-                      else 0 for k in keys]
-            ax.barh([i + offset for i in range(len(keys))], values, height=0.4, color=colour,
-                    label={"en": "English", "zh": "Chinese"}[lang])
-        ax.axvline(90, color="grey", linestyle="--", linewidth=1, label="target 90%")
-        ax.set_yticks(range(len(keys)), keys)
-        ax.invert_yaxis()
-        ax.set_xlim(0, 100)
-        ax.set_xlabel("conversations that succeed (%)")
-        ax.set_title("Conversation success per capability (make eval-conversations)")
-        ax.legend(loc="lower right")
-        fig.tight_layout()
-        fig.savefig(path, dpi=120)
-        plt.close(fig)
+def plot_rates(rates: dict[str, dict[str, tuple[int, int]]], path: Path, title: str) -> None:
+    """Horizontal bars: the share of conversations that succeed, per capability and
+    language, with the 90% target."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    keys = sorted(k for k in rates if k != "all") + ["all"]
+    fig, ax = plt.subplots(figsize=(10, 0.32 * len(keys) + 2))
+    for offset, lang, colour in ((-0.2, "en", "#4C72B0"), (0.2, "zh", "#DD8452")):
+        cells = [tuple(rates[k].get(lang, (0, 0))) for k in keys]
+        values = [100 * ok / n if n else 0 for ok, n in cells]
+        ax.barh([i + offset for i in range(len(keys))], values, height=0.4, color=colour,
+                label={"en": "English", "zh": "Chinese"}[lang])
+    ax.axvline(90, color="grey", linestyle="--", linewidth=1, label="target 90%")
+    ax.set_yticks(range(len(keys)), keys)
+    ax.invert_yaxis()
+    ax.set_xlim(0, 100)
+    ax.set_xlabel("conversations that succeed (%)")
+    ax.set_title(f"Conversation success per capability ({title})")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.09), ncol=3, frameon=False)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
 
 
 def evaluate(conversations: list[Conversation], runner: Runner, *,

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from scripts.eval_conversations import SUITE, SuiteError, load_suite
+from scripts.eval_conversations import HOLDOUT, SUITE, SuiteError, load_suite
 from tests.nlu_data.test_eval_data import normalise, training_texts
 
 CAPABILITIES = {"search_filters", "search_range", "followup_ordinal", "followup_pronoun",
@@ -48,7 +48,7 @@ def test_no_message_of_the_suite_is_in_the_training_data() -> None:
     seen = sorted(training_texts())
     assert seen, "no training data found"
     leaked = []
-    for conversation in load_suite([SUITE]):
+    for conversation in load_suite([SUITE, HOLDOUT]):
         for turn in conversation.turns:
             text = normalise(PLACEHOLDER.sub(" ", turn.user))
             if len(text) < (SHORT_HAN if HAN.search(text) else SHORT):
