@@ -170,6 +170,20 @@ def _amounts(text: str, entities: Sequence[Mapping[str, Any]]
     return found
 
 
+def _from_entities(entities: Sequence[Mapping[str, Any]]) -> PriceLimits:
+    """Limits from the NLU's price entities alone (values and roles), for entities whose
+    text is not in the message (a client that sends parsed data, a button payload)."""
+    bounds: dict[str, Money] = {}
+    for entity in entities:
+        money = parse_money(str(entity.get("value") or ""))
+        if money is not None:
+            role = entity.get("role")
+            bounds["min" if role == "min" else "max"] = money
+    currency = next((m.currency for m in bounds.values() if m.currency), None)
+    return PriceLimits(min=bounds["min"].amount if "min" in bounds else None,
+                       max=bounds["max"].amount if "max" in bounds else None, currency=currency)
+
+
 def price_limits(text: str, entities: Sequence[Mapping[str, Any]] = ()) -> PriceLimits:
     """The price range a message asks for: "between $150 and $400", "2000元以内",
     "about 60 dollars max", "400左右", "从500到1000", "90-120 dollar range".
@@ -185,7 +199,7 @@ def price_limits(text: str, entities: Sequence[Mapping[str, Any]] = ()) -> Price
     """
     amounts = _amounts(text, list(entities))
     if not amounts:
-        return PriceLimits()
+        return _from_entities(entities)
     currency = next((m.currency for m, _, _ in amounts if m.currency), None)
     for (first, _, first_end), (second, second_start, _) in zip(amounts, amounts[1:], strict=False):
         if _RANGE_JOIN.match(text[first_end:second_start]):
