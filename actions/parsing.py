@@ -221,8 +221,8 @@ def price_limits(text: str, entities: Sequence[Mapping[str, Any]] = ()) -> Price
             low = money.amount
         else:
             high = money.amount
-    if low is not None and high is not None and low > high:
-        low, high = high, low
+    # bounds stated apart stay as said: "over $900 under $10" contradicts itself, and
+    # the customer hears so rather than a range they did not ask for
     return PriceLimits(min=low, max=high, currency=currency)
 
 

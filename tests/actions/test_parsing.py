@@ -81,6 +81,7 @@ def test_price_role_follows_the_words_around_the_price(text: str, price: str,
     ("不超过两千的手机推荐几款", None, "2000", None),
     ("2000左右的手机", "1600", "2400", None),  # about: 80-120%
     ("预算400左右，送礼推荐点什么", None, "480", None),  # a budget: only the upper end
+    ("something over $900 under $10", "900", "10", "USD"),  # contradictory, as said
 ])
 def test_price_limits_read_ranges_budgets_and_bounds(text: str, low: str | None,
                                                      high: str | None,
