@@ -262,22 +262,30 @@ def resolve_products(tracker: Tracker, graph: ProductGraph, *, wanted: int = 1) 
 
 
 def variant_in_color(graph: ProductGraph, sku: str, color: str) -> str | None:
-    """The variant of ``sku``'s model in ``color`` (same size or capacity when there is
-    one, in stock first), or ``None`` when the model has no such colour."""
-    wanted = graph.canonical("color", color) or color.lower()
+    """The variant of ``sku``'s model in ``color`` (see :func:`pick_variant`), or
+    ``None`` when the model has no such colour."""
     details = graph.details(sku, currency=graph.pick_currency("USD"))
-    if details.color_en == wanted:
-        return sku
-    matching = [v for v in graph.variants(sku, currency=details.currency)
-                if v.color_en == wanted]
+    wanted = graph.canonical("color", color) or color.lower()
+    pick = pick_variant(graph, details, graph.variants(sku, currency=details.currency), wanted)
+    return pick.sku if pick else None
+
+
+def pick_variant(graph: ProductGraph, details: ProductDetails,
+                 variants: list[ProductSummary], color: str) -> ProductSummary | None:
+    """Of ``variants``, the one in colour key ``color``: the same size or capacity as
+    ``details`` when there is one, in stock first."""
+    matching = [v for v in variants if v.color_en == color]
     if not matching:
         return None
     here = (details.size, details.capacity)
-    same = [v for v in matching
-            if (lambda d: (d.size, d.capacity))(graph.details(v.sku, currency=v.currency)) == here]
-    pool = same or matching
+
+    def size_of(v: ProductSummary) -> tuple[str | None, str | None]:
+        d = graph.details(v.sku, currency=v.currency)
+        return d.size, d.capacity
+
+    pool = [v for v in matching if size_of(v) == here] or matching
     in_stock = [v for v in pool if v.stock > 0]
-    return (in_stock or pool)[0].sku
+    return (in_stock or pool)[0]
 
 
 #: answers about one product: a colour named right after one refines that product

@@ -61,10 +61,8 @@ def quoted_price_text(tracker: Tracker, details: ProductDetails, lang: str) -> s
     facts = product_facts(details.sku)
     if facts is None or details.price is None:
         return price_text(details.price, details.currency, lang)
-    identity = customer_identity(tracker)
-    quote = pricing_engine().quote(
-        facts, conversation_id=tracker.sender_id,
-        shopper=replace(shopper(identity.customer_id), client=identity.client))
+    quote = pricing_engine().quote(facts, conversation_id=tracker.sender_id,
+                                   shopper=_PriceAction.shopper(tracker))
     if quote.status is QuoteStatus.ON_REQUEST:
         return price_text(None, details.currency, lang)
     return price_text(_scaled(details, quote.factor), details.currency, lang)

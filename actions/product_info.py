@@ -17,6 +17,7 @@ from actions.common import (
     join_words,
     language,
     latest_entities,
+    pick_variant,
     resolve_one,
 )
 from actions.constants import ActionName, Entity, Intent, Response, Slot
@@ -97,19 +98,13 @@ class ActionProductInfo(Action):
             return details.sku
         raw = str(wanted_values[0].get("value"))
         wanted = graph.canonical("color", raw) or raw.lower()
-        matching = [v for v in variants if v.color_en == wanted]
-        if not matching:
+        pick = pick_variant(graph, details, variants, wanted)
+        if pick is None:
             dispatcher.utter_message(response=Response.COLOR_UNAVAILABLE, name=model,
                                      color=graph.label("color", wanted, lang)
                                      if graph.canonical("color", wanted) else raw,
                                      colors=join_words(list(colors.values()), lang))
             return details.sku
-        # same size/capacity as the product under discussion when there is one
-        here = (details.size, details.capacity)
-        same = [v for v in matching if _variant_key(graph, v.sku, v.currency) == here]
-        pick = (same or matching)[0]
-        in_stock = [v for v in (same or matching) if v.stock > 0]
-        pick = in_stock[0] if in_stock else pick
         dispatcher.utter_message(response=Response.COLOR_AVAILABLE, name=model,
                                  color=graph.label("color", wanted, lang),
                                  variant=display_name(pick, lang),
@@ -117,8 +112,3 @@ class ActionProductInfo(Action):
                                      tracker, graph.details(pick.sku, currency=pick.currency),
                                      lang))
         return pick.sku
-
-
-def _variant_key(graph: ProductGraph, sku: str, currency: str) -> tuple[str | None, str | None]:
-    d = graph.details(sku, currency=currency)
-    return d.size, d.capacity
