@@ -21,7 +21,7 @@ from actions.common import (
 from actions.constants import ActionName, Entity, Response, Slot
 from actions.parsing import asks_cheaper, parse_money, price_limits
 from actions.product_info import ActionProductInfo
-from actions.services import product_graph
+from actions.services import product_graph, text_encoder
 from actions.settings import settings
 from knowledge_graph.graph import ProductGraph
 
@@ -181,15 +181,20 @@ def _known(graph: ProductGraph, kind: str, raw: str | None) -> str | None:
     """What the NLU tagged as a brand, category or colour, made a catalog term if possible.
 
     A tag that is no catalog term may hold one ("new laptop") or be a price the
-    entity model mistook ("一万元"): the term inside is used, a price dropped. An
-    unknown word stays, so the customer hears that the shop has none of it.
+    entity model mistook ("一万元"): the term inside is used, a price dropped. A
+    word the catalog lacks ("厨房小电器", "kitchen stuff") is read as the category
+    whose labels mean the same (sentence embeddings, ``ProductGraph.closest_term``).
+    An unknown word stays, so the customer hears that the shop has none of it.
     """
     if not raw or graph.canonical(kind, raw):
         return raw
     inside = graph.terms_in(raw, kind)
     if inside:
         return inside[0]
-    return None if parse_money(raw) is not None else raw
+    if parse_money(raw) is not None:
+        return None
+    return (graph.closest_term(raw, kind, encode=text_encoder())
+            if kind == "category" else None) or raw
 
 
 def _label(graph: ProductGraph, kind: str, key: str | None, lang: str,

