@@ -34,8 +34,9 @@ class ChannelSettings:
         upload_max_pixels: Most pixels of a photo (checked before decoding).
         customer_id_secret: Secret the shop signs customer ids with; ``None``:
             customer ids are never trusted.
-        channel_secret: Key that binds uploaded photos to their conversation and
-            pseudonymises client addresses (random per process when unset).
+        channel_secret: Key that signs widget sessions, binds uploaded photos to
+            their conversation and pseudonymises client addresses (random per
+            process when unset; ``make run`` keeps one in ``secrets.env``).
         messages_per_sender: Messages a minute one conversation may send.
         messages_per_ip: Messages a minute one client address may send.
         messages_per_customer: Messages a minute one signed-in customer may send.
@@ -44,6 +45,13 @@ class ChannelSettings:
         api_port: Port of the loopback-only listener that serves Rasa's HTTP API
             (when the API is enabled); the customer-facing port never serves it.
         api_host: Interface of that listener.
+        channel_db_url: SQL database of the channels' conversation messages
+            (:mod:`bot.channels.outbox`).
+        widget_origins: Origins (scheme://host[:port]) whose pages may use the
+            web widget; every other origin is refused.
+        widget_session_days: How long a widget session token stays valid.
+        widget_script: The built widget script served at ``/webhooks/widget/widget.js``.
+        push_token: Bearer token of the internal push route (``None``: the route is off).
     """
 
     max_body_bytes: int = 256 * 1024
@@ -63,6 +71,11 @@ class ChannelSettings:
     uploads_per_sender: int = 30
     api_port: int = 5006
     api_host: str = "127.0.0.1"
+    channel_db_url: str = "sqlite:///data/channels.db"
+    widget_origins: tuple[str, ...] = ("http://localhost:8080", "http://127.0.0.1:8080")
+    widget_session_days: int = 30
+    widget_script: Path = Path("widget/dist/widget.js")
+    push_token: str | None = None
 
 
 def _int(env: dict[str, str], name: str, default: int, low: int, high: int) -> int:
@@ -104,7 +117,29 @@ def load_settings(env: dict[str, str] | None = None) -> ChannelSettings:
         uploads_per_sender=_int(env, "LIMIT_UPLOADS_PER_SENDER", 30, 1, MAX_LIMIT),
         api_port=_int(env, "RASA_API_PORT", 5006, 1, 65535),
         api_host=env.get("RASA_API_HOST", "127.0.0.1"),
+        channel_db_url=env.get("CHANNEL_DB_URL") or f"sqlite:///{data_dir / 'channels.db'}",
+        widget_origins=_origins(env.get("WIDGET_ORIGINS",
+                                        "http://localhost:8080,http://127.0.0.1:8080")),
+        widget_session_days=_int(env, "WIDGET_SESSION_DAYS", 30, 1, 365),
+        widget_script=Path(env.get("WIDGET_SCRIPT") or "widget/dist/widget.js"),
+        push_token=_push_token(env),
     )
+
+
+def _origins(raw: str) -> tuple[str, ...]:
+    origins = tuple(o.strip().rstrip("/") for o in raw.split(",") if o.strip())
+    for origin in origins:
+        scheme, _, rest = origin.partition("://")
+        if scheme not in ("http", "https") or not rest or "/" in rest:
+            raise SettingsError(f"WIDGET_ORIGINS: {origin!r} is not scheme://host[:port]")
+    return origins
+
+
+def _push_token(env: dict[str, str]) -> str | None:
+    token = env.get("CHANNEL_PUSH_TOKEN") or None
+    if token is not None and len(token) < 16:
+        raise SettingsError("CHANNEL_PUSH_TOKEN must be at least 16 characters")
+    return token
 
 
 @lru_cache(maxsize=1)

@@ -367,6 +367,101 @@ class MediaIntake:
                          "(POST the photo to /webhooks/rest/media?sender=<sender> first)")
 
 
+SHARE_IMAGE_INTENT = "share_image"
+UPLOAD_STATUS = {"too_large": 413, "too_many_pixels": 413, "not_an_image": 415,
+                 "unsupported": 415, "empty": 400, "too_small": 422, "corrupt": 422}
+UPLOAD_SLACK = 64 * 1024  # multipart framing around the file
+
+UPLOAD_REFUSED = {
+    "too_large": {"en": "That photo is too large. Please send one under {mb} MB.",
+                  "zh": "这张图片太大了，请发送小于 {mb} MB 的图片。"},
+    "not_an_image": {"en": "That file isn't a photo I can read. Please send a JPEG, PNG "
+                           "or WebP image.",
+                     "zh": "这个文件不是我能识别的图片，请发送 JPEG、PNG 或 WebP 格式的图片。"},
+    "damaged": {"en": "I couldn't open that photo: it seems damaged or too small. Please "
+                      "try another one.",
+                "zh": "这张图片打不开，可能已损坏或太小，请换一张试试。"},
+}
+_REFUSAL_KIND = {"too_large": "too_large", "too_many_pixels": "too_large",
+                 "not_an_image": "not_an_image", "unsupported": "not_an_image",
+                 "empty": "damaged", "too_small": "damaged", "corrupt": "damaged"}
+
+
+def photo_message(message: Admitted, media_id: str) -> Admitted:
+    """Turn a message carrying a photo into the ``share_image`` intent.
+
+    The customer's text becomes ``metadata.caption`` and ``metadata.image`` the
+    stored photo's id; the caption's language, when it has one, is passed on
+    as the ``language`` entity.
+    """
+    caption = message.text
+    language = detect_language(caption) if caption else None
+    entities = json.dumps({"language": language}) if language else ""
+    metadata = {**message.metadata, "image": media_id, "caption": caption}
+    return Admitted(sender=message.sender, text=f"/{SHARE_IMAGE_INTENT}{entities}",
+                    metadata=metadata, customer_id=message.customer_id)
+
+
+def client_address(request: Any) -> str:
+    """The client's address: the proxy-reported one only when the server is
+    configured to trust a proxy (Sanic's ``PROXIES_COUNT``/``REAL_IP_HEADER``)."""
+    return str(request.remote_addr or request.ip or "")
+
+
+def upload_body(request: Any) -> bytes:
+    """The uploaded file: a multipart ``file`` field, or the raw body."""
+    content_type = request.headers.get("content-type", "")
+    if content_type.startswith("multipart/form-data"):
+        upload = request.files.get("file") if request.files else None
+        if upload is None:
+            raise BadRequest('the multipart form needs a "file" field')
+        return bytes(upload.body)
+    return bytes(request.body or b"")
+
+
+async def receive_photo(request: Any, *, sender: str, channel: str,
+                        lang_hint: str | None = None) -> tuple[int, dict[str, Any]]:
+    """Check, count and store a photo uploaded over HTTP for conversation ``sender``.
+
+    Every channel with an upload route answers with this: ``201`` and the
+    ``media_id`` bound to the conversation, or a 4xx whose body has an
+    ``error`` for developers and, for refusals a customer should see, a polite
+    ``text`` in ``lang_hint``'s language (``en`` or ``zh``).
+    """
+    from vision.errors import ImageError
+
+    gate, media = shared_gate(), shared_media()
+    lang = "zh" if (lang_hint or "").lower().startswith("zh") else "en"
+    mb = media.settings.upload_max_bytes // (1024 * 1024)
+
+    def refused(status: int, error: str, reason: str) -> tuple[int, dict[str, Any]]:
+        kind = _REFUSAL_KIND.get(reason, "damaged")
+        return status, {"error": error, "reason": reason,
+                        "text": UPLOAD_REFUSED[kind][lang].format(mb=mb)}
+
+    if len(request.body or b"") > media.settings.upload_max_bytes + UPLOAD_SLACK:
+        return refused(413, f"the file is larger than {media.settings.upload_max_bytes} bytes",
+                       "too_large")
+    try:
+        media.admit(sender=sender, client=gate.client(client_address(request)),
+                    channel=channel)
+        data = upload_body(request)
+        # decoding a large photo takes a while: keep the event loop free
+        import asyncio
+
+        ref, media_id = await asyncio.get_running_loop().run_in_executor(
+            None, lambda: media.put(data, sender=sender))
+    except BadRequest as exc:
+        return exc.status, {"error": str(exc)}
+    except Throttled as exc:
+        return 429, {"error": "too many uploads", "retry_after": exc.retry_after,
+                     "text": POLITE["upload_limited"][lang]}
+    except ImageError as exc:
+        return refused(UPLOAD_STATUS.get(exc.reason, 400), str(exc), exc.reason)
+    return 201, {"media_id": media_id, "mime": ref.mime, "size": ref.size,
+                 "width": ref.width, "height": ref.height}
+
+
 # --- handing a message to Rasa -------------------------------------------------------------
 
 
@@ -411,3 +506,40 @@ def shared_media() -> MediaIntake:
     """The process's photo intake (same store, quotas and limits for every channel)."""
     gate = shared_gate()
     return MediaIntake(gate.settings, gate.limiter)
+
+
+# --- sending to a conversation at any time -----------------------------------------------
+
+
+Pusher = Callable[[str, dict[str, Any], str], Awaitable[int]]
+_pushers: dict[str, Pusher] = {}
+
+
+def register_pusher(channel: str, pusher: Pusher) -> None:
+    """Make ``channel`` reachable by :func:`push`.
+
+    ``pusher(conversation, message, role)`` stores the message for the
+    conversation and delivers it to the customer now or as soon as they are
+    back (a channel decides how); it returns the stored message's id.
+    """
+    _pushers[channel] = pusher
+
+
+def pushable_channels() -> list[str]:
+    """Channels that can be sent to at any time."""
+    return sorted(_pushers)
+
+
+async def push(channel: str, conversation: str, message: dict[str, Any], *,
+               role: str = "agent") -> int:
+    """Send ``message`` (``text``, ``buttons``, ``image``, ``custom``; ``author`` for a
+    person) to ``conversation`` on ``channel``, outside any reply.
+
+    Raises:
+        BadRequest: The channel cannot be pushed to (404).
+    """
+    pusher = _pushers.get(channel)
+    if pusher is None:
+        raise BadRequest(f"channel {channel!r} cannot be sent to; pushable: "
+                         f"{', '.join(pushable_channels()) or 'none'}", 404)
+    return await pusher(conversation, message, role)

@@ -9,11 +9,18 @@ from one Sanic app on one port. Registered in ``bot/credentials.yml``, this
 - when Rasa runs with ``--enable-api`` (``make run`` adds it, with
   ``--auth-token``, only when ``RASA_API_TOKEN`` is set), serves the same app on
   a second listener, ``RASA_API_HOST:RASA_API_PORT`` (``127.0.0.1:5006``), where
-  the API answers to holders of the token.
+  the API answers to holders of the token;
+- serves ``POST /webhooks/internal/push``: another service of the shop (the agent
+  desk, a job) sends a message into a conversation on any channel that can be
+  sent to at any time (:func:`bot.channels.base.push`). It needs
+  ``Authorization: Bearer <CHANNEL_PUSH_TOKEN>`` and answers ``404`` when no
+  token is configured. Body: ``{"channel": "widget", "conversation": "...",
+  "role": "agent", "message": {"text": "...", "author": "Ann"}}``.
 """
 
 from __future__ import annotations
 
+import hmac
 import logging
 from typing import Any, Awaitable, Callable
 
@@ -22,7 +29,7 @@ from sanic import Blueprint, Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.channels.base import headers_for
+from bot.channels.base import BadRequest, check_id, headers_for, parse_json_object, push
 from bot.settings import settings
 
 logger = logging.getLogger(__name__)
@@ -80,5 +87,31 @@ class InternalApiGuard(InputChannel):
             if server is not None:
                 server.close()
                 await server.wait_closed()
+
+        @guard.route("/push", methods=["POST"])
+        async def push_message(request: Request) -> HTTPResponse:
+            token = config.push_token
+            if token is None:
+                return response.json({"error": "not found"}, status=404, headers=headers_for())
+            auth = request.headers.get("authorization", "")
+            given = auth[7:] if auth.lower().startswith("bearer ") else ""
+            if not hmac.compare_digest(given.encode(), token.encode()):
+                return response.json({"error": "a valid bearer token is required"},
+                                     status=401, headers=headers_for())
+            try:
+                body = parse_json_object(request.body, config)
+                role = body.get("role", "agent")
+                if role not in ("agent", "assistant", "notice"):
+                    raise BadRequest('"role" must be agent, assistant or notice')
+                message = body.get("message")
+                if not isinstance(message, dict):
+                    raise BadRequest('"message" must be a JSON object')
+                entry = await push(str(body.get("channel") or ""),
+                                   check_id(body.get("conversation"), "conversation", config),
+                                   message, role=role)
+            except BadRequest as exc:
+                return response.json({"error": str(exc)}, status=exc.status,
+                                     headers=headers_for())
+            return response.json({"id": entry}, status=201, headers=headers_for())
 
         return guard

@@ -28,8 +28,6 @@ malformed, oversized, too deep or non-storable bodies get a 4xx with a JSON
 
 from __future__ import annotations
 
-import asyncio
-import json
 import logging
 from typing import Any, Awaitable, Callable, Dict
 
@@ -40,66 +38,29 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.channels.base import (
-    Admitted,
     BadRequest,
     Throttled,
     check_id,
+    client_address,
     deliver,
     headers_for,
     parse_json_object,
+    photo_message,
     polite,
+    receive_photo,
     shared_gate,
     shared_media,
 )
-from bot.components.language import detect_language
-from vision.errors import ImageError
 
 logger = logging.getLogger(__name__)
-
-SHARE_IMAGE_INTENT = "share_image"
-UPLOAD_STATUS = {"too_large": 413, "too_many_pixels": 413, "not_an_image": 415,
-                 "unsupported": 415, "empty": 400, "too_small": 422, "corrupt": 422}
-
-
-def photo_message(message: Admitted, media_id: str) -> Admitted:
-    """Turn a message carrying a photo into the ``share_image`` intent.
-
-    The customer's text becomes ``metadata.caption`` and ``metadata.image`` the
-    stored photo's id; the caption's language, when it has one, is passed on
-    as the ``language`` entity.
-    """
-    caption = message.text
-    language = detect_language(caption) if caption else None
-    entities = json.dumps({"language": language}) if language else ""
-    metadata = {**message.metadata, "image": media_id, "caption": caption}
-    return Admitted(sender=message.sender, text=f"/{SHARE_IMAGE_INTENT}{entities}",
-                    metadata=metadata, customer_id=message.customer_id)
-
-
-def upload_body(request: Request) -> bytes:
-    """The uploaded file: a multipart ``file`` field, or the raw body."""
-    content_type = request.headers.get("content-type", "")
-    if content_type.startswith("multipart/form-data"):
-        upload = request.files.get("file") if request.files else None
-        if upload is None:
-            raise BadRequest('the multipart form needs a "file" field')
-        return bytes(upload.body)
-    return bytes(request.body or b"")
-
-
-def client_address(request: Request) -> str:
-    """The client's address: the proxy-reported one only when the server is
-    configured to trust a proxy (Sanic's ``PROXIES_COUNT``/``REAL_IP_HEADER``)."""
-    return str(request.remote_addr or request.ip or "")
 
 
 def _error(message: str, status: int) -> HTTPResponse:
     return response.json({"error": message}, status=status, headers=headers_for())
 
 
-def _throttled(exc: Throttled, sender: str, text: str | None, kind: str) -> HTTPResponse:
-    body: Any = [{"recipient_id": sender, "text": polite(kind, text)}] \
-        if kind == "rate_limited" else {"error": "too many uploads", "text": polite(kind, text)}
+def _throttled(exc: Throttled, sender: str, text: str | None) -> HTTPResponse:
+    body = [{"recipient_id": sender, "text": polite("rate_limited", text)}]
     return response.json(body, status=429,
                          headers=headers_for({"Retry-After": str(exc.retry_after)}))
 
@@ -119,7 +80,6 @@ class ShopRestInput(RestInput):
         webhook = Blueprint("shop_rest_webhook", __name__)
         gate = shared_gate()
         media = shared_media()
-        slack = 64 * 1024  # multipart framing around the file
 
         @webhook.route("/", methods=["GET"])
         async def health(request: Request) -> HTTPResponse:
@@ -127,29 +87,14 @@ class ShopRestInput(RestInput):
 
         @webhook.route("/media", methods=["POST"])
         async def upload(request: Request) -> HTTPResponse:
-            if len(request.body or b"") > media.settings.upload_max_bytes + slack:
-                return _error(f"the file is larger than {media.settings.upload_max_bytes} "
-                              "bytes", 413)
             try:
                 sender = check_id(request.args.get("sender"), "sender", gate.settings)
-                media.admit(sender=sender, client=gate.client(client_address(request)),
-                            channel=self.name())
-                data = upload_body(request)
-                # decoding a large photo takes a while: keep the event loop free
-                ref, media_id = await asyncio.get_running_loop().run_in_executor(
-                    None, lambda: media.put(data, sender=sender))
             except BadRequest as exc:
                 return _error(str(exc), exc.status)
-            except Throttled as exc:
-                return _throttled(exc, str(request.args.get("sender")), request.args.get("lang"),
-                                  "upload_limited")
-            except ImageError as exc:
-                return response.json({"error": str(exc), "reason": exc.reason},
-                                     status=UPLOAD_STATUS.get(exc.reason, 400),
-                                     headers=headers_for())
-            return response.json({"media_id": media_id, "mime": ref.mime,
-                                  "size": ref.size, "width": ref.width,
-                                  "height": ref.height}, status=201, headers=headers_for())
+            status, body = await receive_photo(request, sender=sender, channel=self.name(),
+                                               lang_hint=request.args.get("lang"))
+            return response.json(body, status=status, headers=headers_for(
+                {"Retry-After": str(body["retry_after"])} if "retry_after" in body else None))
 
         @webhook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
@@ -168,7 +113,7 @@ class ShopRestInput(RestInput):
             except Throttled as exc:
                 sender = payload.get("sender")
                 return _throttled(exc, sender if isinstance(sender, str) else "",
-                                  text if isinstance(text, str) else None, "rate_limited")
+                                  text if isinstance(text, str) else None)
             collector = CollectingOutputChannel()
             if not await deliver(on_new_message, UserMessage(
                     message.text, collector, message.sender, input_channel=self.name(),

@@ -27,10 +27,10 @@ from bot.channels.base import (
     clean_text,
     deliver,
     parse_json_object,
+    photo_message,
     polite,
 )
 from bot.channels.internal_api import public
-from bot.channels.rest import photo_message
 from bot.settings import ChannelSettings, SettingsError, load_settings
 from shop.identity import signed_metadata
 

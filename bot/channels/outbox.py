@@ -1,0 +1,223 @@
+"""A conversation's messages, kept so that any channel can send to it at any time.
+
+Rasa answers a message while the request that brought it is open. A web page,
+a support agent or a delayed job needs more: to put a message into an open
+conversation later, and to let a page that reloads, a second tab or a client
+that lost its connection fetch what it missed. :class:`Outbox` is that seam:
+
+- :meth:`Outbox.append` stores a message (the customer's, the assistant's, an
+  agent's or a notice) under a growing id and wakes everyone listening to the
+  conversation in this process;
+- :meth:`Outbox.since` returns what came after an id (history, catch-up);
+- :meth:`Outbox.customer_message` stores a customer's message once per client
+  message id: a message resent after a network drop is recognised, not
+  processed twice;
+- :meth:`Outbox.listen` is an async iterator of new entries. Listeners are woken
+  at once for appends in this process and re-read the table every
+  ``poll_seconds``, so an entry written by another process (another Rasa worker,
+  the agent desk) arrives too.
+
+State lives in SQL (SQLite in the data directory by default, any SQLAlchemy URL
+with ``CHANNEL_DB_URL``); the database calls run in a worker thread so the event
+loop never waits on them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import threading
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any, AsyncIterator, Dict, List, Tuple
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+ROLES = ("customer", "assistant", "agent", "notice")
+
+_metadata = sa.MetaData()
+messages = sa.Table(
+    "channel_messages", _metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("channel", sa.String(32), nullable=False),
+    sa.Column("conversation", sa.String(128), nullable=False),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("client_id", sa.String(64), nullable=True),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.UniqueConstraint("channel", "conversation", "client_id", name="uq_channel_client_id"),
+    sa.Index("ix_channel_messages_conversation", "channel", "conversation", "id"),
+)
+
+
+class OutboxError(Exception):
+    """Root of the outbox's errors."""
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One stored message of a conversation.
+
+    Attributes:
+        id: Grows with every message of every conversation (a client's cursor).
+        role: ``customer``, ``assistant``, ``agent`` or ``notice``.
+        body: The message as the channel sends it (``text``, ``buttons``,
+            ``custom``, ``image``, ...), plus ``author`` for agents.
+        client_id: The id the customer's client gave the message, if any.
+        created_at: Unix seconds.
+    """
+
+    id: int
+    conversation: str
+    role: str
+    body: Dict[str, Any]
+    client_id: str | None
+    created_at: float
+
+    def as_json(self) -> Dict[str, Any]:
+        """The entry as a client receives it."""
+        return {"id": self.id, "role": self.role, "ts": self.created_at,
+                "client_id": self.client_id, **self.body}
+
+
+def _entry(row: Any) -> Entry:
+    return Entry(id=int(row.id), conversation=str(row.conversation), role=str(row.role),
+                 body=json.loads(row.body), client_id=row.client_id,
+                 created_at=float(row.created_at))
+
+
+class Outbox:
+    """Messages of one channel's conversations (see the module docstring).
+
+    Args:
+        url: SQLAlchemy database URL.
+        channel: The channel whose conversations these are.
+        poll_seconds: How often a listener re-reads the table for entries
+            written by other processes.
+    """
+
+    def __init__(self, url: str, *, channel: str, poll_seconds: float = 2.0) -> None:
+        self.channel = channel
+        self.poll_seconds = poll_seconds
+        connect_args = {"check_same_thread": False} if url.startswith("sqlite") else {}
+        self._engine = sa.create_engine(url, future=True, connect_args=connect_args)
+        if url.startswith("sqlite"):
+            @sa.event.listens_for(self._engine, "connect")
+            def _pragmas(connection: Any, _record: Any) -> None:  # pragma: no cover - sqlite
+                cursor = connection.cursor()
+                cursor.execute("PRAGMA journal_mode=WAL")
+                cursor.execute("PRAGMA busy_timeout=5000")
+                cursor.close()
+        _metadata.create_all(self._engine)
+        self._listeners: Dict[str, List[asyncio.Event]] = defaultdict(list)
+        self._lock = threading.Lock()
+
+    # --- storing -------------------------------------------------------------------------
+
+    def _insert(self, conversation: str, role: str, body: Dict[str, Any],
+                client_id: str | None) -> Entry:
+        if role not in ROLES:
+            raise OutboxError(f"unknown role {role!r}")
+        now = time.time()
+        with self._engine.begin() as db:
+            result = db.execute(messages.insert().values(
+                channel=self.channel, conversation=conversation, role=role,
+                client_id=client_id, body=json.dumps(body, ensure_ascii=False),
+                created_at=now))
+            new_id = int(result.inserted_primary_key[0])
+        return Entry(new_id, conversation, role, body, client_id, now)
+
+    def _find_client_id(self, conversation: str, client_id: str) -> Entry | None:
+        with self._engine.connect() as db:
+            row = db.execute(sa.select(messages).where(
+                messages.c.channel == self.channel, messages.c.conversation == conversation,
+                messages.c.client_id == client_id)).first()
+        return _entry(row) if row else None
+
+    async def append(self, conversation: str, role: str, body: Dict[str, Any]) -> Entry:
+        """Store a message and wake the conversation's listeners in this process."""
+        entry = await asyncio.to_thread(self._insert, conversation, role, body, None)
+        self._wake(conversation)
+        return entry
+
+    async def customer_message(self, conversation: str, client_id: str,
+                               body: Dict[str, Any]) -> Tuple[Entry, bool]:
+        """Store a customer's message once per ``client_id``.
+
+        Returns:
+            The entry and ``True``, or the entry stored before under the same
+            client id and ``False`` (a resend: do not process it again).
+        """
+        def store() -> Tuple[Entry, bool]:
+            try:
+                return self._insert(conversation, "customer", body, client_id), True
+            except IntegrityError:
+                found = self._find_client_id(conversation, client_id)
+                if found is None:  # pragma: no cover - a constraint with no row
+                    raise
+                return found, False
+
+        entry, new = await asyncio.to_thread(store)
+        if new:
+            self._wake(conversation)
+        return entry, new
+
+    # --- reading -------------------------------------------------------------------------
+
+    def _since(self, conversation: str, after: int, limit: int) -> List[Entry]:
+        with self._engine.connect() as db:
+            rows = db.execute(sa.select(messages).where(
+                messages.c.channel == self.channel, messages.c.conversation == conversation,
+                messages.c.id > after).order_by(messages.c.id).limit(limit)).all()
+        return [_entry(row) for row in rows]
+
+    async def since(self, conversation: str, after: int = 0, *, limit: int = 200) -> List[Entry]:
+        """Entries after id ``after``, oldest first; the last ``limit`` when
+        ``after`` is 0 (a fresh page gets the recent history)."""
+        if after <= 0:
+            return await asyncio.to_thread(self._recent, conversation, limit)
+        return await asyncio.to_thread(self._since, conversation, after, limit)
+
+    def _recent(self, conversation: str, limit: int) -> List[Entry]:
+        with self._engine.connect() as db:
+            rows = db.execute(sa.select(messages).where(
+                messages.c.channel == self.channel, messages.c.conversation == conversation,
+            ).order_by(messages.c.id.desc()).limit(limit)).all()
+        return [_entry(row) for row in reversed(rows)]
+
+    # --- listening -----------------------------------------------------------------------
+
+    def _wake(self, conversation: str) -> None:
+        with self._lock:
+            events = list(self._listeners.get(conversation, ()))
+        for event in events:
+            event.set()
+
+    async def listen(self, conversation: str, after: int) -> AsyncIterator[Entry]:
+        """New entries of ``conversation`` after id ``after``, as they come (forever)."""
+        event = asyncio.Event()
+        with self._lock:
+            self._listeners[conversation].append(event)
+        try:
+            while True:
+                event.clear()  # before reading: an append during the read sets it again
+                for entry in await asyncio.to_thread(self._since, conversation, after, 200):
+                    after = entry.id
+                    yield entry
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(event.wait(), timeout=self.poll_seconds)
+        finally:
+            with self._lock:
+                listeners = self._listeners.get(conversation, [])
+                if event in listeners:
+                    listeners.remove(event)
+                if not listeners:
+                    self._listeners.pop(conversation, None)
+
+    def listening(self, conversation: str) -> int:
+        """How many listeners of this process follow ``conversation`` (open pages)."""
+        with self._lock:
+            return len(self._listeners.get(conversation, ()))

@@ -1,0 +1,102 @@
+"""The outbox: a conversation's messages, pushed at any time, fetched after a reload."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from bot.channels.outbox import Outbox, OutboxError
+
+
+@pytest.fixture()
+def url(tmp_path) -> str:
+    return f"sqlite:///{tmp_path / 'channels.db'}"
+
+
+def run(coro):
+    return asyncio.run(coro)
+
+
+def test_history_comes_back_in_order_and_per_conversation(url) -> None:
+    box = Outbox(url, channel="widget")
+
+    async def scenario():
+        a1 = await box.append("a", "assistant", {"text": "hello"})
+        await box.append("b", "assistant", {"text": "other conversation"})
+        a2 = await box.append("a", "agent", {"text": "I'm Ann", "author": "Ann"})
+        return a1, a2, await box.since("a"), await box.since("a", a1.id)
+
+    a1, a2, everything, after = run(scenario())
+    assert [e.body["text"] for e in everything] == ["hello", "I'm Ann"]
+    assert [e.id for e in after] == [a2.id]
+    assert everything[1].as_json()["author"] == "Ann" and everything[1].role == "agent"
+
+
+def test_a_resent_customer_message_is_stored_once(url) -> None:
+    box = Outbox(url, channel="widget")
+
+    async def scenario():
+        first = await box.customer_message("a", "m-1", {"text": "hi"})
+        again = await box.customer_message("a", "m-1", {"text": "hi"})
+        other = await box.customer_message("b", "m-1", {"text": "hi"})  # ids are per conversation
+        return first, again, other, await box.since("a")
+
+    (first, new), (again, new_again), (_, other_new), stored = run(scenario())
+    assert new and not new_again and other_new
+    assert again.id == first.id and len(stored) == 1
+
+
+def test_channels_do_not_see_each_others_conversations(url) -> None:
+    widget, rest = Outbox(url, channel="widget"), Outbox(url, channel="rest")
+
+    async def scenario():
+        await widget.append("a", "assistant", {"text": "web"})
+        return await rest.since("a")
+
+    assert run(scenario()) == []
+
+
+def test_unknown_roles_are_refused(url) -> None:
+    with pytest.raises(OutboxError):
+        run(Outbox(url, channel="widget").append("a", "admin", {"text": "x"}))
+
+
+def test_a_listener_gets_new_messages_at_once(url) -> None:
+    box = Outbox(url, channel="widget", poll_seconds=30)  # only the wake-up can be this fast
+
+    async def scenario():
+        seen = []
+
+        async def listen():
+            async for entry in box.listen("a", 0):
+                seen.append(entry.body["text"])
+                if len(seen) == 2:
+                    return
+
+        task = asyncio.create_task(listen())
+        await asyncio.sleep(0.05)
+        assert box.listening("a") == 1
+        await box.append("a", "assistant", {"text": "one"})
+        await box.append("a", "agent", {"text": "two"})
+        await asyncio.wait_for(task, 5)
+        return seen
+
+    assert run(scenario()) == ["one", "two"]
+    assert box.listening("a") == 0  # a closed page leaves nothing behind
+
+
+def test_a_message_written_by_another_process_arrives_by_polling(url) -> None:
+    page, desk = Outbox(url, channel="widget", poll_seconds=0.1), Outbox(url, channel="widget")
+
+    async def scenario():
+        async def first():
+            async for entry in page.listen("a", 0):
+                return entry.body["text"]
+
+        task = asyncio.create_task(first())
+        await asyncio.sleep(0.05)
+        await desk.append("a", "agent", {"text": "from the desk"})  # no wake-up reaches `page`
+        return await asyncio.wait_for(task, 5)
+
+    assert run(scenario()) == "from the desk"
