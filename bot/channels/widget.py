@@ -1,0 +1,506 @@
+"""The web chat widget's channel: one script tag puts the assistant on a shop page.
+
+Routes (all under ``/webhooks/widget/``):
+
+``GET widget.js``
+    The widget script (``make widget`` builds it from ``widget/``).
+``POST session``
+    Starts or resumes a conversation. Body (JSON, all optional)::
+
+        {"token": "<a token this server issued before>",
+         "user": {"sender": "shop-chosen conversation id", "customer_id": "C10001",
+                  "customer_expires": 1767225600, "customer_sig": "<hex HMAC>"},
+         "reset": false}
+
+    Answers ``{"token", "conversation", "expires"}``. A token is signed by the
+    server (``CHANNEL_SECRET``) and names the conversation and the customer;
+    it travels in request bodies and the socket's first frame, never in a URL.
+    ``user`` is a customer id the shop's server signed (:mod:`shop.identity`)
+    for the conversation ``sender``; unsigned, forged or expired claims get
+    ``401``. ``reset`` (log out) starts a new anonymous conversation.
+``GET socket`` (WebSocket)
+    First frame ``{"type": "hello", "token": ..., "since": <last message id>}``;
+    the server answers ``{"type": "ready", "history": [...]}`` with what came
+    after ``since`` (the recent history when 0), then streams every new message
+    of the conversation (the assistant's answers, an agent's, the customer's
+    own from another tab) as ``{"type": "message", ...}``. The client sends
+    ``{"type": "message", "id": "<client message id>", "text": ...}`` (or
+    ``payload`` for a button, ``image`` for an uploaded photo); a message whose
+    id was seen before is acknowledged and not processed again.
+``POST media``
+    A photo (``Authorization: Bearer <token>``), checked and stored as the
+    REST channel's uploads are (:func:`bot.channels.base.receive_photo`).
+
+Only pages of ``WIDGET_ORIGINS`` may use these routes: other origins get
+``403`` (and no CORS headers). Every message passes the shared gate (input
+checks, identity, limits); the answers come from the same Rasa code path as
+REST, stored in the :class:`~bot.channels.outbox.Outbox` so that a reload, a
+second tab or a reconnect gets them, and anything may be pushed into an open
+conversation later (:func:`bot.channels.base.push`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import hashlib
+import hmac
+import json
+import logging
+import time
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any, Awaitable, Callable, Dict
+
+from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+from bot.channels.base import (
+    CLAIM_KEYS,
+    IDENTITY_ERRORS,
+    BadRequest,
+    Throttled,
+    check_id,
+    check_storable,
+    clean_text,
+    client_address,
+    deliver,
+    headers_for,
+    parse_json_object,
+    photo_message,
+    polite,
+    receive_photo,
+    register_pusher,
+    shared_gate,
+    shared_media,
+)
+from bot.channels.outbox import Entry, Outbox
+from bot.settings import ChannelSettings, settings
+from shop.identity import verify
+
+logger = logging.getLogger(__name__)
+
+CHANNEL = "widget"
+HELLO_TIMEOUT = 10.0
+MAX_FRAME = 64 * 1024
+MAX_BUTTONS = 20
+
+
+# --- session tokens ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Session:
+    """What a widget token proves: a conversation, and the customer if signed in."""
+
+    conversation: str
+    expires: int
+    customer_id: str | None = None
+    customer_sig: str | None = None
+    customer_expires: int | None = None
+
+    def claims(self) -> Dict[str, Any]:
+        """The shop's signed claim, re-checked by the gate with every message."""
+        if not self.customer_id:
+            return {}
+        return {"customer_id": self.customer_id, "customer_sig": self.customer_sig,
+                "customer_expires": self.customer_expires}
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def issue_token(session: Session, secret: str) -> str:
+    """A signed, opaque token for ``session``."""
+    body = _b64(json.dumps({"c": session.conversation, "x": session.expires,
+                            "u": session.customer_id, "s": session.customer_sig,
+                            "e": session.customer_expires}, separators=(",", ":")).encode())
+    tag = hmac.new(secret.encode(), f"widget|{body}".encode(), hashlib.sha256).digest()
+    return f"{body}.{_b64(tag)}"
+
+
+def read_token(token: Any, secret: str, *, now: float | None = None) -> Session:
+    """The session a token proves.
+
+    Raises:
+        BadRequest: Not a token of this server, or expired (401).
+    """
+    if not isinstance(token, str) or len(token) > 2048 or token.count(".") != 1:
+        raise BadRequest("the session token is missing or malformed", 401)
+    body, tag = token.split(".")
+    want = hmac.new(secret.encode(), f"widget|{body}".encode(), hashlib.sha256).digest()
+    try:
+        valid = hmac.compare_digest(_unb64(tag), want)
+        data = json.loads(_unb64(body)) if valid else None
+    except (ValueError, UnicodeDecodeError):
+        valid, data = False, None
+    if not valid or not isinstance(data, dict):
+        raise BadRequest("the session token is not valid", 401)
+    if int(data.get("x", 0)) < (now or time.time()):
+        raise BadRequest("the session token has expired", 401)
+    return Session(conversation=str(data["c"]), expires=int(data["x"]),
+                   customer_id=data.get("u"), customer_sig=data.get("s"),
+                   customer_expires=data.get("e"))
+
+
+def start_session(payload: Dict[str, Any], config: ChannelSettings) -> Session:
+    """The session a ``POST session`` body asks for (see the module docstring).
+
+    Raises:
+        BadRequest: A malformed body (400) or an identity it cannot prove (401).
+    """
+    expires = int(time.time()) + config.widget_session_days * 86400
+    user = payload.get("user")
+    if user is not None:
+        if not isinstance(user, dict):
+            raise BadRequest('"user" must be a JSON object')
+        sender = check_id(user.get("sender"), "user.sender", config)
+        check = verify({k: user.get(k) for k in CLAIM_KEYS}, sender=sender,
+                       secret=config.customer_id_secret)
+        if check.rejected or not check.customer_id:
+            raise BadRequest(IDENTITY_ERRORS.get(check.status, "customer_id is required"), 401)
+        return Session(conversation=sender, expires=expires, customer_id=check.customer_id,
+                       customer_sig=str(user.get("customer_sig")),
+                       customer_expires=int(user.get("customer_expires")))
+    token = payload.get("token")
+    if token is not None and not payload.get("reset"):
+        try:
+            previous = read_token(token, config.channel_secret)
+        except BadRequest:
+            previous = None  # an old or foreign token: a new anonymous conversation
+        if previous is not None and not previous.customer_id:
+            return Session(conversation=previous.conversation, expires=expires)
+    return Session(conversation=f"web-{uuid.uuid4().hex}", expires=expires)
+
+
+# --- answers and pushes into the outbox ----------------------------------------------------
+
+
+def _clean_buttons(buttons: Any) -> list[Dict[str, str]]:
+    out = []
+    for button in buttons if isinstance(buttons, list) else []:
+        if isinstance(button, dict) and isinstance(button.get("title"), str):
+            payload = button.get("payload")
+            out.append({"title": button["title"],
+                        "payload": payload if isinstance(payload, str) else button["title"]})
+    return out[:MAX_BUTTONS]
+
+
+def message_body(message: Dict[str, Any]) -> Dict[str, Any]:
+    """What of a bot or agent message the widget draws: text, buttons, image, custom."""
+    body: Dict[str, Any] = {}
+    if isinstance(message.get("text"), str) and message["text"]:
+        body["text"] = message["text"]
+    buttons = _clean_buttons(message.get("buttons") or message.get("quick_replies"))
+    if buttons:
+        body["buttons"] = buttons
+    if isinstance(message.get("image"), str):
+        body["image"] = message["image"]
+    if isinstance(message.get("custom"), dict):
+        body["custom"] = message["custom"]
+    if isinstance(message.get("author"), str):
+        body["author"] = message["author"][:80]
+    return body
+
+
+class WidgetOutput(OutputChannel):
+    """Rasa's answers to widget conversations, stored and streamed to open pages.
+
+    Works for any conversation, not only the one being answered: Rasa's
+    ``output_channel=widget`` (reminders, external events) lands here too.
+    """
+
+    def __init__(self, outbox: Outbox) -> None:
+        self.outbox = outbox
+
+    @classmethod
+    def name(cls) -> str:
+        """The channel's name."""
+        return CHANNEL
+
+    async def _put(self, recipient_id: str, message: Dict[str, Any]) -> None:
+        body = message_body(message)
+        if body:
+            await self.outbox.append(recipient_id, "assistant", body)
+
+    async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
+        """A text answer."""
+        for part in text.strip().split("\n\n"):
+            await self._put(recipient_id, {"text": part})
+
+    async def send_image_url(self, recipient_id: str, image: str, **kwargs: Any) -> None:
+        """An image."""
+        await self._put(recipient_id, {"image": image})
+
+    async def send_attachment(self, recipient_id: str, attachment: str, **kwargs: Any) -> None:
+        """An attachment, as a text line."""
+        await self._put(recipient_id, {"text": str(attachment)})
+
+    async def send_text_with_buttons(self, recipient_id: str, text: str, buttons: Any,
+                                     **kwargs: Any) -> None:
+        """Text and quick-reply buttons."""
+        await self._put(recipient_id, {"text": text, "buttons": buttons})
+
+    async def send_quick_replies(self, recipient_id: str, text: str, quick_replies: Any,
+                                 **kwargs: Any) -> None:
+        """Text and quick replies (drawn as buttons)."""
+        await self._put(recipient_id, {"text": text, "buttons": quick_replies})
+
+    async def send_elements(self, recipient_id: str, elements: Any, **kwargs: Any) -> None:
+        """Generic elements, as a custom payload."""
+        await self._put(recipient_id, {"custom": {"elements": elements}})
+
+    async def send_custom_json(self, recipient_id: str, json_message: Dict[str, Any],
+                               **kwargs: Any) -> None:
+        """Custom payloads (``product_cards`` is drawn as a carousel)."""
+        await self._put(recipient_id, {"custom": json_message})
+
+
+# --- the channel ---------------------------------------------------------------------------
+
+
+def _cors(request: Request, config: ChannelSettings) -> Dict[str, str] | None:
+    """CORS headers for an allowed origin; ``None`` for a refused one."""
+    origin = request.headers.get("origin")
+    if origin is None:
+        return {}  # not a browser's cross-origin request (curl, a server)
+    if origin.rstrip("/") not in config.widget_origins:
+        return None
+    return {"Access-Control-Allow-Origin": origin, "Vary": "Origin",
+            "Access-Control-Allow-Headers": "authorization, content-type",
+            "Access-Control-Allow-Methods": "POST, OPTIONS",
+            "Access-Control-Max-Age": "600"}
+
+
+class WidgetInput(InputChannel):
+    """The web widget's channel; registered in ``bot/credentials.yml``."""
+
+    @classmethod
+    def name(cls) -> str:
+        """Served under ``/webhooks/widget/``."""
+        return CHANNEL
+
+    def __init__(self) -> None:
+        self.config = settings()
+        self.outbox = Outbox(self.config.channel_db_url, channel=CHANNEL)
+        self._locks: Dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+
+    @classmethod
+    def from_credentials(cls, credentials: Dict[str, Any] | None) -> "WidgetInput":
+        """Settings come from the environment (:mod:`bot.settings`), not credentials."""
+        return cls()
+
+    def get_output_channel(self) -> OutputChannel:
+        """Rasa's way to reach the channel outside a reply."""
+        return WidgetOutput(self.outbox)
+
+    async def _push(self, conversation: str, message: Dict[str, Any], role: str) -> int:
+        body = message_body(message)
+        if not body:
+            raise BadRequest("the message has nothing to show (text, buttons, image, custom)")
+        return (await self.outbox.append(conversation, role, body)).id
+
+    def blueprint(
+        self, on_new_message: Callable[[UserMessage], Awaitable[Any]]
+    ) -> Blueprint:
+        """The widget's routes (see the module docstring)."""
+        bp = Blueprint("shop_widget", __name__)
+        config, gate, media = self.config, shared_gate(), shared_media()
+        register_pusher(CHANNEL, self._push)
+
+        def refuse(message: str, status: int, cors: Dict[str, str] | None = None
+                   ) -> HTTPResponse:
+            return response.json({"error": message}, status=status,
+                                 headers=headers_for(cors or {}))
+
+        @bp.listener("before_server_start")
+        async def limit_frames(app: Any, loop: Any) -> None:
+            app.config.WEBSOCKET_MAX_SIZE = MAX_FRAME
+            app.config.WEBSOCKET_PING_INTERVAL = 20
+            app.config.WEBSOCKET_PING_TIMEOUT = 20
+
+        @bp.route("/widget.js", methods=["GET"])
+        async def script(request: Request) -> HTTPResponse:
+            path = config.widget_script
+            if not path.is_file():
+                return refuse("the widget is not built: run `make widget`", 404)
+            return response.raw(path.read_bytes(), content_type="text/javascript; charset=utf-8",
+                                headers={"X-Content-Type-Options": "nosniff",
+                                         "Cache-Control": "public, max-age=300",
+                                         "Cross-Origin-Resource-Policy": "cross-origin"})
+
+        @bp.route("/session", methods=["POST", "OPTIONS"])
+        async def session(request: Request) -> HTTPResponse:
+            cors = _cors(request, config)
+            if cors is None:
+                return refuse("this origin may not use the widget", 403)
+            if request.method == "OPTIONS":
+                return response.empty(headers=headers_for(cors))
+            try:
+                gate.limiter.hit(f"widget-session:{gate.client(client_address(request))}",
+                                 limit=config.messages_per_ip, window=60)
+                started = start_session(parse_json_object(request.body, config), config)
+            except BadRequest as exc:
+                return refuse(str(exc), exc.status, cors)
+            except Throttled as exc:
+                return response.json({"error": "too many sessions"}, status=429,
+                                     headers=headers_for({**cors,
+                                                          "Retry-After": str(exc.retry_after)}))
+            return response.json({"token": issue_token(started, config.channel_secret),
+                                  "conversation": started.conversation,
+                                  "customer": started.customer_id is not None,
+                                  "expires": started.expires}, headers=headers_for(cors))
+
+        @bp.route("/media", methods=["POST", "OPTIONS"])
+        async def upload(request: Request) -> HTTPResponse:
+            cors = _cors(request, config)
+            if cors is None:
+                return refuse("this origin may not use the widget", 403)
+            if request.method == "OPTIONS":
+                return response.empty(headers=headers_for(cors))
+            auth = request.headers.get("authorization", "")
+            try:
+                token = auth[7:] if auth.lower().startswith("bearer ") else None
+                current = read_token(token, config.channel_secret)
+            except BadRequest as exc:
+                return refuse(str(exc), exc.status, cors)
+            status, body = await receive_photo(request, sender=current.conversation,
+                                               channel=CHANNEL,
+                                               lang_hint=request.args.get("lang"))
+            extra = {"Retry-After": str(body["retry_after"])} if "retry_after" in body else {}
+            return response.json(body, status=status, headers=headers_for({**cors, **extra}))
+
+        @bp.websocket("/socket")
+        async def socket(request: Request, ws: Any) -> None:
+            if _cors(request, config) is None or request.headers.get("origin") is None:
+                await ws.close(code=4403, reason="origin not allowed")
+                return
+            try:
+                hello = json.loads(await asyncio.wait_for(ws.recv(), HELLO_TIMEOUT))
+                if not isinstance(hello, dict) or hello.get("type") != "hello":
+                    raise BadRequest("the first frame must be a hello")
+                current = read_token(hello.get("token"), config.channel_secret)
+                since = hello.get("since")
+                since = since if isinstance(since, int) and since > 0 else 0
+            except BadRequest as exc:
+                await ws.close(code=4401 if exc.status == 401 else 4400, reason=str(exc)[:100])
+                return
+            except (asyncio.TimeoutError, ValueError, TypeError):
+                await ws.close(code=4400, reason="expected a hello frame")
+                return
+            conversation = current.conversation
+            history = await self.outbox.since(conversation, since)
+            last = history[-1].id if history else since
+            await ws.send(json.dumps({"type": "ready", "conversation": conversation,
+                                      "history": [e.as_json() for e in history]},
+                                     ensure_ascii=False))
+
+            async def forward() -> None:
+                async for entry in self.outbox.listen(conversation, last):
+                    await ws.send(json.dumps({"type": "message", **entry.as_json()},
+                                             ensure_ascii=False))
+
+            forwarder = asyncio.create_task(forward())
+            tasks: set[asyncio.Task] = set()
+            address = client_address(request)
+            try:
+                while not forwarder.done():
+                    frame = await ws.recv()
+                    if frame is None:
+                        break
+                    task = asyncio.create_task(self._on_frame(
+                        frame, ws, current, address, on_new_message, gate, media))
+                    tasks.add(task)
+                    task.add_done_callback(tasks.discard)
+            except Exception:  # noqa: BLE001 - a closed socket ends the conversation's stream
+                pass
+            finally:
+                forwarder.cancel()
+
+        return bp
+
+    async def _on_frame(self, frame: Any, ws: Any, current: Session, address: str,
+                        on_new_message: Callable[[UserMessage], Awaitable[Any]],
+                        gate: Any, media: Any) -> None:
+        """One client frame: a message (processed once per client id) or a ping."""
+        conversation = current.conversation
+        try:
+            data = json.loads(frame) if isinstance(frame, (str, bytes)) else None
+        except (ValueError, UnicodeDecodeError, RecursionError):
+            data = None
+        try:
+            if not isinstance(data, dict):
+                raise BadRequest("a frame must be a JSON object")
+            check_storable(data, max_depth=4, max_items=64)
+            if data.get("type") == "ping":
+                await ws.send(json.dumps({"type": "pong"}))
+                return
+            if data.get("type") != "message":
+                raise BadRequest('unknown frame type (expected "message" or "ping")')
+            client_id = check_id(data.get("id"), "id", self.config)[:64]
+            text, payload = data.get("text"), data.get("payload")
+            image = data.get("image")
+            said = payload if isinstance(payload, str) and payload else text
+            if not isinstance(said, str) or (not said.strip() and image is None):
+                raise BadRequest('a message needs "text", "payload" or "image"')
+            shown = clean_text(text if isinstance(text, str) else said,
+                               self.config.max_message_chars)
+            body: Dict[str, Any] = {"text": shown}
+            if image is not None:
+                body["photo"] = True
+            entry, new = await self.outbox.customer_message(conversation, client_id, body)
+        except BadRequest as exc:
+            await ws.send(json.dumps({"type": "error", "error": str(exc)}))
+            return
+        await ws.send(json.dumps({"type": "ack", "id": client_id, "entry": entry.id}))
+        if not new:
+            return  # a resend after a network drop: processed the first time
+        await self._answer(conversation, said, image, current, address, on_new_message,
+                           gate, media, ws, entry)
+
+    async def _answer(self, conversation: str, said: str, image: Any, current: Session,
+                      address: str, on_new_message: Callable[[UserMessage], Awaitable[Any]],
+                      gate: Any, media: Any, ws: Any, entry: Entry) -> None:
+        """Hand one customer message to Rasa; answers go to the outbox."""
+        try:
+            message = gate.admit(sender=conversation, text=said, metadata=current.claims(),
+                                 address=address, channel=CHANNEL)
+            if image is not None:
+                message = photo_message(message, media.resolve(image, sender=conversation))
+        except Throttled:
+            await self.outbox.append(conversation, "notice",
+                                     {"text": polite("rate_limited", said)})
+            return
+        except BadRequest as exc:
+            if exc.status == 401:  # the shop's signature expired: the customer must log in
+                await self.outbox.append(conversation, "notice", {"text": polite("failed", said)})
+            else:
+                await ws.send(json.dumps({"type": "error", "error": str(exc)}))
+            return
+        async with self._locks[conversation]:  # one turn at a time per conversation
+            await _send_quietly(ws, {"type": "typing", "on": True})
+            ok = await deliver(on_new_message, UserMessage(
+                message.text, WidgetOutput(self.outbox), conversation, input_channel=CHANNEL,
+                metadata=message.metadata), sender=conversation)
+            if not ok:
+                await self.outbox.append(conversation, "notice", {"text": polite("failed", said)})
+            await _send_quietly(ws, {"type": "typing", "on": False})
+
+    def get_metadata(self, request: Request) -> Dict[str, Any] | None:
+        """Metadata comes from the session, not from the request."""
+        return None
+
+
+async def _send_quietly(ws: Any, frame: Dict[str, Any]) -> None:
+    # the page may have gone away: the outbox keeps the answer
+    with contextlib.suppress(Exception):
+        await ws.send(json.dumps(frame))
