@@ -1,0 +1,166 @@
+// Pure helpers of the widget: no DOM, no network (unit-tested with node --test).
+
+export const STRINGS = {
+  en: {
+    title: "Shop assistant",
+    open: "Open chat",
+    close: "Close chat",
+    placeholder: "Type a message…",
+    send: "Send",
+    attach: "Send a photo",
+    typing: "The assistant is typing…",
+    more: "Tell me more",
+    offline: "Offline — messages will be sent when the connection returns.",
+    reconnecting: "Reconnecting…",
+    uploading: "Uploading photo…",
+    photo: "Photo",
+    removePhoto: "Remove photo",
+    unread: (n) => `${n} unread message${n === 1 ? "" : "s"}`,
+    log: "Conversation",
+    you: "You",
+    assistant: "Assistant",
+    agent: "Support agent",
+    notice: "Notice",
+    dropHere: "Drop a photo to send it",
+    tooBig: "That photo is too large to send.",
+    notImage: "That file isn't a photo. Please choose an image.",
+    uploadFailed: "The photo couldn't be sent. Please try again.",
+    cards: "Products",
+  },
+  zh: {
+    title: "购物助手",
+    open: "打开聊天",
+    close: "关闭聊天",
+    placeholder: "请输入消息…",
+    send: "发送",
+    attach: "发送图片",
+    typing: "助手正在输入…",
+    more: "了解更多",
+    offline: "网络已断开，恢复后会自动发送消息。",
+    reconnecting: "正在重新连接…",
+    uploading: "图片上传中…",
+    photo: "图片",
+    removePhoto: "移除图片",
+    unread: (n) => `${n} 条未读消息`,
+    log: "对话",
+    you: "我",
+    assistant: "助手",
+    agent: "人工客服",
+    notice: "提示",
+    dropHere: "拖放图片即可发送",
+    tooBig: "图片太大，无法发送。",
+    notImage: "这不是图片文件，请选择一张图片。",
+    uploadFailed: "图片发送失败，请重试。",
+    cards: "商品",
+  },
+};
+
+/** The widget's language: an explicit `en`/`zh`, else the page's `lang`, else the browser's. */
+export function pickLocale(option, pageLang, browserLangs) {
+  const norm = (v) => (typeof v === "string" ? v.trim().toLowerCase() : "");
+  const o = norm(option);
+  if (o === "en" || o === "zh") return o;
+  for (const candidate of [norm(pageLang), ...(browserLangs || []).map(norm)]) {
+    if (candidate.startsWith("zh")) return "zh";
+    if (candidate.startsWith("en")) return "en";
+  }
+  return "en";
+}
+
+/** Width and height to draw a photo at so that neither side exceeds `max` pixels. */
+export function fitWithin(width, height, max) {
+  if (!(width > 0 && height > 0)) return { width: 0, height: 0 };
+  const scale = Math.min(1, max / Math.max(width, height));
+  return { width: Math.max(1, Math.round(width * scale)), height: Math.max(1, Math.round(height * scale)) };
+}
+
+/** Product cards of a message's custom payload, or null: only well-formed string fields are kept. */
+export function productCards(custom) {
+  if (!custom || custom.type !== "product_cards" || !Array.isArray(custom.cards)) return null;
+  const str = (v) => (typeof v === "string" ? v : v == null ? "" : String(v));
+  const cards = custom.cards.slice(0, 20).map((card) => {
+    const c = card && typeof card === "object" ? card : {};
+    const button = Array.isArray(c.buttons) && c.buttons[0] && typeof c.buttons[0] === "object" ? c.buttons[0] : null;
+    return {
+      sku: str(c.sku),
+      title: str(c.title),
+      price: str(c.price),
+      reason: str(c.reason),
+      image: safeUrl(c.image),
+      button: button ? { title: str(button.title), payload: str(button.payload) } : null,
+    };
+  });
+  return cards.length ? cards : null;
+}
+
+/** An http(s) or same-origin path URL, or "" (no javascript:, data:, ... URLs). */
+export function safeUrl(value, base) {
+  if (typeof value !== "string" || !value) return "";
+  try {
+    const url = new URL(value, base || "http://invalid.local/");
+    if (url.protocol !== "http:" && url.protocol !== "https:") return "";
+    if (url.host === "invalid.local") return base ? url.href : "";
+    return url.href;
+  } catch {
+    return "";
+  }
+}
+
+/** Split text into runs of plain text and http(s) links (drawn as text and <a>, never as HTML). */
+export function linkify(text) {
+  const parts = [];
+  const re = /\bhttps?:\/\/[^\s<>"']+[^\s<>"'.,;:!?)\]]/g;
+  let last = 0;
+  let match;
+  while ((match = re.exec(text)) !== null) {
+    if (match.index > last) parts.push({ text: text.slice(last, match.index) });
+    parts.push({ text: match[0], href: match[0] });
+    last = match.index + match[0].length;
+  }
+  if (last < text.length) parts.push({ text: text.slice(last) });
+  return parts;
+}
+
+/** Delay before the n-th reconnection attempt: exponential, capped, with jitter. */
+export function backoff(attempt, random = Math.random) {
+  const base = Math.min(10000, 500 * 2 ** Math.max(0, attempt));
+  return Math.round(base * (0.75 + 0.5 * random()));
+}
+
+/** A time as "14:05". */
+export function clock(seconds, locale) {
+  const d = new Date(seconds * 1000);
+  const pad = (n) => String(n).padStart(2, "0");
+  return locale === "zh" ? `${pad(d.getHours())}:${pad(d.getMinutes())}` : `${pad(d.getHours())}:${pad(d.getMinutes())}`;
+}
+
+/** Messages not yet acknowledged by the server, resent after a reconnect; ids make resends harmless. */
+export class Outgoing {
+  constructor(storage, key) {
+    this.storage = storage;
+    this.key = key;
+    this.items = [];
+    try {
+      const saved = storage && JSON.parse(storage.getItem(key) || "[]");
+      if (Array.isArray(saved)) this.items = saved.filter((m) => m && typeof m.id === "string");
+    } catch {
+      this.items = [];
+    }
+  }
+  add(message) {
+    this.items.push(message);
+    this.save();
+  }
+  ack(id) {
+    const before = this.items.length;
+    this.items = this.items.filter((m) => m.id !== id);
+    if (this.items.length !== before) this.save();
+  }
+  save() {
+    try {
+      if (this.storage) this.storage.setItem(this.key, JSON.stringify(this.items));
+    } catch {
+      /* storage full or blocked: the queue lives in memory */
+    }
+  }
+}

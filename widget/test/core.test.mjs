@@ -1,0 +1,64 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { Outgoing, backoff, fitWithin, linkify, pickLocale, productCards, safeUrl } from "../src/core.js";
+
+test("the language: explicit option, then the page, then the browser", () => {
+  assert.equal(pickLocale("zh", "en", ["en-US"]), "zh");
+  assert.equal(pickLocale("auto", "zh-CN", ["en-US"]), "zh");
+  assert.equal(pickLocale(undefined, "", ["zh-TW", "en"]), "zh");
+  assert.equal(pickLocale(undefined, "fr", ["de-DE"]), "en");
+});
+
+test("phone photos are scaled down to fit, small ones kept", () => {
+  assert.deepEqual(fitWithin(4032, 3024, 1600), { width: 1600, height: 1200 });
+  assert.deepEqual(fitWithin(800, 600, 1600), { width: 800, height: 600 });
+  assert.deepEqual(fitWithin(0, 10, 1600), { width: 0, height: 0 });
+});
+
+test("product cards keep only string fields and safe image URLs", () => {
+  const cards = productCards({ type: "product_cards", cards: [
+    { sku: "S1", title: "<img src=x onerror=alert(1)>", price: "$9", image: "javascript:alert(1)",
+      buttons: [{ title: "Tell me more", payload: "/x" }] },
+    { sku: 2, title: null, image: "https://cdn.example/p.jpg" }] });
+  assert.equal(cards.length, 2);
+  assert.equal(cards[0].title, "<img src=x onerror=alert(1)>");  // drawn as text, never parsed
+  assert.equal(cards[0].image, "");
+  assert.equal(cards[0].button.payload, "/x");
+  assert.equal(cards[1].sku, "2");
+  assert.equal(cards[1].image, "https://cdn.example/p.jpg");
+  assert.equal(cards[1].button, null);
+  assert.equal(productCards({ type: "other" }), null);
+  assert.equal(productCards(null), null);
+});
+
+test("only http(s) URLs are used", () => {
+  assert.equal(safeUrl("data:text/html,<script>"), "");
+  assert.equal(safeUrl("JaVaScRiPt:alert(1)"), "");
+  assert.equal(safeUrl("/images/p.jpg", "http://shop.test/webhooks/widget/"), "http://shop.test/images/p.jpg");
+  assert.equal(safeUrl("/images/p.jpg"), "");
+});
+
+test("links are found in text without swallowing punctuation", () => {
+  assert.deepEqual(linkify("see https://shop.test/a?b=1. thanks"), [
+    { text: "see " }, { text: "https://shop.test/a?b=1", href: "https://shop.test/a?b=1" }, { text: ". thanks" }]);
+  assert.deepEqual(linkify("<b>no link</b>"), [{ text: "<b>no link</b>" }]);
+});
+
+test("reconnection waits grow and stay bounded", () => {
+  const waits = [0, 1, 2, 3, 10, 50].map((n) => backoff(n, () => 0.5));
+  assert.deepEqual(waits, [500, 1000, 2000, 4000, 10000, 10000]);
+});
+
+test("unacknowledged messages survive a reload and leave once acknowledged", () => {
+  const store = new Map();
+  const storage = { getItem: (k) => store.get(k) ?? null, setItem: (k, v) => store.set(k, v) };
+  const queue = new Outgoing(storage, "q");
+  queue.add({ id: "a", text: "hi" });
+  queue.add({ id: "b", text: "there" });
+  const reloaded = new Outgoing(storage, "q");
+  assert.deepEqual(reloaded.items.map((m) => m.id), ["a", "b"]);
+  reloaded.ack("a");
+  assert.deepEqual(new Outgoing(storage, "q").items.map((m) => m.id), ["b"]);
+  storage.setItem("q", "not json");
+  assert.deepEqual(new Outgoing(storage, "q").items, []);
+});
