@@ -65,6 +65,27 @@ $(STAMPS)/actions-venv: requirements/actions.txt requirements/actions.lock
 .PHONY: venv
 venv: $(STAMPS)/bot-venv $(STAMPS)/actions-venv ## Create both virtual environments (idempotent)
 
+# --- the web widget (front end) ---------------------------------------------------------
+
+WIDGET_JS := widget/dist/widget.js
+
+$(STAMPS)/widget-npm: widget/package.json widget/package-lock.json
+	@command -v npm >/dev/null || { echo "error: Node.js 18+ and npm are needed to build the widget (apt-get install nodejs npm)"; exit 1; }
+	cd widget && npm ci --no-audit --no-fund
+	@mkdir -p $(STAMPS) && touch $@
+
+$(WIDGET_JS): $(STAMPS)/widget-npm widget/build.mjs $(wildcard widget/src/*)
+	cd widget && node build.mjs
+
+.PHONY: widget
+widget: $(WIDGET_JS) ## Build the web chat widget (widget/dist/widget.js, served by the Rasa server)
+
+.PHONY: browser
+browser: ## Debian's Chromium for the browser tests (never `playwright install`)
+	@test -x /usr/bin/chromium || { echo ">> installing Debian's chromium"; \
+	  (apt-get install -y chromium || (apt-get update && apt-get install -y chromium)) >/dev/null; }
+	@/usr/bin/chromium --version
+
 # --- data and model ---------------------------------------------------------------------
 
 $(SHOP_DATA_DIR)/.built: $(STAMPS)/actions-venv $(DATA_INPUTS)
@@ -124,7 +145,7 @@ tune-vision: $(STAMPS)/actions-venv ## Fine-tune the image network on the produc
 # --- run --------------------------------------------------------------------------------
 
 .PHONY: run
-run: venv data train ## Set up what is missing, then start the action server and Rasa; Ctrl-C stops both
+run: venv data train widget ## Set up what is missing, then start the action server, Rasa and the demo shop page; Ctrl-C stops them
 	@RASA_PORT=$(RASA_PORT) ACTIONS_PORT=$(ACTIONS_PORT) MODEL=$(MODEL) scripts/run_stack.sh
 
 .PHONY: sign-customer
@@ -155,12 +176,13 @@ test-stories: train ## Rasa conversation tests (test stories, both languages)
 	  --fail-on-prediction-errors --out results/stories
 
 .PHONY: test-unit
-test-unit: venv data ## Unit tests (both environments), no servers
+test-unit: venv data widget ## Unit tests (both environments and the widget's front end), no servers
+	cd widget && node --test test/
 	$(ACT_VENV)/bin/pytest -m "not e2e" tests --ignore=tests/bot
 	$(BOT_VENV)/bin/pytest --confcutdir=tests/bot -p no:cacheprovider tests/bot
 
 .PHONY: test-e2e
-test-e2e: venv data train ## End-to-end tests against real Rasa and action servers
+test-e2e: venv data train widget browser ## End-to-end tests against real Rasa and action servers (browser tests in Chromium)
 	$(ACT_VENV)/bin/pytest -m e2e tests --ignore=tests/bot
 
 .PHONY: test

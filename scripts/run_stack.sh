@@ -5,6 +5,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 RASA_PORT=${RASA_PORT:-5005}
 ACTIONS_PORT=${ACTIONS_PORT:-5055}
+export STOREFRONT_PORT=${STOREFRONT_PORT:-8080}
+export RASA_PORT
+# the demo page's origin may use the widget (a shop lists its own in WIDGET_ORIGINS)
+export WIDGET_ORIGINS=${WIDGET_ORIGINS:-http://127.0.0.1:$STOREFRONT_PORT,http://localhost:$STOREFRONT_PORT}
 MODEL=${MODEL:-models/shop-assistant.tar.gz}
 LOG_DIR=${SHOP_DATA_DIR:-data}/logs
 mkdir -p "$LOG_DIR"
@@ -67,6 +71,9 @@ pids+=($!)
   --credentials bot/credentials.yml --endpoints bot/endpoints.yml \
   >"$LOG_DIR/rasa.log" 2>&1 &
 pids+=($!)
+.venv-actions/bin/python -m storefront --port "$STOREFRONT_PORT" \
+  >"$LOG_DIR/storefront.log" 2>&1 &
+pids+=($!)
 
 wait_for() {  # url name seconds
   for _ in $(seq 1 "$3"); do
@@ -81,10 +88,14 @@ wait_for() {  # url name seconds
 echo "starting the action server (:$ACTIONS_PORT) and Rasa (:$RASA_PORT)..."
 wait_for "http://127.0.0.1:$ACTIONS_PORT/health" "action server" 60
 wait_for "http://127.0.0.1:$RASA_PORT/webhooks/rest/" "Rasa server" 180
+wait_for "http://127.0.0.1:$STOREFRONT_PORT/health" "demo shop page" 60
 
 cat <<MSG
 
 The shop assistant is running.
+  Open:      http://127.0.0.1:$STOREFRONT_PORT/   (the demo shop; chat bottom right, English or 中文)
+             http://127.0.0.1:$STOREFRONT_PORT/?lang=zh
+  Widget:    <script src="http://127.0.0.1:$RASA_PORT/webhooks/widget/widget.js" defer></script>
   REST API:  http://127.0.0.1:$RASA_PORT/webhooks/rest/webhook
   Try:       curl -s -XPOST http://127.0.0.1:$RASA_PORT/webhooks/rest/webhook \\
                -H 'Content-Type: application/json' \\
@@ -93,7 +104,7 @@ The shop assistant is running.
   Orders:    chat as a known customer with an id signed for the conversation:
                make sign-customer CUSTOMER=C10001 SENDER=me   (prints the metadata to add)
   Secrets:   $SECRETS (demo only; a shop sets its own, see docs/security.md)
-  Logs:      $LOG_DIR/rasa.log, $LOG_DIR/actions.log
+  Logs:      $LOG_DIR/rasa.log, $LOG_DIR/actions.log, $LOG_DIR/storefront.log
 Press Ctrl-C to stop.
 MSG
 wait -n "${pids[@]}"

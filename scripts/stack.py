@@ -85,10 +85,13 @@ class Stack:
     actions_port: int = field(default_factory=free_port)
     rasa_port: int = field(default_factory=free_port)
     api_port: int = field(default_factory=free_port)
+    storefront_port: int = field(default_factory=free_port)
+    storefront: bool = False
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     secrets: dict[str, str] = field(default_factory=lambda: {
         name: secrets.token_hex(32)
-        for name in ("CUSTOMER_ID_SECRET", "ACTION_SERVER_TOKEN", "CHANNEL_SECRET")})
+        for name in ("CUSTOMER_ID_SECRET", "ACTION_SERVER_TOKEN", "CHANNEL_SECRET",
+                     "CHANNEL_PUSH_TOKEN")})
     api_token: str | None = None
     extra_env: dict[str, str] = field(default_factory=dict)
 
@@ -96,6 +99,11 @@ class Stack:
     def rasa_url(self) -> str:
         """Base URL of the Rasa server."""
         return f"http://127.0.0.1:{self.rasa_port}"
+
+    @property
+    def storefront_url(self) -> str:
+        """Base URL of the demo shop page (when started)."""
+        return f"http://127.0.0.1:{self.storefront_port}"
 
     @property
     def log_dir(self) -> Path:
@@ -117,6 +125,11 @@ class Stack:
             "RASA_TELEMETRY_ENABLED": "false",
             "TF_CPP_MIN_LOG_LEVEL": "2",
             "RASA_API_PORT": str(self.api_port),
+            "RASA_PORT": str(self.rasa_port),
+            "CHAT_PUBLIC_URL": self.rasa_url,
+            "STOREFRONT_PORT": str(self.storefront_port),
+            "WIDGET_ORIGINS": f"{self.storefront_url},http://localhost:{self.storefront_port}",
+            "WIDGET_SCRIPT": str(ROOT / "widget" / "dist" / "widget.js"),
             **self.secrets,
             **self.extra_env,
         }
@@ -163,6 +176,21 @@ class Stack:
             cwd=ROOT, env=self.env, stdout=log.open("ab"), stderr=subprocess.STDOUT)
         wait_until_up(f"{self.rasa_url}/webhooks/rest/", self.processes["rasa"], log, 300)
 
+    def start_storefront(self) -> None:
+        """Start the demo shop page and wait for its health check."""
+        log = self.log_dir / "storefront.log"
+        self.processes["storefront"] = subprocess.Popen(
+            [sys.executable, "-m", "storefront", "--port", str(self.storefront_port)],
+            cwd=ROOT, env=self.env, stdout=log.open("ab"), stderr=subprocess.STDOUT)
+        wait_until_up(f"{self.storefront_url}/health", self.processes["storefront"], log, 60)
+
+    def push(self, conversation: str, message: dict[str, Any], *, channel: str = "widget",
+             role: str = "agent") -> requests.Response:
+        """Send a message into a conversation outside any reply (the internal push route)."""
+        return requests.post(f"{self.rasa_url}/webhooks/internal/push", json={
+            "channel": channel, "conversation": conversation, "role": role, "message": message},
+            headers={"Authorization": f"Bearer {self.secrets['CHANNEL_PUSH_TOKEN']}"}, timeout=30)
+
     def alive(self) -> bool:
         """Whether both servers are still running."""
         return bool(self.processes) and all(p.poll() is None for p in self.processes.values())
@@ -185,6 +213,8 @@ class Stack:
                 prepare(self)
             self.start_actions()
             self.start_rasa()
+            if self.storefront:
+                self.start_storefront()
         except BaseException:
             self.stop()
             raise
