@@ -68,3 +68,14 @@ def test_a_malformed_suite_is_refused(tmp_path: Path) -> None:
     bad.write_text("conversations:\n- id: x\n  language: en\n", "utf-8")
     with pytest.raises(SuiteError):
         load_suite([bad])
+
+
+def test_no_message_is_cut_short_by_a_yaml_comment() -> None:
+    """``- user: how much is #3?`` is the message "how much is": a bare `` #`` starts a
+    YAML comment. Such messages must be quoted."""
+    unquoted = re.compile(r"^\s*-?\s*user:\s*[^'\"\s].*\s#")
+    cut = [f"{path.name}:{number}" for folder in (SUITE, HOLDOUT)
+           for path in sorted(Path(folder).glob("*.yml"))
+           for number, line in enumerate(path.read_text("utf-8").splitlines(), 1)
+           if unquoted.match(line)]
+    assert not cut, f"quote these messages: {cut}"
