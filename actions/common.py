@@ -168,6 +168,13 @@ def _part_of(fragment: str, name: str) -> bool:
                                for w in words)
 
 
+def product_entities(tracker: Tracker) -> list[dict[str, Any]]:
+    """The latest message's product entities that can be names: one without a letter
+    ("100" of "nothing over $100") is a number the entity model mistook."""
+    return [e for e in latest_entities(tracker, Entity.PRODUCT)
+            if any(c.isalpha() for c in str(e.get("value") or ""))]
+
+
 def resolve_products(tracker: Tracker, graph: ProductGraph, *, wanted: int = 1) -> Resolution:
     """Resolve the products a message refers to.
 
@@ -188,11 +195,12 @@ def resolve_products(tracker: Tracker, graph: ProductGraph, *, wanted: int = 1) 
     message = tracker.latest_message.get("text") or ""
     mention_spans = [(e.get("start"), e.get("end")) for e in
                      latest_entities(tracker, Entity.MENTION)]
-    # a product "name" inside a reference ("3" of "3号") is the reference's
-    entities = [e for e in latest_entities(tracker, Entity.PRODUCT)
+    # a product "name" inside a reference ("3" of "3号") is the reference's, and one
+    # without a letter ("100" of "nothing over $100") is a number, not a name
+    entities = [e for e in product_entities(tracker)
                 if not any(isinstance(s, int) and isinstance(f, int)
-                           and isinstance(e.get("start"), int) and isinstance(e.get("end"), int)
-                           and s < e["end"] and e["start"] < f for s, f in mention_spans)]
+                            and isinstance(e.get("start"), int) and isinstance(e.get("end"), int)
+                            and s < e["end"] and e["start"] < f for s, f in mention_spans)]
     # one whole catalog name written in the message decides a tagged part of it; with
     # two names tagged ("Xiaomi 14 and Xiaomi 14 Ultra") each stands for itself
     whole = graph.find_mentioned(message) if len(entities) == 1 else None

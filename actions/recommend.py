@@ -16,6 +16,7 @@ from actions.common import (
     language,
     latest_entities,
     product_card,
+    product_entities,
     resolve_one,
     resolve_products,
 )
@@ -120,7 +121,7 @@ class ActionRecommend(Action):
         limit = settings().results_per_page
         service = recommender()
         events: list[EventType] = []
-        if intent == Intent.ASK_RECOMMENDATION and latest_entities(tracker, Entity.PRODUCT):
+        if intent == Intent.ASK_RECOMMENDATION and product_entities(tracker):
             intent = Intent.ASK_SIMILAR  # "something like the iPhone 15 but cheaper"
         if intent in (Intent.ASK_SIMILAR, Intent.ASK_COMPLEMENTS):
             sku = resolve_one(dispatcher, tracker, graph)

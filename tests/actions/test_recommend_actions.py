@@ -43,6 +43,19 @@ def test_price_and_category_limits_are_respected(demo_settings: Any, graph: Any)
         assert details.category_key == "running_shoes"
 
 
+def test_a_number_tagged_as_a_product_is_read_as_the_budget(demo_settings: Any,
+                                                             graph: Any) -> None:
+    text = "need a gift for my dad, nothing over $100"
+    tracker = make_tracker(text, intent=Intent.ASK_RECOMMENDATION,
+                           entities=[entity("product", "100", text.index("100"))])
+    messages, _ = run_action(ActionRecommend(), tracker)
+    shown = cards(messages)
+    assert shown, messages
+    for card in shown:
+        price = graph.details(card["sku"], currency="USD").price
+        assert price is not None and price <= 100
+
+
 def test_similar_and_goes_with_name_the_product(demo_settings: Any, graph: Any) -> None:
     sku = next(s for s, *_ in graph.catalog_names() if "MacBook Air" in graph.model_name(s, "en"))
     for intent, response in ((Intent.ASK_SIMILAR, Response.RECOMMEND_SIMILAR),
