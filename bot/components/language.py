@@ -24,22 +24,28 @@ HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
 # order numbers, SKUs and e-mail addresses say nothing about the customer's language
 CODES = re.compile(r"\S+@\S+|\b[A-Za-z]{1,4}[-_]?\d[\w-]*")
+WORD_START = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaffA-Za-z]")
 ENTITY = "language"
 
 
 def detect_language(text: str | None) -> str | None:
-    """``"zh"`` if the text contains Chinese characters, ``"en"`` if it has Latin words.
+    """``"zh"`` if the text is Chinese, ``"en"`` if it is English; ``None`` when
+    there are no words.
 
-    Mixed text such as "有没有 iPhone 15" counts as Chinese: customers who write
-    any Chinese get Chinese answers. Returns ``None`` when there are no words.
+    Mixed text counts as Chinese ("有没有 iPhone 15", "show me 华为手机"), unless
+    it is an English sentence around a Chinese name: it starts with an English
+    word and has more English words than Chinese characters ("any 小米 phones
+    under $400?").
     """
     if not text:
         return None
-    if HAN.search(text):
-        return "zh"
-    if LATIN_WORD.search(CODES.sub(" ", text)):
-        return "en"
-    return None
+    latin = LATIN_WORD.findall(CODES.sub(" ", text))
+    han = HAN.findall(text)
+    if han:
+        first = WORD_START.search(text)
+        starts_english = first is not None and not HAN.match(first.group(0))
+        return "en" if starts_english and len(latin) > len(han) else "zh"
+    return "en" if latin else None
 
 
 @DefaultV1Recipe.register(

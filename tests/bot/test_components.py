@@ -32,6 +32,8 @@ def test_tokenizer_splits_both_languages(text: str, tokens: list[str]) -> None:
 
 @pytest.mark.parametrize(("text", "language"), [
     ("hello", "en"), ("你好", "zh"), ("有没有 iPhone 15", "zh"), ("iPhone 15 有货吗", "zh"),
+    ("any 小米 phones under $400?", "en"), ("show me 华为手机", "zh"),
+    ("有没有Nike的running shoes", "zh"), ("how much is the 小米14 in black", "en"),
     ("SH-100234", None), ("😀😀", None), ("", None), ("123", None), ("مرحبا", None),
 ])
 def test_language_detection(text: str, language: str | None) -> None:
