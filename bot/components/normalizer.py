@@ -76,7 +76,8 @@ def _english_words() -> Set[str]:
 
 @lru_cache(maxsize=1)
 def _dictionary_words() -> Dict[str, int]:
-    """jieba's word frequencies: runs that are real words are never 'corrected'."""
+    """jieba's word frequencies: runs that are real words are never 'corrected'
+    (prefixes of words are listed too, with frequency 0: they are no words)."""
     import jieba
 
     jieba.setLogLevel(60)
@@ -135,8 +136,8 @@ class Normalizer:
                 piece = run[i:i + size]
                 if len(piece) < size:
                     continue
-                if piece in words:
-                    continue
+                if words.get(piece, 0) > 0:
+                    continue  # a real word (jieba also lists every prefix, at 0)
                 target = self._han.get(_pinyin(piece))
                 if target and target != piece and set(target) & set(piece):
                     out.append(target)

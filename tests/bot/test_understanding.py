@@ -39,6 +39,7 @@ def test_traditional_chinese_becomes_simplified(text: str, expected: str) -> Non
     ("有没有三千以内的手几", "有没有三千以内的手机"),
     ("想买个蓝牙耳鸡", "想买个蓝牙耳机"),
     ("华为的笔记本电恼", "华为的笔记本电脑"),
+    ("华为的手急有哪些", "华为的手机有哪些"),  # 手急 is only a prefix of a word (手急眼快)
     ("do you have hedphones under 100 dollars", "do you have headphones under 100 dollars"),
     ("show me samsng phones", "show me samsung phones"),
     ("how much is the macbok air 13", "how much is the macbook air 13"),
