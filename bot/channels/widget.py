@@ -28,8 +28,13 @@ Routes (all under ``/webhooks/widget/``):
     ``payload`` for a button, ``image`` for an uploaded photo); a message whose
     id was seen before is acknowledged and not processed again.
 ``POST media``
-    A photo (``Authorization: Bearer <token>``), checked and stored as the
-    REST channel's uploads are (:func:`bot.channels.base.receive_photo`).
+    A photo, as the ``file`` field of a multipart form whose ``token`` field is
+    the session token (or the raw body with ``Authorization: Bearer <token>``),
+    checked and stored as the REST channel's uploads are
+    (:func:`bot.channels.base.receive_photo`).
+
+Preflight requests to these routes are answered by the channel itself (before
+Rasa's CORS layer, which knows only ``--cors``), for ``WIDGET_ORIGINS`` only.
 
 Only pages of ``WIDGET_ORIGINS`` may use these routes: other origins get
 ``403`` (and no CORS headers). Every message passes the shared gate (input
@@ -221,6 +226,7 @@ class WidgetOutput(OutputChannel):
 
     def __init__(self, outbox: Outbox) -> None:
         self.outbox = outbox
+        self.last_id = 0  # the last message this output stored (the end of a turn)
 
     @classmethod
     def name(cls) -> str:
@@ -230,7 +236,7 @@ class WidgetOutput(OutputChannel):
     async def _put(self, recipient_id: str, message: Dict[str, Any]) -> None:
         body = message_body(message)
         if body:
-            await self.outbox.append(recipient_id, "assistant", body)
+            self.last_id = (await self.outbox.append(recipient_id, "assistant", body)).id
 
     async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
         """A text answer."""
@@ -322,11 +328,22 @@ class WidgetInput(InputChannel):
             return response.json({"error": message}, status=status,
                                  headers=headers_for(cors or {}))
 
+        async def preflight(request: Request) -> HTTPResponse | None:
+            # Rasa's CORS layer answers every preflight first and knows only --cors;
+            # the widget's routes answer their own, for WIDGET_ORIGINS only
+            if request.method != "OPTIONS" or not request.path.startswith(f"/webhooks/{CHANNEL}/"):
+                return None
+            cors = _cors(request, config)
+            if not cors:
+                return refuse("this origin may not use the widget", 403)
+            return response.empty(headers=headers_for(cors))
+
         @bp.listener("before_server_start")
-        async def limit_frames(app: Any, loop: Any) -> None:
+        async def configure(app: Any, loop: Any) -> None:
             app.config.WEBSOCKET_MAX_SIZE = MAX_FRAME
             app.config.WEBSOCKET_PING_INTERVAL = 20
             app.config.WEBSOCKET_PING_TIMEOUT = 20
+            app.request_middleware.appendleft(preflight)
 
         @bp.route("/widget.js", methods=["GET"])
         async def script(request: Request) -> HTTPResponse:
@@ -370,6 +387,9 @@ class WidgetInput(InputChannel):
             auth = request.headers.get("authorization", "")
             try:
                 token = auth[7:] if auth.lower().startswith("bearer ") else None
+                if token is None and request.headers.get("content-type", "").startswith(
+                        "multipart/form-data"):
+                    token = request.form.get("token") if request.form else None
                 current = read_token(token, config.channel_secret)
             except BadRequest as exc:
                 return refuse(str(exc), exc.status, cors)
@@ -488,12 +508,16 @@ class WidgetInput(InputChannel):
             return
         async with self._locks[conversation]:  # one turn at a time per conversation
             await _send_quietly(ws, {"type": "typing", "on": True})
+            output = WidgetOutput(self.outbox)
             ok = await deliver(on_new_message, UserMessage(
-                message.text, WidgetOutput(self.outbox), conversation, input_channel=CHANNEL,
+                message.text, output, conversation, input_channel=CHANNEL,
                 metadata=message.metadata), sender=conversation)
             if not ok:
-                await self.outbox.append(conversation, "notice", {"text": polite("failed", said)})
-            await _send_quietly(ws, {"type": "typing", "on": False})
+                failed = {"text": polite("failed", said)}
+                output.last_id = (await self.outbox.append(conversation, "notice", failed)).id
+            # the turn ends once the page has drawn the message with id `upto`
+            await _send_quietly(ws, {"type": "typing", "on": False,
+                                     "upto": max(output.last_id, entry.id)})
 
     def get_metadata(self, request: Request) -> Dict[str, Any] | None:
         """Metadata comes from the session, not from the request."""

@@ -183,6 +183,16 @@ class Widget {
 
   scrollDown() { this.log.scrollTop = this.log.scrollHeight; }
 
+  // A turn is over when the server said so and every answer of it is drawn;
+  // `data-turns` on the host counts them (for the shop's scripts and for tests).
+  finishTurn() {
+    if (this.turnUpto == null || this.lastId < this.turnUpto) return;
+    this.turnUpto = null;
+    this.typing.hidden = true;
+    this.turns = (this.turns || 0) + 1;
+    this.host.setAttribute("data-turns", String(this.turns));
+  }
+
   showStatus(text) {
     this.status.hidden = !text;
     this.status.textContent = text || "";
@@ -211,6 +221,7 @@ class Widget {
     if (entry.id) {
       this.seen.set(entry.id, node);
       this.lastId = Math.max(this.lastId, entry.id);
+      this.finishTurn();
     }
     if (entry.role !== "customer") {
       this.drawReplies(entry.buttons || []);
@@ -355,10 +366,12 @@ class Widget {
 
   sendPhoto(photo, caption) {
     return new Promise((resolve) => {
+      // a multipart form with the token inside: a CORS "simple request" (no preflight)
+      const form = new FormData();
+      form.append("token", this.token || "");
+      form.append("file", photo.blob, "photo");
       const xhr = new XMLHttpRequest();
       xhr.open("POST", `${this.base}media?lang=${this.locale}`);
-      xhr.setRequestHeader("Authorization", `Bearer ${this.token}`);
-      xhr.setRequestHeader("Content-Type", photo.blob.type || "application/octet-stream");
       xhr.upload.onprogress = (e) => { if (e.lengthComputable) this.progress.value = Math.round((100 * e.loaded) / e.total); };
       xhr.onload = () => {
         let body = {};
@@ -374,7 +387,7 @@ class Widget {
         resolve();
       };
       xhr.onerror = () => { this.clearPhoto(); this.notice(this.t("uploadFailed")); resolve(); };
-      xhr.send(photo.blob);
+      xhr.send(form);
     });
   }
 
@@ -390,7 +403,8 @@ class Widget {
     const saved = this.token || window.localStorage.getItem(this.tokenKey);
     if (saved && !body.reset) body.token = saved;
     if (this.user) body.user = this.user;
-    const response = await fetch(`${this.base}session`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body), credentials: "omit" });
+    // a text body: a CORS "simple request", no preflight
+    const response = await fetch(`${this.base}session`, { method: "POST", body: JSON.stringify(body), credentials: "omit" });
     if (!response.ok) throw new Error(`session ${response.status}`);
     const data = await response.json();
     this.token = data.token;
@@ -443,14 +457,24 @@ class Widget {
         this.log.append(this.draw({ role: "assistant", text: this.options.greeting }));
       }
       this.flush();
-      if (first) this.emit("ready", { conversation: frame.conversation });
+      if (first) {
+        this.host.setAttribute("data-ready", String(Math.round(performance.now())));
+        this.emit("ready", { conversation: frame.conversation });
+      }
     } else if (frame.type === "message") {
       this.render(frame);
     } else if (frame.type === "ack") {
       this.queue.ack(frame.id);
+      const mine = this.mine.get(frame.id);
+      if (mine) mine.classList.remove("pending");
     } else if (frame.type === "typing") {
-      this.typing.hidden = !frame.on;
-      if (frame.on) this.scrollDown();
+      if (frame.on) {
+        this.typing.hidden = false;
+        this.scrollDown();
+      } else {
+        this.turnUpto = Number(frame.upto) || 0;
+        this.finishTurn();
+      }
     } else if (frame.type === "error" && typeof frame.error === "string") {
       console.warn("shop chat:", frame.error);
     }
@@ -494,7 +518,7 @@ function readDataset(script) {
   if (!script) return {};
   const d = script.dataset;
   const options = {};
-  for (const key of ["position", "title", "avatar", "greeting", "language", "open", "primary", "textOnPrimary", "server"]) {
+  for (const key of ["position", "title", "avatar", "greeting", "language", "open", "primary", "textOnPrimary", "background", "text", "server"]) {
     if (d[key] !== undefined) options[key] = d[key];
   }
   if (d.user) { try { options.user = JSON.parse(d.user); } catch { /* ignored: not JSON */ } }
