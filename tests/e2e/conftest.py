@@ -8,12 +8,21 @@ from __future__ import annotations
 
 import sqlite3
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
 
 import pytest
 
-from scripts.stack import MODEL, Stack
+from actions.settings import load_settings
+from knowledge_graph.importing import Mapping
+from knowledge_graph.sources.grocery_store import derive_catalog as derive_grocery
+from knowledge_graph.sources.grocery_store import write_catalog as write_grocery
+from knowledge_graph.sources.grocery_store import write_shelf_photos
+from scripts.catalog_import import ImportReport, run_import
+from scripts.index_images import add as add_photos
+from scripts.stack import MODEL, ROOT, Stack
+from tests.knowledge_graph.test_grocery_store import GROCERY
 
 # Every test client of the shared stack writes from 127.0.0.1, so the limits per
 # client address (messages, failed look-ups, coupons) would count the whole suite
@@ -34,7 +43,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     if not MODEL.exists():
         pytest.fail(f"{MODEL} is missing: run `make train` (make test does) first")
     s = Stack(data_dir=tmp_path_factory.mktemp("e2e-data"), extra_env=ONE_ADDRESS_FOR_ALL,
-              api_token=API_TOKEN)
+              api_token=API_TOKEN, storefront=True)
     try:
         yield s.start()
     finally:
@@ -60,3 +69,52 @@ def quoted_price(stack: Stack, sender: str, sku: str, list_amount: Decimal,
     factor = row[0] / row[1]
     cent = Decimal(1) if currency == "CNY" and factor == 1.0 else Decimal("0.01")
     return (list_amount * Decimal(repr(factor))).quantize(cent, rounding=ROUND_HALF_UP)
+
+
+def stack_with(work: Path, write_csv: Callable[[Path], None], mapping_name: str,
+               after: Callable[[Stack], None] | None = None, *, storefront: bool = False
+               ) -> Iterator[tuple[Stack, ImportReport]]:
+    """A running stack on a fresh shop into which the derived catalog was imported."""
+    if not MODEL.exists():
+        pytest.fail(f"{MODEL} is missing: run `make train` first")
+    reports: list[ImportReport] = []
+
+    def import_catalog(stack: Stack) -> None:
+        catalog = work / "catalog.csv"
+        write_csv(catalog)
+        settings = load_settings({"SHOP_DATA_DIR": str(stack.data_dir)})
+        mapping = Mapping.load(ROOT / "knowledge_graph" / "mappings" / mapping_name)
+        reports.append(run_import(settings, catalog, mapping,
+                                  nlu_out=work / "nlu" / "catalog.yml"))
+        if after is not None:
+            after(stack)
+
+    stack = Stack(data_dir=work / "data", extra_env=ONE_ADDRESS_FOR_ALL, storefront=storefront)
+    try:
+        stack.start(prepare=import_catalog)
+        yield stack, reports[0]
+    finally:
+        stack.stop()
+
+
+@pytest.fixture(scope="session")
+def grocery(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    if not (GROCERY / "classes.csv").is_file():
+        pytest.skip(f"Grocery Store dataset not found at {GROCERY} (set DATASETS)")
+    def index_photos(stack: Stack) -> None:  # the catalog images plus 3 shelf photos each
+        settings = load_settings({"SHOP_DATA_DIR": str(stack.data_dir)})
+        photos = stack.data_dir / "shelf.csv"
+        write_shelf_photos(GROCERY, photos)
+        rows = photos.read_text().splitlines()
+        keep = [rows[0]] + [r for r in rows[1:] if r.endswith(("_003.jpg", "_013.jpg",
+                                                                "_023.jpg"))]
+        photos.write_text("\n".join(keep) + "\n")
+        assert add_photos(settings, [(sku, Path(path)) for sku, path in
+                                     (r.split(",", 1) for r in keep[1:])], quiet=True) == 0
+
+    for stack, report in stack_with(
+            tmp_path_factory.mktemp("grocery"),
+            lambda out: write_grocery(derive_grocery(GROCERY), out), "grocery_store.yml",
+            after=index_photos, storefront=True):
+        assert report.sync.added == 81 and not report.plan.rejected
+        yield stack

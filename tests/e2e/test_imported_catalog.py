@@ -9,59 +9,25 @@ on are found by their names in the text.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Iterator
 
 import pytest
 import requests
 
-from actions.settings import load_settings
-from knowledge_graph.importing import Mapping
-from knowledge_graph.sources.grocery_store import derive_catalog as derive_grocery
-from knowledge_graph.sources.grocery_store import write_catalog as write_grocery
-from knowledge_graph.sources.grocery_store import write_shelf_photos
 from knowledge_graph.sources.online_retail import derive_catalog, write_catalog
-from scripts.catalog_import import ImportReport, run_import
-from scripts.index_images import add as add_photos
-from scripts.stack import MODEL, ROOT, Stack
-from tests.e2e.conftest import ONE_ADDRESS_FOR_ALL
+from scripts.stack import Stack
+from tests.e2e.conftest import stack_with
 from tests.knowledge_graph.test_grocery_store import GROCERY
 from tests.knowledge_graph.test_online_retail import TRANSACTIONS
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
-def _stack_with(work: Path, write_csv: Callable[[Path], None], mapping_name: str,
-                after: Callable[[Stack], None] | None = None
-                ) -> Iterator[tuple[Stack, ImportReport]]:
-    """A running stack on a fresh shop into which the derived catalog was imported."""
-    if not MODEL.exists():
-        pytest.fail(f"{MODEL} is missing: run `make train` first")
-    reports: list[ImportReport] = []
-
-    def import_catalog(stack: Stack) -> None:
-        catalog = work / "catalog.csv"
-        write_csv(catalog)
-        settings = load_settings({"SHOP_DATA_DIR": str(stack.data_dir)})
-        mapping = Mapping.load(ROOT / "knowledge_graph" / "mappings" / mapping_name)
-        reports.append(run_import(settings, catalog, mapping,
-                                  nlu_out=work / "nlu" / "catalog.yml"))
-        if after is not None:
-            after(stack)
-
-    stack = Stack(data_dir=work / "data", extra_env=ONE_ADDRESS_FOR_ALL)
-    try:
-        stack.start(prepare=import_catalog)
-        yield stack, reports[0]
-    finally:
-        stack.stop()
-
-
 @pytest.fixture(scope="module")
 def retail(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     if not TRANSACTIONS.is_file():
         pytest.skip(f"UCI Online Retail not found at {TRANSACTIONS} (set DATASETS)")
-    for stack, report in _stack_with(
+    for stack, report in stack_with(
             tmp_path_factory.mktemp("retail"),
             lambda out: write_catalog(derive_catalog(TRANSACTIONS), out), "online_retail.yml"):
         assert report.sync.added > 3_500 and report.sync.discontinued == 609
@@ -81,29 +47,6 @@ def test_price_stock_and_search_of_imported_products(retail: Stack) -> None:
 def test_demo_products_are_no_longer_offered(retail: Stack) -> None:
     reply = " ".join(retail.say(f"retail-{uuid.uuid4().hex[:8]}", "show me huawei phones"))
     assert "couldn't find any" in reply and "Mate" not in reply
-
-
-@pytest.fixture(scope="module")
-def grocery(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    if not (GROCERY / "classes.csv").is_file():
-        pytest.skip(f"Grocery Store dataset not found at {GROCERY} (set DATASETS)")
-    def index_photos(stack: Stack) -> None:  # the catalog images plus 3 shelf photos each
-        settings = load_settings({"SHOP_DATA_DIR": str(stack.data_dir)})
-        photos = stack.data_dir / "shelf.csv"
-        write_shelf_photos(GROCERY, photos)
-        rows = photos.read_text().splitlines()
-        keep = [rows[0]] + [r for r in rows[1:] if r.endswith(("_003.jpg", "_013.jpg",
-                                                                "_023.jpg"))]
-        photos.write_text("\n".join(keep) + "\n")
-        assert add_photos(settings, [(sku, Path(path)) for sku, path in
-                                     (r.split(",", 1) for r in keep[1:])], quiet=True) == 0
-
-    for stack, report in _stack_with(
-            tmp_path_factory.mktemp("grocery"),
-            lambda out: write_grocery(derive_grocery(GROCERY), out), "grocery_store.yml",
-            after=index_photos):
-        assert report.sync.added == 81 and not report.plan.rejected
-        yield stack
 
 
 def test_grocery_products_are_sold_at_a_price_on_request(grocery: Stack) -> None:

@@ -1,0 +1,397 @@
+"""The web widget in a real browser (Debian's Chromium) against the real servers.
+
+The demo storefront serves a page with the widget's script tag under a strict
+Content-Security-Policy; every test drives that page as a customer would.
+Screenshots go to ``reports/widget-*.png``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from scripts.stack import ROOT, Stack
+from tests.e2e.browser import AXE, browser  # noqa: F401 - the fixture
+
+pytestmark = pytest.mark.e2e
+
+HOST = "[data-shop-chat]"
+REPORTS = ROOT / "reports"
+XSS = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>'
+
+
+class Chat:
+    """The widget on one page, driven through its UI."""
+
+    def __init__(self, page: Any) -> None:
+        self.page = page
+        page.wait_for_selector(f"{HOST} .launcher", state="attached")
+
+    def open(self) -> Chat:
+        if self.page.locator(f"{HOST} .panel").is_hidden():
+            self.page.locator(f"{HOST} .launcher").click()
+        self.page.wait_for_selector(f"{HOST} .panel", state="visible")
+        return self
+
+    def turns(self) -> int:
+        return int(self.page.locator(HOST).get_attribute("data-turns") or 0)
+
+    def say(self, text: str, *, timeout: float = 60_000) -> list[str]:
+        """Type and send ``text``; the assistant's answers to it."""
+        before, count = self.turns(), self.count("assistant")
+        box = self.page.locator(f"{HOST} textarea")
+        box.fill(text)
+        box.press("Enter")
+        self.wait_turn(before, timeout)
+        return self.texts("assistant")[count:]
+
+    def wait_turn(self, before: int, timeout: float = 60_000) -> None:
+        self.page.wait_for_function(
+            "n => Number(document.querySelector('[data-shop-chat]').getAttribute('data-turns')"
+            " || 0) > n", arg=before, timeout=timeout)
+
+    def count(self, role: str) -> int:
+        """How many text bubbles ``role`` has drawn (a carousel has none)."""
+        return self.page.locator(f"{HOST} .msg.{role} .bubble").count()
+
+    def texts(self, role: str) -> list[str]:
+        bubbles = self.page.locator(f"{HOST} .msg.{role} .bubble")
+        return [t.strip() for t in bubbles.all_inner_texts()]
+
+    def all_texts(self) -> list[str]:
+        return [t.strip() for t in self.page.locator(f"{HOST} .msg .bubble").all_inner_texts()]
+
+
+def shop_page(context: Any, stack: Stack, lang: str = "en", path: str = "/") -> Any:
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    page.errors = errors  # type: ignore[attr-defined]
+    page.goto(f"{stack.storefront_url}{path}?lang={lang}")
+    return page
+
+
+@pytest.fixture()
+def context(browser):  # noqa: F811 - the fixture
+    context = browser.new_context(viewport={"width": 1280, "height": 860})
+    try:
+        yield context
+    finally:
+        context.close()
+
+
+def test_the_page_runs_under_a_strict_csp_and_leaks_nothing(stack: Stack, context) -> None:
+    page = shop_page(context, stack)
+    chat = Chat(page).open()
+    csp = requests.get(stack.storefront_url, timeout=30).headers["content-security-policy"]
+    assert "'unsafe-inline'" not in csp and "'unsafe-eval'" not in csp
+    # styled by its own sheet inside the shadow root, not by the page (or inline styles)
+    color = page.locator(f"{HOST} .launcher").evaluate("e => getComputedStyle(e).backgroundColor")
+    assert color == "rgb(31, 95, 191)"
+    # one global (the API), nothing added to the page's styles
+    assert page.evaluate("typeof window.ShopChat.open") == "function"
+    assert page.evaluate("document.styleSheets.length") == 1
+    assert page.evaluate("document.querySelectorAll('style').length") == 0
+    assert chat.say("hello")
+    assert not [e for e in page.errors if "Content Security Policy" in e], page.errors
+
+
+@pytest.mark.parametrize(("lang", "ask", "follow_up", "money"), [
+    ("en", "can you recommend me something?", "how much is it?", r"\$\d"),
+    ("zh", "有什么推荐的吗", "这个多少钱", r"(¥|元)\s?\d|\d+(\.\d+)?\s?元")])
+def test_a_product_conversation_through_the_carousel(stack: Stack, context, lang, ask,
+                                                      follow_up, money) -> None:
+    page = shop_page(context, stack, lang)
+    chat = Chat(page).open()
+    chat.say(ask)
+    cards = page.locator(f"{HOST} .card")
+    assert cards.count() >= 2
+    second = cards.nth(1).locator(".name").inner_text()
+    model = re.split(r"[（(]", second)[0].strip()
+    before = chat.turns()
+    cards.nth(1).locator("button").click()  # "Tell me more" sends the card's payload
+    chat.wait_turn(before)
+    answer = " ".join(chat.texts("assistant")[-3:])
+    assert model.split()[0] in answer
+    reply = " ".join(chat.say(follow_up))
+    assert re.search(money, reply), reply
+    assert model.split()[0] in reply
+    page.screenshot(path=str(REPORTS / f"widget-desktop-{lang}.png"))
+
+
+def test_history_survives_reload_a_second_tab_and_navigation(stack: Stack, context) -> None:
+    page = shop_page(context, stack)
+    chat = Chat(page).open()
+    chat.say("show me huawei phones")
+    said = chat.all_texts()
+    page.reload()
+    assert Chat(page).open().page.wait_for_function(
+        "n => document.querySelector('[data-shop-chat]').shadowRoot"
+        ".querySelectorAll('.msg .bubble').length >= n", arg=len(said))
+    assert Chat(page).all_texts() == said
+    other = Chat(shop_page(context, stack)).open()  # a second tab of the same visitor
+    other.page.wait_for_function(
+        "n => document.querySelector('[data-shop-chat]').shadowRoot"
+        ".querySelectorAll('.msg .bubble').length >= n", arg=len(said))
+    assert other.all_texts() == said
+    # what one tab says appears in the other, once
+    answer = chat.say("how much is the first one?")
+    other.page.wait_for_function(
+        "t => [...document.querySelector('[data-shop-chat]').shadowRoot"
+        ".querySelectorAll('.msg.assistant .bubble')].some(b => b.innerText.includes(t))",
+        arg=answer[-1][:20])
+    assert other.all_texts() == chat.all_texts()
+    page.goto(f"{stack.storefront_url}/products/{_some_sku(page, stack)}?lang=en")
+    moved = Chat(page).open()
+    moved.page.wait_for_function(
+        "n => document.querySelector('[data-shop-chat]').shadowRoot"
+        ".querySelectorAll('.msg .bubble').length >= n", arg=len(chat.all_texts()))
+    assert moved.all_texts()[:len(said)] == said
+
+
+def _some_sku(page: Any, stack: Stack) -> str:
+    html = requests.get(stack.storefront_url, timeout=30).text
+    return re.search(r'href="/products/([^"?]+)', html).group(1)
+
+
+def test_a_network_drop_loses_and_duplicates_nothing(stack: Stack, context) -> None:
+    page = shop_page(context, stack)
+    chat = Chat(page).open()
+    chat.say("hi")
+    before, customers = chat.turns(), chat.count("customer")
+    context.set_offline(True)
+    page.evaluate("() => window.dispatchEvent(new Event('offline'))")
+    box = page.locator(f"{HOST} textarea")
+    box.fill("show me running shoes")
+    box.press("Enter")
+    page.wait_for_timeout(1500)
+    assert chat.count("customer") == customers + 1  # shown at once, marked as pending
+    assert page.locator(f"{HOST} .msg.customer.pending").count() == 1
+    context.set_offline(False)
+    chat.wait_turn(before, timeout=90_000)
+    page.wait_for_timeout(1000)
+    assert page.locator(f"{HOST} .msg.customer.pending").count() == 0
+    assert chat.texts("customer").count("show me running shoes") == 1
+    conversation = page.evaluate("localStorage.getItem(Object.keys(localStorage)"
+                                 ".find(k => k.endsWith(':token')))")
+    assert conversation and conversation not in page.url
+    page.reload()
+    reloaded = Chat(page).open()
+    page.wait_for_function(
+        "() => document.querySelector('[data-shop-chat]').shadowRoot"
+        ".querySelectorAll('.msg.assistant').length >= 2")
+    assert reloaded.texts("customer").count("show me running shoes") == 1
+
+
+def test_a_pushed_message_appears_in_an_open_widget(stack: Stack, context) -> None:
+    page = shop_page(context, stack, "zh")
+    chat = Chat(page).open()
+    chat.say("你好")
+    conversation = _conversation(page)
+    pushed = stack.push(conversation, {"text": "您好，我是客服小林，我来帮您。", "author": "小林"})
+    assert pushed.status_code == 201, pushed.text
+    page.wait_for_selector(f"{HOST} .msg.agent", timeout=10_000)
+    assert "我是客服小林" in chat.texts("agent")[-1]
+    assert "小林" in page.locator(f"{HOST} .msg.agent").last.inner_text()
+    # the push route is internal: no token, no push
+    forged = requests.post(f"{stack.rasa_url}/webhooks/internal/push", json={
+        "channel": "widget", "conversation": conversation, "message": {"text": "phish"}},
+        headers={"Authorization": "Bearer " + "0" * 64}, timeout=30)
+    assert forged.status_code == 401
+
+
+def _conversation(page: Any) -> str:
+    token = page.evaluate("localStorage.getItem(Object.keys(localStorage)"
+                          ".find(k => k.endsWith(':token')))")
+    body = token.split(".")[0]
+    return json.loads(_b64(body))["c"]
+
+
+def _b64(text: str) -> bytes:
+    import base64
+
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def test_script_bearing_text_is_shown_as_text(stack: Stack, context) -> None:
+    page = shop_page(context, stack)
+    chat = Chat(page).open()
+    chat.say(f"do you sell {XSS}?")
+    conversation = _conversation(page)
+    cards = {"type": "product_cards", "cards": [
+        {"sku": "X1", "title": XSS, "price": "<b>$1</b>", "reason": XSS,
+         "image": "javascript:window.__pwned=3",
+         "buttons": [{"title": XSS, "payload": "/ask_details"}]}]}
+    assert stack.push(conversation, {"text": XSS, "custom": cards,
+                                     "buttons": [{"title": XSS, "payload": "/greet"}]},
+                      role="assistant").status_code == 201
+    page.wait_for_selector(f"{HOST} .card")
+    page.wait_for_timeout(500)
+    assert page.evaluate("window.__pwned") is None
+    assert XSS in chat.texts("customer")[-1]
+    assert page.locator(f"{HOST} .card .name").last.inner_text() == XSS
+    assert page.locator(f"{HOST} .chip").last.inner_text() == XSS
+    injected = page.evaluate("""() => {
+        const root = document.querySelector('[data-shop-chat]').shadowRoot;
+        return [...root.querySelectorAll('*')].filter(e => e.tagName === 'SCRIPT'
+            || [...e.attributes].some(a => a.name.startsWith('on'))
+            || (e.tagName === 'IMG' && e.hasAttribute('src')
+                && !/^(https?|blob):/.test(e.getAttribute('src'))))
+            .map(e => e.outerHTML);
+    }""")
+    assert injected == []
+
+
+def test_keyboard_only(stack: Stack, context) -> None:
+    page = shop_page(context, stack)
+    Chat(page)
+    # the widget comes last on the page: Shift+Tab from the top of the page reaches it
+    for _ in range(5):
+        page.keyboard.press("Shift+Tab")
+        if page.evaluate("document.activeElement && document.activeElement.matches"
+                         "('[data-shop-chat]') && document.activeElement.shadowRoot"
+                         ".activeElement?.classList.contains('launcher')"):
+            break
+    else:
+        pytest.fail("the launcher cannot be reached with Tab")
+    page.keyboard.press("Enter")
+    page.wait_for_selector(f"{HOST} .panel", state="visible")
+    focused = page.evaluate("document.querySelector('[data-shop-chat]').shadowRoot"
+                            ".activeElement.tagName")
+    assert focused == "TEXTAREA"
+    before = Chat(page).turns()
+    page.keyboard.type("hello")
+    page.keyboard.press("Enter")
+    Chat(page).wait_turn(before)
+    page.keyboard.press("Escape")
+    assert page.locator(f"{HOST} .panel").is_hidden()
+    assert page.evaluate("document.querySelector('[data-shop-chat]').shadowRoot"
+                         ".activeElement.classList.contains('launcher')")
+    # the focus is visible
+    outline = page.locator(f"{HOST} .launcher").evaluate("e => getComputedStyle(e).outlineStyle")
+    assert outline != "none"
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_accessibility_with_axe(stack: Stack, context, lang) -> None:
+    page = shop_page(context, stack, lang)
+    chat = Chat(page).open()
+    chat.say("recommend something" if lang == "en" else "推荐点什么")
+    page.evaluate(AXE.read_text())  # evaluate is not subject to the page's CSP
+    result = page.evaluate("""async () => {
+        const r = await axe.run({include: [['[data-shop-chat]']]},
+                                {resultTypes: ['violations']});
+        return r.violations.map(v => ({id: v.id, impact: v.impact, nodes: v.nodes.length}));
+    }""")
+    serious = [v for v in result if v["impact"] in ("serious", "critical")]
+    assert not serious, serious
+    live = page.locator(f"{HOST} [role=log]")
+    assert live.get_attribute("aria-live") == "polite"
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_on_a_phone_the_panel_fills_the_screen(stack: Stack, browser, lang) -> None:  # noqa: F811
+    phone = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True,
+                                has_touch=True, device_scale_factor=2)
+    try:
+        page = shop_page(phone, stack, lang)
+        chat = Chat(page).open()
+        chat.say("show me headphones" if lang == "en" else "看看耳机")
+        box = page.locator(f"{HOST} .panel").bounding_box()
+        assert box["width"] >= 389 and box["height"] >= 843
+        page.screenshot(path=str(REPORTS / f"widget-phone-{lang}.png"))
+    finally:
+        phone.close()
+
+
+def test_an_unread_badge_while_closed(stack: Stack, context) -> None:
+    page = shop_page(context, stack)
+    chat = Chat(page).open()
+    chat.say("hi")
+    conversation = _conversation(page)
+    page.locator(f"{HOST} .launcher").click()  # close
+    assert page.locator(f"{HOST} .panel").is_hidden()
+    stack.push(conversation, {"text": "Are you still there?"})
+    page.wait_for_selector(f"{HOST} .badge:not([hidden])")
+    assert page.locator(f"{HOST} .badge").inner_text() == "1"
+    chat.open()
+    assert page.locator(f"{HOST} .badge").is_hidden()
+
+
+def test_other_origins_are_refused(stack: Stack) -> None:
+    url = f"{stack.rasa_url}/webhooks/widget/session"
+    allowed = requests.post(url, json={}, headers={"Origin": stack.storefront_url}, timeout=30)
+    assert allowed.status_code == 200
+    assert allowed.headers["access-control-allow-origin"] == stack.storefront_url
+    refused = requests.post(url, json={}, headers={"Origin": "https://evil.example"}, timeout=30)
+    assert refused.status_code == 403 and "access-control-allow-origin" not in refused.headers
+    upload = requests.post(f"{stack.rasa_url}/webhooks/widget/media", data=b"x",
+                           headers={"Origin": stack.storefront_url,
+                                    "Authorization": "Bearer forged.token"}, timeout=30)
+    assert upload.status_code == 401
+
+
+def test_a_socket_from_another_origin_or_without_a_token_is_closed(stack: Stack,
+                                                                    context) -> None:
+    page = context.new_page()
+    page.goto("about:blank")
+    ws = stack.rasa_url.replace("http", "ws") + "/webhooks/widget/socket"
+    code = page.evaluate("""url => new Promise(done => {
+        const ws = new WebSocket(url);
+        ws.onopen = () => ws.send(JSON.stringify({type: 'hello', token: 'forged.x'}));
+        ws.onclose = e => done(e.code);
+    })""", ws)
+    assert code in (1006, 4403)  # about:blank has no allowed origin
+    shop = shop_page(context, stack)
+    code = shop.evaluate("""url => new Promise(done => {
+        const ws = new WebSocket(url);
+        ws.onopen = () => ws.send(JSON.stringify({type: 'hello', token: 'forged.x'}));
+        ws.onclose = e => done(e.code);
+    })""", ws)
+    assert code == 4401
+
+
+def _photo_stack_page(grocery: Stack, context: Any, lang: str) -> Any:
+    return shop_page(context, grocery, lang)
+
+
+def test_a_photo_from_the_file_chooser_finds_the_product(grocery: Stack, context,
+                                                         tmp_path: Path) -> None:
+    from tests.knowledge_graph.test_grocery_store import GROCERY
+
+    for lang, caption, expected in (("en", "do you sell this?", "Banana"),
+                                    ("zh", "这个有卖吗？", "Banana")):
+        page = shop_page(context, grocery, lang)
+        chat = Chat(page).open()
+        photo = GROCERY / "val" / "Fruit" / "Banana" / "Banana_003.jpg"
+        with page.expect_file_chooser() as chooser:
+            page.locator(f"{HOST} .attach").click()
+        chooser.value.set_files(str(photo))
+        page.wait_for_selector(f"{HOST} .preview:not([hidden])")
+        before = chat.turns()
+        page.locator(f"{HOST} textarea").fill(caption)
+        page.locator(f"{HOST} textarea").press("Enter")
+        chat.wait_turn(before, timeout=120_000)
+        assert page.locator(f"{HOST} .msg.customer img.photo").count() == 1
+        cards = page.locator(f"{HOST} .card .name").all_inner_texts()
+        answer = " ".join(chat.texts("assistant")) + " ".join(cards)
+        assert expected.lower() in answer.lower(), answer
+        # a file that is no photo: refused in the customer's language, nothing sent
+        fake = tmp_path / "notes.jpg"
+        fake.write_bytes(b"this is not an image at all" * 40)
+        with page.expect_file_chooser() as chooser:
+            page.locator(f"{HOST} .attach").click()
+        chooser.value.set_files(str(fake))
+        page.locator(f"{HOST} textarea").press("Enter")
+        notice = page.locator(f"{HOST} .msg.notice").last
+        notice.wait_for(timeout=30_000)
+        text = notice.inner_text()
+        assert ("图片" in text) if lang == "zh" else ("photo" in text.lower() or "image" in
+                                                       text.lower()), text
+        page.close()
