@@ -198,6 +198,10 @@ eval-conversations: venv data train ## Whole conversations (evaluation/conversat
 bench-chat: venv data train ## Latency of plain vs graph-backed turns over REST (table + plot in reports/)
 	$(ACT_PY) -m scripts.bench_chat --out reports
 
+.PHONY: bench-widget
+bench-widget: venv data train widget browser ## Widget in Chromium: bundle size, time to ready, turn round trips vs REST, push latency (table + plot in reports/)
+	$(ACT_PY) -m scripts.bench_widget --out reports
+
 .PHONY: bench-nlu
 bench-nlu: $(STAMPS)/bot-venv ## Train the NLU pipeline on Banking77 + CLINC150 (DATASETS=path) and score it (table + plot)
 	$(BOT_PY) -m scripts.bench_nlu --datasets "$(DATASETS)" --out reports
