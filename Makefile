@@ -81,9 +81,11 @@ $(WIDGET_JS): $(STAMPS)/widget-npm widget/build.mjs $(wildcard widget/src/*)
 widget: $(WIDGET_JS) ## Build the web chat widget (widget/dist/widget.js, served by the Rasa server)
 
 .PHONY: browser
-browser: ## Debian's Chromium for the browser tests (never `playwright install`)
-	@test -x /usr/bin/chromium || { echo ">> installing Debian's chromium"; \
-	  (apt-get install -y chromium || (apt-get update && apt-get install -y chromium)) >/dev/null; }
+browser: ## Debian's Chromium (and CJK fonts) for the browser tests (never `playwright install`)
+	@test -x /usr/bin/chromium -a -d /usr/share/fonts/opentype/noto || { \
+	  echo ">> installing Debian's chromium and fonts-noto-cjk"; \
+	  (apt-get install -y chromium fonts-noto-cjk || \
+	   (apt-get update && apt-get install -y chromium fonts-noto-cjk)) >/dev/null; }
 	@/usr/bin/chromium --version
 
 # --- data and model ---------------------------------------------------------------------

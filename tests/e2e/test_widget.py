@@ -22,6 +22,7 @@ pytestmark = pytest.mark.e2e
 
 HOST = "[data-shop-chat]"
 REPORTS = ROOT / "reports"
+REPORTS.mkdir(exist_ok=True)
 XSS = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>'
 
 
@@ -122,7 +123,7 @@ def test_a_product_conversation_through_the_carousel(stack: Stack, context, lang
     reply = " ".join(chat.say(follow_up))
     assert re.search(money, reply), reply
     assert model.split()[0] in reply
-    page.screenshot(path=str(REPORTS / f"widget-desktop-{lang}.png"))
+    page.screenshot(path=str(REPORTS / f"widget-desktop-{lang}.png"), animations="disabled")
 
 
 def test_history_survives_reload_a_second_tab_and_navigation(stack: Stack, context) -> None:
@@ -305,7 +306,7 @@ def test_on_a_phone_the_panel_fills_the_screen(stack: Stack, browser, lang) -> N
         chat.say("show me headphones" if lang == "en" else "看看耳机")
         box = page.locator(f"{HOST} .panel").bounding_box()
         assert box["width"] >= 389 and box["height"] >= 843
-        page.screenshot(path=str(REPORTS / f"widget-phone-{lang}.png"))
+        page.screenshot(path=str(REPORTS / f"widget-phone-{lang}.png"), animations="disabled")
     finally:
         phone.close()
 
