@@ -404,6 +404,12 @@ class WidgetInput(InputChannel):
             if _cors(request, config) is None or request.headers.get("origin") is None:
                 await ws.close(code=4403, reason="origin not allowed")
                 return
+            try:  # reconnects count too: a client cannot open sockets without end
+                gate.limiter.hit(f"widget-socket:{gate.client(client_address(request))}",
+                                 limit=config.messages_per_ip, window=60)
+            except Throttled:
+                await ws.close(code=4429, reason="too many connections, try again later")
+                return
             try:
                 hello = json.loads(await asyncio.wait_for(ws.recv(), HELLO_TIMEOUT))
                 if not isinstance(hello, dict) or hello.get("type") != "hello":

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -101,6 +102,42 @@ def test_the_page_runs_under_a_strict_csp_and_leaks_nothing(stack: Stack, contex
     assert page.evaluate("document.querySelectorAll('style').length") == 0
     assert chat.say("hello")
     assert not [e for e in page.errors if "Content Security Policy" in e], page.errors
+
+
+HOSTILE_CSS = """
+* { box-sizing: content-box !important; font: 40px/3 serif !important; color: red !important;
+    margin: 7px !important; padding: 9px !important; }
+div, section, button, textarea { all: unset !important; background: yellow !important; }
+body > * { position: static !important; transform: scale(0.5) !important; }
+"""
+
+
+def test_a_page_with_its_own_css_reset_does_not_change_the_widget(stack: Stack, browser,  # noqa: F811
+                                                                  context) -> None:
+    def looks(page: Any) -> dict:
+        Chat(page).open()
+        return page.evaluate("""() => {
+            const host = document.querySelector('[data-shop-chat]');
+            const root = host.shadowRoot;
+            const box = e => { const r = e.getBoundingClientRect();
+                               return [Math.round(r.right), Math.round(r.bottom),
+                                       Math.round(r.width), Math.round(r.height)]; };
+            const style = e => { const c = getComputedStyle(e);
+                                 return [c.fontSize, c.color, c.backgroundColor]; };
+            return {launcher: box(root.querySelector('.launcher')),
+                    panel: box(root.querySelector('.panel')),
+                    send: style(root.querySelector('.send')),
+                    input: style(root.querySelector('textarea'))};
+        }""")
+
+    plain = looks(shop_page(context, stack))
+    hostile = browser.new_context(viewport={"width": 1280, "height": 860}, bypass_csp=True)
+    try:
+        page = shop_page(hostile, stack)
+        page.add_style_tag(content=HOSTILE_CSS)
+        assert looks(page) == plain
+    finally:
+        hostile.close()
 
 
 @pytest.mark.parametrize(("lang", "ask", "follow_up", "money"), [
@@ -396,3 +433,36 @@ def test_a_photo_from_the_file_chooser_finds_the_product(grocery: Stack, context
         assert ("图片" in text) if lang == "zh" else ("photo" in text.lower() or "image" in
                                                        text.lower()), text
         page.close()
+
+
+def test_a_signed_in_customer_asks_about_their_order_and_logs_out(stack: Stack,
+                                                                  context) -> None:
+    import sqlite3
+
+    with sqlite3.connect(stack.data_dir / "shop.db") as db:
+        number, customer, tracking = db.execute(
+            "select number, customer_id, tracking_number from orders where status = 'shipped' "
+            "order by number limit 1").fetchone()
+    page = shop_page(context, stack)
+    chat = Chat(page).open()
+    sender = f"shop-session-{uuid.uuid4().hex[:10]}"
+    page.evaluate("user => ShopChat.setUser(user)",
+                  {"sender": sender, **stack.signed(customer, sender)})
+    page.wait_for_function("s => JSON.parse(atob(localStorage.getItem(Object.keys(localStorage)"
+                           ".find(k => k.endsWith(':token'))).split('.')[0].replace(/-/g, '+')"
+                           ".replace(/_/g, '/'))).c === s", arg=sender)
+    assert tracking in " ".join(chat.say(f"where is my order {number}?"))
+    # a forged claim is refused: the page keeps no customer conversation
+    page.evaluate("user => ShopChat.setUser(user)",
+                  {"sender": sender, **stack.signed(customer, sender), "customer_id": "C99999"})
+    page.wait_for_function("s => { const k = Object.keys(localStorage).find(k => "
+                           "k.endsWith(':token')); const t = k && localStorage.getItem(k); "
+                           "return t && !atob(t.split('.')[0].replace(/-/g, '+')"
+                           ".replace(/_/g, '/')).includes(s); }", arg=sender)
+    assert _conversation(page) != sender
+    page.evaluate("() => ShopChat.reset()")  # logging out: a new anonymous conversation
+    page.wait_for_function("s => { const k = Object.keys(localStorage).find(k => "
+                           "k.endsWith(':token')); return k && localStorage.getItem(k); }",
+                           arg=sender)
+    reply = " ".join(Chat(page).say(f"where is my order {number}?"))
+    assert tracking not in reply

@@ -83,7 +83,8 @@ class Widget {
   // --- DOM -------------------------------------------------------------------------------
 
   build() {
-    this.host = el("div", { "data-shop-chat": "" });
+    // a custom element of its own: page rules for div, section, ... never match it
+    this.host = el("shop-chat", { "data-shop-chat": "" });
     if (this.options.position === "left") this.host.setAttribute("data-position", "left");
     const root = this.host.attachShadow({ mode: "open" });
     this.root = root;
@@ -405,6 +406,13 @@ class Widget {
     if (this.user) body.user = this.user;
     // a text body: a CORS "simple request", no preflight
     const response = await fetch(`${this.base}session`, { method: "POST", body: JSON.stringify(body), credentials: "omit" });
+    if (response.status === 401 && this.user) {
+      // the shop's signature was refused (forged, expired): go on as an anonymous visitor
+      console.warn("shop chat: the signed customer was refused; continuing anonymously");
+      this.user = null;
+      this.emit("error", { reason: "identity" });
+      return this.session({ reset: true });
+    }
     if (!response.ok) throw new Error(`session ${response.status}`);
     const data = await response.json();
     this.token = data.token;
