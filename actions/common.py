@@ -168,11 +168,24 @@ def _part_of(fragment: str, name: str) -> bool:
                                for w in words)
 
 
-def product_entities(tracker: Tracker) -> list[dict[str, Any]]:
-    """The latest message's product entities that can be names: one without a letter
-    ("100" of "nothing over $100") is a number the entity model mistook."""
+def product_entities(tracker: Tracker, graph: ProductGraph) -> list[dict[str, Any]]:
+    """The latest message's product entities that can be names.
+
+    One without a letter ("100" of "nothing over $100") is a number the entity
+    model mistook, and a Latin word of three letters or fewer ("max" of "max 80
+    dollars") counts only when it is a product's name, not as a fuzzy guess.
+    """
+    def plausible(value: str) -> bool:
+        value = value.strip()
+        if not any(c.isalpha() for c in value):
+            return False
+        if len(value) <= 3 and value.isascii():
+            matches = graph.match_names(value, limit=1, min_score=MATCH_THRESHOLD)
+            return bool(matches) or graph.has_product(value)
+        return True
+
     return [e for e in latest_entities(tracker, Entity.PRODUCT)
-            if any(c.isalpha() for c in str(e.get("value") or ""))]
+            if plausible(str(e.get("value") or ""))]
 
 
 def resolve_products(tracker: Tracker, graph: ProductGraph, *, wanted: int = 1) -> Resolution:
@@ -197,7 +210,7 @@ def resolve_products(tracker: Tracker, graph: ProductGraph, *, wanted: int = 1) 
                      latest_entities(tracker, Entity.MENTION)]
     # a product "name" inside a reference ("3" of "3号") is the reference's, and one
     # without a letter ("100" of "nothing over $100") is a number, not a name
-    entities = [e for e in product_entities(tracker)
+    entities = [e for e in product_entities(tracker, graph)
                 if not any(isinstance(s, int) and isinstance(f, int)
                             and isinstance(e.get("start"), int) and isinstance(e.get("end"), int)
                             and s < e["end"] and e["start"] < f for s, f in mention_spans)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -77,7 +78,7 @@ class ActionSearchProducts(Action):
             found = {kind: graph.terms_in(text, kind) for kind in ("category", "brand", "color")}
             raw_category = found["category"][0] if found["category"] else None
             raw_brand = found["brand"][0] if found["brand"] else None
-            raw_color = found["color"][0] if found["color"] else None
+            raw_color = found["color"][0] if found["color"] else _short_color(graph, text)
         limits = price_limits(tracker.latest_message.get("text") or "",
                               latest_entities(tracker, Entity.PRICE))
         if raw_color and not (raw_category or raw_brand) and not limits \
@@ -167,6 +168,21 @@ def _cheaper_than(graph: ProductGraph, tracker: Tracker,
             if prices:
                 category = graph.details(matches[0].sku, currency=currency).category_key
                 return min(prices) - Decimal("0.01"), category
+    return None
+
+
+# a colour character after the start, a non-Chinese character or a word that comes
+# before a choice ("有白的吗", "要黑的", "那款红的"), never inside a word ("明白的")
+SHORT_COLOR = re.compile(r"(?:^|(?<=[^\u4e00-\u9fff])|(?<=[要有那买看是和或选换拿个款件双台只条]))"
+                         r"([\u4e00-\u9fff])的")
+
+
+def _short_color(graph: ProductGraph, text: str) -> str | None:
+    """A colour said the short Chinese way, "白的" for 白色: a character followed by 的
+    whose colour name (the character plus 色) the catalog knows."""
+    for match in SHORT_COLOR.finditer(text):
+        if graph.canonical("color", f"{match.group(1)}色"):
+            return f"{match.group(1)}色"
     return None
 
 

@@ -121,7 +121,7 @@ class ActionRecommend(Action):
         limit = settings().results_per_page
         service = recommender()
         events: list[EventType] = []
-        if intent == Intent.ASK_RECOMMENDATION and product_entities(tracker):
+        if intent == Intent.ASK_RECOMMENDATION and product_entities(tracker, graph):
             intent = Intent.ASK_SIMILAR  # "something like the iPhone 15 but cheaper"
         if intent in (Intent.ASK_SIMILAR, Intent.ASK_COMPLEMENTS):
             sku = resolve_one(dispatcher, tracker, graph)

@@ -235,6 +235,25 @@ def test_a_word_near_no_category_is_still_something_the_shop_lacks(graph, tag) -
     assert tag in messages[0]["criteria"]
 
 
+def test_a_colour_said_the_short_way_refines_the_last_search(graph) -> None:
+    _, events = _search(graph, "有黑色的夹克吗", [entity("color", "黑色", 1),
+                                            entity("category", "夹克", 4)], language="zh")
+    slots = slot_events(events)
+    before = {Slot.SEARCH_CATEGORY: slots[Slot.SEARCH_CATEGORY],
+              Slot.SEARCH_COLOR: slots[Slot.SEARCH_COLOR]}
+    messages, events = _search(graph, "绿的呢", [], slots=before, language="zh")
+    shown = slot_events(events)[Slot.SHOWN_PRODUCTS]
+    assert messages[0]["response"] == Response.SEARCH_RESULTS and shown
+    for sku in shown:
+        details = graph.details(sku, currency="CNY")
+        assert details.color_en == "green" and details.category_key == "jackets"
+    # no white jackets: said so, not the black ones again
+    messages, _ = _search(graph, "白的呢", [], slots=before, language="zh")
+    assert messages[0]["response"] == Response.SEARCH_NONE and "白色" in messages[0]["criteria"]
+    assert _search(graph, "明白的", [], language="zh")[0][0]["response"] \
+        == Response.SEARCH_NEED_CRITERIA  # 明白 is no colour
+
+
 @pytest.mark.parametrize(("mention", "pick"), [("cheapest", min), ("dearest", max)])
 def test_the_cheaper_and_the_more_expensive_one(graph, mention, pick) -> None:
     _, events = _search(graph, "huawei phones", [entity("brand", "huawei"),

@@ -43,17 +43,19 @@ def test_price_and_category_limits_are_respected(demo_settings: Any, graph: Any)
         assert details.category_key == "running_shoes"
 
 
-def test_a_number_tagged_as_a_product_is_read_as_the_budget(demo_settings: Any,
-                                                             graph: Any) -> None:
-    text = "need a gift for my dad, nothing over $100"
+@pytest.mark.parametrize(("text", "tag", "limit"), [
+    ("need a gift for my dad, nothing over $100", "100", 100),
+    ("any suggestions for a housewarming present? max 80 dollars", "max", 80)])
+def test_a_word_of_the_budget_tagged_as_a_product_is_read_as_the_budget(
+        demo_settings: Any, graph: Any, text: str, tag: str, limit: int) -> None:
     tracker = make_tracker(text, intent=Intent.ASK_RECOMMENDATION,
-                           entities=[entity("product", "100", text.index("100"))])
+                           entities=[entity("product", tag, text.index(tag))])
     messages, _ = run_action(ActionRecommend(), tracker)
     shown = cards(messages)
     assert shown, messages
     for card in shown:
         price = graph.details(card["sku"], currency="USD").price
-        assert price is not None and price <= 100
+        assert price is not None and price <= limit
 
 
 def test_similar_and_goes_with_name_the_product(demo_settings: Any, graph: Any) -> None:
