@@ -640,7 +640,7 @@ class ProductGraph:
         return list(dict.fromkeys(key for _, key in sorted(found, reverse=True)))
 
     def closest_term(self, text: str, kind: str, *, encode: TextEncoder,
-                     min_similarity: float = 0.93, min_margin: float = 0.015) -> str | None:
+                     min_similarity: float = 0.93, min_margin: float = 0.01) -> str | None:
         """The key of a brand, category or colour whose labels mean what ``text`` says.
 
         For a word the catalog does not list ("厨房小电器", "kitchen stuff"):

@@ -214,6 +214,7 @@ def test_search_terms_in_text_without_entities(graph) -> None:
 
 @pytest.mark.parametrize(("text", "tag", "lang", "currency", "limit"), [
     ("800块以下的厨房小电器", "厨房小电器", "zh", "CNY", 800),
+    ("3000元以内的厨房电器", "厨房电器", "zh", "CNY", 3000),
     ("any kitchen stuff under $300?", "kitchen stuff", "en", "USD", 300)])
 def test_a_word_the_catalog_lacks_finds_the_category_it_means(
         graph, text, tag, lang, currency, limit) -> None:
