@@ -148,7 +148,7 @@ tune-vision: $(STAMPS)/actions-venv ## Fine-tune the image network on the produc
 
 .PHONY: run
 run: venv data train widget ## Set up what is missing, then start the action server, Rasa and the demo shop page; Ctrl-C stops them
-	@RASA_PORT=$(RASA_PORT) ACTIONS_PORT=$(ACTIONS_PORT) MODEL=$(MODEL) scripts/run_stack.sh
+	@RASA_PORT=$(RASA_PORT) ACTIONS_PORT=$(ACTIONS_PORT) MODEL=$(MODEL) DATASETS="$(DATASETS)" scripts/run_stack.sh
 
 .PHONY: sign-customer
 sign-customer: $(STAMPS)/actions-venv ## Sign a customer id for one conversation: make sign-customer CUSTOMER=C10001 SENDER=me [TTL=3600]
