@@ -8,6 +8,7 @@ import unicodedata
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
+from urllib.parse import quote as quote_url
 
 from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
@@ -82,6 +83,17 @@ def conversation_price(conversation: str | None, sku: str, amount: Decimal | Non
     return scaled_price(amount, currency, record.price / record.list_price)
 
 
+def public_image(sku: str, image: str | None) -> str | None:
+    """A card's image as a browser can load it: an http(s) catalog URL as it is; a
+    local file through ``PRODUCT_IMAGE_URL`` (the shop's image server), else none."""
+    if not image:
+        return None
+    if image.startswith(("http://", "https://")):
+        return image
+    template = settings().product_image_url
+    return template.replace("{sku}", quote_url(sku, safe="")) if template else None
+
+
 def product_card(graph: ProductGraph, sku: str, *, lang: str, currency: str, payload: str,
                  image: str | None, conversation: str | None = None,
                  **extra: Any) -> dict[str, Any]:
@@ -93,7 +105,7 @@ def product_card(graph: ProductGraph, sku: str, *, lang: str, currency: str, pay
     summary = graph.summary(sku, currency=currency)
     price = conversation_price(conversation, sku, summary.price, summary.currency)
     return {"sku": sku, "title": display_name(summary, lang),
-            "price": price_text(price, summary.currency, lang), "image": image,
+            "price": price_text(price, summary.currency, lang), "image": public_image(sku, image),
             **extra, "buttons": [{"title": MORE[lang], "payload": payload}]}
 
 

@@ -39,6 +39,9 @@ class Settings:
         default_currency_en: Currency quoted to English-speaking customers.
         default_currency_zh: Currency quoted to Chinese-speaking customers.
         results_per_page: Products listed per answer.
+        product_image_url: Public URL of a product's photo, ``{sku}`` replaced, for
+            catalog images that are no http(s) URL (local files); ``None``: such
+            cards carry no image.
         graph_backend: SPARQL back end: ``oxigraph`` (default, embedded), ``rdflib``,
             ``rdflib-oxigraph`` or ``remote``.
         graph_endpoint: Query URL of the SPARQL endpoint (``remote`` back end).
@@ -107,6 +110,7 @@ class Settings:
     graph_backend: str
     graph_endpoint: str | None
     action_server_token: str | None = None
+    product_image_url: str | None = None
     actions_host: str = "127.0.0.1"
     action_max_body: int = 4 * 1024 * 1024
     lookup_failures_per_conversation: int = 5
@@ -180,6 +184,15 @@ def _choice(env: dict[str, str], name: str, default: str, choices: tuple[str, ..
     return value
 
 
+def _image_url(template: str | None) -> str | None:
+    if template is None:
+        return None
+    if not template.startswith(("http://", "https://")) or "{sku}" not in template:
+        raise SettingsError("PRODUCT_IMAGE_URL must be an http(s) URL containing {sku}, "
+                            f"got {template!r}")
+    return template
+
+
 def load_settings(env: dict[str, str] | None = None) -> Settings:
     """Build :class:`Settings` from ``env`` (default: ``os.environ``).
 
@@ -251,6 +264,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         graph_backend=backend,
         graph_endpoint=endpoint,
         action_server_token=env.get("ACTION_SERVER_TOKEN") or None,
+        product_image_url=_image_url(env.get("PRODUCT_IMAGE_URL") or None),
         actions_host=env.get("ACTIONS_HOST", "127.0.0.1"),
         action_max_body=_int(env, "ACTION_MAX_BODY_BYTES", 4 * 1024 * 1024, 64 * 1024,
                              256 * 1024 * 1024),

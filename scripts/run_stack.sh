@@ -9,6 +9,8 @@ export STOREFRONT_PORT=${STOREFRONT_PORT:-8080}
 export RASA_PORT
 # the demo page's origin may use the widget (a shop lists its own in WIDGET_ORIGINS)
 export WIDGET_ORIGINS=${WIDGET_ORIGINS:-http://127.0.0.1:$STOREFRONT_PORT,http://localhost:$STOREFRONT_PORT}
+# catalog photos on disk reach chat cards through the demo page's image route
+export PRODUCT_IMAGE_URL=${PRODUCT_IMAGE_URL:-http://127.0.0.1:$STOREFRONT_PORT/images/\{sku\}}
 MODEL=${MODEL:-models/shop-assistant.tar.gz}
 LOG_DIR=${SHOP_DATA_DIR:-data}/logs
 mkdir -p "$LOG_DIR"

@@ -130,6 +130,8 @@ class Stack:
             "STOREFRONT_PORT": str(self.storefront_port),
             "WIDGET_ORIGINS": f"{self.storefront_url},http://localhost:{self.storefront_port}",
             "WIDGET_SCRIPT": str(ROOT / "widget" / "dist" / "widget.js"),
+            "PRODUCT_IMAGE_URL": f"{self.storefront_url}/images/{{sku}}",
+            "DATASETS": os.environ.get("DATASETS", str(ROOT.parent / "shared" / "datasets")),
             **self.secrets,
             **self.extra_env,
         }

@@ -115,3 +115,24 @@ def test_clicking_a_recommended_product_is_logged(demo_settings: Any) -> None:
               if e.request_id == slots[Slot.RECOMMENDATION]["request"]]
     assert ("click", sku) in logged and logged.count(("click", sku)) == 1
     assert sum(1 for kind, _ in logged if kind == "shown") == len(cards(messages))
+
+
+def test_card_images_are_urls_a_browser_can_load(demo_settings: Any,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    from actions import settings
+    from actions.common import public_image
+
+    assert public_image("S1", "https://cdn.example/s1.jpg") == "https://cdn.example/s1.jpg"
+    assert public_image("S1", None) is None
+    # a catalog photo on disk: no URL unless the shop names its image server
+    assert public_image("S1", "file:///data/photos/s1.jpg") is None
+    monkeypatch.setenv("PRODUCT_IMAGE_URL", "http://127.0.0.1:8080/images/{sku}")
+    settings.settings.cache_clear()
+    assert public_image("A B/1", "file:///data/photos/s1.jpg") \
+        == "http://127.0.0.1:8080/images/A%20B%2F1"
+    monkeypatch.setenv("PRODUCT_IMAGE_URL", "javascript:alert(1)//{sku}")
+    settings.settings.cache_clear()
+    with pytest.raises(settings.SettingsError):
+        settings.settings()
+    monkeypatch.delenv("PRODUCT_IMAGE_URL")
+    settings.settings.cache_clear()

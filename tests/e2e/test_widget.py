@@ -420,6 +420,11 @@ def test_a_photo_from_the_file_chooser_finds_the_product(grocery: Stack, context
         cards = page.locator(f"{HOST} .card .name").all_inner_texts()
         answer = " ".join(chat.texts("assistant")) + " ".join(cards)
         assert expected.lower() in answer.lower(), answer
+        # the catalog's photo of the product, served by the shop's page, in the card
+        picture = page.locator(f"{HOST} .card img").first
+        picture.wait_for(timeout=10_000)
+        page.wait_for_function("img => img.complete && img.naturalWidth > 0",
+                               arg=picture.element_handle(), timeout=10_000)
         # a file that is no photo: refused in the customer's language, nothing sent
         fake = tmp_path / "notes.jpg"
         fake.write_bytes(b"this is not an image at all" * 40)
