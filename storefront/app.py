@@ -187,6 +187,10 @@ def create_app(config: StorefrontSettings, *, name: str = "storefront") -> Sanic
         return await response.file(HERE / "static" / "shop.css", mime_type="text/css",
                                    headers={"Cache-Control": "public, max-age=300"})
 
+    @app.get("/favicon.ico")
+    async def favicon(request: Request) -> HTTPResponse:
+        return response.empty(headers={"Cache-Control": "public, max-age=86400"})
+
     @app.get("/health")
     async def health(request: Request) -> HTTPResponse:
         return response.json({"status": "ok"})
