@@ -55,7 +55,7 @@ import json
 import logging
 import time
 import uuid
-from collections import defaultdict
+import weakref
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Dict
 
@@ -298,7 +298,10 @@ class WidgetInput(InputChannel):
     def __init__(self) -> None:
         self.config = settings()
         self.outbox = Outbox(self.config.channel_db_url, channel=CHANNEL)
-        self._locks: Dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        # a lock per conversation while a turn holds it (gone with the last reference)
+        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = \
+            weakref.WeakValueDictionary()
+        self._on_new_message: Callable[[UserMessage], Awaitable[Any]] | None = None
 
     @classmethod
     def from_credentials(cls, credentials: Dict[str, Any] | None) -> "WidgetInput":
@@ -321,6 +324,7 @@ class WidgetInput(InputChannel):
         """The widget's routes (see the module docstring)."""
         bp = Blueprint("shop_widget", __name__)
         config, gate, media = self.config, shared_gate(), shared_media()
+        self._on_new_message = on_new_message
         register_pusher(CHANNEL, self._push)
 
         def refuse(message: str, status: int, cors: Dict[str, str] | None = None
@@ -480,42 +484,48 @@ class WidgetInput(InputChannel):
                 raise BadRequest('a message needs "text", "payload" or "image"')
             shown = clean_text(text if isinstance(text, str) else said,
                                self.config.max_message_chars)
-            body: Dict[str, Any] = {"text": shown}
-            if image is not None:
-                body["photo"] = True
-            entry, new = await self.outbox.customer_message(conversation, client_id, body)
         except BadRequest as exc:
             await ws.send(json.dumps({"type": "error", "error": str(exc)}))
             return
-        await ws.send(json.dumps({"type": "ack", "id": client_id, "entry": entry.id}))
-        if not new:
-            return  # a resend after a network drop: processed the first time
-        await self._answer(conversation, said, image, current, address, on_new_message,
-                           gate, media, ws, entry)
-
-    async def _answer(self, conversation: str, said: str, image: Any, current: Session,
-                      address: str, on_new_message: Callable[[UserMessage], Awaitable[Any]],
-                      gate: Any, media: Any, ws: Any, entry: Entry) -> None:
-        """Hand one customer message to Rasa; answers go to the outbox."""
+        # the gate before anything is stored: a flood of messages is refused, not kept
         try:
             message = gate.admit(sender=conversation, text=said, metadata=current.claims(),
                                  address=address, channel=CHANNEL)
+        except (Throttled, BadRequest) as exc:
+            # not stored, so not resent: the page drops it and shows why
+            kind = "rate_limited" if isinstance(exc, Throttled) else "failed"
+            await _send_quietly(ws, {"type": "ack", "id": client_id, "refused": True})
+            if isinstance(exc, BadRequest) and exc.status != 401:
+                await _send_quietly(ws, {"type": "error", "error": str(exc)})
+            else:  # a limit, or the shop's signature expired (the customer logs in again)
+                await _send_quietly(ws, {"type": "message", "role": "notice", "ts": time.time(),
+                                         "text": polite(kind, said)})
+            return
+        body: Dict[str, Any] = {"text": shown}
+        if image is not None:
+            body["photo"] = True
+        entry, new = await self.outbox.customer_message(conversation, client_id, body)
+        await _send_quietly(ws, {"type": "ack", "id": client_id, "entry": entry.id})
+        if not new:
+            return  # a resend after a network drop: processed the first time
+        try:
             if image is not None:
                 message = photo_message(message, media.resolve(image, sender=conversation))
-        except Throttled:
-            await self.outbox.append(conversation, "notice",
-                                     {"text": polite("rate_limited", said)})
-            return
         except BadRequest as exc:
-            if exc.status == 401:  # the shop's signature expired: the customer must log in
-                await self.outbox.append(conversation, "notice", {"text": polite("failed", said)})
-            else:
-                await ws.send(json.dumps({"type": "error", "error": str(exc)}))
+            await _send_quietly(ws, {"type": "error", "error": str(exc)})
             return
-        async with self._locks[conversation]:  # one turn at a time per conversation
+        await self._answer(conversation, message, said, ws, entry)
+
+    async def _answer(self, conversation: str, message: Any, said: str, ws: Any,
+                      entry: Entry) -> None:
+        """Hand one admitted customer message to Rasa; answers go to the outbox."""
+        lock = self._locks.get(conversation)
+        if lock is None:
+            lock = self._locks[conversation] = asyncio.Lock()
+        async with lock:  # one turn at a time per conversation
             await _send_quietly(ws, {"type": "typing", "on": True})
             output = WidgetOutput(self.outbox)
-            ok = await deliver(on_new_message, UserMessage(
+            ok = await deliver(self._on_new_message, UserMessage(
                 message.text, output, conversation, input_channel=CHANNEL,
                 metadata=message.metadata), sender=conversation)
             if not ok:

@@ -471,3 +471,34 @@ def test_a_signed_in_customer_asks_about_their_order_and_logs_out(stack: Stack,
                            arg=sender)
     reply = " ".join(Chat(page).say(f"where is my order {number}?"))
     assert tracking not in reply
+
+
+def test_a_flood_of_messages_is_refused_before_anything_is_stored(stack: Stack,
+                                                                  context) -> None:
+    import sqlite3
+
+    page = shop_page(context, stack)
+    Chat(page)
+    page.wait_for_selector(f"{HOST}[data-ready]", state="attached")
+    conversation = _conversation(page)
+    url = stack.rasa_url.replace("http", "ws") + "/webhooks/widget/socket"
+    acks = page.evaluate("""([url, key]) => new Promise(done => {
+        const token = localStorage.getItem(Object.keys(localStorage).find(k => k.endsWith(key)));
+        const ws = new WebSocket(url); const acks = [];
+        ws.onopen = () => ws.send(JSON.stringify({type: 'hello', token, since: 0}));
+        ws.onmessage = e => {
+            const f = JSON.parse(e.data);
+            if (f.type === 'ready')
+                for (let i = 0; i < 60; i++)
+                    ws.send(JSON.stringify({type: 'message', id: 'flood-' + i, text: 'hi ' + i}));
+            if (f.type !== 'ack') return;
+            acks.push(f);
+            if (acks.length === 60) { ws.close(); done(acks); }
+        };
+    })""", [url, ":token"])
+    refused = [a for a in acks if a.get("refused")]
+    assert len(refused) >= 60 - 30  # LIMIT_MESSAGES_PER_SENDER (30 a minute)
+    with sqlite3.connect(stack.data_dir / "channels.db") as db:
+        stored = db.execute("select count(*) from channel_messages where conversation = ? "
+                            "and role = 'customer'", (conversation,)).fetchone()[0]
+    assert stored == 60 - len(refused) <= 30

@@ -474,7 +474,10 @@ class Widget {
     } else if (frame.type === "ack") {
       this.queue.ack(frame.id);
       const mine = this.mine.get(frame.id);
-      if (mine) mine.classList.remove("pending");
+      if (mine) {
+        mine.classList.remove("pending");
+        if (frame.refused) { mine.classList.add("refused"); this.mine.delete(frame.id); }
+      }
     } else if (frame.type === "typing") {
       if (frame.on) {
         this.typing.hidden = false;
