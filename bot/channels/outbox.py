@@ -12,10 +12,11 @@ that lost its connection fetch what it missed. :class:`Outbox` is that seam:
 - :meth:`Outbox.customer_message` stores a customer's message once per client
   message id: a message resent after a network drop is recognised, not
   processed twice;
-- :meth:`Outbox.listen` is an async iterator of new entries. Listeners are woken
-  at once for appends in this process and re-read the table every
-  ``poll_seconds``, so an entry written by another process (another Rasa worker,
-  the agent desk) arrives too.
+- :meth:`Outbox.listen` is an async iterator of new entries. An entry appended
+  in this process is handed to its listeners at once (no read of the table per
+  open page); listeners re-read the table every ``poll_seconds``, so an entry
+  written by another process (another Rasa worker, the agent desk) arrives too,
+  and each entry is yielded once whichever way it came.
 
 State lives in SQL (SQLite in the data directory by default, any SQLAlchemy URL
 with ``CHANNEL_DB_URL``); the database calls run in a worker thread so the event
@@ -29,7 +30,7 @@ import contextlib
 import json
 import threading
 import time
-from collections import defaultdict
+from collections import defaultdict, deque
 from dataclasses import dataclass
 from typing import Any, AsyncIterator, Dict, List, Tuple
 
@@ -89,6 +90,16 @@ def _entry(row: Any) -> Entry:
                  created_at=float(row.created_at))
 
 
+class _Listener:
+    """One listening page: woken by appends, handed the entries appended in-process."""
+
+    __slots__ = ("event", "pending")
+
+    def __init__(self) -> None:
+        self.event = asyncio.Event()
+        self.pending: List[Entry] = []
+
+
 class Outbox:
     """Messages of one channel's conversations (see the module docstring).
 
@@ -102,8 +113,15 @@ class Outbox:
     def __init__(self, url: str, *, channel: str, poll_seconds: float = 2.0) -> None:
         self.channel = channel
         self.poll_seconds = poll_seconds
-        connect_args = {"check_same_thread": False} if url.startswith("sqlite") else {}
-        self._engine = sa.create_engine(url, future=True, connect_args=connect_args)
+        options: Dict[str, Any] = {}
+        if url.startswith("sqlite"):
+            # SQLAlchemy 1.4 (Rasa's) opens a new SQLite connection per use by default:
+            # 3 ms per message idle, 7-15 ms on a busy machine (the pragmas below run
+            # each time); a pool keeps connections open for the worker threads
+            in_memory = url in ("sqlite://", "sqlite:///:memory:")
+            options = {"connect_args": {"check_same_thread": False},
+                       "poolclass": sa.pool.StaticPool if in_memory else sa.pool.QueuePool}
+        self._engine = sa.create_engine(url, future=True, **options)
         if url.startswith("sqlite"):
             @sa.event.listens_for(self._engine, "connect")
             def _pragmas(connection: Any, _record: Any) -> None:  # pragma: no cover - sqlite
@@ -115,7 +133,7 @@ class Outbox:
                 cursor.execute("PRAGMA busy_timeout=5000")
                 cursor.close()
         _metadata.create_all(self._engine)
-        self._listeners: Dict[str, List[asyncio.Event]] = defaultdict(list)
+        self._listeners: Dict[str, List[_Listener]] = defaultdict(list)
         self._lock = threading.Lock()
 
     # --- storing -------------------------------------------------------------------------
@@ -143,7 +161,7 @@ class Outbox:
     async def append(self, conversation: str, role: str, body: Dict[str, Any]) -> Entry:
         """Store a message and wake the conversation's listeners in this process."""
         entry = await asyncio.to_thread(self._insert, conversation, role, body, None)
-        self._wake(conversation)
+        self._wake(entry)
         return entry
 
     async def customer_message(self, conversation: str, client_id: str,
@@ -165,7 +183,7 @@ class Outbox:
 
         entry, new = await asyncio.to_thread(store)
         if new:
-            self._wake(conversation)
+            self._wake(entry)
         return entry, new
 
     # --- reading -------------------------------------------------------------------------
@@ -193,30 +211,61 @@ class Outbox:
 
     # --- listening -----------------------------------------------------------------------
 
-    def _wake(self, conversation: str) -> None:
+    def _wake(self, entry: Entry) -> None:
         with self._lock:
-            events = list(self._listeners.get(conversation, ()))
-        for event in events:
-            event.set()
+            listeners = list(self._listeners.get(entry.conversation, ()))
+        for listener in listeners:
+            listener.pending.append(entry)
+            listener.event.set()
 
     async def listen(self, conversation: str, after: int) -> AsyncIterator[Entry]:
-        """New entries of ``conversation`` after id ``after``, as they come (forever)."""
-        event = asyncio.Event()
+        """New entries of ``conversation`` after id ``after``, as they come (forever).
+
+        Entries appended in this process arrive at once; entries written by
+        other processes within ``poll_seconds``. Each entry is yielded once.
+        """
+        listener = _Listener()
         with self._lock:
-            self._listeners[conversation].append(event)
+            self._listeners[conversation].append(listener)
+        cursor = after  # the table has been read up to here
+        recent: deque[int] = deque(maxlen=1024)  # ids yielded lately, whichever way
+        yielded: set[int] = set()
+
+        def first_time(entry: Entry) -> bool:
+            if entry.id <= after or entry.id in yielded:
+                return False
+            if len(recent) == recent.maxlen:
+                yielded.discard(recent[0])
+            recent.append(entry.id)
+            yielded.add(entry.id)
+            return True
+
         try:
+            read_table = True
             while True:
-                event.clear()  # before reading: an append during the read sets it again
-                for entry in await asyncio.to_thread(self._since, conversation, after, 200):
-                    after = entry.id
-                    yield entry
-                with contextlib.suppress(asyncio.TimeoutError):
-                    await asyncio.wait_for(event.wait(), timeout=self.poll_seconds)
+                listener.event.clear()  # before reading: an append meanwhile sets it again
+                if read_table:
+                    for entry in await asyncio.to_thread(self._since, conversation, cursor, 200):
+                        cursor = max(cursor, entry.id)
+                        if first_time(entry):
+                            yield entry
+                pending, listener.pending = listener.pending, []
+                for entry in sorted(pending, key=lambda e: e.id):
+                    if first_time(entry):
+                        yield entry
+                if listener.pending:
+                    read_table = False
+                    continue  # appended while the entries above were being sent
+                try:
+                    await asyncio.wait_for(listener.event.wait(), timeout=self.poll_seconds)
+                    read_table = not listener.pending  # woken without an entry: look
+                except asyncio.TimeoutError:
+                    read_table = True  # other processes' entries
         finally:
             with self._lock:
                 listeners = self._listeners.get(conversation, [])
-                if event in listeners:
-                    listeners.remove(event)
+                if listener in listeners:
+                    listeners.remove(listener)
                 if not listeners:
                     self._listeners.pop(conversation, None)
 

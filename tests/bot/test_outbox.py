@@ -100,3 +100,29 @@ def test_a_message_written_by_another_process_arrives_by_polling(url) -> None:
         return await asyncio.wait_for(task, 5)
 
     assert run(scenario()) == "from the desk"
+
+
+def test_each_entry_arrives_once_whichever_way_it_came(url) -> None:
+    # in-process appends are handed over at once, and the table is polled often:
+    # an entry that comes both ways is yielded once, and none is skipped
+    page, desk = Outbox(url, channel="widget", poll_seconds=0.02), Outbox(url, channel="widget")
+
+    async def scenario():
+        seen = []
+
+        async def listen():
+            async for entry in page.listen("a", 0):
+                seen.append(entry.body["text"])
+
+        task = asyncio.create_task(listen())
+        await asyncio.sleep(0.05)
+        for i in range(12):
+            await (page if i % 3 else desk).append("a", "assistant", {"text": str(i)})
+            await asyncio.sleep(0.01 * (i % 2))
+        await asyncio.sleep(0.3)
+        task.cancel()
+        return seen
+
+    seen = run(scenario())
+    assert sorted(seen, key=int) == [str(i) for i in range(12)]
+    assert len(seen) == len(set(seen))
