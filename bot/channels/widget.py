@@ -332,22 +332,28 @@ class WidgetInput(InputChannel):
             return response.json({"error": message}, status=status,
                                  headers=headers_for(cors or {}))
 
-        async def preflight(request: Request) -> HTTPResponse | None:
-            # Rasa's CORS layer answers every preflight first and knows only --cors;
-            # the widget's routes answer their own, for WIDGET_ORIGINS only
-            if request.method != "OPTIONS" or not request.path.startswith(f"/webhooks/{CHANNEL}/"):
+        fetched = {f"/webhooks/{CHANNEL}/session", f"/webhooks/{CHANNEL}/media"}
+
+        async def cross_origin(request: Request) -> HTTPResponse | None:
+            # the routes a page calls with fetch(): the origin is checked here, once, and
+            # a preflight answered for WIDGET_ORIGINS only (Rasa's CORS layer knows only
+            # --cors and would answer it first otherwise; hence appendleft below)
+            if request.path not in fetched:
                 return None
             cors = _cors(request, config)
-            if not cors:
+            if cors is None:
                 return refuse("this origin may not use the widget", 403)
-            return response.empty(headers=headers_for(cors))
+            if request.method == "OPTIONS":
+                return response.empty(headers=headers_for(cors))
+            request.ctx.cors = cors
+            return None
 
         @bp.listener("before_server_start")
         async def configure(app: Any, loop: Any) -> None:
             app.config.WEBSOCKET_MAX_SIZE = MAX_FRAME
             app.config.WEBSOCKET_PING_INTERVAL = 20
             app.config.WEBSOCKET_PING_TIMEOUT = 20
-            app.request_middleware.appendleft(preflight)
+            app.request_middleware.appendleft(cross_origin)
 
         @bp.route("/widget.js", methods=["GET"])
         async def script(request: Request) -> HTTPResponse:
@@ -359,13 +365,11 @@ class WidgetInput(InputChannel):
                                          "Cache-Control": "public, max-age=300",
                                          "Cross-Origin-Resource-Policy": "cross-origin"})
 
+        # OPTIONS is routed (Sanic answers 405 before any middleware otherwise) and
+        # answered by cross_origin; the handlers see POST only
         @bp.route("/session", methods=["POST", "OPTIONS"])
         async def session(request: Request) -> HTTPResponse:
-            cors = _cors(request, config)
-            if cors is None:
-                return refuse("this origin may not use the widget", 403)
-            if request.method == "OPTIONS":
-                return response.empty(headers=headers_for(cors))
+            cors = request.ctx.cors
             try:
                 gate.limiter.hit(f"widget-session:{gate.client(client_address(request))}",
                                  limit=config.messages_per_ip, window=60)
@@ -383,11 +387,7 @@ class WidgetInput(InputChannel):
 
         @bp.route("/media", methods=["POST", "OPTIONS"])
         async def upload(request: Request) -> HTTPResponse:
-            cors = _cors(request, config)
-            if cors is None:
-                return refuse("this origin may not use the widget", 403)
-            if request.method == "OPTIONS":
-                return response.empty(headers=headers_for(cors))
+            cors = request.ctx.cors
             auth = request.headers.get("authorization", "")
             try:
                 token = auth[7:] if auth.lower().startswith("bearer ") else None

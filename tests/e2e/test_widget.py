@@ -373,6 +373,19 @@ def test_other_origins_are_refused(stack: Stack) -> None:
                            headers={"Origin": stack.storefront_url,
                                     "Authorization": "Bearer forged.token"}, timeout=30)
     assert upload.status_code == 401
+    for route in ("session", "media"):  # preflights, then a POST from a stranger's page
+        route_url = f"{stack.rasa_url}/webhooks/widget/{route}"
+        ok = requests.options(route_url, timeout=30, headers={
+            "Origin": stack.storefront_url, "Access-Control-Request-Method": "POST"})
+        assert ok.status_code in (200, 204), route
+        assert ok.headers["access-control-allow-origin"] == stack.storefront_url
+        assert "POST" in ok.headers["access-control-allow-methods"]
+        evil = requests.options(route_url, timeout=30, headers={
+            "Origin": "https://evil.example", "Access-Control-Request-Method": "POST"})
+        assert evil.status_code == 403 and "access-control-allow-origin" not in evil.headers
+        stranger = requests.post(route_url, data=b"x", timeout=30,
+                                 headers={"Origin": "https://evil.example"})
+        assert stranger.status_code == 403, route
 
 
 def test_a_socket_from_another_origin_or_without_a_token_is_closed(stack: Stack,
