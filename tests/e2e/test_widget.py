@@ -466,9 +466,11 @@ def test_a_signed_in_customer_asks_about_their_order_and_logs_out(stack: Stack,
     sender = f"shop-session-{uuid.uuid4().hex[:10]}"
     page.evaluate("user => ShopChat.setUser(user)",
                   {"sender": sender, **stack.signed(customer, sender)})
-    page.wait_for_function("s => JSON.parse(atob(localStorage.getItem(Object.keys(localStorage)"
-                           ".find(k => k.endsWith(':token'))).split('.')[0].replace(/-/g, '+')"
-                           ".replace(/_/g, '/'))).c === s", arg=sender)
+    # the page drops its token while it asks for the new one: wait for the new one
+    page.wait_for_function("s => { const k = Object.keys(localStorage).find(k => "
+                           "k.endsWith(':token')); const t = k && localStorage.getItem(k); "
+                           "return t && JSON.parse(atob(t.split('.')[0].replace(/-/g, '+')"
+                           ".replace(/_/g, '/'))).c === s; }", arg=sender)
     assert tracking in " ".join(chat.say(f"where is my order {number}?"))
     # a forged claim is refused: the page keeps no customer conversation
     page.evaluate("user => ShopChat.setUser(user)",
