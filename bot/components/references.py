@@ -144,6 +144,11 @@ class ReferenceExtractor(StatelessComponent, EntityExtractorMixin):
 FOLLOW_UP = "follow_up"
 SEARCH = "search_products"
 POINTERS = {"mention", "product"}  # entities that point at one product
+#: questions that say what they ask (which colours, whether in stock): when the
+#: classifier is sure of one, the message is that question about the product it
+#: names or points at, not a repeat of the previous question ("and the last one?")
+OWN_QUESTIONS = {"ask_color", "ask_stock"}
+OWN_QUESTION_CONFIDENCE = 0.75
 #: entities a follow-up may consist of
 FOLLOW_UP_ENTITIES = ("mention", "product", "color", "brand", "category", "price")
 _FILLER_WORDS = {
@@ -214,8 +219,12 @@ class FollowUpDetector(StatelessComponent):
             entities = message.get(ENTITIES) or []
             if not text or len(text) > 200 or not is_follow_up(text, entities):
                 continue
-            predicted = (message.get(INTENT) or {}).get("name")
+            intent = message.get(INTENT) or {}
+            predicted = intent.get("name")
             if predicted == SEARCH and not {e.get("entity") for e in entities} & POINTERS:
                 continue  # "看看小米的耳机": catalog terms the search reads in context itself
+            sure = (intent.get("confidence") or 0) >= OWN_QUESTION_CONFIDENCE
+            if predicted in OWN_QUESTIONS and sure:
+                continue  # "第一个还有吗", "小米 14有绿色吗": its own question about the product
             message.set(INTENT, {"name": FOLLOW_UP, "confidence": 1.0}, add_to_output=True)
         return messages

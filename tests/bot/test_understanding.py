@@ -186,3 +186,60 @@ def test_a_search_for_catalog_terms_stays_a_search() -> None:
     FollowUpDetector({}).process([message, pointed])
     assert message.get(INTENT)["name"] == "search_products"
     assert pointed.get(INTENT)["name"] == "follow_up"
+
+
+@pytest.mark.parametrize(("text", "tagged", "intent", "confidence", "expected"), [
+    # a confident colour or stock question is that question about the product it points at
+    ("第一个还有吗", [], "ask_stock", 0.78, "ask_stock"),
+    ("小米 14有绿色吗", [("product", "小米 14"), ("color", "绿色")], "ask_color", 0.98,
+     "ask_color"),
+    ("is it in white too", [("color", "white")], "ask_color", 0.9, "ask_color"),
+    # an unsure one still continues the previous question
+    ("有金色吗", [("color", "金色")], "ask_color", 0.49, "follow_up"),
+    ("and the last one?", [], "ask_stock", 0.42, "follow_up"),
+    # only colour and stock questions: a sure guess at anything else is no question of its own
+    ("那第三个呢", [], "ask_details", 0.9, "follow_up"),
+])
+def test_a_sure_colour_or_stock_question_is_not_a_follow_up(
+        text: str, tagged: list[tuple[str, str]], intent: str, confidence: float,
+        expected: str) -> None:
+    from bot.components.references import FollowUpDetector
+
+    message = _with_entities(text, tagged)
+    message.set(INTENT, {"name": intent, "confidence": confidence})
+    FollowUpDetector({}).process([message])
+    assert message.get(INTENT)["name"] == expected
+
+
+def test_an_unsure_message_with_an_order_number_is_about_that_order() -> None:
+    rescue = ProductIntentRescue(ProductIntentRescue.get_default_config())
+    status = _unsure(["order_number"], [("ask_details", 0.3), ("check_order_status", 0.2)])
+    cancel = _unsure(["order_number"], [("cancel_order", 0.35), ("check_order_status", 0.2)])
+    unranked = _unsure(["email"], [("greet", 0.3)])
+    rescue.process([status, cancel, unranked])
+    assert status.get(INTENT)["name"] == "check_order_status"
+    assert cancel.get(INTENT)["name"] == "cancel_order"
+    assert unranked.get(INTENT)["name"] == "check_order_status"
+
+
+def _asked(intent: str, entities: list[str], extractor: str = "GazetteerEntityExtractor"
+           ) -> Message:
+    return Message({TEXT: "x", INTENT: {"name": intent, "confidence": 0.5},
+                    ENTITIES: [{"entity": e, "value": "v", "start": 0, "end": 1,
+                                "extractor": extractor} for e in entities]})
+
+
+def test_a_colour_or_stock_question_about_a_category_is_a_search() -> None:
+    rescue = ProductIntentRescue(ProductIntentRescue.get_default_config())
+    grey_sneakers = _asked("ask_color", ["color", "category"])  # 有没有灰色的休闲鞋
+    in_stock = _asked("ask_stock", ["category"])                 # any jackets in stock?
+    about_one = _asked("ask_color", ["product", "color", "category"])
+    the_grey_one = _asked("ask_stock", ["color"])               # is the grey one in stock
+    # a word only the entity model took for a category is no catalog term
+    warehouse = _asked("ask_stock", ["category"], extractor="DIETClassifier")
+    rescue.process([grey_sneakers, in_stock, about_one, the_grey_one, warehouse])
+    assert warehouse.get(INTENT)["name"] == "ask_stock"
+    assert grey_sneakers.get(INTENT)["name"] == "search_products"
+    assert in_stock.get(INTENT)["name"] == "search_products"
+    assert about_one.get(INTENT)["name"] == "ask_color"
+    assert the_grey_one.get(INTENT)["name"] == "ask_stock"
