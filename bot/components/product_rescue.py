@@ -11,6 +11,13 @@ message it restores the highest-ranked shop intent of the classifier's ranking
 (for a product: a question about it, the general "tell me about it" when none
 ranks; for catalog terms alone: a search), so the assistant answers. Messages
 with nothing of the shop in them keep ``nlu_fallback``.
+
+Two more cases follow the same idea: an unsure message with an order number or
+an e-mail ("what's happening with SH-100074?") is about an order (the order
+intent ranked highest, else a status question); and a colour or stock question
+that names a catalog category (found by the gazetteer) but no product
+("有没有灰色的休闲鞋", "any grey sneakers in stock?") asks which products there
+are: a search.
 """
 
 from __future__ import annotations
@@ -52,6 +59,14 @@ class ProductIntentRescue(StatelessComponent):
             "search_intents": ["search_products", "ask_recommendation"],
             "search_entities": ["category", "brand", "color", "price"],
             "default_search_intent": "search_products",
+            "order_intents": ["check_order_status", "cancel_order", "return_order"],
+            "order_entities": ["order_number", "email"],
+            "default_order_intent": "check_order_status",
+            "catalog_questions": ["ask_color", "ask_stock"],
+            "catalog_entities": ["category"],
+            # a catalog term the gazetteer found, not a word the entity model guessed
+            # ("are there any left in the warehouse?" tags "warehouse" as a category)
+            "catalog_extractors": ["GazetteerEntityExtractor"],
         }
 
     def _pick(self, ranking: List[Dict[str, Any]], intents: List[str], default: str
@@ -66,12 +81,25 @@ class ProductIntentRescue(StatelessComponent):
         """Rescue each unsure message that names a product or catalog terms."""
         for message in messages:
             intent = message.get(INTENT) or {}
+            kinds = {e.get("entity") for e in message.get(ENTITIES) or []}
+            pointed = kinds & set(self._config["product_entities"])
+            catalog_terms = [e for e in message.get(ENTITIES) or []
+                             if e.get("entity") in self._config["catalog_entities"]
+                             and e.get("extractor") in self._config["catalog_extractors"]]
+            if (intent.get("name") in self._config["catalog_questions"] and not pointed
+                    and catalog_terms):
+                message.set(INTENT, {"name": self._config["default_search_intent"],
+                                     "confidence": float(intent.get("confidence") or 0.0)},
+                            add_to_output=True)
+                continue
             if intent.get("name") != FALLBACK:
                 continue
-            kinds = {e.get("entity") for e in message.get(ENTITIES) or []}
             ranking = [r for r in message.get(INTENT_RANKING_KEY) or []
                        if r.get("name") != FALLBACK]
-            if kinds & set(self._config["product_entities"]):
+            if kinds & set(self._config["order_entities"]):
+                rescued = self._pick(ranking, self._config["order_intents"],
+                                     self._config["default_order_intent"])
+            elif pointed:
                 rescued = self._pick(ranking, self._config["product_intents"]
                                      + self._config["search_intents"],
                                      self._config["default_product_intent"])
