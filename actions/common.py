@@ -275,6 +275,12 @@ def resolve_products(tracker: Tracker, graph: ProductGraph, *, wanted: int = 1) 
         misspelt = graph.match_in_text(message, min_score=MATCH_THRESHOLD)
         if misspelt:
             skus.append(misspelt.sku)
+    if not skus and wanted == 1 and not latest_entities(tracker, Entity.MENTION):
+        # "美的电饭煲什么价", "is the Dyson any good?": a brand the shop sells one
+        # product of (in the category named, if any) names that product
+        only = _only_product_of_brand(tracker, graph)
+        if only:
+            skus.append(only)
     if len(skus) < wanted and wanted > 1:
         for sku in shown:
             if len(skus) >= wanted:
@@ -292,6 +298,19 @@ def resolve_products(tracker: Tracker, graph: ProductGraph, *, wanted: int = 1) 
             skus[0] = variant_in_color(graph, skus[0], str(colors[0].get("value") or "")) \
                 or skus[0]
     return Resolution(skus=tuple(skus[:max(wanted, 1)] if wanted == 1 else skus))
+
+
+def _only_product_of_brand(tracker: Tracker, graph: ProductGraph) -> str | None:
+    """The one product group of the brand named in the message, if there is one."""
+    brands = {graph.canonical("brand", str(e.get("value") or ""))
+              for e in latest_entities(tracker, Entity.BRAND)} - {None}
+    categories = {graph.canonical("category", str(e.get("value") or ""))
+                  for e in latest_entities(tracker, Entity.CATEGORY)} - {None}
+    if len(brands) != 1 or len(categories) > 1:
+        return None
+    found = graph.search(currency=graph.pick_currency("USD"), brand=brands.pop(),
+                         category=categories.pop() if categories else None, limit=2)
+    return found.items[0].sku if found.total == 1 and found.items else None
 
 
 def variant_in_color(graph: ProductGraph, sku: str, color: str) -> str | None:

@@ -11,6 +11,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import (
+    MATCH_THRESHOLD,
     PRODUCT_ANSWERS,
     currency_for,
     format_money,
@@ -79,6 +80,19 @@ class ActionSearchProducts(Action):
             raw_category = found["category"][0] if found["category"] else None
             raw_brand = found["brand"][0] if found["brand"] else None
             raw_color = found["color"][0] if found["color"] else _short_color(graph, text)
+        if raw_category and not raw_brand:
+            # a brand inside a category tag ("lego sets", "nike shoes") is the brand too;
+            # the tag's value may be the category it was mapped to ("toys"): read what
+            # the customer wrote
+            said = tracker.latest_message.get("text") or ""
+            for tag in latest_entities(tracker, Entity.CATEGORY):
+                start, end = tag.get("start"), tag.get("end")
+                written = (said[start:end] if isinstance(start, int) and isinstance(end, int)
+                           else str(tag.get("value") or ""))
+                inside = graph.terms_in(written, "brand")
+                if inside:
+                    raw_brand = inside[0]
+                    break
         limits = price_limits(tracker.latest_message.get("text") or "",
                               latest_entities(tracker, Entity.PRICE))
         if raw_color and not (raw_category or raw_brand) and not limits \
@@ -119,9 +133,12 @@ class ActionSearchProducts(Action):
             else Decimal(str(tracker.get_slot(Slot.SEARCH_MIN_PRICE))))
         compared = _cheaper_than(graph, tracker, currency)
         if compared is not None:  # "phones cheaper than the iPhone 15"
-            ceiling, its_category = compared
+            ceiling, its_category, its_brand = compared
             max_price = ceiling if max_price is None else min(max_price, ceiling)
             category = category or its_category
+            if brand is not None and brand == its_brand:
+                # "比戴森V15便宜的": the brand was part of the product's name
+                brand = raw_brand = None
 
         if not any((raw_category, raw_brand, raw_color, limits, category, brand, color)):
             dispatcher.utter_message(response=Response.SEARCH_NEED_CRITERIA)
@@ -155,19 +172,27 @@ class ActionSearchProducts(Action):
 
 
 def _cheaper_than(graph: ProductGraph, tracker: Tracker,
-                  currency: str) -> tuple[Decimal, str] | None:
-    """For "cheaper than the <product>": a price just under its cheapest variant, and
-    its category; ``None`` when the message compares with no product."""
-    if not asks_cheaper(tracker.latest_message.get("text") or ""):
+                  currency: str) -> tuple[Decimal, str, str | None] | None:
+    """For "cheaper than the <product>": a price just under its cheapest variant, its
+    category and its brand; ``None`` when the message compares with no product.
+
+    The product is a tagged name, else a name written in the text with the
+    tolerance a tagged one gets ("有没有比戴森V15便宜的吸尘器" tags only 吸尘器).
+    """
+    text = tracker.latest_message.get("text") or ""
+    if not asks_cheaper(text):
         return None
-    for entity in latest_entities(tracker, Entity.PRODUCT):
-        matches = graph.match_names(str(entity.get("value") or ""), limit=1, min_score=75)
-        if matches:
-            prices = [v.price for v in graph.variants(matches[0].sku, currency=currency)
-                      if v.price is not None]
-            if prices:
-                category = graph.details(matches[0].sku, currency=currency).category_key
-                return min(prices) - Decimal("0.01"), category
+    candidates = [m for entity in latest_entities(tracker, Entity.PRODUCT)
+                  for m in graph.match_names(str(entity.get("value") or ""), limit=1,
+                                             min_score=MATCH_THRESHOLD)]
+    written = graph.match_in_text(text, min_score=MATCH_THRESHOLD)
+    for match in candidates + ([written] if written else []):
+        prices = [v.price for v in graph.variants(match.sku, currency=currency)
+                  if v.price is not None]
+        if prices:
+            details = graph.details(match.sku, currency=currency)
+            return (min(prices) - Decimal("0.01"), details.category_key,
+                    graph.canonical("brand", details.brand_en))
     return None
 
 

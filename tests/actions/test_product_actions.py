@@ -276,3 +276,42 @@ def test_misspelt_name_the_nlu_did_not_tag_is_still_found(graph) -> None:
     tracker = make_tracker("how much is it?", intent="ask_price")
     messages, _ = run_action(ActionQuotePrice(), tracker)
     assert messages[0]["response"] == Response.WHICH_PRODUCT
+
+
+def test_a_brand_the_shop_sells_one_product_of_names_it(graph) -> None:
+    text = "美的电饭煲什么价"  # the demo shop sells one Midea product
+    tracker = make_tracker(text, intent="ask_price", slots={"language": "zh"},
+                           entities=[entity("brand", "美的", 0)])
+    messages, _ = run_action(ActionQuotePrice(), tracker)
+    assert messages[0]["response"] in PRICED and "电饭煲" in messages[0]["name"]
+    # a brand with several products still asks which one
+    several = make_tracker("how much is the apple?", intent="ask_price",
+                           entities=[entity("brand", "apple", 16)])
+    messages, _ = run_action(ActionQuotePrice(), several)
+    assert messages[0]["response"] == Response.WHICH_PRODUCT
+
+
+def test_a_brand_inside_a_category_tag_filters_by_that_brand(graph) -> None:
+    # the demo catalog lists "lego sets" among the toys' names: the brand must not be lost
+    # the synonym mapper gives the tag the category's key as its value
+    tag = {**entity("category", "lego sets", 5), "value": "toys"}
+    messages, events = _search(graph, "what lego sets have you got", [tag])
+    assert messages[0]["response"] == Response.SEARCH_RESULTS
+    shown = slot_events(events)[Slot.SHOWN_PRODUCTS]
+    assert shown and all(graph.details(s, currency="USD").brand_en == "LEGO" for s in shown)
+
+
+def test_cheaper_than_a_product_written_but_not_tagged(graph) -> None:
+    # the entity model tagged only 吸尘器 (as a product) and the brand of the name
+    text = "有没有比戴森V15便宜的吸尘器"
+    v15 = graph.match_names("戴森 V15", limit=1)[0].sku
+    cheapest = min(v.price for v in graph.variants(v15, currency="CNY") if v.price)
+    messages, events = _search(graph, text, [entity("brand", "戴森", 3),
+                                             {**entity("product", "吸尘器", 12)}],
+                               language="zh")
+    assert messages[0]["response"] == Response.SEARCH_RESULTS
+    shown = slot_events(events)[Slot.SHOWN_PRODUCTS]
+    assert shown and v15 not in shown
+    for sku in shown:
+        details = graph.details(sku, currency="CNY")
+        assert details.price < cheapest and details.category_key == "home"
