@@ -13,7 +13,8 @@ File format::
 
     conversations:
     - id: en-range-1               # unique
-      language: en                 # en | zh (what the customer writes; mixed: zh)
+      language: en                 # en | zh: what the customer writes (for a message in
+                                   # both scripts, the language the answer must be in)
       capability: search_range     # reported per capability
       signed: false                # true: the shop signs the owner of {order:...} in
       turns:
@@ -294,8 +295,11 @@ class Runner:
               text: str, values: dict[str, str], order_before: Any) -> Iterator[str]:
         expect = turn.expect
         words = CODES.sub(" ", text)  # e-mails and order numbers have no language
-        lang = "zh" if HAN.search(text) else ("en" if re.search(r"[A-Za-z]{2,}", words)
-                                              else conversation.language)
+        han, latin = HAN.search(text), re.search(r"[A-Za-z]{2,}", words)
+        # one script decides; a message in both ("do you have the 华为 Mate 60 Pro?",
+        # "show me 华为手机") is in the language its conversation is labelled with
+        lang = conversation.language if han and latin else (
+            "zh" if han else "en" if latin else conversation.language)
         reply = "\n".join(out.texts)
         if not out.texts:
             yield "no answer"

@@ -84,6 +84,13 @@ def test_fallbacks_silence_and_the_wrong_language_fail(runner: Runner) -> None:
     # an e-mail address says nothing about the language: the conversation's counts
     assert _turn(runner, {}, [{"event": "bot", "text": "订单已发货"}],
                  text="bob@example.com", language="zh") == []
+    # a message in both scripts is judged in the language its conversation is labelled with
+    mixed = "do you have the 华为 Mate 60 Pro?"
+    assert _turn(runner, {}, english, text=mixed, language="en") == []
+    assert any("English" in f for f in _turn(runner, {}, english, text=mixed, language="zh"))
+    # a model number glued to Chinese ("Y100多少钱一台") still counts as Chinese
+    assert any("English" in f for f in _turn(runner, {}, english, text="Y100多少钱一台",
+                                             language="zh"))
 
 
 def test_the_report_counts_conversations_per_language_and_capability() -> None:
