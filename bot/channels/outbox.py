@@ -26,7 +26,6 @@ loop never waits on them.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import threading
 import time
