@@ -109,6 +109,11 @@ class ActionSearchProducts(Action):
         }
         raw_category, raw_brand, raw_color = (_known(graph, kind, raw) for kind, raw in (
             ("category", raw_category), ("brand", raw_brand), ("color", raw_color)))
+        if raw_category and not graph.canonical("category", raw_category):
+            # the tag may be a fragment ("decorations" of "christmas decorations"):
+            # a category named in the whole message wins over an unknown word
+            named = graph.terms_in(tracker.latest_message.get("text") or "", "category")
+            raw_category = named[0] if named else raw_category
         if any(graph.canonical(k, r) for k, r in (("category", raw_category),
                                                    ("brand", raw_brand))):
             # beside a known brand or category, a one-character or three-letter tag

@@ -315,3 +315,12 @@ def test_cheaper_than_a_product_written_but_not_tagged(graph) -> None:
     for sku in shown:
         details = graph.details(sku, currency="CNY")
         assert details.price < cheapest and details.category_key == "home"
+
+
+def test_a_category_named_in_the_message_wins_over_an_unknown_tag_fragment(graph) -> None:
+    # the entity model tagged only "stuff" of "show me running shoes stuff"
+    text = "show me running shoes stuff"
+    messages, events = _search(graph, text, [entity("category", "stuff", text.index("stuff"))])
+    assert messages[0]["response"] == Response.SEARCH_RESULTS
+    for sku in slot_events(events)[Slot.SHOWN_PRODUCTS]:
+        assert graph.details(sku, currency="USD").category_key == "running_shoes"
