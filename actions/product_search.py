@@ -63,6 +63,7 @@ class ActionSearchProducts(Action):
     ) -> list[EventType]:
         lang = language(tracker)
         graph = product_graph()
+        text = tracker.latest_message.get("text") or ""
 
         def first(entity: str) -> str | None:
             # a catalog term first: "a new laptop from lenovo" may tag "new" as a brand
@@ -75,7 +76,6 @@ class ActionSearchProducts(Action):
         if not (raw_category or raw_brand or raw_color):
             # the NLU tagged nothing (e.g. a catalog imported after training):
             # look for category, brand and colour names in the text itself
-            text = tracker.latest_message.get("text") or ""
             found = {kind: graph.terms_in(text, kind) for kind in ("category", "brand", "color")}
             raw_category = found["category"][0] if found["category"] else None
             raw_brand = found["brand"][0] if found["brand"] else None
@@ -84,17 +84,15 @@ class ActionSearchProducts(Action):
             # a brand inside a category tag ("lego sets", "nike shoes") is the brand too;
             # the tag's value may be the category it was mapped to ("toys"): read what
             # the customer wrote
-            said = tracker.latest_message.get("text") or ""
             for tag in latest_entities(tracker, Entity.CATEGORY):
                 start, end = tag.get("start"), tag.get("end")
-                written = (said[start:end] if isinstance(start, int) and isinstance(end, int)
+                written = (text[start:end] if isinstance(start, int) and isinstance(end, int)
                            else str(tag.get("value") or ""))
                 inside = graph.terms_in(written, "brand")
                 if inside:
                     raw_brand = inside[0]
                     break
-        limits = price_limits(tracker.latest_message.get("text") or "",
-                              latest_entities(tracker, Entity.PRICE))
+        limits = price_limits(text, latest_entities(tracker, Entity.PRICE))
         if raw_color and not (raw_category or raw_brand) and not limits \
                 and previous_answer(tracker) in PRODUCT_ANSWERS \
                 and tracker.get_slot(Slot.PRODUCT):
@@ -107,13 +105,9 @@ class ActionSearchProducts(Action):
             "brand": tracker.get_slot(Slot.SEARCH_BRAND),
             "color": tracker.get_slot(Slot.SEARCH_COLOR),
         }
-        raw_category, raw_brand, raw_color = (_known(graph, kind, raw) for kind, raw in (
-            ("category", raw_category), ("brand", raw_brand), ("color", raw_color)))
-        if raw_category and not graph.canonical("category", raw_category):
-            # the tag may be a fragment ("decorations" of "christmas decorations"):
-            # a category named in the whole message wins over an unknown word
-            named = graph.terms_in(tracker.latest_message.get("text") or "", "category")
-            raw_category = named[0] if named else raw_category
+        raw_category, raw_brand, raw_color = (
+            _known(graph, kind, raw, text) for kind, raw in (
+                ("category", raw_category), ("brand", raw_brand), ("color", raw_color)))
         if any(graph.canonical(k, r) for k, r in (("category", raw_category),
                                                    ("brand", raw_brand))):
             # beside a known brand or category, a one-character or three-letter tag
@@ -223,14 +217,16 @@ def _noise(tag: str) -> bool:
     return len(tag) <= (1 if any(not c.isascii() for c in tag) else 3)
 
 
-def _known(graph: ProductGraph, kind: str, raw: str | None) -> str | None:
+def _known(graph: ProductGraph, kind: str, raw: str | None, message: str) -> str | None:
     """What the NLU tagged as a brand, category or colour, made a catalog term if possible.
 
     A tag that is no catalog term may hold one ("new laptop") or be a price the
     entity model mistook ("一万元"): the term inside is used, a price dropped. A
     word the catalog lacks ("厨房小电器", "kitchen stuff") is read as the category
-    whose labels mean the same (sentence embeddings, ``ProductGraph.closest_term``).
-    An unknown word stays, so the customer hears that the shop has none of it.
+    whose labels mean the same (sentence embeddings, ``ProductGraph.closest_term``);
+    failing that, a category named elsewhere in ``message`` (the tag was a fragment:
+    "decorations" of "christmas decorations"). An unknown word stays, so the
+    customer hears that the shop has none of it.
     """
     if not raw or graph.canonical(kind, raw):
         return raw
@@ -239,8 +235,13 @@ def _known(graph: ProductGraph, kind: str, raw: str | None) -> str | None:
         return inside[0]
     if parse_money(raw) is not None:
         return None
-    return (graph.closest_term(raw, kind, encode=text_encoder())
-            if kind == "category" else None) or raw
+    if kind != "category":
+        return raw
+    closest = graph.closest_term(raw, kind, encode=text_encoder())
+    if closest:
+        return closest
+    named = graph.terms_in(message, kind)
+    return named[0] if named else raw
 
 
 def _label(graph: ProductGraph, kind: str, key: str | None, lang: str,
