@@ -32,6 +32,14 @@ def _variant_name(d: ProductDetails, lang: str) -> str:
     return d.name_zh if lang == "zh" else d.name_en
 
 
+def _stock(dispatcher: CollectingDispatcher, details: ProductDetails, lang: str) -> None:
+    """Say whether the variant is in stock, and how many are left."""
+    response = (Response.STOCK_OUT if details.stock <= 0 else
+                Response.STOCK_LOW if details.stock <= LOW_STOCK else Response.STOCK_IN)
+    dispatcher.utter_message(response=response, name=_variant_name(details, lang),
+                             stock=details.stock)
+
+
 INFO_INTENTS = {Intent.ASK_STOCK, Intent.ASK_MATERIAL, Intent.ASK_DETAILS}
 
 
@@ -56,10 +64,7 @@ class ActionProductInfo(Action):
                                           and latest_entities(tracker, Entity.COLOR)):
             return [SlotSet(Slot.PRODUCT, self._color(dispatcher, tracker, graph, details, lang))]
         if intent == Intent.ASK_STOCK:
-            response = (Response.STOCK_OUT if details.stock <= 0 else
-                        Response.STOCK_LOW if details.stock <= LOW_STOCK else Response.STOCK_IN)
-            dispatcher.utter_message(response=response, name=_variant_name(details, lang),
-                                     stock=details.stock)
+            _stock(dispatcher, details, lang)
         elif intent == Intent.ASK_MATERIAL:
             material = details.material_zh if lang == "zh" else details.material_en
             if material:
@@ -83,7 +88,11 @@ class ActionProductInfo(Action):
     @staticmethod
     def _color(dispatcher: CollectingDispatcher, tracker: Tracker, graph: ProductGraph,
                details: ProductDetails, lang: str) -> str:
-        """Answer "does it come in black?"; returns the product now under discussion."""
+        """Answer "does it come in black?"; returns the product now under discussion.
+
+        A colour the product comes in is answered with that variant's price and
+        stock: whether it can be bought is what the customer asks next.
+        """
         variants = graph.variants(details.sku, currency=details.currency)
         colors: dict[str, str] = {}
         for v in variants:
@@ -105,10 +114,10 @@ class ActionProductInfo(Action):
                                      if graph.canonical("color", wanted) else raw,
                                      colors=join_words(list(colors.values()), lang))
             return details.sku
+        picked = graph.details(pick.sku, currency=pick.currency)
         dispatcher.utter_message(response=Response.COLOR_AVAILABLE, name=model,
                                  color=graph.label("color", wanted, lang),
                                  variant=display_name(pick, lang),
-                                 price=quoted_price_text(
-                                     tracker, graph.details(pick.sku, currency=pick.currency),
-                                     lang))
+                                 price=quoted_price_text(tracker, picked, lang))
+        _stock(dispatcher, picked, lang)
         return pick.sku

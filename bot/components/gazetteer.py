@@ -35,6 +35,28 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.components.tokenizer import HAN
 
+#: what a colour may be named with: the entity model also tags "休闲" (casual) or "slim"
+#: as colours; a colour it found that no word here names is dropped
+COLOUR_HAN = set("红橙黄绿青蓝紫白黑灰粉棕褐金银米咖色彩")
+COLOUR_WORDS = {
+    "beige", "black", "blue", "bronze", "brown", "burgundy", "charcoal", "coral", "cream",
+    "crimson", "cyan", "gold", "golden", "gray", "green", "grey", "indigo", "ivory", "khaki",
+    "lavender", "lilac", "magenta", "maroon", "mauve", "mint", "navy", "olive", "orange",
+    "peach", "pink", "plum", "purple", "red", "rose", "ruby", "salmon", "silver", "tan", "teal",
+    "turquoise", "violet", "white", "yellow", "multicolor", "multicolour", "colour", "color",
+    "dark", "light", "pale", "bright", "transparent", "clear", "camo", "nude", "blush", "sand",
+    "stone", "taupe", "wine", "emerald", "sapphire", "champagne", "graphite", "midnight",
+    "starlight", "titanium",
+}
+
+
+def names_a_colour(value: str) -> bool:
+    """Whether ``value`` could name a colour ("藏青色", "navy blue", "mauve"; not "休闲")."""
+    if any(ch in COLOUR_HAN for ch in value):
+        return True
+    return any(word in COLOUR_WORDS for word in re.findall(r"[a-z]+", value.lower()))
+
+
 MATCH_TOKEN = re.compile(f"[{HAN}]|[^\\W_{HAN}]+(?:['’.\\-][^\\W_{HAN}]+)*")
 PHRASES_FILE = "phrases.json"
 MAX_TEXT = 5000  # longer messages are matched on their first 5,000 characters
@@ -183,10 +205,17 @@ class GazetteerEntityExtractor(GraphComponent, EntityExtractorMixin):
         return self._index
 
     def process(self, messages: List[Message]) -> List[Message]:
-        """Add gazetteer entities, replacing overlapping model entities of the same kinds."""
+        """Add gazetteer entities, replacing overlapping model entities of the same kinds;
+        drop colours the entity model guessed that name no colour."""
         labels = set(self._phrases)
         for message in messages:
             text = message.get(TEXT) or ""
+            entities = message.get(ENTITIES, [])
+            guessed = [e for e in entities if e.get("entity") == "color"
+                       and not names_a_colour(str(e.get("value") or ""))]
+            if guessed:
+                entities = [e for e in entities if e not in guessed]
+                message.set(ENTITIES, entities, add_to_output=True)
             spans = self.index.find(text) if text else []
             if not spans:
                 continue

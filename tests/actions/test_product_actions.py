@@ -103,6 +103,9 @@ def test_does_it_come_in_black_in_chinese(graph) -> None:
     assert messages[0]["response"] == Response.COLOR_AVAILABLE
     assert messages[0]["color"] == "黑色" and "¥" in messages[0]["price"]
     chosen = graph.details(slot_events(events)[Slot.PRODUCT], currency="CNY")
+    # whether that colour can be bought: the chosen variant's stock
+    assert messages[1]["response"] in {Response.STOCK_IN, Response.STOCK_LOW, Response.STOCK_OUT}
+    assert messages[1]["stock"] == chosen.stock and messages[1]["name"] == chosen.name_zh
     assert chosen.color_en == "black" and chosen.capacity == graph.details(
         pink.sku, currency="CNY").capacity
 

@@ -8,7 +8,7 @@ import pytest
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, BotUttered, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
-from rasa.shared.nlu.constants import ENTITIES, INTENT, TEXT
+from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
 from bot.components.language import LanguageDetector, detect_language
@@ -215,6 +215,24 @@ def test_gazetteer_finds_catalog_names_in_both_languages(tmp_path) -> None:
         ("color", "红色"), ("product", "华为Mate 60")]
 
 
+def test_colours_the_entity_model_guessed_must_name_a_colour(tmp_path) -> None:
+    gazetteer = _gazetteer(tmp_path, {"brand": ["adidas", "阿迪达斯"], "color": ["red"]})
+    casual = Message({TEXT: "看看阿迪达斯的休闲孩",
+                      ENTITIES: [{"entity": "color", "value": "休闲", "start": 7, "end": 9,
+                                  "extractor": "DIETClassifier"}]})
+    mauve = Message({TEXT: "any mauve ones?",
+                     ENTITIES: [{"entity": "color", "value": "mauve", "start": 4, "end": 9,
+                                 "extractor": "DIETClassifier"}]})
+    navy = Message({TEXT: "有藏青色的吗",
+                    ENTITIES: [{"entity": "color", "value": "藏青色", "start": 1, "end": 4,
+                                "extractor": "DIETClassifier"}]})
+    gazetteer.process([casual, mauve, navy])
+    assert [(e["entity"], e["value"]) for e in casual.get(ENTITIES)] == [("brand", "阿迪达斯")]
+    # colours the catalog lacks are still colours: "no mauve" is the answer, not a search
+    assert [e["value"] for e in mauve.get(ENTITIES)] == ["mauve"]
+    assert [e["value"] for e in navy.get(ENTITIES)] == ["藏青色"]
+
+
 @pytest.mark.parametrize("text", ["", "😀😀", "x" * 10_000, "\u200b\u200f", "SELECT * FROM x; --"])
 def test_gazetteer_ignores_text_without_names(tmp_path, text: str) -> None:
     gazetteer = _gazetteer(tmp_path, {"product": ["Apple iPhone 15"], "brand": ["x"]})
@@ -405,3 +423,99 @@ def test_unsupported_language_overrides_the_intent() -> None:
     UnsupportedLanguageClassifier().process([message, english])
     assert message.get(INTENT)["name"] == "unsupported_language"
     assert english.get(INTENT)["name"] == "ask_price"
+
+
+def _annotated(text: str, intent: str, spans: list[tuple[str, str]]) -> Message:
+    entities = []
+    for kind, value in spans:
+        start = text.index(value)
+        entities.append({"entity": kind, "value": value, "start": start,
+                         "end": start + len(value)})
+    return Message({TEXT: text, INTENT: intent, "entities": entities})
+
+
+FRAMES = [
+    ("how much is the Xiaomi 14", "ask_price", [("product", "Xiaomi 14")]),
+    ("what does the Dell XPS 13 cost", "ask_price", [("product", "Dell XPS 13")]),
+    ("how much is the second one", "ask_price", [("mention", "second")]),
+    ("小米 14多少钱", "ask_price", [("product", "小米 14")]),
+    ("戴尔 XPS 13卖多少钱", "ask_price", [("product", "戴尔 XPS 13")]),
+    ("tell me about the Dell XPS 13", "ask_details", [("product", "Dell XPS 13")]),
+    ("tell me about the first one", "ask_details", [("mention", "first")]),
+    ("details of the Xiaomi 14", "ask_details", [("product", "Xiaomi 14")]),
+    ("说说戴尔 XPS 13", "ask_details", [("product", "戴尔 XPS 13")]),
+    ("介绍一下小米 14", "ask_details", [("product", "小米 14")]),
+    ("anything similar to the Xiaomi 14 Ultra", "ask_similar", [("product", "Xiaomi 14 Ultra")]),
+    ("alternatives to the Xiaomi 14 Ultra", "ask_similar", [("product", "Xiaomi 14 Ultra")]),
+    ("有类似小米 14 Ultra的吗", "ask_similar", [("product", "小米 14 Ultra")]),
+    ("和小米 14 Ultra差不多的商品", "ask_similar", [("product", "小米 14 Ultra")]),
+    ("hello", "greet", []),
+    ("你好", "greet", []),
+]
+
+
+def test_the_frame_of_a_message_masks_products_and_references() -> None:
+    from bot.components.frames import frame
+
+    message = _annotated("is the Dell XPS 13 cheaper than the second one?", "ask_price",
+                         [("product", "Dell XPS 13"), ("mention", "second")])
+    masked = frame(message.get(TEXT), message.get("entities"), ["product", "mention"])
+    assert masked == "is the ¤ cheaper than the ¤ one?"
+    assert frame("说说小米 14", [{"entity": "product", "start": 2, "end": 7}],
+                 ["product"]) == "说说 ¤"
+    assert frame("no entities", [], ["product"]) == "no entities"
+
+
+def test_the_frame_decides_what_is_asked_about_a_named_product(tmp_path) -> None:
+    """Names the classifier learnt with one question don't pull a new one towards it."""
+    from rasa.engine.graph import ExecutionContext
+    from rasa.engine.storage.local_model_storage import LocalModelStorage
+    from rasa.engine.storage.resource import Resource
+    from rasa.shared.nlu.training_data.training_data import TrainingData
+
+    from bot.components.frames import ProductFrameClassifier as Frames
+
+    data = TrainingData([_annotated(*example) for example in FRAMES])
+    storage, resource = LocalModelStorage(tmp_path), Resource("frames")
+    context = ExecutionContext(graph_schema=None, node_name="frames")  # type: ignore[arg-type]
+    config = {**Frames.get_default_config(), "min_count": 1, "l2": 1e-4}
+    Frames.create(config, storage, resource, context).train(data)
+    saved = sorted(p.name for p in tmp_path.rglob("*") if p.is_file())
+    assert saved == ["frame_meta.json", "frame_weights.npz"]  # arrays and JSON, no pickle
+    frames = Frames.load(config, storage, resource, context)
+
+    # "Xiaomi 14 Ultra" was only ever seen in similar-product questions
+    asked = _annotated("说说小米 14 Ultra", "", [("product", "小米 14 Ultra")])
+    asked.set(INTENT, {"name": "ask_similar", "confidence": 0.55})
+    asked.set(INTENT_RANKING_KEY, [{"name": "ask_similar", "confidence": 0.55},
+                                   {"name": "ask_details", "confidence": 0.4},
+                                   {"name": "ask_price", "confidence": 0.05}])
+    for entity in asked.get("entities"):
+        entity["extractor"] = "GazetteerEntityExtractor"
+    plain = Message({TEXT: "hello there", "entities": []})
+    plain.set(INTENT, {"name": "greet", "confidence": 0.7})
+    # a "product" the entity model guessed and the catalog does not know stays a word
+    guessed = _annotated("说说Real Madrid", "", [("product", "Real Madrid")])
+    guessed.get("entities")[0]["extractor"] = "DIETClassifier"
+    guessed.set(INTENT, {"name": "out_of_scope", "confidence": 0.4})
+    frames.process([asked, plain, guessed])
+    assert asked.get(INTENT)["name"] == "ask_details"
+    ranking = asked.get(INTENT_RANKING_KEY)
+    assert abs(sum(r["confidence"] for r in ranking) - 1.0) < 1e-4
+    assert plain.get(INTENT) == {"name": "greet", "confidence": 0.7}  # no product: untouched
+    assert guessed.get(INTENT) == {"name": "out_of_scope", "confidence": 0.4}
+
+
+def test_frame_classifier_rejects_bad_options(tmp_path) -> None:
+    from rasa.engine.graph import ExecutionContext
+    from rasa.engine.storage.local_model_storage import LocalModelStorage
+    from rasa.engine.storage.resource import Resource
+    from rasa.shared.exceptions import InvalidConfigException
+
+    from bot.components.frames import ProductFrameClassifier as Frames
+
+    context = ExecutionContext(graph_schema=None, node_name="frames")  # type: ignore[arg-type]
+    for bad in ({"weight": 1.5}, {"weight": True}, {"min_ngram": 3, "max_ngram": 2},
+                {"entities": []}):
+        with pytest.raises(InvalidConfigException):
+            Frames.create(bad, LocalModelStorage(tmp_path), Resource("frames"), context)

@@ -243,3 +243,43 @@ def test_a_colour_or_stock_question_about_a_category_is_a_search() -> None:
     assert in_stock.get(INTENT)["name"] == "search_products"
     assert about_one.get(INTENT)["name"] == "ask_color"
     assert the_grey_one.get(INTENT)["name"] == "ask_stock"
+
+
+@pytest.mark.parametrize("intent,text", [
+    ("cancel_order", "等等，先不取消了"),
+    ("cancel_order", "别取消了，我还要"),
+    ("cancel_order", "我不想取消了"),
+    ("cancel_order", "actually, don't cancel it"),
+    ("cancel_order", "I don't want to cancel my order anymore"),
+    ("cancel_order", "no need to cancel"),
+    ("return_order", "算了不退了"),
+    ("return_order", "还是不退货了"),
+    ("return_order", "never mind the refund"),
+    ("check_order_status", "先不查了"),
+])
+def test_a_request_the_customer_takes_back_is_a_refusal(intent: str, text: str) -> None:
+    from bot.components.negation import NegatedRequest
+
+    message = Message(data={TEXT: text, INTENT: {"name": intent, "confidence": 0.9}})
+    NegatedRequest(NegatedRequest.get_default_config()).process([message])
+    assert message.get(INTENT)["name"] == "deny"
+    assert message.get(INTENT_RANKING_KEY)[0]["name"] == "deny"
+
+
+@pytest.mark.parametrize("intent,text", [
+    ("cancel_order", "取消不了怎么办"),
+    ("cancel_order", "为什么不能取消订单"),
+    ("cancel_order", "I can't cancel it online, please help"),
+    ("cancel_order", "please cancel SH-100020"),
+    ("cancel_order", "I don't know how to cancel my order"),
+    ("return_order", "不合适，我要退货"),
+    ("return_order", "不退款，换货可以吗"),
+    ("return_order", "the shoes don't fit, I want to return them"),
+    ("ask_price", "不要取消"),  # only order requests are taken back
+])
+def test_a_request_that_is_not_taken_back_stays(intent: str, text: str) -> None:
+    from bot.components.negation import NegatedRequest
+
+    message = Message(data={TEXT: text, INTENT: {"name": intent, "confidence": 0.9}})
+    NegatedRequest(NegatedRequest.get_default_config()).process([message])
+    assert message.get(INTENT)["name"] == intent
