@@ -18,6 +18,7 @@ following ``EntitySynonymMapper`` maps values to their canonical keys.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import unicodedata
@@ -55,6 +56,34 @@ def names_a_colour(value: str) -> bool:
     if any(ch in COLOUR_HAN for ch in value):
         return True
     return any(word in COLOUR_WORDS for word in re.findall(r"[a-z]+", value.lower()))
+
+
+#: words a colour stem + 的 is part of without naming a colour ("明白的", "蛋白的")
+_NOT_COLOUR_BEFORE = "明空坦清蛋苍表告"
+#: "这双鞋", "那款耳机", "this phone": a product the entity model tagged that only points
+#: at the product under discussion
+DEMONSTRATIVE = re.compile(r"^(?:这|那|该|此)|^(?:this|that|these|those|the\s+same)\b",
+                           re.IGNORECASE)
+
+
+def colour_stems(colours: Iterable[str]) -> Dict[str, str]:
+    """Chinese colour names without 色, to the name: "白的" names 白色 as "white ones" does."""
+    return {c[:-1]: c for c in colours if len(c) >= 2 and c.endswith("色")}
+
+
+@functools.lru_cache(maxsize=8)
+def _stem_pattern(stems: Tuple[str, ...]) -> re.Pattern[str]:
+    return re.compile(f"(?<![{_NOT_COLOUR_BEFORE}])(" + "|".join(map(re.escape, stems))
+                      + ")(?=的)")
+
+
+def find_colour_stems(text: str, stems: Dict[str, str]) -> List[Dict[str, Any]]:
+    """Colours written as stem + 的 ("白的呢", "要黑的"): entities valued with the full name."""
+    if not stems or "的" not in text:
+        return []
+    pattern = _stem_pattern(tuple(sorted(stems, key=len, reverse=True)))
+    return [{"entity": "color", "value": stems[m.group(1)], "start": m.start(1),
+             "end": m.end(1)} for m in pattern.finditer(text)]
 
 
 MATCH_TOKEN = re.compile(f"[{HAN}]|[^\\W_{HAN}]+(?:['’.\\-][^\\W_{HAN}]+)*")
@@ -198,6 +227,10 @@ class GazetteerEntityExtractor(GraphComponent, EntityExtractorMixin):
         return self._resource
 
     @property
+    def _colour_stems(self) -> Dict[str, str]:
+        return colour_stems(self._phrases.get("color", []))
+
+    @property
     def index(self) -> PhraseIndex:
         """The phrase matcher, built on first use."""
         if self._index is None:
@@ -211,15 +244,22 @@ class GazetteerEntityExtractor(GraphComponent, EntityExtractorMixin):
         for message in messages:
             text = message.get(TEXT) or ""
             entities = message.get(ENTITIES, [])
-            guessed = [e for e in entities if e.get("entity") == "color"
-                       and not names_a_colour(str(e.get("value") or ""))]
+            guessed = [e for e in entities
+                       if (e.get("entity") == "color"
+                           and not names_a_colour(str(e.get("value") or "")))
+                       or (e.get("entity") == "product"
+                           and DEMONSTRATIVE.match(str(e.get("value") or "")))]
             if guessed:
                 entities = [e for e in entities if e not in guessed]
                 message.set(ENTITIES, entities, add_to_output=True)
             spans = self.index.find(text) if text else []
-            if not spans:
+            stems = [{**e, "confidence_entity": 1.0, "extractor": self.__class__.__name__}
+                     for e in find_colour_stems(text[:MAX_TEXT], self._colour_stems)
+                     if not any(e["start"] < end and start < e["end"]
+                                for _, start, end in spans)]
+            if not spans and not stems:
                 continue
-            found = [
+            found = stems + [
                 {
                     "entity": label,
                     "value": text[start:end],

@@ -12,6 +12,11 @@ message it restores the highest-ranked shop intent of the classifier's ranking
 ranks; for catalog terms alone: a search), so the assistant answers. Messages
 with nothing of the shop in them keep ``nlu_fallback``.
 
+A message the classifier ranks as out of scope first is rescued only for entities
+the catalog gazetteer or the patterns found ("could you find me a personal
+trainer?" keeps its fallback, which says what the assistant can do, though the
+entity model tags "trainer" as a category).
+
 Two more cases follow the same idea: an unsure message with an order number or
 an e-mail ("what's happening with SH-100074?") is about an order (the order
 intent ranked highest, else a status question); and a colour or stock question
@@ -67,6 +72,11 @@ class ProductIntentRescue(StatelessComponent):
             # a catalog term the gazetteer found, not a word the entity model guessed
             # ("are there any left in the warehouse?" tags "warehouse" as a category)
             "catalog_extractors": ["GazetteerEntityExtractor"],
+            # an unsure message the classifier ranks as one of these first is rescued only
+            # for entities found by these extractors (catalog names, list references) or
+            # for an order number, not for the entity model's guesses
+            "not_shop_intents": ["out_of_scope"],
+            "trusted_extractors": ["GazetteerEntityExtractor", "ReferenceExtractor"],
         }
 
     def _pick(self, ranking: List[Dict[str, Any]], intents: List[str], default: str
@@ -96,9 +106,17 @@ class ProductIntentRescue(StatelessComponent):
                 continue
             ranking = [r for r in message.get(INTENT_RANKING_KEY) or []
                        if r.get("name") != FALLBACK]
+            guessed_only = (
+                ranking and ranking[0].get("name") in self._config["not_shop_intents"]
+                and not any(e.get("extractor") in self._config["trusted_extractors"]
+                            for e in message.get(ENTITIES) or []))
             if kinds & set(self._config["order_entities"]):
                 rescued = self._pick(ranking, self._config["order_intents"],
                                      self._config["default_order_intent"])
+            elif guessed_only:
+                # "could you find me a personal trainer?": the entity model's guess that
+                # "trainer" is a category doesn't outweigh "not the shop's business"
+                continue
             elif pointed:
                 rescued = self._pick(ranking, self._config["product_intents"]
                                      + self._config["search_intents"],

@@ -233,6 +233,29 @@ def test_colours_the_entity_model_guessed_must_name_a_colour(tmp_path) -> None:
     assert [e["value"] for e in navy.get(ENTITIES)] == ["藏青色"]
 
 
+@pytest.mark.parametrize(("text", "colours"), [
+    ("白的呢", ["白色"]), ("有没有黑的", ["黑色"]), ("要藏青的还是白的", ["藏青色", "白色"]),
+    ("我明白的", []), ("蛋白的含量", []), ("白色的呢", ["白色"]),
+])
+def test_a_chinese_colour_without_its_last_character(tmp_path, text: str,
+                                                     colours: list[str]) -> None:
+    gazetteer = _gazetteer(tmp_path, {"color": ["白色", "黑色", "藏青色", "white"]})
+    message = Message({TEXT: text})
+    gazetteer.process([message])
+    assert [e["value"] for e in message.get(ENTITIES) or [] if e["entity"] == "color"] == colours
+
+
+def test_a_product_that_only_points_is_no_product_name(tmp_path) -> None:
+    gazetteer = _gazetteer(tmp_path, {"product": ["Anta C202"]})
+    pointing = Message({TEXT: "这双鞋是什么材质的",
+                        ENTITIES: [{"entity": "product", "value": "这双鞋", "start": 0, "end": 3,
+                                    "extractor": "DIETClassifier"}]})
+    named = Message({TEXT: "this Anta C202, what is it made of?"})
+    gazetteer.process([pointing, named])
+    assert not pointing.get(ENTITIES)  # the product under discussion is meant
+    assert [e["value"] for e in named.get(ENTITIES)] == ["Anta C202"]
+
+
 @pytest.mark.parametrize("text", ["", "😀😀", "x" * 10_000, "\u200b\u200f", "SELECT * FROM x; --"])
 def test_gazetteer_ignores_text_without_names(tmp_path, text: str) -> None:
     gazetteer = _gazetteer(tmp_path, {"product": ["Apple iPhone 15"], "brand": ["x"]})

@@ -135,6 +135,20 @@ def test_a_named_product_turns_an_unsure_intent_into_a_question_about_it() -> No
     assert nothing.get(INTENT)["name"] == "nlu_fallback"  # nothing of the shop: ask again
 
 
+def test_an_out_of_scope_request_with_a_guessed_catalog_word_is_not_rescued() -> None:
+    rescue = ProductIntentRescue(ProductIntentRescue.get_default_config())
+    trainer = _unsure(["category"], [("out_of_scope", 0.33), ("search_products", 0.15)])
+    trainer.get(ENTITIES)[0]["extractor"] = "DIETClassifier"
+    catalog = _unsure(["category"], [("out_of_scope", 0.33), ("search_products", 0.15)])
+    catalog.get(ENTITIES)[0]["extractor"] = "GazetteerEntityExtractor"
+    order = _unsure(["order_number"], [("out_of_scope", 0.3), ("check_order_status", 0.2)])
+    order.get(ENTITIES)[0]["extractor"] = "DIETClassifier"
+    rescue.process([trainer, catalog, order])
+    assert trainer.get(INTENT)["name"] == "nlu_fallback"  # says what the assistant can do
+    assert catalog.get(INTENT)["name"] == "search_products"
+    assert order.get(INTENT)["name"] == "check_order_status"
+
+
 def test_a_sure_intent_is_left_alone() -> None:
     message = Message({TEXT: "x", INTENT: {"name": "greet", "confidence": 0.9},
                        ENTITIES: [{"entity": "product", "value": "v"}]})
