@@ -105,8 +105,9 @@ class ProductFrameClassifier(GraphComponent, IntentClassifier):
     def get_default_config() -> Dict[str, Any]:
         """Default options (see the class docstring)."""
         return {"entities": ["product", "mention"],
-                "extractors": {"product": ["GazetteerEntityExtractor"]}, "weight": 0.5, "min_ngram": 1,
-                "max_ngram": 4, "min_count": 2, "l2": 1e-3, "ranking_length": 10}
+                "extractors": {"product": ["GazetteerEntityExtractor"]}, "weight": 0.5,
+                "min_ngram": 1, "max_ngram": 4, "min_count": 2, "l2": 1e-3,
+                "ranking_length": 10}
 
     def __init__(self, config: Dict[str, Any], model_storage: ModelStorage, resource: Resource,
                  vocabulary: Dict[str, int] | None = None, labels: List[str] | None = None,
@@ -125,7 +126,8 @@ class ProductFrameClassifier(GraphComponent, IntentClassifier):
         """Create an untrained classifier, refusing nonsensical options."""
         merged = {**cls.get_default_config(), **config}
         weight = merged["weight"]
-        if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not 0 <= weight <= 1:
+        if (isinstance(weight, bool) or not isinstance(weight, (int, float))
+                or not 0 <= weight <= 1):
             raise InvalidConfigException(f"ProductFrameClassifier: bad 'weight': {weight!r}")
         low, high = merged["min_ngram"], merged["max_ngram"]
         if not (isinstance(low, int) and isinstance(high, int) and 1 <= low <= high <= 8):
@@ -242,7 +244,7 @@ class ProductFrameClassifier(GraphComponent, IntentClassifier):
         probabilities = self.predict_proba([self._frame(m) for m in pointed])
         share = float(self._config["weight"])
         for message, row in zip(pointed, probabilities, strict=True):
-            blend = {name: share * float(p) for name, p in zip(self._labels, row)}
+            blend = {name: share * float(p) for name, p in zip(self._labels, row, strict=True)}
             ranking = message.get(INTENT_RANKING_KEY) or []
             if not ranking and message.get(INTENT):
                 ranking = [message.get(INTENT)]

@@ -36,7 +36,8 @@ VERBS: Dict[str, Dict[str, str]] = {
                            "zh": r"查|追踪|跟踪"},
 }
 #: a negator right before the verb; "不能"/"不了" (cannot) are not refusals
-_ZH_NEGATOR = r"(?:不用|不要|不想|不必|不需要|无需|没必要|甭|别|先不|暂时不|还是不|不)(?:再|去|给我)?"
+_ZH_NEGATOR = (r"(?:不用|不要|不想|不必|不需要|无需|没必要|甭|别|先不|暂时不|还是不|不)"
+               r"(?:再|去|给我)?")
 _EN_NEGATOR = (r"\b(?:don'?t|do\s+not|dont|no\s+need\s+to|not\s+going\s+to|decided\s+not\s+to|"
                r"rather\s+not|won'?t|will\s+not|no\s+longer|never\s*mind(?:\s+(?:the|about))?|"
                r"forget\s+(?:the|about)|not\s+to|nevermind)\b")
