@@ -182,6 +182,7 @@ test-unit: venv data widget ## Unit tests (both environments and the widget's fr
 	cd widget && node --test test/
 	$(ACT_VENV)/bin/pytest -m "not e2e" tests --ignore=tests/bot
 	$(BOT_VENV)/bin/pytest --confcutdir=tests/bot -p no:cacheprovider tests/bot
+	$(BOT_VENV)/bin/pytest --confcutdir=tests/handoff -p no:cacheprovider tests/handoff
 
 .PHONY: test-e2e
 test-e2e: venv data train widget browser ## End-to-end tests against real Rasa and action servers (browser tests in Chromium)
