@@ -361,6 +361,21 @@ def previous_answer(tracker: Tracker) -> str | None:
     return None
 
 
+def answered_about_a_product(tracker: Tracker) -> bool:
+    """Whether the answer before this message was about one product (a follow-up that
+    named or pointed at one counts: "安踏KT9有绿色的吗" ... "那黑色呢")."""
+    answer = previous_answer(tracker)
+    if answer in PRODUCT_ANSWERS:
+        return True
+    if answer != ActionName.FOLLOW_UP:
+        return False
+    users = [e for e in tracker.events if e.get("event") == "user"]
+    if len(users) < 2:
+        return False
+    entities = (users[-2].get("parse_data") or {}).get("entities") or []
+    return any(e.get("entity") in (Entity.PRODUCT, Entity.MENTION) for e in entities)
+
+
 def say(dispatcher: CollectingDispatcher, resolution: Resolution) -> list[SlotSet]:
     """Utter the response of an unresolved :class:`Resolution`."""
     dispatcher.utter_message(response=resolution.response, **(resolution.kwargs or {}))

@@ -7,8 +7,8 @@ answers it, as if the customer had asked the full question:
 
 * a brand or category: a new or refined search;
 * a listed or named product: the previous question about a product (its price,
-  stock, material, colours ...), about this one; "tell me about it" when there
-  was none;
+  stock, material, colours ...), about this one; when there was none, "does it
+  come in that colour?" if a colour is named, else "tell me about it";
 * a colour or price alone: that colour of the product just discussed, or a
   refined search after a list.
 """
@@ -21,7 +21,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import PRODUCT_ANSWERS, latest_entities, previous_answer
+from actions.common import answered_about_a_product, latest_entities
 from actions.constants import ActionName, Entity, Intent, Slot
 
 #: questions about one product a follow-up can continue, and the action answering each
@@ -91,13 +91,16 @@ class ActionFollowUp(Action):
         if has(Entity.BRAND) or has(Entity.CATEGORY):
             intent, action = Intent.SEARCH_PRODUCTS, ActionName.SEARCH_PRODUCTS
         elif has(Entity.PRODUCT) or has(Entity.MENTION):
-            intent = previous_question(tracker) or Intent.ASK_DETAILS
+            # with no question to continue, a product and a colour ask whether it comes
+            # in that colour ("安踏KT9有绿色的吗"); a product alone, about the product
+            intent = previous_question(tracker) or (
+                Intent.ASK_COLOR if has(Entity.COLOR) else Intent.ASK_DETAILS)
             if intent == Intent.COMPARE_PRODUCTS and len(
                     latest_entities(tracker, Entity.PRODUCT)
                     + latest_entities(tracker, Entity.MENTION)) < 2:
                 intent = Intent.ASK_DETAILS  # "and the third?" after a comparison
             action = PRODUCT_QUESTIONS[intent]
-        elif has(Entity.COLOR) and previous_answer(tracker) in PRODUCT_ANSWERS \
+        elif has(Entity.COLOR) and answered_about_a_product(tracker) \
                 and tracker.get_slot(Slot.PRODUCT):
             intent, action = Intent.ASK_COLOR, ActionName.PRODUCT_INFO
         else:

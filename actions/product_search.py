@@ -12,12 +12,11 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import (
     MATCH_THRESHOLD,
-    PRODUCT_ANSWERS,
+    answered_about_a_product,
     currency_for,
     format_money,
     language,
     latest_entities,
-    previous_answer,
     product_lines,
 )
 from actions.constants import ActionName, Entity, Response, Slot
@@ -94,7 +93,7 @@ class ActionSearchProducts(Action):
                     break
         limits = price_limits(text, latest_entities(tracker, Entity.PRICE))
         if raw_color and not (raw_category or raw_brand) and not limits \
-                and previous_answer(tracker) in PRODUCT_ANSWERS \
+                and answered_about_a_product(tracker) \
                 and tracker.get_slot(Slot.PRODUCT):
             # "ok, what about black?" after a question about one product: that product
             # in black, not every black product of the shop

@@ -59,8 +59,10 @@ def short_names(models: list[tuple[str, str, str]], *, brands: dict[str, str],
     ("Galaxy S24", "Mate 60 Pro"), without the category word at the end ("JBL Flip 6"
     for "JBL Flip 6 Speaker", "索尼 WH-1000XM5" for "索尼 WH-1000XM5 头戴式耳机"), or both.
 
-    A short name is kept only when it still names one model: it has a letter (not just
-    "14"), is no brand or category word itself, and no other model shortens to it.
+    Names cut after their model number are short names too ("Dyson V15", "Legion 5",
+    "华为 Mate 60"). A short name is kept only when it still names one model: it has a
+    letter (not just "14"), is no brand or category word itself, and no other model
+    shortens to it.
     """
     brand_words = sorted((b.lower() for b in brands), key=len, reverse=True)
     category_words = {c.lower() for c in categories}
@@ -87,17 +89,37 @@ def short_names(models: list[tuple[str, str, str]], *, brands: dict[str, str],
         return " ".join(words)
 
     owners: dict[str, set[str]] = {}
+    prefix_owners: dict[str, set[str]] = {}
     for group, *names in models:
         for name in names:
-            for short in {without_brand(name), without_category(name),
-                          without_category(without_brand(name))}:
+            shorter = {without_brand(name), without_category(name),
+                       without_category(without_brand(name))}
+            for short in shorter:
                 owners.setdefault(short, set()).add(group)
+            for prefix in {p for n in shorter | {name} for p in _model_number_prefixes(n)}:
+                prefix_owners.setdefault(prefix, set()).add(group)
     full = {name for _, *names in models for name in names}
-    return {short for short, groups in owners.items()
-            if len(groups) == 1 and short not in full
-            and re.search(r"[^\W\d_]", short) and short.lower() not in category_words
-            and short.lower() not in {b.lower() for b in brands}
-            and len(short) >= (2 if _HAN.search(short) else 4) and not _plain_word(short)}
+    brand_set = {b.lower() for b in brands}
+
+    def usable(short: str, groups: set[str]) -> bool:
+        return (len(groups) == 1 and short not in full
+                and bool(re.search(r"[^\W\d_]", short)) and short.lower() not in category_words
+                and short.lower() not in brand_set
+                and len(short) >= (2 if _HAN.search(short) else 4) and not _plain_word(short))
+
+    kept = {short for short, groups in owners.items() if usable(short, groups)}
+    # "Dyson V15" for "Dyson V15 Detect Vacuum": only where no other name or short name
+    # is the same words (a prefix never takes "iPhone 15" from the iPhone 15)
+    return kept | {prefix for prefix, groups in prefix_owners.items()
+                   if prefix not in owners and usable(prefix, groups)}
+
+
+def _model_number_prefixes(name: str) -> set[str]:
+    """Leading words of ``name`` up to a word with a digit in it, the model number:
+    "Dyson V15" and "Dyson V15 Detect" of "Dyson V15 Detect Vacuum"."""
+    words = name.split()
+    return {" ".join(words[:end]) for end in range(1, len(words))
+            if any(ch.isdigit() for ch in words[end - 1])}
 
 
 def _plain_word(name: str) -> bool:

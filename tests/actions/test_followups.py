@@ -50,6 +50,22 @@ def test_a_colour_after_a_product_question_refines_that_product(demo_settings: A
     assert "KT9" in graph.model_name(chosen, "en")
 
 
+def test_a_colour_after_a_follow_up_about_a_product_refines_that_product(
+        demo_settings: Any, graph: Any) -> None:
+    white = _sku(graph, "KT9", "white")
+    tracker = _after(ActionName.FOLLOW_UP, "那黑色呢", intent=Intent.SEARCH_PRODUCTS,
+                     entities=[entity("color", "black", 1)],
+                     slots={Slot.PRODUCT: white, "language": "zh"})
+    tracker.events[0]["parse_data"] = {"entities": [entity("product", "安踏KT9", 0)]}
+    messages, events = run_action(ActionSearchProducts(), tracker)
+    assert messages[0]["response"] == Response.COLOR_AVAILABLE
+    assert graph.details(slot_events(events)[Slot.PRODUCT], currency="USD").color_en == "black"
+    # after a follow-up that was a search, a colour refines the search instead
+    tracker.events[0]["parse_data"] = {"entities": [entity("brand", "anta", 0)]}
+    messages, _ = run_action(ActionSearchProducts(), tracker)
+    assert messages[0]["response"] != Response.COLOR_AVAILABLE
+
+
 def test_a_colour_after_a_search_refines_the_search(demo_settings: Any, graph: Any) -> None:
     tracker = _after(ActionName.SEARCH_PRODUCTS, "what about in black",
                      intent=Intent.SEARCH_PRODUCTS, entities=[entity("color", "black", 17)],
@@ -168,6 +184,19 @@ def test_a_follow_up_without_a_previous_question_describes_the_product(
                          {Slot.SHOWN_PRODUCTS: shown, "language": "zh"})
     messages, _ = run_action(ActionFollowUp(), tracker)
     assert messages[0]["response"] == Response.DETAILS
+
+
+def test_a_product_and_a_colour_with_no_question_before_ask_for_that_colour(
+        demo_settings: Any, graph: Any) -> None:
+    from actions.follow_up import ActionFollowUp
+
+    tracker = _follow_up("安踏KT9有绿色的吗", [entity("product", "安踏KT9", 0),
+                                          entity("color", "green", 6)], [],
+                         {"language": "zh"})
+    messages, _ = run_action(ActionFollowUp(), tracker)
+    # the KT9 comes in white and black: "no green", with the colours it has
+    assert messages[0]["response"] == Response.COLOR_UNAVAILABLE
+    assert "白色" in messages[0]["colors"] and "黑色" in messages[0]["colors"]
 
 
 def test_a_brand_follow_up_searches_again(demo_settings: Any, graph: Any) -> None:

@@ -118,6 +118,24 @@ def test_short_names_are_the_ones_customers_write() -> None:
     assert "Pro" not in short and "Acme Pro" in short  # "Pro" would name two models
 
 
+def test_a_model_name_cut_after_its_number_is_a_short_name() -> None:
+    models = [("v15", "Dyson V15 Detect Vacuum", "戴森 V15 Detect 无绳吸尘器"),
+              ("i15", "Apple iPhone 15", "苹果 iPhone 15"),
+              ("i15p", "Apple iPhone 15 Pro", "苹果 iPhone 15 Pro"),
+              ("m60", "Huawei Mate 60 Pro", "华为 Mate 60 Pro"),
+              ("x14", "Xiaomi 14", "小米 14"), ("x14u", "Xiaomi 14 Ultra", "小米 14 Ultra")]
+    brands = {"dyson": "dyson", "戴森": "dyson", "apple": "apple", "苹果": "apple",
+              "huawei": "huawei", "华为": "huawei", "xiaomi": "xiaomi", "小米": "xiaomi"}
+    categories = {"vacuum": "home", "无绳吸尘器": "home"}
+    short = short_names(models, brands=brands, categories=categories)
+    assert {"Dyson V15", "戴森 V15", "Mate 60", "华为 Mate 60", "Huawei Mate 60"} <= short
+    # "iPhone 15" stays the iPhone 15's, and a bare number names nothing
+    assert "iPhone 15" in short and "14" not in short
+    from knowledge_graph.lookups import _model_number_prefixes
+
+    assert _model_number_prefixes("Apple iPhone 15 Pro") == {"Apple iPhone 15"}
+
+
 def test_backends_give_identical_answers() -> None:
     g = build_graph(*small_catalog())
     a, b = ProductGraph(OxigraphBackend.from_graph(g)), ProductGraph(RdflibBackend(g))
