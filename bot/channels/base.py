@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Awaitable, Callable, Mapping
 
-from bot.components.language import detect_language
+from bot.components.language import detect_language, locale_of
 from bot.settings import ChannelSettings, settings
 from shop.identity import IdentityStatus, verify
 from vision.images import Limits
@@ -391,11 +391,12 @@ def photo_message(message: Admitted, media_id: str) -> Admitted:
     """Turn a message carrying a photo into the ``share_image`` intent.
 
     The customer's text becomes ``metadata.caption`` and ``metadata.image`` the
-    stored photo's id; the caption's language, when it has one, is passed on
-    as the ``language`` entity.
+    stored photo's id; the caption's language, when it has one (else the chat
+    window's, ``metadata.locale``), is passed on as the ``language`` entity.
     """
     caption = message.text
-    language = detect_language(caption) if caption else None
+    # a photo with no words: the language of the customer's chat window, if it says
+    language = (detect_language(caption) if caption else None) or locale_of(message.metadata)
     entities = json.dumps({"language": language}) if language else ""
     metadata = {**message.metadata, "image": media_id, "caption": caption}
     return Admitted(sender=message.sender, text=f"/{SHARE_IMAGE_INTENT}{entities}",

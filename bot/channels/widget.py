@@ -84,6 +84,7 @@ from bot.channels.base import (
     shared_media,
 )
 from bot.channels.outbox import Entry, Outbox
+from bot.components.language import LANGUAGES
 from bot.settings import ChannelSettings, settings
 from shop.identity import verify
 
@@ -501,6 +502,8 @@ class WidgetInput(InputChannel):
                 await _send_quietly(ws, {"type": "message", "role": "notice", "ts": time.time(),
                                          "text": polite(kind, said)})
             return
+        if data.get("locale") in LANGUAGES:  # the chat window's language, for a bare photo
+            message.metadata["locale"] = data["locale"]
         body: Dict[str, Any] = {"text": shown}
         if image is not None:
             body["photo"] = True

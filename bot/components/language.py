@@ -3,8 +3,10 @@
 :class:`LanguageDetector` is a Rasa entity extractor that adds a ``language``
 entity (``en`` or ``zh``) to every message with letters in it; the
 ``language`` slot maps from that entity, so replies follow the language of the
-customer's latest message. Messages without letters (emoji, an order number)
-add nothing, so the language of the conversation so far is kept.
+customer's latest message. A message without letters (a photo with no caption,
+emoji, an order number) takes the language of the customer's chat window when
+the channel sends it (``metadata["locale"]``: the web widget does), and otherwise
+adds nothing, so the language of the conversation so far is kept.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import List
 
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.nlu.extractors.extractor import EntityExtractorMixin
-from rasa.shared.nlu.constants import ENTITIES, TEXT
+from rasa.shared.nlu.constants import ENTITIES, METADATA, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
 from bot.components.stateless import StatelessComponent
@@ -26,6 +28,13 @@ LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
 CODES = re.compile(r"\S+@\S+|\b[A-Za-z]{1,4}[-_]?\d[\w-]*")
 WORD_START = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaffA-Za-z]")
 ENTITY = "language"
+LANGUAGES = ("en", "zh")
+
+
+def locale_of(metadata: object) -> str | None:
+    """The chat window's language a channel put in a message's metadata, if valid."""
+    value = metadata.get("locale") if isinstance(metadata, dict) else None
+    return value if value in LANGUAGES else None
 
 
 def detect_language(text: str | None) -> str | None:
@@ -57,7 +66,7 @@ class LanguageDetector(StatelessComponent, EntityExtractorMixin):
     def process(self, messages: List[Message]) -> List[Message]:
         """Add the language entity to each message."""
         for message in messages:
-            language = detect_language(message.get(TEXT))
+            language = detect_language(message.get(TEXT)) or locale_of(message.get(METADATA))
             if language is None:
                 continue
             entities = [e for e in message.get(ENTITIES, []) if e.get("entity") != ENTITY]

@@ -238,6 +238,13 @@ def test_a_message_with_a_photo_becomes_the_share_image_intent() -> None:
                                       address=caption), "abc")
         assert message.text == trigger
         assert message.metadata["image"] == "abc" and message.metadata["caption"] == caption
+    # no caption: the chat window's language; a caption's own language wins over it
+    bare = admit(g, sender="p-zh", text="", address="zh")
+    bare.metadata["locale"] = "zh"
+    assert photo_message(bare, "abc").text == '/share_image{"language": "zh"}'
+    english = admit(g, sender="p-en", text="what is this?", address="en")
+    english.metadata["locale"] = "zh"
+    assert photo_message(english, "abc").text == '/share_image{"language": "en"}'
 
 
 # --- finding 4: Rasa's API is not on the public port ------------------------------------------

@@ -49,6 +49,16 @@ def test_language_detector_adds_an_entity() -> None:
     assert not silent.get(ENTITIES)
 
 
+def test_a_message_without_words_takes_the_chat_windows_language() -> None:
+    photo = Message({TEXT: "", "metadata": {"locale": "zh", "image": "m1"}})
+    spoof = Message({TEXT: "👍", "metadata": {"locale": "<script>"}})
+    words = Message({TEXT: "how much is it?", "metadata": {"locale": "zh"}})
+    LanguageDetector({}).process([photo, spoof, words])
+    assert [e["value"] for e in photo.get(ENTITIES)] == ["zh"]
+    assert not spoof.get(ENTITIES)  # only en or zh
+    assert [e["value"] for e in words.get(ENTITIES)] == ["en"]  # what is written wins
+
+
 def test_wordless_messages_fall_back() -> None:
     assert not has_words("😀😀😀 ?!") and has_words("ok") and has_words("好")
     message = Message({TEXT: "😀😀😀", INTENT: {"name": "affirm", "confidence": 0.9}})

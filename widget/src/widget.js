@@ -292,7 +292,7 @@ class Widget {
   }
 
   send({ text, payload, image, localPhoto }) {
-    const message = { type: "message", id: uid(), text: text || "" };
+    const message = { type: "message", id: uid(), text: text || "", locale: this.locale };
     if (payload) message.payload = payload;
     if (image) message.image = image;
     const node = this.draw({ role: "customer", text: message.text, localPhoto, photo: Boolean(image), ts: Date.now() / 1000 });
