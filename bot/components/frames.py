@@ -40,6 +40,8 @@ from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from bot.components.intent_classifier import both_classes, softmax
+
 logger = logging.getLogger(__name__)
 PLACEHOLDER = "¤"
 WEIGHTS_FILE = "frame_weights.npz"
@@ -154,9 +156,10 @@ class ProductFrameClassifier(GraphComponent, IntentClassifier):
 
     # --- features -------------------------------------------------------------------------
 
-    def _frame(self, message: Message) -> str:
+    def _frame(self, message: Message, spans: List[Dict[str, Any]] | None = None) -> str:
         text = (message.get(TEXT) or "")[:MAX_TEXT]
-        return frame(text, self._masked(message), self._config["entities"])
+        return frame(text, self._masked(message) if spans is None else spans,
+                     self._config["entities"])
 
     def _masked(self, message: Message) -> List[Dict[str, Any]]:
         return masked(message.get(ENTITIES) or [], self._config["entities"],
@@ -207,10 +210,8 @@ class ProductFrameClassifier(GraphComponent, IntentClassifier):
 
         model = LogisticRegression(C=1.0 / max(float(self._config["l2"]), 1e-6), max_iter=1000)
         model.fit(features, targets)
-        weights, bias = model.coef_.T.astype(np.float32), model.intercept_.astype(np.float32)
-        if bias.shape[0] == 1:  # two classes: one logit z; softmax([0, z]) = sigmoid(z)
-            weights = np.hstack([np.zeros_like(weights), weights])
-            bias = np.concatenate([np.zeros_like(bias), bias])
+        weights, bias = both_classes(model.coef_.T.astype(np.float32),
+                                     model.intercept_.astype(np.float32))
         self._labels, self._weights, self._bias = labels, weights, bias
         with self._storage.write_to(self._resource) as directory:
             np.savez(directory / WEIGHTS_FILE, weights=weights, bias=bias)
@@ -224,10 +225,7 @@ class ProductFrameClassifier(GraphComponent, IntentClassifier):
     def predict_proba(self, frames: Sequence[str]) -> np.ndarray:
         """Intent probabilities of each frame, columns in ``labels`` order."""
         assert self._weights is not None and self._bias is not None
-        logits = np.asarray(self._features(frames) @ self._weights) + self._bias
-        logits -= logits.max(axis=1, keepdims=True)
-        exp = np.exp(logits)
-        return exp / exp.sum(axis=1, keepdims=True)
+        return softmax(np.asarray(self._features(frames) @ self._weights) + self._bias)
 
     @property
     def labels(self) -> List[str]:
@@ -238,12 +236,13 @@ class ProductFrameClassifier(GraphComponent, IntentClassifier):
         """Blend the intent of each message that names a product with its frame's."""
         if self._weights is None:
             return messages
-        pointed = [m for m in messages if m.get(TEXT) and self._masked(m)]
+        spans = [(m, self._masked(m)) for m in messages if m.get(TEXT)]
+        pointed = [(m, found) for m, found in spans if found]
         if not pointed:
             return messages
-        probabilities = self.predict_proba([self._frame(m) for m in pointed])
+        probabilities = self.predict_proba([self._frame(m, found) for m, found in pointed])
         share = float(self._config["weight"])
-        for message, row in zip(pointed, probabilities, strict=True):
+        for (message, _), row in zip(pointed, probabilities, strict=True):
             blend = {name: share * float(p) for name, p in zip(self._labels, row, strict=True)}
             ranking = message.get(INTENT_RANKING_KEY) or []
             if not ranking and message.get(INTENT):

@@ -174,6 +174,7 @@ class GazetteerEntityExtractor(GraphComponent, EntityExtractorMixin):
         self._resource = resource
         self._phrases: Dict[str, List[str]] = phrases or {}
         self._index: PhraseIndex | None = None
+        self._stems: Dict[str, str] | None = None
 
     @classmethod
     def create(
@@ -220,6 +221,7 @@ class GazetteerEntityExtractor(GraphComponent, EntityExtractorMixin):
             phrases.setdefault(table["name"], []).extend(values)
         self._phrases = {k: sorted(set(v)) for k, v in sorted(phrases.items())}
         self._index = None
+        self._stems = None
         with self._storage.write_to(self._resource) as directory:
             (directory / PHRASES_FILE).write_text(
                 json.dumps(self._phrases, ensure_ascii=False), "utf-8"
@@ -228,7 +230,10 @@ class GazetteerEntityExtractor(GraphComponent, EntityExtractorMixin):
 
     @property
     def _colour_stems(self) -> Dict[str, str]:
-        return colour_stems(self._phrases.get("color", []))
+        """The catalog's colour stems, worked out on first use."""
+        if self._stems is None:
+            self._stems = colour_stems(self._phrases.get("color", []))
+        return self._stems
 
     @property
     def index(self) -> PhraseIndex:

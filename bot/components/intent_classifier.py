@@ -131,6 +131,15 @@ def neighbour_votes(
     return votes
 
 
+def both_classes(weights: np.ndarray, bias: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """An output layer with a column per class: scikit-learn fits two classes with one
+    logit z, and softmax([0, z]) = sigmoid(z), so a zero column is put before it."""
+    if bias.shape[0] != 1:
+        return weights, bias
+    return (np.hstack([np.zeros_like(weights), weights]),
+            np.concatenate([np.zeros_like(bias), bias]))
+
+
 def softmax(logits: np.ndarray) -> np.ndarray:
     """Row-wise softmax."""
     shifted = logits - logits.max(axis=1, keepdims=True)
@@ -345,9 +354,7 @@ class SentenceIntentClassifier(GraphComponent, IntentClassifier):
             raise InvalidConfigException(
                 "SentenceIntentClassifier: an intent has no usable examples."
             )
-        if weights[-1].shape[0] == 1:  # two classes: one logit z; softmax([0, z]) = sigmoid(z)
-            weights[-2] = np.hstack([np.zeros_like(weights[-2]), weights[-2]])
-            weights[-1] = np.concatenate([np.zeros_like(weights[-1]), weights[-1]])
+        weights[-2], weights[-1] = both_classes(weights[-2], weights[-1])
         return [np.asarray(w, dtype=np.float32) for w in weights]
 
     def predict_proba(self, messages: Sequence[Message]) -> np.ndarray:

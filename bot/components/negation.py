@@ -42,7 +42,7 @@ _EN_NEGATOR = (r"\b(?:don'?t|do\s+not|dont|no\s+need\s+to|not\s+going\s+to|decid
                r"rather\s+not|won'?t|will\s+not|no\s+longer|never\s*mind(?:\s+(?:the|about))?|"
                r"forget\s+(?:the|about)|not\s+to|nevermind)\b")
 #: words allowed between an English negator and the verb ("don't want to cancel")
-_EN_GAP = r"(?:\s+(?:want|wanna|need|to|it|the|my|order|anymore|actually|really|a|want\s+to))*"
+_EN_GAP = r"(?:\s+(?:want|wanna|need|to|it|the|my|order|anymore|actually|really|a))*"
 
 
 def _patterns(intent: str) -> Tuple[List[re.Pattern[str]], re.Pattern[str]]:
