@@ -102,7 +102,24 @@ $(SHOP_DATA_DIR)/.pricing: $(SHOP_DATA_DIR)/.built $(wildcard pricing/*.py) scri
 .PHONY: data
 data: $(SHOP_DATA_DIR)/.built $(SHOP_DATA_DIR)/.pricing ## Generate the demo shop: SQL database, RDF graph, NLU lookup tables, models
 
-$(MODEL): $(STAMPS)/bot-venv $(SHOP_DATA_DIR)/.built $(TRAIN_INPUTS) $(wildcard nlu_data/generated/*.yml)
+SENTIMENT_MODEL := $(SHOP_DATA_DIR)/sentiment/zh.json
+
+# the Chinese sentiment model (copied into the Rasa model); skipped, with a warning at
+# training time, where DATASETS has no Chinese reviews
+$(SENTIMENT_MODEL): $(STAMPS)/bot-venv scripts/train_sentiment.py
+	@if [ -f "$(DATASETS)/zh-shopping-reviews/neg.txt" ]; then \
+	  SHOP_DATA_DIR="$(SHOP_DATA_DIR)" $(BOT_PY) -m scripts.train_sentiment train --datasets "$(DATASETS)"; \
+	else echo "warning: $(DATASETS)/zh-shopping-reviews not found: Chinese messages get no sentiment"; \
+	  mkdir -p "$(dir $@)" && echo '{}' > "$@"; fi
+
+.PHONY: sentiment
+sentiment: $(SENTIMENT_MODEL) ## Train the Chinese sentiment model on the shopping reviews (DATASETS=path)
+
+.PHONY: bench-sentiment
+bench-sentiment: $(STAMPS)/bot-venv ## Sentiment scores on held-out reviews and labelled customer messages; chooses the "upset" thresholds (table + plot)
+	SHOP_DATA_DIR="$(SHOP_DATA_DIR)" $(BOT_PY) -m scripts.train_sentiment bench --datasets "$(DATASETS)"
+
+$(MODEL): $(STAMPS)/bot-venv $(SHOP_DATA_DIR)/.built $(TRAIN_INPUTS) $(wildcard nlu_data/generated/*.yml) $(SENTIMENT_MODEL)
 	@mkdir -p models
 	$(BOT_VENV)/bin/rasa train --config config.yml --domain bot/domain.yml \
 	  --data nlu_data/train nlu_data/generated --out models --fixed-model-name shop-assistant
@@ -158,6 +175,16 @@ sign-customer: $(STAMPS)/actions-venv ## Sign a customer id for one conversation
 	  $(if $(CUSTOMER_ID_SECRET),CUSTOMER_ID_SECRET="$(CUSTOMER_ID_SECRET)") \
 	  $(ACT_PY) -m shop.identity sign --customer "$(CUSTOMER)" --sender "$(SENDER)" --ttl "$(or $(TTL),3600)"
 
+.PHONY: desk-user
+desk-user: $(STAMPS)/actions-venv ## Create a desk account: make desk-user USER_ID=ann NAME="Ann Lee" ROLE=agent|supervisor [CAPACITY=3] (password asked, or DESK_PASSWORD)
+	@test -n "$(USER_ID)" || { echo "usage: make desk-user USER_ID=ann NAME=\"Ann Lee\" ROLE=agent"; exit 2; }
+	@SHOP_DATA_DIR="$(SHOP_DATA_DIR)" $(ACT_PY) -m desk user add "$(USER_ID)" --name "$(or $(NAME),$(USER_ID))" \
+	  --role "$(or $(ROLE),agent)" --capacity "$(or $(CAPACITY),3)"
+
+.PHONY: desk-report
+desk-report: $(STAMPS)/actions-venv ## Handoffs by reason and language, time to first agent reply, handback rate, CSAT (table + plots in reports/)
+	SHOP_DATA_DIR="$(SHOP_DATA_DIR)" $(ACT_PY) -m scripts.desk_report
+
 # --- quality ----------------------------------------------------------------------------
 
 .PHONY: lint
@@ -204,6 +231,10 @@ bench-chat: venv data train ## Latency of plain vs graph-backed turns over REST 
 .PHONY: bench-widget
 bench-widget: venv data train widget browser ## Widget in Chromium: bundle size, time to ready, turn round trips vs REST, push latency (table + plot in reports/)
 	$(ACT_PY) -m scripts.bench_widget --out reports
+
+.PHONY: bench-desk
+bench-desk: venv data train widget browser ## Handoff latency in Chromium: agent -> open widget, customer -> open desk, p50/p95 (table + plot)
+	$(ACT_PY) -m scripts.bench_desk
 
 .PHONY: bench-nlu
 bench-nlu: $(STAMPS)/bot-venv ## Train the NLU pipeline on Banking77 + CLINC150 (DATASETS=path) and score it (table + plot)

@@ -33,12 +33,17 @@ class Intent:
     ASK_DISCOUNT = "ask_discount"
     NEGOTIATE_PRICE = "negotiate_price"
     SHARE_IMAGE = "share_image"
-    # sent by channels (a photo message), never typed: no NLU examples
-    CHANNEL_ONLY = (SHARE_IMAGE,)
+    HUMAN_HANDOFF = "human_handoff"
+    # a button of the satisfaction question, after a person helped
+    RATE_HANDOFF = "rate_handoff"
+    # triggered by the Rasa server when an agent hands the conversation back
+    HANDOFF_RETURNED = "handoff_returned"
+    # sent by channels (a photo message) or buttons, never typed: no NLU examples
+    CHANNEL_ONLY = (SHARE_IMAGE, RATE_HANDOFF, HANDOFF_RETURNED)
     # given by the NLU's follow-up detector to "and the last one?", "第二个呢"
     FOLLOW_UP = "follow_up"
     # intents no NLU example teaches
-    NO_EXAMPLES = (SHARE_IMAGE, FOLLOW_UP)
+    NO_EXAMPLES = (SHARE_IMAGE, FOLLOW_UP, RATE_HANDOFF, HANDOFF_RETURNED)
     CHECK_ORDER_STATUS = "check_order_status"
     CANCEL_ORDER = "cancel_order"
     RETURN_ORDER = "return_order"
@@ -57,6 +62,7 @@ class Entity:
     ORDER_NUMBER = "order_number"
     EMAIL = "email"
     LANGUAGE = "language"
+    CSAT = "csat"
 
 
 class Slot:
@@ -76,6 +82,13 @@ class Slot:
     SEARCH_CURRENCY = "search_currency"
     RECOMMENDATION = "recommendation"
     REQUESTED_SLOT = "requested_slot"
+    # "waiting" or "assigned" while a person is asked for or holds the conversation
+    HANDOFF_STATE = "handoff_state"
+    # why a person is offered (set by the handoff policy with its prediction)
+    HANDOFF_REASON = "handoff_reason"
+    # written by the Rasa server for the agent desk: who holds it, internal notes
+    HANDOFF_AGENT = "handoff_agent"
+    HANDOFF_NOTE = "handoff_note"
 
 
 class ActionName:
@@ -97,6 +110,11 @@ class ActionName:
     RETURN_ORDER = "action_return_order"
     ASK_ORDER_NUMBER = "action_ask_order_number"
     VALIDATE_ORDER_FORM = "validate_order_form"
+    HANDOFF_REQUEST = "action_handoff_request"
+    HANDOFF_OFFER = "action_handoff_offer"
+    HANDOFF_CANCEL = "action_handoff_cancel"
+    HANDOFF_RETURN = "action_handoff_return"
+    HANDOFF_RATE = "action_handoff_rate"
 
 
 class Form:
@@ -171,6 +189,17 @@ class Response:
     VISUAL_NO_PHOTO = "utter_visual_no_photo"
     VISUAL_BAD_PHOTO = "utter_visual_bad_photo"
     VISUAL_UNAVAILABLE = "utter_visual_unavailable"
+    HANDOFF_QUEUED = "utter_handoff_queued"
+    HANDOFF_QUEUED_ALREADY = "utter_handoff_queued_already"
+    HANDOFF_WITH_AGENT = "utter_handoff_with_agent"
+    HANDOFF_CLOSED = "utter_handoff_closed"
+    HANDOFF_NOBODY = "utter_handoff_nobody"
+    HANDOFF_OFFER = "utter_handoff_offer"
+    HANDOFF_OFFER_UPSET = "utter_handoff_offer_upset"
+    HANDOFF_CANCELLED = "utter_handoff_cancelled"
+    HANDOFF_BACK = "utter_handoff_back"
+    HANDOFF_CSAT = "utter_handoff_csat"
+    HANDOFF_CSAT_THANKS = "utter_handoff_csat_thanks"
 
 
 LANGUAGES = ("en", "zh")

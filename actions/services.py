@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Literal
 
 from actions.settings import Settings, settings
+from handoff import HandoffService
 from knowledge_graph.backends import open_backend
 from knowledge_graph.graph import ProductGraph, TextEncoder
 from pricing.coupons import SegmentStats, allocate
@@ -286,6 +287,23 @@ def media_store() -> MediaStore:
     """Customers' uploaded photos (the folder the REST channel writes)."""
     with _lock:
         return _media()
+
+
+@lru_cache(maxsize=1)
+def _handoffs() -> HandoffService:
+    s = settings()
+    service = HandoffService(url=s.handoff_db_url, hours=s.handoff_hours,
+                             wait_timeout=s.handoff_wait_timeout,
+                             default_wait=s.handoff_default_wait)
+    service.create_schema()
+    return service
+
+
+def handoffs() -> HandoffService:
+    """The queue of conversations handed to people (shared with the Rasa server and
+    the agent desk through its database)."""
+    with _lock:
+        return _handoffs()
 
 
 def visual_search() -> VisualSearch:

@@ -13,6 +13,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from handoff.errors import InvalidHours
+from handoff.hours import BusinessHours
 from pricing.config import PricingConfig, Reward, parse_actions, parse_promotions
 from pricing.coupons import DEFAULT_DISCOUNTS, DEFAULT_UPLIFT, parse_shares
 from pricing.errors import ConfigError as PricingConfigError
@@ -151,6 +153,10 @@ class Settings:
     coupon_valid_days: int = 14
     coupon_discounts: tuple[tuple[str, float], ...] = tuple(DEFAULT_DISCOUNTS.items())
     coupon_uplift: tuple[tuple[str, float], ...] = tuple(DEFAULT_UPLIFT.items())
+    handoff_db_url: str = "sqlite:///data/handoff.db"
+    handoff_hours: BusinessHours = BusinessHours.always()
+    handoff_wait_timeout: int = 600
+    handoff_default_wait: int = 120
 
 
 def _list(env: dict[str, str], name: str) -> tuple[str, ...]:
@@ -251,6 +257,11 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
             if "COUPON_UPLIFT" in env else DEFAULT_UPLIFT
     except PricingConfigError as exc:
         raise SettingsError(f"pricing: {exc}") from exc
+    try:
+        hours = BusinessHours.from_text(env.get("HANDOFF_HOURS", ""),
+                                        timezone=env.get("HANDOFF_TIMEZONE", "UTC"))
+    except InvalidHours as exc:
+        raise SettingsError(f"HANDOFF_HOURS / HANDOFF_TIMEZONE: {exc}") from exc
     return Settings(
         data_dir=data_dir,
         database_url=env.get("DATABASE_URL") or f"sqlite:///{data_dir / 'shop.db'}",
@@ -309,6 +320,10 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         coupon_valid_days=_int(env, "COUPON_VALID_DAYS", 14, 1, 366),
         coupon_discounts=tuple(coupon_discounts.items()),
         coupon_uplift=tuple(coupon_uplift.items()),
+        handoff_db_url=env.get("HANDOFF_DB_URL") or f"sqlite:///{data_dir / 'handoff.db'}",
+        handoff_hours=hours,
+        handoff_wait_timeout=_int(env, "HANDOFF_WAIT_TIMEOUT", 600, 10, 7 * 86400),
+        handoff_default_wait=_int(env, "HANDOFF_DEFAULT_WAIT", 120, 1, 86400),
     )
 
 

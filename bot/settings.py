@@ -52,6 +52,11 @@ class ChannelSettings:
         widget_session_days: How long a widget session token stays valid.
         widget_script: The built widget script served at ``/webhooks/widget/widget.js``.
         push_token: Bearer token of the internal push route (``None``: the route is off).
+        handoff_db_url: SQL database of the handoff queue (shared with the action
+            server and the agent desk).
+        desk_url: The agent desk's base URL, told at once of customer messages to a
+            person (``None``: the desk finds them within a second by itself).
+        desk_token: Bearer token for the desk's internal routes.
     """
 
     max_body_bytes: int = 256 * 1024
@@ -76,6 +81,9 @@ class ChannelSettings:
     widget_session_days: int = 30
     widget_script: Path = Path("widget/dist/widget.js")
     push_token: str | None = None
+    handoff_db_url: str = "sqlite:///data/handoff.db"
+    desk_url: str | None = None
+    desk_token: str | None = None
 
 
 def _int(env: dict[str, str], name: str, default: int, low: int, high: int) -> int:
@@ -123,6 +131,9 @@ def load_settings(env: dict[str, str] | None = None) -> ChannelSettings:
         widget_session_days=_int(env, "WIDGET_SESSION_DAYS", 30, 1, 365),
         widget_script=Path(env.get("WIDGET_SCRIPT") or "widget/dist/widget.js"),
         push_token=_push_token(env),
+        handoff_db_url=env.get("HANDOFF_DB_URL") or f"sqlite:///{data_dir / 'handoff.db'}",
+        desk_url=(env.get("DESK_URL") or "").rstrip("/") or None,
+        desk_token=env.get("DESK_TOKEN") or None,
     )
 
 

@@ -84,6 +84,21 @@ class BusinessHours:
         return cls(tuple(week.get(d, ()) for d in range(7)), timezone)
 
     @classmethod
+    def from_text(cls, text: str, *, timezone: str = "UTC") -> BusinessHours:
+        """Read ``"mon-fri=09:00-18:00; sat=10:00-14:00"`` (a setting's form);
+        an empty text or ``always`` is :meth:`always`."""
+        text = text.strip()
+        if not text or text.lower() == "always":
+            return cls.always()
+        spec: dict[str, str] = {}
+        for part in filter(None, (p.strip() for p in text.split(";"))):
+            days, sep, times = part.partition("=")
+            if not sep:
+                raise InvalidHours(f"write days=hours, e.g. mon-fri=09:00-18:00 (got {part!r})")
+            spec[days.strip()] = ",".join(filter(None, (spec.get(days.strip(), ""), times)))
+        return cls.parse(spec, timezone=timezone)
+
+    @classmethod
     def always(cls) -> BusinessHours:
         """Open every minute of every day."""
         return cls(tuple(((0, 24 * 60),) for _ in range(7)), "UTC")

@@ -99,3 +99,4 @@ class Event:
     actor: str
     action: str
     detail: dict[str, Any]
+    id: int = 0

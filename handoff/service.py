@@ -87,6 +87,7 @@ events_table = sa.Table(
 #: how many recently assigned handoffs the expected wait is estimated from
 RECENT = 20
 MAX_SUMMARY = 2000
+MAX_MESSAGE = 4000
 
 
 def _handoff(row: Any) -> Handoff:
@@ -96,6 +97,11 @@ def _handoff(row: Any) -> Handoff:
                    assigned_at=row["assigned_at"], first_reply_at=row["first_reply_at"],
                    closed_at=row["closed_at"], outside_hours=bool(row["outside_hours"]),
                    summary=row["summary"], csat=row["csat"])
+
+
+def _event_of(row: Any) -> Event:
+    return Event(handoff_id=row["handoff_id"], at=row["at"], actor=row["actor"],
+                 action=row["action"], detail=json.loads(row["detail"]), id=row["id"])
 
 
 class HandoffService:
@@ -398,8 +404,13 @@ class HandoffService:
             self._event(conn, handoff_id, by, "transferred", to=to, previous=handoff.agent)
             return updated
 
-    def replied(self, handoff_id: int, agent_id: str, *, kind: str = "text") -> Handoff:
-        """Record an agent's message to the customer (the first one's time is kept)."""
+    def replied(self, handoff_id: int, agent_id: str, *, kind: str = "text",
+                text: str | None = None) -> Handoff:
+        """Record an agent's message to the customer (the first one's time is kept).
+
+        ``text`` (the message, or a product card's title) goes into the event, so
+        a supervisor following the conversation sees it live.
+        """
         with self._engine.begin() as conn:
             handoff = self._held_by(conn, handoff_id, agent_id)
             if handoff.first_reply_at is None:
@@ -407,16 +418,38 @@ class HandoffService:
                     handoffs_table.c.id == handoff_id,
                     handoffs_table.c.first_reply_at.is_(None)).values(
                     first_reply_at=self._now()))
-            self._event(conn, handoff_id, agent_id, "replied", kind=kind)
+            self._event(conn, handoff_id, agent_id, "replied", kind=kind,
+                        text=(text or "")[:MAX_MESSAGE])
             return self._get(conn, handoff_id)
 
-    def noted(self, handoff_id: int, agent_id: str) -> None:
-        """Record that an agent wrote an internal note (the note itself goes to the
-        conversation's history)."""
+    def noted(self, handoff_id: int, agent_id: str, text: str = "") -> None:
+        """Record an agent's internal note (the customer never sees it; it also goes
+        to the conversation's history)."""
         with self._engine.begin() as conn:
             if not self._may_view(conn, handoff_id, agent_id):
                 raise NotAllowed(f"handoff {handoff_id} is held by another agent")
-            self._event(conn, handoff_id, agent_id, "noted")
+            self._event(conn, handoff_id, agent_id, "noted", text=text[:MAX_MESSAGE])
+
+    def customer_said(self, handoff_id: int, *, text: str, image: str | None = None) -> None:
+        """Record a customer's message sent while the handoff is open (the desk's live
+        feed; the conversation's history has it too)."""
+        with self._engine.begin() as conn:
+            self._get(conn, handoff_id)
+            self._event(conn, handoff_id, "customer", "customer_message",
+                        text=text[:MAX_MESSAGE], image=image)
+
+    def events_after(self, cursor: int, *, limit: int = 500) -> list[Event]:
+        """Audit events of every handoff with an id above ``cursor``, oldest first
+        (a watcher's feed: it keeps the last id it saw)."""
+        with self._engine.connect() as conn:
+            rows = conn.execute(sa.select(events_table).where(
+                events_table.c.id > cursor).order_by(events_table.c.id).limit(limit)).mappings()
+            return [_event_of(r) for r in rows]
+
+    def last_event_id(self) -> int:
+        """The newest audit event's id (0 when there is none)."""
+        with self._engine.connect() as conn:
+            return int(conn.execute(sa.select(sa.func.max(events_table.c.id))).scalar() or 0)
 
     def _may_view(self, conn: Any, handoff_id: int, agent_id: str) -> bool:
         role = self._agent_row(conn, agent_id)["role"]
@@ -457,8 +490,7 @@ class HandoffService:
         with self._engine.connect() as conn:
             rows = conn.execute(sa.select(events_table).where(
                 events_table.c.handoff_id == handoff_id).order_by(events_table.c.id)).mappings()
-            return [Event(handoff_id=r["handoff_id"], at=r["at"], actor=r["actor"],
-                          action=r["action"], detail=json.loads(r["detail"])) for r in rows]
+            return [_event_of(r) for r in rows]
 
     def history(self, *, since: float = 0.0) -> list[Handoff]:
         """Every handoff requested since ``since`` (for reports)."""

@@ -13,7 +13,8 @@ import secrets
 import sys
 from pathlib import Path
 
-NAMES = ("CUSTOMER_ID_SECRET", "ACTION_SERVER_TOKEN", "CHANNEL_SECRET", "CHANNEL_PUSH_TOKEN")
+NAMES = ("CUSTOMER_ID_SECRET", "ACTION_SERVER_TOKEN", "CHANNEL_SECRET", "CHANNEL_PUSH_TOKEN",
+         "DESK_TOKEN")
 
 
 def ensure(path: Path) -> dict[str, str]:

@@ -6,6 +6,9 @@ cd "$(dirname "$0")/.."
 RASA_PORT=${RASA_PORT:-5005}
 ACTIONS_PORT=${ACTIONS_PORT:-5055}
 export STOREFRONT_PORT=${STOREFRONT_PORT:-8080}
+export DESK_PORT=${DESK_PORT:-8090}
+# the Rasa server tells the agent desk at once of customer messages to a person
+export DESK_URL=${DESK_URL:-http://127.0.0.1:$DESK_PORT}
 export RASA_PORT
 # the demo page's origin may use the widget (a shop lists its own in WIDGET_ORIGINS)
 export WIDGET_ORIGINS=${WIDGET_ORIGINS:-http://127.0.0.1:$STOREFRONT_PORT,http://localhost:$STOREFRONT_PORT}
@@ -76,6 +79,8 @@ pids+=($!)
 .venv-actions/bin/python -m storefront --port "$STOREFRONT_PORT" \
   >"$LOG_DIR/storefront.log" 2>&1 &
 pids+=($!)
+.venv-actions/bin/python -m desk --port "$DESK_PORT" >"$LOG_DIR/desk.log" 2>&1 &
+pids+=($!)
 
 wait_for() {  # url name seconds
   for _ in $(seq 1 "$3"); do
@@ -91,6 +96,7 @@ echo "starting the action server (:$ACTIONS_PORT) and Rasa (:$RASA_PORT)..."
 wait_for "http://127.0.0.1:$ACTIONS_PORT/health" "action server" 60
 wait_for "http://127.0.0.1:$RASA_PORT/webhooks/rest/" "Rasa server" 180
 wait_for "http://127.0.0.1:$STOREFRONT_PORT/health" "demo shop page" 60
+wait_for "http://127.0.0.1:$DESK_PORT/desk/health" "agent desk" 60
 
 cat <<MSG
 
@@ -103,10 +109,12 @@ The shop assistant is running.
                -H 'Content-Type: application/json' \\
                -d '{"sender": "me", "message": "red running shoes under 80 dollars"}'
              (or in Chinese: "有没有2000元以下的华为手机")
+  Agents:    http://127.0.0.1:$DESK_PORT/desk/   (the agent desk; create an account first:
+               make desk-user USER_ID=ann NAME="Ann Lee" ROLE=agent)
   Orders:    chat as a known customer with an id signed for the conversation:
                make sign-customer CUSTOMER=C10001 SENDER=me   (prints the metadata to add)
   Secrets:   $SECRETS (demo only; a shop sets its own, see docs/security.md)
-  Logs:      $LOG_DIR/rasa.log, $LOG_DIR/actions.log, $LOG_DIR/storefront.log
+  Logs:      $LOG_DIR/rasa.log, $LOG_DIR/actions.log, $LOG_DIR/storefront.log, $LOG_DIR/desk.log
 Press Ctrl-C to stop.
 MSG
 wait -n "${pids[@]}"

@@ -87,11 +87,13 @@ class Stack:
     api_port: int = field(default_factory=free_port)
     storefront_port: int = field(default_factory=free_port)
     storefront: bool = False
+    desk_port: int = field(default_factory=free_port)
+    desk: bool = False
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     secrets: dict[str, str] = field(default_factory=lambda: {
         name: secrets.token_hex(32)
         for name in ("CUSTOMER_ID_SECRET", "ACTION_SERVER_TOKEN", "CHANNEL_SECRET",
-                     "CHANNEL_PUSH_TOKEN")})
+                     "CHANNEL_PUSH_TOKEN", "DESK_TOKEN")})
     api_token: str | None = None
     extra_env: dict[str, str] = field(default_factory=dict)
 
@@ -104,6 +106,11 @@ class Stack:
     def storefront_url(self) -> str:
         """Base URL of the demo shop page (when started)."""
         return f"http://127.0.0.1:{self.storefront_port}"
+
+    @property
+    def desk_url(self) -> str:
+        """Base URL of the agent desk (when started)."""
+        return f"http://127.0.0.1:{self.desk_port}"
 
     @property
     def log_dir(self) -> Path:
@@ -128,6 +135,8 @@ class Stack:
             "RASA_PORT": str(self.rasa_port),
             "CHAT_PUBLIC_URL": self.rasa_url,
             "STOREFRONT_PORT": str(self.storefront_port),
+            "DESK_PORT": str(self.desk_port),
+            "DESK_URL": self.desk_url,
             "WIDGET_ORIGINS": f"{self.storefront_url},http://localhost:{self.storefront_port}",
             "WIDGET_SCRIPT": str(ROOT / "widget" / "dist" / "widget.js"),
             "PRODUCT_IMAGE_URL": f"{self.storefront_url}/images/{{sku}}",
@@ -186,6 +195,22 @@ class Stack:
             cwd=ROOT, env=self.env, stdout=log.open("ab"), stderr=subprocess.STDOUT)
         wait_until_up(f"{self.storefront_url}/health", self.processes["storefront"], log, 60)
 
+    def start_desk(self) -> None:
+        """Start the agent desk and wait for its health check."""
+        log = self.log_dir / "desk.log"
+        self.processes["desk"] = subprocess.Popen(
+            [sys.executable, "-m", "desk", "--port", str(self.desk_port)],
+            cwd=ROOT, env=self.env, stdout=log.open("ab"), stderr=subprocess.STDOUT)
+        wait_until_up(f"{self.desk_url}/desk/health", self.processes["desk"], log, 60)
+
+    def desk_user(self, user_id: str, *, password: str, role: str = "agent",
+                  name: str | None = None, capacity: int = 3) -> None:
+        """Create a desk account as ``make desk-user`` does."""
+        subprocess.run([sys.executable, "-m", "desk", "user", "add", user_id, "--name",
+                        name or user_id, "--role", role, "--capacity", str(capacity)],
+                       cwd=ROOT, env={**self.env, "DESK_PASSWORD": password}, check=True,
+                       capture_output=True)
+
     def push(self, conversation: str, message: dict[str, Any], *, channel: str = "widget",
              role: str = "agent") -> requests.Response:
         """Send a message into a conversation outside any reply (the internal push route)."""
@@ -217,6 +242,8 @@ class Stack:
             self.start_rasa()
             if self.storefront:
                 self.start_storefront()
+            if self.desk:
+                self.start_desk()
         except BaseException:
             self.stop()
             raise

@@ -511,6 +511,37 @@ def shared_media() -> MediaIntake:
 
 # --- sending to a conversation at any time -----------------------------------------------
 
+MAX_BUTTONS = 20
+
+
+def _clean_buttons(buttons: Any) -> list[dict[str, str]]:
+    out = []
+    for button in buttons if isinstance(buttons, list) else []:
+        if isinstance(button, dict) and isinstance(button.get("title"), str):
+            payload = button.get("payload")
+            out.append({"title": button["title"],
+                        "payload": payload if isinstance(payload, str) else button["title"]})
+    return out[:MAX_BUTTONS]
+
+
+def message_body(message: dict[str, Any]) -> dict[str, Any]:
+    """What of a bot or agent message a channel shows: text, buttons, image, custom,
+    and the author of a person's message."""
+    body: dict[str, Any] = {}
+    if isinstance(message.get("text"), str) and message["text"]:
+        body["text"] = message["text"]
+    buttons = _clean_buttons(message.get("buttons") or message.get("quick_replies"))
+    if buttons:
+        body["buttons"] = buttons
+    if isinstance(message.get("image"), str):
+        body["image"] = message["image"]
+    if isinstance(message.get("custom"), dict):
+        body["custom"] = message["custom"]
+    if isinstance(message.get("author"), str):
+        body["author"] = message["author"][:80]
+    return body
+
+
 
 Pusher = Callable[[str, dict[str, Any], str], Awaitable[int]]
 _pushers: dict[str, Pusher] = {}
@@ -544,3 +575,23 @@ async def push(channel: str, conversation: str, message: dict[str, Any], *,
         raise BadRequest(f"channel {channel!r} cannot be sent to; pushable: "
                          f"{', '.join(pushable_channels()) or 'none'}", 404)
     return await pusher(conversation, message, role)
+
+
+Typist = Callable[[str, bool, str], Awaitable[bool]]
+_typists: dict[str, Typist] = {}
+
+
+def register_typist(channel: str, typist: Typist) -> None:
+    """Let :func:`show_typing` reach ``channel``'s open chat windows.
+
+    ``typist(conversation, on, author)`` shows or hides "<author> is typing" in
+    the conversation's open windows of this process; whether any was open.
+    """
+    _typists[channel] = typist
+
+
+async def show_typing(channel: str, conversation: str, *, on: bool, author: str) -> bool:
+    """Show that a person is typing (a hint, never stored); ``False`` where the
+    channel cannot show it or no window is open."""
+    typist = _typists.get(channel)
+    return bool(typist and await typist(conversation, on, author[:80]))

@@ -15,7 +15,14 @@ from one Sanic app on one port. Registered in ``bot/credentials.yml``, this
   sent to at any time (:func:`bot.channels.base.push`). It needs
   ``Authorization: Bearer <CHANNEL_PUSH_TOKEN>`` and answers ``404`` when no
   token is configured. Body: ``{"channel": "widget", "conversation": "...",
-  "role": "agent", "message": {"text": "...", "author": "Ann"}}``.
+  "role": "agent", "message": {"text": "...", "author": "Ann"}}``. An agent's
+  message or a notice is also written into the conversation's history.
+- serves the agent desk's other internal routes, with the same token:
+  ``POST /webhooks/internal/handoff`` (a claim, transfer, internal note or
+  handback: ``{"conversation", "kind", "channel", "detail"}``) and
+  ``GET /webhooks/internal/conversations/<id>`` (the conversation's history:
+  messages with intents and authors, the shop context the assistant built) and
+  ``POST /webhooks/internal/typing`` (an agent is typing: shown, never stored).
 """
 
 from __future__ import annotations
@@ -29,7 +36,16 @@ from sanic import Blueprint, Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.channels.base import BadRequest, check_id, headers_for, parse_json_object, push
+from bot.channels.base import (
+    BadRequest,
+    check_id,
+    headers_for,
+    parse_json_object,
+    push,
+    pushable_channels,
+    show_typing,
+)
+from bot.channels.handover import hand_back, history, record_agent_message, record_handoff_event
 from bot.settings import settings
 
 logger = logging.getLogger(__name__)
@@ -88,8 +104,7 @@ class InternalApiGuard(InputChannel):
                 server.close()
                 await server.wait_closed()
 
-        @guard.route("/push", methods=["POST"])
-        async def push_message(request: Request) -> HTTPResponse:
+        def refused(request: Request) -> HTTPResponse | None:
             token = config.push_token
             if token is None:
                 return response.json({"error": "not found"}, status=404, headers=headers_for())
@@ -98,6 +113,15 @@ class InternalApiGuard(InputChannel):
             if not hmac.compare_digest(given.encode(), token.encode()):
                 return response.json({"error": "a valid bearer token is required"},
                                      status=401, headers=headers_for())
+            return None
+
+        def error(exc: BadRequest) -> HTTPResponse:
+            return response.json({"error": str(exc)}, status=exc.status, headers=headers_for())
+
+        @guard.route("/push", methods=["POST"])
+        async def push_message(request: Request) -> HTTPResponse:
+            if (denied := refused(request)) is not None:
+                return denied
             try:
                 body = parse_json_object(request.body, config)
                 role = body.get("role", "agent")
@@ -106,12 +130,74 @@ class InternalApiGuard(InputChannel):
                 message = body.get("message")
                 if not isinstance(message, dict):
                     raise BadRequest('"message" must be a JSON object')
-                entry = await push(str(body.get("channel") or ""),
-                                   check_id(body.get("conversation"), "conversation", config),
-                                   message, role=role)
+                channel = str(body.get("channel") or "")
+                conversation = check_id(body.get("conversation"), "conversation", config)
+                entry = await push(channel, conversation, message, role=role)
             except BadRequest as exc:
-                return response.json({"error": str(exc)}, status=exc.status,
-                                     headers=headers_for())
+                return error(exc)
+            if role in ("agent", "notice") and body.get("record", True) is not False:
+                # part of the conversation's history, with who wrote it
+                await record_agent_message(request.app.ctx.agent, conversation, message,
+                                           role=role)
             return response.json({"id": entry}, status=201, headers=headers_for())
+
+        @guard.route("/handoff", methods=["POST"])
+        async def handoff_event(request: Request) -> HTTPResponse:
+            """A claim, transfer, note or handback from the agent desk."""
+            if (denied := refused(request)) is not None:
+                return denied
+            try:
+                body = parse_json_object(request.body, config)
+                conversation = check_id(body.get("conversation"), "conversation", config)
+                kind = body.get("kind")
+                detail = body.get("detail") or {}
+                if kind not in ("claimed", "transferred", "note", "handback"):
+                    raise BadRequest('"kind" must be claimed, transferred, note or handback')
+                if not isinstance(detail, dict):
+                    raise BadRequest('"detail" must be a JSON object')
+                if kind == "handback":
+                    channel = str(body.get("channel") or "")
+                    if channel not in pushable_channels():
+                        raise BadRequest(f"channel {channel!r} cannot be sent to", 404)
+            except BadRequest as exc:
+                return error(exc)
+            agent = request.app.ctx.agent
+            if kind == "handback":
+                summary = detail.get("summary")
+                await hand_back(agent, conversation, channel,
+                                agent_name=str(detail.get("author") or ""),
+                                summary=summary if isinstance(summary, str) else None)
+            else:
+                await record_handoff_event(agent, conversation, kind, detail)
+            return response.json({"ok": True}, headers=headers_for())
+
+        @guard.route("/typing", methods=["POST"])
+        async def typing(request: Request) -> HTTPResponse:
+            """An agent is typing (or stopped): shown in the customer's open chat window."""
+            if (denied := refused(request)) is not None:
+                return denied
+            try:
+                body = parse_json_object(request.body, config)
+                conversation = check_id(body.get("conversation"), "conversation", config)
+            except BadRequest as exc:
+                return error(exc)
+            shown = await show_typing(str(body.get("channel") or ""), conversation,
+                                      on=bool(body.get("on")), author=str(body.get("author") or ""))
+            return response.json({"shown": shown}, headers=headers_for())
+
+        @guard.route("/conversations/<conversation>", methods=["GET"])
+        async def transcript(request: Request, conversation: str) -> HTTPResponse:
+            """The conversation's history for the agent desk (see :func:`history`)."""
+            if (denied := refused(request)) is not None:
+                return denied
+            try:
+                conversation = check_id(conversation, "conversation", config)
+            except BadRequest as exc:
+                return error(exc)
+            tracker = await request.app.ctx.agent.tracker_store.retrieve(conversation)
+            if tracker is None:
+                return response.json({"error": "no such conversation"}, status=404,
+                                     headers=headers_for())
+            return response.json(history(tracker), headers=headers_for())
 
         return guard

@@ -20,6 +20,14 @@ Uploads that are too big get ``413``, files that are not a supported image
 ``415``, damaged or tiny images ``422``, and a media id of another conversation
 or an unknown one ``400``; nothing is stored for a rejected upload.
 
+While a person holds the conversation (human handoff), the webhook answers
+``[]`` with ``X-Handoff: assigned``: the message went to the person, and their
+replies (and anything else sent into the conversation later) are fetched with
+``GET /webhooks/rest/messages?sender=<conversation-id>&after=<last id seen>``
+(``{"messages": [{"id", "role", "ts", "text", "author", ...}]}``). Conversation
+ids are the only key to a REST conversation: a shop's server must make them
+unguessable.
+
 Every check lives in :mod:`bot.channels.base` (shared with the other channels):
 malformed, oversized, too deep or non-storable bodies get a 4xx with a JSON
 ``error``, never a 500; limits per conversation, client and customer get
@@ -44,13 +52,17 @@ from bot.channels.base import (
     client_address,
     deliver,
     headers_for,
+    message_body,
     parse_json_object,
     photo_message,
     polite,
     receive_photo,
+    register_pusher,
     shared_gate,
     shared_media,
 )
+from bot.channels.handover import held, spoken, to_person
+from bot.channels.outbox import Outbox
 
 logger = logging.getLogger(__name__)
 
@@ -80,6 +92,34 @@ class ShopRestInput(RestInput):
         webhook = Blueprint("shop_rest_webhook", __name__)
         gate = shared_gate()
         media = shared_media()
+        outbox = Outbox(gate.settings.channel_db_url, channel=self.name())
+
+        async def pusher(conversation: str, message: Dict[str, Any], role: str) -> int:
+            body = message_body(message)
+            if not body:
+                raise BadRequest("the message has nothing to show (text, buttons, image, "
+                                 "custom)")
+            return (await outbox.append(conversation, role, body)).id
+
+        register_pusher(self.name(), pusher)
+
+        @webhook.route("/messages", methods=["GET"])
+        async def fetch(request: Request) -> HTTPResponse:
+            try:
+                sender = check_id(request.args.get("sender"), "sender", gate.settings)
+                after = request.args.get("after", "0")
+                if not after.isdigit() or len(after) > 18:
+                    raise BadRequest('"after" must be a message id (a whole number)')
+                gate.limiter.hit(f"fetch:{gate.client(client_address(request))}",
+                                 limit=gate.settings.messages_per_ip, window=60)
+            except BadRequest as exc:
+                return _error(str(exc), exc.status)
+            except Throttled as exc:
+                return response.json({"error": "too many requests"}, status=429,
+                                     headers=headers_for({"Retry-After": str(exc.retry_after)}))
+            entries = await outbox.since(sender, int(after))
+            return response.json({"messages": [e.as_json() for e in entries]},
+                                 headers=headers_for())
 
         @webhook.route("/", methods=["GET"])
         async def health(request: Request) -> HTTPResponse:
@@ -114,6 +154,12 @@ class ShopRestInput(RestInput):
                 sender = payload.get("sender")
                 return _throttled(exc, sender if isinstance(sender, str) else "",
                                   text if isinstance(text, str) else None)
+            ticket = await held(message.sender)
+            if ticket is not None:  # a person answers; GET /messages fetches the answer
+                await to_person(request.app.ctx.agent, ticket, text=spoken(message),
+                                metadata=message.metadata, channel=self.name(),
+                                conversation=message.sender)
+                return response.json([], headers=headers_for({"X-Handoff": "assigned"}))
             collector = CollectingOutputChannel()
             if not await deliver(on_new_message, UserMessage(
                     message.text, collector, message.sender, input_channel=self.name(),

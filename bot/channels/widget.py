@@ -75,14 +75,17 @@ from bot.channels.base import (
     client_address,
     deliver,
     headers_for,
+    message_body,
     parse_json_object,
     photo_message,
     polite,
     receive_photo,
     register_pusher,
+    register_typist,
     shared_gate,
     shared_media,
 )
+from bot.channels.handover import held, spoken, to_person, wake_desk
 from bot.channels.outbox import Entry, Outbox
 from bot.components.language import LANGUAGES
 from bot.settings import ChannelSettings, settings
@@ -93,7 +96,6 @@ logger = logging.getLogger(__name__)
 CHANNEL = "widget"
 HELLO_TIMEOUT = 10.0
 MAX_FRAME = 64 * 1024
-MAX_BUTTONS = 20
 
 
 # --- session tokens ------------------------------------------------------------------------
@@ -191,33 +193,6 @@ def start_session(payload: Dict[str, Any], config: ChannelSettings) -> Session:
 # --- answers and pushes into the outbox ----------------------------------------------------
 
 
-def _clean_buttons(buttons: Any) -> list[Dict[str, str]]:
-    out = []
-    for button in buttons if isinstance(buttons, list) else []:
-        if isinstance(button, dict) and isinstance(button.get("title"), str):
-            payload = button.get("payload")
-            out.append({"title": button["title"],
-                        "payload": payload if isinstance(payload, str) else button["title"]})
-    return out[:MAX_BUTTONS]
-
-
-def message_body(message: Dict[str, Any]) -> Dict[str, Any]:
-    """What of a bot or agent message the widget draws: text, buttons, image, custom."""
-    body: Dict[str, Any] = {}
-    if isinstance(message.get("text"), str) and message["text"]:
-        body["text"] = message["text"]
-    buttons = _clean_buttons(message.get("buttons") or message.get("quick_replies"))
-    if buttons:
-        body["buttons"] = buttons
-    if isinstance(message.get("image"), str):
-        body["image"] = message["image"]
-    if isinstance(message.get("custom"), dict):
-        body["custom"] = message["custom"]
-    if isinstance(message.get("author"), str):
-        body["author"] = message["author"][:80]
-    return body
-
-
 class WidgetOutput(OutputChannel):
     """Rasa's answers to widget conversations, stored and streamed to open pages.
 
@@ -303,6 +278,7 @@ class WidgetInput(InputChannel):
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = \
             weakref.WeakValueDictionary()
         self._on_new_message: Callable[[UserMessage], Awaitable[Any]] | None = None
+        self._sockets: Dict[str, set[Any]] = {}  # open windows per conversation
 
     @classmethod
     def from_credentials(cls, credentials: Dict[str, Any] | None) -> "WidgetInput":
@@ -327,6 +303,7 @@ class WidgetInput(InputChannel):
         config, gate, media = self.config, shared_gate(), shared_media()
         self._on_new_message = on_new_message
         register_pusher(CHANNEL, self._push)
+        register_typist(CHANNEL, self._typing)
 
         def refuse(message: str, status: int, cors: Dict[str, str] | None = None
                    ) -> HTTPResponse:
@@ -440,6 +417,7 @@ class WidgetInput(InputChannel):
                     await ws.send(json.dumps({"type": "message", **entry.as_json()},
                                              ensure_ascii=False))
 
+            self._sockets.setdefault(conversation, set()).add(ws)
             forwarder = asyncio.create_task(forward())
             tasks: set[asyncio.Task] = set()
             address = client_address(request)
@@ -449,19 +427,24 @@ class WidgetInput(InputChannel):
                     if frame is None:
                         break
                     task = asyncio.create_task(self._on_frame(
-                        frame, ws, current, address, on_new_message, gate, media))
+                        frame, ws, current, address, on_new_message, gate, media,
+                        request.app))
                     tasks.add(task)
                     task.add_done_callback(tasks.discard)
             except Exception:  # noqa: BLE001 - a closed socket ends the conversation's stream
                 pass
             finally:
                 forwarder.cancel()
+                windows = self._sockets.get(conversation, set())
+                windows.discard(ws)
+                if not windows:
+                    self._sockets.pop(conversation, None)
 
         return bp
 
     async def _on_frame(self, frame: Any, ws: Any, current: Session, address: str,
                         on_new_message: Callable[[UserMessage], Awaitable[Any]],
-                        gate: Any, media: Any) -> None:
+                        gate: Any, media: Any, app: Any = None) -> None:
         """One client frame: a message (processed once per client id) or a ping."""
         conversation = current.conversation
         try:
@@ -475,8 +458,11 @@ class WidgetInput(InputChannel):
             if data.get("type") == "ping":
                 await ws.send(json.dumps({"type": "pong"}))
                 return
+            if data.get("type") == "typing":  # the customer types: the agent may see it
+                await self._customer_typing(conversation, bool(data.get("on")), gate, app)
+                return
             if data.get("type") != "message":
-                raise BadRequest('unknown frame type (expected "message" or "ping")')
+                raise BadRequest('unknown frame type (expected "message", "typing" or "ping")')
             client_id = check_id(data.get("id"), "id", self.config)[:64]
             text, payload = data.get("text"), data.get("payload")
             image = data.get("image")
@@ -517,15 +503,38 @@ class WidgetInput(InputChannel):
         except BadRequest as exc:
             await _send_quietly(ws, {"type": "error", "error": str(exc)})
             return
-        await self._answer(conversation, message, said, ws, entry)
+        await self._answer(conversation, message, said, ws, entry, app)
+
+    async def _typing(self, conversation: str, on: bool, author: str) -> bool:
+        windows = list(self._sockets.get(conversation, ()))
+        for ws in windows:
+            await _send_quietly(ws, {"type": "agent_typing", "on": on, "author": author})
+        return bool(windows)
+
+    async def _customer_typing(self, conversation: str, on: bool, gate: Any,
+                               app: Any) -> None:
+        try:
+            gate.limiter.hit(f"typing:{conversation}", limit=30, window=60)
+        except Throttled:
+            return  # a hint, not a message: dropped
+        ticket = await held(conversation) if app is not None else None
+        if ticket is not None:
+            wake_desk({"kind": "customer_typing", "handoff": ticket.id, "on": on})
 
     async def _answer(self, conversation: str, message: Any, said: str, ws: Any,
-                      entry: Entry) -> None:
-        """Hand one admitted customer message to Rasa; answers go to the outbox."""
+                      entry: Entry, app: Any = None) -> None:
+        """Hand one admitted customer message to Rasa (or, while a person holds the
+        conversation, to that person); answers go to the outbox."""
         lock = self._locks.get(conversation)
         if lock is None:
             lock = self._locks[conversation] = asyncio.Lock()
         async with lock:  # one turn at a time per conversation
+            ticket = await held(conversation) if app is not None else None
+            if ticket is not None:
+                await to_person(app.ctx.agent, ticket, text=spoken(message),
+                                metadata=message.metadata, channel=CHANNEL,
+                                conversation=conversation)
+                return
             await _send_quietly(ws, {"type": "typing", "on": True})
             output = WidgetOutput(self.outbox)
             ok = await deliver(self._on_new_message, UserMessage(

@@ -231,7 +231,9 @@ class TextNormalizer(GraphComponent):
         """Normalise each message's text in place."""
         for message in messages:
             text = message.get(TEXT)
-            if isinstance(text, str) and text:
+            # "/intent{...}" comes from a button or a channel: its entity names and
+            # values are exact, not typos ("csat" is no misspelt "cast")
+            if isinstance(text, str) and text and not text.startswith("/"):
                 normalised = self.normalizer(text)
                 if normalised != text:
                     message.set(TEXT, normalised)

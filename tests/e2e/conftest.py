@@ -43,7 +43,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     if not MODEL.exists():
         pytest.fail(f"{MODEL} is missing: run `make train` (make test does) first")
     s = Stack(data_dir=tmp_path_factory.mktemp("e2e-data"), extra_env=ONE_ADDRESS_FOR_ALL,
-              api_token=API_TOKEN, storefront=True)
+              api_token=API_TOKEN, storefront=True, desk=True)
     try:
         yield s.start()
     finally:

@@ -110,7 +110,7 @@ class Widget {
     this.preview = el("div", { class: "preview", hidden: true }, this.previewImg, this.progress, this.removePhoto);
     this.file = el("input", { type: "file", accept: "image/*", class: "visually-hidden", tabindex: "-1", "aria-hidden": "true", onchange: () => this.pick(this.file.files[0]) });
     this.attach = el("button", { class: "icon-button attach", type: "button", onclick: () => this.file.click() }, icon("clip"));
-    this.input = el("textarea", { rows: "1", maxlength: "1000", onkeydown: (e) => this.onKey(e), onpaste: (e) => this.onPaste(e) });
+    this.input = el("textarea", { rows: "1", maxlength: "1000", onkeydown: (e) => this.onKey(e), onpaste: (e) => this.onPaste(e), oninput: () => this.typed() });
     this.sendButton = el("button", { class: "send", type: "submit" });
     this.form = el("form", { onsubmit: (e) => { e.preventDefault(); this.submit(); } }, this.attach, this.file, this.input, this.sendButton);
     this.drop = el("div", { class: "drop", hidden: true });
@@ -224,6 +224,10 @@ class Widget {
       this.lastId = Math.max(this.lastId, entry.id);
       this.finishTurn();
     }
+    if (entry.role === "agent" && !entry.history) {  // the person's message ends their typing
+      this.typing.hidden = true;
+      this.typing.textContent = this.t("typing");
+    }
     if (entry.role !== "customer") {
       this.drawReplies(entry.buttons || []);
       if (!this.isOpen() && !entry.history) { this.unread += 1; this.updateBadge(); }
@@ -303,6 +307,15 @@ class Widget {
     this.scrollDown();
     this.queue.add(message);
     this.flush();
+  }
+
+  // While a person answers, they see that the customer types (a hint at most every 3 s).
+  typed() {
+    if (!this.ws || this.ws.readyState !== WebSocket.OPEN || !this.ready) return;
+    const now = Date.now();
+    if (now - (this.typedAt || 0) < 3000) return;
+    this.typedAt = now;
+    this.ws.send(JSON.stringify({ type: "typing", on: true }));
   }
 
   flush() {
@@ -486,6 +499,11 @@ class Widget {
         this.turnUpto = Number(frame.upto) || 0;
         this.finishTurn();
       }
+    } else if (frame.type === "agent_typing") {
+      const name = typeof frame.author === "string" && frame.author ? frame.author : this.t("agent");
+      this.typing.textContent = frame.on ? this.t("agentTyping", name) : this.t("typing");
+      this.typing.hidden = !frame.on;
+      if (frame.on) this.scrollDown();
     } else if (frame.type === "error" && typeof frame.error === "string") {
       console.warn("shop chat:", frame.error);
     }

@@ -1,0 +1,239 @@
+"""The channels' side of human handoff (part of the shared seam, like :mod:`.base`).
+
+While a person holds a conversation (its handoff is ``assigned`` in
+:mod:`handoff`), the assistant is silent. Every channel asks
+:func:`held` before handing a customer's message to Rasa; for a held
+conversation it calls :func:`to_person` instead, which
+
+- appends the message to the conversation's Rasa tracker as a ``user`` event
+  with no intent (no NLU, no policy, no action runs), under Rasa's
+  conversation lock, so analytics and later training see it and nothing is
+  answered twice;
+- records it in the handoff's feed and tells the agent desk at once
+  (``DESK_URL``), so the agent sees it live; nothing is lost when the desk is
+  down (it reads the feed when it is back).
+
+The desk sends into a conversation through ``/webhooks/internal/...``
+(:mod:`bot.channels.internal_api`); these helpers write what it sends into the
+tracker, with who wrote it:
+
+- :func:`record_agent_message`: a ``bot`` event whose metadata names the agent
+  (``role: agent``, ``author``);
+- :func:`record_handoff_event`: claims, transfers and internal notes as slot
+  events (``handoff_state``, ``handoff_agent``, ``handoff_note``): part of the
+  history, never shown to the customer;
+- :func:`hand_back`: the handback as slot events, then the ``handoff_returned``
+  intent, which greets the customer back (slots intact) through
+  :class:`PushOutput`, the one delivery interface every pushable channel offers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from functools import lru_cache
+from typing import Any, Dict
+
+from rasa.core.channels.channel import OutputChannel
+from rasa.shared.core.events import BotUttered, SlotSet, UserUttered
+
+from bot.settings import settings
+from handoff import ASSIGNED, Handoff, HandoffService
+
+logger = logging.getLogger(__name__)
+
+RETURNED_INTENT = "handoff_returned"
+STATE_SLOT, AGENT_SLOT, NOTE_SLOT = "handoff_state", "handoff_agent", "handoff_note"
+_background: set[asyncio.Task[Any]] = set()
+
+
+@lru_cache(maxsize=1)
+def service() -> HandoffService:
+    """The process's view of the handoff queue (same database as the desk's)."""
+    handoffs = HandoffService(url=settings().handoff_db_url)
+    handoffs.create_schema()
+    return handoffs
+
+
+async def held(conversation: str) -> Handoff | None:
+    """The conversation's handoff if a person holds it now."""
+    try:
+        ticket = await asyncio.to_thread(service().open_for, conversation)
+    except Exception:  # noqa: BLE001 - the queue's database is down: the assistant answers
+        logger.exception("handoff queue unavailable; the assistant answers")
+        return None
+    return ticket if ticket is not None and ticket.state == ASSIGNED else None
+
+
+async def _append(agent: Any, conversation: str, *events: Any) -> None:
+    """Append events to a conversation's tracker under Rasa's conversation lock."""
+    async with agent.lock_store.lock(conversation):
+        tracker = await agent.processor.get_tracker(conversation)
+        for event in events:
+            tracker.update(event)
+        await agent.processor.save_tracker(tracker)
+
+
+def wake_desk(payload: Dict[str, Any]) -> None:
+    """Tell the desk at once that something happened (fire and forget)."""
+    config = settings()
+    if not config.desk_url or not config.desk_token:
+        return
+
+    async def post() -> None:
+        import aiohttp
+
+        try:
+            timeout = aiohttp.ClientTimeout(total=2)
+            async with aiohttp.ClientSession(timeout=timeout) as session, session.post(
+                    f"{config.desk_url}/desk/internal/wake", json=payload,
+                    headers={"Authorization": f"Bearer {config.desk_token}"}) as reply:
+                if reply.status >= 400:
+                    logger.warning("the desk refused a wake-up: %d", reply.status)
+        except Exception as exc:  # noqa: BLE001 - the desk reads its feed when it is back
+            logger.info("the desk could not be told at once (%s)", type(exc).__name__)
+
+    task = asyncio.get_running_loop().create_task(post())
+    _background.add(task)
+    task.add_done_callback(_background.discard)
+
+
+def spoken(message: Any) -> str:
+    """What the customer wrote (a photo's caption rather than its intent text)."""
+    caption = message.metadata.get("caption") if message.metadata.get("image") else None
+    return caption if isinstance(caption, str) else message.text
+
+
+async def to_person(agent: Any, ticket: Handoff, *, text: str, metadata: Dict[str, Any],
+                    channel: str, conversation: str) -> None:
+    """A customer's message to the person holding the conversation (see the module
+    docstring); the assistant does not see it."""
+    image = metadata.get("image") if isinstance(metadata.get("image"), str) else None
+    event = UserUttered(text, intent={"name": None, "confidence": 0.0},
+                        parse_data={"text": text, "handoff": {"id": ticket.id,
+                                                              "agent": ticket.agent}},
+                        input_channel=channel, metadata=metadata)
+    await _append(agent, conversation, event)
+    await asyncio.to_thread(service().customer_said, ticket.id, text=text, image=image)
+    wake_desk({"handoff": ticket.id, "kind": "customer_message"})
+
+
+async def record_agent_message(agent: Any, conversation: str, message: Dict[str, Any],
+                               *, role: str) -> None:
+    """An agent's (or a notice's) message as a ``bot`` event naming who wrote it."""
+    data = {k: message[k] for k in ("buttons", "image", "custom", "attachment")
+            if message.get(k) is not None}
+    meta = {"role": role, "author": message.get("author"), "agent_id": message.get("agent_id")}
+    await _append(agent, conversation, BotUttered(message.get("text"), data=data,
+                                                  metadata=meta, timestamp=time.time()))
+
+
+async def record_handoff_event(agent: Any, conversation: str, kind: str,
+                               detail: Dict[str, Any]) -> None:
+    """A claim, transfer or internal note as slot events of the conversation."""
+    events: list[Any] = []
+    if kind in ("claimed", "transferred"):
+        events = [SlotSet(STATE_SLOT, ASSIGNED), SlotSet(AGENT_SLOT, detail.get("agent"))]
+    elif kind == "note":
+        events = [SlotSet(NOTE_SLOT, {"author": detail.get("author"),
+                                      "text": detail.get("text"), "at": time.time()})]
+    if events:
+        await _append(agent, conversation, *events)
+
+
+class PushOutput(OutputChannel):
+    """Sends the assistant's messages into a conversation through its channel's
+    pusher (the same route an agent's messages take)."""
+
+    def __init__(self, channel: str) -> None:
+        self.channel = channel
+
+    @classmethod
+    def name(cls) -> str:
+        """The channel's name is the conversation's."""
+        return "push"
+
+    async def _push(self, recipient_id: str, message: Dict[str, Any]) -> None:
+        from bot.channels.base import push
+
+        await push(self.channel, recipient_id, message, role="assistant")
+
+    async def send_response(self, recipient_id: str, message: Dict[str, Any]) -> None:
+        """Every kind of message as one pushed entry."""
+        body = {k: v for k, v in message.items()
+                if k in ("text", "buttons", "image", "custom", "attachment", "quick_replies")
+                and v is not None}
+        if body:
+            await self._push(recipient_id, body)
+
+    async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
+        """Plain text."""
+        await self._push(recipient_id, {"text": text})
+
+
+async def hand_back(agent: Any, conversation: str, channel: str, *, agent_name: str,
+                    summary: str | None) -> None:
+    """The agent is done: history notes it, then the assistant greets the customer back."""
+    note = [SlotSet(NOTE_SLOT, {"author": agent_name, "text": summary, "at": time.time(),
+                                "kind": "handback"})] if summary else []
+    await _append(agent, conversation, *note, SlotSet(STATE_SLOT, None),
+                  SlotSet(AGENT_SLOT, None))
+    output = PushOutput(channel)
+    async with agent.lock_store.lock(conversation):
+        tracker = await agent.processor.get_tracker(conversation)
+        await agent.trigger_intent(RETURNED_INTENT, [], output, tracker)
+
+
+#: slots the desk shows as the shop context the assistant built
+CONTEXT_SLOTS = ("language", "product", "shown_products", "recommendation", "order_number",
+                 "search_category", "search_brand", "search_color", "search_max_price",
+                 "handoff_state", "handoff_agent", "handoff_reason")
+
+
+def history(tracker: Any) -> Dict[str, Any]:
+    """A conversation as the agent desk shows it.
+
+    ``messages``: every customer, assistant, agent and notice message, oldest
+    first, with the recognised intent and confidence of customer messages and
+    the author of agents' messages; ``notes``: internal notes; ``shown``: every
+    product the customer was shown, in order; ``photos``: media ids of photos the
+    customer sent; ``slots``: the context the assistant holds now;
+    ``customer_id``: the verified customer, if the shop signed one.
+    """
+    messages: list[Dict[str, Any]] = []
+    notes: list[Dict[str, Any]] = []
+    shown: list[str] = []
+    photos: list[str] = []
+    customer_id = None
+    for event in tracker.events:
+        if isinstance(event, UserUttered):
+            meta = event.metadata or {}
+            verified = meta.get("verified") if isinstance(meta.get("verified"), dict) else {}
+            customer_id = verified.get("customer_id") or customer_id
+            if event.text is None and not meta:
+                continue  # an external trigger (handback), not the customer
+            intent = event.intent or {}
+            image = meta.get("image") if isinstance(meta.get("image"), str) else None
+            if image:
+                photos.append(image)
+            text = meta.get("caption") if image else event.text
+            messages.append({"role": "customer", "text": text or "", "ts": event.timestamp,
+                             "intent": intent.get("name"),
+                             "confidence": intent.get("confidence"), "image": image,
+                             "to_person": bool((event.parse_data or {}).get("handoff"))})
+        elif isinstance(event, BotUttered):
+            meta = event.metadata or {}
+            role = meta.get("role") if meta.get("role") in ("agent", "notice") else "assistant"
+            data = {k: v for k, v in (event.data or {}).items() if v}
+            messages.append({"role": role, "text": event.text or "", "ts": event.timestamp,
+                             "author": meta.get("author"), "data": data,
+                             "response": meta.get("utter_action")})
+        elif isinstance(event, SlotSet):
+            if event.key == "shown_products" and isinstance(event.value, list):
+                shown.extend(str(s) for s in event.value if str(s) not in shown)
+            elif event.key == NOTE_SLOT and isinstance(event.value, dict):
+                notes.append(event.value)
+    return {"conversation": tracker.sender_id, "messages": messages, "notes": notes,
+            "shown": shown, "photos": photos, "customer_id": customer_id,
+            "slots": {k: tracker.get_slot(k) for k in CONTEXT_SLOTS}}

@@ -1,0 +1,143 @@
+"""A policy that offers a person when a conversation goes badly, and lets a waiting
+customer say "never mind".
+
+- While the conversation waits for a person (slot ``handoff_state`` is
+  ``waiting``), a ``deny`` ("never mind", "算了") takes the customer out of the
+  queue (``action_handoff_cancel``).
+- After the assistant answered a message, the turns since the last handoff
+  action are read by :func:`handoff.triggers.detect` (fallbacks in a row,
+  failing lookups, a photo with nothing close, a repeated message, an upset
+  message (the sentiment component's ``upset`` mark), or a response the shop lists
+  in ``offer_after``); when it finds a
+  reason, the policy predicts ``action_handoff_offer`` and sets
+  ``handoff_reason`` with the prediction, so the action says the right thing
+  and the request that may follow carries the reason.
+- Only live conversations count (trackers replayed from stories have no input
+  channel), and an offer is made at most once per ``cooldown`` messages.
+
+Configuration (``config.yml``): ``fallbacks``, ``failures``, ``photo``,
+``repeats``, ``upset_threshold``, ``offer_after`` (response names), ``cooldown``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List
+
+from rasa.core.policies.policy import Policy, PolicyPrediction
+from rasa.engine.graph import ExecutionContext
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.shared.core.constants import ACTION_LISTEN_NAME
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import ActionExecuted, SlotSet, UserUttered
+from rasa.shared.core.generator import TrackerWithCachedStates
+from rasa.shared.core.trackers import DialogueStateTracker
+
+from handoff.triggers import HANDOFF_ACTIONS, TriggerConfig, detect, turns_from_events
+
+OFFER = "action_handoff_offer"
+CANCEL = "action_handoff_cancel"
+RATE = "action_handoff_rate"
+STATE_SLOT, REASON_SLOT = "handoff_state", "handoff_reason"
+DENY = "deny"
+#: events read back (a conversation's last few dozen turns are enough)
+WINDOW = 200
+
+
+def _since_offer(tracker: DialogueStateTracker) -> int | None:
+    """Customer messages since the last offer (None: no offer in the window)."""
+    messages = 0
+    for event in reversed(list(tracker.events)[-WINDOW:]):
+        if isinstance(event, UserUttered):
+            messages += 1
+        elif isinstance(event, ActionExecuted) and event.action_name == OFFER:
+            return messages
+    return None
+
+
+@DefaultV1Recipe.register(
+    [DefaultV1Recipe.ComponentType.POLICY_WITHOUT_END_TO_END_SUPPORT], is_trainable=True
+)
+class HandoffPolicy(Policy):
+    """Predicts the handoff offer and "never mind" described in the module docstring."""
+
+    @staticmethod
+    def get_default_config() -> Dict[str, Any]:
+        """Outranks the rule policy (it speaks only in the cases above)."""
+        return {"priority": 8, "fallbacks": 2, "failures": 2, "photo": True, "repeats": 2,
+                "upset_threshold": 1.01, "offer_after": [], "cooldown": 3}
+
+    def __init__(
+        self,
+        config: Dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        featurizer: Any = None,
+    ) -> None:
+        super().__init__(config, model_storage, resource, execution_context, featurizer)
+        self.triggers = TriggerConfig(
+            fallbacks=int(config["fallbacks"]), failures=int(config["failures"]),
+            photo=bool(config["photo"]), repeats=int(config["repeats"]),
+            upset_threshold=float(config["upset_threshold"]),
+            configured=frozenset(config.get("offer_after") or ()))
+        self.cooldown = int(config["cooldown"])
+
+    def train(
+        self,
+        training_trackers: List[TrackerWithCachedStates],
+        domain: Domain,
+        **kwargs: Any,
+    ) -> Resource:
+        """Nothing to learn."""
+        return self._resource
+
+    def _reason(self, tracker: DialogueStateTracker) -> str | None:
+        since = _since_offer(tracker)
+        if since is not None and since < self.cooldown:
+            return None
+        events = [e.as_dict() for e in list(tracker.events)[-WINDOW:]]
+        return detect(turns_from_events(events), self.triggers)
+
+    def predict_action_probabilities(
+        self,
+        tracker: DialogueStateTracker,
+        domain: Domain,
+        rule_only_data: Dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> PolicyPrediction:
+        """Certain prediction in the cases above, no opinion otherwise."""
+        probabilities = self._default_predictions(domain)
+        names = domain.action_names_or_texts
+        latest = tracker.latest_message
+        if OFFER not in names or latest is None or not latest.input_channel:
+            return self._prediction(probabilities)
+        last = tracker.latest_action_name
+        state = tracker.get_slot(STATE_SLOT)
+        if last == ACTION_LISTEN_NAME:
+            if state == "waiting" and latest.intent.get("name") == DENY:
+                probabilities[domain.index_for_action(CANCEL)] = 1.0
+            return self._prediction(probabilities)
+        if last in HANDOFF_ACTIONS or last == RATE:
+            probabilities[domain.index_for_action(ACTION_LISTEN_NAME)] = 1.0
+            return self._prediction(probabilities)
+        if state in ("waiting", "assigned") or tracker.active_loop_name:
+            return self._prediction(probabilities)
+        reason = self._reason(tracker)
+        if reason is None:
+            return self._prediction(probabilities)
+        probabilities[domain.index_for_action(OFFER)] = 1.0
+        return self._prediction(probabilities, events=[SlotSet(REASON_SLOT, reason)])
+
+    @classmethod
+    def load(
+        cls,
+        config: Dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> "HandoffPolicy":
+        """Nothing is persisted: loading is creating."""
+        return cls(config, model_storage, resource, execution_context)

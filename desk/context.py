@@ -1,0 +1,99 @@
+"""What the agent sees beside a conversation: the shop context the assistant built.
+
+Everything comes from the services the assistant itself uses
+(:mod:`actions.services`): the customer's segment and orders (:mod:`shop`),
+price quotes and coupons from the pricing audit (:mod:`pricing`), products from
+the graph (:mod:`knowledge_graph`); the transcript, intents, shown products and
+photos from the conversation's history on the Rasa server.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from actions.common import currency_for, display_name, product_card
+from actions.services import order_service, pricing_ledger, product_graph, shopper
+from shop.orders import CustomerIdentity
+
+logger = logging.getLogger(__name__)
+MAX_SEARCH = 8
+
+
+def _product(sku: str, lang: str) -> dict[str, Any] | None:
+    graph = product_graph()
+    if not graph.has_product(sku):
+        return None
+    summary = graph.summary(sku, currency=currency_for(lang, graph))
+    return {"sku": sku, "name": display_name(summary, lang),
+            "price": None if summary.price is None else str(summary.price),
+            "currency": summary.currency, "in_stock": summary.stock > 0}
+
+
+def shop_context(history: dict[str, Any], *, lang: str) -> dict[str, Any]:
+    """Customer, orders, products and quotes of a conversation (blocking: run in a thread).
+
+    Args:
+        history: The conversation's history from the Rasa server.
+        lang: The customer's language (product names and prices in it).
+    """
+    conversation = str(history.get("conversation") or "")
+    slots = history.get("slots") or {}
+    out: dict[str, Any] = {"customer": None, "orders": [], "shown": [], "product": None,
+                           "quotes": []}
+    customer_id = history.get("customer_id")
+    if customer_id:
+        person = shopper(customer_id)
+        out["customer"] = {"id": customer_id, "segment": person.segment}
+        try:
+            orders = order_service().list_recent(CustomerIdentity(customer_id=customer_id),
+                                                 limit=5)
+            out["orders"] = [{"number": o.number, "status": o.status.value,
+                              "total": str(o.total), "currency": o.currency,
+                              "placed_at": o.placed_at.isoformat()} for o in orders]
+        except Exception:  # noqa: BLE001 - the panel shows what it can
+            logger.exception("orders of a customer could not be read")
+    out["open_order"] = slots.get("order_number")
+    for sku in history.get("shown") or []:
+        product = _product(str(sku), lang)
+        if product:
+            out["shown"].append(product)
+    if slots.get("product"):
+        out["product"] = _product(str(slots["product"]), lang)
+    try:
+        for quote in pricing_ledger().by_conversation(conversation):
+            out["quotes"].append({
+                "sku": quote.sku, "kind": quote.kind, "price": quote.price,
+                "list_price": quote.list_price, "currency": quote.currency,
+                "status": quote.status, "coupon": quote.coupon,
+                "at": quote.created_at.isoformat()})
+    except Exception:  # noqa: BLE001
+        logger.exception("pricing audit could not be read")
+    return out
+
+
+def search_products(query: str, *, lang: str, conversation: str | None) -> list[dict[str, Any]]:
+    """Catalog products matching ``query``, as the channel's product cards (blocking).
+
+    The same name matching the assistant uses for product mentions; a category or
+    brand word lists that category or brand.
+    """
+    graph = product_graph()
+    query = query.strip()[:100]
+    if not query:
+        return []
+    currency = currency_for(lang, graph)
+    skus = [m.sku for m in graph.match_names(query, limit=MAX_SEARCH, min_score=55)]
+    if len(skus) < MAX_SEARCH:
+        for kind in ("category", "brand"):
+            key = graph.canonical(kind, query)
+            if key:
+                found = graph.search(currency=currency, limit=MAX_SEARCH,
+                                     **{kind: key})  # type: ignore[arg-type]
+                skus += [p.sku for p in found.items if p.sku not in skus]
+    return [product_card(graph, sku, lang=lang, currency=currency,
+                         payload="/ask_details" + json.dumps({"product": sku}),
+                         # the shop's image route (PRODUCT_IMAGE_URL), as for the assistant
+                         image="catalog", conversation=conversation)
+            for sku in skus[:MAX_SEARCH]]

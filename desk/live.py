@@ -1,0 +1,194 @@
+"""The desk's live side: the feed every open desk page follows, and the scheduler.
+
+:class:`Hub` reads the handoff queue's audit feed (``handoff_events``) after the
+last id it saw: at once when the Rasa server wakes it (a customer wrote to a
+person), and every second anyway (requests, claims and cancellations written by
+the action server or another desk process). Each event goes to the open pages
+(server-sent events) of the users allowed to see it: everyone for a waiting
+conversation, the agent who holds it and the supervisors otherwise.
+
+:class:`Scheduler` runs every two seconds: automatic assignment (when
+``DESK_ASSIGNMENT=auto``), a queue update to waiting customers whose place
+changed (at most every ``queue_update_seconds``), and the notice to customers
+nobody took within ``HANDOFF_WAIT_TIMEOUT``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from actions.handoff import wait_text
+from desk.accounts import User
+from desk.bot import BotClient, BotUnavailable
+from handoff import WAITING, Handoff, HandoffError, HandoffService
+from handoff.models import Event
+
+logger = logging.getLogger(__name__)
+
+NOTICES = {
+    "joined": {"en": "{agent} from our team has joined the conversation.",
+               "zh": "客服 {agent} 已接入，正在为您服务。"},
+    "transferred": {"en": "{agent} from our team is taking over your conversation.",
+                    "zh": "客服 {agent} 将继续为您服务。"},
+    "queue": {"en": "You're now number {position} in the queue for a person; about {wait} "
+                    "to wait.",
+              "zh": "您现在排在人工客服队列的第 {position} 位，预计还需等待约 {wait}。"},
+    "timeout": {"en": "Sorry, no one from our team has been able to take your conversation "
+                      "yet. Leave a message here and a person will reply as soon as "
+                      "possible; meanwhile I'm happy to keep helping.",
+                "zh": "抱歉，目前还没有客服能够接入。请在这里留言，客服会尽快回复您；"
+                      "在此期间我可以继续为您服务。"},
+}
+
+
+def notice(kind: str, language: str, **values: Any) -> str:
+    """A notice to the customer in their language."""
+    return NOTICES[kind]["zh" if language == "zh" else "en"].format(**values)
+
+
+@dataclass(eq=False)
+class Subscriber:
+    """One open desk page."""
+
+    user: User
+    queue: asyncio.Queue[dict[str, Any]] = field(
+        default_factory=lambda: asyncio.Queue(maxsize=1000))
+
+
+class Hub:
+    """Fans the queue's audit feed out to open desk pages (see the module docstring)."""
+
+    def __init__(self, handoffs: HandoffService, *, poll_seconds: float = 1.0) -> None:
+        self.handoffs = handoffs
+        self.poll_seconds = poll_seconds
+        self.subscribers: set[Subscriber] = set()
+        self._wake = asyncio.Event()
+        self._cursor = 0
+
+    def subscribe(self, user: User) -> Subscriber:
+        """A new open page of ``user``."""
+        subscriber = Subscriber(user)
+        self.subscribers.add(subscriber)
+        return subscriber
+
+    def unsubscribe(self, subscriber: Subscriber) -> None:
+        """The page went away."""
+        self.subscribers.discard(subscriber)
+
+    def online(self, user_id: str) -> bool:
+        """Whether ``user_id`` has a desk page open."""
+        return any(s.user.id == user_id for s in self.subscribers)
+
+    def wake(self) -> None:
+        """Read the feed now (the Rasa server said something happened)."""
+        self._wake.set()
+
+    def publish(self, payload: dict[str, Any], *, handoff: Handoff | None = None) -> None:
+        """Send ``payload`` to every page allowed to see ``handoff`` (all pages if None)."""
+        for subscriber in list(self.subscribers):
+            user = subscriber.user
+            if handoff is not None and not (user.supervisor or handoff.state == WAITING
+                                            or handoff.agent == user.id):
+                continue
+            try:
+                subscriber.queue.put_nowait(payload)
+            except asyncio.QueueFull:  # a page that stopped reading: it reconnects
+                self.subscribers.discard(subscriber)
+
+    def _publish_event(self, event: Event, handoff: Handoff) -> None:
+        payload = {"type": "event", "handoff": event.handoff_id, "event_id": event.id,
+                   "action": event.action, "actor": event.actor, "at": event.at,
+                   "state": handoff.state, "agent": handoff.agent, "detail": event.detail}
+        self.publish(payload, handoff=handoff)
+
+    async def run(self) -> None:
+        """Follow the feed until cancelled."""
+        self._cursor = await asyncio.to_thread(self.handoffs.last_event_id)
+        while True:
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=self.poll_seconds)
+            except asyncio.TimeoutError:
+                pass
+            self._wake.clear()
+            try:
+                events = await asyncio.to_thread(self.handoffs.events_after, self._cursor)
+                for event in events:
+                    self._cursor = max(self._cursor, event.id)
+                    handoff = await asyncio.to_thread(self.handoffs.get, event.handoff_id)
+                    self._publish_event(event, handoff)
+            except Exception:  # noqa: BLE001 - the feed goes on after a database hiccup
+                logger.exception("reading the handoff feed failed")
+                await asyncio.sleep(self.poll_seconds)
+
+
+class Scheduler:
+    """Assignment, queue updates and timeouts (see the module docstring)."""
+
+    def __init__(self, handoffs: HandoffService, bot: BotClient, hub: Hub, *,
+                 auto_assign: bool, update_seconds: float, interval: float = 2.0) -> None:
+        self.handoffs = handoffs
+        self.bot = bot
+        self.hub = hub
+        self.auto_assign = auto_assign
+        self.update_seconds = update_seconds
+        self.interval = interval
+        self._told: dict[int, tuple[int, float]] = {}  # handoff -> (position told, when)
+
+    async def tell(self, handoff: Handoff, text: str) -> None:
+        """A notice to the handoff's customer (logged, not raised, when it fails)."""
+        try:
+            await self.bot.send(handoff.channel, handoff.conversation, {"text": text},
+                                role="notice")
+        except BotUnavailable as exc:
+            logger.warning("notice to conversation of handoff %d not sent: %s", handoff.id,
+                           exc)
+
+    async def assigned(self, handoff: Handoff) -> None:
+        """Tell the conversation's history and the customer that an agent took it."""
+        agent = await asyncio.to_thread(self.handoffs.agent, handoff.agent or "")
+        try:
+            await self.bot.event(handoff.conversation, "claimed", {"agent": agent.name})
+        except BotUnavailable as exc:
+            logger.warning("claim of handoff %d not recorded: %s", handoff.id, exc)
+        await self.tell(handoff, notice("joined", handoff.language, agent=agent.name))
+
+    async def tick(self) -> None:
+        """One round of the scheduler's work."""
+        if self.auto_assign:
+            for handoff in await asyncio.to_thread(self.handoffs.assign_waiting):
+                await self.assigned(handoff)
+        for handoff in await asyncio.to_thread(self.handoffs.overdue):
+            await self.tell(handoff, notice("timeout", handoff.language))
+        now = time.time()
+        waiting = await asyncio.to_thread(self.handoffs.queue)
+        for gone in set(self._told) - {h.id for h in waiting}:
+            self._told.pop(gone, None)
+        for handoff in waiting:
+            status = await asyncio.to_thread(self.handoffs.status, handoff.id)
+            if handoff.id not in self._told:
+                self._told[handoff.id] = (status.position, now)  # the action told it
+                continue
+            told, at = self._told[handoff.id]
+            if status.position < told and status.expected_wait_seconds is not None \
+                    and now - at >= self.update_seconds:
+                self._told[handoff.id] = (status.position, now)
+                await self.tell(handoff, notice(
+                    "queue", handoff.language, position=status.position,
+                    wait=wait_text(status.expected_wait_seconds, handoff.language)))
+
+    async def run(self) -> None:
+        """Work every ``interval`` seconds until cancelled."""
+        while True:
+            try:
+                await self.tick()
+            except HandoffError:
+                logger.exception("scheduler round failed")
+            except Exception:  # noqa: BLE001 - the scheduler goes on
+                logger.exception("scheduler round failed")
+            await asyncio.sleep(self.interval)
+
+

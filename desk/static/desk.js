@@ -1,0 +1,386 @@
+// The agent desk's page. No framework, no inline code; every piece of customer text
+// and product data goes on the page through textContent (never innerHTML).
+"use strict";
+
+(() => {
+  const csrf = document.querySelector('meta[name="csrf"]').content;
+  const me = { id: document.body.dataset.user, role: document.body.dataset.role,
+               name: document.body.dataset.name };
+  const $ = (id) => document.getElementById(id);
+  const state = { queue: [], current: null, detail: null, unseen: 0, known: new Set(),
+                  typingTimer: null, typingSent: 0, canned: [] };
+
+  function el(tag, attrs, ...children) {
+    const node = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs || {})) {
+      if (v === undefined || v === null || v === false) continue;
+      if (k === "text") node.textContent = String(v);
+      else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
+      else node.setAttribute(k, String(v));
+    }
+    for (const child of children) if (child) node.append(child);
+    return node;
+  }
+
+  async function api(method, path, body) {
+    const options = { method, headers: { "X-CSRF-Token": csrf }, credentials: "same-origin" };
+    if (body !== undefined) {
+      options.headers["Content-Type"] = "application/json";
+      options.body = JSON.stringify(body);
+    }
+    const reply = await fetch(path, options);
+    if (reply.status === 401) { location.href = "/desk/login"; throw new Error("signed out"); }
+    const data = await reply.json().catch(() => ({}));
+    if (!reply.ok) throw new Error(data.error || `error ${reply.status}`);
+    return data;
+  }
+
+  function showError(message) {
+    const box = $("error");
+    box.textContent = message || "";
+    box.hidden = !message;
+  }
+
+  function minutes(seconds) {
+    const m = Math.floor(seconds / 60);
+    return m < 1 ? `${Math.max(0, Math.round(seconds))} s` : `${m} min`;
+  }
+
+  // --- alert: a short tone and a badge when a conversation arrives -------------------
+
+  function alertNew() {
+    state.unseen += 1;
+    const badge = $("badge");
+    badge.textContent = String(state.unseen);
+    badge.hidden = false;
+    document.title = `(${state.unseen}) Agent desk`;
+    try {
+      const audio = new (window.AudioContext || window.webkitAudioContext)();
+      const tone = audio.createOscillator();
+      const gain = audio.createGain();
+      tone.frequency.value = 880;
+      gain.gain.value = 0.08;
+      tone.connect(gain).connect(audio.destination);
+      tone.start();
+      tone.stop(audio.currentTime + 0.25);
+    } catch (_) { /* no sound: the badge stays */ }
+  }
+
+  function seen() {
+    state.unseen = 0;
+    $("badge").hidden = true;
+    document.title = "Agent desk";
+  }
+
+  // --- the queue ---------------------------------------------------------------------
+
+  async function loadQueue() {
+    const data = await api("GET", "/desk/api/queue");
+    state.queue = data.handoffs;
+    const list = $("queue");
+    list.replaceChildren();
+    for (const h of state.queue) {
+      const item = el("li", { "data-id": h.id, class: h.id === state.current ? "current" : "",
+                              onclick: () => openHandoff(h.id) },
+        el("div", { text: `#${h.id} · ${h.language === "zh" ? "中文" : "English"} · ${h.channel}` }),
+        el("div", { class: "meta", text: `${h.state}${h.agent ? " · " + h.agent : ""} · ` +
+                                          `${h.reason} · waiting ${minutes(h.waiting_seconds)}` +
+                                          (h.outside_hours ? " · ticket" : "") }));
+      if (!state.known.has(h.id)) item.classList.add("new");
+      state.known.add(h.id);
+      list.append(item);
+    }
+  }
+
+  async function loadAgents() {
+    const data = await api("GET", "/desk/api/agents");
+    const select = $("transfer-to");
+    select.replaceChildren(...data.agents.filter((a) => a.id !== me.id).map((a) =>
+      el("option", { value: a.id, text: `${a.name}${a.online ? "" : " (offline)"} · ${a.holding}/${a.capacity}` })));
+  }
+
+  // --- one conversation --------------------------------------------------------------
+
+  function messageItem(m) {
+    const who = m.role === "customer" ? "Customer" : m.role === "agent" ? (m.author || "Agent")
+      : m.role === "notice" ? "Notice" : "Assistant";
+    const item = el("li", { class: m.role }, el("span", { class: "who", text: who }),
+                    el("span", { class: "text", text: m.text || "" }));
+    if (m.role === "customer" && m.intent) {
+      const confidence = typeof m.confidence === "number" ? ` ${m.confidence.toFixed(2)}` : "";
+      item.append(el("span", { class: "intent", text: `${m.intent}${confidence}` }));
+    }
+    if (m.role === "customer" && m.to_person) item.append(el("span", { class: "intent", text: "to a person" }));
+    if (m.image && state.current) {
+      item.append(el("img", { alt: "customer's photo",
+                              src: `/desk/api/handoffs/${state.current}/photos/${encodeURIComponent(m.image)}` }));
+    }
+    const cards = m.data && m.data.custom && Array.isArray(m.data.custom.cards) ? m.data.custom.cards : [];
+    if (cards.length) item.append(el("div", { class: "meta", text: "Cards: " + cards.map((c) => c.title).join(" · ") }));
+    return item;
+  }
+
+  function renderTranscript(detail) {
+    const list = $("transcript");
+    list.replaceChildren(...detail.history.messages.map(messageItem));
+    for (const note of detail.history.notes || []) {
+      list.append(el("li", { class: "note" }, el("span", { class: "who", text: `Note · ${note.author || ""}` }),
+                     el("span", { text: note.text || "" })));
+    }
+    list.scrollTop = list.scrollHeight;
+  }
+
+  function dl(pairs) {
+    const list = el("dl");
+    for (const [term, value] of pairs) {
+      list.append(el("dt", { text: term }));
+      if (value instanceof Node) list.append(el("dd", {}, value));
+      else list.append(el("dd", { text: value === null || value === undefined || value === "" ? "—" : value }));
+    }
+    return list;
+  }
+
+  function renderContext(detail) {
+    const c = detail.context;
+    const h = detail.handoff;
+    const shown = el("ul");
+    for (const p of c.shown) shown.append(el("li", { text: `${p.name} — ${p.price ?? "?"} ${p.currency}${p.in_stock ? "" : " (out of stock)"}` }));
+    const orders = el("ul");
+    for (const o of c.orders) orders.append(el("li", { text: `${o.number}: ${o.status}, ${o.total} ${o.currency}` }));
+    const quotes = el("ul");
+    for (const q of c.quotes) quotes.append(el("li", { text: `${q.kind} ${q.sku}: ${q.price ?? "-"} ${q.currency} (${q.status})${q.coupon ? " coupon " + q.coupon : ""}` }));
+    const photos = el("div");
+    for (const id of detail.history.photos || []) {
+      photos.append(el("img", { alt: "customer's photo", src: `/desk/api/handoffs/${h.id}/photos/${encodeURIComponent(id)}` }));
+    }
+    const audit = el("ul");
+    for (const e of detail.events) audit.append(el("li", { text: `${new Date(e.at * 1000).toLocaleTimeString()} ${e.actor} ${e.action}` }));
+    $("context").replaceChildren(dl([
+      ["Customer", c.customer ? `${c.customer.id} (${c.customer.segment || "no segment"})` : "not signed in"],
+      ["Language · channel", `${h.language} · ${h.channel}`],
+      ["Reason", h.reason],
+      ["Open order", c.open_order],
+      ["Orders", c.orders.length ? orders : "none"],
+      ["Product under discussion", c.product ? `${c.product.name} — ${c.product.price ?? "?"} ${c.product.currency}` : null],
+      ["Products shown", c.shown.length ? shown : "none"],
+      ["Price quotes and coupons", c.quotes.length ? quotes : "none"],
+      ["Photos", (detail.history.photos || []).length ? photos : "none"],
+      ["History", audit],
+    ]));
+  }
+
+  function renderHead(detail) {
+    const h = detail.handoff;
+    $("empty").hidden = true;
+    $("open").hidden = false;
+    $("conv-title").textContent = `#${h.id} · ${h.conversation}`;
+    $("conv-state").textContent = h.state + (h.agent ? ` · ${h.agent}` : "");
+    const mine = h.state === "assigned" && h.agent === me.id;
+    $("claim").hidden = h.state !== "waiting";
+    for (const id of ["send", "handback", "product-search", "reply"]) $(id).disabled = !mine;
+    $("as-note").disabled = false;
+    $("transfer").hidden = $("transfer-to").hidden = !(h.state === "assigned" && (mine || me.role === "supervisor"));
+  }
+
+  async function openHandoff(id) {
+    state.current = id;
+    seen();
+    showError("");
+    try {
+      const detail = await api("GET", `/desk/api/handoffs/${id}`);
+      if (state.current !== id) return;
+      state.detail = detail;
+      renderHead(detail);
+      renderTranscript(detail);
+      renderContext(detail);
+      fillCanned(detail.handoff.language);
+      for (const li of $("queue").children) li.classList.toggle("current", Number(li.dataset.id) === id);
+    } catch (err) {
+      showError(err.message);
+    }
+  }
+
+  function append(message) {
+    $("transcript").append(messageItem(message));
+    $("transcript").scrollTop = $("transcript").scrollHeight;
+  }
+
+  // --- replying ----------------------------------------------------------------------
+
+  function fillCanned(language) {
+    const select = $("canned");
+    select.replaceChildren(el("option", { value: "", text: "Canned responses…" }),
+      ...state.canned.filter((c) => c.language === language).map((c) =>
+        el("option", { value: String(c.id), text: c.title })));
+  }
+
+  async function loadCanned() {
+    state.canned = (await api("GET", "/desk/api/canned")).canned;
+    if (state.detail) fillCanned(state.detail.handoff.language);
+    const list = $("canned-list");
+    list.replaceChildren(...state.canned.map((c) => el("li", {},
+      el("span", { text: `[${c.language}] ${c.title}: ${c.text} ` }),
+      el("button", { type: "button", text: "Delete", onclick: async () => {
+        await api("DELETE", `/desk/api/canned/${c.id}`); loadCanned();
+      } }))));
+  }
+
+  async function send(event) {
+    event.preventDefault();
+    const text = $("reply").value.trim();
+    if (!text || !state.current) return;
+    showError("");
+    const id = state.current;
+    try {
+      if ($("as-note").checked) {
+        await api("POST", `/desk/api/handoffs/${id}/note`, { text });
+        $("transcript").append(el("li", { class: "note" }, el("span", { class: "who", text: `Note · ${me.name}` }),
+                                  el("span", { text })));
+      } else {
+        await api("POST", `/desk/api/handoffs/${id}/reply`, { text });
+        append({ role: "agent", author: me.name, text });
+        typing(false);
+      }
+      $("reply").value = "";
+    } catch (err) {
+      showError(err.message);
+    }
+  }
+
+  function typing(on) {
+    if (!state.current || !state.detail || state.detail.handoff.agent !== me.id) return;
+    const now = Date.now();
+    clearTimeout(state.typingTimer);
+    if (on) {
+      state.typingTimer = setTimeout(() => typing(false), 4000);
+      if (now - state.typingSent < 2500) return;
+      state.typingSent = now;
+    } else {
+      state.typingSent = 0;
+    }
+    api("POST", `/desk/api/handoffs/${state.current}/typing`, { on }).catch(() => {});
+  }
+
+  async function searchProducts() {
+    const q = $("product-query").value.trim();
+    if (!q || !state.detail) return;
+    const lang = state.detail.handoff.language;
+    const data = await api("GET", `/desk/api/products?q=${encodeURIComponent(q)}&lang=${lang}`);
+    const list = $("product-results");
+    list.replaceChildren(...data.products.map((card) => el("li", {},
+      card.image ? el("img", { src: card.image, alt: "" }) : null,
+      el("div", { text: card.title }), el("div", { class: "meta", text: card.price }),
+      el("button", { type: "button", text: "Send card", onclick: () => sendCard(card) }))));
+    if (!data.products.length) list.append(el("li", { text: "No product found." }));
+  }
+
+  async function sendCard(card) {
+    try {
+      await api("POST", `/desk/api/handoffs/${state.current}/reply`, { product: card.sku });
+      append({ role: "agent", author: me.name, text: `${card.title} — ${card.price}`,
+               data: { custom: { cards: [card] } } });
+    } catch (err) {
+      showError(err.message);
+    }
+  }
+
+  // --- live updates ------------------------------------------------------------------
+
+  function onEvent(payload) {
+    if (payload.type === "signed_out") { location.href = "/desk/login"; return; }
+    if (payload.type === "agents") { loadAgents().catch(() => {}); return; }
+    if (payload.type === "typing") {
+      if (payload.handoff === state.current) $("customer-typing").hidden = !payload.on;
+      return;
+    }
+    if (payload.type !== "event") return;
+    if (payload.action === "requested") alertNew();
+    if (payload.handoff === state.current) {
+      if (payload.action === "customer_message") {
+        $("customer-typing").hidden = true;
+        append({ role: "customer", text: payload.detail.text || "", image: payload.detail.image,
+                 to_person: true });
+      } else if (payload.action === "replied" && payload.actor !== me.id) {
+        append({ role: "agent", author: payload.actor, text: payload.detail.text || "" });
+      } else if (!["replied", "noted"].includes(payload.action)) {
+        openHandoff(state.current);
+      }
+    }
+    if (!["customer_message", "replied", "noted"].includes(payload.action)) loadQueue().catch(() => {});
+  }
+
+  function connect() {
+    const source = new EventSource("/desk/api/stream");
+    source.onopen = () => {
+      $("connection").textContent = "live";
+      loadQueue().catch(() => {});
+      if (state.current) openHandoff(state.current);
+    };
+    source.onmessage = (message) => {
+      try { onEvent(JSON.parse(message.data)); } catch (err) { console.warn(err); }
+    };
+    // EventSource reconnects by itself (the server asks for 2 s)
+    source.onerror = () => { $("connection").textContent = "reconnecting…"; };
+  }
+
+  // --- wiring ------------------------------------------------------------------------
+
+  $("composer").addEventListener("submit", send);
+  $("reply").addEventListener("input", () => typing(true));
+  $("reply").addEventListener("keydown", (e) => {
+    if (e.key === "Enter" && !e.shiftKey) { e.preventDefault(); $("send").click(); }
+  });
+  $("as-note").addEventListener("change", () => {
+    const mine = state.detail && state.detail.handoff.agent === me.id;
+    $("send").disabled = !$("as-note").checked && !mine;
+    $("reply").disabled = !$("as-note").checked && !mine;
+  });
+  $("canned").addEventListener("change", () => {
+    const item = state.canned.find((c) => String(c.id) === $("canned").value);
+    if (item) $("reply").value = item.text.replaceAll("{agent}", me.name);
+    $("canned").value = "";
+    $("reply").focus();
+  });
+  $("product-search").addEventListener("click", () => searchProducts().catch((e) => showError(e.message)));
+  $("product-query").addEventListener("keydown", (e) => {
+    if (e.key === "Enter") { e.preventDefault(); $("product-search").click(); }
+  });
+  $("claim").addEventListener("click", async () => {
+    try { await api("POST", `/desk/api/handoffs/${state.current}/claim`); await openHandoff(state.current); loadQueue(); }
+    catch (err) { showError(err.message); }
+  });
+  $("transfer").addEventListener("click", async () => {
+    try { await api("POST", `/desk/api/handoffs/${state.current}/transfer`, { to: $("transfer-to").value }); await openHandoff(state.current); loadQueue(); }
+    catch (err) { showError(err.message); }
+  });
+  $("handback").addEventListener("click", async () => {
+    try {
+      await api("POST", `/desk/api/handoffs/${state.current}/handback`, { summary: $("summary").value });
+      $("summary").value = "";
+      await openHandoff(state.current);
+      loadQueue();
+    } catch (err) { showError(err.message); }
+  });
+  $("available").addEventListener("change", () => {
+    api("POST", "/desk/api/status", { online: $("available").checked }).catch((e) => showError(e.message));
+  });
+  $("logout").addEventListener("click", async () => {
+    await api("POST", "/desk/logout").catch(() => {});
+    location.href = "/desk/login";
+  });
+  $("canned-form").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    try {
+      await api("POST", "/desk/api/canned", { language: $("canned-lang").value,
+                                              title: $("canned-title").value, text: $("canned-text").value });
+      $("canned-title").value = $("canned-text").value = "";
+      loadCanned();
+    } catch (err) { showError(err.message); }
+  });
+  window.addEventListener("focus", seen);
+  if (me.role === "supervisor") $("canned-admin").hidden = false;
+
+  connect();
+  loadAgents().catch(() => {});
+  loadCanned().catch(() => {});
+})();

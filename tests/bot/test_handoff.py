@@ -1,0 +1,145 @@
+"""The bot's side of human handoff: the offer policy, sentiment, the desk's transcript."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+from unittest.mock import MagicMock
+
+import pytest
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import ActionExecuted, BotUttered, SlotSet, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
+
+from bot.channels.handover import history
+from bot.components.sentiment import ChineseModel, SentimentScorer, english_negative
+from bot.policies.handoff import HandoffPolicy
+
+DOMAIN = Domain.from_yaml("""
+version: "3.1"
+intents: [deny, ask_price, nlu_fallback, human_handoff, cancel_order]
+slots:
+  handoff_state: {type: any, influence_conversation: false, mappings: [{type: custom}]}
+  handoff_reason: {type: text, influence_conversation: false, mappings: [{type: custom}]}
+  shown_products: {type: list, influence_conversation: false, mappings: [{type: custom}]}
+  handoff_note: {type: any, influence_conversation: false, mappings: [{type: custom}]}
+  product: {type: text, influence_conversation: false, mappings: [{type: custom}]}
+actions: [action_handoff_offer, action_handoff_cancel, action_handoff_request,
+          action_handoff_return, action_handoff_rate, action_cancel_order]
+responses:
+  utter_default: [{text: "rephrase?"}]
+  utter_cancel_refused_shipped: [{text: "shipped"}]
+""")
+
+
+def policy(**config: Any) -> HandoffPolicy:
+    return HandoffPolicy({**HandoffPolicy.get_default_config(), **config}, MagicMock(),
+                         MagicMock(), MagicMock())
+
+
+def predicted(tracker: DialogueStateTracker, p: HandoffPolicy | None = None) -> str | None:
+    prediction = (p or policy()).predict_action_probabilities(tracker, DOMAIN)
+    best = max(range(len(prediction.probabilities)), key=prediction.probabilities.__getitem__)
+    return DOMAIN.action_names_or_texts[best] if prediction.probabilities[best] > 0 else None
+
+
+def user(text: str, intent: str, **parse: Any) -> UserUttered:
+    return UserUttered(text, {"name": intent, "confidence": 0.9},
+                       parse_data={"intent": {"name": intent}, **parse}, input_channel="rest")
+
+
+def fallback_turn(text: str) -> list[Any]:
+    return [ActionExecuted("action_listen"), user(text, "nlu_fallback"),
+            ActionExecuted("utter_default"),
+            BotUttered("rephrase?", metadata={"utter_action": "utter_default"})]
+
+
+def test_the_second_fallback_in_a_row_brings_an_offer_with_its_reason() -> None:
+    one = DialogueStateTracker.from_events("c", fallback_turn("asdf"))
+    assert predicted(one) is None
+    two = DialogueStateTracker.from_events("c", fallback_turn("asdf") + fallback_turn("qwer"))
+    prediction = policy().predict_action_probabilities(two, DOMAIN)
+    assert predicted(two) == "action_handoff_offer"
+    assert SlotSet("handoff_reason", "fallbacks") in prediction.events
+    # after the offer: listen, and no new offer right away
+    offered = DialogueStateTracker.from_events("c", fallback_turn("asdf") + fallback_turn(
+        "qwer") + [ActionExecuted("action_handoff_offer")])
+    assert predicted(offered) == "action_listen"
+
+
+def test_upset_and_shop_configured_cases_and_never_during_a_handoff() -> None:
+    upset = DialogueStateTracker.from_events("c", [
+        ActionExecuted("action_listen"),
+        user("this is useless", "ask_price", sentiment={"negative": 0.97, "upset": True}),
+        ActionExecuted("utter_default")])
+    assert predicted(upset) == "action_handoff_offer"
+    shipped = DialogueStateTracker.from_events("c", [
+        ActionExecuted("action_listen"), user("cancel it", "cancel_order"),
+        ActionExecuted("action_cancel_order"),
+        BotUttered("shipped", metadata={"utter_action": "utter_cancel_refused_shipped"})])
+    assert predicted(shipped, policy(offer_after=["utter_cancel_refused_shipped"])) == \
+        "action_handoff_offer"
+    assert predicted(shipped) is None  # not configured
+    waiting = DialogueStateTracker.from_events("c", [SlotSet("handoff_state", "waiting"),
+                                                     *upset.events])
+    assert predicted(waiting) is None
+
+
+def test_never_mind_while_waiting_cancels_only_then() -> None:
+    waiting = DialogueStateTracker.from_events("c", [
+        SlotSet("handoff_state", "waiting"), ActionExecuted("action_listen"),
+        user("never mind", "deny")])
+    assert predicted(waiting) == "action_handoff_cancel"
+    idle = DialogueStateTracker.from_events("c", [ActionExecuted("action_listen"),
+                                                  user("never mind", "deny")])
+    assert predicted(idle) is None
+    replayed = DialogueStateTracker.from_events("c", [
+        SlotSet("handoff_state", "waiting"), ActionExecuted("action_listen"),
+        UserUttered("never mind", {"name": "deny"})])  # a story: no input channel
+    assert predicted(replayed) is None
+
+
+def test_english_sentiment_from_the_lexicon() -> None:
+    assert english_negative("this is ridiculous, your service is terrible") > 0.7
+    assert english_negative("how much is the red one") == pytest.approx(0.5)
+    assert english_negative("great, thank you so much!") < 0.2
+
+
+def test_chinese_sentiment_from_a_saved_model(tmp_path: Path) -> None:
+    model = {"vocabulary": {"差": 0, "好": 1}, "idf": [1.0, 1.0], "coef": [4.0, -4.0],
+             "intercept": 0.0, "ngram": [1, 1]}
+    chinese = ChineseModel(json.loads(json.dumps(model)))
+    assert chinese.negative("太差了") > 0.9 and chinese.negative("很好") < 0.1
+    scorer = SentimentScorer({"thresholds": {"en": 0.6, "zh": 0.9}}, MagicMock(), MagicMock(),
+                             chinese)
+    assert scorer.score("太差了")["upset"] is True  # type: ignore[index]
+    assert scorer.score("很好")["upset"] is False  # type: ignore[index]
+    assert scorer.score("/human_handoff") is None  # a button, not words
+    no_model = SentimentScorer({}, MagicMock(), MagicMock(), None)
+    assert no_model.score("太差了") is None
+
+
+def test_the_desk_transcript_keeps_who_said_what() -> None:
+    tracker = DialogueStateTracker.from_events("c", [
+        ActionExecuted("action_listen"),
+        UserUttered("show me shoes", {"name": "search_products", "confidence": 0.93},
+                    metadata={"verified": {"customer_id": "C1"}}, input_channel="widget"),
+        BotUttered("1. Anta C202", metadata={"utter_action": "utter_search_results"}),
+        SlotSet("shown_products", ["S1", "S2"]), SlotSet("product", "S2"),
+        UserUttered("<b>hi</b>", {"name": None}, parse_data={"handoff": {"id": 1}},
+                    input_channel="widget"),
+        BotUttered("Hello", metadata={"role": "agent", "author": "Ann"}),
+        SlotSet("handoff_note", {"author": "Ann", "text": "VIP"}),
+        UserUttered("/share_image", {"name": "share_image"},
+                    metadata={"image": "abc123", "caption": "this one"}),
+    ])
+    data = history(tracker)
+    roles = [(m["role"], m["text"]) for m in data["messages"]]
+    assert roles == [("customer", "show me shoes"), ("assistant", "1. Anta C202"),
+                     ("customer", "<b>hi</b>"), ("agent", "Hello"), ("customer", "this one")]
+    assert data["messages"][0]["intent"] == "search_products"
+    assert data["messages"][2]["to_person"] and data["messages"][3]["author"] == "Ann"
+    assert data["shown"] == ["S1", "S2"] and data["slots"]["product"] == "S2"
+    assert data["notes"] == [{"author": "Ann", "text": "VIP"}]
+    assert data["photos"] == ["abc123"] and data["customer_id"] == "C1"
