@@ -13,12 +13,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import sqlalchemy as sa
 from argon2 import PasswordHasher
@@ -191,10 +193,9 @@ class Accounts:
         with self._engine.begin() as conn:
             if any(self._failures(conn, k) >= self.max_failures * (1 if k[0] == "u" else 4)
                    for k in keys):
-                try:  # the same work as a real check: timing tells nothing
+                # the same work as a real check: timing tells nothing
+                with contextlib.suppress(VerificationError, InvalidHashError):
                     self._hasher.verify(self._dummy, password or "")
-                except (VerificationError, InvalidHashError):
-                    pass
                 return None
             row = conn.execute(sa.select(users).where(users.c.id == user_id)).mappings().first()
             ok = False

@@ -19,9 +19,10 @@ import logging
 import mimetypes
 import secrets
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 import sqlalchemy as sa
 from jinja2 import Environment, FileSystemLoader, select_autoescape

@@ -16,6 +16,7 @@ nobody took within ``HANDOFF_WAIT_TIMEOUT``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from dataclasses import dataclass, field
@@ -48,6 +49,10 @@ NOTICES = {
 def notice(kind: str, language: str, **values: Any) -> str:
     """A notice to the customer in their language."""
     return NOTICES[kind]["zh" if language == "zh" else "en"].format(**values)
+
+
+#: events after which every page re-reads its queue
+QUEUE_CHANGES = frozenset({"claimed", "assigned", "transferred", "cancelled", "handed_back"})
 
 
 @dataclass(eq=False)
@@ -104,15 +109,15 @@ class Hub:
                    "action": event.action, "actor": event.actor, "at": event.at,
                    "state": handoff.state, "agent": handoff.agent, "detail": event.detail}
         self.publish(payload, handoff=handoff)
+        if event.action in QUEUE_CHANGES:  # everyone's queue changes (taken, gone)
+            self.publish({"type": "queue"})
 
     async def run(self) -> None:
         """Follow the feed until cancelled."""
         self._cursor = await asyncio.to_thread(self.handoffs.last_event_id)
         while True:
-            try:
+            with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self.poll_seconds)
-            except asyncio.TimeoutError:
-                pass
             self._wake.clear()
             try:
                 events = await asyncio.to_thread(self.handoffs.events_after, self._cursor)

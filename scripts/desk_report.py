@@ -20,15 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from handoff import HandoffService
+from scripts.bench_chat import percentile
 from handoff.models import Handoff
-
-
-def percentile(values: list[float], share: float) -> float | None:
-    """The ``share`` percentile (nearest rank) of ``values``; None when empty."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(share * len(ordered) + 0.5) - 1))]
 
 
 def summarise(handoffs: list[Handoff]) -> dict[str, Any]:
@@ -44,8 +37,8 @@ def summarise(handoffs: list[Handoff]) -> dict[str, Any]:
         "by_channel": dict(Counter(h.channel for h in handoffs).most_common()),
         "states": dict(states),
         "tickets_outside_hours": sum(h.outside_hours for h in handoffs),
-        "first_reply_p50_s": percentile(first, 0.5),
-        "first_reply_p95_s": percentile(first, 0.95),
+        "first_reply_p50_s": percentile(first, 50) if first else None,
+        "first_reply_p95_s": percentile(first, 95) if first else None,
         "handback_rate": round(resolved / len(handoffs), 3) if handoffs else None,
         "csat_answers": len(csat),
         "csat_mean": round(statistics.fmean(csat), 2) if csat else None,

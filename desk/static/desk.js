@@ -289,6 +289,7 @@
   function onEvent(payload) {
     if (payload.type === "signed_out") { location.href = "/desk/login"; return; }
     if (payload.type === "agents") { loadAgents().catch(() => {}); return; }
+    if (payload.type === "queue") { loadQueue().catch(() => {}); return; }
     if (payload.type === "typing") {
       if (payload.handoff === state.current) $("customer-typing").hidden = !payload.on;
       return;

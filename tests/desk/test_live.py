@@ -1,0 +1,119 @@
+"""The desk's scheduler and live feed, on a real queue (SQLite) with a recording bot client."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from desk.accounts import User
+from desk.live import Hub, Scheduler
+from handoff import HandoffService
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_800_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class Bot:
+    """Records what the desk sends to the Rasa server."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str, str]] = []
+        self.events: list[tuple[str, str, dict[str, Any]]] = []
+
+    async def send(self, channel: str, conversation: str, message: dict[str, Any], *,
+                   role: str = "agent") -> int:
+        self.sent.append((conversation, role, message["text"]))
+        return len(self.sent)
+
+    async def event(self, conversation: str, kind: str, detail: dict[str, Any], *,
+                    channel: str = "") -> None:
+        self.events.append((conversation, kind, detail))
+
+
+def setup(tmp_path, **options: Any) -> tuple[HandoffService, Bot, Scheduler, Clock]:  # type: ignore[no-untyped-def]
+    clock = Clock()
+    service = HandoffService(url=f"sqlite:///{tmp_path / 'h.db'}", clock=clock,
+                             wait_timeout=300)
+    service.create_schema()
+    bot = Bot()
+    scheduler = Scheduler(service, bot, Hub(service), auto_assign=options.get("auto", False),
+                          update_seconds=0)  # type: ignore[arg-type]
+    return service, bot, scheduler, clock
+
+
+def test_a_customer_nobody_takes_is_told_once_in_their_language(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    service, bot, scheduler, clock = setup(tmp_path)
+    service.request("c1", channel="widget", language="zh", reason="asked")
+    asyncio.run(scheduler.tick())
+    assert bot.sent == []
+    clock.now += 301
+    asyncio.run(scheduler.tick())
+    asyncio.run(scheduler.tick())
+    assert len(bot.sent) == 1 and bot.sent[0][:2] == ("c1", "notice")
+    assert "留言" in bot.sent[0][2]
+
+
+def test_waiting_customers_hear_when_their_place_improves(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    service, bot, scheduler, _clock = setup(tmp_path)
+    service.upsert_agent("ann", name="Ann", capacity=1)
+    service.set_online("ann", True)
+    first = service.request("c1", channel="widget", language="en", reason="asked")
+    service.request("c2", channel="rest", language="en", reason="upset")
+    asyncio.run(scheduler.tick())  # places as the customers were told them
+    assert bot.sent == []
+    service.claim(first.id, "ann")
+    asyncio.run(scheduler.tick())
+    assert bot.sent == [("c2", "notice", bot.sent[0][2])]
+    assert "number 1 in the queue" in bot.sent[0][2]
+
+
+def test_automatic_assignment_tells_the_history_and_the_customer(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    service, bot, scheduler, _clock = setup(tmp_path, auto=True)
+    service.upsert_agent("ann", name="Ann", capacity=1)
+    service.set_online("ann", True)
+    service.request("c1", channel="widget", language="en", reason="asked")
+    service.request("c2", channel="widget", language="en", reason="asked")
+    asyncio.run(scheduler.tick())
+    assert bot.events == [("c1", "claimed", {"agent": "Ann"})]  # capacity 1: c2 waits
+    assert ("c1", "notice", "Ann from our team has joined the conversation.") in bot.sent
+    assert service.open_for("c2").state == "waiting"  # type: ignore[union-attr]
+
+
+def test_the_feed_reaches_only_those_allowed_to_see(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    service, _bot, _scheduler, _clock = setup(tmp_path)
+    for agent_id in ("ann", "bob"):
+        service.upsert_agent(agent_id, name=agent_id, capacity=2)
+    service.upsert_agent("boss", name="boss", role="supervisor", capacity=2)
+    hub = Hub(service, poll_seconds=0.05)
+    pages = {u: hub.subscribe(User(u, u, "supervisor" if u == "boss" else "agent"))
+             for u in ("ann", "bob", "boss")}
+
+    async def scenario() -> None:
+        runner = asyncio.create_task(hub.run())
+        await asyncio.sleep(0.1)
+        ticket = service.request("c1", channel="widget", language="en", reason="asked")
+        await asyncio.sleep(0.2)
+        service.claim(ticket.id, "ann")
+        service.customer_said(ticket.id, text="<script>hi</script>")
+        hub.wake()
+        await asyncio.sleep(0.2)
+        runner.cancel()
+
+    asyncio.run(scenario())
+
+    def actions(user: str) -> list[str]:
+        out = []
+        while not pages[user].queue.empty():
+            payload = pages[user].queue.get_nowait()
+            out.append(payload.get("action", payload["type"]))
+        return out
+
+    assert actions("ann") == ["requested", "claimed", "queue", "customer_message"]
+    # a waiting one; then held by someone else: only that the queue changed
+    assert actions("bob") == ["requested", "queue"]
+    assert actions("boss") == ["requested", "claimed", "queue", "customer_message"]
