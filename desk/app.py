@@ -401,24 +401,12 @@ def create_app(config: DeskSettings, *, name: str = "agent_desk") -> Sanic:
         author = {"author": current.user.name, "agent_id": current.user.id}
         if body.get("product"):
             sku = text_of(body, "product")
-            from desk.context import search_products
+            from desk.context import product_card_of
 
-            cards = [c for c in await asyncio.to_thread(
-                search_products, sku, lang=handoff.language,
-                conversation=handoff.conversation) if c["sku"] == sku]
-            if not cards:
-                from actions.common import currency_for, product_card
-                from actions.services import product_graph
-
-                graph = product_graph()
-                if not graph.has_product(sku):
-                    raise Refused(404, "no such product")
-                cards = [await asyncio.to_thread(
-                    product_card, graph, sku, lang=handoff.language,
-                    currency=currency_for(handoff.language, graph),
-                    payload="/ask_details" + json.dumps({"product": sku}), image="catalog",
-                    conversation=handoff.conversation)]
-            card = cards[0]
+            card = await asyncio.to_thread(product_card_of, sku, lang=handoff.language,
+                                           conversation=handoff.conversation)
+            if card is None:
+                raise Refused(404, "no such product")
             message = {"text": f"{card['title']} — {card['price']}",
                        "custom": {"type": "product_cards", "cards": [card], "source": "agent"},
                        **author}

@@ -11,14 +11,31 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from typing import Any
 
 from actions.common import currency_for, display_name, product_card
-from actions.services import order_service, pricing_ledger, product_graph, shopper
+from actions.services import (
+    feedback_store,
+    order_service,
+    pricing_ledger,
+    product_graph,
+    shopper,
+)
 from shop.orders import CustomerIdentity
 
 logger = logging.getLogger(__name__)
 MAX_SEARCH = 8
+IMAGES_TTL = 60.0
+_images: dict[str, Any] = {"at": 0.0, "by_sku": {}}
+
+
+def product_images() -> dict[str, str | None]:
+    """Each product's picture (URL or catalog file), re-read at most every minute."""
+    if time.monotonic() - _images["at"] > IMAGES_TTL:
+        _images["by_sku"] = {p.sku: p.image for p in feedback_store().products()}
+        _images["at"] = time.monotonic()
+    return _images["by_sku"]
 
 
 def _product(sku: str, lang: str) -> dict[str, Any] | None:
@@ -62,9 +79,12 @@ def shop_context(history: dict[str, Any], *, lang: str) -> dict[str, Any]:
     if slots.get("product"):
         out["product"] = _product(str(slots["product"]), lang)
     try:
+        graph = product_graph()
         for quote in pricing_ledger().by_conversation(conversation):
             out["quotes"].append({
                 "sku": quote.sku, "kind": quote.kind, "price": quote.price,
+                "name": graph.model_name(quote.sku, lang) if graph.has_product(quote.sku)
+                else quote.sku,
                 "list_price": quote.list_price, "currency": quote.currency,
                 "status": quote.status, "coupon": quote.coupon,
                 "at": quote.created_at.isoformat()})
@@ -92,8 +112,18 @@ def search_products(query: str, *, lang: str, conversation: str | None) -> list[
                 found = graph.search(currency=currency, limit=MAX_SEARCH,
                                      **{kind: key})  # type: ignore[arg-type]
                 skus += [p.sku for p in found.items if p.sku not in skus]
+    images = product_images()
     return [product_card(graph, sku, lang=lang, currency=currency,
                          payload="/ask_details" + json.dumps({"product": sku}),
-                         # the shop's image route (PRODUCT_IMAGE_URL), as for the assistant
-                         image="catalog", conversation=conversation)
+                         image=images.get(sku), conversation=conversation)
             for sku in skus[:MAX_SEARCH]]
+
+
+def product_card_of(sku: str, *, lang: str, conversation: str | None) -> dict[str, Any] | None:
+    """One product's card (``None`` when the catalog has no such product; blocking)."""
+    graph = product_graph()
+    if not graph.has_product(sku):
+        return None
+    return product_card(graph, sku, lang=lang, currency=currency_for(lang, graph),
+                        payload="/ask_details" + json.dumps({"product": sku}),
+                        image=product_images().get(sku), conversation=conversation)

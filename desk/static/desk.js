@@ -148,7 +148,10 @@
     const orders = el("ul");
     for (const o of c.orders) orders.append(el("li", { text: `${o.number}: ${o.status}, ${o.total} ${o.currency}` }));
     const quotes = el("ul");
-    for (const q of c.quotes) quotes.append(el("li", { text: `${q.kind} ${q.sku}: ${q.price ?? "-"} ${q.currency} (${q.status})${q.coupon ? " coupon " + q.coupon : ""}` }));
+    for (const q of c.quotes) {
+      const list = q.list_price !== null && q.list_price !== undefined ? `, list ${q.list_price}` : "";
+      quotes.append(el("li", { text: `${q.kind} · ${q.name} (${q.sku}): ${q.price ?? "-"} ${q.currency}${list} · ${q.status}${q.coupon ? " · coupon " + q.coupon : ""}` }));
+    }
     const photos = el("div");
     for (const id of detail.history.photos || []) {
       photos.append(el("img", { alt: "customer's photo", src: `/desk/api/handoffs/${h.id}/photos/${encodeURIComponent(id)}` }));

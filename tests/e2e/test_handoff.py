@@ -57,18 +57,14 @@ class Desk:
         page.click("button[type=submit]")
         page.wait_for_selector("#connection:text('live')", timeout=20_000)
 
-    def open_conversation(self, conversation: str, timeout: float = 20_000) -> None:
-        item = self.page.locator("#queue li", has_text=re.compile(r"#\d+"))
-        self.page.wait_for_function(
-            "() => document.querySelectorAll('#queue li').length > 0", timeout=timeout)
-        for i in range(item.count()):
-            item.nth(i).click()
-            self.page.wait_for_selector("#conv-title", state="visible")
-            self.page.wait_for_function(
-                "() => document.getElementById('conv-title').textContent.length > 0")
-            if conversation in self.page.inner_text("#conv-title"):
-                return
-        raise AssertionError(f"{conversation} is not in the queue")
+    def open_conversation(self, stack: Stack, conversation: str,
+                          timeout: float = 20_000) -> None:
+        ticket = queue(stack).open_for(conversation)
+        assert ticket is not None, f"{conversation} has no open handoff"
+        item = f'#queue li[data-id="{ticket.id}"]'
+        self.page.wait_for_selector(item, timeout=timeout)  # arrives live
+        self.page.click(item)
+        self.wait_text("#conv-title", conversation)
 
     def transcript(self) -> str:
         return self.page.inner_text("#transcript")
@@ -131,14 +127,25 @@ def test_a_widget_customer_is_handed_to_an_agent_and_back(stack: Stack, two, lan
 
     # the desk: alerted, claims, sees what the customer was shown and quoted
     desk.page.wait_for_selector("#badge:not([hidden])", timeout=20_000)
-    desk.open_conversation(conversation)
+    desk.open_conversation(stack, conversation)
     desk.page.click("#claim")
     desk.wait_text("#conv-state", "assigned")
     context = desk.page.inner_text("#context")
     assert "Products shown" in context and "none" not in context.split("Products shown")[1][:5]
-    assert re.search(r"quote \S+: [\d.]+", context), context
+    assert re.search(r"quote · .+ \(SKU-\d+\): [\d.]+ USD", context), context
     assert ask in desk.transcript()  # the whole transcript, assistant turns included
     page.wait_for_selector(f"{HOST} .msg.notice", timeout=20_000)  # "… has joined"
+
+    # typing shows both ways while a person holds the conversation
+    desk.page.fill("#reply", "…")
+    desk.page.type("#reply", "typing")
+    in_typing = ("() => { const t = document.querySelector('[data-shop-chat]').shadowRoot"
+                 ".querySelector('.typing'); return t && !t.hidden && t.textContent"
+                 ".includes(" + repr("Ann" if lang == "en" else "小林") + "); }")
+    page.wait_for_function(in_typing, timeout=10_000)
+    page.locator(f"{HOST} textarea").type("a")
+    desk.page.wait_for_selector("#customer-typing:not([hidden])", timeout=10_000)
+    page.locator(f"{HOST} textarea").fill("")
 
     # text and a product card reach the widget live, with the agent's name
     desk.reply(hello)
@@ -209,9 +216,21 @@ def test_a_rest_customer_gets_the_agent_s_reply_by_fetching(stack: Stack, sender
     sent = http.post(f"{base}/reply", json={"text": "Hello from support"},
                      headers={"X-CSRF-Token": csrf}, timeout=30)
     assert sent.status_code == 200, sent.text
+    # transferred to a colleague: only they may answer now
+    colleague = new_agent(stack)
+    moved = http.post(f"{base}/transfer", json={"to": colleague},
+                      headers={"X-CSRF-Token": csrf}, timeout=30)
+    assert moved.status_code == 200 and moved.json()["handoff"]["agent"] == colleague
+    assert http.post(f"{base}/reply", json={"text": "still me"},
+                     headers={"X-CSRF-Token": csrf}, timeout=30).status_code == 404
+    http, csrf = desk_session(stack, colleague)
+    sent = http.post(f"{base}/reply", json={"text": "Hello from support"},
+                     headers={"X-CSRF-Token": csrf}, timeout=30)
+    assert sent.status_code == 200, sent.text
     fetched = requests.get(f"{stack.rasa_url}/webhooks/rest/messages",
                            params={"sender": sender}, timeout=30).json()["messages"]
-    assert [m["text"] for m in fetched if m["role"] == "agent"] == ["Hello from support"]
+    assert [m["text"] for m in fetched if m["role"] == "agent"] == ["Hello from support"] * 2
+    assert any("is taking over" in m["text"] for m in fetched if m["role"] == "notice")
     # while the person holds it, the assistant is silent
     held = stack.post({"sender": sender, "message": "how much are running shoes?"})
     assert held.json() == [] and held.headers["X-Handoff"] == "assigned"
@@ -296,8 +315,17 @@ def test_an_agent_cannot_open_another_agent_s_conversation(stack: Stack, sender:
         "X-CSRF-Token": other_csrf}, timeout=30).status_code == 404
     assert ticket.id not in [h["id"] for h in other.get(
         f"{stack.desk_url}/desk/api/queue", timeout=30).json()["handoffs"]]
-    supervisor, _ = desk_session(stack, boss)
+    supervisor, boss_csrf = desk_session(stack, boss)
     assert supervisor.get(base, timeout=30).status_code == 200  # a supervisor sees all
+    # canned responses: supervisors manage them, agents use them
+    canned = {"language": "zh", "title": "退货政策", "text": "收货后30天内可申请退货。"}
+    assert other.post(f"{stack.desk_url}/desk/api/canned", json=canned, headers={
+        "X-CSRF-Token": other_csrf}, timeout=30).status_code == 403
+    added = supervisor.post(f"{stack.desk_url}/desk/api/canned", json=canned, headers={
+        "X-CSRF-Token": boss_csrf}, timeout=30)
+    assert added.status_code == 201
+    assert canned["text"] in [c["text"] for c in other.get(
+        f"{stack.desk_url}/desk/api/canned", timeout=30).json()["canned"]]
 
 
 def test_script_bearing_text_renders_as_text_in_the_desk(stack: Stack, two) -> None:
@@ -309,7 +337,7 @@ def test_script_bearing_text_renders_as_text_in_the_desk(stack: Stack, two) -> N
     chat = Chat(page).open()
     chat.say("talk to someone")
     conversation = _conversation(page)
-    desk.open_conversation(conversation)
+    desk.open_conversation(stack, conversation)
     desk.page.click("#claim")
     desk.wait_text("#conv-state", "assigned")
     box = page.locator(f"{HOST} textarea")

@@ -297,6 +297,7 @@ class Widget {
 
   send({ text, payload, image, localPhoto }) {
     const message = { type: "message", id: uid(), text: text || "", locale: this.locale };
+    this.typedAt = 0;
     if (payload) message.payload = payload;
     if (image) message.image = image;
     const node = this.draw({ role: "customer", text: message.text, localPhoto, photo: Boolean(image), ts: Date.now() / 1000 });
@@ -309,7 +310,8 @@ class Widget {
     this.flush();
   }
 
-  // While a person answers, they see that the customer types (a hint at most every 3 s).
+  // While a person answers, they see that the customer types (a hint at most every 3 s;
+  // a new message starts afresh).
   typed() {
     if (!this.ws || this.ws.readyState !== WebSocket.OPEN || !this.ready) return;
     const now = Date.now();
