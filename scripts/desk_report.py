@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from handoff import HandoffService
-from scripts.bench_chat import percentile
 from handoff.models import Handoff
+from scripts.bench_chat import percentile
 
 
 def summarise(handoffs: list[Handoff]) -> dict[str, Any]:

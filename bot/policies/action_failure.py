@@ -10,18 +10,16 @@ works again as soon as the action server is back.
 
 from __future__ import annotations
 
-from typing import Any, Dict, List
+from typing import Any, Dict
 
-from rasa.core.policies.policy import Policy, PolicyPrediction
-from rasa.engine.graph import ExecutionContext
+from rasa.core.policies.policy import PolicyPrediction
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.core.constants import ACTION_LISTEN_NAME
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
-from rasa.shared.core.generator import TrackerWithCachedStates
 from rasa.shared.core.trackers import DialogueStateTracker
+
+from bot.policies.stateless import StatelessPolicy
 
 FAILURE_RESPONSE = "utter_cannot_lookup"
 
@@ -55,32 +53,13 @@ def failed_action(tracker: DialogueStateTracker, domain: Domain) -> str | None:
 @DefaultV1Recipe.register(
     [DefaultV1Recipe.ComponentType.POLICY_WITHOUT_END_TO_END_SUPPORT], is_trainable=True
 )
-class ActionFailurePolicy(Policy):
+class ActionFailurePolicy(StatelessPolicy):
     """Predicts ``utter_cannot_lookup`` right after a custom action failed."""
 
     @staticmethod
     def get_default_config() -> Dict[str, Any]:
         """Outranks the rule policy, but only ever speaks after a failure."""
         return {"priority": 7}
-
-    def __init__(
-        self,
-        config: Dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-        featurizer: Any = None,
-    ) -> None:
-        super().__init__(config, model_storage, resource, execution_context, featurizer)
-
-    def train(
-        self,
-        training_trackers: List[TrackerWithCachedStates],
-        domain: Domain,
-        **kwargs: Any,
-    ) -> Resource:
-        """Nothing to learn."""
-        return self._resource
 
     def predict_action_probabilities(
         self,
@@ -98,14 +77,3 @@ class ActionFailurePolicy(Policy):
             probabilities[domain.index_for_action(ACTION_LISTEN_NAME)] = 1.0
         return self._prediction(probabilities)
 
-    @classmethod
-    def load(
-        cls,
-        config: Dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-        **kwargs: Any,
-    ) -> "ActionFailurePolicy":
-        """Nothing is persisted: loading is creating."""
-        return cls(config, model_storage, resource, execution_context)

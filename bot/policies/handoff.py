@@ -21,9 +21,9 @@ Configuration (``config.yml``): ``fallbacks``, ``failures``, ``photo``,
 
 from __future__ import annotations
 
-from typing import Any, Dict, List
+from typing import Any, Dict
 
-from rasa.core.policies.policy import Policy, PolicyPrediction
+from rasa.core.policies.policy import PolicyPrediction
 from rasa.engine.graph import ExecutionContext
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
@@ -31,9 +31,9 @@ from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.core.constants import ACTION_LISTEN_NAME
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, SlotSet, UserUttered
-from rasa.shared.core.generator import TrackerWithCachedStates
 from rasa.shared.core.trackers import DialogueStateTracker
 
+from bot.policies.stateless import StatelessPolicy
 from handoff.triggers import HANDOFF_ACTIONS, TriggerConfig, detect, turns_from_events
 
 OFFER = "action_handoff_offer"
@@ -59,7 +59,7 @@ def _since_offer(tracker: DialogueStateTracker) -> int | None:
 @DefaultV1Recipe.register(
     [DefaultV1Recipe.ComponentType.POLICY_WITHOUT_END_TO_END_SUPPORT], is_trainable=True
 )
-class HandoffPolicy(Policy):
+class HandoffPolicy(StatelessPolicy):
     """Predicts the handoff offer and "never mind" described in the module docstring."""
 
     @staticmethod
@@ -83,15 +83,6 @@ class HandoffPolicy(Policy):
             upset_threshold=float(config["upset_threshold"]),
             configured=frozenset(config.get("offer_after") or ()))
         self.cooldown = int(config["cooldown"])
-
-    def train(
-        self,
-        training_trackers: List[TrackerWithCachedStates],
-        domain: Domain,
-        **kwargs: Any,
-    ) -> Resource:
-        """Nothing to learn."""
-        return self._resource
 
     def _reason(self, tracker: DialogueStateTracker) -> str | None:
         since = _since_offer(tracker)
@@ -130,14 +121,3 @@ class HandoffPolicy(Policy):
         probabilities[domain.index_for_action(OFFER)] = 1.0
         return self._prediction(probabilities, events=[SlotSet(REASON_SLOT, reason)])
 
-    @classmethod
-    def load(
-        cls,
-        config: Dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-        **kwargs: Any,
-    ) -> "HandoffPolicy":
-        """Nothing is persisted: loading is creating."""
-        return cls(config, model_storage, resource, execution_context)
