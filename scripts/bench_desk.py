@@ -161,7 +161,7 @@ def main() -> None:
 
     fig, ax = plt.subplots(figsize=(7, 3.2))
     ax.boxplot([report["agent_to_widget_ms"]["all"], report["customer_to_desk_ms"]["all"]],
-               labels=["agent -> widget", "customer -> desk"], vert=False)
+               tick_labels=["agent -> widget", "customer -> desk"], orientation="horizontal")
     ax.axvline(TARGET_MS, color="red", linestyle="--", label=f"p95 target {TARGET_MS} ms")
     ax.set_xlabel("ms (Chromium, real servers)")
     ax.legend(fontsize=7)
