@@ -23,6 +23,7 @@ import argparse
 import json
 import os
 import random
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,32 @@ def read_reviews(datasets: Path) -> tuple[list[str], list[int]]:
     return texts, labels
 
 
+ANNOTATION = re.compile(r"\[([^\]]+)\]\([^)]+\)|\[([^\]]+)\]\{[^}]+\}")
+CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def chat_examples() -> list[str]:
+    """The assistant's own Chinese training messages (questions and requests to a shop,
+    calm by construction), without the labelled evaluation messages."""
+    import yaml
+
+    held_out = set(labelled("zh")[0])
+    files = [ROOT / "nlu_data" / "train" / "nlu_zh.yml",
+             *sorted((ROOT / "nlu_data" / "generated").glob("*.yml"))]
+    texts: set[str] = set()
+    for path in files:
+        if not path.exists():
+            continue
+        for block in (yaml.safe_load(path.read_text("utf-8")) or {}).get("nlu", []):
+            for line in str(block.get("examples") or "").splitlines():
+                line = line.strip()
+                if line.startswith("- "):
+                    text = ANNOTATION.sub(lambda m: m.group(1) or m.group(2), line[2:]).strip()
+                    if CJK.search(text) and text not in held_out:
+                        texts.add(text)
+    return sorted(texts)
+
+
 def split(texts: list[str], labels: list[int]) -> dict[str, tuple[list[str], list[int]]]:
     """70/15/15 per label, seeded."""
     rng = random.Random(SEED)
@@ -57,7 +84,8 @@ def split(texts: list[str], labels: list[int]) -> dict[str, tuple[list[str], lis
     return parts
 
 
-def fit(texts: list[str], labels: list[int]) -> dict[str, Any]:
+def fit(texts: list[str], labels: list[int], weights: list[float] | None = None
+        ) -> dict[str, Any]:
     """The model as JSON: vocabulary, idf, coefficients, intercept, n-gram range."""
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
@@ -66,7 +94,7 @@ def fit(texts: list[str], labels: list[int]) -> dict[str, Any]:
                                  max_features=60_000, sublinear_tf=True, lowercase=True)
     features = vectorizer.fit_transform(texts)
     model = LogisticRegression(C=4.0, max_iter=2000)
-    model.fit(features, labels)
+    model.fit(features, labels, sample_weight=weights)
     return {"vocabulary": {g: int(i) for g, i in vectorizer.vocabulary_.items()},
             "idf": [round(float(v), 5) for v in vectorizer.idf_],
             "coef": [round(float(v), 5) for v in model.coef_[0]],
@@ -129,7 +157,15 @@ def main() -> None:
     parts = split(texts, labels)
     print(f"reviews: {len(texts)} after dedup ({sum(labels)} negative); train "
           f"{len(parts['train'][0])}, val {len(parts['val'][0])}, test {len(parts['test'][0])}")
-    model = fit(*parts["train"])
+    # reviews say how a product was liked; shop chat is mostly calm questions, which a
+    # review model alone reads as complaints: the assistant's own Chinese training
+    # messages join the calm side (weighted to count like the reviews' share)
+    chat = chat_examples()
+    train_x, train_y = parts["train"]
+    weight = max(1.0, len(train_x) / max(len(chat), 1) / 4)
+    model = fit(train_x + chat, train_y + [0] * len(chat),
+                [1.0] * len(train_x) + [weight] * len(chat))
+    print(f"calm shop messages added to training: {len(chat)} (weight {weight:.1f})")
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(model, ensure_ascii=False), "utf-8")

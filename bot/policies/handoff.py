@@ -30,7 +30,7 @@ from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.core.constants import ACTION_LISTEN_NAME
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import ActionExecuted, SlotSet, UserUttered
+from rasa.shared.core.events import ActionExecuted, BotUttered, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from bot.policies.stateless import StatelessPolicy
@@ -54,6 +54,17 @@ def _since_offer(tracker: DialogueStateTracker) -> int | None:
         elif isinstance(event, ActionExecuted) and event.action_name == OFFER:
             return messages
     return None
+
+
+def _answered(tracker: DialogueStateTracker) -> bool:
+    """Whether the assistant has said something since the customer's last message (an
+    offer comes after the answer, never between a form and the action it leads to)."""
+    for event in reversed(list(tracker.events)[-WINDOW:]):
+        if isinstance(event, BotUttered):
+            return True
+        if isinstance(event, UserUttered):
+            return False
+    return False
 
 
 @DefaultV1Recipe.register(
@@ -113,7 +124,8 @@ class HandoffPolicy(StatelessPolicy):
         if last in HANDOFF_ACTIONS or last == RATE:
             probabilities[domain.index_for_action(ACTION_LISTEN_NAME)] = 1.0
             return self._prediction(probabilities)
-        if state in ("waiting", "assigned") or tracker.active_loop_name:
+        if state in ("waiting", "assigned") or tracker.active_loop_name \
+                or not _answered(tracker):
             return self._prediction(probabilities)
         reason = self._reason(tracker)
         if reason is None:

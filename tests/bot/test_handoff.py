@@ -72,8 +72,14 @@ def test_upset_and_shop_configured_cases_and_never_during_a_handoff() -> None:
     upset = DialogueStateTracker.from_events("c", [
         ActionExecuted("action_listen"),
         user("this is useless", "ask_price", sentiment={"negative": 0.97, "upset": True}),
-        ActionExecuted("utter_default")])
+        ActionExecuted("utter_default"), BotUttered("rephrase?")])
     assert predicted(upset) == "action_handoff_offer"
+    # between a form and the action it leads to, the assistant has not answered yet
+    mid_chain = DialogueStateTracker.from_events("c", [
+        ActionExecuted("action_listen"),
+        user("cancel it!!", "cancel_order", sentiment={"negative": 0.97, "upset": True}),
+        ActionExecuted("order_form")])
+    assert predicted(mid_chain) is None
     shipped = DialogueStateTracker.from_events("c", [
         ActionExecuted("action_listen"), user("cancel it", "cancel_order"),
         ActionExecuted("action_cancel_order"),

@@ -22,6 +22,7 @@ from knowledge_graph.sources.grocery_store import write_shelf_photos
 from scripts.catalog_import import ImportReport, run_import
 from scripts.index_images import add as add_photos
 from scripts.stack import MODEL, ROOT, Stack
+from tests.e2e.browser import browser  # noqa: F401 - one Chromium for the whole session
 from tests.knowledge_graph.test_grocery_store import GROCERY
 
 # Every test client of the shared stack writes from 127.0.0.1, so the limits per

@@ -19,7 +19,6 @@ import sqlalchemy as sa
 
 from handoff import HandoffService
 from scripts.stack import ROOT, Stack
-from tests.e2e.browser import browser  # noqa: F401 - the fixture
 from tests.e2e.test_widget import HOST, XSS, Chat, _conversation, shop_page
 
 pytestmark = pytest.mark.e2e
@@ -89,7 +88,7 @@ def in_chat(page: Any, text: str, *, role: str = "", timeout: float = 20_000) ->
 
 
 @pytest.fixture()
-def two(browser) -> Iterator[tuple[Any, Any]]:  # noqa: F811 - the fixture
+def two(browser) -> Iterator[tuple[Any, Any]]:
     """A customer's browser and an agent's browser, open at the same time."""
     customer = browser.new_context(viewport={"width": 1280, "height": 860})
     agent = browser.new_context(viewport={"width": 1440, "height": 900})

@@ -17,7 +17,7 @@ import pytest
 import requests
 
 from scripts.stack import ROOT, Stack
-from tests.e2e.browser import AXE, browser  # noqa: F401 - the fixture
+from tests.e2e.browser import AXE
 
 pytestmark = pytest.mark.e2e
 
@@ -80,7 +80,7 @@ def shop_page(context: Any, stack: Stack, lang: str = "en", path: str = "/") -> 
 
 
 @pytest.fixture()
-def context(browser):  # noqa: F811 - the fixture
+def context(browser):
     context = browser.new_context(viewport={"width": 1280, "height": 860})
     try:
         yield context
@@ -112,7 +112,7 @@ body > * { position: static !important; transform: scale(0.5) !important; }
 """
 
 
-def test_a_page_with_its_own_css_reset_does_not_change_the_widget(stack: Stack, browser,  # noqa: F811
+def test_a_page_with_its_own_css_reset_does_not_change_the_widget(stack: Stack, browser,
                                                                   context) -> None:
     def looks(page: Any) -> dict:
         Chat(page).open()
@@ -334,7 +334,7 @@ def test_accessibility_with_axe(stack: Stack, context, lang) -> None:
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
-def test_on_a_phone_the_panel_fills_the_screen(stack: Stack, browser, lang) -> None:  # noqa: F811
+def test_on_a_phone_the_panel_fills_the_screen(stack: Stack, browser, lang) -> None:
     phone = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True,
                                 has_touch=True, device_scale_factor=2)
     try:

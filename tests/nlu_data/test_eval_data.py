@@ -73,3 +73,15 @@ def test_chinese_test_set_is_chinese_and_mixes_in_english() -> None:
     )
     mixed = [t for t in texts if re.search(r"[\u4e00-\u9fff]", t) and re.search(r"[A-Za-z]{2,}", t)]
     assert len(mixed) >= 20
+
+
+def test_labelled_sentiment_messages_are_never_training_data() -> None:
+    """The messages that choose and score the "upset" thresholds (evaluation/sentiment)
+    are in no NLU training file (the Chinese sentiment model trains on those too)."""
+    training = training_texts()
+    for language in ("en", "zh"):
+        path = ROOT / "evaluation" / "sentiment" / f"{language}.tsv"
+        texts = [line.split("\t", 1)[1] for line in path.read_text("utf-8").splitlines()
+                 if line.strip() and not line.startswith("#")]
+        assert len(texts) >= 70 and len(texts) % 2 == 0  # pairs: one upset, one calm
+        assert not {normalise(t) for t in texts} & training
