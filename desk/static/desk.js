@@ -8,7 +8,8 @@
                name: document.body.dataset.name };
   const $ = (id) => document.getElementById(id);
   const state = { queue: [], current: null, detail: null, unseen: 0, known: new Set(),
-                  typingTimer: null, typingSent: 0, canned: [] };
+                  typingTimer: null, typingSent: 0, canned: [], seq: 0, loading: 0,
+                  reloadAfter: false };
 
   function el(tag, attrs, ...children) {
     const node = document.createElement(tag);
@@ -185,13 +186,18 @@
     $("transfer").hidden = $("transfer-to").hidden = !(h.state === "assigned" && (mine || me.role === "supervisor"));
   }
 
+  // A conversation is (re)loaded whole; a live message that arrives while a load is in
+  // flight may be missing from what that load read, so another load follows it, and an
+  // older load that answers late never overwrites a newer one.
   async function openHandoff(id) {
     state.current = id;
+    const seq = ++state.seq;
+    state.loading += 1;
     seen();
     showError("");
     try {
       const detail = await api("GET", `/desk/api/handoffs/${id}`);
-      if (state.current !== id) return;
+      if (state.current !== id || seq !== state.seq) return;
       state.detail = detail;
       renderHead(detail);
       renderTranscript(detail);
@@ -200,10 +206,17 @@
       for (const li of $("queue").children) li.classList.toggle("current", Number(li.dataset.id) === id);
     } catch (err) {
       showError(err.message);
+    } finally {
+      state.loading -= 1;
+      if (state.reloadAfter && !state.loading && state.current === id) {
+        state.reloadAfter = false;
+        openHandoff(id);
+      }
     }
   }
 
   function append(message) {
+    if (state.loading) state.reloadAfter = true;  // a load in flight may not have it
     $("transcript").append(messageItem(message));
     $("transcript").scrollTop = $("transcript").scrollHeight;
   }
