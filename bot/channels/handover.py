@@ -211,8 +211,8 @@ def history(tracker: Any) -> Dict[str, Any]:
             meta = event.metadata or {}
             verified = meta.get("verified") if isinstance(meta.get("verified"), dict) else {}
             customer_id = verified.get("customer_id") or customer_id
-            if event.text is None and not meta:
-                continue  # an external trigger (handback), not the customer
+            if meta.get("is_external") or (event.text is None and not meta):
+                continue  # an external trigger (the handback), not the customer
             intent = event.intent or {}
             image = meta.get("image") if isinstance(meta.get("image"), str) else None
             if image:

@@ -139,6 +139,7 @@ def test_the_desk_transcript_keeps_who_said_what() -> None:
         SlotSet("handoff_note", {"author": "Ann", "text": "VIP"}),
         UserUttered("/share_image", {"name": "share_image"},
                     metadata={"image": "abc123", "caption": "this one"}),
+        UserUttered.create_external("handoff_returned", [], "widget"),
     ])
     data = history(tracker)
     roles = [(m["role"], m["text"]) for m in data["messages"]]
