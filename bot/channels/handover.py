@@ -108,14 +108,23 @@ def spoken(message: Any) -> str:
 async def to_person(agent: Any, ticket: Handoff, *, text: str, metadata: Dict[str, Any],
                     channel: str, conversation: str) -> None:
     """A customer's message to the person holding the conversation (see the module
-    docstring); the assistant does not see it."""
+    docstring); the assistant does not see it. Never raises: a store that fails is
+    logged, the other keeps the message."""
     image = metadata.get("image") if isinstance(metadata.get("image"), str) else None
     event = UserUttered(text, intent={"name": None, "confidence": 0.0},
                         parse_data={"text": text, "handoff": {"id": ticket.id,
                                                               "agent": ticket.agent}},
                         input_channel=channel, metadata=metadata)
-    await _append(agent, conversation, event)
-    await asyncio.to_thread(service().customer_said, ticket.id, text=text, image=image)
+    # two stores, each kept if the other fails: the agent's feed and the history
+    try:
+        await asyncio.to_thread(service().customer_said, ticket.id, text=text, image=image)
+    except Exception:  # noqa: BLE001 - the history below still keeps the message
+        logger.exception("a message to the agent of handoff %d missed the desk's feed",
+                         ticket.id)
+    try:
+        await _append(agent, conversation, event)
+    except Exception:  # noqa: BLE001 - the desk's feed above has it; never a 500
+        logger.exception("a message to the agent of handoff %d missed the tracker", ticket.id)
     wake_desk({"handoff": ticket.id, "kind": "customer_message"})
 
 
