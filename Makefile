@@ -181,6 +181,11 @@ desk-user: $(STAMPS)/actions-venv ## Create a desk account: make desk-user USER_
 	@SHOP_DATA_DIR="$(SHOP_DATA_DIR)" $(ACT_PY) -m desk user add "$(USER_ID)" --name "$(or $(NAME),$(USER_ID))" \
 	  --role "$(or $(ROLE),agent)" --capacity "$(or $(CAPACITY),3)"
 
+.PHONY: link-customer
+link-customer: $(STAMPS)/bot-venv ## Link a WeChat OpenID (or Messenger PSID) to a customer: make link-customer CHANNEL=wechat ID=<openid> CUSTOMER=C10001 (no CUSTOMER: unlink)
+	@test -n "$(CHANNEL)" -a -n "$(ID)" || { echo "usage: make link-customer CHANNEL=wechat ID=<openid> CUSTOMER=C10001"; exit 2; }
+	@SHOP_DATA_DIR="$(SHOP_DATA_DIR)" $(BOT_PY) -m bot.channels.links $(if $(CUSTOMER),link,unlink) "$(CHANNEL)" "$(ID)" $(CUSTOMER)
+
 .PHONY: desk-report
 desk-report: $(STAMPS)/actions-venv ## Handoffs by reason and language, time to first agent reply, handback rate, CSAT (table + plots in reports/)
 	SHOP_DATA_DIR="$(SHOP_DATA_DIR)" $(ACT_PY) -m scripts.desk_report
@@ -235,6 +240,10 @@ bench-widget: venv data train widget browser ## Widget in Chromium: bundle size,
 .PHONY: bench-desk
 bench-desk: venv data train widget browser ## Handoff latency in Chromium: agent -> open widget, customer -> open desk, p50/p95 (table + plot)
 	$(ACT_PY) -m scripts.bench_desk
+
+.PHONY: bench-wechat
+bench-wechat: venv data train ## WeChat's 5-second rule against a fake WeChat platform: passive-reply share, delivery p50/p95 at 1 and 20 customers (table + plot)
+	$(ACT_PY) -m scripts.bench_wechat
 
 .PHONY: bench-nlu
 bench-nlu: $(STAMPS)/bot-venv ## Train the NLU pipeline on Banking77 + CLINC150 (DATASETS=path) and score it (table + plot)

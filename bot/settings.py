@@ -20,6 +20,48 @@ class SettingsError(ValueError):
 
 
 @dataclass(frozen=True)
+class WeChatSettings:
+    """A WeChat Official Account (``bot/channels/wechat.py``); off without a token.
+
+    Attributes:
+        token: The Token set in the account's server configuration (signs every
+            request); ``None``: the channel answers 404.
+        app_id: The account's AppID (checked inside every encrypted message).
+        app_secret: The AppSecret (fetches the ``access_token``).
+        aes_key: The EncodingAESKey (43 characters; compatible and safe mode).
+        require_aes: Refuse plaintext messages (safe mode only).
+        api_base: The platform's API (the tests point it at a fake).
+        reply_within: Seconds to wait for the assistant before answering
+            ``success`` and sending the answer with ``message/custom/send``.
+        max_skew: Requests signed with a timestamp further off are refused (replays).
+        max_xml_bytes: Largest request body.
+        buttons: ``numbers`` (numbered choices in the text) or ``msgmenu``.
+        cards: ``news`` (one article per product) or ``image`` (photo + caption).
+        max_cards: Products sent as cards per answer (the text lists them all).
+        product_url: Link of a product's article, ``{sku}`` replaced (``None``: none).
+        handoff: ``desk`` (the shop's agent desk) or ``wechat`` (WeChat's own
+            customer-service system, ``transfer_customer_service``).
+        api_timeout: Seconds per platform API call.
+    """
+
+    token: str | None = None
+    app_id: str = ""
+    app_secret: str = ""
+    aes_key: str | None = None
+    require_aes: bool = False
+    api_base: str = "https://api.weixin.qq.com"
+    reply_within: float = 4.0
+    max_skew: int = 300
+    max_xml_bytes: int = 64 * 1024
+    buttons: str = "numbers"
+    cards: str = "news"
+    max_cards: int = 3
+    product_url: str | None = None
+    handoff: str = "desk"
+    api_timeout: float = 5.0
+
+
+@dataclass(frozen=True)
 class ChannelSettings:
     """Limits and secrets shared by every customer-facing channel.
 
@@ -84,6 +126,7 @@ class ChannelSettings:
     handoff_db_url: str = "sqlite:///data/handoff.db"
     desk_url: str | None = None
     desk_token: str | None = None
+    wechat: WeChatSettings = WeChatSettings()
 
 
 def _int(env: dict[str, str], name: str, default: int, low: int, high: int) -> int:
@@ -134,6 +177,51 @@ def load_settings(env: dict[str, str] | None = None) -> ChannelSettings:
         handoff_db_url=env.get("HANDOFF_DB_URL") or f"sqlite:///{data_dir / 'handoff.db'}",
         desk_url=(env.get("DESK_URL") or "").rstrip("/") or None,
         desk_token=env.get("DESK_TOKEN") or None,
+        wechat=_wechat(env),
+    )
+
+
+def _choice(env: dict[str, str], name: str, default: str, allowed: tuple[str, ...]) -> str:
+    value = env.get(name) or default
+    if value not in allowed:
+        raise SettingsError(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
+    return value
+
+
+def _wechat(env: dict[str, str]) -> WeChatSettings:
+    token = env.get("WECHAT_TOKEN") or None
+    if token is not None and not (3 <= len(token) <= 32 and token.isalnum()):
+        raise SettingsError("WECHAT_TOKEN must be 3-32 letters and digits (WeChat's rule)")
+    aes_key = env.get("WECHAT_ENCODING_AES_KEY") or None
+    if aes_key is not None and (len(aes_key) != 43 or not aes_key.isalnum()):
+        raise SettingsError("WECHAT_ENCODING_AES_KEY must be the 43 letters and digits the "
+                            "account's server configuration shows")
+    require_aes = env.get("WECHAT_REQUIRE_AES", "0") == "1"
+    if require_aes and aes_key is None:
+        raise SettingsError("WECHAT_REQUIRE_AES=1 needs WECHAT_ENCODING_AES_KEY")
+    if token is not None and not (env.get("WECHAT_APP_ID") and env.get("WECHAT_APP_SECRET")):
+        raise SettingsError("WECHAT_TOKEN is set: WECHAT_APP_ID and WECHAT_APP_SECRET are "
+                            "needed too")
+    api_base = (env.get("WECHAT_API_BASE") or "https://api.weixin.qq.com").rstrip("/")
+    if not api_base.startswith(("https://", "http://")):
+        raise SettingsError("WECHAT_API_BASE must be an http(s) URL")
+    product_url = env.get("WECHAT_PRODUCT_URL") or None
+    if product_url is not None and (not product_url.startswith(("https://", "http://"))
+                                    or "{sku}" not in product_url):
+        raise SettingsError("WECHAT_PRODUCT_URL must be an http(s) URL containing {sku}")
+    return WeChatSettings(
+        token=token, app_id=env.get("WECHAT_APP_ID", ""),
+        app_secret=env.get("WECHAT_APP_SECRET", ""), aes_key=aes_key,
+        require_aes=require_aes, api_base=api_base,
+        reply_within=_int(env, "WECHAT_REPLY_WITHIN_MS", 4000, 100, 4800) / 1000,
+        max_skew=_int(env, "WECHAT_MAX_CLOCK_SKEW", 300, 10, 86400),
+        max_xml_bytes=_int(env, "WECHAT_MAX_XML_BYTES", 64 * 1024, 1024, 1024 * 1024),
+        buttons=_choice(env, "WECHAT_BUTTONS", "numbers", ("numbers", "msgmenu")),
+        cards=_choice(env, "WECHAT_CARDS", "news", ("news", "image")),
+        max_cards=_int(env, "WECHAT_MAX_CARDS", 3, 0, 10),
+        product_url=product_url,
+        handoff=_choice(env, "WECHAT_HANDOFF", "desk", ("desk", "wechat")),
+        api_timeout=_int(env, "WECHAT_API_TIMEOUT_MS", 5000, 500, 60000) / 1000,
     )
 
 

@@ -266,7 +266,8 @@ class ChannelGate:
         return digest[:16]
 
     def admit(self, *, sender: Any, text: Any, metadata: Any,
-              address: str | None, channel: str) -> Admitted:
+              address: str | None, channel: str, platform: bool = False,
+              customer_id: str | None = None) -> Admitted:
         """Check one incoming message and count it against the limits.
 
         Args:
@@ -275,6 +276,12 @@ class ChannelGate:
             metadata: The client's metadata (may claim a signed customer id).
             address: The client's network address.
             channel: The channel's name (kept with the message).
+            platform: The message came from a messaging platform whose signature
+                the channel checked (WeChat, Messenger): ``address`` is the
+                platform's, so it is not counted per address, and ``metadata``
+                is the channel's own (no signed claim is looked for).
+            customer_id: The customer the platform's user is linked to
+                (:mod:`bot.channels.links`), for a ``platform`` message only.
 
         Raises:
             BadRequest: The message is malformed (400) or claims an identity
@@ -290,22 +297,25 @@ class ChannelGate:
         check_storable(metadata, max_depth=self.settings.max_metadata_depth,
                        max_items=self.settings.max_metadata_items)
         client = self.client(address)
-        # counted before the identity check: forged signatures are throttled too
-        self.limiter.hit(f"ip:{client}", limit=self.settings.messages_per_ip, window=60)
-        check = verify(metadata, sender=sender, secret=self.settings.customer_id_secret)
-        if check.rejected:
-            raise BadRequest(IDENTITY_ERRORS[check.status], 401)
+        if platform:
+            proven = customer_id
+        else:
+            # counted before the identity check: forged signatures are throttled too
+            self.limiter.hit(f"ip:{client}", limit=self.settings.messages_per_ip, window=60)
+            check = verify(metadata, sender=sender, secret=self.settings.customer_id_secret)
+            if check.rejected:
+                raise BadRequest(IDENTITY_ERRORS[check.status], 401)
+            proven = check.customer_id
         self.limiter.hit(f"conversation:{channel}:{sender}",
                          limit=self.settings.messages_per_sender, window=60)
-        if check.customer_id:
-            self.limiter.hit(f"customer:{check.customer_id}",
+        if proven:
+            self.limiter.hit(f"customer:{proven}",
                              limit=self.settings.messages_per_customer, window=60)
         for key in (*CLAIM_KEYS, VERIFIED):
             metadata.pop(key, None)
-        metadata[VERIFIED] = {"customer_id": check.customer_id, "client": client,
-                              "channel": channel}
+        metadata[VERIFIED] = {"customer_id": proven, "client": client, "channel": channel}
         return Admitted(sender=sender, text=clean_text(text, self.settings.max_message_chars),
-                        metadata=metadata, customer_id=check.customer_id)
+                        metadata=metadata, customer_id=proven)
 
 
 # --- media -----------------------------------------------------------------------------------

@@ -23,10 +23,15 @@ from one Sanic app on one port. Registered in ``bot/credentials.yml``, this
   ``GET /webhooks/internal/conversations/<id>`` (the conversation's history:
   messages with intents and authors, the shop context the assistant built) and
   ``POST /webhooks/internal/typing`` (an agent is typing: shown, never stored).
+- serves ``POST /webhooks/internal/customers`` (the shop's login flow links a
+  messaging-platform user to a customer: ``{"channel": "wechat", "user":
+  "<OpenID>", "customer_id": "C10001"}``; ``"customer_id": null`` unlinks), with
+  the same token (:mod:`bot.channels.links`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import logging
 from typing import Any, Awaitable, Callable
@@ -117,6 +122,29 @@ class InternalApiGuard(InputChannel):
 
         def error(exc: BadRequest) -> HTTPResponse:
             return response.json({"error": str(exc)}, status=exc.status, headers=headers_for())
+
+        @guard.route("/customers", methods=["POST"])
+        async def link_customer(request: Request) -> HTTPResponse:
+            """Link (or unlink) a platform user to a shop customer."""
+            if (denied := refused(request)) is not None:
+                return denied
+            from bot.channels.links import shared_links
+
+            try:
+                body = parse_json_object(request.body, config)
+                channel = check_id(body.get("channel"), "channel", config)
+                user = check_id(body.get("user"), "user", config)
+                customer = body.get("customer_id")
+                if customer is not None:
+                    customer = check_id(customer, "customer_id", config)
+            except BadRequest as exc:
+                return error(exc)
+            links = shared_links()
+            if customer is None:
+                gone = await asyncio.to_thread(links.unlink, channel, user)
+                return response.json({"unlinked": gone}, headers=headers_for())
+            await asyncio.to_thread(links.link, channel, user, customer)
+            return response.json({"linked": customer}, status=201, headers=headers_for())
 
         @guard.route("/push", methods=["POST"])
         async def push_message(request: Request) -> HTTPResponse:

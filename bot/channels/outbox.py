@@ -187,6 +187,18 @@ class Outbox:
 
     # --- reading -------------------------------------------------------------------------
 
+    def _latest(self, conversation: str, roles: Tuple[str, ...], limit: int) -> List[Entry]:
+        with self._engine.connect() as db:
+            rows = db.execute(sa.select(messages).where(
+                messages.c.channel == self.channel, messages.c.conversation == conversation,
+                messages.c.role.in_(roles)).order_by(messages.c.id.desc()).limit(limit)).all()
+        return [_entry(row) for row in rows]
+
+    async def latest(self, conversation: str, roles: Tuple[str, ...], *,
+                     limit: int = 1) -> List[Entry]:
+        """The conversation's last ``limit`` entries of these roles, newest first."""
+        return await asyncio.to_thread(self._latest, conversation, roles, limit)
+
     def _since(self, conversation: str, after: int, limit: int) -> List[Entry]:
         with self._engine.connect() as db:
             rows = db.execute(sa.select(messages).where(

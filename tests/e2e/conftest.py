@@ -23,6 +23,7 @@ from scripts.catalog_import import ImportReport, run_import
 from scripts.index_images import add as add_photos
 from scripts.stack import MODEL, ROOT, Stack
 from tests.e2e.browser import browser  # noqa: F401 - one Chromium for the whole session
+from tests.fakes.wechat import FakeWeChat
 from tests.knowledge_graph.test_grocery_store import GROCERY
 
 # Every test client of the shared stack writes from 127.0.0.1, so the limits per
@@ -40,10 +41,21 @@ API_TOKEN = uuid.uuid4().hex
 
 
 @pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+def wechat() -> Iterator[FakeWeChat]:
+    """The fake WeChat platform every stack's WeChat channel talks to."""
+    fake = FakeWeChat().start()
+    try:
+        yield fake
+    finally:
+        fake.stop()
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory, wechat: FakeWeChat) -> Iterator[Stack]:
     if not MODEL.exists():
         pytest.fail(f"{MODEL} is missing: run `make train` (make test does) first")
-    s = Stack(data_dir=tmp_path_factory.mktemp("e2e-data"), extra_env=ONE_ADDRESS_FOR_ALL,
+    s = Stack(data_dir=tmp_path_factory.mktemp("e2e-data"),
+              extra_env={**ONE_ADDRESS_FOR_ALL, **wechat.env()},
               api_token=API_TOKEN, storefront=True, desk=True)
     try:
         yield s.start()
@@ -73,8 +85,8 @@ def quoted_price(stack: Stack, sender: str, sku: str, list_amount: Decimal,
 
 
 def stack_with(work: Path, write_csv: Callable[[Path], None], mapping_name: str,
-               after: Callable[[Stack], None] | None = None, *, storefront: bool = False
-               ) -> Iterator[tuple[Stack, ImportReport]]:
+               after: Callable[[Stack], None] | None = None, *, storefront: bool = False,
+               env: dict[str, str] | None = None) -> Iterator[tuple[Stack, ImportReport]]:
     """A running stack on a fresh shop into which the derived catalog was imported."""
     if not MODEL.exists():
         pytest.fail(f"{MODEL} is missing: run `make train` first")
@@ -90,7 +102,8 @@ def stack_with(work: Path, write_csv: Callable[[Path], None], mapping_name: str,
         if after is not None:
             after(stack)
 
-    stack = Stack(data_dir=work / "data", extra_env=ONE_ADDRESS_FOR_ALL, storefront=storefront)
+    stack = Stack(data_dir=work / "data", extra_env={**ONE_ADDRESS_FOR_ALL, **(env or {})},
+                  storefront=storefront)
     try:
         stack.start(prepare=import_catalog)
         yield stack, reports[0]
@@ -99,7 +112,7 @@ def stack_with(work: Path, write_csv: Callable[[Path], None], mapping_name: str,
 
 
 @pytest.fixture(scope="session")
-def grocery(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+def grocery(tmp_path_factory: pytest.TempPathFactory, wechat: FakeWeChat) -> Iterator[Stack]:
     if not (GROCERY / "classes.csv").is_file():
         pytest.skip(f"Grocery Store dataset not found at {GROCERY} (set DATASETS)")
     def index_photos(stack: Stack) -> None:  # the catalog images plus 3 shelf photos each
@@ -116,6 +129,6 @@ def grocery(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     for stack, report in stack_with(
             tmp_path_factory.mktemp("grocery"),
             lambda out: write_grocery(derive_grocery(GROCERY), out), "grocery_store.yml",
-            after=index_photos, storefront=True):
+            after=index_photos, storefront=True, env=wechat.env()):
         assert report.sync.added == 81 and not report.plan.rejected
         yield stack

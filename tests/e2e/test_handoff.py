@@ -352,10 +352,12 @@ def test_script_bearing_text_renders_as_text_in_the_desk(stack: Stack, two) -> N
     assert XSS in desk.transcript()
 
 
-def test_closed_hours_tell_when_the_team_is_back(tmp_path_factory) -> None:
+def test_closed_hours_tell_when_the_team_is_back(tmp_path_factory, wechat) -> None:
     closed = Stack(data_dir=tmp_path_factory.mktemp("closed"), extra_env={
         # open one minute a week, in the middle of a Monday night
-        "HANDOFF_HOURS": "mon=03:00-03:01", "HANDOFF_TIMEZONE": "Asia/Shanghai"})
+        "HANDOFF_HOURS": "mon=03:00-03:01", "HANDOFF_TIMEZONE": "Asia/Shanghai",
+        # this shop's WeChat customers are served in WeChat's own customer-service system
+        **wechat.env(), "WECHAT_HANDOFF": "wechat"})
     closed.start()
     try:
         reply = closed.post({"sender": "closed-1", "message": "I want to talk to a human"})
@@ -372,5 +374,12 @@ def test_closed_hours_tell_when_the_team_is_back(tmp_path_factory) -> None:
             texts = [r[0] for r in conn.execute(sa.text(
                 "select data from events where sender_id='closed-1' and type_name='user'"))]
         assert any("never came" in t for t in texts)
+        # on WeChat the request goes to WeChat's customer service, not to this queue
+        user = f"oKf_{uuid.uuid4().hex[:12]}"
+        moved = wechat.text(closed.rasa_url, user, "转人工", mode="aes")
+        assert moved.fields.get("MsgType") == "transfer_customer_service", moved.body
+        assert service.open_for(user) is None
+        assert ("wechat_kf", "cancelled") in [(e.actor, e.action) for e in service.events(
+            service.latest_for(user).id)]
     finally:
         closed.stop()

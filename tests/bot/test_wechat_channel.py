@@ -1,0 +1,263 @@
+"""The WeChat channel's wire format (bot/channels/wechat.py, wechat_api.py): signatures,
+safe mode against Tencent's published sample and an independent implementation,
+hardened XML, WeChat's limits, numbered choices, and the shared access_token."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+import pytest
+
+from bot.channels.base import BadRequest
+from bot.channels.wechat import (
+    Envelope,
+    Out,
+    cdata,
+    check_request,
+    choice_number,
+    parse_xml,
+    render,
+    sign,
+    split_text,
+)
+from bot.channels.wechat_api import TokenStore
+from bot.settings import SettingsError, WeChatSettings, load_settings
+from tests.fakes.wechat import (
+    BOMB_XML,
+    XXE_XML,
+    aes_decrypt,
+    aes_encrypt,
+    parse_reply,
+    sha1_sign,
+    to_xml,
+)
+
+# Tencent's sample of the message crypto (WXBizMsgCrypt's Sample.py)
+SAMPLE = {
+    "token": "spamtest", "aes_key": "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG",
+    "app_id": "wx2c2769f8efd9abc2", "timestamp": "1409735669", "nonce": "1320562132",
+    "msg_signature": "5d197aaffba7e9b25a30732f161a50dee96bd5fa",
+    "encrypt": "hyzAe4OzmOMbd6TvGdIOO6uBmdJoD0Fk53REIHvxYtJlE2B655HuD0m8KUePWB3+LrPXo87wzQ1QL"
+               "vbeUgmBM4x6F8PGHQHFVAFmOD2LdJF9FrXpbUAh0B5GIItb52sn896wVsMSHGuPE328HnRGBcrS7C4"
+               "1IzDWyWNlZkyyXwon8T332jisa+h6tEDYsVticbSnyU8dKOIbgU6ux5VTjg3yt+WGzjlpKn6NPhRjp"
+               "A912xMezR4kw6KWwMrCVKSVCZciVGCgavjIQ6X8tCOp3yZbGpy0VxpAe+77TszTfRd5RJSVO/HTnif"
+               "JpXgCSUdUue1v6h0EIBYYI1BD1DlD+C0CR8e6OewpusjZ4uBl9FyJvnhvQl+q5rv1ixrcpCumEPo5M"
+               "JSgM9ehVsNPfUM669WuMyVWQLCzpu9GhglF2PE=",
+}
+
+
+def config(**changes: object) -> WeChatSettings:
+    base = {"token": "shoptoken", "app_id": "wx5823bf96d3bd56c7", "app_secret": "s",
+            "aes_key": "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C"}
+    return WeChatSettings(**{**base, **changes})  # type: ignore[arg-type]
+
+
+def signed_args(cfg: WeChatSettings, *, age: int = 0) -> dict[str, str]:
+    timestamp, nonce = str(int(time.time()) - age), "1320562132"
+    return {"timestamp": timestamp, "nonce": nonce,
+            "signature": sha1_sign(cfg.token or "", timestamp, nonce)}
+
+
+# --- signatures and safe mode -----------------------------------------------------------
+
+
+def test_tencents_published_sample_opens() -> None:
+    cfg = config(token=SAMPLE["token"], aes_key=SAMPLE["aes_key"], app_id=SAMPLE["app_id"])
+    assert sign(SAMPLE["token"], SAMPLE["timestamp"], SAMPLE["nonce"], SAMPLE["encrypt"]) \
+        == SAMPLE["msg_signature"]
+    fields = Envelope(cfg).open({"Encrypt": SAMPLE["encrypt"]}, {
+        "timestamp": SAMPLE["timestamp"], "nonce": SAMPLE["nonce"],
+        "msg_signature": SAMPLE["msg_signature"]}, limit=65536)
+    assert fields["MsgType"] and fields["FromUserName"]
+    # the independent implementation of the tests' fake platform opens it too
+    inner, app_id = aes_decrypt(SAMPLE["aes_key"], SAMPLE["encrypt"])
+    theirs = parse_reply(inner)
+    assert app_id == SAMPLE["app_id"]
+    assert (theirs["FromUserName"], theirs["MsgType"]) == (fields["FromUserName"],
+                                                          fields["MsgType"])
+
+
+def test_safe_mode_both_ways_with_an_independent_implementation() -> None:
+    cfg = config()
+    xml = to_xml({"FromUserName": "oUser_1", "MsgType": "text", "Content": "第二个多少钱",
+                  "CreateTime": 1, "MsgId": 42})
+    encrypted = aes_encrypt(cfg.aes_key or "", cfg.app_id, xml)
+    args = {"timestamp": "1", "nonce": "2",
+            "msg_signature": sha1_sign(cfg.token or "", "1", "2", encrypted)}
+    assert Envelope(cfg).open({"Encrypt": encrypted}, args, limit=65536)["Content"] \
+        == "第二个多少钱"
+    sealed = parse_reply(Envelope(cfg).seal("<xml><Content>好的</Content></xml>", nonce="9"))
+    assert sealed["MsgSignature"] == sha1_sign(cfg.token or "", sealed["TimeStamp"], "9",
+                                               sealed["Encrypt"])
+    assert aes_decrypt(cfg.aes_key or "", sealed["Encrypt"]) == (
+        "<xml><Content>好的</Content></xml>", cfg.app_id)
+
+
+def test_safe_mode_refuses_forgeries_and_other_accounts() -> None:
+    cfg = config()
+    xml = to_xml({"FromUserName": "oUser_1", "MsgType": "text", "Content": "hi"})
+    encrypted = aes_encrypt(cfg.aes_key or "", cfg.app_id, xml)
+    with pytest.raises(BadRequest) as forged:
+        Envelope(cfg).open({"Encrypt": encrypted}, {"timestamp": "1", "nonce": "2",
+                                                    "msg_signature": "0" * 40}, limit=65536)
+    assert forged.value.status == 403
+    other = aes_encrypt(cfg.aes_key or "", "wxANOTHERACCOUNT", xml)
+    with pytest.raises(BadRequest) as foreign:
+        Envelope(cfg).open({"Encrypt": other}, {"timestamp": "1", "nonce": "2",
+                                                "msg_signature": sha1_sign(
+                                                    cfg.token or "", "1", "2", other)},
+                           limit=65536)
+    assert foreign.value.status == 403
+    garbage = "QUJD" * 5  # base64, but not 16-byte blocks
+    with pytest.raises(BadRequest) as broken:
+        Envelope(cfg).open({"Encrypt": garbage}, {"timestamp": "1", "nonce": "2",
+                                                  "msg_signature": sha1_sign(
+                                                      cfg.token or "", "1", "2", garbage)},
+                           limit=65536)
+    assert broken.value.status == 400
+
+
+def test_request_signature_and_age_are_checked() -> None:
+    cfg = config()
+    check_request(cfg, signed_args(cfg))
+    for args in ({**signed_args(cfg), "signature": "f" * 40}, signed_args(cfg, age=3600),
+                 {"nonce": "1"}, {**signed_args(cfg), "signature": None}):
+        with pytest.raises(BadRequest) as refused:
+            check_request(cfg, args)
+        assert refused.value.status == 403
+
+
+# --- XML ------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("body,status", [
+    (BOMB_XML, 400), (XXE_XML, 400), (b"<xml><Content>unclosed", 400), (b"\xff\xfe<xml/>", 400),
+    (b"<html><body/></html>", 400), (b"<xml>" + b"<A>1</A>" * 100 + b"</xml>", 400),
+    (b"<xml><Content>" + b"a" * 70000 + b"</Content></xml>", 413)])
+def test_hostile_xml_is_refused_before_anything_runs(body: bytes, status: int) -> None:
+    with pytest.raises(BadRequest) as refused:
+        parse_xml(body, limit=65536)
+    assert refused.value.status == status
+    assert "root:" not in str(refused.value)
+
+
+def test_cdata_survives_its_own_terminator() -> None:
+    text = "a]]>b<script>&amp;"
+    assert parse_xml(f"<xml><Content>{cdata(text)}</Content></xml>".encode(),
+                     limit=65536)["Content"] == text
+
+
+# --- WeChat's limits and the assistant's buttons and cards ----------------------------------
+
+
+def test_long_texts_split_at_2048_utf8_bytes() -> None:
+    text = "\n".join(f"第{i}行：这是一段很长的商品说明。" * 3 for i in range(60))
+    parts = split_text(text)
+    assert len(parts) > 1 and all(len(p.encode()) <= 2048 for p in parts)
+    assert "".join(parts).replace("\n", "") == text.replace("\n", "")
+    one_line = "字" * 3000
+    assert all(len(p.encode()) <= 2048 for p in split_text(one_line))
+    assert "".join(split_text(one_line)) == one_line
+
+
+def test_buttons_become_numbered_choices_and_cards_news() -> None:
+    more = '/ask_details{{"product": "S{}"}}'
+    cards = [{"sku": f"S{i}", "title": f"Shoe {i}", "price": "$10", "image": f"http://i/{i}",
+              "buttons": [{"title": "Tell me more", "payload": more.format(i)}]}
+             for i in range(1, 6)]
+    outs, choices = render([
+        {"text": "Here are some:\n1. Shoe 1\n2. Shoe 2"},
+        {"custom": {"type": "product_cards", "cards": cards}}], config(max_cards=3,
+                                                                      product_url="https://s/p/{sku}"))
+    assert [o.kind for o in outs] == ["text", "news", "news", "news"]
+    assert outs[1].title.startswith("1. Shoe 1") and outs[1].url == "https://s/p/S1"
+    assert choices == [c["buttons"][0]["payload"] for c in cards]  # all five, as listed
+    outs, choices = render([{"text": "满意吗？", "buttons": [
+        {"title": "是", "payload": "/affirm"}, {"title": "否", "payload": "/deny"}]}], config())
+    assert outs[0].text == "满意吗？\n1. 是\n2. 否\n回复数字即可选择。" and choices == ["/affirm",
+                                                                            "/deny"]
+    outs, _ = render([{"text": "Happy?", "buttons": [{"title": "Yes", "payload": "/affirm"}]}],
+                     config(buttons="msgmenu"))
+    assert outs[0].kind == "msgmenu" and outs[0].api("o")["msgmenu"]["list"] == [
+        {"id": "1", "content": "Yes"}]
+    outs, _ = render([{"custom": {"type": "product_cards", "cards": cards[:1]}}],
+                     config(cards="image"))
+    assert [o.kind for o in outs] == ["image", "text"] and not outs[0].passive
+    outs, _ = render([{"text": "Sure.", "author": "Ann"}], config())
+    assert outs[0].text == "Ann: Sure."
+
+
+def test_passive_reply_xml_is_well_formed_and_escaped() -> None:
+    xml = Out("text", text="<b>]]>&").xml(to="oUser", account="gh_x")
+    assert parse_reply(xml)["Content"] == "<b>]]>&"
+    news = parse_reply(Out("news", title="T", pic_url="http://p", url="").xml(to="o", account="g"))
+    assert news["MsgType"] == "news" and news["ArticleCount"] == "1"
+    assert news["Articles"][0]["Title"] == "T"
+
+
+@pytest.mark.parametrize("text,number", [("2", 2), ("２", 2), ("#3", 3), (" 1. ", 1),
+                                         ("2个", None), ("第二个", None), ("123", None)])
+def test_numbers_customers_answer_with(text: str, number: int | None) -> None:
+    assert choice_number(text) == number
+
+
+# --- settings ---------------------------------------------------------------------------
+
+
+def test_wechat_is_off_by_default_and_checks_its_settings() -> None:
+    assert load_settings({}).wechat.token is None
+    good = {"WECHAT_TOKEN": "shoptoken", "WECHAT_APP_ID": "wx1", "WECHAT_APP_SECRET": "s"}
+    assert load_settings(good).wechat.reply_within == 4.0
+    for bad in ({"WECHAT_TOKEN": "shoptoken"}, {**good, "WECHAT_TOKEN": "x"},
+                {**good, "WECHAT_ENCODING_AES_KEY": "short"},
+                {**good, "WECHAT_REQUIRE_AES": "1"}, {**good, "WECHAT_BUTTONS": "cards"},
+                {**good, "WECHAT_REPLY_WITHIN_MS": "6000"}):
+        with pytest.raises(SettingsError):
+            load_settings(bad)
+
+
+# --- the shared access_token ----------------------------------------------------------------
+
+
+def test_one_token_for_every_process_refreshed_once_under_concurrency(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'channels.db'}"
+    fetched: list[str] = []
+
+    async def fetch() -> tuple[str, float]:
+        await asyncio.sleep(0.05)
+        fetched.append(f"token-{len(fetched)}")
+        return fetched[-1], 7200.0
+
+    async def scenario() -> None:
+        first, second = (TokenStore(url, app_id="wx1", fetch=fetch) for _ in range(2))
+        tokens = await asyncio.gather(*(store.get() for store in (first, second) * 10))
+        assert set(tokens) == {"token-0"} and len(fetched) == 1  # two "processes", one fetch
+        await asyncio.gather(*(s.invalidate("token-0") for s in (first, second)))
+        tokens = await asyncio.gather(*(store.get() for store in (first, second) * 10))
+        assert set(tokens) == {"token-1"} and len(fetched) == 2
+        await first.invalidate("token-0")  # a late failure with the old token changes nothing
+        assert await second.get() == "token-1" and len(fetched) == 2
+        assert first.refreshed_count() == 2
+
+    asyncio.run(scenario())
+
+
+def test_a_token_is_refreshed_before_it_expires(tmp_path: Path) -> None:
+    now = [1000.0]
+    fetched: list[float] = []
+
+    async def fetch() -> tuple[str, float]:
+        fetched.append(now[0])
+        return f"t{len(fetched)}", 7200.0
+
+    async def scenario() -> None:
+        store = TokenStore(f"sqlite:///{tmp_path / 'c.db'}", app_id="wx1", fetch=fetch,
+                           clock=lambda: now[0])
+        assert await store.get() == "t1"
+        now[0] += 7200 - 400
+        assert await store.get() == "t1"
+        now[0] += 200  # inside the last five minutes: a new one before the old one expires
+        assert await store.get() == "t2"
+
+    asyncio.run(scenario())

@@ -1,0 +1,280 @@
+"""The WeChat Official Account channel end to end: a fake WeChat platform
+(tests/fakes/wechat.py, WeChat's wire format) against the real Rasa server, action
+server and agent desk."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+import requests
+
+from scripts.stack import Stack
+from shop.db import make_engine, session_factory, sqlite_url
+from shop.models import Order
+from tests.e2e.test_conversations import find_order
+from tests.e2e.test_handoff import desk_session, new_agent, queue
+from tests.fakes.wechat import BOMB_XML, XXE_XML, FakeWeChat, sha1_sign
+from tests.knowledge_graph.test_grocery_store import GROCERY
+
+pytestmark = pytest.mark.e2e
+
+
+def openid() -> str:
+    return f"oE2E_{uuid.uuid4().hex[:20]}"
+
+
+def history(stack: Stack, conversation: str) -> dict[str, Any]:
+    reply = requests.get(f"{stack.rasa_url}/webhooks/internal/conversations/{conversation}",
+                         headers={"Authorization":
+                                  f"Bearer {stack.secrets['CHANNEL_PUSH_TOKEN']}"}, timeout=30)
+    assert reply.status_code == 200, reply.text
+    return reply.json()
+
+
+def customer_texts(stack: Stack, conversation: str) -> list[str]:
+    return [m["text"] for m in history(stack, conversation)["messages"]
+            if m["role"] == "customer"]
+
+
+def test_url_verification_and_every_forged_or_hostile_request_is_refused(
+        stack: Stack, wechat: FakeWeChat) -> None:
+    shop = stack.rasa_url
+    assert wechat.verify_url(shop).text == "5837397520665436492"
+    url = f"{shop}/webhooks/wechat/webhook"
+    forged = {**wechat.signed(echostr="1"), "signature": "0" * 40}
+    assert requests.get(url, params=forged, timeout=10).status_code == 403
+    assert requests.get(url, timeout=10).status_code == 403
+
+    user = openid()
+    message = wechat.message(user, "text", Content="hello")
+    # a forged signature: refused, and nothing kept (the same MsgId is answered later)
+    bad = {**wechat.signed(openid=user), "signature": "f" * 40}
+    assert wechat.deliver(shop, message, params=bad).status == 403
+    old = str(int(time.time()) - 3600)  # a replay of an hour-old request
+    stale = {"timestamp": old, "nonce": "7", "signature": sha1_sign(wechat.token, old, "7")}
+    assert wechat.deliver(shop, message, params=stale).status == 403
+    for body, status in ((BOMB_XML, 400), (XXE_XML, 400), (b"<xml><Content>", 400),
+                         (b"\xff\xfe\x00<", 400), (b"<xml>" + b"x" * 70_000 + b"</xml>", 413)):
+        reply = wechat.deliver(shop, message, raw=body)
+        assert reply.status == status, (body[:40], reply.body)
+        assert "root:" not in reply.body
+    # safe mode with a wrong msg_signature, and an encrypted message without <Encrypt>
+    encrypted = {**wechat.signed(openid=user), "encrypt_type": "aes",
+                 "msg_signature": "0" * 40}
+    assert wechat.deliver(shop, message, params=encrypted).status == 400
+    assert wechat.deliver(shop, {"ToUserName": "gh", "Encrypt": "QUJD"},
+                          params=encrypted).status == 403
+    # another user's OpenID in the URL than in the message
+    assert wechat.deliver(shop, message, params=wechat.signed(openid="oSomeoneElse")).status \
+        == 403
+    answer = wechat.deliver(shop, message)
+    assert answer.status == 200 and answer.fields.get("Content"), answer.body
+    assert customer_texts(stack, user) == ["hello"]
+    assert stack.alive()
+
+
+@pytest.mark.parametrize("mode", ["aes", "compat"])
+def test_a_chinese_product_conversation_in_safe_mode(stack: Stack, wechat: FakeWeChat,
+                                                     mode: str) -> None:
+    user = openid()
+    welcome = wechat.deliver(stack.rasa_url, wechat.message(user, "event", Event="subscribe"),
+                             mode=mode)
+    assert "商店助手" in welcome.fields["Content"], welcome.body
+    listing = wechat.text(stack.rasa_url, user, "有没有跑鞋", mode=mode)
+    assert listing.fields["MsgType"] == "text" and listing.seconds < 5
+    lines = [line for line in listing.fields["Content"].splitlines() if line[:2] == "2."]
+    assert lines and "¥" in lines[0], listing.fields
+    second = lines[0][3:].split(" — ")[0]
+    price = wechat.text(stack.rasa_url, user, "第二个多少钱", mode=mode)
+    assert second in price.fields["Content"] and "¥" in price.fields["Content"]
+    # voice with WeChat's recognition is a message; without it, a polite request to type
+    voice = wechat.deliver(stack.rasa_url, wechat.message(
+        user, "voice", MediaId="m1", Format="amr", Recognition="谢谢"), mode=mode)
+    assert voice.fields["Content"]
+    no_words = wechat.deliver(stack.rasa_url, wechat.message(user, "voice", MediaId="m2",
+                                                             Format="amr"), mode=mode)
+    assert "打字" in no_words.fields["Content"]
+    where = wechat.deliver(stack.rasa_url, wechat.message(
+        user, "location", Location_X="23.1", Location_Y="113.3", Scale="20",
+        Label="广州"), mode=mode)
+    assert "文字和图片" in where.fields["Content"]
+    assert wechat.deliver(stack.rasa_url, wechat.message(user, "event", Event="unsubscribe"),
+                          mode=mode).success
+
+
+def test_an_english_conversation_with_cards_and_numbered_choices(stack: Stack,
+                                                                 wechat: FakeWeChat) -> None:
+    user = openid()
+    # a menu button whose key is the message
+    listing = wechat.deliver(stack.rasa_url, wechat.message(
+        user, "event", Event="CLICK", EventKey="show me running shoes"))
+    assert "$" in listing.fields["Content"]
+    price = wechat.text(stack.rasa_url, user, "how much is the second one?")
+    assert "$" in price.fields["Content"]
+    picks = wechat.text(stack.rasa_url, user, "what would you recommend?")
+    assert "picks for you" in picks.fields["Content"], picks.fields
+    listed = [line for line in picks.fields["Content"].splitlines() if line.startswith("1. ")]
+    # the demo shop's products have no photos: the numbered list is the whole answer
+    assert listed and wechat.sent_to(user) == []
+    # "1" is the first card's "tell me more"
+    chosen = wechat.text(stack.rasa_url, user, "1")
+    name = listed[0][3:].split(" — ")[0].split(" (")[0]
+    assert name in chosen.fields["Content"] and "Goodbye" not in chosen.fields["Content"]
+
+
+def test_a_grocery_photo_sent_on_wechat_finds_the_product(grocery: Stack,
+                                                          wechat: FakeWeChat) -> None:
+    user = openid()
+    photo = (GROCERY / "val" / "Fruit" / "Banana" / "Banana_003.jpg").read_bytes()
+    reply = wechat.image(grocery.rasa_url, user, photo)
+    assert reply.status == 200 and reply.seconds < 5
+    words = reply.fields.get("Content", "") if not reply.success else ""
+    sent = wechat.wait_sent(user, 1 if words else 2, timeout=60)
+    words += " ".join(s.text for s in sent)
+    first = [line for line in words.splitlines() if line.startswith("1.")]
+    assert first and "Banana" in first[0], words
+    assert any(s.body["msgtype"] == "news" for s in sent)
+    assert history(grocery, user)["photos"], "the photo is kept with the conversation"
+
+
+def test_a_slow_answer_arrives_through_custom_send_after_success(stack: Stack,
+                                                                 wechat: FakeWeChat) -> None:
+    user = openid()
+    photo = (GROCERY / "val" / "Fruit" / "Banana" / "Banana_003.jpg")
+    data = photo.read_bytes() if photo.exists() else _png()
+    wechat.delays["/cgi-bin/media/get"] = 4.5  # WeChat's media server is slow today
+    try:
+        reply = wechat.image(stack.rasa_url, user, data, timeout=5.0)
+    finally:
+        wechat.delays.pop("/cgi-bin/media/get")
+    assert reply.success and 3.9 < reply.seconds < 5.0, (reply.body, reply.seconds)
+    sent = wechat.wait_sent(user, 1, timeout=60)
+    assert sent and sent[0].body["msgtype"] in ("text", "news"), sent
+
+
+def test_retries_of_one_message_are_processed_and_answered_once(stack: Stack,
+                                                                wechat: FakeWeChat) -> None:
+    user = openid()
+    message = wechat.message(user, "text", Content="what would you recommend?")
+    with ThreadPoolExecutor(4) as pool:  # the retries arrive while the first still runs
+        replies = list(pool.map(lambda _: wechat.deliver(stack.rasa_url, message), range(4)))
+    answered = [r for r in replies if not r.success]
+    assert len(answered) == 1 and all(r.status == 200 for r in replies), replies
+    late = wechat.deliver(stack.rasa_url, message)  # a retry after the answer
+    assert late.success
+    time.sleep(1.0)
+    assert wechat.sent_to(user) == []  # nothing sent a second time through the API
+    assert customer_texts(stack, user) == ["what would you recommend?"]
+
+
+def test_an_expired_token_is_refreshed_once_under_concurrency(stack: Stack,
+                                                              wechat: FakeWeChat) -> None:
+    users = [openid() for _ in range(8)]
+    for user in users:
+        wechat.text(stack.rasa_url, user, "hi")
+    assert stack.push(users[0], {"text": "warm-up"}, channel="wechat",
+                      role="notice").status_code == 201
+    wechat.expire_tokens()
+    before = wechat.token_calls
+    barrier = threading.Barrier(len(users))
+
+    def push(user: str) -> int:
+        barrier.wait()
+        return stack.push(user, {"text": "Your parcel left the warehouse."}, channel="wechat",
+                          role="notice").status_code
+
+    with ThreadPoolExecutor(len(users)) as pool:
+        assert list(pool.map(push, users)) == [201] * len(users)
+    assert wechat.token_calls == before + 1
+    assert any(e["errcode"] == 42001 for e in wechat.errors)
+    for user in users:
+        assert "Your parcel left the warehouse." in [s.text for s in wechat.sent_to(user)]
+
+
+def test_api_failures_are_retried_and_a_closed_window_is_reported(stack: Stack,
+                                                                  wechat: FakeWeChat) -> None:
+    user = openid()
+    wechat.text(stack.rasa_url, user, "hi")
+    wechat.fail_next["/cgi-bin/message/custom/send"] = [502, 503]
+    assert stack.push(user, {"text": "after two failures"}, channel="wechat").status_code == 201
+    assert [s.text for s in wechat.sent_to(user)] == ["after two failures"]
+    wechat.last_message[user] = time.time() - 49 * 3600  # WeChat's 48-hour window closed
+    refused = stack.push(user, {"text": "too late"}, channel="wechat")
+    assert refused.status_code == 409 and "45015" in refused.json()["error"]
+    assert stack.push("oNeverWrote", {"text": "x"}, channel="wechat").status_code == 409
+
+
+def test_a_linked_openid_is_the_shop_s_customer(stack: Stack, wechat: FakeWeChat) -> None:
+    orders = session_factory(make_engine(sqlite_url(stack.data_dir / "shop.db")))
+    order = find_order(orders, Order.status == "shipped")
+    user, stranger = openid(), openid()
+    link = {"channel": "wechat", "user": user, "customer_id": order.customer_id}
+    route = f"{stack.rasa_url}/webhooks/internal/customers"
+    assert requests.post(route, json=link, timeout=30).status_code == 401  # the shop only
+    assert requests.post(route, json=link, headers={
+        "Authorization": f"Bearer {stack.secrets['CHANNEL_PUSH_TOKEN']}"},
+        timeout=30).status_code == 201
+    known = wechat.text(stack.rasa_url, user, f"我的订单{order.number}到哪了")
+    assert order.tracking_number in known.fields["Content"], known.fields
+    assert history(stack, user)["customer_id"] == order.customer_id
+    guest = wechat.text(stack.rasa_url, stranger, f"我的订单{order.number}到哪了")
+    assert "邮箱" in guest.fields["Content"]
+    assert order.tracking_number not in guest.fields["Content"]
+
+
+def test_a_handed_over_wechat_conversation_reaches_the_agent_and_back(
+        stack: Stack, wechat: FakeWeChat) -> None:
+    user = openid()
+    agent_id = new_agent(stack, name="Ann")
+    queue(stack).set_online(agent_id, True)
+    wechat.text(stack.rasa_url, user, "有没有跑鞋")
+    asked = wechat.text(stack.rasa_url, user, "转人工")
+    assert asked.fields.get("Content"), asked.body
+    ticket = queue(stack).open_for(user)
+    assert ticket is not None and ticket.channel == "wechat"
+    http, csrf = desk_session(stack, agent_id)
+    base = f"{stack.desk_url}/desk/api/handoffs/{ticket.id}"
+    headers = {"X-CSRF-Token": csrf}
+    assert http.post(f"{base}/claim", headers=headers, timeout=30).status_code == 200
+    before = len(wechat.sent_to(user))
+    # the customer writes to the person: the assistant says nothing
+    quiet = wechat.text(stack.rasa_url, user, "我的鞋子尺码不对")
+    assert quiet.success
+    reply = http.post(f"{base}/reply", json={"text": "您好，我是客服 Ann，请问需要换哪个尺码？"},
+                      headers=headers, timeout=30)
+    assert reply.status_code == 200, reply.text
+    card = http.post(f"{base}/reply", json={"product": history(stack, user)["shown"][0]},
+                     headers=headers, timeout=30)
+    assert card.status_code == 200, card.text
+    sent = wechat.wait_sent(user, before + 2)[before:]
+    assert sent[0].body["msgtype"] == "text" and "Ann" in sent[0].text
+    # the demo shop's products have no photo: the card is its title and price
+    assert card.json()["message"]["text"] in sent[1].text
+    transcript = history(stack, user)["messages"]
+    assert any(m["role"] == "customer" and m["text"] == "我的鞋子尺码不对" and m["to_person"]
+               for m in transcript)
+    # the customer's window closed: the agent is told, nothing is lost silently
+    wechat.last_message[user] = time.time() - 49 * 3600
+    late = http.post(f"{base}/reply", json={"text": "还在吗？"}, headers=headers, timeout=30)
+    assert late.status_code >= 400 and "45015" in late.text
+    wechat.last_message[user] = time.time()
+    assert http.post(f"{base}/handback", json={"summary": "换尺码"}, headers=headers,
+                     timeout=30).status_code == 200
+    back = wechat.wait_sent(user, before + 4, timeout=30)[before + 2:]
+    assert back and any("1." in s.text for s in back), [s.text for s in back]  # CSAT choices
+
+
+def _png() -> bytes:
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (64, 64), (200, 30, 30)).save(out, "PNG")
+    return out.getvalue()
+
