@@ -280,3 +280,36 @@ class Stack:
         if response.status_code != 200:
             raise AssertionError(f"{response.status_code}: {response.text}")
         return [m.get("text", "") for m in response.json()]
+
+
+def import_catalog(stack: Stack, work: Path, write_csv: Callable[[Path], None],
+                   mapping_name: str) -> Any:
+    """Import a derived catalog into ``stack``'s fresh shop (before it starts):
+    the import report."""
+    from actions.settings import load_settings
+    from knowledge_graph.importing import Mapping
+    from scripts.catalog_import import run_import
+
+    catalog = work / "catalog.csv"
+    write_csv(catalog)
+    settings = load_settings({"SHOP_DATA_DIR": str(stack.data_dir)})
+    mapping = Mapping.load(ROOT / "knowledge_graph" / "mappings" / mapping_name)
+    return run_import(settings, catalog, mapping, nlu_out=work / "nlu" / "catalog.yml")
+
+
+def index_shelf_photos(stack: Stack, grocery: Path,
+                       keep: tuple[str, ...] = ("_003.jpg", "_013.jpg", "_023.jpg")) -> int:
+    """Attach Grocery Store shelf photos (those ending in ``keep``) to the imported
+    catalog's products, beside its catalog images; the number refused."""
+    from actions.settings import load_settings
+    from knowledge_graph.sources.grocery_store import write_shelf_photos
+    from scripts.index_images import add as add_photos
+
+    settings = load_settings({"SHOP_DATA_DIR": str(stack.data_dir)})
+    photos = stack.data_dir / "shelf.csv"
+    write_shelf_photos(grocery, photos)
+    rows = photos.read_text().splitlines()
+    kept = [rows[0]] + [r for r in rows[1:] if r.endswith(keep)]
+    photos.write_text("\n".join(kept) + "\n")
+    return int(add_photos(settings, [(sku, Path(path)) for sku, path in
+                                     (r.split(",", 1) for r in kept[1:])], quiet=True))

@@ -344,13 +344,18 @@ class MediaIntake:
         return hmac.new(key, f"media|{sender}|{media_id}".encode(), hashlib.sha256
                         ).hexdigest()[:24]
 
-    def admit(self, *, sender: str, client: str, channel: str) -> None:
+    def admit(self, *, sender: str, client: str, channel: str, platform: bool = False) -> None:
         """Count an upload against the per-client and per-conversation quotas.
+
+        A ``platform`` upload (a WeChat or Messenger photo) comes from the
+        platform's servers: it counts per conversation only.
 
         Raises:
             Throttled: A quota is spent.
         """
-        self.limiter.hit(f"upload-ip:{client}", limit=self.settings.uploads_per_ip, window=60)
+        if not platform:
+            self.limiter.hit(f"upload-ip:{client}", limit=self.settings.uploads_per_ip,
+                             window=60)
         self.limiter.hit(f"upload-conversation:{channel}:{sender}",
                          limit=self.settings.uploads_per_sender, window=86400)
 

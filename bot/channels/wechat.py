@@ -444,7 +444,8 @@ class WeChatInput(InputChannel):
         else:
             fields = outer
         openid = fields.get("FromUserName", "")
-        if not (0 < len(openid) <= 64 and openid.replace("-", "").replace("_", "").isalnum()):
+        if not (0 < len(openid) <= 64 and openid.isascii()
+                and openid.replace("-", "").replace("_", "").isalnum()):
             raise BadRequest("FromUserName is not an OpenID")
         if request.args.get("openid") not in (None, openid):
             raise BadRequest("the openid of the URL is not the message's sender", 403)
@@ -476,15 +477,28 @@ class WeChatInput(InputChannel):
                                                    else 0)
         return str(choices[index - 1]) if 1 <= index <= len(choices) else None
 
+    async def _listed(self, openid: str, number: int) -> str | None:
+        """A bare number after a numbered list without buttons ("1. … 2. …" of a
+        search) means that item: said the way the assistant understands it."""
+        for entry in await self.outbox.latest(openid, OUTGOING, limit=3):
+            text = str(entry.body.get("text") or "")
+            if any(line.startswith(f"{number}. ") for line in text.splitlines()):
+                return f"第{number}个" if _lang(text, "en") == "zh" else f"number {number}"
+        return None
+
     async def _understand(self, message: Incoming, lang: str) -> tuple[str | None, str | None]:
         """``(text for Rasa, polite answer)``: what the message means, or what to say."""
         fields = message.fields
         if message.kind == "text":
             text = fields.get("Content", "")
             menu_id = fields.get("bizmsgmenuid")
-            payload = await self._choice(message.openid, choice_number(text), menu_id) \
-                if (menu_id or choice_number(text) is not None) else None
-            return payload or text, None
+            number = choice_number(text)
+            if menu_id or number is not None:
+                chosen = await self._choice(message.openid, number, menu_id)
+                if chosen is None and number is not None:
+                    chosen = await self._listed(message.openid, number)
+                return chosen or text, None
+            return text, None
         if message.kind == "voice":
             recognised = fields.get("Recognition", "").strip()
             return (recognised, None) if recognised else (None, POLITE["voice"][lang])
@@ -549,10 +563,15 @@ class WeChatInput(InputChannel):
                                      headers={"Cache-Control": "no-store"})
 
             # one message, once: a retry (even while the first still runs) stops here
-            stored = {"text": message.fields.get("Content") or message.fields.get(
-                "Recognition") or "", "msgtype": message.kind,
-                "event": message.fields.get("Event", "")}
-            _, new = await self.outbox.customer_message(message.openid, message.key[:64], stored)
+            said = message.fields.get("Content") or message.fields.get("Recognition") or ""
+            stored = {"text": said[:self.settings.max_message_chars], "msgtype": message.kind,
+                      "event": message.fields.get("Event", "")[:32]}
+            try:
+                _, new = await self.outbox.customer_message(message.openid, message.key[:64],
+                                                            stored)
+            except Exception:  # noqa: BLE001 - the store is down: WeChat tries again later
+                logger.exception("WeChat message not stored; answering 503")
+                return plain("temporarily unavailable", 503)
             if not new:
                 return plain("success")
             lang = detect_language(stored["text"]) or await self._language(message.openid)
@@ -569,7 +588,8 @@ class WeChatInput(InputChannel):
                                       address=None, channel=CHANNEL, platform=True,
                                       customer_id=customer)
                 if message.kind == "image":
-                    media.admit(sender=message.openid, client=CHANNEL, channel=CHANNEL)
+                    media.admit(sender=message.openid, client=CHANNEL, channel=CHANNEL,
+                                platform=True)
             except Throttled:
                 return reply(Out("text", text=polite("rate_limited", stored["text"] or
                                                      ("你好" if lang == "zh" else "hi"))))

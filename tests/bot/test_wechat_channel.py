@@ -261,3 +261,32 @@ def test_a_token_is_refreshed_before_it_expires(tmp_path: Path) -> None:
         assert await store.get() == "t2"
 
     asyncio.run(scenario())
+
+
+# --- the shared seam's platform additions ---------------------------------------------------
+
+
+def test_a_platform_message_carries_the_linked_customer_and_no_client_claim(
+        tmp_path: Path) -> None:
+    from bot.channels.base import ChannelGate, RateLimiter, Throttled
+    from bot.channels.links import CustomerLinks
+
+    links = CustomerLinks(f"sqlite:///{tmp_path / 'channels.db'}")
+    links.link("wechat", "oUser_1", "C10001")
+    assert links.customer_for("wechat", "oUser_1") == "C10001"
+    assert links.customer_for("messenger", "oUser_1") is None
+    settings = load_settings({"CUSTOMER_ID_SECRET": "s" * 32, "LIMIT_MESSAGES_PER_IP": "2",
+                              "LIMIT_MESSAGES_PER_SENDER": "5"})
+    gate = ChannelGate(settings, RateLimiter())
+    forged = {"customer_id": "C99999", "customer_sig": "x", "customer_expires": 1}
+    for _ in range(5):  # WeChat's servers are one address: never counted per address
+        admitted = gate.admit(sender="oUser_1", text="hi", metadata=dict(forged),
+                              address="10.0.0.1", channel="wechat", platform=True,
+                              customer_id=links.customer_for("wechat", "oUser_1"))
+        assert admitted.metadata["verified"]["customer_id"] == "C10001"
+        assert "customer_id" not in admitted.metadata
+    with pytest.raises(Throttled):  # per conversation, still
+        gate.admit(sender="oUser_1", text="hi", metadata={}, address="10.0.0.1",
+                   channel="wechat", platform=True)
+    assert links.unlink("wechat", "oUser_1") and not links.unlink("wechat", "oUser_1")
+    assert links.customer_for("wechat", "oUser_1") is None

@@ -14,14 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from actions.settings import load_settings
-from knowledge_graph.importing import Mapping
 from knowledge_graph.sources.grocery_store import derive_catalog as derive_grocery
 from knowledge_graph.sources.grocery_store import write_catalog as write_grocery
-from knowledge_graph.sources.grocery_store import write_shelf_photos
-from scripts.catalog_import import ImportReport, run_import
-from scripts.index_images import add as add_photos
-from scripts.stack import MODEL, ROOT, Stack
+from scripts.catalog_import import ImportReport
+from scripts.stack import MODEL, Stack, import_catalog, index_shelf_photos
 from tests.e2e.browser import browser  # noqa: F401 - one Chromium for the whole session
 from tests.fakes.wechat import FakeWeChat
 from tests.knowledge_graph.test_grocery_store import GROCERY
@@ -92,20 +88,15 @@ def stack_with(work: Path, write_csv: Callable[[Path], None], mapping_name: str,
         pytest.fail(f"{MODEL} is missing: run `make train` first")
     reports: list[ImportReport] = []
 
-    def import_catalog(stack: Stack) -> None:
-        catalog = work / "catalog.csv"
-        write_csv(catalog)
-        settings = load_settings({"SHOP_DATA_DIR": str(stack.data_dir)})
-        mapping = Mapping.load(ROOT / "knowledge_graph" / "mappings" / mapping_name)
-        reports.append(run_import(settings, catalog, mapping,
-                                  nlu_out=work / "nlu" / "catalog.yml"))
+    def prepare(stack: Stack) -> None:
+        reports.append(import_catalog(stack, work, write_csv, mapping_name))
         if after is not None:
             after(stack)
 
     stack = Stack(data_dir=work / "data", extra_env={**ONE_ADDRESS_FOR_ALL, **(env or {})},
                   storefront=storefront)
     try:
-        stack.start(prepare=import_catalog)
+        stack.start(prepare=prepare)
         yield stack, reports[0]
     finally:
         stack.stop()
@@ -116,15 +107,7 @@ def grocery(tmp_path_factory: pytest.TempPathFactory, wechat: FakeWeChat) -> Ite
     if not (GROCERY / "classes.csv").is_file():
         pytest.skip(f"Grocery Store dataset not found at {GROCERY} (set DATASETS)")
     def index_photos(stack: Stack) -> None:  # the catalog images plus 3 shelf photos each
-        settings = load_settings({"SHOP_DATA_DIR": str(stack.data_dir)})
-        photos = stack.data_dir / "shelf.csv"
-        write_shelf_photos(GROCERY, photos)
-        rows = photos.read_text().splitlines()
-        keep = [rows[0]] + [r for r in rows[1:] if r.endswith(("_003.jpg", "_013.jpg",
-                                                                "_023.jpg"))]
-        photos.write_text("\n".join(keep) + "\n")
-        assert add_photos(settings, [(sku, Path(path)) for sku, path in
-                                     (r.split(",", 1) for r in keep[1:])], quiet=True) == 0
+        assert index_shelf_photos(stack, GROCERY) == 0
 
     for stack, report in stack_with(
             tmp_path_factory.mktemp("grocery"),

@@ -17,7 +17,7 @@ from scripts.stack import Stack
 from shop.db import make_engine, session_factory, sqlite_url
 from shop.models import Order
 from tests.e2e.test_conversations import find_order
-from tests.e2e.test_handoff import desk_session, new_agent, queue
+from tests.e2e.test_handoff import Desk, desk_session, new_agent, queue
 from tests.fakes.wechat import BOMB_XML, XXE_XML, FakeWeChat, sha1_sign
 from tests.knowledge_graph.test_grocery_store import GROCERY
 
@@ -39,6 +39,13 @@ def history(stack: Stack, conversation: str) -> dict[str, Any]:
 def customer_texts(stack: Stack, conversation: str) -> list[str]:
     return [m["text"] for m in history(stack, conversation)["messages"]
             if m["role"] == "customer"]
+
+
+def lines_of(reply: Any, prefix: str) -> str:
+    """The first line of a passive reply's text starting with ``prefix``."""
+    found = [line for line in reply.fields["Content"].splitlines() if line.startswith(prefix)]
+    assert found, reply.fields
+    return found[0]
 
 
 def test_url_verification_and_every_forged_or_hostile_request_is_refused(
@@ -92,6 +99,10 @@ def test_a_chinese_product_conversation_in_safe_mode(stack: Stack, wechat: FakeW
     second = lines[0][3:].split(" — ")[0]
     price = wechat.text(stack.rasa_url, user, "第二个多少钱", mode=mode)
     assert second in price.fields["Content"] and "¥" in price.fields["Content"]
+    # WeChat customers answer a numbered list with the number
+    third = lines_of(listing, "3.")[3:].split(" — ")[0]
+    picked = wechat.text(stack.rasa_url, user, "3", mode=mode)
+    assert third in picked.fields["Content"] and "再见" not in picked.fields["Content"]
     # voice with WeChat's recognition is a message; without it, a polite request to type
     voice = wechat.deliver(stack.rasa_url, wechat.message(
         user, "voice", MediaId="m1", Format="amr", Recognition="谢谢"), mode=mode)
@@ -228,7 +239,7 @@ def test_a_linked_openid_is_the_shop_s_customer(stack: Stack, wechat: FakeWeChat
 
 
 def test_a_handed_over_wechat_conversation_reaches_the_agent_and_back(
-        stack: Stack, wechat: FakeWeChat) -> None:
+        stack: Stack, wechat: FakeWeChat, browser: Any) -> None:
     user = openid()
     agent_id = new_agent(stack, name="Ann")
     queue(stack).set_online(agent_id, True)
@@ -237,36 +248,46 @@ def test_a_handed_over_wechat_conversation_reaches_the_agent_and_back(
     assert asked.fields.get("Content"), asked.body
     ticket = queue(stack).open_for(user)
     assert ticket is not None and ticket.channel == "wechat"
-    http, csrf = desk_session(stack, agent_id)
-    base = f"{stack.desk_url}/desk/api/handoffs/{ticket.id}"
-    headers = {"X-CSRF-Token": csrf}
-    assert http.post(f"{base}/claim", headers=headers, timeout=30).status_code == 200
-    before = len(wechat.sent_to(user))
-    # the customer writes to the person: the assistant says nothing
-    quiet = wechat.text(stack.rasa_url, user, "我的鞋子尺码不对")
-    assert quiet.success
-    reply = http.post(f"{base}/reply", json={"text": "您好，我是客服 Ann，请问需要换哪个尺码？"},
-                      headers=headers, timeout=30)
-    assert reply.status_code == 200, reply.text
-    card = http.post(f"{base}/reply", json={"product": history(stack, user)["shown"][0]},
-                     headers=headers, timeout=30)
-    assert card.status_code == 200, card.text
-    sent = wechat.wait_sent(user, before + 2)[before:]
-    assert sent[0].body["msgtype"] == "text" and "Ann" in sent[0].text
-    # the demo shop's products have no photo: the card is its title and price
-    assert card.json()["message"]["text"] in sent[1].text
-    transcript = history(stack, user)["messages"]
-    assert any(m["role"] == "customer" and m["text"] == "我的鞋子尺码不对" and m["to_person"]
-               for m in transcript)
-    # the customer's window closed: the agent is told, nothing is lost silently
-    wechat.last_message[user] = time.time() - 49 * 3600
-    late = http.post(f"{base}/reply", json={"text": "还在吗？"}, headers=headers, timeout=30)
-    assert late.status_code >= 400 and "45015" in late.text
-    wechat.last_message[user] = time.time()
-    assert http.post(f"{base}/handback", json={"summary": "换尺码"}, headers=headers,
-                     timeout=30).status_code == 200
-    back = wechat.wait_sent(user, before + 4, timeout=30)[before + 2:]
-    assert back and any("1." in s.text for s in back), [s.text for s in back]  # CSAT choices
+    context = browser.new_context(viewport={"width": 1440, "height": 900})
+    try:
+        desk = Desk(context, stack, agent_id)  # the agent, in the desk page
+        desk.open_conversation(stack, user)
+        assert "wechat" in desk.page.inner_text("#queue")
+        desk.page.click("#claim")
+        desk.wait_text("#conv-state", "assigned")
+        before = len(wechat.sent_to(user))
+        # the customer writes to the person: the assistant says nothing, the desk shows it
+        quiet = wechat.text(stack.rasa_url, user, "我的鞋子尺码不对")
+        assert quiet.success
+        desk.wait_text("#transcript", "我的鞋子尺码不对")
+        desk.reply("您好，我是客服 Ann，请问需要换哪个尺码？")
+        http, csrf = desk_session(stack, agent_id)
+        base = f"{stack.desk_url}/desk/api/handoffs/{ticket.id}"
+        headers = {"X-CSRF-Token": csrf}
+        card = http.post(f"{base}/reply", json={"product": history(stack, user)["shown"][0]},
+                         headers=headers, timeout=30)
+        assert card.status_code == 200, card.text
+        sent = wechat.wait_sent(user, before + 2)[before:]
+        assert sent[0].body["msgtype"] == "text" and "Ann" in sent[0].text
+        # the demo shop's products have no photo: the card is its title and price
+        assert card.json()["message"]["text"] in sent[1].text
+        transcript = history(stack, user)["messages"]
+        assert any(m["role"] == "customer" and m["text"] == "我的鞋子尺码不对" and m["to_person"]
+                   for m in transcript)
+        # the customer's 48-hour window closed: the agent sees that it was not delivered
+        wechat.last_message[user] = time.time() - 49 * 3600
+        desk.page.fill("#reply", "还在吗？")
+        desk.page.click("#send")
+        desk.wait_text("#error", "45015")
+        assert "还在吗？" not in [s.text for s in wechat.sent_to(user)]
+        wechat.last_message[user] = time.time()
+        desk.page.fill("#summary", "换尺码")
+        desk.page.click("#handback")
+        back = wechat.wait_sent(user, before + 4, timeout=30)[before + 2:]
+        assert back and any("1." in s.text for s in back), [s.text for s in back]  # CSAT
+        assert desk.errors == []
+    finally:
+        context.close()
 
 
 def _png() -> bytes:
