@@ -182,7 +182,7 @@ desk-user: $(STAMPS)/actions-venv ## Create a desk account: make desk-user USER_
 	  --role "$(or $(ROLE),agent)" --capacity "$(or $(CAPACITY),3)"
 
 .PHONY: link-customer
-link-customer: $(STAMPS)/bot-venv ## Link a WeChat OpenID (or Messenger PSID) to a customer: make link-customer CHANNEL=wechat ID=<openid> CUSTOMER=C10001 (no CUSTOMER: unlink)
+link-customer: $(STAMPS)/bot-venv ## Link a WeChat OpenID or Messenger PSID to a customer: make link-customer CHANNEL=wechat|messenger ID=<id> CUSTOMER=C10001 (no CUSTOMER: unlink)
 	@test -n "$(CHANNEL)" -a -n "$(ID)" || { echo "usage: make link-customer CHANNEL=wechat ID=<openid> CUSTOMER=C10001"; exit 2; }
 	@SHOP_DATA_DIR="$(SHOP_DATA_DIR)" $(BOT_PY) -m bot.channels.links $(if $(CUSTOMER),link,unlink) "$(CHANNEL)" "$(ID)" $(CUSTOMER)
 
@@ -244,6 +244,10 @@ bench-desk: venv data train widget browser ## Handoff latency in Chromium: agent
 .PHONY: bench-wechat
 bench-wechat: venv data train ## WeChat's 5-second rule against a fake WeChat platform: passive-reply share, delivery p50/p95 at 1 and 20 customers (table + plot)
 	$(ACT_PY) -m scripts.bench_wechat
+
+.PHONY: bench-messenger
+bench-messenger: venv data train ## Messenger against a fake Graph API: webhook acknowledgement and answer p50/p95 at 1 and 20 customers (table + plot)
+	$(ACT_PY) -m scripts.bench_messenger
 
 .PHONY: bench-nlu
 bench-nlu: $(STAMPS)/bot-venv ## Train the NLU pipeline on Banking77 + CLINC150 (DATASETS=path) and score it (table + plot)

@@ -62,6 +62,43 @@ class WeChatSettings:
 
 
 @dataclass(frozen=True)
+class MessengerSettings:
+    """A Facebook Page on Messenger (``bot/channels/messenger.py``); off without an
+    app secret.
+
+    Attributes:
+        app_secret: The Meta app's secret (signs every delivery); ``None``: off (404).
+        verify_token: The token typed into the app's webhook settings.
+        page_token: The page access token (Send API).
+        app_id: The app's id (thread control: whose the thread is).
+        api_base: The Graph API (the tests point it at a fake).
+        api_version: Graph API version.
+        cdn_hosts: Hosts (and their subdomains) photos are fetched from.
+        test_cdn_origin: One ``scheme://host:port`` fetched as it is (tests only).
+        handoff: ``desk`` or ``page_inbox`` (thread control to the Page Inbox).
+        max_body_bytes: Largest delivery.
+        api_timeout: Seconds per Graph API call and per photo download.
+    """
+
+    app_secret: str | None = None
+    verify_token: str | None = None
+    page_token: str | None = None
+    app_id: str = ""
+    api_base: str = "https://graph.facebook.com"
+    api_version: str = "v21.0"
+    cdn_hosts: tuple[str, ...] = ("fbcdn.net", "fbsbx.com")
+    test_cdn_origin: str | None = None
+    handoff: str = "desk"
+    max_body_bytes: int = 1024 * 1024
+    api_timeout: float = 10.0
+
+    @property
+    def enabled(self) -> bool:
+        """Whether the channel is configured."""
+        return bool(self.app_secret and self.page_token)
+
+
+@dataclass(frozen=True)
 class ChannelSettings:
     """Limits and secrets shared by every customer-facing channel.
 
@@ -127,6 +164,7 @@ class ChannelSettings:
     desk_url: str | None = None
     desk_token: str | None = None
     wechat: WeChatSettings = WeChatSettings()
+    messenger: MessengerSettings = MessengerSettings()
 
 
 def _int(env: dict[str, str], name: str, default: int, low: int, high: int) -> int:
@@ -178,6 +216,7 @@ def load_settings(env: dict[str, str] | None = None) -> ChannelSettings:
         desk_url=(env.get("DESK_URL") or "").rstrip("/") or None,
         desk_token=env.get("DESK_TOKEN") or None,
         wechat=_wechat(env),
+        messenger=_messenger(env),
     )
 
 
@@ -186,6 +225,39 @@ def _choice(env: dict[str, str], name: str, default: str, allowed: tuple[str, ..
     if value not in allowed:
         raise SettingsError(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
     return value
+
+
+def _messenger(env: dict[str, str]) -> MessengerSettings:
+    secret = env.get("MESSENGER_APP_SECRET") or None
+    page_token = env.get("MESSENGER_PAGE_TOKEN") or None
+    verify_token = env.get("MESSENGER_VERIFY_TOKEN") or None
+    if secret is not None and not (page_token and verify_token):
+        raise SettingsError("MESSENGER_APP_SECRET is set: MESSENGER_PAGE_TOKEN and "
+                            "MESSENGER_VERIFY_TOKEN are needed too")
+    if verify_token is not None and len(verify_token) < 16:
+        raise SettingsError("MESSENGER_VERIFY_TOKEN must be at least 16 characters")
+    api_base = (env.get("MESSENGER_API_BASE") or "https://graph.facebook.com").rstrip("/")
+    if not api_base.startswith(("https://", "http://")):
+        raise SettingsError("MESSENGER_API_BASE must be an http(s) URL")
+    version = env.get("MESSENGER_API_VERSION") or "v21.0"
+    if not (version.startswith("v") and version[1:].replace(".", "").isdigit()):
+        raise SettingsError("MESSENGER_API_VERSION must look like v21.0")
+    hosts = tuple(h.strip().lower().lstrip(".") for h in
+                  (env.get("MESSENGER_CDN_HOSTS") or "fbcdn.net,fbsbx.com").split(",")
+                  if h.strip())
+    test_origin = (env.get("MESSENGER_TEST_CDN_ORIGIN") or "").rstrip("/") or None
+    if test_origin is not None and (test_origin.count("/") != 2
+                                    or not test_origin.startswith(("http://", "https://"))):
+        raise SettingsError("MESSENGER_TEST_CDN_ORIGIN must be scheme://host:port")
+    return MessengerSettings(
+        app_secret=secret, verify_token=verify_token, page_token=page_token,
+        app_id=env.get("MESSENGER_APP_ID", ""), api_base=api_base, api_version=version,
+        cdn_hosts=hosts, test_cdn_origin=test_origin,
+        handoff=_choice(env, "MESSENGER_HANDOFF", "desk", ("desk", "page_inbox")),
+        max_body_bytes=_int(env, "MESSENGER_MAX_BODY_BYTES", 1024 * 1024, 1024,
+                            16 * 1024 * 1024),
+        api_timeout=_int(env, "MESSENGER_API_TIMEOUT_MS", 10000, 500, 60000) / 1000,
+    )
 
 
 def _wechat(env: dict[str, str]) -> WeChatSettings:

@@ -60,6 +60,15 @@ POLITE = {
               "Please try again in a moment.",
         "zh": "抱歉，我这边出了点问题，没能回复您。请稍后再试。",
     },
+    "unsupported_media": {
+        "en": "Sorry, I can only read text and photos for now. Please tell me what you "
+              "need, or send a photo of the product.",
+        "zh": "抱歉，我目前只能看懂文字和图片。请用文字描述您的问题，或发一张商品照片。",
+    },
+    "photo_failed": {
+        "en": "Sorry, I couldn't get that photo. Please send it again.",
+        "zh": "抱歉，这张图片没能收到，请再发一次。",
+    },
     "upload_limited": {
         "en": "That's a lot of photos in a short time. Please wait a little before "
               "sending another one.",

@@ -65,6 +65,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.channels.base import POLITE as SHARED_POLITE
 from bot.channels.base import (
     Admitted,
     BadRequest,
@@ -98,12 +99,6 @@ _NUMBER = re.compile(r"^\s*#?\s*(\d{1,2})\s*[.。、]?\s*$")
 POLITE = {
     "voice": {"zh": "抱歉，我还听不懂语音，请打字告诉我您需要什么。",
               "en": "Sorry, I can't listen to voice messages yet. Please type what you need."},
-    "unsupported": {"zh": "抱歉，我目前只能看懂文字和图片。"
-                          "请用文字描述您的问题，或发一张商品照片。",
-                    "en": "Sorry, I can only read text and photos for now. Please describe "
-                          "what you need, or send a photo of the product."},
-    "photo_failed": {"zh": "抱歉，这张图片没能收到，请再发一次。",
-                     "en": "Sorry, I couldn't get that photo. Please send it again."},
     "choose": {"zh": "回复数字即可选择。", "en": "Reply with a number to choose."},
 }
 
@@ -511,7 +506,7 @@ class WeChatInput(InputChannel):
             return None, None  # unsubscribe, view, location reports, template results
         if message.kind == "image":
             return "", None
-        return None, POLITE["unsupported"][lang]
+        return None, SHARED_POLITE["unsupported_media"][lang]
 
     def blueprint(
         self, on_new_message: Callable[[UserMessage], Awaitable[Any]]
@@ -634,7 +629,8 @@ class WeChatInput(InputChannel):
                     None, lambda: shared_media().put(data, sender=message.openid))
             except Exception as exc:  # noqa: BLE001 - WeChat failed or the file is refused
                 logger.info("WeChat photo not taken (%s)", type(exc).__name__)
-                return await self._store(message.openid, [{"text": POLITE["photo_failed"][lang]}])
+                return await self._store(message.openid,
+                                         [{"text": SHARED_POLITE["photo_failed"][lang]}])
             admitted = photo_message(admitted, ref.media_id)
             ticket = await held(message.openid)
             if ticket is not None:

@@ -19,6 +19,7 @@ from knowledge_graph.sources.grocery_store import write_catalog as write_grocery
 from scripts.catalog_import import ImportReport
 from scripts.stack import MODEL, Stack, import_catalog, index_shelf_photos
 from tests.e2e.browser import browser  # noqa: F401 - one Chromium for the whole session
+from tests.fakes.messenger import FakeMessenger
 from tests.fakes.wechat import FakeWeChat
 from tests.knowledge_graph.test_grocery_store import GROCERY
 
@@ -47,11 +48,22 @@ def wechat() -> Iterator[FakeWeChat]:
 
 
 @pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory, wechat: FakeWeChat) -> Iterator[Stack]:
+def messenger() -> Iterator[FakeMessenger]:
+    """The fake Meta platform every stack's Messenger channel talks to."""
+    fake = FakeMessenger().start()
+    try:
+        yield fake
+    finally:
+        fake.stop()
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory, wechat: FakeWeChat,
+          messenger: FakeMessenger) -> Iterator[Stack]:
     if not MODEL.exists():
         pytest.fail(f"{MODEL} is missing: run `make train` (make test does) first")
     s = Stack(data_dir=tmp_path_factory.mktemp("e2e-data"),
-              extra_env={**ONE_ADDRESS_FOR_ALL, **wechat.env()},
+              extra_env={**ONE_ADDRESS_FOR_ALL, **wechat.env(), **messenger.env()},
               api_token=API_TOKEN, storefront=True, desk=True)
     try:
         yield s.start()
@@ -103,7 +115,8 @@ def stack_with(work: Path, write_csv: Callable[[Path], None], mapping_name: str,
 
 
 @pytest.fixture(scope="session")
-def grocery(tmp_path_factory: pytest.TempPathFactory, wechat: FakeWeChat) -> Iterator[Stack]:
+def grocery(tmp_path_factory: pytest.TempPathFactory, wechat: FakeWeChat,
+            messenger: FakeMessenger) -> Iterator[Stack]:
     if not (GROCERY / "classes.csv").is_file():
         pytest.skip(f"Grocery Store dataset not found at {GROCERY} (set DATASETS)")
     def index_photos(stack: Stack) -> None:  # the catalog images plus 3 shelf photos each
@@ -112,6 +125,6 @@ def grocery(tmp_path_factory: pytest.TempPathFactory, wechat: FakeWeChat) -> Ite
     for stack, report in stack_with(
             tmp_path_factory.mktemp("grocery"),
             lambda out: write_grocery(derive_grocery(GROCERY), out), "grocery_store.yml",
-            after=index_photos, storefront=True, env=wechat.env()):
+            after=index_photos, storefront=True, env={**wechat.env(), **messenger.env()}):
         assert report.sync.added == 81 and not report.plan.rejected
         yield stack

@@ -352,12 +352,14 @@ def test_script_bearing_text_renders_as_text_in_the_desk(stack: Stack, two) -> N
     assert XSS in desk.transcript()
 
 
-def test_closed_hours_tell_when_the_team_is_back(tmp_path_factory, wechat) -> None:
+def test_closed_hours_tell_when_the_team_is_back(tmp_path_factory, wechat, messenger) -> None:
     closed = Stack(data_dir=tmp_path_factory.mktemp("closed"), extra_env={
         # open one minute a week, in the middle of a Monday night
         "HANDOFF_HOURS": "mon=03:00-03:01", "HANDOFF_TIMEZONE": "Asia/Shanghai",
         # this shop's WeChat customers are served in WeChat's own customer-service system
-        **wechat.env(), "WECHAT_HANDOFF": "wechat"})
+        **wechat.env(), "WECHAT_HANDOFF": "wechat",
+        # and its Messenger customers in the Page Inbox
+        **messenger.env(), "MESSENGER_HANDOFF": "page_inbox"})
     closed.start()
     try:
         reply = closed.post({"sender": "closed-1", "message": "I want to talk to a human"})
@@ -381,5 +383,22 @@ def test_closed_hours_tell_when_the_team_is_back(tmp_path_factory, wechat) -> No
         assert service.open_for(user) is None
         assert ("wechat_kf", "cancelled") in [(e.actor, e.action) for e in service.events(
             service.latest_for(user).id)]
+        # on Messenger the thread goes to the Page Inbox, and comes back
+        psid = str(uuid.uuid4().int)[:16]
+        messenger.deliver(closed.rasa_url, [messenger.text(psid, "I want to talk to a person")])
+        deadline = time.time() + 30
+        while time.time() < deadline and not [c for c in messenger.calls
+                                              if c.psid == psid and "thread" in c.path]:
+            time.sleep(0.2)
+        passed = [c for c in messenger.calls if c.psid == psid and "thread" in c.path]
+        assert passed and passed[0].body["target_app_id"] == "263902037430900"
+        assert service.open_for(psid) is None
+        messenger.deliver(closed.rasa_url, [messenger.text(psid, "hello?")])
+        time.sleep(1.5)
+        assert messenger.sent_to(psid) == []  # the Page Inbox answers now, not the assistant
+        messenger.deliver(closed.rasa_url, [messenger.item(psid, pass_thread_control={
+            "new_owner_app_id": messenger.app_id, "metadata": "done"}),
+            messenger.text(psid, "show me running shoes")])
+        assert "$" in messenger.wait_sent(psid, 1)[0].message["text"]
     finally:
         closed.stop()

@@ -1,0 +1,261 @@
+"""Meta's Graph API, as the Messenger channel uses it (``bot/channels/messenger.py``).
+
+- :class:`GraphApi`: the Send API (messages, ``typing_on``, ``mark_seen``) and
+  thread control (``pass_thread_control``), over ``aiohttp`` with a timeout per
+  call and retries with backoff on 5xx, network errors and Meta's rate limits
+  (codes 4, 17, 32, 613). Errors are :class:`GraphError` with Meta's code and
+  subcode; callers log them, nothing is raised into Rasa.
+- :func:`fetch_attachment`: a customer's photo from Meta's CDN: ``https`` only,
+  from the configured CDN hosts only, no redirect followed, no private,
+  loopback or link-local address (checked on the resolved address, and the
+  connection pinned to it), with size and time limits.
+
+The base URL and API version are configurable (``MESSENGER_API_BASE``,
+``MESSENGER_API_VERSION``): the tests point them at a fake Graph API.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import json
+import logging
+import socket
+from typing import Any, Awaitable, Callable, Dict, Sequence
+from urllib.parse import urlsplit
+
+logger = logging.getLogger(__name__)
+
+RATE_LIMITED = (4, 17, 32, 613)
+OUTSIDE_WINDOW_SUBCODES = (2018278, 2018108, 2018109)  # 24 h / 7 days passed
+PAGE_INBOX_APP_ID = "263902037430900"
+
+
+class GraphError(Exception):
+    """A Graph API call failed (``code``/``subcode`` from Meta's error object, or the
+    HTTP status for an answer without one)."""
+
+    def __init__(self, code: int, message: str, *, subcode: int | None = None,
+                 status: int = 400) -> None:
+        super().__init__(f"Graph API error {code}"
+                         f"{f'/{subcode}' if subcode else ''}: {message}")
+        self.code = code
+        self.subcode = subcode
+        self.message = message
+        self.status = status
+
+    @property
+    def outside_window(self) -> bool:
+        """Meta refused because the customer's messaging window has closed."""
+        return self.subcode in OUTSIDE_WINDOW_SUBCODES or (
+            self.code == 10 and "window" in self.message.lower())
+
+
+class AttachmentRefused(Exception):
+    """An attachment URL that must not be fetched, or a file that could not be."""
+
+
+class GraphApi:
+    """The page's calls (see the module docstring).
+
+    Args:
+        base: ``https://graph.facebook.com``.
+        version: ``v21.0``.
+        page_token: The page access token.
+        timeout: Seconds per call.
+        attempts: Tries per call on 5xx, network errors and rate limits.
+        backoff: Seconds before the second try (tripled each time).
+    """
+
+    def __init__(self, *, base: str, version: str, page_token: str, timeout: float = 10.0,
+                 attempts: int = 4, backoff: float = 0.25) -> None:
+        self.base = f"{base.rstrip('/')}/{version}"
+        self._token = page_token
+        self.timeout = timeout
+        self.attempts = attempts
+        self.backoff = backoff
+        self._session: Any = None
+
+    def _http(self) -> Any:
+        import aiohttp
+
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(
+                timeout=aiohttp.ClientTimeout(total=self.timeout))
+        return self._session
+
+    async def close(self) -> None:
+        """Close the HTTP connections."""
+        if self._session is not None:
+            await self._session.close()
+
+    async def post(self, path: str, body: Dict[str, Any]) -> Dict[str, Any]:
+        """A Graph API ``POST`` with retries; Meta's JSON answer.
+
+        Raises:
+            GraphError: Meta refused it, or did not answer after every try.
+        """
+        import aiohttp
+
+        delay = self.backoff
+        for attempt in range(1, self.attempts + 1):
+            retry: GraphError | None = None
+            try:
+                async with self._http().post(
+                        f"{self.base}{path}", params={"access_token": self._token},
+                        data=json.dumps(body, ensure_ascii=False).encode(),
+                        headers={"Content-Type": "application/json"},
+                        allow_redirects=False) as reply:
+                    data = await reply.content.read(256 * 1024)
+                    answer = _json(data)
+                    error = answer.get("error") if isinstance(answer.get("error"), dict) \
+                        else None
+                    if reply.status < 300 and error is None:
+                        return answer
+                    failure = GraphError(
+                        int((error or {}).get("code") or reply.status),
+                        str((error or {}).get("message") or f"HTTP {reply.status}")[:300],
+                        subcode=(error or {}).get("error_subcode"), status=reply.status)
+                    if reply.status >= 500 or failure.code in RATE_LIMITED or (
+                            error or {}).get("is_transient"):
+                        retry = failure
+                    else:
+                        raise failure
+            except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+                retry = GraphError(-1, f"no answer ({type(exc).__name__})", status=503)
+            if attempt == self.attempts:
+                raise retry
+            logger.info("Graph API %s failed (%s), try %d of %d", path, retry, attempt,
+                        self.attempts)
+            await asyncio.sleep(delay)
+            delay *= 3
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def send(self, psid: str, message: Dict[str, Any], *, tag: str | None = None
+                   ) -> Dict[str, Any]:
+        """One message to ``psid``: a reply (``RESPONSE``), or a tagged one."""
+        body: Dict[str, Any] = {"recipient": {"id": psid}, "message": message,
+                                "messaging_type": "MESSAGE_TAG" if tag else "RESPONSE"}
+        if tag:
+            body["tag"] = tag
+        return await self.post("/me/messages", body)
+
+    async def action(self, psid: str, action: str) -> None:
+        """``typing_on``, ``typing_off`` or ``mark_seen`` (a hint: failures are logged)."""
+        try:
+            await self.post("/me/messages", {"recipient": {"id": psid},
+                                             "sender_action": action})
+        except GraphError as exc:
+            logger.info("sender action %s not shown: %s", action, exc)
+
+    async def pass_thread(self, psid: str, *, app_id: str = PAGE_INBOX_APP_ID,
+                          metadata: str = "") -> None:
+        """Hand the conversation to another app (the Page Inbox)."""
+        await self.post("/me/pass_thread_control", {"recipient": {"id": psid},
+                                                    "target_app_id": app_id,
+                                                    "metadata": metadata[:1000]})
+
+
+def _json(data: bytes) -> Dict[str, Any]:
+    try:
+        answer = json.loads(data or b"{}")
+    except (ValueError, UnicodeDecodeError):
+        return {}
+    return answer if isinstance(answer, dict) else {}
+
+
+Resolver = Callable[[str, int], Awaitable[Sequence[str]]]
+
+
+async def _resolve(host: str, port: int) -> Sequence[str]:
+    infos = await asyncio.get_running_loop().getaddrinfo(host, port,
+                                                          type=socket.SOCK_STREAM)
+    return [str(info[4][0]) for info in infos]
+
+
+def _public(address: str) -> bool:
+    ip = ipaddress.ip_address(address)
+    return not (ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_multicast
+                or ip.is_reserved or ip.is_unspecified)
+
+
+def allowed_host(host: str, hosts: Sequence[str]) -> bool:
+    """``host`` is one of ``hosts`` or a subdomain of one (``scontent.xx.fbcdn.net``)."""
+    host = host.lower().rstrip(".")
+    return any(host == h or host.endswith("." + h) for h in hosts)
+
+
+async def fetch_attachment(url: str, *, hosts: Sequence[str], limit: int, timeout: float,
+                           test_origin: str | None = None,
+                           resolve: Resolver = _resolve) -> bytes:
+    """A customer's attachment from Meta's CDN (see the module docstring).
+
+    ``test_origin`` (``MESSENGER_TEST_CDN_ORIGIN``, tests only) is one
+    ``scheme://host:port`` allowed as it is, for the tests' fake CDN.
+
+    Raises:
+        AttachmentRefused: Not allowed, too big, too slow, or not there.
+    """
+    import aiohttp
+
+    parts = urlsplit(url)
+    origin = f"{parts.scheme}://{parts.netloc}"
+    if test_origin and origin == test_origin.rstrip("/"):
+        target, pinned = url, None
+    else:
+        if parts.scheme != "https" or not parts.hostname:
+            raise AttachmentRefused("only https URLs are fetched")
+        if parts.username or parts.password:
+            raise AttachmentRefused("URLs with credentials are refused")
+        if not allowed_host(parts.hostname, hosts):
+            raise AttachmentRefused(f"{parts.hostname} is not one of Meta's CDN hosts")
+        try:
+            literal = ipaddress.ip_address(parts.hostname)
+        except ValueError:
+            literal = None
+        if literal is not None:
+            raise AttachmentRefused("an address, not a CDN host name")
+        try:
+            addresses = await resolve(parts.hostname, parts.port or 443)
+        except OSError:
+            raise AttachmentRefused(f"{parts.hostname} does not resolve") from None
+        if not addresses or not all(_public(a) for a in addresses):
+            raise AttachmentRefused(f"{parts.hostname} resolves to a private address")
+        target, pinned = url, addresses[0]
+    connector = None
+    if pinned is not None:  # connect to the checked address, not a second lookup's
+        connector = aiohttp.TCPConnector(resolver=_Pinned(parts.hostname or "", pinned))
+    try:
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout),
+                                         connector=connector) as http, \
+                http.get(target, allow_redirects=False) as reply:
+            if reply.status != 200:
+                raise AttachmentRefused(f"the CDN answered {reply.status}"
+                                        + (" (redirects are not followed)"
+                                           if 300 <= reply.status < 400 else ""))
+            data = await reply.content.read(limit + 1)
+    except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+        raise AttachmentRefused(f"download failed ({type(exc).__name__})") from None
+    if len(data) > limit:
+        raise AttachmentRefused(f"the file is larger than {limit} bytes")
+    return bytes(data)
+
+
+class _Pinned:
+    """An aiohttp resolver that answers one checked address for one host."""
+
+    def __init__(self, host: str, address: str) -> None:
+        self.host = host
+        self.address = address
+
+    async def resolve(self, host: str, port: int = 0, family: int = socket.AF_INET
+                      ) -> list[Dict[str, Any]]:
+        if host != self.host:
+            raise OSError(f"unexpected host {host}")
+        ip = ipaddress.ip_address(self.address)
+        return [{"hostname": host, "host": self.address, "port": port,
+                 "family": socket.AF_INET6 if ip.version == 6 else socket.AF_INET,
+                 "proto": 0, "flags": socket.AI_NUMERICHOST}]
+
+    async def close(self) -> None:
+        return None

@@ -1,0 +1,113 @@
+"""The Messenger channel's wire format (bot/channels/messenger.py, messenger_api.py):
+signatures, Meta's limits (cut or split, never dropped), and the attachment fetcher's
+refusals."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+
+import pytest
+
+from bot.channels.messenger import check_signature, render, split_text
+from bot.channels.messenger_api import AttachmentRefused, allowed_host, fetch_attachment
+from bot.settings import SettingsError, load_settings
+
+SECRET = "app-secret-0123456789"
+
+
+def test_only_the_sha256_signature_of_the_raw_body_counts() -> None:
+    body = b'{"object": "page", "entry": []}'
+    good = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+    assert check_signature(SECRET, body, good)
+    sha1 = "sha1=" + hmac.new(SECRET.encode(), body, hashlib.sha1).hexdigest()
+    for header in (None, "", sha1, good[:-1] + "0", "sha256=", good.upper()):
+        assert not check_signature(SECRET, body, header)
+    assert not check_signature(SECRET, body + b" ", good)  # the raw body, byte for byte
+
+
+def test_long_texts_split_at_2000_characters_at_line_ends() -> None:
+    text = "\n".join(f"line {i}: " + "word " * 30 for i in range(40))
+    parts = split_text(text)
+    assert len(parts) > 1 and all(len(p) <= 2000 for p in parts)
+    assert " ".join(parts).split() == text.split()
+    assert [len(p) for p in split_text("x" * 4500)] == [2000, 2000, 500]
+
+
+def test_buttons_become_quick_replies_cut_and_split_never_dropped() -> None:
+    buttons = [{"title": f"A rather long option title {i}", "payload": f"/pick{i}"}
+               for i in range(16)]
+    messages = render([{"text": "Choose one", "buttons": buttons}])
+    assert [len(m["quick_replies"]) for m in messages] == [13, 3]
+    assert messages[0]["text"] == "Choose one" and messages[1]["text"] == "More options:"
+    titles = [q["title"] for m in messages for q in m["quick_replies"]]
+    assert all(len(t) <= 20 for t in titles) and titles[0].endswith("…")
+    assert [q["payload"] for m in messages for q in m["quick_replies"]] == [
+        b["payload"] for b in buttons]
+    chinese = render([{"text": "满意吗？", "buttons": [{"title": "非常满意", "payload": "/r5"}]}])
+    assert chinese[0]["quick_replies"][0] == {"content_type": "text", "title": "非常满意",
+                                              "payload": "/r5"}
+
+
+def test_product_cards_become_carousels_of_at_most_ten() -> None:
+    cards = [{"sku": f"S{i}", "title": "Very long product name " * 5, "price": "$9.99",
+              "reason": "bought together with what you viewed " * 3,
+              "image": f"https://shop.example/images/S{i}",
+              "buttons": [{"title": "Tell me more about it please",
+                           "payload": f'/ask_details{{"product": "S{i}"}}'}]}
+             for i in range(12)]
+    messages = render([{"text": "Picks for you"}, {"custom": {"type": "product_cards",
+                                                              "cards": cards}}])
+    assert messages[0] == {"text": "Picks for you"}
+    carousels = [m["attachment"]["payload"]["elements"] for m in messages[1:]]
+    assert [len(c) for c in carousels] == [10, 2]
+    for element in carousels[0] + carousels[1]:
+        assert len(element["title"]) <= 80 and len(element["subtitle"]) <= 80
+        assert element["image_url"].startswith("https://")
+        assert element["buttons"][0]["type"] == "postback"
+        assert len(element["buttons"][0]["title"]) <= 20
+    assert carousels[1][1]["buttons"][0]["payload"] == '/ask_details{"product": "S11"}'
+    agent = render([{"text": "On it.", "author": "Ann"}])
+    assert agent == [{"text": "Ann: On it."}]
+
+
+def test_the_cdn_hosts_are_matched_as_domains() -> None:
+    hosts = ("fbcdn.net", "fbsbx.com")
+    assert allowed_host("scontent.xx.fbcdn.net", hosts)
+    assert allowed_host("cdn.fbsbx.com.", hosts)
+    for host in ("fbcdn.net.evil.com", "evilfbcdn.net", "example.com"):
+        assert not allowed_host(host, hosts)
+
+
+@pytest.mark.parametrize("url,addresses", [
+    ("https://scontent.fbcdn.net/a.jpg", ["127.0.0.1"]),
+    ("https://scontent.fbcdn.net/a.jpg", ["93.184.216.34", "10.1.2.3"]),
+    ("https://scontent.fbcdn.net/a.jpg", ["fe80::1"]),
+    ("https://scontent.fbcdn.net/a.jpg", ["169.254.169.254"]),
+    ("https://scontent.fbcdn.net/a.jpg", []),
+    ("http://scontent.fbcdn.net/a.jpg", ["93.184.216.34"]),
+    ("https://93.184.216.34/a.jpg", ["93.184.216.34"]),
+    ("https://other.example/a.jpg", ["93.184.216.34"]),
+])
+def test_attachments_are_fetched_from_public_cdn_addresses_only(url: str,
+                                                                addresses: list[str]) -> None:
+    async def resolve(host: str, port: int) -> list[str]:
+        return addresses
+
+    with pytest.raises(AttachmentRefused):
+        asyncio.run(fetch_attachment(url, hosts=("fbcdn.net",), limit=1000, timeout=2,
+                                     resolve=resolve))
+
+
+def test_messenger_is_off_by_default_and_checks_its_settings() -> None:
+    assert not load_settings({}).messenger.enabled
+    good = {"MESSENGER_APP_SECRET": SECRET, "MESSENGER_PAGE_TOKEN": "t",
+            "MESSENGER_VERIFY_TOKEN": "v" * 16}
+    assert load_settings(good).messenger.enabled
+    for bad in ({"MESSENGER_APP_SECRET": SECRET}, {**good, "MESSENGER_VERIFY_TOKEN": "short"},
+                {**good, "MESSENGER_API_VERSION": "latest"},
+                {**good, "MESSENGER_HANDOFF": "inbox"},
+                {**good, "MESSENGER_TEST_CDN_ORIGIN": "http://127.0.0.1:9/cdn"}):
+        with pytest.raises(SettingsError):
+            load_settings(bad)

@@ -1,0 +1,348 @@
+"""A fake Meta platform for the Messenger tests and ``make bench-messenger``.
+
+Meta's servers cannot be reached from here, so this stands in for both sides of
+them, in the documented wire format:
+
+- **Meta calling the shop** (:meth:`FakeMessenger.deliver`): a webhook delivery
+  (``{"object": "page", "entry": [{"id", "time", "messaging": [...]}]}``),
+  signed with ``X-Hub-Signature-256`` (HMAC-SHA256 of the raw body with the app
+  secret);
+- **the shop calling Meta** (an HTTP server on a free port): the Send API
+  (``POST /<version>/me/messages``: messages, quick replies, templates, sender
+  actions, tags), thread control (``/me/pass_thread_control``), and a CDN
+  serving attachment files (``GET /cdn/<name>``), with Meta's error objects
+  (``{"error": {"message", "type", "code", "error_subcode", "fbtrace_id"}}``):
+  190 bad token, 100 invalid parameter (and Meta's limits: 2,000 characters,
+  13 quick replies, titles of 20, 10 elements, 80-character titles and
+  subtitles, 3 buttons), 551 unavailable, 10/2018278 outside the 24-hour window
+  without a valid tag, 613 rate limit; switchable failures (``fail_next``) and
+  slowness (``delays``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+import socket
+import threading
+import time
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+import requests
+
+VERSION = "v21.0"
+PAGE_ID = "1122334455"
+
+
+@dataclass
+class Call:
+    """A Send API or thread-control call the shop made."""
+
+    at: float
+    path: str
+    body: dict[str, Any]
+
+    @property
+    def psid(self) -> str:
+        """The recipient."""
+        return str(self.body.get("recipient", {}).get("id", ""))
+
+    @property
+    def message(self) -> dict[str, Any]:
+        """The message object (empty for sender actions)."""
+        return self.body.get("message") or {}
+
+    @property
+    def text(self) -> str:
+        """Its words: text, quick-reply titles, template titles and subtitles."""
+        message = self.message
+        words = [message.get("text", "")]
+        words += [q.get("title", "") for q in message.get("quick_replies") or []]
+        payload = (message.get("attachment") or {}).get("payload") or {}
+        for element in payload.get("elements") or []:
+            words += [element.get("title", ""), element.get("subtitle", "")]
+        return " ".join(w for w in words if w)
+
+
+class FakeMessenger:
+    """The platform (see the module docstring)."""
+
+    def __init__(self, *, app_secret: str | None = None, verify_token: str | None = None,
+                 page_token: str | None = None, app_id: str = "987654321") -> None:
+        self.app_secret = app_secret or secrets.token_hex(16)
+        self.verify_token = verify_token or secrets.token_hex(16)
+        self.page_token = page_token or secrets.token_urlsafe(48)
+        self.app_id = app_id
+        self.calls: list[Call] = []
+        self.errors: list[dict[str, Any]] = []
+        self.files: dict[str, bytes] = {}
+        self.redirects: dict[str, str] = {}
+        self.last_message: dict[str, float] = {}
+        self.unavailable: set[str] = set()
+        self.thread_owner: dict[str, str] = {}       # psid -> app id holding the thread
+        self.delays: dict[str, float] = {}
+        self.fail_next: dict[str, list[tuple[int, dict[str, Any]]]] = {}
+        self._lock = threading.Condition()
+        self._server: ThreadingHTTPServer | None = None
+        self._mid = 0
+
+    # --- the Graph API server ----------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        """Base URL (``MESSENGER_API_BASE`` and the fake CDN's origin)."""
+        assert self._server is not None
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def env(self) -> dict[str, str]:
+        """The shop's settings for this page."""
+        return {"MESSENGER_APP_SECRET": self.app_secret,
+                "MESSENGER_VERIFY_TOKEN": self.verify_token,
+                "MESSENGER_PAGE_TOKEN": self.page_token, "MESSENGER_APP_ID": self.app_id,
+                "MESSENGER_API_BASE": self.url, "MESSENGER_API_VERSION": VERSION,
+                "MESSENGER_TEST_CDN_ORIGIN": self.url}
+
+    def start(self) -> FakeMessenger:
+        """Serve on a free loopback port."""
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def _handle(self, method: str) -> None:
+                parsed = urlparse(self.path)
+                query = {k: v[0] for k, v in parse_qs(parsed.query).items()}
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                status, data, content_type, extra = fake._api(method, parsed.path, query,
+                                                              body)
+                self.send_response(status)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(data)))
+                for name, value in extra.items():
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_GET(self) -> None:  # noqa: N802 - http.server's name
+                self._handle("GET")
+
+            def do_POST(self) -> None:  # noqa: N802 - http.server's name
+                self._handle("POST")
+
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+        sock.close()
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self._server.daemon_threads = True
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving."""
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+
+    def _error(self, status: int, code: int, message: str, *, subcode: int | None = None,
+               kind: str = "OAuthException") -> tuple[int, bytes, str, dict[str, str]]:
+        error: dict[str, Any] = {"message": message, "type": kind, "code": code,
+                                 "fbtrace_id": secrets.token_urlsafe(8)}
+        if subcode:
+            error["error_subcode"] = subcode
+        with self._lock:
+            self.errors.append(error)
+        return status, json.dumps({"error": error}).encode(), "application/json", {}
+
+    def _api(self, method: str, path: str, query: dict[str, str], body: bytes
+             ) -> tuple[int, bytes, str, dict[str, str]]:
+        if delay := self.delays.get(path):
+            time.sleep(delay)
+        if path.startswith("/cdn/"):
+            name = path[5:]
+            if name in self.redirects:
+                return 302, b"", "text/plain", {"Location": self.redirects[name]}
+            data = self.files.get(name)
+            return (200, data, "image/jpeg", {}) if data is not None else \
+                (404, b"not found", "text/plain", {})
+        with self._lock:
+            failures = self.fail_next.get(path)
+            if failures:
+                status, error = failures.pop(0)
+                self.errors.append(error)
+                return status, json.dumps({"error": error}).encode(), "application/json", {}
+        if query.get("access_token") != self.page_token:
+            return self._error(400, 190, "Invalid OAuth access token - Cannot parse access "
+                                         "token")
+        try:
+            message = json.loads(body)
+        except ValueError:
+            return self._error(400, 100, "(#100) Invalid JSON", kind="OAuthException")
+        if path == f"/{VERSION}/me/messages" and method == "POST":
+            return self._send(path, message)
+        if path == f"/{VERSION}/me/pass_thread_control" and method == "POST":
+            with self._lock:
+                self.calls.append(Call(time.time(), path, message))
+                psid = str(message.get("recipient", {}).get("id", ""))
+                self.thread_owner[psid] = str(message.get("target_app_id", ""))
+                self._lock.notify_all()
+            return 200, b'{"success": true}', "application/json", {}
+        return self._error(400, 100, f"(#100) Unknown path {path}")
+
+    def _send(self, path: str, body: dict[str, Any]) -> tuple[int, bytes, str, dict[str, str]]:
+        psid = str(body.get("recipient", {}).get("id", ""))
+        if psid in self.unavailable:
+            return self._error(400, 551, "This person isn't available right now.")
+        if "sender_action" in body:
+            with self._lock:
+                self.calls.append(Call(time.time(), path, body))
+            return 200, json.dumps({"recipient_id": psid}).encode(), "application/json", {}
+        last = self.last_message.get(psid)
+        if last is None:
+            return self._error(400, 100, "(#100) No matching user found", subcode=2018001)
+        age = time.time() - last
+        tagged = body.get("messaging_type") == "MESSAGE_TAG"
+        if tagged and body.get("tag") != "HUMAN_AGENT":
+            return self._error(400, 100, "(#100) Tag is not supported")
+        if age > (7 * 86400 if tagged else 86400):
+            return self._error(400, 10, "(#10) This message is sent outside of allowed "
+                                        "window.", subcode=2018278)
+        refusal = self._check_limits(body.get("message") or {})
+        if refusal:
+            return self._error(400, 100, f"(#100) {refusal}")
+        with self._lock:
+            self.calls.append(Call(time.time(), path, body))
+            self._lock.notify_all()
+        return 200, json.dumps({"recipient_id": psid,
+                                "message_id": f"m_{secrets.token_urlsafe(12)}"}).encode(), \
+            "application/json", {}
+
+    @staticmethod
+    def _check_limits(message: dict[str, Any]) -> str | None:
+        text = message.get("text")
+        if text is not None and len(text) > 2000:
+            return "Length of param message[text] must be less than or equal to 2000"
+        replies = message.get("quick_replies") or []
+        if len(replies) > 13:
+            return "param message[quick_replies] must have at most 13 elements"
+        if any(len(q.get("title", "")) > 20 for q in replies):
+            return "quick_replies title must be at most 20 characters"
+        payload = (message.get("attachment") or {}).get("payload") or {}
+        elements = payload.get("elements") or []
+        if len(elements) > 10:
+            return "param message[attachment][payload][elements] has too many elements"
+        for element in elements:
+            if len(element.get("title", "")) > 80 or len(element.get("subtitle", "")) > 80:
+                return "element title and subtitle must be at most 80 characters"
+            if len(element.get("buttons") or []) > 3:
+                return "an element has at most 3 buttons"
+            if any(len(b.get("title", "")) > 20 for b in element.get("buttons") or []):
+                return "button title must be at most 20 characters"
+        if text is None and not message.get("attachment"):
+            return "message must have text or an attachment"
+        return None
+
+    # --- Meta calling the shop ----------------------------------------------------------
+
+    def verify(self, shop: str, *, token: str | None = None,
+               mode: str = "subscribe") -> requests.Response:
+        """The webhook verification Meta makes when the URL is saved."""
+        return requests.get(f"{shop}/webhooks/messenger/webhook", params={
+            "hub.mode": mode, "hub.verify_token": token or self.verify_token,
+            "hub.challenge": "1158201444"}, timeout=10)
+
+    def sign(self, body: bytes) -> str:
+        """``X-Hub-Signature-256`` of a body."""
+        return "sha256=" + hmac.new(self.app_secret.encode(), body, hashlib.sha256).hexdigest()
+
+    def item(self, psid: str, **event: Any) -> dict[str, Any]:
+        """One ``messaging`` item from ``psid`` to the page."""
+        self._mid += 1
+        return {"sender": {"id": psid}, "recipient": {"id": PAGE_ID},
+                "timestamp": int(time.time() * 1000) + self._mid, **event}
+
+    def text(self, psid: str, text: str, *, quick_reply: str | None = None) -> dict[str, Any]:
+        """A customer's text (or quick-reply tap) item."""
+        self._mid += 1
+        message: dict[str, Any] = {"mid": f"m_{self._mid}_{secrets.token_hex(6)}",
+                                   "text": text}
+        if quick_reply is not None:
+            message["quick_reply"] = {"payload": quick_reply}
+        return self.item(psid, message=message)
+
+    def postback(self, psid: str, title: str, payload: str) -> dict[str, Any]:
+        """A tap on a template button."""
+        self._mid += 1
+        return self.item(psid, postback={"mid": f"m_{self._mid}_{secrets.token_hex(6)}",
+                                         "title": title, "payload": payload})
+
+    def image(self, psid: str, data: bytes | None = None, *, url: str | None = None
+              ) -> dict[str, Any]:
+        """A customer's photo: kept on the fake CDN (or any ``url``)."""
+        self._mid += 1
+        if url is None:
+            name = f"{secrets.token_hex(8)}.jpg"
+            self.files[name] = data or b""
+            url = f"{self.url}/cdn/{name}"
+        return self.item(psid, message={"mid": f"m_{self._mid}_{secrets.token_hex(6)}",
+                                        "attachments": [{"type": "image",
+                                                         "payload": {"url": url}}]})
+
+    def deliver(self, shop: str, items: list[dict[str, Any]], *, signature: str | None = None,
+                raw: bytes | None = None, standby: list[dict[str, Any]] | None = None,
+                timeout: float = 10.0) -> requests.Response:
+        """POST one delivery, signed as Meta signs it (``signature`` overrides)."""
+        now = time.time()
+        mine: list[dict[str, Any]] = []
+        theirs = list(standby or [])
+        with self._lock:
+            for item in items:
+                psid = item.get("sender", {}).get("id")
+                if psid and not item.get("message", {}).get("is_echo"):
+                    self.last_message[psid] = now
+                control = item.get("pass_thread_control") or {}
+                if control.get("new_owner_app_id") == self.app_id:
+                    self.thread_owner.pop(psid, None)  # the Page Inbox passed it back
+                # a thread another app holds: its events reach this app as standby
+                owner = self.thread_owner.get(psid)
+                (theirs if owner and owner != self.app_id else mine).append(item)
+        entry: dict[str, Any] = {"id": PAGE_ID, "time": int(now * 1000), "messaging": mine}
+        if theirs:
+            entry["standby"] = theirs
+        body = raw if raw is not None else json.dumps({"object": "page",
+                                                       "entry": [entry]}).encode()
+        headers = {"Content-Type": "application/json"}
+        if signature != "":
+            headers["X-Hub-Signature-256"] = signature or self.sign(body)
+        return requests.post(f"{shop}/webhooks/messenger/webhook", data=body, headers=headers,
+                             timeout=timeout)
+
+    # --- what the shop sent ---------------------------------------------------------------
+
+    def sent_to(self, psid: str, *, actions: bool = False) -> list[Call]:
+        """Messages (and, with ``actions``, sender actions) sent to ``psid``."""
+        with self._lock:
+            return [c for c in self.calls if c.psid == psid
+                    and (actions or "sender_action" not in c.body)
+                    and c.path.endswith("/me/messages")]
+
+    def wait_sent(self, psid: str, count: int, timeout: float = 30.0) -> list[Call]:
+        """Wait until ``count`` messages reached ``psid``; all of them."""
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            while True:
+                found = [c for c in self.calls if c.psid == psid
+                         and "sender_action" not in c.body and c.path.endswith("/me/messages")]
+                left = deadline - time.monotonic()
+                if len(found) >= count or left <= 0:
+                    return found
+                self._lock.wait(min(left, 0.5))
