@@ -687,9 +687,9 @@ class WeChatInput(InputChannel):
         for out in outs:
             try:
                 await self._send(openid, out)
-            except WeChatApiError as exc:
+            except (WeChatApiError, OSError) as exc:  # WeChat refused, or a photo not fetched
                 logger.warning("WeChat message to %s not delivered: %s", openid, exc)
-                if exc.outside_window:
+                if isinstance(exc, WeChatApiError) and exc.outside_window:
                     return
 
     def _api(self) -> WeChatApi:
