@@ -1,6 +1,6 @@
 """What every customer-facing channel needs, in one place.
 
-A channel (REST today; the widget, WeChat and Messenger adapters later) is a
+A channel (REST, the web widget, WeChat, Messenger) is a
 thin platform adapter. Everything that does not depend on the platform lives
 here, so that a check written once holds on every door:
 
