@@ -13,9 +13,10 @@ signature gets 403. A signed delivery is acknowledged with 200 at once and
 processed in the background, because Meta retries slow webhooks: every
 ``entry`` and every ``messaging`` item, in order per customer (one queue per
 PSID). Echoes of every kind, deliveries, reads and reactions are not customer
-messages; ``standby`` items (another app holds the thread) are left alone. A
-message is processed once (the shared outbox stores it under its ``mid``), so a
-delivery Meta retries is not answered twice.
+messages; ``standby`` items (another app holds the thread) are left alone. The
+items are stored before the 200 (:class:`bot.channels.inbox.Inbox`), once per
+``mid``: a delivery Meta retries is not answered twice, and one acknowledged
+just before a restart is answered when the server is back.
 
 Text, quick-reply payloads and postbacks drive the assistant. Image
 attachments are fetched from Meta's CDN (:func:`fetch_attachment`: https, CDN
@@ -79,6 +80,7 @@ from bot.channels.base import (
     shared_media,
 )
 from bot.channels.handover import held, spoken, to_person
+from bot.channels.inbox import Inbox, Item
 from bot.channels.links import shared_links
 from bot.channels.messenger_api import (
     AttachmentRefused,
@@ -194,6 +196,26 @@ def _element(card: Dict[str, Any]) -> Dict[str, Any]:
     return element
 
 
+def _worth_keeping(item: Dict[str, Any]) -> tuple[str, str, Dict[str, Any]] | None:
+    """``(key, psid, item)`` for an item the channel acts on: a customer's message or
+    postback (keyed by its ``mid``), or a thread-control change. Echoes, deliveries,
+    reads and reactions are not kept."""
+    sender = item.get("sender") if isinstance(item.get("sender"), dict) else {}
+    psid = str(sender.get("id") or "")
+    if not (0 < len(psid) <= 64 and psid.isascii() and psid.isalnum()):
+        return None
+    if "pass_thread_control" in item or "take_thread_control" in item:
+        return f"control:{psid}:{item.get('timestamp')}", psid, item
+    message = item.get("message") if isinstance(item.get("message"), dict) else None
+    postback = item.get("postback") if isinstance(item.get("postback"), dict) else None
+    if postback is None and (message is None or message.get("is_echo")):
+        return None
+    mid = (message or postback or {}).get("mid")
+    key = str(mid) if isinstance(mid, str) and mid else \
+        f"{'postback' if postback else 'message'}:{psid}:{item.get('timestamp')}"
+    return key, psid, item
+
+
 class MessengerOutput(CollectingOutputChannel):
     """Collects a turn's answers; the channel sends them through the Send API."""
 
@@ -215,6 +237,7 @@ class MessengerInput(InputChannel):
         self.settings: ChannelSettings = settings()
         self.config: MessengerSettings = self.settings.messenger
         self.outbox = Outbox(self.settings.channel_db_url, channel=CHANNEL)
+        self.inbox = Inbox(self.settings.channel_db_url, channel=CHANNEL)
         self.api = GraphApi(base=self.config.api_base, version=self.config.api_version,
                             page_token=self.config.page_token or "",
                             timeout=self.config.api_timeout) if self.config.enabled else None
@@ -280,25 +303,36 @@ class MessengerInput(InputChannel):
             if not isinstance(payload, dict) or payload.get("object") != "page" or \
                     not isinstance(payload.get("entry"), list):
                 return plain("not a page delivery", 400)
-            agent = request.app.ctx.agent
-            for entry in payload["entry"]:
-                if not isinstance(entry, dict):
-                    continue
-                for item in entry.get("messaging") or []:
-                    if isinstance(item, dict):
-                        self._enqueue(item, on_new_message, agent)
-                # standby: another app holds these threads; they are not ours to answer
+            entries = [entry for raw in payload["entry"] if isinstance(raw, dict)
+                       for item in raw.get("messaging") or [] if isinstance(item, dict)
+                       if (entry := _worth_keeping(item)) is not None]
+            # standby items: another app holds these threads; they are not ours to answer
+            try:  # kept before the 200: a restart between the 200 and the answer loses nothing
+                stored = await self.inbox.put(entries)
+            except Exception:  # noqa: BLE001 - not kept: Meta sends the delivery again
+                logger.exception("Messenger delivery not stored; answering 503")
+                return plain("temporarily unavailable", 503)
+            for item in stored:
+                self._enqueue(item, on_new_message, request.app.ctx.agent)
             return plain("EVENT_RECEIVED")
+
+        @hook.listener("after_server_start")
+        async def resume(app: Any, loop: Any) -> None:
+            """Answer what a stopped process received but never answered."""
+            if not self.config.enabled:
+                return
+            left = await asyncio.to_thread(self.inbox.pending)
+            if left:
+                logger.info("Messenger: answering %d item(s) left by the last run", len(left))
+            for item in left:
+                self._enqueue(item, on_new_message, app.ctx.agent)
 
         return hook
 
-    def _enqueue(self, item: Dict[str, Any],
+    def _enqueue(self, item: Item,
                  on_new_message: Callable[[UserMessage], Awaitable[Any]], agent: Any) -> None:
-        """Queue one messaging item behind the same customer's earlier ones."""
-        sender = item.get("sender") if isinstance(item.get("sender"), dict) else {}
-        psid = str(sender.get("id") or "")
-        if not (0 < len(psid) <= 64 and psid.isascii() and psid.isalnum()):
-            return
+        """Queue one stored item behind the same customer's earlier ones."""
+        psid = item.conversation
         queue = self._queues.get(psid)
         if queue is None:
             queue = self._queues[psid] = asyncio.Queue()
@@ -321,9 +355,13 @@ class MessengerInput(InputChannel):
                     return
                 continue
             try:
-                await self._handle(psid, item, on_new_message, agent)
+                await self._handle(psid, item.body, on_new_message, agent)
             except Exception:  # noqa: BLE001 - one bad item never stops the customer's queue
                 logger.exception("Messenger item for %s failed", psid)
+            try:
+                await self.inbox.done(item.id)
+            except Exception:  # noqa: BLE001 - answered; at worst it is answered again
+                logger.exception("Messenger item %d not marked done", item.id)
 
     async def _handle(self, psid: str, item: Dict[str, Any],
                       on_new_message: Callable[[UserMessage], Awaitable[Any]],
@@ -352,11 +390,10 @@ class MessengerInput(InputChannel):
             text = str((reply or {}).get("payload") or message.get("text") or "")
             attachments = [a for a in message.get("attachments") or [] if isinstance(a, dict)]
         said = str((postback or {}).get("title") or (message or {}).get("text") or "")
-        _, new = await self.outbox.customer_message(psid, key, {
+        # kept for history and the messaging window (the inbox already let it in once)
+        await self.outbox.customer_message(psid, key, {
             "text": said[:self.settings.max_message_chars],
             "kind": "postback" if postback else "message"})
-        if not new:
-            return  # Meta delivered it again
         if psid in self._inbox:
             return  # the Page Inbox holds the thread
         lang = detect_language(said) or await self._language(psid)

@@ -80,10 +80,11 @@ from bot.channels.base import (
     shared_media,
 )
 from bot.channels.handover import held, spoken, to_person
+from bot.channels.inbox import Inbox, Item
 from bot.channels.links import shared_links
 from bot.channels.outbox import Outbox
 from bot.channels.wechat_api import WeChatApi, WeChatApiError
-from bot.components.language import detect_language
+from bot.components.language import detect_language, locale_of
 from bot.settings import ChannelSettings, WeChatSettings, settings
 
 logger = logging.getLogger(__name__)
@@ -377,6 +378,12 @@ class Incoming:
     encrypted: bool
 
 
+def _kept(message: Incoming) -> Dict[str, Any]:
+    """What the inbox keeps of a message to answer it after a restart."""
+    return {"account": message.account, "kind": message.kind, "key": message.key,
+            "fields": message.fields}
+
+
 class WeChatOutput(CollectingOutputChannel):
     """Collects a turn's answers (the channel sends them passively or via the API)."""
 
@@ -398,6 +405,7 @@ class WeChatInput(InputChannel):
         self.settings: ChannelSettings = settings()
         self.config = self.settings.wechat
         self.outbox = Outbox(self.settings.channel_db_url, channel=CHANNEL)
+        self.inbox = Inbox(self.settings.channel_db_url, channel=CHANNEL)
         self.api: WeChatApi | None = None
         if self.config.token:
             self.api = WeChatApi(base=self.config.api_base, app_id=self.config.app_id,
@@ -451,7 +459,7 @@ class WeChatInput(InputChannel):
         msg_id = fields.get("MsgId", "")
         if msg_id and not (msg_id.isdigit() and len(msg_id) <= 32):
             raise BadRequest("MsgId must be a number")
-        key = msg_id or f"{kind}:{fields.get('Event', '')}:{created}"
+        key = msg_id or f"{kind}:{fields.get('Event', '')[:16]}:{created}:{openid}"
         return Incoming(openid=openid, account=fields.get("ToUserName", "")[:64], kind=kind,
                         key=key, fields=fields, encrypted=encrypted)
 
@@ -513,7 +521,8 @@ class WeChatInput(InputChannel):
     ) -> Blueprint:
         """``GET`` (URL verification) and ``POST`` (messages) on ``/webhook``."""
         hook = Blueprint("wechat_webhook", __name__)
-        gate, media, links = shared_gate(), shared_media(), shared_links()
+        for shared in (shared_gate, shared_media, shared_links):
+            shared()  # opened at start, not on the first message
         if self.api is not None:
             register_pusher(CHANNEL, self.push)
             register_typist(CHANNEL, self._typing)
@@ -557,71 +566,118 @@ class WeChatInput(InputChannel):
                 return response.text(xml, content_type="application/xml; charset=utf-8",
                                      headers={"Cache-Control": "no-store"})
 
-            # one message, once: a retry (even while the first still runs) stops here
-            said = message.fields.get("Content") or message.fields.get("Recognition") or ""
-            stored = {"text": said[:self.settings.max_message_chars], "msgtype": message.kind,
-                      "event": message.fields.get("Event", "")[:32]}
+            # one message, once: a retry (even while the first still runs) stops here.
+            # Kept until answered: a restart in between answers it when the server is back
             try:
-                _, new = await self.outbox.customer_message(message.openid, message.key[:64],
-                                                            stored)
+                fresh = await self.inbox.put([(message.key, message.openid, _kept(message))])
             except Exception:  # noqa: BLE001 - the store is down: WeChat tries again later
                 logger.exception("WeChat message not stored; answering 503")
                 return plain("temporarily unavailable", 503)
-            if not new:
+            if not fresh:
                 return plain("success")
-            lang = detect_language(stored["text"]) or await self._language(message.openid)
-            text, answer = await self._understand(message, lang)
-            if answer is not None:
-                return reply(Out("text", text=answer))
-            if text is None:
-                return plain("success")
-            customer = await links.lookup(CHANNEL, message.openid)
-            try:
-                admitted = gate.admit(sender=message.openid, text=text,
-                                      metadata={"wechat": {"msgtype": message.kind},
-                                                "locale": lang},
-                                      address=None, channel=CHANNEL, platform=True,
-                                      customer_id=customer)
-                if message.kind == "image":
-                    media.admit(sender=message.openid, client=CHANNEL, channel=CHANNEL,
-                                platform=True)
-            except Throttled:
-                return reply(Out("text", text=polite("rate_limited", stored["text"] or
-                                                     ("你好" if lang == "zh" else "hi"))))
-            except BadRequest as exc:
-                return plain(str(exc), exc.status)
-            ticket = await held(message.openid)
-            if ticket is not None and message.kind != "image":
-                await to_person(request.app.ctx.agent, ticket, text=spoken(admitted),
-                                metadata=admitted.metadata, channel=CHANNEL,
-                                conversation=message.openid)
-                return plain("success")
+            item_id = fresh[0].id
+            agent = request.app.ctx.agent
+            step = await self._admit(message, agent)
+            if not isinstance(step, Admitted):  # answered without the assistant, or not at all
+                await self.inbox.done(item_id)
+                return reply(step)
             turn = asyncio.get_running_loop().create_task(
-                self._turn(on_new_message, message, admitted, lang, request.app.ctx.agent))
+                self._turn(on_new_message, message, step, agent))
             self._tasks.add(turn)
             turn.add_done_callback(self._tasks.discard)
             budget = self.config.reply_within - (time.monotonic() - started)
             done, _ = await asyncio.wait({turn}, timeout=max(budget, 0.05))
             if not done:  # too slow for a passive reply: the API delivers it
-                turn.add_done_callback(lambda t: self._later(message.openid, t, skip=0))
+                turn.add_done_callback(lambda t: self._later(message.openid, t, skip=0,
+                                                             item_id=item_id))
                 return plain("success")
             outs = turn.result()
             if self.config.handoff == "wechat" and await self._to_wechat_kf(
-                    message.openid, time.time() - (time.monotonic() - started),
-                    request.app.ctx.agent):
+                    message.openid, time.time() - (time.monotonic() - started), agent):
+                await self.inbox.done(item_id)
                 return reply(_transfer_xml(message.openid, message.account))
             if outs and outs[0].passive:
-                self._later(message.openid, turn, skip=1)
+                self._later(message.openid, turn, skip=1, item_id=item_id)
                 return reply(outs[0])
-            self._later(message.openid, turn, skip=0)
+            self._later(message.openid, turn, skip=0, item_id=item_id)
             return plain("success")
+
+        @hook.listener("after_server_start")
+        async def resume(app: Any, loop: Any) -> None:
+            """Answer, through the API, what a stopped process took but never answered."""
+            if self.api is None:
+                return
+            left = await asyncio.to_thread(self.inbox.pending)
+            if left:
+                logger.info("WeChat: answering %d message(s) left by the last run", len(left))
+            for item in left:
+                task = loop.create_task(self._resume(item, on_new_message, app.ctx.agent))
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
 
         return hook
 
+    async def _admit(self, message: Incoming, agent: Any) -> Admitted | Out | None:
+        """What to do with a new message: run the assistant on it (the admitted
+        message), answer it politely without the assistant (an :class:`Out`), or
+        nothing (``None``: an event, or a message to the person holding the chat)."""
+        said = message.fields.get("Content") or message.fields.get("Recognition") or ""
+        # kept for history, the 48-hour window and the language
+        await self.outbox.customer_message(message.openid, message.key[:64], {
+            "text": said[:self.settings.max_message_chars], "msgtype": message.kind,
+            "event": message.fields.get("Event", "")[:32]})
+        lang = detect_language(said) or await self._language(message.openid)
+        text, answer = await self._understand(message, lang)
+        if answer is not None:
+            return Out("text", text=answer)
+        if text is None:
+            return None
+        customer = await shared_links().lookup(CHANNEL, message.openid)
+        try:
+            admitted = shared_gate().admit(
+                sender=message.openid, text=text,
+                metadata={"wechat": {"msgtype": message.kind}, "locale": lang},
+                address=None, channel=CHANNEL, platform=True, customer_id=customer)
+            if message.kind == "image":
+                shared_media().admit(sender=message.openid, client=CHANNEL, channel=CHANNEL,
+                                     platform=True)
+        except Throttled:
+            return Out("text", text=polite("rate_limited", said or
+                                           ("你好" if lang == "zh" else "hi")))
+        except BadRequest as exc:
+            logger.info("WeChat message refused: %s", exc)
+            return None
+        ticket = await held(message.openid)
+        if ticket is not None and message.kind != "image":
+            await to_person(agent, ticket, text=spoken(admitted), metadata=admitted.metadata,
+                            channel=CHANNEL, conversation=message.openid)
+            return None
+        return admitted
+
+    async def _resume(self, item: Item,
+                      on_new_message: Callable[[UserMessage], Awaitable[Any]],
+                      agent: Any) -> None:
+        """A message a stopped process took and never answered: answered now, through
+        the API (the passive reply's moment has passed)."""
+        try:
+            kept = item.body
+            message = Incoming(openid=item.conversation, account=kept["account"],
+                               kind=kept["kind"], key=kept["key"], fields=kept["fields"],
+                               encrypted=False)
+            step = await self._admit(message, agent)
+            if isinstance(step, Admitted):
+                outs = await self._turn(on_new_message, message, step, agent)
+                await self._send_all(message.openid, outs)
+            elif isinstance(step, Out):
+                await self._send_all(message.openid, [step])
+        except Exception:  # noqa: BLE001 - one bad leftover never stops the others
+            logger.exception("WeChat leftover %d not answered", item.id)
+        await self.inbox.done(item.id)
+
     async def _turn(self, on_new_message: Callable[[UserMessage], Awaitable[Any]],
-                    message: Incoming, admitted: Admitted, lang: str,
-                    agent: Any) -> List[Out]:
+                    message: Incoming, admitted: Admitted, agent: Any) -> List[Out]:
         """Run the assistant on one message; its answer as WeChat messages (stored)."""
+        lang = locale_of(admitted.metadata) or "zh"
         if message.kind == "image":
             try:
                 data = await self._api().media(message.fields.get("MediaId", ""))
@@ -671,15 +727,22 @@ class WeChatInput(InputChannel):
         await _append(agent, openid, SlotSet(STATE_SLOT, None))
         return True
 
-    def _later(self, openid: str, turn: asyncio.Task[List[Out]], *, skip: int) -> None:
-        """Send the turn's messages after the first ``skip`` through the API, in order."""
+    def _later(self, openid: str, turn: asyncio.Task[List[Out]], *, skip: int,
+               item_id: int) -> None:
+        """Send the turn's messages after the first ``skip`` through the API, in order;
+        then the message is answered."""
+        outs: List[Out] = []
         if turn.cancelled() or turn.exception() is not None:
             logger.error("WeChat turn failed for %s", openid)
-            return
-        outs = turn.result()[skip:]
-        if not outs:
-            return
-        task = asyncio.get_running_loop().create_task(self._send_all(openid, outs))
+        else:
+            outs = turn.result()[skip:]
+
+        async def finish() -> None:
+            if outs:
+                await self._send_all(openid, outs)
+            await self.inbox.done(item_id)
+
+        task = asyncio.get_running_loop().create_task(finish())
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 

@@ -255,3 +255,28 @@ def test_a_long_answer_and_many_buttons_are_split_not_dropped(stack: Stack,
     replies = [q for c in sent for q in c.message.get("quick_replies") or []]
     assert len(replies) == 16 and all(len(q["title"]) <= 20 for q in replies)
     assert json.dumps(replies).count("/choose") == 16
+
+
+def test_a_delivery_acknowledged_just_before_a_crash_is_answered_after_it(
+        stack: Stack, messenger: FakeMessenger) -> None:
+    user = psid()
+    messenger.deliver(stack.rasa_url, [messenger.text(user, "hello")])
+    answer(messenger, user)
+    path = "/v21.0/me/messages"
+    messenger.delays[path] = 20.0  # Meta is slow: the answer is still being worked on ...
+    try:
+        assert messenger.deliver(stack.rasa_url, [messenger.text(
+            user, "show me running shoes")]).status_code == 200
+        time.sleep(1.0)
+        rasa = stack.processes["rasa"]  # ... when the server dies
+        rasa.kill()
+        rasa.wait(timeout=30)
+    finally:
+        messenger.delays.pop(path)
+    stack.start_rasa()
+    listing = answer(messenger, user, after=1, timeout=60)[0].message["text"]
+    assert "1." in listing and "$" in listing
+    time.sleep(2.0)
+    assert [c.message.get("text") for c in messenger.sent_to(user)].count(listing) == 1
+    assert [m["text"] for m in history(stack, user)["messages"]
+            if m["role"] == "customer"] == ["hello", "show me running shoes"]

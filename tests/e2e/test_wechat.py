@@ -299,3 +299,25 @@ def _png() -> bytes:
     Image.new("RGB", (64, 64), (200, 30, 30)).save(out, "PNG")
     return out.getvalue()
 
+
+
+def test_a_message_taken_just_before_a_crash_is_answered_after_it(stack: Stack,
+                                                                  wechat: FakeWeChat) -> None:
+    user = openid()
+    wechat.text(stack.rasa_url, user, "hi")
+    photo = (GROCERY / "val" / "Fruit" / "Banana" / "Banana_003.jpg")
+    data = photo.read_bytes() if photo.exists() else _png()
+    wechat.delays["/cgi-bin/media/get"] = 20.0  # the photo is still downloading ...
+    try:
+        taken = wechat.image(stack.rasa_url, user, data, timeout=6.0)
+        assert taken.success
+        rasa = stack.processes["rasa"]  # ... when the server dies
+        rasa.kill()
+        rasa.wait(timeout=30)
+    finally:
+        wechat.delays.pop("/cgi-bin/media/get")
+    stack.start_rasa()
+    # WeChat won't send it again (it got "success"): the server answers it by itself
+    sent = wechat.wait_sent(user, 1, timeout=90)
+    assert sent and sent[0].body["msgtype"] in ("text", "news"), sent
+    assert history(stack, user)["photos"], "the photo was taken after the restart"
