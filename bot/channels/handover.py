@@ -75,6 +75,23 @@ async def _append(agent: Any, conversation: str, *events: Any) -> None:
         await agent.processor.save_tracker(tracker)
 
 
+async def queued_since(conversation: str, since: float) -> bool:
+    """Whether the assistant queued a handoff for ``conversation`` at or after ``since``
+    (wall-clock seconds) that still waits for a person."""
+    from handoff import WAITING
+
+    ticket = await asyncio.to_thread(service().open_for, conversation)
+    return ticket is not None and ticket.state == WAITING and ticket.requested_at >= since - 1
+
+
+async def handed_to_platform(agent: Any, conversation: str, *, actor: str) -> None:
+    """The platform's own support system took the waiting handoff (WeChat's customer
+    service, Messenger's Page Inbox): the shop's queue cancels it (``actor`` in its
+    audit trail) and the conversation's state slot is cleared."""
+    await asyncio.to_thread(service().cancel, conversation, actor=actor)
+    await _append(agent, conversation, SlotSet(STATE_SLOT, None))
+
+
 def wake_desk(payload: Dict[str, Any]) -> None:
     """Tell the desk at once that something happened (fire and forget)."""
     config = settings()

@@ -79,7 +79,7 @@ from bot.channels.base import (
     shared_gate,
     shared_media,
 )
-from bot.channels.handover import held, spoken, to_person
+from bot.channels.handover import handed_to_platform, held, queued_since, spoken, to_person
 from bot.channels.inbox import Inbox, Item
 from bot.channels.links import shared_links
 from bot.channels.messenger_api import (
@@ -396,7 +396,7 @@ class MessengerInput(InputChannel):
             "kind": "postback" if postback else "message"})
         if psid in self._inbox:
             return  # the Page Inbox holds the thread
-        lang = detect_language(said) or await self._language(psid)
+        lang = detect_language(said) or await self.outbox.language(psid, default="en")
         image = next((a for a in attachments if a.get("type") == "image"
                       and not (a.get("payload") or {}).get("sticker_id")), None)
         if attachments and image is None:  # stickers, audio, video, files, locations
@@ -454,22 +454,10 @@ class MessengerInput(InputChannel):
         if self.api is not None:
             await self.api.action(psid, action)
 
-    async def _language(self, psid: str) -> str:
-        for entry in await self.outbox.latest(psid, ("customer",), limit=5):
-            if (lang := detect_language(str(entry.body.get("text") or ""))) is not None:
-                return lang
-        return "en"
-
     async def _to_page_inbox(self, psid: str, since: float, agent: Any) -> bool:
         """``MESSENGER_HANDOFF=page_inbox``: a handoff queued in this turn goes to the
         Page Inbox (thread control); the shop's queue forgets it."""
-        from rasa.shared.core.events import SlotSet
-
-        from bot.channels.handover import STATE_SLOT, _append, service
-        from handoff import WAITING
-
-        ticket = await asyncio.to_thread(service().open_for, psid)
-        if ticket is None or ticket.state != WAITING or ticket.requested_at < since - 1:
+        if not await queued_since(psid, since):
             return False
         try:
             assert self.api is not None
@@ -478,8 +466,7 @@ class MessengerInput(InputChannel):
             logger.warning("thread not passed to the Page Inbox (%s): the desk's queue "
                            "keeps it", exc)
             return False
-        await asyncio.to_thread(service().cancel, psid, actor="page_inbox")
-        await _append(agent, psid, SlotSet(STATE_SLOT, None))
+        await handed_to_platform(agent, psid, actor="page_inbox")
         self._inbox.add(psid)
         return True
 

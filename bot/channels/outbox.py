@@ -199,6 +199,16 @@ class Outbox:
         """The conversation's last ``limit`` entries of these roles, newest first."""
         return await asyncio.to_thread(self._latest, conversation, roles, limit)
 
+    async def language(self, conversation: str, *, default: str) -> str:
+        """The language of the customer's latest messages that have words, else
+        ``default`` (a photo or an event says nothing)."""
+        from bot.components.language import detect_language
+
+        for entry in await self.latest(conversation, ("customer",), limit=5):
+            if (lang := detect_language(str(entry.body.get("text") or ""))) is not None:
+                return lang
+        return default
+
     def _since(self, conversation: str, after: int, limit: int) -> List[Entry]:
         with self._engine.connect() as db:
             rows = db.execute(sa.select(messages).where(

@@ -79,7 +79,7 @@ from bot.channels.base import (
     shared_gate,
     shared_media,
 )
-from bot.channels.handover import held, spoken, to_person
+from bot.channels.handover import handed_to_platform, held, queued_since, spoken, to_person
 from bot.channels.inbox import Inbox, Item
 from bot.channels.links import shared_links
 from bot.channels.outbox import Outbox
@@ -463,12 +463,6 @@ class WeChatInput(InputChannel):
         return Incoming(openid=openid, account=fields.get("ToUserName", "")[:64], kind=kind,
                         key=key, fields=fields, encrypted=encrypted)
 
-    async def _language(self, openid: str) -> str:
-        for entry in await self.outbox.latest(openid, ("customer",), limit=5):
-            if (lang := detect_language(str(entry.body.get("text") or ""))) is not None:
-                return lang
-        return "zh"
-
     async def _choice(self, openid: str, number: int | None = None,
                       menu_id: str | None = None) -> str | None:
         """The payload of a numbered choice the assistant or an agent offered last."""
@@ -626,7 +620,7 @@ class WeChatInput(InputChannel):
         await self.outbox.customer_message(message.openid, message.key[:64], {
             "text": said[:self.settings.max_message_chars], "msgtype": message.kind,
             "event": message.fields.get("Event", "")[:32]})
-        lang = detect_language(said) or await self._language(message.openid)
+        lang = detect_language(said) or await self.outbox.language(message.openid, default="zh")
         text, answer = await self._understand(message, lang)
         if answer is not None:
             return Out("text", text=answer)
@@ -715,16 +709,9 @@ class WeChatInput(InputChannel):
     async def _to_wechat_kf(self, openid: str, since: float, agent: Any) -> bool:
         """``WECHAT_HANDOFF=wechat``: a handoff requested in this turn goes to WeChat's
         customer-service system; the shop's queue forgets it."""
-        from rasa.shared.core.events import SlotSet
-
-        from bot.channels.handover import STATE_SLOT, _append, service
-        from handoff import WAITING
-
-        ticket = await asyncio.to_thread(service().open_for, openid)
-        if ticket is None or ticket.state != WAITING or ticket.requested_at < since - 1:
+        if not await queued_since(openid, since):
             return False
-        await asyncio.to_thread(service().cancel, openid, actor="wechat_kf")
-        await _append(agent, openid, SlotSet(STATE_SLOT, None))
+        await handed_to_platform(agent, openid, actor="wechat_kf")
         return True
 
     def _later(self, openid: str, turn: asyncio.Task[List[Out]], *, skip: int,
