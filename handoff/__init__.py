@@ -13,6 +13,8 @@ and the agent desk use it alike. State is in SQL (:mod:`handoff.service`).
     service.status(ticket.id)          # place in the queue, expected wait
     service.claim(ticket.id, "alice")  # an agent takes it
     service.hand_back(ticket.id, "alice", summary="refund explained")
+    service.holding("conversation-1")  # who holds it now: the one record all follow
+    service.pending_changes()          # published changes a follower has yet to apply
 """
 
 from handoff.errors import (
@@ -26,19 +28,25 @@ from handoff.errors import (
 )
 from handoff.hours import BusinessHours
 from handoff.models import (
+    AGENT,
     ASSIGNED,
+    ASSISTANT,
     CANCELLED,
+    PLATFORM,
+    QUEUE,
     RESOLVED,
     WAITING,
     Agent,
+    Change,
     Event,
     Handoff,
+    Holding,
     QueueStatus,
 )
 from handoff.service import HandoffService, summary_counts
 
 __all__ = [
-    "ASSIGNED", "CANCELLED", "RESOLVED", "WAITING", "Agent", "AtCapacity", "BusinessHours",
-    "Event", "Handoff", "HandoffError", "HandoffNotFound", "HandoffService", "InvalidHours",
+    "AGENT", "ASSIGNED", "ASSISTANT", "CANCELLED", "PLATFORM", "QUEUE", "RESOLVED", "WAITING",
+    "Agent", "AtCapacity", "BusinessHours", "Change", "Event", "Holding", "Handoff", "HandoffError", "HandoffNotFound", "HandoffService", "InvalidHours",
     "InvalidTransition", "NotAllowed", "QueueStatus", "UnknownAgent", "summary_counts",
 ]

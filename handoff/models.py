@@ -100,3 +100,80 @@ class Event:
     action: str
     detail: dict[str, Any]
     id: int = 0
+
+
+#: who holds a conversation: the assistant answers, it waits in the queue for a person,
+#: a named agent holds it, or the messaging platform's own support inbox holds it
+ASSISTANT, QUEUE, AGENT, PLATFORM = "assistant", "queue", "agent", "platform"
+HOLDERS = (ASSISTANT, QUEUE, AGENT, PLATFORM)
+
+
+@dataclass(frozen=True)
+class Holding:
+    """Who holds one conversation now: the one record every reader follows.
+
+    Attributes:
+        conversation: The conversation (Rasa's sender id).
+        holder: ``assistant``, ``queue``, ``agent`` or ``platform``.
+        version: Bumped by every change (0: never handed to anyone).
+        agent: The agent who holds it (``holder == "agent"``).
+        handoff_id: The open handoff behind ``queue`` and ``agent``.
+        platform: The platform whose inbox holds it (``page_inbox``, ``wechat_kf``).
+        channel: The customer's channel, as last seen by a change.
+        language: The customer's language, as last seen by a change.
+        updated_at: Unix seconds of the last change.
+    """
+
+    conversation: str
+    holder: str = ASSISTANT
+    version: int = 0
+    agent: str | None = None
+    handoff_id: int | None = None
+    platform: str | None = None
+    channel: str | None = None
+    language: str | None = None
+    updated_at: float = 0.0
+
+    @property
+    def with_person(self) -> bool:
+        """A person (an agent of the shop) holds it: the assistant stays silent."""
+        return self.holder == AGENT
+
+
+@dataclass(frozen=True)
+class Change:
+    """One published change of who holds a conversation (the state feed).
+
+    Written in the same transaction as the change itself, so no reader can see the
+    new holder without its change, or the other way round. A follower (the Rasa
+    server) applies each change to what it keeps (the tracker's slots, a greeting
+    back) and marks it applied, exactly once.
+
+    Attributes:
+        id: The feed's order.
+        conversation, version: The conversation and the holder record's new version.
+        kind: ``requested``, ``claimed``, ``assigned``, ``transferred``,
+            ``handed_back``, ``cancelled``, ``to_platform`` or ``from_platform``.
+        holder, previous: The holder after and before the change.
+        handoff_id, agent: The handoff and agent concerned, if any.
+        channel, language: The customer's channel and language.
+        actor: Who made the change (an agent id, ``customer``, ``system``, a platform).
+        detail: Anything else the follower needs (an agent's name, a summary).
+        at: Unix seconds.
+        applied_at: When a follower applied it (None: not yet).
+    """
+
+    id: int
+    conversation: str
+    version: int
+    kind: str
+    holder: str
+    previous: str
+    at: float
+    handoff_id: int | None = None
+    agent: str | None = None
+    channel: str | None = None
+    language: str | None = None
+    actor: str = "system"
+    detail: dict[str, Any] | None = None
+    applied_at: float | None = None

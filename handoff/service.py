@@ -10,6 +10,14 @@ wins, the other gets :class:`~handoff.errors.InvalidTransition`.
 
 Every step is recorded in an audit table: who requested, took, transferred,
 answered and closed what, and when.
+
+**Who holds each conversation** (the assistant, the queue, a named agent, the
+platform's own inbox) is one row per conversation (``conversation_holders``),
+changed only in the same transaction as the step that changes it, and each change
+is published once in ``conversation_changes``: a follower (the Rasa server)
+applies it to what it keeps (slots, the greeting back, the agent's name) and marks
+it applied with a conditional UPDATE, so a process that dies between the two
+steps leaves the change pending for the next one, never half done.
 """
 
 from __future__ import annotations
@@ -32,15 +40,22 @@ from handoff.errors import (
 )
 from handoff.hours import BusinessHours
 from handoff.models import (
+    AGENT,
     ASSIGNED,
+    ASSISTANT,
     CANCELLED,
+    HOLDERS,
     OPEN_STATES,
+    PLATFORM,
+    QUEUE,
     RESOLVED,
     ROLES,
     WAITING,
     Agent,
+    Change,
     Event,
     Handoff,
+    Holding,
     QueueStatus,
 )
 
@@ -84,6 +99,38 @@ events_table = sa.Table(
     sa.Column("detail", sa.Text, nullable=False),
 )
 
+holders_table = sa.Table(
+    "conversation_holders", metadata,
+    sa.Column("conversation", sa.String(128), primary_key=True),
+    sa.Column("holder", sa.String(16), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("agent", sa.String(64), nullable=True),
+    sa.Column("handoff_id", sa.Integer, nullable=True),
+    sa.Column("platform", sa.String(32), nullable=True),
+    sa.Column("channel", sa.String(32), nullable=True),
+    sa.Column("language", sa.String(8), nullable=True),
+    sa.Column("updated_at", sa.Float, nullable=False),
+)
+changes_table = sa.Table(
+    "conversation_changes", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("conversation", sa.String(128), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("holder", sa.String(16), nullable=False),
+    sa.Column("previous", sa.String(16), nullable=False),
+    sa.Column("handoff_id", sa.Integer, nullable=True),
+    sa.Column("agent", sa.String(64), nullable=True),
+    sa.Column("channel", sa.String(32), nullable=True),
+    sa.Column("language", sa.String(8), nullable=True),
+    sa.Column("actor", sa.String(128), nullable=False),
+    sa.Column("detail", sa.Text, nullable=False),
+    sa.Column("at", sa.Float, nullable=False),
+    sa.Column("applied_at", sa.Float, nullable=True),
+    sa.Index("ix_changes_pending", "applied_at", "id"),
+    sa.Index("ix_changes_conversation", "conversation", "id"),
+)
+
 #: how many recently assigned handoffs the expected wait is estimated from
 RECENT = 20
 MAX_SUMMARY = 2000
@@ -97,6 +144,21 @@ def _handoff(row: Any) -> Handoff:
                    assigned_at=row["assigned_at"], first_reply_at=row["first_reply_at"],
                    closed_at=row["closed_at"], outside_hours=bool(row["outside_hours"]),
                    summary=row["summary"], csat=row["csat"])
+
+
+def _holding(row: Any) -> Holding:
+    return Holding(conversation=row["conversation"], holder=row["holder"],
+                   version=row["version"], agent=row["agent"], handoff_id=row["handoff_id"],
+                   platform=row["platform"], channel=row["channel"],
+                   language=row["language"], updated_at=row["updated_at"])
+
+
+def _change(row: Any) -> Change:
+    return Change(id=row["id"], conversation=row["conversation"], version=row["version"],
+                  kind=row["kind"], holder=row["holder"], previous=row["previous"],
+                  at=row["at"], handoff_id=row["handoff_id"], agent=row["agent"],
+                  channel=row["channel"], language=row["language"], actor=row["actor"],
+                  detail=json.loads(row["detail"]), applied_at=row["applied_at"])
 
 
 def _event_of(row: Any) -> Event:
@@ -177,6 +239,52 @@ class HandoffService:
                 current.state)
         return current
 
+    def _hold(self, conn: Any, conversation: str, *, kind: str, holder: str, actor: str,
+              handoff: Handoff | None = None, agent: str | None = None,
+              platform: str | None = None, **detail: Any) -> Change:
+        """Set who holds ``conversation`` and publish the change, inside the caller's
+        transaction (so both happen or neither does)."""
+        if holder not in HOLDERS:
+            raise ValueError(f"holder must be one of {HOLDERS}")
+        now = self._now()
+        channel = handoff.channel if handoff is not None else detail.pop("channel", None)
+        language = handoff.language if handoff is not None else detail.pop("language", None)
+        values = {"holder": holder, "agent": agent if holder == AGENT else None,
+                  "handoff_id": handoff.id if handoff is not None and holder in (QUEUE, AGENT)
+                  else None,
+                  "platform": platform if holder == PLATFORM else None, "updated_at": now}
+        if channel:
+            values["channel"] = str(channel)[:32]
+        if language:
+            values["language"] = str(language)[:8]
+        current = conn.execute(sa.select(holders_table).where(
+            holders_table.c.conversation == conversation)).mappings().first()
+        if current is None:
+            conn.execute(holders_table.insert().values(conversation=conversation, version=1,
+                                                       **values))
+            previous, version = ASSISTANT, 1
+        else:
+            # a row lock (PostgreSQL) or the database lock (SQLite) until commit: two
+            # changes of one conversation are serialised, each gets its own version
+            conn.execute(holders_table.update().where(
+                holders_table.c.conversation == conversation).values(
+                version=holders_table.c.version + 1, **values))
+            previous = current["holder"]
+            version = int(conn.execute(sa.select(holders_table.c.version).where(
+                holders_table.c.conversation == conversation)).scalar_one())
+        result = conn.execute(changes_table.insert().values(
+            conversation=conversation, version=version, kind=kind, holder=holder,
+            previous=previous, handoff_id=handoff.id if handoff is not None else None,
+            agent=agent, channel=values.get("channel") or (current or {}).get("channel"),
+            language=values.get("language") or (current or {}).get("language"),
+            actor=actor[:128], detail=json.dumps(detail, ensure_ascii=False, default=str),
+            at=now, applied_at=None))
+        key = result.inserted_primary_key
+        assert key is not None
+        row = conn.execute(sa.select(changes_table).where(
+            changes_table.c.id == int(key[0]))).mappings().one()
+        return _change(row)
+
     # --- agents ---------------------------------------------------------------------------
 
     def upsert_agent(self, agent_id: str, *, name: str, role: str = "agent",
@@ -218,6 +326,71 @@ class HandoffService:
                 online=bool(online), seen_at=self._now()))
         return self.agent(agent_id)
 
+    # --- who holds each conversation ------------------------------------------------------
+
+    def holding(self, conversation: str) -> Holding:
+        """Who holds ``conversation`` now (the assistant, at version 0, if nobody ever
+        took it)."""
+        with self._engine.connect() as conn:
+            row = conn.execute(sa.select(holders_table).where(
+                holders_table.c.conversation == conversation)).mappings().first()
+        return _holding(row) if row is not None else Holding(conversation=conversation)
+
+    def pending_changes(self, *, conversation: str | None = None,
+                        limit: int = 100) -> list[Change]:
+        """Published changes no follower has applied yet, oldest first (one
+        conversation's, or everyone's)."""
+        query = sa.select(changes_table).where(changes_table.c.applied_at.is_(None))
+        if conversation is not None:
+            query = query.where(changes_table.c.conversation == conversation)
+        with self._engine.connect() as conn:
+            rows = conn.execute(query.order_by(changes_table.c.id).limit(limit)).mappings()
+            return [_change(r) for r in rows]
+
+    def mark_applied(self, change_id: int) -> bool:
+        """Mark a change applied; True for the one caller that did it (the others got
+        there after it)."""
+        with self._engine.begin() as conn:
+            result = conn.execute(changes_table.update().where(
+                changes_table.c.id == change_id,
+                changes_table.c.applied_at.is_(None)).values(applied_at=self._now()))
+            return result.rowcount == 1
+
+    def changes(self, conversation: str) -> list[Change]:
+        """Every change of one conversation's holder, oldest first."""
+        with self._engine.connect() as conn:
+            rows = conn.execute(sa.select(changes_table).where(
+                changes_table.c.conversation == conversation).order_by(
+                changes_table.c.id)).mappings()
+            return [_change(r) for r in rows]
+
+    def to_platform(self, conversation: str, platform: str, *, channel: str,
+                    language: str | None = None) -> Holding:
+        """The platform's own support inbox takes the conversation (WeChat's customer
+        service, Messenger's Page Inbox): a waiting handoff is cancelled by ``platform``
+        in the same step, and the assistant stays silent until :meth:`from_platform`."""
+        with self._engine.begin() as conn:
+            handoff = self._open(conn, conversation)
+            if handoff is not None and handoff.state == WAITING:
+                self._transition(conn, handoff.id, [WAITING], state=CANCELLED,
+                                 closed_at=self._now())
+                self._event(conn, handoff.id, platform, "cancelled", to=platform)
+            self._hold(conn, conversation, kind="to_platform", holder=PLATFORM,
+                       actor=platform, platform=platform, channel=channel,
+                       language=language or (handoff.language if handoff else None))
+        return self.holding(conversation)
+
+    def from_platform(self, conversation: str, platform: str) -> Holding:
+        """The platform's inbox handed the conversation back to the assistant (a no-op
+        when it does not hold it)."""
+        with self._engine.begin() as conn:
+            current = conn.execute(sa.select(holders_table.c.holder).where(
+                holders_table.c.conversation == conversation)).scalar()
+            if current == PLATFORM:
+                self._hold(conn, conversation, kind="from_platform", holder=ASSISTANT,
+                           actor=platform)
+        return self.holding(conversation)
+
     # --- the customer's side --------------------------------------------------------------
 
     def request(self, conversation: str, *, channel: str, language: str,
@@ -239,7 +412,10 @@ class HandoffService:
             handoff_id = int(key[0])
             self._event(conn, handoff_id, "customer", "requested", reason=reason,
                         channel=channel, language=language, outside_hours=outside)
-            return self._get(conn, handoff_id)
+            created = self._get(conn, handoff_id)
+            self._hold(conn, conversation, kind="requested", holder=QUEUE, actor="customer",
+                       handoff=created, reason=reason, outside_hours=outside)
+            return created
 
     def _open(self, conn: Any, conversation: str) -> Handoff | None:
         row = conn.execute(sa.select(handoffs_table).where(
@@ -297,6 +473,8 @@ class HandoffService:
             updated = self._transition(conn, handoff.id, [WAITING], state=CANCELLED,
                                        closed_at=self._now())
             self._event(conn, handoff.id, actor, "cancelled")
+            self._hold(conn, conversation, kind="cancelled", holder=ASSISTANT, actor=actor,
+                       handoff=updated)
             return updated
 
     def rate(self, handoff_id: int, score: int) -> Handoff:
@@ -355,6 +533,9 @@ class HandoffService:
             updated = self._transition(conn, handoff_id, [WAITING], state=ASSIGNED,
                                        agent=agent_id, assigned_at=now)
             self._event(conn, handoff_id, agent_id, "claimed")
+            self._hold(conn, updated.conversation, kind="claimed", holder=AGENT,
+                       actor=agent_id, handoff=updated, agent=agent_id,
+                       agent_name=agent["name"])
             return updated
 
     def assign_waiting(self) -> list[Handoff]:
@@ -371,6 +552,9 @@ class HandoffService:
                     updated = self._transition(conn, handoff.id, [WAITING], state=ASSIGNED,
                                                agent=best.id, assigned_at=self._now())
                     self._event(conn, handoff.id, "system", "assigned", agent=best.id)
+                    self._hold(conn, updated.conversation, kind="assigned", holder=AGENT,
+                               actor="system", handoff=updated, agent=best.id,
+                               agent_name=best.name)
                 assigned.append(updated)
             except InvalidTransition:
                 continue  # taken or cancelled meanwhile
@@ -402,6 +586,9 @@ class HandoffService:
                 raise AtCapacity(f"{to} holds {target['capacity']} conversations already")
             updated = self._transition(conn, handoff_id, [ASSIGNED], agent=to)
             self._event(conn, handoff_id, by, "transferred", to=to, previous=handoff.agent)
+            self._hold(conn, updated.conversation, kind="transferred", holder=AGENT, actor=by,
+                       handoff=updated, agent=to, agent_name=target["name"],
+                       from_agent=handoff.agent)
             return updated
 
     def replied(self, handoff_id: int, agent_id: str, *, kind: str = "text",
@@ -461,10 +648,16 @@ class HandoffService:
         """The agent is done: the conversation goes back to the assistant."""
         text = (summary or "").strip()[:MAX_SUMMARY] or None
         with self._engine.begin() as conn:
-            self._held_by(conn, handoff_id, agent_id)
+            held = self._held_by(conn, handoff_id, agent_id)
             updated = self._transition(conn, handoff_id, [ASSIGNED], state=RESOLVED,
                                        closed_at=self._now(), summary=text)
             self._event(conn, handoff_id, agent_id, "handed_back", summary=bool(text))
+            holder_id = held.agent or agent_id
+            name = self._agent_row(conn, holder_id)["name"]
+            by_name = self._agent_row(conn, agent_id)["name"]
+            self._hold(conn, updated.conversation, kind="handed_back", holder=ASSISTANT,
+                       actor=agent_id, handoff=updated, agent=holder_id, agent_name=name,
+                       by_name=by_name, summary=text)
             return updated
 
     def overdue(self) -> list[Handoff]:
