@@ -32,7 +32,7 @@ from sanic.response import HTTPResponse
 
 from desk.accounts import AccountError, Accounts, Session
 from desk.bot import BotClient, BotUnavailable
-from desk.live import Hub, Scheduler, notice
+from desk.live import Hub, Scheduler
 from desk.settings import DeskSettings
 from handoff import (
     ASSIGNED,
@@ -389,7 +389,7 @@ def create_app(config: DeskSettings, *, name: str = "agent_desk") -> Sanic:
         current = need(request, write=True)
         await viewable(current, handoff_id)
         handoff = await asyncio.to_thread(handoffs.claim, handoff_id, current.user.id)
-        await scheduler.assigned(handoff)
+        await bot.wake()  # the record changed: the customer is told who joined
         return _json({"handoff": asdict(handoff)})
 
     @app.post("/desk/api/handoffs/<handoff_id:int>/reply")
@@ -434,13 +434,11 @@ def create_app(config: DeskSettings, *, name: str = "agent_desk") -> Sanic:
     @guard
     async def transfer(request: Request, handoff_id: int) -> HTTPResponse:
         current = need(request, write=True)
-        handoff = await viewable(current, handoff_id)
+        await viewable(current, handoff_id)
         target = text_of(body_of(request), "to")
         updated = await asyncio.to_thread(handoffs.transfer, handoff_id, by=current.user.id,
                                           to=target)
-        agent = await asyncio.to_thread(handoffs.agent, target)
-        await bot.event(handoff.conversation, "transferred", {"agent": agent.name})
-        await scheduler.tell(updated, notice("transferred", handoff.language, agent=agent.name))
+        await bot.wake()
         return _json({"handoff": asdict(updated)})
 
     @app.post("/desk/api/handoffs/<handoff_id:int>/handback")
@@ -449,19 +447,21 @@ def create_app(config: DeskSettings, *, name: str = "agent_desk") -> Sanic:
         current = need(request, write=True)
         handoff = await held(current, handoff_id)
         summary = text_of(body_of(request), "summary", required=False) or None
-        updated = await asyncio.to_thread(handoffs.hand_back, handoff_id, current.user.id,
+        # one atomic step of the record; the Rasa server greets the customer back when it
+        # applies it (now, or when it is back if it is down): nothing to tie together here
+        updated = await asyncio.to_thread(handoffs.hand_back, handoff.id, current.user.id,
                                           summary=summary)
-        await bot.event(handoff.conversation, "handback",
-                        {"author": current.user.name, "summary": summary},
-                        channel=handoff.channel)
+        await bot.wake()
         return _json({"handoff": asdict(updated)})
 
     @app.post("/desk/api/handoffs/<handoff_id:int>/typing")
     @guard
     async def typing(request: Request, handoff_id: int) -> HTTPResponse:
         current = need(request, write=True)
-        handoff = await held(current, handoff_id)
         on = bool(body_of(request).get("on"))
+        # showing the hint needs the conversation; taking it away never does (after a
+        # handback or a transfer the page may still clear what it showed)
+        handoff = await (held(current, handoff_id) if on else viewable(current, handoff_id))
         await bot.typing(handoff.channel, handoff.conversation, on=on,
                          author=current.user.name)
         return _json({"ok": True})

@@ -3,8 +3,11 @@
 - :meth:`BotClient.send`: a message into a conversation on its channel
   (``POST /webhooks/internal/push``); it is also written into the
   conversation's history with its author;
-- :meth:`BotClient.event`: a claim, transfer, internal note or handback
-  (``POST /webhooks/internal/handoff``);
+- :meth:`BotClient.event`: an internal note (``POST /webhooks/internal/handoff``);
+- :meth:`BotClient.wake`: the handoff record changed (a claim, transfer or
+  handback): the Rasa server applies the change now rather than at its next poll
+  (``POST /webhooks/internal/wake``); best effort, since the change is already
+  stored and the server applies it when it is back;
 - :meth:`BotClient.history`: a conversation's history
   (``GET /webhooks/internal/conversations/<id>``).
 
@@ -70,9 +73,17 @@ class BotClient:
             "message": message})
         return int(result["id"])
 
+    async def wake(self) -> bool:
+        """Ask the Rasa server to apply the record's changes now; whether it answered."""
+        try:
+            await asyncio.to_thread(self._call, "POST", "wake", {})
+            return True
+        except BotUnavailable:
+            return False
+
     async def event(self, conversation: str, kind: str, detail: dict[str, Any], *,
                     channel: str = "") -> None:
-        """Record a claim, transfer, note or handback in the conversation."""
+        """Record an internal note in the conversation."""
         await asyncio.to_thread(self._call, "POST", "handoff", {
             "conversation": conversation, "kind": kind, "channel": channel,
             "detail": detail})

@@ -30,11 +30,9 @@ from handoff.models import Event
 
 logger = logging.getLogger(__name__)
 
+#: notices the scheduler sends (who joined is told by the Rasa server, which follows
+#: the handoff record: bot/channels/follower.py)
 NOTICES = {
-    "joined": {"en": "{agent} from our team has joined the conversation.",
-               "zh": "客服 {agent} 已接入，正在为您服务。"},
-    "transferred": {"en": "{agent} from our team is taking over your conversation.",
-                    "zh": "客服 {agent} 将继续为您服务。"},
     "queue": {"en": "You're now number {position} in the queue for a person; about {wait} "
                     "to wait.",
               "zh": "您现在排在人工客服队列的第 {position} 位，预计还需等待约 {wait}。"},
@@ -152,20 +150,12 @@ class Scheduler:
             logger.warning("notice to conversation of handoff %d not sent: %s", handoff.id,
                            exc)
 
-    async def assigned(self, handoff: Handoff) -> None:
-        """Tell the conversation's history and the customer that an agent took it."""
-        agent = await asyncio.to_thread(self.handoffs.agent, handoff.agent or "")
-        try:
-            await self.bot.event(handoff.conversation, "claimed", {"agent": agent.name})
-        except BotUnavailable as exc:
-            logger.warning("claim of handoff %d not recorded: %s", handoff.id, exc)
-        await self.tell(handoff, notice("joined", handoff.language, agent=agent.name))
-
     async def tick(self) -> None:
         """One round of the scheduler's work."""
         if self.auto_assign:
-            for handoff in await asyncio.to_thread(self.handoffs.assign_waiting):
-                await self.assigned(handoff)
+            assigned = await asyncio.to_thread(self.handoffs.assign_waiting)
+            if assigned:
+                await self.bot.wake()  # the customers are told who joined
         for handoff in await asyncio.to_thread(self.handoffs.overdue):
             await self.tell(handoff, notice("timeout", handoff.language))
         now = time.time()

@@ -47,6 +47,7 @@ from handoff.service import HandoffService, summary_counts
 
 __all__ = [
     "AGENT", "ASSIGNED", "ASSISTANT", "CANCELLED", "PLATFORM", "QUEUE", "RESOLVED", "WAITING",
-    "Agent", "AtCapacity", "BusinessHours", "Change", "Event", "Holding", "Handoff", "HandoffError", "HandoffNotFound", "HandoffService", "InvalidHours",
-    "InvalidTransition", "NotAllowed", "QueueStatus", "UnknownAgent", "summary_counts",
+    "Agent", "AtCapacity", "BusinessHours", "Change", "Event", "Handoff", "HandoffError",
+    "HandoffNotFound", "HandoffService", "Holding", "InvalidHours", "InvalidTransition",
+    "NotAllowed", "QueueStatus", "UnknownAgent", "summary_counts",
 ]

@@ -1,9 +1,11 @@
 """The channels' side of human handoff (part of the shared seam, like :mod:`.base`).
 
-While a person holds a conversation (its handoff is ``assigned`` in
-:mod:`handoff`), the assistant is silent. Every channel asks
-:func:`held` before handing a customer's message to Rasa; for a held
-conversation it calls :func:`to_person` instead, which
+Who holds a conversation (the assistant, the queue, an agent, the platform's inbox)
+is one record in :mod:`handoff`; the Rasa server follows it
+(:mod:`bot.channels.follower`). Every channel asks :func:`held` before handing a
+customer's message to Rasa: it first applies the conversation's pending changes
+(so the tracker agrees with the record before the message is read), then, while a
+person holds the conversation, the channel calls :func:`to_person` instead, which
 
 - appends the message to the conversation's Rasa tracker as a ``user`` event
   with no intent (no NLU, no policy, no action runs), under Rasa's
@@ -13,18 +15,22 @@ conversation it calls :func:`to_person` instead, which
   (``DESK_URL``), so the agent sees it live; nothing is lost when the desk is
   down (it reads the feed when it is back).
 
+A message written while the conversation waits in the queue goes to the assistant
+(which may answer it, or keep it for the person: the handoff policy) and also to
+the handoff's feed (:func:`for_the_queue`), so the agent who takes it reads it.
+
 The desk sends into a conversation through ``/webhooks/internal/...``
 (:mod:`bot.channels.internal_api`); these helpers write what it sends into the
 tracker, with who wrote it:
 
 - :func:`record_agent_message`: a ``bot`` event whose metadata names the agent
   (``role: agent``, ``author``);
-- :func:`record_handoff_event`: claims, transfers and internal notes as slot
-  events (``handoff_state``, ``handoff_agent``, ``handoff_note``): part of the
-  history, never shown to the customer;
-- :func:`hand_back`: the handback as slot events, then the ``handoff_returned``
-  intent, which greets the customer back (slots intact) through
-  :class:`PushOutput`, the one delivery interface every pushable channel offers.
+- :func:`record_note`: an internal note as a slot event (``handoff_note``): part
+  of the history, never shown to the customer.
+
+Claims, transfers and handbacks are not sent to the Rasa server: the desk changes
+the record, and the follower applies the change (once, even across a restart).
+:class:`PushOutput` is the one delivery interface every pushable channel offers.
 """
 
 from __future__ import annotations
@@ -38,13 +44,13 @@ from typing import Any, Dict
 from rasa.core.channels.channel import OutputChannel
 from rasa.shared.core.events import BotUttered, SlotSet, UserUttered
 
+from bot.channels.follower import follower
 from bot.settings import settings
-from handoff import ASSIGNED, Handoff, HandoffService
+from handoff import PLATFORM, QUEUE, HandoffService, Holding
 
 logger = logging.getLogger(__name__)
 
-RETURNED_INTENT = "handoff_returned"
-STATE_SLOT, AGENT_SLOT, NOTE_SLOT = "handoff_state", "handoff_agent", "handoff_note"
+NOTE_SLOT = "handoff_note"
 _background: set[asyncio.Task[Any]] = set()
 
 
@@ -56,14 +62,29 @@ def service() -> HandoffService:
     return handoffs
 
 
-async def held(conversation: str) -> Handoff | None:
-    """The conversation's handoff if a person holds it now."""
+async def holding(conversation: str) -> Holding | None:
+    """Who holds the conversation, once the Rasa server has applied every published
+    change of it (None: the queue's database is down, and the assistant answers)."""
     try:
-        ticket = await asyncio.to_thread(service().open_for, conversation)
+        current = follower()
+        if current is not None:
+            await current.catch_up(conversation)
+        return await asyncio.to_thread(service().holding, conversation)
     except Exception:  # noqa: BLE001 - the queue's database is down: the assistant answers
         logger.exception("handoff queue unavailable; the assistant answers")
         return None
-    return ticket if ticket is not None and ticket.state == ASSIGNED else None
+
+
+async def held(conversation: str) -> Holding | None:
+    """The conversation's record if a person of the shop's team holds it now."""
+    current = await holding(conversation)
+    return current if current is not None and current.with_person else None
+
+
+async def with_platform(conversation: str) -> bool:
+    """Whether the platform's own support inbox holds the conversation."""
+    current = await holding(conversation)
+    return current is not None and current.holder == PLATFORM
 
 
 async def _append(agent: Any, conversation: str, *events: Any) -> None:
@@ -76,20 +97,28 @@ async def _append(agent: Any, conversation: str, *events: Any) -> None:
 
 
 async def queued_since(conversation: str, since: float) -> bool:
-    """Whether the assistant queued a handoff for ``conversation`` at or after ``since``
-    (wall-clock seconds) that still waits for a person."""
-    from handoff import WAITING
-
-    ticket = await asyncio.to_thread(service().open_for, conversation)
-    return ticket is not None and ticket.state == WAITING and ticket.requested_at >= since - 1
+    """Whether the conversation went to the queue at or after ``since`` (wall-clock
+    seconds) and still waits for a person."""
+    current = await asyncio.to_thread(service().holding, conversation)
+    return current.holder == QUEUE and current.updated_at >= since - 1
 
 
-async def handed_to_platform(agent: Any, conversation: str, *, actor: str) -> None:
-    """The platform's own support system took the waiting handoff (WeChat's customer
-    service, Messenger's Page Inbox): the shop's queue cancels it (``actor`` in its
-    audit trail) and the conversation's state slot is cleared."""
-    await asyncio.to_thread(service().cancel, conversation, actor=actor)
-    await _append(agent, conversation, SlotSet(STATE_SLOT, None))
+async def handed_to_platform(conversation: str, *, platform: str, channel: str) -> None:
+    """The platform's own support system took the waiting conversation (WeChat's
+    customer service, Messenger's Page Inbox): one step of the record (the shop's
+    queue cancels its handoff, the platform holds it), followed like every other."""
+    await asyncio.to_thread(service().to_platform, conversation, platform, channel=channel)
+    current = follower()
+    if current is not None:
+        await current.catch_up(conversation)
+
+
+async def back_from_platform(conversation: str, *, platform: str) -> None:
+    """The platform's inbox handed the conversation back to the assistant."""
+    await asyncio.to_thread(service().from_platform, conversation, platform)
+    current = follower()
+    if current is not None:
+        await current.catch_up(conversation)
 
 
 def wake_desk(payload: Dict[str, Any]) -> None:
@@ -122,27 +151,51 @@ def spoken(message: Any) -> str:
     return caption if isinstance(caption, str) else message.text
 
 
-async def to_person(agent: Any, ticket: Handoff, *, text: str, metadata: Dict[str, Any],
+async def _to_feed(handoff_id: int, *, text: str, metadata: Dict[str, Any]) -> None:
+    """The customer's message in the handoff's feed (the desk's live view). Never raises."""
+    image = metadata.get("image") if isinstance(metadata.get("image"), str) else None
+    try:
+        await asyncio.to_thread(service().customer_said, handoff_id, text=text, image=image)
+    except Exception:  # noqa: BLE001 - the history still keeps the message
+        logger.exception("a message of handoff %d missed the desk's feed", handoff_id)
+    wake_desk({"handoff": handoff_id, "kind": "customer_message"})
+
+
+async def to_person(agent: Any, ticket: Holding, *, text: str, metadata: Dict[str, Any],
                     channel: str, conversation: str) -> None:
     """A customer's message to the person holding the conversation (see the module
     docstring); the assistant does not see it. Never raises: a store that fails is
     logged, the other keeps the message."""
-    image = metadata.get("image") if isinstance(metadata.get("image"), str) else None
     event = UserUttered(text, intent={"name": None, "confidence": 0.0},
-                        parse_data={"text": text, "handoff": {"id": ticket.id,
+                        parse_data={"text": text, "handoff": {"id": ticket.handoff_id,
                                                               "agent": ticket.agent}},
                         input_channel=channel, metadata=metadata)
     # two stores, each kept if the other fails: the agent's feed and the history
-    try:
-        await asyncio.to_thread(service().customer_said, ticket.id, text=text, image=image)
-    except Exception:  # noqa: BLE001 - the history below still keeps the message
-        logger.exception("a message to the agent of handoff %d missed the desk's feed",
-                         ticket.id)
+    if ticket.handoff_id is not None:
+        await _to_feed(ticket.handoff_id, text=text, metadata=metadata)
     try:
         await _append(agent, conversation, event)
     except Exception:  # noqa: BLE001 - the desk's feed above has it; never a 500
-        logger.exception("a message to the agent of handoff %d missed the tracker", ticket.id)
-    wake_desk({"handoff": ticket.id, "kind": "customer_message"})
+        logger.exception("a message to the agent of handoff %s missed the tracker",
+                         ticket.handoff_id)
+
+
+async def for_a_person(agent: Any, conversation: str, *, text: str,
+                       metadata: Dict[str, Any], channel: str) -> bool:
+    """The one held -> person rule of every channel: ``True`` when a person holds the
+    conversation and the message went to them (:func:`to_person`); ``False`` when the
+    assistant reads it. A message written while the conversation waits in the queue
+    also goes to the handoff's feed, so whoever takes it reads it. Never raises."""
+    current = await holding(conversation)
+    if current is None:
+        return False
+    if current.with_person:
+        await to_person(agent, current, text=text, metadata=metadata, channel=channel,
+                        conversation=conversation)
+        return True
+    if current.holder == QUEUE and current.handoff_id is not None:
+        await _to_feed(current.handoff_id, text=text, metadata=metadata)
+    return False
 
 
 async def record_agent_message(agent: Any, conversation: str, message: Dict[str, Any],
@@ -155,17 +208,10 @@ async def record_agent_message(agent: Any, conversation: str, message: Dict[str,
                                                   metadata=meta, timestamp=time.time()))
 
 
-async def record_handoff_event(agent: Any, conversation: str, kind: str,
-                               detail: Dict[str, Any]) -> None:
-    """A claim, transfer or internal note as slot events of the conversation."""
-    events: list[Any] = []
-    if kind in ("claimed", "transferred"):
-        events = [SlotSet(STATE_SLOT, ASSIGNED), SlotSet(AGENT_SLOT, detail.get("agent"))]
-    elif kind == "note":
-        events = [SlotSet(NOTE_SLOT, {"author": detail.get("author"),
-                                      "text": detail.get("text"), "at": time.time()})]
-    if events:
-        await _append(agent, conversation, *events)
+async def record_note(agent: Any, conversation: str, detail: Dict[str, Any]) -> None:
+    """An agent's internal note as a slot event of the conversation (history only)."""
+    await _append(agent, conversation, SlotSet(NOTE_SLOT, {
+        "author": detail.get("author"), "text": detail.get("text"), "at": time.time()}))
 
 
 class PushOutput(OutputChannel):
@@ -181,9 +227,12 @@ class PushOutput(OutputChannel):
         return "push"
 
     async def _push(self, recipient_id: str, message: Dict[str, Any]) -> None:
-        from bot.channels.base import push
+        from bot.channels.base import BadRequest, push
 
-        await push(self.channel, recipient_id, message, role="assistant")
+        try:
+            await push(self.channel, recipient_id, message, role="assistant")
+        except BadRequest as exc:  # a channel that cannot be sent to: kept in history only
+            logger.info("message to %s not pushed: %s", recipient_id, exc)
 
     async def send_response(self, recipient_id: str, message: Dict[str, Any]) -> None:
         """Every kind of message as one pushed entry."""
@@ -196,19 +245,6 @@ class PushOutput(OutputChannel):
     async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
         """Plain text."""
         await self._push(recipient_id, {"text": text})
-
-
-async def hand_back(agent: Any, conversation: str, channel: str, *, agent_name: str,
-                    summary: str | None) -> None:
-    """The agent is done: history notes it, then the assistant greets the customer back."""
-    note = [SlotSet(NOTE_SLOT, {"author": agent_name, "text": summary, "at": time.time(),
-                                "kind": "handback"})] if summary else []
-    await _append(agent, conversation, *note, SlotSet(STATE_SLOT, None),
-                  SlotSet(AGENT_SLOT, None))
-    output = PushOutput(channel)
-    async with agent.lock_store.lock(conversation):
-        tracker = await agent.processor.get_tracker(conversation)
-        await agent.trigger_intent(RETURNED_INTENT, [], output, tracker)
 
 
 #: slots the desk shows as the shop context the assistant built

@@ -18,8 +18,11 @@ from one Sanic app on one port. Registered in ``bot/credentials.yml``, this
   "role": "agent", "message": {"text": "...", "author": "Ann"}}``. An agent's
   message or a notice is also written into the conversation's history.
 - serves the agent desk's other internal routes, with the same token:
-  ``POST /webhooks/internal/handoff`` (a claim, transfer, internal note or
-  handback: ``{"conversation", "kind", "channel", "detail"}``) and
+  ``POST /webhooks/internal/handoff`` (an internal note:
+  ``{"conversation", "kind": "note", "detail"}``),
+  ``POST /webhooks/internal/wake`` (the desk changed who holds a conversation:
+  apply the published change now rather than at the next poll; claims, transfers
+  and handbacks reach the server only this way, :mod:`bot.channels.follower`) and
   ``GET /webhooks/internal/conversations/<id>`` (the conversation's history:
   messages with intents and authors, the shop context the assistant built) and
   ``POST /webhooks/internal/typing`` (an agent is typing: shown, never stored).
@@ -41,16 +44,16 @@ from sanic import Blueprint, Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.channels import follower
 from bot.channels.base import (
     BadRequest,
     check_id,
     headers_for,
     parse_json_object,
     push,
-    pushable_channels,
     show_typing,
 )
-from bot.channels.handover import hand_back, history, record_agent_message, record_handoff_event
+from bot.channels.handover import history, record_agent_message, record_note, service
 from bot.settings import settings
 
 logger = logging.getLogger(__name__)
@@ -90,6 +93,11 @@ class InternalApiGuard(InputChannel):
             app.register_middleware(refuse_off_public, "request")
 
         @guard.listener("after_server_start")
+        async def follow_the_record(app: Sanic, loop: Any) -> None:
+            # applies what a stopped server left pending first, then every new change
+            app.ctx.state_follower = follower.start(app, await asyncio.to_thread(service))
+
+        @guard.listener("after_server_start")
         async def serve_internal(app: Sanic, loop: Any) -> None:
             if not any(route.path.lstrip("/").startswith("conversations")
                        for route in app.router.routes):
@@ -101,6 +109,12 @@ class InternalApiGuard(InputChannel):
             internal.add(config.api_port)
             logger.info("Rasa's HTTP API is served on http://%s:%d only",
                         config.api_host, config.api_port)
+
+        @guard.listener("before_server_stop")
+        async def stop_following(app: Sanic, loop: Any) -> None:
+            task = getattr(app.ctx, "state_follower", None)
+            if task is not None:
+                task.cancel()
 
         @guard.listener("before_server_stop")
         async def stop_internal(app: Sanic, loop: Any) -> None:
@@ -171,7 +185,7 @@ class InternalApiGuard(InputChannel):
 
         @guard.route("/handoff", methods=["POST"])
         async def handoff_event(request: Request) -> HTTPResponse:
-            """A claim, transfer, note or handback from the agent desk."""
+            """An internal note from the agent desk (history only)."""
             if (denied := refused(request)) is not None:
                 return denied
             try:
@@ -179,24 +193,24 @@ class InternalApiGuard(InputChannel):
                 conversation = check_id(body.get("conversation"), "conversation", config)
                 kind = body.get("kind")
                 detail = body.get("detail") or {}
-                if kind not in ("claimed", "transferred", "note", "handback"):
-                    raise BadRequest('"kind" must be claimed, transferred, note or handback')
+                if kind != "note":
+                    raise BadRequest('"kind" must be note (claims, transfers and handbacks '
+                                     'are changes of the handoff record: POST /wake)')
                 if not isinstance(detail, dict):
                     raise BadRequest('"detail" must be a JSON object')
-                if kind == "handback":
-                    channel = str(body.get("channel") or "")
-                    if channel not in pushable_channels():
-                        raise BadRequest(f"channel {channel!r} cannot be sent to", 404)
             except BadRequest as exc:
                 return error(exc)
-            agent = request.app.ctx.agent
-            if kind == "handback":
-                summary = detail.get("summary")
-                await hand_back(agent, conversation, channel,
-                                agent_name=str(detail.get("author") or ""),
-                                summary=summary if isinstance(summary, str) else None)
-            else:
-                await record_handoff_event(agent, conversation, kind, detail)
+            await record_note(request.app.ctx.agent, conversation, detail)
+            return response.json({"ok": True}, headers=headers_for())
+
+        @guard.route("/wake", methods=["POST"])
+        async def wake(request: Request) -> HTTPResponse:
+            """Apply the handoff record's published changes now."""
+            if (denied := refused(request)) is not None:
+                return denied
+            current = follower.follower()
+            if current is not None:
+                current.wake()
             return response.json({"ok": True}, headers=headers_for())
 
         @guard.route("/typing", methods=["POST"])

@@ -79,7 +79,14 @@ from bot.channels.base import (
     shared_gate,
     shared_media,
 )
-from bot.channels.handover import handed_to_platform, held, queued_since, spoken, to_person
+from bot.channels.handover import (
+    back_from_platform,
+    for_a_person,
+    handed_to_platform,
+    queued_since,
+    spoken,
+    with_platform,
+)
 from bot.channels.inbox import Inbox, Item
 from bot.channels.links import shared_links
 from bot.channels.messenger_api import (
@@ -95,6 +102,7 @@ from bot.settings import ChannelSettings, MessengerSettings, settings
 logger = logging.getLogger(__name__)
 
 CHANNEL = "messenger"
+PAGE_INBOX = "page_inbox"
 MAX_TEXT = 2000
 MAX_QUICK_REPLIES = 13
 MAX_TITLE = 20
@@ -243,7 +251,6 @@ class MessengerInput(InputChannel):
                             timeout=self.config.api_timeout) if self.config.enabled else None
         self._queues: Dict[str, asyncio.Queue[Any]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
-        self._inbox: set[str] = set()  # PSIDs whose thread the Page Inbox holds
 
     @classmethod
     def from_credentials(cls, credentials: Dict[str, Any] | None) -> "MessengerInput":
@@ -370,7 +377,8 @@ class MessengerInput(InputChannel):
         if "pass_thread_control" in item or "take_thread_control" in item:
             control = item.get("pass_thread_control") or {}
             if str(control.get("new_owner_app_id") or "") == self.config.app_id:
-                self._inbox.discard(psid)  # the Page Inbox handed the thread back
+                # the Page Inbox handed the thread back
+                await back_from_platform(psid, platform=PAGE_INBOX)
             return
         message = item.get("message") if isinstance(item.get("message"), dict) else None
         postback = item.get("postback") if isinstance(item.get("postback"), dict) else None
@@ -394,7 +402,7 @@ class MessengerInput(InputChannel):
         await self.outbox.customer_message(psid, key, {
             "text": said[:self.settings.max_message_chars],
             "kind": "postback" if postback else "message"})
-        if psid in self._inbox:
+        if await with_platform(psid):
             return  # the Page Inbox holds the thread
         lang = detect_language(said) or await self.outbox.language(psid, default="en")
         image = next((a for a in attachments if a.get("type") == "image"
@@ -432,10 +440,8 @@ class MessengerInput(InputChannel):
                 await self._send_bodies(psid, [{"text": SHARED_POLITE["photo_failed"][lang]}])
                 return
             admitted = photo_message(admitted, ref.media_id)
-        ticket = await held(psid)
-        if ticket is not None:
-            await to_person(agent, ticket, text=spoken(admitted), metadata=admitted.metadata,
-                            channel=CHANNEL, conversation=psid)
+        if await for_a_person(agent, psid, text=spoken(admitted),
+                              metadata=admitted.metadata, channel=CHANNEL):
             return
         started = time.time()
         await self.api_action(psid, "typing_on")
@@ -466,8 +472,7 @@ class MessengerInput(InputChannel):
             logger.warning("thread not passed to the Page Inbox (%s): the desk's queue "
                            "keeps it", exc)
             return False
-        await handed_to_platform(agent, psid, actor="page_inbox")
-        self._inbox.add(psid)
+        await handed_to_platform(psid, platform=PAGE_INBOX, channel=CHANNEL)
         return True
 
     # --- sending ------------------------------------------------------------------------

@@ -61,7 +61,7 @@ from bot.channels.base import (
     shared_gate,
     shared_media,
 )
-from bot.channels.handover import held, spoken, to_person
+from bot.channels.handover import for_a_person, spoken
 from bot.channels.outbox import Outbox
 
 logger = logging.getLogger(__name__)
@@ -154,11 +154,10 @@ class ShopRestInput(RestInput):
                 sender = payload.get("sender")
                 return _throttled(exc, sender if isinstance(sender, str) else "",
                                   text if isinstance(text, str) else None)
-            ticket = await held(message.sender)
-            if ticket is not None:  # a person answers; GET /messages fetches the answer
-                await to_person(request.app.ctx.agent, ticket, text=spoken(message),
-                                metadata=message.metadata, channel=self.name(),
-                                conversation=message.sender)
+            if await for_a_person(request.app.ctx.agent, message.sender,
+                                  text=spoken(message), metadata=message.metadata,
+                                  channel=self.name()):
+                # a person answers; GET /messages fetches the answer
                 return response.json([], headers=headers_for({"X-Handoff": "assigned"}))
             collector = CollectingOutputChannel()
             if not await deliver(on_new_message, UserMessage(

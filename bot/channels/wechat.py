@@ -79,7 +79,14 @@ from bot.channels.base import (
     shared_gate,
     shared_media,
 )
-from bot.channels.handover import handed_to_platform, held, queued_since, spoken, to_person
+from bot.channels.handover import (
+    back_from_platform,
+    for_a_person,
+    handed_to_platform,
+    queued_since,
+    spoken,
+    with_platform,
+)
 from bot.channels.inbox import Inbox, Item
 from bot.channels.links import shared_links
 from bot.channels.outbox import Outbox
@@ -90,6 +97,7 @@ from bot.settings import ChannelSettings, WeChatSettings, settings
 logger = logging.getLogger(__name__)
 
 CHANNEL = "wechat"
+WECHAT_KF = "wechat_kf"
 MAX_TEXT_BYTES = 2048
 WINDOW_SECONDS = 48 * 3600
 MAX_FIELDS = 64
@@ -641,10 +649,13 @@ class WeChatInput(InputChannel):
         except BadRequest as exc:
             logger.info("WeChat message refused: %s", exc)
             return None
-        ticket = await held(message.openid)
-        if ticket is not None and message.kind != "image":
-            await to_person(agent, ticket, text=spoken(admitted), metadata=admitted.metadata,
-                            channel=CHANNEL, conversation=message.openid)
+        if await with_platform(message.openid):
+            # WeChat sends a customer's messages to us only once its customer-service
+            # session is over: the assistant holds the conversation again
+            await back_from_platform(message.openid, platform=WECHAT_KF)
+        if message.kind != "image" and await for_a_person(
+                agent, message.openid, text=spoken(admitted), metadata=admitted.metadata,
+                channel=CHANNEL):
             return None
         return admitted
 
@@ -682,10 +693,8 @@ class WeChatInput(InputChannel):
                 return await self._store(message.openid,
                                          [{"text": SHARED_POLITE["photo_failed"][lang]}])
             admitted = photo_message(admitted, ref.media_id)
-            ticket = await held(message.openid)
-            if ticket is not None:
-                await to_person(agent, ticket, text=spoken(admitted), metadata=admitted.metadata,
-                                channel=CHANNEL, conversation=message.openid)
+            if await for_a_person(agent, message.openid, text=spoken(admitted),
+                                  metadata=admitted.metadata, channel=CHANNEL):
                 return []
         collector = WeChatOutput()
         if not await deliver(on_new_message, UserMessage(
@@ -711,7 +720,7 @@ class WeChatInput(InputChannel):
         customer-service system; the shop's queue forgets it."""
         if not await queued_since(openid, since):
             return False
-        await handed_to_platform(agent, openid, actor="wechat_kf")
+        await handed_to_platform(openid, platform=WECHAT_KF, channel=CHANNEL)
         return True
 
     def _later(self, openid: str, turn: asyncio.Task[List[Out]], *, skip: int,

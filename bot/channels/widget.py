@@ -85,7 +85,7 @@ from bot.channels.base import (
     shared_gate,
     shared_media,
 )
-from bot.channels.handover import held, spoken, to_person, wake_desk
+from bot.channels.handover import for_a_person, held, spoken, wake_desk
 from bot.channels.outbox import Entry, Outbox
 from bot.components.language import LANGUAGES
 from bot.settings import ChannelSettings, settings
@@ -519,7 +519,7 @@ class WidgetInput(InputChannel):
             return  # a hint, not a message: dropped
         ticket = await held(conversation) if app is not None else None
         if ticket is not None:
-            wake_desk({"kind": "customer_typing", "handoff": ticket.id, "on": on})
+            wake_desk({"kind": "customer_typing", "handoff": ticket.handoff_id, "on": on})
 
     async def _answer(self, conversation: str, message: Any, said: str, ws: Any,
                       entry: Entry, app: Any = None) -> None:
@@ -529,11 +529,9 @@ class WidgetInput(InputChannel):
         if lock is None:
             lock = self._locks[conversation] = asyncio.Lock()
         async with lock:  # one turn at a time per conversation
-            ticket = await held(conversation) if app is not None else None
-            if ticket is not None:
-                await to_person(app.ctx.agent, ticket, text=spoken(message),
-                                metadata=message.metadata, channel=CHANNEL,
-                                conversation=conversation)
+            if app is not None and await for_a_person(
+                    app.ctx.agent, conversation, text=spoken(message),
+                    metadata=message.metadata, channel=CHANNEL):
                 return
             await _send_quietly(ws, {"type": "typing", "on": True})
             output = WidgetOutput(self.outbox)

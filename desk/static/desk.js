@@ -343,11 +343,13 @@
   // --- wiring ------------------------------------------------------------------------
 
   $("composer").addEventListener("submit", send);
-  $("reply").addEventListener("input", () => typing(true));
+  // an internal note is not "typing" for the customer: only a reply shows the hint
+  $("reply").addEventListener("input", () => typing(!$("as-note").checked));
   $("reply").addEventListener("keydown", (e) => {
     if (e.key === "Enter" && !e.shiftKey) { e.preventDefault(); $("send").click(); }
   });
   $("as-note").addEventListener("change", () => {
+    if ($("as-note").checked) typing(false);
     const mine = state.detail && state.detail.handoff.agent === me.id;
     $("send").disabled = !$("as-note").checked && !mine;
     $("reply").disabled = !$("as-note").checked && !mine;

@@ -24,6 +24,7 @@ class Bot:
     def __init__(self) -> None:
         self.sent: list[tuple[str, str, str]] = []
         self.events: list[tuple[str, str, dict[str, Any]]] = []
+        self.wakes = 0
 
     async def send(self, channel: str, conversation: str, message: dict[str, Any], *,
                    role: str = "agent") -> int:
@@ -33,6 +34,10 @@ class Bot:
     async def event(self, conversation: str, kind: str, detail: dict[str, Any], *,
                     channel: str = "") -> None:
         self.events.append((conversation, kind, detail))
+
+    async def wake(self) -> bool:
+        self.wakes += 1
+        return True
 
 
 def setup(tmp_path, **options: Any) -> tuple[HandoffService, Bot, Scheduler, Clock]:  # type: ignore[no-untyped-def]
@@ -72,16 +77,21 @@ def test_waiting_customers_hear_when_their_place_improves(tmp_path) -> None:  # 
     assert "number 1 in the queue" in bot.sent[0][2]
 
 
-def test_automatic_assignment_tells_the_history_and_the_customer(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_automatic_assignment_changes_the_record_and_wakes_the_assistants_server(tmp_path) -> None:  # type: ignore[no-untyped-def]
     service, bot, scheduler, _clock = setup(tmp_path, auto=True)
     service.upsert_agent("ann", name="Ann", capacity=1)
     service.set_online("ann", True)
     service.request("c1", channel="widget", language="en", reason="asked")
     service.request("c2", channel="widget", language="en", reason="asked")
     asyncio.run(scheduler.tick())
-    assert bot.events == [("c1", "claimed", {"agent": "Ann"})]  # capacity 1: c2 waits
-    assert ("c1", "notice", "Ann from our team has joined the conversation.") in bot.sent
+    # the record says who holds c1, published for the Rasa server (which tells the
+    # customer who joined); the desk tells nobody itself
+    assert service.holding("c1").agent == "ann"
+    assert [c.kind for c in service.pending_changes(conversation="c1")][-1] == "assigned"
+    assert bot.wakes == 1 and bot.events == [] and bot.sent == []
     assert service.open_for("c2").state == "waiting"  # type: ignore[union-attr]
+    asyncio.run(scheduler.tick())
+    assert bot.wakes == 1  # nothing new: no wake
 
 
 def test_the_feed_reaches_only_those_allowed_to_see(tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -16,7 +16,6 @@ from handoff import (
     HandoffService,
     InvalidTransition,
 )
-from tests.handoff.test_handoff import clock, service, url  # noqa: F401 - fixtures
 
 
 def kinds(service: HandoffService, conversation: str) -> list[tuple[str, str, int]]:
