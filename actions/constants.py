@@ -16,6 +16,8 @@ class Intent:
     AFFIRM = "affirm"
     DENY = "deny"
     BOT_CHALLENGE = "bot_challenge"
+    # "why do you need my e-mail?" inside (or outside) the order form
+    ASK_WHY_NEEDED = "ask_why_needed"
     OUT_OF_SCOPE = "out_of_scope"
     UNSUPPORTED_LANGUAGE = "unsupported_language"
     SEARCH_PRODUCTS = "search_products"
@@ -115,6 +117,7 @@ class ActionName:
     HANDOFF_CANCEL = "action_handoff_cancel"
     HANDOFF_RETURN = "action_handoff_return"
     HANDOFF_RATE = "action_handoff_rate"
+    HANDOFF_HOLD = "action_handoff_hold"
 
 
 class Form:
@@ -200,6 +203,8 @@ class Response:
     HANDOFF_BACK = "utter_handoff_back"
     HANDOFF_CSAT = "utter_handoff_csat"
     HANDOFF_CSAT_THANKS = "utter_handoff_csat_thanks"
+    HANDOFF_KEPT = "utter_handoff_kept"
+    HANDOFF_KEPT_TICKET = "utter_handoff_kept_ticket"
 
 
 LANGUAGES = ("en", "zh")

@@ -19,7 +19,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.common import language
 from actions.constants import ActionName, Entity, Response, Slot
 from actions.services import handoffs
-from handoff import ASSIGNED, RESOLVED, HandoffError, InvalidTransition
+from handoff import ASSIGNED, RESOLVED, HandoffError, InvalidTransition, wait_minutes
 from handoff.models import QueueStatus
 
 logger = logging.getLogger(__name__)
@@ -31,7 +31,7 @@ WEEKDAYS = {"en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Satu
 
 def wait_text(seconds: float | None, lang: str) -> str:
     """"3 minutes" / "3 分钟" (at least one minute)."""
-    minutes = max(1, round((seconds or 0) / 60))
+    minutes = wait_minutes(seconds)
     if lang == "zh":
         return f"{minutes} 分钟"
     return f"{minutes} minute" + ("" if minutes == 1 else "s")
@@ -140,6 +140,33 @@ class ActionHandoffCancel(Action):
             pass  # nothing was waiting any more: the customer is with the assistant
         dispatcher.utter_message(response=Response.HANDOFF_CANCELLED)
         return [SlotSet(Slot.HANDOFF_STATE, None), SlotSet(Slot.HANDOFF_REASON, None)]
+
+
+class ActionHandoffHold(Action):
+    """A message written for the person while the customer waits ("hello? is anyone
+    there?", the problem they want solved): the channel already put it in the
+    handoff's feed, so this only says it is kept, and where the customer stands."""
+
+    def name(self) -> str:
+        return ActionName.HANDOFF_HOLD
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        lang, service = language(tracker), handoffs()
+        ticket = service.open_for(tracker.sender_id)
+        if ticket is None:  # taken out of the queue meanwhile: nothing is waiting
+            return [SlotSet(Slot.HANDOFF_STATE, None)]
+        status = service.status(ticket.id)
+        if status.open_now and status.agents_online and ticket.state != ASSIGNED:
+            dispatcher.utter_message(response=Response.HANDOFF_KEPT, position=status.position,
+                                     wait=wait_text(status.expected_wait_seconds, lang))
+        else:
+            now = dt.datetime.now(dt.timezone.utc)
+            when = (when_text(status.next_opening, now, lang) if not status.open_now
+                    else ("as soon as someone is free" if lang == "en" else "尽快"))
+            dispatcher.utter_message(response=Response.HANDOFF_KEPT_TICKET, when=when)
+        return []
 
 
 class ActionHandoffReturn(Action):

@@ -10,7 +10,9 @@ conversation, the agent who holds it and the supervisors otherwise.
 :class:`Scheduler` runs every two seconds: automatic assignment (when
 ``DESK_ASSIGNMENT=auto``), a queue update to waiting customers whose place
 changed (at most every ``queue_update_seconds``), and the notice to customers
-nobody took within ``HANDOFF_WAIT_TIMEOUT``.
+nobody took within ``HANDOFF_WAIT_TIMEOUT``. What it told whom is kept in the queue's
+database (``handoff_queue_told``, ``timeout_notified``), never in its memory: a
+restarted desk, or a second one, tells nobody twice.
 """
 
 from __future__ import annotations
@@ -18,14 +20,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from actions.handoff import wait_text
 from desk.accounts import User
 from desk.bot import BotClient, BotUnavailable
-from handoff import WAITING, Handoff, HandoffError, HandoffService
+from handoff import WAITING, Handoff, HandoffError, HandoffService, wait_minutes
 from handoff.models import Event
 
 logger = logging.getLogger(__name__)
@@ -33,9 +33,9 @@ logger = logging.getLogger(__name__)
 #: notices the scheduler sends (who joined is told by the Rasa server, which follows
 #: the handoff record: bot/channels/follower.py)
 NOTICES = {
-    "queue": {"en": "You're now number {position} in the queue for a person; about {wait} "
-                    "to wait.",
-              "zh": "您现在排在人工客服队列的第 {position} 位，预计还需等待约 {wait}。"},
+    "queue": {"en": "You're now number {position} in the queue for a person; about "
+                    "{minutes} minute{s} to wait.",
+              "zh": "您现在排在人工客服队列的第 {position} 位，预计还需等待约 {minutes} 分钟。"},
     "timeout": {"en": "Sorry, no one from our team has been able to take your conversation "
                       "yet. Leave a message here and a person will reply as soon as "
                       "possible; meanwhile I'm happy to keep helping.",
@@ -139,7 +139,6 @@ class Scheduler:
         self.auto_assign = auto_assign
         self.update_seconds = update_seconds
         self.interval = interval
-        self._told: dict[int, tuple[int, float]] = {}  # handoff -> (position told, when)
 
     async def tell(self, handoff: Handoff, text: str) -> None:
         """A notice to the handoff's customer (logged, not raised, when it fails)."""
@@ -158,22 +157,23 @@ class Scheduler:
                 await self.bot.wake()  # the customers are told who joined
         for handoff in await asyncio.to_thread(self.handoffs.overdue):
             await self.tell(handoff, notice("timeout", handoff.language))
-        now = time.time()
         waiting = await asyncio.to_thread(self.handoffs.queue)
-        for gone in set(self._told) - {h.id for h in waiting}:
-            self._told.pop(gone, None)
+        now = self.handoffs.now()
         for handoff in waiting:
             status = await asyncio.to_thread(self.handoffs.status, handoff.id)
-            if handoff.id not in self._told:
-                self._told[handoff.id] = (status.position, now)  # the action told it
+            told = await asyncio.to_thread(self.handoffs.told, handoff.id)
+            if told is None:  # the action told the customer their place
+                await asyncio.to_thread(self.handoffs.tell_place, handoff.id, status.position)
                 continue
-            told, at = self._told[handoff.id]
-            if status.position < told and status.expected_wait_seconds is not None \
-                    and now - at >= self.update_seconds:
-                self._told[handoff.id] = (status.position, now)
-                await self.tell(handoff, notice(
-                    "queue", handoff.language, position=status.position,
-                    wait=wait_text(status.expected_wait_seconds, handoff.language)))
+            position, at = told
+            if status.position < position and status.expected_wait_seconds is not None \
+                    and now - at >= self.update_seconds and await asyncio.to_thread(
+                        self.handoffs.tell_place, handoff.id, status.position,
+                        only_if_before=told):
+                minutes = wait_minutes(status.expected_wait_seconds)
+                await self.tell(handoff, notice("queue", handoff.language,
+                                                position=status.position, minutes=minutes,
+                                                s="" if minutes == 1 else "s"))
 
     async def run(self) -> None:
         """Work every ``interval`` seconds until cancelled."""

@@ -42,6 +42,7 @@ from handoff.models import (
     Handoff,
     Holding,
     QueueStatus,
+    wait_minutes,
 )
 from handoff.service import HandoffService, summary_counts
 
@@ -49,5 +50,5 @@ __all__ = [
     "AGENT", "ASSIGNED", "ASSISTANT", "CANCELLED", "PLATFORM", "QUEUE", "RESOLVED", "WAITING",
     "Agent", "AtCapacity", "BusinessHours", "Change", "Event", "Handoff", "HandoffError",
     "HandoffNotFound", "HandoffService", "Holding", "InvalidHours", "InvalidTransition",
-    "NotAllowed", "QueueStatus", "UnknownAgent", "summary_counts",
+    "NotAllowed", "QueueStatus", "UnknownAgent", "summary_counts", "wait_minutes",
 ]

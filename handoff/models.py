@@ -90,6 +90,11 @@ class QueueStatus:
     next_opening: dt.datetime | None
 
 
+def wait_minutes(seconds: float | None) -> int:
+    """An expected wait in whole minutes, at least one (what a customer is told)."""
+    return max(1, round((seconds or 0) / 60))
+
+
 @dataclass(frozen=True)
 class Event:
     """An audit record: who did what to which handoff, and when."""

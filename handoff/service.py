@@ -131,6 +131,13 @@ changes_table = sa.Table(
     sa.Index("ix_changes_conversation", "conversation", "id"),
 )
 
+told_table = sa.Table(
+    "handoff_queue_told", metadata,
+    sa.Column("handoff_id", sa.Integer, primary_key=True),
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.Column("at", sa.Float, nullable=False),
+)
+
 #: how many recently assigned handoffs the expected wait is estimated from
 RECENT = 20
 MAX_SUMMARY = 2000
@@ -200,6 +207,10 @@ class HandoffService:
 
     def _now(self) -> float:
         return float(self._clock())
+
+    def now(self) -> float:
+        """The queue's clock (Unix seconds): the one every time it stores is read on."""
+        return self._now()
 
     def _event(self, conn: Any, handoff_id: int, actor: str, action: str,
                **detail: Any) -> None:
@@ -677,6 +688,35 @@ class HandoffService:
                     self._event(conn, handoff_id, "system", "timed_out")
                     found.append(self._get(conn, handoff_id))
         return found
+
+    def told(self, handoff_id: int) -> tuple[int, float] | None:
+        """The queue place a waiting customer was last told, and when (None: never)."""
+        with self._engine.connect() as conn:
+            row = conn.execute(sa.select(told_table.c.position, told_table.c.at).where(
+                told_table.c.handoff_id == handoff_id)).first()
+        return (int(row[0]), float(row[1])) if row is not None else None
+
+    def tell_place(self, handoff_id: int, position: int, *,
+                   only_if_before: tuple[int, float] | None = None) -> bool:
+        """Record that the customer was told ``position`` now. With ``only_if_before``
+        (what :meth:`told` returned), only if nobody recorded another meanwhile: True
+        for the one caller that should tell the customer (two desk processes never
+        both tell it)."""
+        now = self._now()
+        with self._engine.begin() as conn:
+            if only_if_before is None:
+                exists = conn.execute(sa.select(told_table.c.handoff_id).where(
+                    told_table.c.handoff_id == handoff_id)).first()
+                if exists is not None:
+                    return False
+                conn.execute(told_table.insert().values(handoff_id=handoff_id,
+                                                        position=position, at=now))
+                return True
+            result = conn.execute(told_table.update().where(
+                told_table.c.handoff_id == handoff_id,
+                told_table.c.position == only_if_before[0],
+                told_table.c.at == only_if_before[1]).values(position=position, at=now))
+            return result.rowcount == 1
 
     def events(self, handoff_id: int) -> list[Event]:
         """The handoff's audit trail, oldest first."""

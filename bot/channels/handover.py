@@ -247,6 +247,25 @@ class PushOutput(OutputChannel):
         await self._push(recipient_id, {"text": text})
 
 
+STARS = "★★★★★"
+
+
+def tapped(event: Any, titles: Dict[str, str]) -> str:
+    """What the customer wrote or tapped, never an internal name: a button's payload
+    (``/rate_handoff{"csat": "5"}``) is shown as its title, a satisfaction score as
+    stars (★★★★★)."""
+    text = event.text or ""
+    if not text.startswith("/"):
+        return text
+    intent = (event.intent or {}).get("name")
+    if intent == "rate_handoff":
+        score = next((str(e.get("value")) for e in event.entities or []
+                      if e.get("entity") == "csat"), "")
+        if score.isdigit() and 1 <= int(score) <= 5:
+            return STARS[:int(score)] + "☆" * (5 - int(score))
+    return titles.get(text) or "(tapped a button)"
+
+
 #: slots the desk shows as the shop context the assistant built
 CONTEXT_SLOTS = ("language", "product", "shown_products", "recommendation", "order_number",
                  "search_category", "search_brand", "search_color", "search_max_price",
@@ -268,6 +287,7 @@ def history(tracker: Any) -> Dict[str, Any]:
     shown: list[str] = []
     photos: list[str] = []
     customer_id = None
+    titles: Dict[str, str] = {}  # button payload -> what the customer saw on it
     for event in tracker.events:
         if isinstance(event, UserUttered):
             meta = event.metadata or {}
@@ -279,7 +299,7 @@ def history(tracker: Any) -> Dict[str, Any]:
             image = meta.get("image") if isinstance(meta.get("image"), str) else None
             if image:
                 photos.append(image)
-            text = meta.get("caption") if image else event.text
+            text = meta.get("caption") if image else tapped(event, titles)
             messages.append({"role": "customer", "text": text or "", "ts": event.timestamp,
                              "intent": intent.get("name"),
                              "confidence": intent.get("confidence"), "image": image,
@@ -288,6 +308,8 @@ def history(tracker: Any) -> Dict[str, Any]:
             meta = event.metadata or {}
             role = meta.get("role") if meta.get("role") in ("agent", "notice") else "assistant"
             data = {k: v for k, v in (event.data or {}).items() if v}
+            titles.update({str(b.get("payload")): str(b.get("title") or "")
+                           for b in data.get("buttons") or [] if isinstance(b, dict)})
             messages.append({"role": role, "text": event.text or "", "ts": event.timestamp,
                              "author": meta.get("author"), "data": data,
                              "response": meta.get("utter_action")})

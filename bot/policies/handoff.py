@@ -1,9 +1,17 @@
 """A policy that offers a person when a conversation goes badly, and lets a waiting
 customer say "never mind".
 
-- While the conversation waits for a person (slot ``handoff_state`` is
-  ``waiting``), a ``deny`` ("never mind", "算了") takes the customer out of the
-  queue (``action_handoff_cancel``).
+- "Talk to a person" is a request for a person wherever it is said, inside a form
+  too (``action_handoff_request``); the form is paused, not left: "never mind"
+  while waiting goes back to its question ("算了不用人工了，继续退货吧").
+- While the conversation waits for a person (slot ``handoff_state``, which
+  follows the handoff record, is ``waiting``), a ``deny`` ("never mind", "算了",
+  "forget it, cancel the request") takes the customer out of the queue once
+  (``action_handoff_cancel``), then a paused form asks its question again. A shop
+  question the assistant can answer (a product, a price, a photo) is answered; any
+  other message was written for the person ("hello? is anyone there?", the
+  problem itself): the channel already put it in the handoff's feed, and
+  ``action_handoff_hold`` says it is kept, never an unrelated prompt or search.
 - After the assistant answered a message, the turns since the last handoff
   action are read by :func:`handoff.triggers.detect` (fallbacks in a row,
   failing lookups, a photo with nothing close, a repeated message, an upset
@@ -39,6 +47,17 @@ from handoff.triggers import HANDOFF_ACTIONS, TriggerConfig, detect, turns_from_
 OFFER = "action_handoff_offer"
 CANCEL = "action_handoff_cancel"
 RATE = "action_handoff_rate"
+REQUEST = "action_handoff_request"
+HOLD = "action_handoff_hold"
+HANDOFF = "human_handoff"
+#: what the assistant answers while the customer waits for a person; any other message
+#: (greetings, the problem, order requests, what it did not understand) is for the person
+ANSWERED_WHILE_WAITING = frozenset({
+    "search_products", "ask_price", "ask_discount", "negotiate_price", "ask_color",
+    "ask_material", "ask_stock", "ask_details", "compare_products", "ask_accessories",
+    "ask_recommendation", "ask_similar", "ask_complements", "pick_recommendation",
+    "share_image", "follow_up", "bot_challenge", "ask_why_needed", "thank",
+    "unsupported_language"})
 STATE_SLOT, REASON_SLOT = "handoff_state", "handoff_reason"
 DENY = "deny"
 #: events read back (a conversation's last few dozen turns are enough)
@@ -102,6 +121,20 @@ class HandoffPolicy(StatelessPolicy):
         events = [e.as_dict() for e in list(tracker.events)[-WINDOW:]]
         return detect(turns_from_events(events), self.triggers)
 
+    @staticmethod
+    def _while_held(tracker: DialogueStateTracker, state: Any, intent: Any,
+                    names: Any) -> str | None:
+        """The action for a new message while waiting for a person or inside a form."""
+        if intent == HANDOFF and (state == "waiting" or tracker.active_loop_name):
+            return REQUEST  # also inside a form, which is paused
+        if state != "waiting":
+            return None
+        if intent == DENY:
+            return CANCEL
+        if intent in ANSWERED_WHILE_WAITING or HOLD not in names:
+            return None
+        return HOLD
+
     def predict_action_probabilities(
         self,
         tracker: DialogueStateTracker,
@@ -118,10 +151,13 @@ class HandoffPolicy(StatelessPolicy):
         last = tracker.latest_action_name
         state = tracker.get_slot(STATE_SLOT)
         if last == ACTION_LISTEN_NAME:
-            if state == "waiting" and latest.intent.get("name") == DENY:
-                probabilities[domain.index_for_action(CANCEL)] = 1.0
+            action = self._while_held(tracker, state, latest.intent.get("name"), names)
+            if action is not None:
+                probabilities[domain.index_for_action(action)] = 1.0
             return self._prediction(probabilities)
-        if last in HANDOFF_ACTIONS or last == RATE:
+        if last == CANCEL and tracker.active_loop_name:
+            return self._prediction(probabilities)  # the paused form asks its question again
+        if last in HANDOFF_ACTIONS or last in (RATE, HOLD):
             probabilities[domain.index_for_action(ACTION_LISTEN_NAME)] = 1.0
             return self._prediction(probabilities)
         if state in ("waiting", "assigned") or tracker.active_loop_name \

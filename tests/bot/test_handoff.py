@@ -9,7 +9,7 @@ from unittest.mock import MagicMock
 
 import pytest
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import ActionExecuted, BotUttered, SlotSet, UserUttered
+from rasa.shared.core.events import ActionExecuted, ActiveLoop, BotUttered, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from bot.channels.handover import history
@@ -150,3 +150,71 @@ def test_the_desk_transcript_keeps_who_said_what() -> None:
     assert data["shown"] == ["S1", "S2"] and data["slots"]["product"] == "S2"
     assert data["notes"] == [{"author": "Ann", "text": "VIP"}]
     assert data["photos"] == ["abc123"] and data["customer_id"] == "C1"
+
+
+def test_the_desk_sees_what_was_tapped_never_a_payload() -> None:
+    buttons = [{"title": "Talk to a person", "payload": "/human_handoff"},
+               {"title": "No, thanks", "payload": "/deny"}]
+    tracker = DialogueStateTracker.from_events("c", [
+        BotUttered("Shall I get a person?", data={"buttons": buttons}),
+        UserUttered("/human_handoff", {"name": "human_handoff"}),
+        UserUttered('/rate_handoff{"csat": "5"}', {"name": "rate_handoff"},
+                    entities=[{"entity": "csat", "value": "5"}]),
+        UserUttered('/rate_handoff{"csat": "2"}', {"name": "rate_handoff"},
+                    entities=[{"entity": "csat", "value": "2"}]),
+        UserUttered("/restart", {"name": "restart"}),
+    ])
+    texts = [m["text"] for m in history(tracker)["messages"] if m["role"] == "customer"]
+    assert texts == ["Talk to a person", "★★★★★", "★★☆☆☆", "(tapped a button)"]
+
+
+WAITING_DOMAIN = Domain.from_yaml("""
+version: "3.1"
+intents: [deny, ask_price, greet, human_handoff, return_order, check_order_status]
+slots:
+  handoff_state: {type: any, influence_conversation: false, mappings: [{type: custom}]}
+  handoff_reason: {type: text, influence_conversation: false, mappings: [{type: custom}]}
+  order_number: {type: any, influence_conversation: false, mappings: [{type: custom}]}
+forms:
+  order_form: {required_slots: [order_number]}
+actions: [action_handoff_offer, action_handoff_cancel, action_handoff_request,
+          action_handoff_return, action_handoff_rate, action_handoff_hold]
+""")
+
+
+def waiting_says(*events: Any, intent: str, state: str | None = "waiting") -> str | None:
+    tracker = DialogueStateTracker.from_events("c", [
+        SlotSet("handoff_state", state), *events, ActionExecuted("action_listen"),
+        user("…", intent)])
+    prediction = policy().predict_action_probabilities(tracker, WAITING_DOMAIN)
+    best = max(range(len(prediction.probabilities)), key=prediction.probabilities.__getitem__)
+    return (WAITING_DOMAIN.action_names_or_texts[best]
+            if prediction.probabilities[best] > 0 else None)
+
+
+def test_while_waiting_never_mind_leaves_the_queue_and_the_rest_is_kept_for_the_person(
+        ) -> None:
+    assert waiting_says(intent="deny") == "action_handoff_cancel"
+    # written for the person: kept and acknowledged, never a form or a search
+    for intent in ("greet", "return_order", "check_order_status"):
+        assert waiting_says(intent=intent) == "action_handoff_hold"
+    assert waiting_says(intent="ask_price") is None  # the assistant answers that
+    assert waiting_says(intent="human_handoff") == "action_handoff_request"
+    # not waiting: the policy has no opinion
+    assert waiting_says(intent="greet", state=None) is None
+    assert waiting_says(intent="deny", state=None) is None
+
+
+def test_a_person_asked_for_inside_a_form_pauses_it_and_never_mind_resumes_it() -> None:
+    form = [ActionExecuted("order_form"), ActiveLoop("order_form"),
+            SlotSet("requested_slot", "order_number")]
+    assert waiting_says(*form, intent="human_handoff", state=None) == "action_handoff_request"
+    tracker = DialogueStateTracker.from_events("c", [
+        *form, ActionExecuted("action_listen"), user("算了", "deny"),
+        SlotSet("handoff_state", None), ActionExecuted("action_handoff_cancel")])
+    prediction = policy().predict_action_probabilities(tracker, WAITING_DOMAIN)
+    assert max(prediction.probabilities) == 0  # the form (the rule policy) asks again
+    tracker.update(ActiveLoop(None))
+    prediction = policy().predict_action_probabilities(tracker, WAITING_DOMAIN)
+    listen = WAITING_DOMAIN.index_for_action("action_listen")
+    assert prediction.probabilities[listen] == 1.0

@@ -127,3 +127,22 @@ def test_the_feed_reaches_only_those_allowed_to_see(tmp_path) -> None:  # type: 
     # a waiting one; then held by someone else: only that the queue changed
     assert actions("bob") == ["requested", "queue"]
     assert actions("boss") == ["requested", "claimed", "queue", "customer_message"]
+
+
+def test_a_restarted_or_second_desk_tells_nobody_twice(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    service, bot, scheduler, _clock = setup(tmp_path)
+    service.upsert_agent("ann", name="Ann", capacity=1)
+    service.set_online("ann", True)
+    first = service.request("c1", channel="widget", language="zh", reason="asked")
+    service.request("c2", channel="rest", language="zh", reason="asked")
+    asyncio.run(scheduler.tick())
+    service.claim(first.id, "ann")
+    # the desk restarts (a new scheduler, nothing in memory) and a second desk runs too
+    again = Scheduler(service, bot, Hub(service), auto_assign=False,  # type: ignore[arg-type]
+                      update_seconds=0)
+    other = Scheduler(service, bot, Hub(service), auto_assign=False,  # type: ignore[arg-type]
+                      update_seconds=0)
+    asyncio.run(again.tick())  # knows what c2 was told before the restart: tells once
+    asyncio.run(other.tick())
+    assert [(c, r) for c, r, _ in bot.sent] == [("c2", "notice")]
+    assert "第 1 位" in bot.sent[0][2] and "分钟" in bot.sent[0][2]
