@@ -68,6 +68,17 @@ def _after_offer(tracker: Tracker) -> bool:
     return False
 
 
+def _before_this_message(tracker: Tracker, slot: str) -> Any:
+    """A slot's value before the customer's latest message was read."""
+    seen_user = False
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            seen_user = True
+        elif seen_user and event.get("event") == "slot" and event.get("name") == slot:
+            return event.get("value")
+    return None
+
+
 def _say_status(dispatcher: CollectingDispatcher, status: QueueStatus, lang: str,
                 *, again: bool) -> None:
     now = dt.datetime.now(dt.timezone.utc)
@@ -157,6 +168,13 @@ class ActionHandoffHold(Action):
         ticket = service.open_for(tracker.sender_id)
         if ticket is None:  # taken out of the queue meanwhile: nothing is waiting
             return [SlotSet(Slot.HANDOFF_STATE, None)]
+        # a message for the person changes nothing the assistant was doing: the order
+        # a paused form is about stays the one it was ("my parcel is late" is no
+        # status request that replaces a return)
+        kept = _before_this_message(tracker, Slot.ORDER_ACTION)
+        events: list[EventType] = []
+        if kept != tracker.get_slot(Slot.ORDER_ACTION):
+            events.append(SlotSet(Slot.ORDER_ACTION, kept))
         status = service.status(ticket.id)
         if status.open_now and status.agents_online and ticket.state != ASSIGNED:
             dispatcher.utter_message(response=Response.HANDOFF_KEPT, position=status.position,
@@ -166,7 +184,7 @@ class ActionHandoffHold(Action):
             when = (when_text(status.next_opening, now, lang) if not status.open_now
                     else ("as soon as someone is free" if lang == "en" else "尽快"))
             dispatcher.utter_message(response=Response.HANDOFF_KEPT_TICKET, when=when)
-        return []
+        return events
 
 
 class ActionHandoffReturn(Action):

@@ -155,8 +155,11 @@ class HandoffPolicy(StatelessPolicy):
             if action is not None:
                 probabilities[domain.index_for_action(action)] = 1.0
             return self._prediction(probabilities)
-        if last == CANCEL and tracker.active_loop_name:
-            return self._prediction(probabilities)  # the paused form asks its question again
+        if last == CANCEL and tracker.active_loop_name in names:
+            # the paused form asks its question again (a form that was rejected when "talk
+            # to a person" interrupted it is not predicted by the rule policy by itself)
+            probabilities[domain.index_for_action(tracker.active_loop_name)] = 1.0
+            return self._prediction(probabilities)
         if last in HANDOFF_ACTIONS or last in (RATE, HOLD):
             probabilities[domain.index_for_action(ACTION_LISTEN_NAME)] = 1.0
             return self._prediction(probabilities)

@@ -213,7 +213,8 @@ def test_a_person_asked_for_inside_a_form_pauses_it_and_never_mind_resumes_it() 
         *form, ActionExecuted("action_listen"), user("算了", "deny"),
         SlotSet("handoff_state", None), ActionExecuted("action_handoff_cancel")])
     prediction = policy().predict_action_probabilities(tracker, WAITING_DOMAIN)
-    assert max(prediction.probabilities) == 0  # the form (the rule policy) asks again
+    form = WAITING_DOMAIN.index_for_action("order_form")
+    assert prediction.probabilities[form] == 1.0  # the paused form asks its question again
     tracker.update(ActiveLoop(None))
     prediction = policy().predict_action_probabilities(tracker, WAITING_DOMAIN)
     listen = WAITING_DOMAIN.index_for_action("action_listen")
