@@ -210,8 +210,9 @@ test-stories: train ## Rasa conversation tests (test stories, both languages)
 	  --fail-on-prediction-errors --out results/stories
 
 .PHONY: test-unit
-test-unit: venv data widget ## Unit tests (both environments and the widget's front end), no servers
+test-unit: venv data widget ## Unit tests (both environments, the widget's and the desk's front ends), no servers
 	cd widget && node --test test/
+	node --test desk/test/
 	$(ACT_VENV)/bin/pytest -m "not e2e" tests --ignore=tests/bot
 	$(BOT_VENV)/bin/pytest --confcutdir=tests/bot -p no:cacheprovider tests/bot
 	$(BOT_VENV)/bin/pytest --confcutdir=tests/handoff -p no:cacheprovider tests/handoff

@@ -32,6 +32,8 @@ from sanic.response import HTTPResponse
 
 from desk.accounts import AccountError, Accounts, Session
 from desk.bot import BotClient, BotUnavailable
+from desk.i18n import COOKIE as LANG_COOKIE
+from desk.i18n import STRINGS, pick_language
 from desk.live import Hub, Scheduler
 from desk.settings import DeskSettings
 from handoff import (
@@ -56,7 +58,6 @@ CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'se
 HEADERS = {"Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff",
            "Referrer-Policy": "no-referrer", "Cache-Control": "no-store",
            "X-Frame-Options": "DENY"}
-STRINGS = {"title": "Agent desk"}
 
 
 class Refused(Exception):
@@ -220,11 +221,26 @@ def create_app(config: DeskSettings, *, name: str = "agent_desk") -> Sanic:
         return response.raw(path.read_bytes(), content_type=kind,
                             headers={**HEADERS, "Cache-Control": "no-cache"})
 
+    def language(request: Request) -> str:
+        return pick_language(asked=request.args.get("lang"),
+                             cookie=request.cookies.get(LANG_COOKIE),
+                             accept=request.headers.get("accept-language"))
+
+    def render(request: Request, template: str, status: int = 200,
+               **values: Any) -> HTTPResponse:
+        lang = language(request)
+        page = pages.get_template(template).render(
+            lang=lang, t=STRINGS[lang], strings=json.dumps(STRINGS[lang], ensure_ascii=False),
+            **values)
+        reply = response.html(page, status=status, headers=dict(HEADERS))
+        if request.args.get("lang") == lang:  # chosen on the page: kept for a year
+            _set_cookie(reply, LANG_COOKIE, lang, config, max_age=365 * 86400)
+        return reply
+
     @app.get("/desk/login")
     async def login_page(request: Request) -> HTTPResponse:
         token = secrets.token_urlsafe(24)
-        page = pages.get_template("login.html").render(csrf=token, error=None)
-        reply = response.html(page, headers=dict(HEADERS))
+        reply = render(request, "login.html", csrf=token, error=None)
         _set_cookie(reply, LOGIN_COOKIE, token, config, max_age=1800)
         return reply
 
@@ -232,18 +248,15 @@ def create_app(config: DeskSettings, *, name: str = "agent_desk") -> Sanic:
     async def login(request: Request) -> HTTPResponse:
         form = request.form or {}
         given, expected = form.get("csrf") or "", request.cookies.get(LOGIN_COOKIE) or ""
+        words = STRINGS[language(request)]
         if not expected or not secrets.compare_digest(str(given), expected):
-            page = pages.get_template("login.html").render(
-                csrf=expected or "", error="Your sign-in page expired. Please try again.")
-            return response.html(page, status=403, headers=dict(HEADERS))
+            return render(request, "login.html", 403, csrf=expected or "",
+                          error=words["expired"])
         result = await asyncio.to_thread(
             accounts.sign_in, str(form.get("username") or ""), str(form.get("password") or ""),
             address=str(request.remote_addr or request.ip or ""))
         if result is None:
-            page = pages.get_template("login.html").render(
-                csrf=expected, error="Wrong user name or password (or too many tries: "
-                                     "wait 15 minutes).")
-            return response.html(page, status=401, headers=dict(HEADERS))
+            return render(request, "login.html", 401, csrf=expected, error=words["wrong"])
         token, _ = result
         reply = response.redirect("/desk/", headers=dict(HEADERS))
         _set_cookie(reply, COOKIE, token, config, max_age=int(config.session_hours * 3600))
@@ -263,8 +276,7 @@ def create_app(config: DeskSettings, *, name: str = "agent_desk") -> Sanic:
         current = session_of(request)
         if current is None:
             return response.redirect("/desk/login", headers=dict(HEADERS))
-        page = pages.get_template("desk.html").render(user=current.user, csrf=current.csrf)
-        return response.html(page, headers=dict(HEADERS))
+        return render(request, "desk.html", user=current.user, csrf=current.csrf)
 
     # --- the queue ------------------------------------------------------------------------
 

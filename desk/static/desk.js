@@ -1,12 +1,14 @@
 // The agent desk's page. No framework, no inline code; every piece of customer text
 // and product data goes on the page through textContent (never innerHTML).
-"use strict";
+import { intentLabel, minutes, queueLines, quoteLine, shownLine, speaker, word } from "./words.js";
 
-(() => {
+{
   const csrf = document.querySelector('meta[name="csrf"]').content;
   const me = { id: document.body.dataset.user, role: document.body.dataset.role,
                name: document.body.dataset.name };
   const $ = (id) => document.getElementById(id);
+  // the agent's language (desk/i18n.py): every word on the page comes from here
+  const T = JSON.parse(document.body.dataset.strings || "{}");
   const state = { queue: [], current: null, detail: null, unseen: 0, known: new Set(),
                   typingTimer: null, typingSent: 0, canned: [], seq: 0, loading: 0,
                   reloadAfter: false };
@@ -42,11 +44,6 @@
     box.hidden = !message;
   }
 
-  function minutes(seconds) {
-    const m = Math.floor(seconds / 60);
-    return m < 1 ? `${Math.max(0, Math.round(seconds))} s` : `${m} min`;
-  }
-
   // --- alert: a short tone and a badge when a conversation arrives -------------------
 
   function alertNew() {
@@ -54,7 +51,7 @@
     const badge = $("badge");
     badge.textContent = String(state.unseen);
     badge.hidden = false;
-    document.title = `(${state.unseen}) Agent desk`;
+    document.title = `(${state.unseen}) ${T.title}`;
     try {
       const audio = new (window.AudioContext || window.webkitAudioContext)();
       const tone = audio.createOscillator();
@@ -70,7 +67,7 @@
   function seen() {
     state.unseen = 0;
     $("badge").hidden = true;
-    document.title = "Agent desk";
+    document.title = T.title;
   }
 
   // --- the queue ---------------------------------------------------------------------
@@ -81,12 +78,16 @@
     const list = $("queue");
     list.replaceChildren();
     for (const h of state.queue) {
+      // a button for the keyboard too: Tab to it, Enter or Space opens it
       const item = el("li", { "data-id": h.id, class: h.id === state.current ? "current" : "",
-                              onclick: () => openHandoff(h.id) },
-        el("div", { text: `#${h.id} · ${h.language === "zh" ? "中文" : "English"} · ${h.channel}` }),
-        el("div", { class: "meta", text: `${h.state}${h.agent ? " · " + h.agent : ""} · ` +
-                                          `${h.reason} · waiting ${minutes(h.waiting_seconds)}` +
-                                          (h.outside_hours ? " · ticket" : "") }));
+                              role: "button", tabindex: "0",
+                              "aria-current": h.id === state.current ? "true" : null,
+                              onclick: () => openHandoff(h.id),
+                              onkeydown: (e) => {
+                                if (e.key === "Enter" || e.key === " ") { e.preventDefault(); openHandoff(h.id); }
+                              } },
+        el("div", { text: queueLines(T, h)[0] }),
+        el("div", { class: "meta", text: queueLines(T, h)[1] }));
       if (!state.known.has(h.id)) item.classList.add("new");
       state.known.add(h.id);
       list.append(item);
@@ -97,27 +98,23 @@
     const data = await api("GET", "/desk/api/agents");
     const select = $("transfer-to");
     select.replaceChildren(...data.agents.filter((a) => a.id !== me.id).map((a) =>
-      el("option", { value: a.id, text: `${a.name}${a.online ? "" : " (offline)"} · ${a.holding}/${a.capacity}` })));
+      el("option", { value: a.id, text: `${a.name}${a.online ? "" : ` (${T.offline})`} · ${a.holding}/${a.capacity}` })));
   }
 
   // --- one conversation --------------------------------------------------------------
 
   function messageItem(m) {
-    const who = m.role === "customer" ? "Customer" : m.role === "agent" ? (m.author || "Agent")
-      : m.role === "notice" ? "Notice" : "Assistant";
-    const item = el("li", { class: m.role }, el("span", { class: "who", text: who }),
+    const item = el("li", { class: m.role }, el("span", { class: "who", text: speaker(T, m) }),
                     el("span", { class: "text", text: m.text || "" }));
-    if (m.role === "customer" && m.intent) {
-      const confidence = typeof m.confidence === "number" ? ` ${m.confidence.toFixed(2)}` : "";
-      item.append(el("span", { class: "intent", text: `${m.intent}${confidence}` }));
-    }
-    if (m.role === "customer" && m.to_person) item.append(el("span", { class: "intent", text: "to a person" }));
+    const asked = intentLabel(T, m);  // in the agent's words, never an internal name
+    if (asked) item.append(el("span", { class: "intent", text: asked }));
+    if (m.role === "customer" && m.to_person) item.append(el("span", { class: "intent", text: T.to_person }));
     if (m.image && state.current) {
-      item.append(el("img", { alt: "customer's photo",
+      item.append(el("img", { alt: T.photo,
                               src: `/desk/api/handoffs/${state.current}/photos/${encodeURIComponent(m.image)}` }));
     }
     const cards = m.data && m.data.custom && Array.isArray(m.data.custom.cards) ? m.data.custom.cards : [];
-    if (cards.length) item.append(el("div", { class: "meta", text: "Cards: " + cards.map((c) => c.title).join(" · ") }));
+    if (cards.length) item.append(el("div", { class: "meta", text: T.cards + cards.map((c) => c.title).join(" · ") }));
     return item;
   }
 
@@ -125,7 +122,7 @@
     const list = $("transcript");
     list.replaceChildren(...detail.history.messages.map(messageItem));
     for (const note of detail.history.notes || []) {
-      list.append(el("li", { class: "note" }, el("span", { class: "who", text: `Note · ${note.author || ""}` }),
+      list.append(el("li", { class: "note" }, el("span", { class: "who", text: `${T.note} · ${note.author || ""}` }),
                      el("span", { text: note.text || "" })));
     }
     list.scrollTop = list.scrollHeight;
@@ -145,31 +142,28 @@
     const c = detail.context;
     const h = detail.handoff;
     const shown = el("ul");
-    for (const p of c.shown) shown.append(el("li", { text: `${p.name} — ${p.price ?? "?"} ${p.currency}${p.in_stock ? "" : " (out of stock)"}` }));
+    for (const p of c.shown) shown.append(el("li", { text: shownLine(T, p) }));
     const orders = el("ul");
     for (const o of c.orders) orders.append(el("li", { text: `${o.number}: ${o.status}, ${o.total} ${o.currency}` }));
     const quotes = el("ul");
-    for (const q of c.quotes) {
-      const list = q.list_price !== null && q.list_price !== undefined ? `, list ${q.list_price}` : "";
-      quotes.append(el("li", { text: `${q.kind} · ${q.name} (${q.sku}): ${q.price ?? "-"} ${q.currency}${list} · ${q.status}${q.coupon ? " · coupon " + q.coupon : ""}` }));
-    }
+    for (const q of c.quotes) quotes.append(el("li", { text: quoteLine(T, q) }));
     const photos = el("div");
     for (const id of detail.history.photos || []) {
-      photos.append(el("img", { alt: "customer's photo", src: `/desk/api/handoffs/${h.id}/photos/${encodeURIComponent(id)}` }));
+      photos.append(el("img", { alt: T.photo, src: `/desk/api/handoffs/${h.id}/photos/${encodeURIComponent(id)}` }));
     }
     const audit = el("ul");
     for (const e of detail.events) audit.append(el("li", { text: `${new Date(e.at * 1000).toLocaleTimeString()} ${e.actor} ${e.action}` }));
     $("context").replaceChildren(dl([
-      ["Customer", c.customer ? `${c.customer.id} (${c.customer.segment || "no segment"})` : "not signed in"],
-      ["Language · channel", `${h.language} · ${h.channel}`],
-      ["Reason", h.reason],
-      ["Open order", c.open_order],
-      ["Orders", c.orders.length ? orders : "none"],
-      ["Product under discussion", c.product ? `${c.product.name} — ${c.product.price ?? "?"} ${c.product.currency}` : null],
-      ["Products shown", c.shown.length ? shown : "none"],
-      ["Price quotes and coupons", c.quotes.length ? quotes : "none"],
-      ["Photos", (detail.history.photos || []).length ? photos : "none"],
-      ["History", audit],
+      [T.customer, c.customer ? `${c.customer.id} (${c.customer.segment || T.no_segment})` : T.not_signed_in],
+      [T.language_channel, `${word(T, "in_language", h.language)} · ${h.channel}`],
+      [T.reason, word(T, "reasons", h.reason)],
+      [T.open_order, c.open_order],
+      [T.orders, c.orders.length ? orders : T.none],
+      [T.product, c.product ? `${c.product.name} — ${c.product.price ?? "?"} ${c.product.currency}` : null],
+      [T.shown, c.shown.length ? shown : T.none],
+      [T.quotes, c.quotes.length ? quotes : T.none],
+      [T.photos, (detail.history.photos || []).length ? photos : T.none],
+      [T.history, audit],
     ]));
   }
 
@@ -178,7 +172,7 @@
     $("empty").hidden = true;
     $("open").hidden = false;
     $("conv-title").textContent = `#${h.id} · ${h.conversation}`;
-    $("conv-state").textContent = h.state + (h.agent ? ` · ${h.agent}` : "");
+    $("conv-state").textContent = word(T, "states", h.state) + (h.agent ? ` · ${h.agent}` : "");
     const mine = h.state === "assigned" && h.agent === me.id;
     $("claim").hidden = h.state !== "waiting";
     for (const id of ["send", "handback", "product-search", "reply"]) $(id).disabled = !mine;
@@ -225,7 +219,7 @@
 
   function fillCanned(language) {
     const select = $("canned");
-    select.replaceChildren(el("option", { value: "", text: "Canned responses…" }),
+    select.replaceChildren(el("option", { value: "", text: T.canned }),
       ...state.canned.filter((c) => c.language === language).map((c) =>
         el("option", { value: String(c.id), text: c.title })));
   }
@@ -236,7 +230,7 @@
     const list = $("canned-list");
     list.replaceChildren(...state.canned.map((c) => el("li", {},
       el("span", { text: `[${c.language}] ${c.title}: ${c.text} ` }),
-      el("button", { type: "button", text: "Delete", onclick: async () => {
+      el("button", { type: "button", text: T.delete, onclick: async () => {
         await api("DELETE", `/desk/api/canned/${c.id}`); loadCanned();
       } }))));
   }
@@ -250,7 +244,7 @@
     try {
       if ($("as-note").checked) {
         await api("POST", `/desk/api/handoffs/${id}/note`, { text });
-        $("transcript").append(el("li", { class: "note" }, el("span", { class: "who", text: `Note · ${me.name}` }),
+        $("transcript").append(el("li", { class: "note" }, el("span", { class: "who", text: `${T.note} · ${me.name}` }),
                                   el("span", { text })));
       } else {
         await api("POST", `/desk/api/handoffs/${id}/reply`, { text });
@@ -286,8 +280,8 @@
     list.replaceChildren(...data.products.map((card) => el("li", {},
       card.image ? el("img", { src: card.image, alt: "" }) : null,
       el("div", { text: card.title }), el("div", { class: "meta", text: card.price }),
-      el("button", { type: "button", text: "Send card", onclick: () => sendCard(card) }))));
-    if (!data.products.length) list.append(el("li", { text: "No product found." }));
+      el("button", { type: "button", text: T.send_card, onclick: () => sendCard(card) }))));
+    if (!data.products.length) list.append(el("li", { text: T.no_product }));
   }
 
   async function sendCard(card) {
@@ -329,7 +323,8 @@
   function connect() {
     const source = new EventSource("/desk/api/stream");
     source.onopen = () => {
-      $("connection").textContent = "live";
+      $("connection").textContent = T.live;
+      $("connection").dataset.state = "live";
       loadQueue().catch(() => {});
       if (state.current) openHandoff(state.current);
     };
@@ -337,7 +332,10 @@
       try { onEvent(JSON.parse(message.data)); } catch (err) { console.warn(err); }
     };
     // EventSource reconnects by itself (the server asks for 2 s)
-    source.onerror = () => { $("connection").textContent = "reconnecting…"; };
+    source.onerror = () => {
+      $("connection").textContent = T.reconnecting;
+      $("connection").dataset.state = "reconnecting";
+    };
   }
 
   // --- wiring ------------------------------------------------------------------------
@@ -402,4 +400,4 @@
   connect();
   loadAgents().catch(() => {});
   loadCanned().catch(() => {});
-})();
+}

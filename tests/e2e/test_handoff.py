@@ -19,6 +19,7 @@ import sqlalchemy as sa
 
 from handoff import HandoffService
 from scripts.stack import ROOT, Stack
+from tests.e2e.browser import AXE
 from tests.e2e.test_widget import HOST, XSS, Chat, _conversation, shop_page
 
 pytestmark = pytest.mark.e2e
@@ -45,16 +46,18 @@ def new_agent(stack: Stack, role: str = "agent", name: str | None = None) -> str
 class Desk:
     """The agent desk in a browser page."""
 
-    def __init__(self, context: Any, stack: Stack, user_id: str) -> None:
+    def __init__(self, context: Any, stack: Stack, user_id: str, lang: str = "") -> None:
         self.page = page = context.new_page()
         self.errors: list[str] = []
         page.on("pageerror", lambda exc: self.errors.append(str(exc)))
         page.goto(f"{stack.desk_url}/desk/")
         assert page.url.endswith("/desk/login")  # nobody unauthenticated sees anything
+        if lang:
+            page.goto(f"{stack.desk_url}/desk/login?lang={lang}")
         page.fill("input[name=username]", user_id)
         page.fill("input[name=password]", PASSWORD)
         page.click("button[type=submit]")
-        page.wait_for_selector("#connection:text('live')", timeout=20_000)
+        page.wait_for_selector("#connection[data-state=live]", timeout=20_000)
 
     def open_conversation(self, stack: Stack, conversation: str,
                           timeout: float = 20_000) -> None:
@@ -77,6 +80,17 @@ class Desk:
         self.page.fill("#reply", text)
         self.page.click("#send")
         self.wait_text("#transcript", text)
+
+
+def serious_a11y(page: Any) -> list[dict[str, Any]]:
+    """axe-core's serious and critical findings on the whole page."""
+    page.evaluate(AXE.read_text())  # evaluate is not subject to the page's CSP
+    found = page.evaluate("""async () => {
+        const r = await axe.run(document, {resultTypes: ['violations']});
+        return r.violations.map(v => ({id: v.id, impact: v.impact,
+                                       nodes: v.nodes.map(n => n.target.join(' '))}));
+    }""")
+    return [v for v in found if v["impact"] in ("serious", "critical")]
 
 
 def in_chat(page: Any, text: str, *, role: str = "", timeout: float = 20_000) -> None:
@@ -402,3 +416,56 @@ def test_closed_hours_tell_when_the_team_is_back(tmp_path_factory, wechat, messe
         assert "$" in messenger.wait_sent(psid, 1)[0].message["text"]
     finally:
         closed.stop()
+
+
+def test_a_chinese_speaking_agent_works_in_a_chinese_desk(stack: Stack, two) -> None:
+    customer_context, agent_context = two
+    nobody_online(stack)
+    agent_id = new_agent(stack, name="小林")
+    desk = Desk(agent_context, stack, agent_id, lang="zh")
+    assert desk.page.inner_text("h1").startswith("客服工作台")
+    assert desk.page.get_attribute("html", "lang") == "zh"
+    page = shop_page(customer_context, stack, "en")  # an English-speaking customer
+    chat = Chat(page).open()
+    chat.say("show me running shoes")
+    chat.say("I want to talk to a person")
+    conversation = _conversation(page)
+    # the queue by keyboard: Tab to the conversation, Enter opens it
+    ticket = queue(stack).open_for(conversation)
+    assert ticket is not None
+    item = desk.page.locator(f'#queue li[data-id="{ticket.id}"]')
+    item.wait_for(timeout=20_000)
+    item.focus()
+    desk.page.keyboard.press("Enter")
+    desk.wait_text("#conv-title", conversation)
+    assert desk.page.inner_text("#claim") == "接入"
+    desk.page.click("#claim")
+    desk.wait_text("#conv-state", "已接入")
+    transcript = desk.transcript()
+    # what the customer asked for, in the agent's words, never an internal name
+    assert "要求人工" in transcript and "找商品" in transcript, transcript
+    assert "human_handoff" not in transcript and "search_products" not in transcript
+    context = desk.page.inner_text("#context")
+    assert "已展示的商品" in context and "英文" in context, context
+    # the customer still gets the assistant's words in their own language
+    in_chat(page, "has joined", role="notice")
+    desk.page.screenshot(path=str(REPORTS / "desk-conversation-zh-agent.png"))
+    assert serious_a11y(desk.page) == []
+    # the choice is kept: the next page in the same browser is Chinese too
+    desk.page.goto(f"{stack.desk_url}/desk/")
+    desk.page.wait_for_selector("#connection[data-state=live]", timeout=20_000)
+    assert desk.page.inner_text("#connection") == "已连接"
+    assert not desk.errors
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_every_desk_page_passes_axe(stack: Stack, browser, lang) -> None:
+    context = browser.new_context(viewport={"width": 1440, "height": 900})
+    try:
+        login = context.new_page()
+        login.goto(f"{stack.desk_url}/desk/login?lang={lang}")
+        assert serious_a11y(login) == []
+        desk = Desk(context, stack, new_agent(stack), lang=lang)
+        assert serious_a11y(desk.page) == []  # the queue, with or without conversations
+    finally:
+        context.close()

@@ -1,0 +1,49 @@
+// What the desk says about a conversation, in the agent's words (desk/i18n.py gives the
+// dictionary T): pure functions, no page, unit-tested with `node --test desk/test/`.
+
+/** A word of a group ("states", "reasons", "intents", "in_language"), or the key itself. */
+export function word(T, group, key) {
+  return (T[group] && T[group][key]) || key;
+}
+
+/** "42 s", "3 min". */
+export function minutes(seconds) {
+  const m = Math.floor(seconds / 60);
+  return m < 1 ? `${Math.max(0, Math.round(seconds))} s` : `${m} min`;
+}
+
+/** Who wrote a transcript message. */
+export function speaker(T, m) {
+  if (m.role === "customer") return T.customer;
+  if (m.role === "agent") return m.author || T.agent;
+  return m.role === "notice" ? T.notice : T.assistant;
+}
+
+/** What the customer asked for, with the assistant's confidence (never the intent's name). */
+export function intentLabel(T, m) {
+  if (m.role !== "customer" || !m.intent) return null;
+  const confidence = typeof m.confidence === "number" ? ` ${m.confidence.toFixed(2)}` : "";
+  return `${word(T, "intents", m.intent)}${confidence}`;
+}
+
+/** A queue entry's two lines. */
+export function queueLines(T, h) {
+  return [
+    `#${h.id} · ${word(T, "in_language", h.language)} · ${h.channel}`,
+    `${word(T, "states", h.state)}${h.agent ? " · " + h.agent : ""} · ` +
+      `${word(T, "reasons", h.reason)} · ${T.waiting} ${minutes(h.waiting_seconds)}` +
+      (h.outside_hours ? ` · ${T.ticket}` : ""),
+  ];
+}
+
+/** A product the customer was shown, with its price. */
+export function shownLine(T, p) {
+  return `${p.name} — ${p.price ?? "?"} ${p.currency}${p.in_stock ? "" : T.out_of_stock}`;
+}
+
+/** A price quote or coupon. */
+export function quoteLine(T, q) {
+  const list = q.list_price !== null && q.list_price !== undefined ? `, ${T.list} ${q.list_price}` : "";
+  const coupon = q.coupon ? ` · ${T.coupon} ${q.coupon}` : "";
+  return `${q.kind} · ${q.name} (${q.sku}): ${q.price ?? "-"} ${q.currency}${list} · ${q.status}${coupon}`;
+}
