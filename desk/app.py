@@ -79,7 +79,7 @@ def create_app(config: DeskSettings, *, name: str = "agent_desk") -> Sanic:
 
     @app.exception(Refused)
     async def refused(request: Request, exc: Refused) -> HTTPResponse:
-        return json_reply({"error": exc.error}, exc.status)
+        return json_reply({**exc.extra, "error": exc.error}, exc.status)
 
     @app.exception(Exception)
     async def failed(request: Request, exc: Exception) -> HTTPResponse:

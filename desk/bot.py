@@ -8,6 +8,8 @@
   handback): the Rasa server applies the change now rather than at its next poll
   (``POST /webhooks/internal/wake``); best effort, since the change is already
   stored and the server applies it when it is back;
+- :meth:`BotClient.deliveries` / :meth:`BotClient.retry`: what became of the messages
+  pushed into a conversation, and sending a failed one again;
 - :meth:`BotClient.history`: a conversation's history
   (``GET /webhooks/internal/conversations/<id>``).
 
@@ -25,7 +27,14 @@ import requests
 
 
 class BotUnavailable(RuntimeError):
-    """The Rasa server did not take the request."""
+    """The Rasa server did not take the request (``delivery``: the id of a message it
+    kept undelivered, which can be retried)."""
+
+    def __init__(self, message: str, *, delivery: int | None = None,
+                 status: int | None = None) -> None:
+        super().__init__(message)
+        self.delivery = delivery
+        self.status = status
 
 
 class BotClient:
@@ -58,11 +67,15 @@ class BotClient:
             return None
         if reply.status_code >= 400:
             try:
-                error = reply.json().get("error")
+                answer = reply.json()
             except ValueError:
-                error = reply.text[:200]
+                answer = {"error": reply.text[:200]}
+            delivery = answer.get("delivery")
+            if isinstance(delivery, int):  # kept undelivered: the agent reads why
+                raise BotUnavailable(str(answer.get("error") or "not delivered"),
+                                     delivery=delivery, status=reply.status_code)
             raise BotUnavailable(f"the assistant's server refused it ({reply.status_code}: "
-                                 f"{error})")
+                                 f"{answer.get('error')})", status=reply.status_code)
         return reply.json()
 
     async def send(self, channel: str, conversation: str, message: dict[str, Any], *,
@@ -93,6 +106,19 @@ class BotClient:
         result = await asyncio.to_thread(self._call, "GET",
                                          f"conversations/{quote(conversation, safe='')}")
         return result if isinstance(result, dict) else None
+
+    async def deliveries(self, channel: str, conversation: str) -> list[dict[str, Any]]:
+        """What became of the messages pushed into a conversation, oldest first."""
+        result = await asyncio.to_thread(
+            self._call, "GET", f"deliveries?channel={quote(channel, safe='')}"
+                               f"&conversation={quote(conversation, safe='')}")
+        return list((result or {}).get("deliveries") or [])
+
+    async def retry(self, delivery: int, conversation: str) -> dict[str, Any]:
+        """Send a kept message again; the delivery as it stands after."""
+        result = await asyncio.to_thread(self._call, "POST", f"deliveries/{int(delivery)}/retry",
+                                         {"conversation": conversation})
+        return dict(result["delivery"])
 
     async def typing(self, channel: str, conversation: str, *, on: bool, author: str) -> None:
         """Show (or stop showing) that the agent is typing, where the channel can."""

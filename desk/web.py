@@ -54,12 +54,14 @@ Handler = Callable[..., Awaitable[HTTPResponse]]
 
 
 class Refused(Exception):
-    """A request the desk answers with ``status`` and a JSON ``error``."""
+    """A request the desk answers with ``status`` and a JSON ``error`` (and ``extra``)."""
 
-    def __init__(self, status: int, error: str) -> None:
+    def __init__(self, status: int, error: str,
+                 extra: dict[str, Any] | None = None) -> None:
         super().__init__(error)
         self.status = status
         self.error = error
+        self.extra = extra or {}
 
 
 def json_reply(body: Any, status: int = 200) -> HTTPResponse:
@@ -127,6 +129,9 @@ def guard(fn: Handler) -> Handler:
         except (HandoffNotFound, UnknownAgent):
             raise Refused(404, "not found") from None
         except BotUnavailable as exc:
+            if exc.delivery is not None:  # kept undelivered: the page offers a retry
+                raise Refused(409 if exc.status == 409 else 502, str(exc),
+                              {"delivery": exc.delivery}) from None
             raise Refused(502, str(exc)) from None
         except AccountError as exc:
             raise Refused(403 if "supervisor" in str(exc) else 400, str(exc)) from None

@@ -586,19 +586,59 @@ def pushable_channels() -> list[str]:
     return sorted(_pushers)
 
 
+class Undelivered(BadRequest):
+    """A pushed message the platform did not take (409: its window is closed; 502: it
+    refused); ``delivery`` is its id in the delivery pipeline, so it can be retried."""
+
+    def __init__(self, message: str, status: int, delivery: int) -> None:
+        super().__init__(message, status)
+        self.delivery = delivery
+
+
+async def _through_pusher(channel: str, conversation: str, message: dict[str, Any],
+                          role: str) -> int:
+    """The dispatcher's sender: the channel's pusher, its refusals as delivery outcomes."""
+    from bot.channels.delivery import Refused
+
+    pusher = _pushers.get(channel)
+    if pusher is None:
+        raise Refused(f"channel {channel!r} cannot be sent to")
+    try:
+        return await pusher(conversation, message, role)
+    except BadRequest as exc:
+        raise Refused(str(exc), expired=exc.status == 409) from None
+
+
+@lru_cache(maxsize=1)
+def dispatcher() -> Any:
+    """The process's delivery pipeline (:mod:`bot.channels.delivery`)."""
+    from bot.channels.delivery import Dispatcher
+
+    return Dispatcher(settings().channel_db_url, send=_through_pusher)
+
+
 async def push(channel: str, conversation: str, message: dict[str, Any], *,
                role: str = "agent") -> int:
     """Send ``message`` (``text``, ``buttons``, ``image``, ``custom``; ``author`` for a
-    person) to ``conversation`` on ``channel``, outside any reply.
+    person) to ``conversation`` on ``channel``, outside any reply, through the delivery
+    pipeline (stored with its status, retried by one policy); the stored message's id.
 
     Raises:
-        BadRequest: The channel cannot be pushed to (404).
+        BadRequest: The channel cannot be pushed to (404) or the message has nothing
+            to show (400); nothing is stored.
+        Undelivered: The platform did not take it (409 window closed, 502 refused);
+            kept as ``expired`` or ``failed`` for a retry.
     """
-    pusher = _pushers.get(channel)
-    if pusher is None:
+    if channel not in _pushers:
         raise BadRequest(f"channel {channel!r} cannot be sent to; pushable: "
                          f"{', '.join(pushable_channels()) or 'none'}", 404)
-    return await pusher(conversation, message, role)
+    if not message_body(message):
+        raise BadRequest("the message has nothing to show (text, buttons, image, custom)")
+    delivery = await dispatcher().send(channel, conversation, message, role=role)
+    if delivery.status != "sent":
+        raise Undelivered(delivery.error or "not delivered",
+                          409 if delivery.status == "expired" else 502, delivery.id)
+    return int(delivery.entry_id or 0)
 
 
 Typist = Callable[[str, bool, str], Awaitable[bool]]

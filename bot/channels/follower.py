@@ -174,7 +174,9 @@ class StateFollower:
         if not change.channel:
             return
         try:
-            await push(change.channel, change.conversation, {"text": text}, role="notice")
+            # written into the history by this change's own save, not by the pipeline
+            await push(change.channel, change.conversation, {"text": text, "record": False},
+                       role="notice")
         except BadRequest as exc:
             logger.info("notice for %s not sent: %s", change.conversation, exc)
 

@@ -199,11 +199,13 @@ async def for_a_person(agent: Any, conversation: str, *, text: str,
 
 
 async def record_agent_message(agent: Any, conversation: str, message: Dict[str, Any],
-                               *, role: str) -> None:
-    """An agent's (or a notice's) message as a ``bot`` event naming who wrote it."""
+                               *, role: str, delivery: int | None = None) -> None:
+    """An agent's (or a notice's) message as a ``bot`` event naming who wrote it (and
+    its delivery, whose status the desk shows)."""
     data = {k: message[k] for k in ("buttons", "image", "custom", "attachment")
             if message.get(k) is not None}
-    meta = {"role": role, "author": message.get("author"), "agent_id": message.get("agent_id")}
+    meta = {"role": role, "author": message.get("author"), "agent_id": message.get("agent_id"),
+            "delivery": delivery}
     await _append(agent, conversation, BotUttered(message.get("text"), data=data,
                                                   metadata=meta, timestamp=time.time()))
 
@@ -312,7 +314,8 @@ def history(tracker: Any) -> Dict[str, Any]:
                            for b in data.get("buttons") or [] if isinstance(b, dict)})
             messages.append({"role": role, "text": event.text or "", "ts": event.timestamp,
                              "author": meta.get("author"), "data": data,
-                             "response": meta.get("utter_action")})
+                             "response": meta.get("utter_action"),
+                             "delivery": meta.get("delivery")})
         elif isinstance(event, SlotSet):
             if event.key == "shown_products" and isinstance(event.value, list):
                 shown.extend(str(s) for s in event.value if str(s) not in shown)

@@ -47,7 +47,9 @@ from sanic.response import HTTPResponse
 from bot.channels import follower
 from bot.channels.base import (
     BadRequest,
+    Undelivered,
     check_id,
+    dispatcher,
     headers_for,
     parse_json_object,
     push,
@@ -98,6 +100,21 @@ class InternalApiGuard(InputChannel):
             app.ctx.state_follower = follower.start(app, await asyncio.to_thread(service))
 
         @guard.listener("after_server_start")
+        async def deliver_and_retry(app: Sanic, loop: Any) -> None:
+            pipeline = await asyncio.to_thread(dispatcher)
+
+            async def recorded(delivery: Any) -> None:
+                # a person's message (or a notice) reaches the customer: history has it
+                if delivery.role in ("agent", "notice") and \
+                        delivery.body.get("record", True) is not False:
+                    await record_agent_message(app.ctx.agent, delivery.conversation,
+                                               delivery.body, role=delivery.role,
+                                               delivery=delivery.id)
+
+            pipeline.on_sent = recorded
+            app.ctx.redelivery = asyncio.get_running_loop().create_task(pipeline.run())
+
+        @guard.listener("after_server_start")
         async def serve_internal(app: Sanic, loop: Any) -> None:
             if not any(route.path.lstrip("/").startswith("conversations")
                        for route in app.router.routes):
@@ -112,9 +129,10 @@ class InternalApiGuard(InputChannel):
 
         @guard.listener("before_server_stop")
         async def stop_following(app: Sanic, loop: Any) -> None:
-            task = getattr(app.ctx, "state_follower", None)
-            if task is not None:
-                task.cancel()
+            for name in ("state_follower", "redelivery"):
+                task = getattr(app.ctx, name, None)
+                if task is not None:
+                    task.cancel()
 
         @guard.listener("before_server_stop")
         async def stop_internal(app: Sanic, loop: Any) -> None:
@@ -135,7 +153,10 @@ class InternalApiGuard(InputChannel):
             return None
 
         def error(exc: BadRequest) -> HTTPResponse:
-            return response.json({"error": str(exc)}, status=exc.status, headers=headers_for())
+            body: dict[str, Any] = {"error": str(exc)}
+            if isinstance(exc, Undelivered):
+                body["delivery"] = exc.delivery  # kept: it can be retried
+            return response.json(body, status=exc.status, headers=headers_for())
 
         @guard.route("/customers", methods=["POST"])
         async def link_customer(request: Request) -> HTTPResponse:
@@ -174,14 +195,48 @@ class InternalApiGuard(InputChannel):
                     raise BadRequest('"message" must be a JSON object')
                 channel = str(body.get("channel") or "")
                 conversation = check_id(body.get("conversation"), "conversation", config)
+                if role in ("agent", "notice") and body.get("record", True) is False:
+                    message = {**message, "record": False}
+                # an agent's message or a notice is written into the conversation's
+                # history once it reached the customer (the pipeline's on_sent)
                 entry = await push(channel, conversation, message, role=role)
             except BadRequest as exc:
                 return error(exc)
-            if role in ("agent", "notice") and body.get("record", True) is not False:
-                # part of the conversation's history, with who wrote it
-                await record_agent_message(request.app.ctx.agent, conversation, message,
-                                           role=role)
             return response.json({"id": entry}, status=201, headers=headers_for())
+
+        @guard.route("/deliveries", methods=["GET"])
+        async def delivery_list(request: Request) -> HTTPResponse:
+            """What became of the messages pushed into a conversation."""
+            if (denied := refused(request)) is not None:
+                return denied
+            try:
+                channel = check_id(request.args.get("channel"), "channel", config)
+                conversation = check_id(request.args.get("conversation"), "conversation",
+                                        config)
+            except BadRequest as exc:
+                return error(exc)
+            found = await asyncio.to_thread(dispatcher().of, channel, conversation)
+            return response.json({"deliveries": [d.as_json() for d in found]},
+                                 headers=headers_for())
+
+        @guard.route("/deliveries/<delivery_id:int>/retry", methods=["POST"])
+        async def delivery_retry(request: Request, delivery_id: int) -> HTTPResponse:
+            """Send a failed or expired message again (a person asked)."""
+            if (denied := refused(request)) is not None:
+                return denied
+            try:
+                body = parse_json_object(request.body, config)
+                conversation = check_id(body.get("conversation"), "conversation", config)
+                current = await asyncio.to_thread(dispatcher().get, delivery_id)
+            except BadRequest as exc:
+                return error(exc)
+            except KeyError:
+                current = None
+            if current is None or current.conversation != conversation:
+                return response.json({"error": "no such message in this conversation"},
+                                     status=404, headers=headers_for())
+            again = await dispatcher().retry(delivery_id)  # its outcome is in the body
+            return response.json({"delivery": again.as_json()}, headers=headers_for())
 
         @guard.route("/handoff", methods=["POST"])
         async def handoff_event(request: Request) -> HTTPResponse:

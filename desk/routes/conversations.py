@@ -11,6 +11,7 @@ from sanic import Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from desk.bot import BotUnavailable
 from desk.web import HEADERS, Desk, Refused, body_of, guard, handoff_json, json_reply, text_of
 
 
@@ -29,8 +30,13 @@ def register(app: Sanic, desk: Desk) -> None:
 
         context = await asyncio.to_thread(shop_context, history, lang=handoff.language)
         events = await asyncio.to_thread(desk.handoffs.events, handoff_id)
+        try:  # what reached the customer (the desk still opens when Rasa is down)
+            deliveries = await desk.bot.deliveries(handoff.channel, handoff.conversation)
+        except BotUnavailable:
+            deliveries = []
         return json_reply({"handoff": handoff_json(handoff, time.time()), "history": history,
-                      "context": context, "events": [asdict(e) for e in events]})
+                      "context": context, "events": [asdict(e) for e in events],
+                           "deliveries": deliveries})
 
     @app.get("/desk/api/handoffs/<handoff_id:int>/photos/<media_id>")
     @guard
@@ -85,6 +91,17 @@ def register(app: Sanic, desk: Desk) -> None:
         await asyncio.to_thread(desk.handoffs.replied, handoff_id, current.user.id, kind=kind,
                                 text=shown)
         return json_reply({"id": entry, "message": message})
+
+    @app.post("/desk/api/handoffs/<handoff_id:int>/deliveries/<delivery_id:int>/retry")
+    @guard
+    async def retry(request: Request, handoff_id: int, delivery_id: int) -> HTTPResponse:
+        current = desk.need(request, write=True)
+        handoff = await desk.held(current, handoff_id)
+        delivery = await desk.bot.retry(delivery_id, handoff.conversation)
+        if delivery["status"] == "sent":
+            await asyncio.to_thread(desk.handoffs.replied, handoff_id, current.user.id,
+                                    kind="text", text=str(delivery.get("text") or ""))
+        return json_reply({"delivery": delivery})
 
     @app.post("/desk/api/handoffs/<handoff_id:int>/note")
     @guard

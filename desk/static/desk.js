@@ -1,6 +1,8 @@
 // The agent desk's page. No framework, no inline code; every piece of customer text
 // and product data goes on the page through textContent (never innerHTML).
-import { intentLabel, minutes, queueLines, quoteLine, shownLine, speaker, word } from "./words.js";
+import {
+  deliveryLabel, intentLabel, minutes, queueLines, quoteLine, shownLine, speaker, withUndelivered, word,
+} from "./words.js";
 
 {
   const csrf = document.querySelector('meta[name="csrf"]').content;
@@ -9,7 +11,7 @@ import { intentLabel, minutes, queueLines, quoteLine, shownLine, speaker, word }
   const $ = (id) => document.getElementById(id);
   // the agent's language (desk/i18n.py): every word on the page comes from here
   const T = JSON.parse(document.body.dataset.strings || "{}");
-  const state = { queue: [], current: null, detail: null, unseen: 0, known: new Set(),
+  const state = { queue: [], current: null, detail: null, unseen: 0, known: new Set(), deliveries: new Map(),
                   typingTimer: null, typingSent: 0, canned: [], seq: 0, loading: 0,
                   reloadAfter: false };
 
@@ -34,7 +36,11 @@ import { intentLabel, minutes, queueLines, quoteLine, shownLine, speaker, word }
     const reply = await fetch(path, options);
     if (reply.status === 401) { location.href = "/desk/login"; throw new Error("signed out"); }
     const data = await reply.json().catch(() => ({}));
-    if (!reply.ok) throw new Error(data.error || `error ${reply.status}`);
+    if (!reply.ok) {
+      const err = new Error(data.error || `error ${reply.status}`);
+      err.data = data;  // e.g. the id of a message kept undelivered
+      throw err;
+    }
     return data;
   }
 
@@ -115,12 +121,23 @@ import { intentLabel, minutes, queueLines, quoteLine, shownLine, speaker, word }
     }
     const cards = m.data && m.data.custom && Array.isArray(m.data.custom.cards) ? m.data.custom.cards : [];
     if (cards.length) item.append(el("div", { class: "meta", text: T.cards + cards.map((c) => c.title).join(" · ") }));
+    const delivery = m.delivery ? state.deliveries.get(m.delivery) : null;
+    const status = deliveryLabel(T, delivery);
+    if (status) {
+      item.dataset.delivery = String(m.delivery);
+      item.append(el("span", { class: `delivery ${delivery.status}`, text: status }));
+      if (delivery.status === "failed" || delivery.status === "expired") {
+        item.append(el("button", { type: "button", class: "retry", text: T.retry,
+                                   onclick: () => retry(m.delivery) }));
+      }
+    }
     return item;
   }
 
   function renderTranscript(detail) {
     const list = $("transcript");
-    list.replaceChildren(...detail.history.messages.map(messageItem));
+    state.deliveries = new Map((detail.deliveries || []).map((d) => [d.id, d]));
+    list.replaceChildren(...withUndelivered(detail.history.messages, detail.deliveries).map(messageItem));
     for (const note of detail.history.notes || []) {
       list.append(el("li", { class: "note" }, el("span", { class: "who", text: `${T.note} · ${note.author || ""}` }),
                      el("span", { text: note.text || "" })));
@@ -247,14 +264,33 @@ import { intentLabel, minutes, queueLines, quoteLine, shownLine, speaker, word }
         $("transcript").append(el("li", { class: "note" }, el("span", { class: "who", text: `${T.note} · ${me.name}` }),
                                   el("span", { text })));
       } else {
-        await api("POST", `/desk/api/handoffs/${id}/reply`, { text });
-        append({ role: "agent", author: me.name, text });
+        try {
+          await api("POST", `/desk/api/handoffs/${id}/reply`, { text });
+          append({ role: "agent", author: me.name, text });
+        } catch (err) {
+          if (!err.data || !err.data.delivery) throw err;
+          // kept undelivered: shown with why, and a retry
+          state.deliveries.set(err.data.delivery, { id: err.data.delivery, status: "failed", error: err.message });
+          append({ role: "agent", author: me.name, text, delivery: err.data.delivery });
+          showError(err.message);
+        }
         typing(false);
       }
       $("reply").value = "";
     } catch (err) {
       showError(err.message);
     }
+  }
+
+  async function retry(delivery) {
+    showError("");
+    try {
+      const data = await api("POST", `/desk/api/handoffs/${state.current}/deliveries/${delivery}/retry`);
+      if (data.delivery.status !== "sent") showError(`${T.undelivered}: ${data.delivery.error || ""}`);
+    } catch (err) {
+      showError(err.message);
+    }
+    if (state.current) openHandoff(state.current);
   }
 
   function typing(on) {

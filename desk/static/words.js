@@ -47,3 +47,19 @@ export function quoteLine(T, q) {
   const coupon = q.coupon ? ` · ${T.coupon} ${q.coupon}` : "";
   return `${q.kind} · ${q.name} (${q.sku}): ${q.price ?? "-"} ${q.currency}${list} · ${q.status}${coupon}`;
 }
+
+/** Whether an agent's message reached the customer ("✓ delivered", "not delivered: why"). */
+export function deliveryLabel(T, d) {
+  if (!d) return null;
+  if (d.status === "sent") return `✓ ${T.delivered}`;
+  if (d.status === "pending") return T.sending;
+  return d.error ? `${T.undelivered}: ${d.error}` : T.undelivered;
+}
+
+/** The transcript: the conversation's messages and the agent's messages that did not
+ * reach the customer (which the history lacks), in time order. */
+export function withUndelivered(messages, deliveries) {
+  const kept = (deliveries || []).filter((d) => d.status === "failed" || d.status === "expired")
+    .map((d) => ({ role: "agent", author: d.author, text: d.text || "", ts: d.at, delivery: d.id }));
+  return [...messages, ...kept].sort((a, b) => (a.ts || 0) - (b.ts || 0));
+}

@@ -66,3 +66,19 @@ test("the page's script uses these helpers instead of its own copies", () => {
   assert.match(page, /from "\.\/words\.js"/);
   assert.doesNotMatch(page, /function minutes\(/);
 });
+
+test("whether an agent's message reached the customer", async () => {
+  const { deliveryLabel, withUndelivered } = await import("../static/words.js");
+  const t = { delivered: "已送达", undelivered: "未送达", sending: "发送中…" };
+  assert.equal(deliveryLabel(t, { status: "sent" }), "✓ 已送达");
+  assert.equal(deliveryLabel(t, { status: "expired", error: "48 小时" }), "未送达: 48 小时");
+  assert.equal(deliveryLabel(t, { status: "failed" }), "未送达");
+  assert.equal(deliveryLabel(t, { status: "pending" }), "发送中…");
+  assert.equal(deliveryLabel(t, null), null);
+  // a message the history lacks (never delivered) takes its place in time
+  const history = [{ role: "customer", text: "hi", ts: 1 }, { role: "agent", text: "ok", ts: 5, delivery: 2 }];
+  const deliveries = [{ id: 1, status: "expired", text: "late", author: "Ann", at: 3 },
+                      { id: 2, status: "sent", text: "ok", at: 5 }];
+  assert.deepEqual(withUndelivered(history, deliveries).map((m) => [m.text, m.delivery]),
+                   [["hi", undefined], ["late", 1], ["ok", 2]]);
+});

@@ -280,10 +280,21 @@ def test_a_handed_over_wechat_conversation_reaches_the_agent_and_back(
         desk.page.click("#send")
         desk.wait_text("#error", "45015")
         assert "还在吗？" not in [s.text for s in wechat.sent_to(user)]
+        # kept, marked undelivered in the transcript, with a retry
+        kept = desk.page.locator("#transcript li.agent", has_text="还在吗？")
+        kept.locator(".delivery.expired").wait_for(timeout=10_000)
+        assert "not delivered" in kept.inner_text()
+        # the customer writes again (WeChat's window opens): the agent retries, it arrives
         wechat.last_message[user] = time.time()
+        kept.locator("button.retry").click()
+        desk.page.locator("#transcript li.agent", has_text="还在吗？").locator(
+            ".delivery.sent").wait_for(timeout=20_000)
+        assert "还在吗？" in [s.text for s in wechat.sent_to(user)]
+        assert desk.page.locator("#transcript li.agent", has_text="还在吗？").count() == 1
+        count = len(wechat.sent_to(user))
         desk.page.fill("#summary", "换尺码")
         desk.page.click("#handback")
-        back = wechat.wait_sent(user, before + 4, timeout=30)[before + 2:]
+        back = wechat.wait_sent(user, count + 2, timeout=30)[count:]
         assert back and any("1." in s.text for s in back), [s.text for s in back]  # CSAT
         assert desk.errors == []
     finally:
