@@ -230,3 +230,32 @@ def test_the_agent_s_typing_hint_follows_the_conversation_in_the_browser(
     assert shown.status_code == 409  # showing it needs the conversation
     assert not desk.errors
     page.screenshot(path=str(REPORTS / "desk-handback-widget-en.png"))
+
+
+def test_the_new_internal_routes_refuse_strangers_and_other_conversations(
+        stack: Stack, sender: str) -> None:
+    base = f"{stack.rasa_url}/webhooks/internal"
+    forged = {"Authorization": "Bearer " + "0" * 64}
+    for method, path in (("POST", "/wake"), ("GET", "/deliveries?channel=rest&conversation=x"),
+                         ("POST", "/deliveries/1/retry")):
+        reply = requests.request(method, base + path, json={}, headers=forged, timeout=30)
+        assert reply.status_code == 401, (path, reply.status_code)
+    token = {"Authorization": f"Bearer {stack.secrets['CHANNEL_PUSH_TOKEN']}"}
+    stack.say(sender, "hi")
+    pushed = stack.push(sender, {"text": "a notice"}, channel="rest", role="notice")
+    assert pushed.status_code == 201, pushed.text
+    found = requests.get(f"{base}/deliveries", params={"channel": "rest",
+                                                       "conversation": sender},
+                         headers=token, timeout=30).json()["deliveries"]
+    assert [(d["text"], d["status"]) for d in found] == [("a notice", "sent")]
+    # a delivery is retried only within its own conversation
+    other = requests.post(f"{base}/deliveries/{found[0]['id']}/retry",
+                          json={"conversation": "someone-else"}, headers=token, timeout=30)
+    assert other.status_code == 404
+    bad = requests.post(f"{base}/deliveries/{found[0]['id']}/retry", data=b"\xff\xfe",
+                        headers=token, timeout=30)
+    assert bad.status_code == 400
+    # the notice is in the conversation's history once
+    history = requests.get(f"{base}/conversations/{sender}", headers=token,
+                           timeout=30).json()["messages"]
+    assert [m["text"] for m in history if m["role"] == "notice"] == ["a notice"]

@@ -292,6 +292,7 @@ DESK_ROUTES = [("GET", "/desk/"), ("GET", "/desk/api/me"), ("GET", "/desk/api/qu
                ("GET", "/desk/api/handoffs/1/photos/abc"),
                *[("POST", f"/desk/api/handoffs/1/{a}") for a in
                  ("claim", "reply", "note", "transfer", "handback", "typing")],
+               ("POST", "/desk/api/handoffs/1/deliveries/1/retry"),
                ("POST", "/desk/logout"), ("POST", "/desk/internal/wake")]
 
 
