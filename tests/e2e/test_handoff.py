@@ -251,10 +251,16 @@ def test_a_rest_customer_gets_the_agent_s_reply_by_fetching(stack: Stack, sender
     said = [m for m in detail["history"]["messages"] if m["role"] == "customer"]
     assert said[-1]["text"] == "how much are running shoes?" and said[-1]["to_person"]
     assert said[-2]["intent"] == "human_handoff"
-    http.post(f"{base}/handback", json={"summary": ""}, headers={"X-CSRF-Token": csrf},
-              timeout=30)
-    after = requests.get(f"{stack.rasa_url}/webhooks/rest/messages", params={
-        "sender": sender, "after": fetched[-1]["id"]}, timeout=30).json()["messages"]
+    back = http.post(f"{base}/handback", json={"summary": ""},
+                     headers={"X-CSRF-Token": csrf}, timeout=30)
+    assert back.status_code == 200, back.text
+    # the Rasa server follows the handoff record: the greeting comes once it applied it
+    deadline, after = time.time() + 30, []
+    while time.time() < deadline and not any("handed you back" in m.get("text", "")
+                                             for m in after):
+        time.sleep(0.2)
+        after = requests.get(f"{stack.rasa_url}/webhooks/rest/messages", params={
+            "sender": sender, "after": fetched[-1]["id"]}, timeout=30).json()["messages"]
     assert any("handed you back" in m.get("text", "") for m in after), after
 
 
