@@ -240,8 +240,13 @@ def test_a_rest_customer_gets_the_agent_s_reply_by_fetching(stack: Stack, sender
     sent = http.post(f"{base}/reply", json={"text": "Hello from support"},
                      headers={"X-CSRF-Token": csrf}, timeout=30)
     assert sent.status_code == 200, sent.text
-    fetched = requests.get(f"{stack.rasa_url}/webhooks/rest/messages",
-                           params={"sender": sender}, timeout=30).json()["messages"]
+    # the transfer's notice comes from the Rasa server following the handoff record
+    deadline, fetched = time.time() + 30, []
+    while time.time() < deadline and not any("is taking over" in m["text"] for m in fetched
+                                             if m["role"] == "notice"):
+        time.sleep(0.2)
+        fetched = requests.get(f"{stack.rasa_url}/webhooks/rest/messages",
+                               params={"sender": sender}, timeout=30).json()["messages"]
     assert [m["text"] for m in fetched if m["role"] == "agent"] == ["Hello from support"] * 2
     assert any("is taking over" in m["text"] for m in fetched if m["role"] == "notice")
     # while the person holds it, the assistant is silent
