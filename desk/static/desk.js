@@ -39,6 +39,7 @@ import {
     if (!reply.ok) {
       const err = new Error(data.error || `error ${reply.status}`);
       err.data = data;  // e.g. the id of a message kept undelivered
+      err.status = reply.status;
       throw err;
     }
     return data;
@@ -84,16 +85,13 @@ import {
     const list = $("queue");
     list.replaceChildren();
     for (const h of state.queue) {
-      // a button for the keyboard too: Tab to it, Enter or Space opens it
-      const item = el("li", { "data-id": h.id, class: h.id === state.current ? "current" : "",
-                              role: "button", tabindex: "0",
-                              "aria-current": h.id === state.current ? "true" : null,
-                              onclick: () => openHandoff(h.id),
-                              onkeydown: (e) => {
-                                if (e.key === "Enter" || e.key === " ") { e.preventDefault(); openHandoff(h.id); }
-                              } },
-        el("div", { text: queueLines(T, h)[0] }),
-        el("div", { class: "meta", text: queueLines(T, h)[1] }));
+      // a list item holding a button: Tab to it, Enter or Space opens the conversation
+      const [line, meta] = queueLines(T, h);
+      const item = el("li", { "data-id": h.id, class: h.id === state.current ? "current" : "" },
+        el("button", { type: "button", class: "open-conversation",
+                       "aria-current": h.id === state.current ? "true" : null,
+                       onclick: () => openHandoff(h.id) },
+           el("span", { class: "line", text: line }), el("span", { class: "meta", text: meta })));
       if (!state.known.has(h.id)) item.classList.add("new");
       state.known.add(h.id);
       list.append(item);
@@ -270,7 +268,8 @@ import {
         } catch (err) {
           if (!err.data || !err.data.delivery) throw err;
           // kept undelivered: shown with why, and a retry
-          state.deliveries.set(err.data.delivery, { id: err.data.delivery, status: "failed", error: err.message });
+          state.deliveries.set(err.data.delivery, { id: err.data.delivery, error: err.message,
+                                                    status: err.status === 409 ? "expired" : "failed" });
           append({ role: "agent", author: me.name, text, delivery: err.data.delivery });
           showError(err.message);
         }

@@ -447,7 +447,7 @@ def test_a_chinese_speaking_agent_works_in_a_chinese_desk(stack: Stack, two) -> 
     assert ticket is not None
     item = desk.page.locator(f'#queue li[data-id="{ticket.id}"]')
     item.wait_for(timeout=20_000)
-    item.focus()
+    item.locator("button").focus()
     desk.page.keyboard.press("Enter")
     desk.wait_text("#conv-title", conversation)
     assert desk.page.inner_text("#claim") == "接入"
