@@ -1,7 +1,7 @@
 // The agent desk's page. No framework, no inline code; every piece of customer text
 // and product data goes on the page through textContent (never innerHTML).
 import {
-  deliveryLabel, intentLabel, minutes, queueLines, quoteLine, shownLine, speaker, withUndelivered, word,
+  auditLine, deliveryLabel, intentLabel, minutes, queueLines, quoteLine, shownLine, speaker, withUndelivered, word,
 } from "./words.js";
 
 {
@@ -167,7 +167,7 @@ import {
       photos.append(el("img", { alt: T.photo, src: `/desk/api/handoffs/${h.id}/photos/${encodeURIComponent(id)}` }));
     }
     const audit = el("ul");
-    for (const e of detail.events) audit.append(el("li", { text: `${new Date(e.at * 1000).toLocaleTimeString()} ${e.actor} ${e.action}` }));
+    for (const e of detail.events) audit.append(el("li", { text: auditLine(T, e, document.body.dataset.lang) }));
     $("context").replaceChildren(dl([
       [T.customer, c.customer ? `${c.customer.id} (${c.customer.segment || T.no_segment})` : T.not_signed_in],
       [T.language_channel, `${word(T, "in_language", h.language)} · ${h.channel}`],

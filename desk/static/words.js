@@ -63,3 +63,9 @@ export function withUndelivered(messages, deliveries) {
     .map((d) => ({ role: "agent", author: d.author, text: d.text || "", ts: d.at, delivery: d.id }));
   return [...messages, ...kept].sort((a, b) => (a.ts || 0) - (b.ts || 0));
 }
+
+/** One line of a handoff's audit trail: when, who, what (in words). */
+export function auditLine(T, e, locale) {
+  const when = new Date(e.at * 1000).toLocaleTimeString(locale === "zh" ? "zh-CN" : "en-GB");
+  return `${when} ${word(T, "actors", e.actor)} ${word(T, "actions", e.action)}`;
+}

@@ -82,3 +82,10 @@ test("whether an agent's message reached the customer", async () => {
   assert.deepEqual(withUndelivered(history, deliveries).map((m) => [m.text, m.delivery]),
                    [["hi", undefined], ["late", 1], ["ok", 2]]);
 });
+
+test("the audit trail in words", async () => {
+  const { auditLine } = await import("../static/words.js");
+  const t = { actors: { customer: "顾客" }, actions: { requested: "请求人工", claimed: "接入" } };
+  assert.match(auditLine(t, { at: 0, actor: "customer", action: "requested" }, "zh"), / 顾客 请求人工$/);
+  assert.match(auditLine(t, { at: 0, actor: "ann", action: "claimed" }, "zh"), / ann 接入$/);
+});
