@@ -1,14 +1,18 @@
 """The delivery pipeline: every pushed message stored with its status, one retry policy,
 a closed window never retried by itself, a retry from the desk, each sent message
-announced once (a real SQLite database; the platform is a function that refuses on cue)."""
+announced once (on SQLite and on the PostgreSQL server every dev and CI machine runs;
+the platform is a function that refuses on cue)."""
 
 from __future__ import annotations
 
 import asyncio
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
 from bot.channels.delivery import EXPIRED, FAILED, RETRY_DELAYS, SENT, Dispatcher, Refused
 
@@ -35,16 +39,41 @@ class Clock:
         return self.now
 
 
+PG = "postgresql+psycopg2://postgres@127.0.0.1:5432"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def url(request: Any, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'channels.db'}"
+        return
+    admin = sa.create_engine(f"{PG}/postgres", isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(sa.text("select 1"))
+    except Exception as exc:  # pragma: no cover - depends on the machine
+        pytest.skip(f"no PostgreSQL server at 127.0.0.1:5432 ({type(exc).__name__})")
+    name = f"delivery_test_{uuid.uuid4().hex[:10]}"
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield f"{PG}/{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
 @pytest.fixture()
-def world(tmp_path: Path) -> tuple[Dispatcher, Platform, Clock, list[int]]:
+def world(url: str) -> Iterator[tuple[Dispatcher, Platform, Clock, list[int]]]:
     platform, clock, announced = Platform(), Clock(), []
 
     async def on_sent(delivery: Any) -> None:
         announced.append(delivery.id)
 
-    pipeline = Dispatcher(f"sqlite:///{tmp_path / 'channels.db'}", send=platform.send,
-                          on_sent=on_sent, clock=clock)
-    return pipeline, platform, clock, announced
+    pipeline = Dispatcher(url, send=platform.send, on_sent=on_sent, clock=clock)
+    yield pipeline, platform, clock, announced
+    pipeline._engine.dispose()
 
 
 def test_a_message_the_platform_takes_is_sent_and_announced_once(world: Any) -> None:
