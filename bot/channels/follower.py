@@ -36,6 +36,7 @@ from typing import Any, Callable, Dict, List
 from rasa.shared.core.constants import IS_EXTERNAL, REQUESTED_SLOT
 from rasa.shared.core.events import ActiveLoop, BotUttered, SlotSet, UserUttered
 
+from bot.channels.push_output import PushOutput
 from handoff import ASSIGNED, WAITING, Change, HandoffService
 
 logger = logging.getLogger(__name__)
@@ -182,8 +183,6 @@ class StateFollower:
 
     async def _greet_back(self, processor: Any, tracker: Any, change: Change) -> None:
         """The handback (module docstring), in one tracker save."""
-        from bot.channels.handover import PushOutput
-
         mark, detail = _mark(change), change.detail or {}
         events: List[Any] = []
         if tracker.active_loop_name:

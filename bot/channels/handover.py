@@ -30,7 +30,8 @@ tracker, with who wrote it:
 
 Claims, transfers and handbacks are not sent to the Rasa server: the desk changes
 the record, and the follower applies the change (once, even across a restart).
-:class:`PushOutput` is the one delivery interface every pushable channel offers.
+:class:`bot.channels.push_output.PushOutput` sends the assistant's own messages the
+same way.
 """
 
 from __future__ import annotations
@@ -41,7 +42,6 @@ import time
 from functools import lru_cache
 from typing import Any, Dict
 
-from rasa.core.channels.channel import OutputChannel
 from rasa.shared.core.events import BotUttered, SlotSet, UserUttered
 
 from bot.channels.follower import follower
@@ -214,39 +214,6 @@ async def record_note(agent: Any, conversation: str, detail: Dict[str, Any]) -> 
     """An agent's internal note as a slot event of the conversation (history only)."""
     await _append(agent, conversation, SlotSet(NOTE_SLOT, {
         "author": detail.get("author"), "text": detail.get("text"), "at": time.time()}))
-
-
-class PushOutput(OutputChannel):
-    """Sends the assistant's messages into a conversation through its channel's
-    pusher (the same route an agent's messages take)."""
-
-    def __init__(self, channel: str) -> None:
-        self.channel = channel
-
-    @classmethod
-    def name(cls) -> str:
-        """The channel's name is the conversation's."""
-        return "push"
-
-    async def _push(self, recipient_id: str, message: Dict[str, Any]) -> None:
-        from bot.channels.base import BadRequest, push
-
-        try:
-            await push(self.channel, recipient_id, message, role="assistant")
-        except BadRequest as exc:  # a channel that cannot be sent to: kept in history only
-            logger.info("message to %s not pushed: %s", recipient_id, exc)
-
-    async def send_response(self, recipient_id: str, message: Dict[str, Any]) -> None:
-        """Every kind of message as one pushed entry."""
-        body = {k: v for k, v in message.items()
-                if k in ("text", "buttons", "image", "custom", "attachment", "quick_replies")
-                and v is not None}
-        if body:
-            await self._push(recipient_id, body)
-
-    async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
-        """Plain text."""
-        await self._push(recipient_id, {"text": text})
 
 
 STARS = "★★★★★"

@@ -260,7 +260,7 @@ class MessengerInput(InputChannel):
     def get_output_channel(self) -> OutputChannel:
         """Rasa's messages outside a request (reminders, external events): sent like
         an agent's, through the Send API."""
-        from bot.channels.handover import PushOutput
+        from bot.channels.push_output import PushOutput
 
         return PushOutput(CHANNEL)
 

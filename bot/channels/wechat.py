@@ -433,7 +433,7 @@ class WeChatInput(InputChannel):
     def get_output_channel(self) -> OutputChannel:
         """Where Rasa's answers outside a request go (reminders, external events):
         sent with ``message/custom/send`` like an agent's messages."""
-        from bot.channels.handover import PushOutput
+        from bot.channels.push_output import PushOutput
 
         return PushOutput(CHANNEL)
 
