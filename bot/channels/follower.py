@@ -105,18 +105,28 @@ class StateFollower:
             await self.apply(agent, change)
 
     async def drain(self) -> int:
-        """Apply every pending change, oldest first; how many were applied."""
+        """Apply every pending change, oldest first; how many were applied. A change
+        that fails stays pending for the next round and never holds up the others."""
         agent = self._agent()
         if agent is None:
             return 0
-        count = 0
+        count, failed = 0, set()
         while True:
-            changes = await asyncio.to_thread(self.service.pending_changes)
+            changes = [c for c in await asyncio.to_thread(self.service.pending_changes,
+                                                          limit=100 + len(failed))
+                       if c.id not in failed]
             if not changes:
                 return count
             for change in changes:
-                await self.apply(agent, change)
-                count += 1
+                try:
+                    await self.apply(agent, change)
+                    count += 1
+                except asyncio.CancelledError:
+                    raise
+                except Exception:  # noqa: BLE001 - retried next round, the rest go on
+                    logger.exception("change %d of %s not applied; retried later",
+                                     change.id, change.conversation)
+                    failed.add(change.id)
 
     async def run(self) -> None:
         """Follow the feed until cancelled (what a stopped server left pending first)."""

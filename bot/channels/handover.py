@@ -65,10 +65,13 @@ def service() -> HandoffService:
 async def holding(conversation: str) -> Holding | None:
     """Who holds the conversation, once the Rasa server has applied every published
     change of it (None: the queue's database is down, and the assistant answers)."""
-    try:
-        current = follower()
-        if current is not None:
+    current = follower()
+    if current is not None:
+        try:
             await current.catch_up(conversation)
+        except Exception:  # noqa: BLE001 - the record still decides; retried by the poll
+            logger.exception("pending changes of a conversation not applied yet")
+    try:
         return await asyncio.to_thread(service().holding, conversation)
     except Exception:  # noqa: BLE001 - the queue's database is down: the assistant answers
         logger.exception("handoff queue unavailable; the assistant answers")

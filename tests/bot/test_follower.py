@@ -145,3 +145,24 @@ def test_a_conversation_catches_up_before_its_next_message(world: Any) -> None:
     assert slots(agent, "c4") == {"handoff_state": None, "handoff_agent": None}
     assert [c.conversation for c in service.pending_changes()] == ["other"]
     assert ticket.id
+
+
+def test_a_change_that_fails_holds_up_no_other_and_is_retried(
+        world: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    service, agent, follower, _pushed = world
+    service.request("bad", channel="widget", language="en", reason="asked")
+    service.request("good", channel="widget", language="en", reason="asked")
+    original = follower.apply
+
+    async def apply(agent_: Any, change: Any) -> None:
+        if change.conversation == "bad":
+            raise RuntimeError("a broken tracker")
+        await original(agent_, change)
+
+    monkeypatch.setattr(follower, "apply", apply)
+    assert asyncio.run(follower.drain()) == 1  # returns: no endless loop on "bad"
+    assert slots(agent, "good")["handoff_state"] == "waiting"
+    assert [c.conversation for c in service.pending_changes()] == ["bad"]
+    monkeypatch.setattr(follower, "apply", original)
+    assert asyncio.run(follower.drain()) == 1
+    assert service.pending_changes() == []
