@@ -30,17 +30,12 @@ from handoff.models import Event
 
 logger = logging.getLogger(__name__)
 
-#: notices the scheduler sends (who joined is told by the Rasa server, which follows
-#: the handoff record: bot/channels/follower.py)
+#: notices the scheduler sends (who joined, and that nobody took it in time, are told by
+#: the Rasa server, which follows the handoff record: bot/channels/follower.py)
 NOTICES = {
     "queue": {"en": "You're now number {position} in the queue for a person; about "
                     "{minutes} minute{s} to wait.",
               "zh": "您现在排在人工客服队列的第 {position} 位，预计还需等待约 {minutes} 分钟。"},
-    "timeout": {"en": "Sorry, no one from our team has been able to take your conversation "
-                      "yet. Leave a message here and a person will reply as soon as "
-                      "possible; meanwhile I'm happy to keep helping.",
-                "zh": "抱歉，目前还没有客服能够接入。请在这里留言，客服会尽快回复您；"
-                      "在此期间我可以继续为您服务。"},
 }
 
 
@@ -155,8 +150,8 @@ class Scheduler:
             assigned = await asyncio.to_thread(self.handoffs.assign_waiting)
             if assigned:
                 await self.bot.wake()  # the customers are told who joined
-        for handoff in await asyncio.to_thread(self.handoffs.overdue):
-            await self.tell(handoff, notice("timeout", handoff.language))
+        if await asyncio.to_thread(self.handoffs.overdue):
+            await self.bot.wake()  # published with the step: the Rasa server tells them
         waiting = await asyncio.to_thread(self.handoffs.queue)
         now = self.handoffs.now()
         for handoff in waiting:

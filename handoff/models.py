@@ -158,7 +158,8 @@ class Change:
         id: The feed's order.
         conversation, version: The conversation and the holder record's new version.
         kind: ``requested``, ``claimed``, ``assigned``, ``transferred``,
-            ``handed_back``, ``cancelled``, ``to_platform`` or ``from_platform``.
+            ``handed_back``, ``cancelled``, ``timed_out`` (nobody took it in time: it
+            stays in the queue), ``to_platform`` or ``from_platform``.
         holder, previous: The holder after and before the change.
         handoff_id, agent: The handoff and agent concerned, if any.
         channel, language: The customer's channel and language.

@@ -672,8 +672,10 @@ class HandoffService:
             return updated
 
     def overdue(self) -> list[Handoff]:
-        """Waiting handoffs nobody took within ``wait_timeout``, each returned once
-        (so the customer is told once)."""
+        """Waiting handoffs nobody took within ``wait_timeout``, each returned once. Each
+        is published as a ``timed_out`` change in the same step (the conversation stays
+        in the queue), so the customer is told once, by whoever follows the record,
+        even if the process that found it stops right after."""
         cutoff = self._now() - self.wait_timeout
         found: list[Handoff] = []
         with self._engine.begin() as conn:
@@ -686,7 +688,10 @@ class HandoffService:
                     handoffs_table.c.timeout_notified.is_(False)).values(timeout_notified=True))
                 if result.rowcount == 1:
                     self._event(conn, handoff_id, "system", "timed_out")
-                    found.append(self._get(conn, handoff_id))
+                    late = self._get(conn, handoff_id)
+                    self._hold(conn, late.conversation, kind="timed_out", holder=QUEUE,
+                               actor="system", handoff=late)
+                    found.append(late)
         return found
 
     def told(self, handoff_id: int) -> tuple[int, float] | None:

@@ -8,6 +8,8 @@ marks it applied:
 - ``requested``: the ``handoff_state`` slot says ``waiting``;
 - ``claimed``, ``assigned``, ``transferred``: ``assigned`` and the agent's name, and
   the customer is told who joined (a notice, also written into the history);
+- ``timed_out``: nobody took it in time; the customer is told once that a person
+  will answer their message later (it stays in the queue);
 - ``cancelled``, ``to_platform``, ``from_platform``: the assistant (or the platform)
   holds it again, the slots say so;
 - ``handed_back``: the agent's typing hint is cleared, a form the customer was in
@@ -50,6 +52,11 @@ NOTICES = {
                "zh": "客服 {agent} 已接入，正在为您服务。"},
     "transferred": {"en": "{agent} from our team is taking over your conversation.",
                     "zh": "客服 {agent} 将继续为您服务。"},
+    "timed_out": {"en": "Sorry, no one from our team has been able to take your conversation "
+                        "yet. Leave a message here and a person will reply as soon as "
+                        "possible; meanwhile I'm happy to keep helping.",
+                  "zh": "抱歉，目前还没有客服能够接入。请在这里留言，客服会尽快回复您；"
+                        "在此期间我可以继续为您服务。"},
 }
 #: events read back when looking for a change's mark
 WINDOW = 400
@@ -173,6 +180,12 @@ class StateFollower:
             await self._tell(change, text)
             return [SlotSet(STATE_SLOT, ASSIGNED, metadata=mark),
                     SlotSet(AGENT_SLOT, name, metadata=mark),
+                    BotUttered(text, metadata={"role": "notice", **mark},
+                               timestamp=time.time())]
+        if change.kind == "timed_out":  # still waiting: told once, kept in the history
+            text = notice("timed_out", change.language)
+            await self._tell(change, text)
+            return [SlotSet(STATE_SLOT, WAITING, metadata=mark),
                     BotUttered(text, metadata={"role": "notice", **mark},
                                timestamp=time.time())]
         # cancelled, to_platform, from_platform: nobody of the shop's team holds it

@@ -166,3 +166,16 @@ def test_a_change_that_fails_holds_up_no_other_and_is_retried(
     monkeypatch.setattr(follower, "apply", original)
     assert asyncio.run(follower.drain()) == 1
     assert service.pending_changes() == []
+
+
+def test_a_customer_nobody_took_is_told_once_and_stays_waiting(world: Any) -> None:
+    service, agent, follower, pushed = world
+    service.wait_timeout = 0
+    service.request("c6", channel="widget", language="zh", reason="asked")
+    assert [h.conversation for h in service.overdue()] == ["c6"]
+    assert service.overdue() == []  # once
+    asyncio.run(follower.drain())
+    asyncio.run(follower.drain())
+    told = [p for p in pushed if p[0] == "c6"]
+    assert len(told) == 1 and told[0][1] == "notice" and "留言" in told[0][2]
+    assert slots(agent, "c6")["handoff_state"] == "waiting"

@@ -51,16 +51,19 @@ def setup(tmp_path, **options: Any) -> tuple[HandoffService, Bot, Scheduler, Clo
     return service, bot, scheduler, clock
 
 
-def test_a_customer_nobody_takes_is_told_once_in_their_language(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_a_customer_nobody_takes_is_published_once_for_the_assistant_to_tell(tmp_path) -> None:  # type: ignore[no-untyped-def]
     service, bot, scheduler, clock = setup(tmp_path)
     service.request("c1", channel="widget", language="zh", reason="asked")
     asyncio.run(scheduler.tick())
-    assert bot.sent == []
+    assert bot.wakes == 0
     clock.now += 301
     asyncio.run(scheduler.tick())
     asyncio.run(scheduler.tick())
-    assert len(bot.sent) == 1 and bot.sent[0][:2] == ("c1", "notice")
-    assert "留言" in bot.sent[0][2]
+    # one change in the record (it stays in the queue), whatever the desk does next
+    late = [c for c in service.changes("c1") if c.kind == "timed_out"]
+    assert len(late) == 1 and late[0].holder == "queue" and late[0].language == "zh"
+    assert service.holding("c1").holder == "queue"
+    assert bot.wakes == 1 and bot.sent == []
 
 
 def test_waiting_customers_hear_when_their_place_improves(tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 import requests
+import sqlalchemy as sa
 
 from scripts.stack import Stack
 from tests.e2e.test_handoff import (
@@ -259,3 +260,23 @@ def test_the_new_internal_routes_refuse_strangers_and_other_conversations(
     history = requests.get(f"{base}/conversations/{sender}", headers=token,
                            timeout=30).json()["messages"]
     assert [m["text"] for m in history if m["role"] == "notice"] == ["a notice"]
+
+
+def test_a_customer_nobody_takes_is_told_once_through_the_record(stack: Stack,
+                                                                 sender: str) -> None:
+    nobody_online(stack)
+    stack.say(sender, "I'd like to talk to a human please")
+    ticket = queue(stack).open_for(sender)
+    assert ticket is not None
+    # an hour has passed (the desk's scheduler runs every 2 s)
+    engine = sa.create_engine(f"sqlite:///{stack.data_dir / 'handoff.db'}")
+    with engine.begin() as conn:
+        conn.execute(sa.text("update handoffs set requested_at = requested_at - 3600 "
+                             "where id = :id"), {"id": ticket.id})
+    engine.dispose()
+    told = wait_for(stack, sender, "no one from our team has been able to take", timeout=60)
+    time.sleep(3)  # two more rounds of the scheduler: still told once
+    texts = [m["text"] for m in fetched(stack, sender)]
+    assert sum("no one from our team" in t for t in texts) == 1, texts
+    assert told and queue(stack).holding(sender).holder == "queue"
+    assert [c.kind for c in queue(stack).changes(sender)][-1] == "timed_out"
