@@ -347,6 +347,19 @@ class HandoffService:
                 holders_table.c.conversation == conversation)).mappings().first()
         return _holding(row) if row is not None else Holding(conversation=conversation)
 
+    def state_of(self, conversation: str) -> tuple[Holding, list[Change]]:
+        """Who holds ``conversation`` and its changes no follower applied yet, read
+        together on one connection (what a channel asks before every message)."""
+        with self._engine.connect() as conn:
+            row = conn.execute(sa.select(holders_table).where(
+                holders_table.c.conversation == conversation)).mappings().first()
+            if row is None:  # never handed to anyone: nothing can be pending
+                return Holding(conversation=conversation), []
+            pending = conn.execute(sa.select(changes_table).where(
+                changes_table.c.conversation == conversation,
+                changes_table.c.applied_at.is_(None)).order_by(changes_table.c.id)).mappings()
+            return _holding(row), [_change(r) for r in pending]
+
     def pending_changes(self, *, conversation: str | None = None,
                         limit: int = 100) -> list[Change]:
         """Published changes no follower has applied yet, oldest first (one

@@ -101,13 +101,16 @@ class StateFollower:
         """Read the feed now (the desk changed something)."""
         self._wake.set()
 
-    async def catch_up(self, conversation: str) -> None:
-        """Apply ``conversation``'s pending changes (before its next message is read)."""
+    async def catch_up(self, conversation: str,
+                       changes: List[Change] | None = None) -> None:
+        """Apply ``conversation``'s pending changes (before its next message is read;
+        ``changes`` when the caller read them already)."""
         agent = self._agent()
         if agent is None:
             return
-        changes = await asyncio.to_thread(self.service.pending_changes,
-                                          conversation=conversation)
+        if changes is None:
+            changes = await asyncio.to_thread(self.service.pending_changes,
+                                              conversation=conversation)
         for change in changes:
             await self.apply(agent, change)
 

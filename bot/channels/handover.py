@@ -46,7 +46,7 @@ from rasa.shared.core.events import BotUttered, SlotSet, UserUttered
 
 from bot.channels.follower import follower
 from bot.settings import settings
-from handoff import PLATFORM, QUEUE, HandoffService, Holding
+from handoff import QUEUE, HandoffService, Holding
 
 logger = logging.getLogger(__name__)
 
@@ -64,30 +64,26 @@ def service() -> HandoffService:
 
 async def holding(conversation: str) -> Holding | None:
     """Who holds the conversation, once the Rasa server has applied every published
-    change of it (None: the queue's database is down, and the assistant answers)."""
-    current = follower()
-    if current is not None:
-        try:
-            await current.catch_up(conversation)
-        except Exception:  # noqa: BLE001 - the record still decides; retried by the poll
-            logger.exception("pending changes of a conversation not applied yet")
+    change of it (None: the queue's database is down, and the assistant answers). One
+    trip to the database when nothing is pending, as for almost every message."""
     try:
-        return await asyncio.to_thread(service().holding, conversation)
+        current, pending = await asyncio.to_thread(service().state_of, conversation)
     except Exception:  # noqa: BLE001 - the queue's database is down: the assistant answers
         logger.exception("handoff queue unavailable; the assistant answers")
         return None
+    following = follower()
+    if pending and following is not None:
+        try:
+            await following.catch_up(conversation, pending)
+        except Exception:  # noqa: BLE001 - the record still decides; retried by the poll
+            logger.exception("pending changes of a conversation not applied yet")
+    return current
 
 
 async def held(conversation: str) -> Holding | None:
     """The conversation's record if a person of the shop's team holds it now."""
     current = await holding(conversation)
     return current if current is not None and current.with_person else None
-
-
-async def with_platform(conversation: str) -> bool:
-    """Whether the platform's own support inbox holds the conversation."""
-    current = await holding(conversation)
-    return current is not None and current.holder == PLATFORM
 
 
 async def _append(agent: Any, conversation: str, *events: Any) -> None:
@@ -184,12 +180,15 @@ async def to_person(agent: Any, ticket: Holding, *, text: str, metadata: Dict[st
 
 
 async def for_a_person(agent: Any, conversation: str, *, text: str,
-                       metadata: Dict[str, Any], channel: str) -> bool:
+                       metadata: Dict[str, Any], channel: str,
+                       current: Holding | None = None) -> bool:
     """The one held -> person rule of every channel: ``True`` when a person holds the
     conversation and the message went to them (:func:`to_person`); ``False`` when the
     assistant reads it. A message written while the conversation waits in the queue
-    also goes to the handoff's feed, so whoever takes it reads it. Never raises."""
-    current = await holding(conversation)
+    also goes to the handoff's feed, so whoever takes it reads it. ``current``: the
+    record, when the channel has just read it (:func:`holding`). Never raises."""
+    if current is None:
+        current = await holding(conversation)
     if current is None:
         return False
     if current.with_person:

@@ -83,9 +83,9 @@ from bot.channels.handover import (
     back_from_platform,
     for_a_person,
     handed_to_platform,
+    holding,
     queued_since,
     spoken,
-    with_platform,
 )
 from bot.channels.inbox import Inbox, Item
 from bot.channels.links import shared_links
@@ -98,6 +98,7 @@ from bot.channels.messenger_api import (
 from bot.channels.outbox import Outbox
 from bot.components.language import detect_language
 from bot.settings import ChannelSettings, MessengerSettings, settings
+from handoff import PLATFORM
 
 logger = logging.getLogger(__name__)
 
@@ -402,7 +403,8 @@ class MessengerInput(InputChannel):
         await self.outbox.customer_message(psid, key, {
             "text": said[:self.settings.max_message_chars],
             "kind": "postback" if postback else "message"})
-        if await with_platform(psid):
+        current = await holding(psid)
+        if current is not None and current.holder == PLATFORM:
             return  # the Page Inbox holds the thread
         lang = detect_language(said) or await self.outbox.language(psid, default="en")
         image = next((a for a in attachments if a.get("type") == "image"
@@ -440,8 +442,10 @@ class MessengerInput(InputChannel):
                 await self._send_bodies(psid, [{"text": SHARED_POLITE["photo_failed"][lang]}])
                 return
             admitted = photo_message(admitted, ref.media_id)
+        # the record as read above, unless a photo download took a while meanwhile
         if await for_a_person(agent, psid, text=spoken(admitted),
-                              metadata=admitted.metadata, channel=CHANNEL):
+                              metadata=admitted.metadata, channel=CHANNEL,
+                              current=None if image is not None else current):
             return
         started = time.time()
         await self.api_action(psid, "typing_on")

@@ -83,9 +83,9 @@ from bot.channels.handover import (
     back_from_platform,
     for_a_person,
     handed_to_platform,
+    holding,
     queued_since,
     spoken,
-    with_platform,
 )
 from bot.channels.inbox import Inbox, Item
 from bot.channels.links import shared_links
@@ -93,6 +93,7 @@ from bot.channels.outbox import Outbox
 from bot.channels.wechat_api import WeChatApi, WeChatApiError
 from bot.components.language import detect_language, locale_of
 from bot.settings import ChannelSettings, WeChatSettings, settings
+from handoff import PLATFORM
 
 logger = logging.getLogger(__name__)
 
@@ -649,13 +650,15 @@ class WeChatInput(InputChannel):
         except BadRequest as exc:
             logger.info("WeChat message refused: %s", exc)
             return None
-        if await with_platform(message.openid):
+        current = await holding(message.openid)
+        if current is not None and current.holder == PLATFORM:
             # WeChat sends a customer's messages to us only once its customer-service
             # session is over: the assistant holds the conversation again
             await back_from_platform(message.openid, platform=WECHAT_KF)
+            current = None
         if message.kind != "image" and await for_a_person(
                 agent, message.openid, text=spoken(admitted), metadata=admitted.metadata,
-                channel=CHANNEL):
+                channel=CHANNEL, current=current):
             return None
         return admitted
 

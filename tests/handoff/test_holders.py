@@ -129,3 +129,15 @@ def test_racing_claims_publish_one_change(service: HandoffService) -> None:
     assert sorted(results).count("refused") == 1
     assert [c.kind for c in service.changes("c5")] == ["requested", "claimed"]
     assert service.holding("c5").agent == next(r for r in results if r != "refused")
+
+
+def test_a_channel_reads_the_holder_and_what_is_pending_in_one_go(
+        service: HandoffService) -> None:
+    assert service.state_of("never") == (service.holding("never"), [])
+    ticket = service.request("c7", channel="rest", language="en", reason="asked")
+    service.claim(ticket.id, "alice")
+    holding, pending = service.state_of("c7")
+    assert (holding.holder, holding.agent) == (AGENT, "alice")
+    assert [c.kind for c in pending] == ["requested", "claimed"]
+    service.mark_applied(pending[0].id)
+    assert [c.kind for c in service.state_of("c7")[1]] == ["claimed"]
