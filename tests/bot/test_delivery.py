@@ -6,15 +6,14 @@ the platform is a function that refuses on cue)."""
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 
 from bot.channels.delivery import EXPIRED, FAILED, RETRY_DELAYS, SENT, Dispatcher, Refused
+from tests.databases import database_url
 
 
 class Platform:
@@ -39,29 +38,10 @@ class Clock:
         return self.now
 
 
-PG = "postgresql+psycopg2://postgres@127.0.0.1:5432"
-
-
 @pytest.fixture(params=["sqlite", "postgresql"])
 def url(request: Any, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'channels.db'}"
-        return
-    admin = sa.create_engine(f"{PG}/postgres", isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(sa.text("select 1"))
-    except Exception as exc:  # pragma: no cover - depends on the machine
-        pytest.skip(f"no PostgreSQL server at 127.0.0.1:5432 ({type(exc).__name__})")
-    name = f"delivery_test_{uuid.uuid4().hex[:10]}"
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield f"{PG}/{name}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with database_url(request.param, tmp_path, prefix="delivery") as found:
+        yield found
 
 
 @pytest.fixture()
