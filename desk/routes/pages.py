@@ -53,15 +53,17 @@ def register(app: Sanic, desk: Desk) -> None:
         words = STRINGS[desk.language(request)]
         if not expected or not secrets.compare_digest(str(given), expected):
             return desk.render(request, "login.html", 403, csrf=expected or "",
-                          error=words["expired"])
+                               error=words["expired"])
         result = await asyncio.to_thread(
-            desk.accounts.sign_in, str(form.get("username") or ""), str(form.get("password") or ""),
+            desk.accounts.sign_in, str(form.get("username") or ""),
+            str(form.get("password") or ""),
             address=str(request.remote_addr or request.ip or ""))
         if result is None:
             return desk.render(request, "login.html", 401, csrf=expected, error=words["wrong"])
         token, _ = result
         reply = response.redirect("/desk/", headers=dict(HEADERS))
-        set_cookie(reply, COOKIE, token, desk.config, max_age=int(desk.config.session_hours * 3600))
+        set_cookie(reply, COOKIE, token, desk.config,
+                   max_age=int(desk.config.session_hours * 3600))
         set_cookie(reply, LOGIN_COOKIE, "", desk.config, max_age=0)
         return reply
 

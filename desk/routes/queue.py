@@ -26,8 +26,8 @@ def register(app: Sanic, desk: Desk) -> None:
         current = desk.need(request)
         agent = await asyncio.to_thread(desk.handoffs.agent, current.user.id)
         return json_reply({"user": asdict(current.user), "online": agent.online,
-                      "capacity": agent.capacity, "holding": agent.holding,
-                      "assignment": desk.config.assignment})
+                           "capacity": agent.capacity, "holding": agent.holding,
+                           "assignment": desk.config.assignment})
 
     @app.get("/desk/api/queue")
     async def queue(request: Request) -> HTTPResponse:
