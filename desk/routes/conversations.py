@@ -35,7 +35,7 @@ def register(app: Sanic, desk: Desk) -> None:
         except BotUnavailable:
             deliveries = []
         return json_reply({"handoff": handoff_json(handoff, time.time()), "history": history,
-                      "context": context, "events": [asdict(e) for e in events],
+                           "context": context, "events": [asdict(e) for e in events],
                            "deliveries": deliveries})
 
     @app.get("/desk/api/handoffs/<handoff_id:int>/photos/<media_id>")
