@@ -411,6 +411,34 @@ _REFUSAL_KIND = {"too_large": "too_large", "too_many_pixels": "too_large",
                  "empty": "damaged", "too_small": "damaged", "corrupt": "damaged"}
 
 
+async def admit_platform(*, channel: str, user: str, text: str, said: str, lang: str,
+                         metadata: dict[str, Any], photo: bool) -> Admitted | str | None:
+    """A messaging platform's message through the one gate (WeChat, Messenger): the
+    user's linked customer (:mod:`bot.channels.links`), the limits per conversation and
+    customer (never per address: every platform message comes from the platform's
+    servers), and the photo quota.
+
+    Returns:
+        The admitted message; the polite answer to send when a limit is reached; or
+        ``None`` when the message is refused (logged, nothing to answer).
+    """
+    from bot.channels.links import shared_links
+
+    customer = await shared_links().lookup(channel, user)
+    try:
+        admitted = shared_gate().admit(sender=user, text=text, metadata=metadata,
+                                       address=None, channel=channel, platform=True,
+                                       customer_id=customer)
+        if photo:
+            shared_media().admit(sender=user, client=channel, channel=channel, platform=True)
+    except Throttled:
+        return polite("rate_limited", said or ("你好" if lang == "zh" else "hi"))
+    except BadRequest as exc:
+        logger.info("%s message refused: %s", channel, exc)
+        return None
+    return admitted
+
+
 def photo_message(message: Admitted, media_id: str) -> Admitted:
     """Turn a message carrying a photo into the ``share_image`` intent.
 

@@ -67,8 +67,9 @@ from sanic.response import HTTPResponse
 
 from bot.channels.base import POLITE as SHARED_POLITE
 from bot.channels.base import (
+    Admitted,
     BadRequest,
-    Throttled,
+    admit_platform,
     check_storable,
     deliver,
     message_body,
@@ -76,7 +77,6 @@ from bot.channels.base import (
     polite,
     register_pusher,
     register_typist,
-    shared_gate,
     shared_media,
 )
 from bot.channels.handover import (
@@ -88,7 +88,6 @@ from bot.channels.handover import (
     spoken,
 )
 from bot.channels.inbox import Inbox, Item
-from bot.channels.links import shared_links
 from bot.channels.messenger_api import (
     AttachmentRefused,
     GraphApi,
@@ -413,20 +412,12 @@ class MessengerInput(InputChannel):
             await self._send_bodies(psid, [{"text": SHARED_POLITE["unsupported_media"][lang]}])
             return
         await self.api_action(psid, "mark_seen")
-        customer = await shared_links().lookup(CHANNEL, psid)
-        gate = shared_gate()
-        try:
-            admitted = gate.admit(sender=psid, text=text, metadata={"locale": lang},
-                                  address=None, channel=CHANNEL, platform=True,
-                                  customer_id=customer)
-            if image is not None:
-                shared_media().admit(sender=psid, client=CHANNEL, channel=CHANNEL,
-                                     platform=True)
-        except Throttled:
-            await self._send_bodies(psid, [{"text": polite("rate_limited", said or "hi")}])
-            return
-        except BadRequest as exc:
-            logger.info("Messenger message refused: %s", exc)
+        admitted = await admit_platform(channel=CHANNEL, user=psid, text=text, said=said,
+                                        lang=lang, metadata={"locale": lang},
+                                        photo=image is not None)
+        if not isinstance(admitted, Admitted):
+            if admitted:  # a limit: said politely
+                await self._send_bodies(psid, [{"text": admitted}])
             return
         if image is not None:
             url = str((image.get("payload") or {}).get("url") or "")

@@ -69,7 +69,7 @@ from bot.channels.base import POLITE as SHARED_POLITE
 from bot.channels.base import (
     Admitted,
     BadRequest,
-    Throttled,
+    admit_platform,
     deliver,
     message_body,
     photo_message,
@@ -635,21 +635,12 @@ class WeChatInput(InputChannel):
             return Out("text", text=answer)
         if text is None:
             return None
-        customer = await shared_links().lookup(CHANNEL, message.openid)
-        try:
-            admitted = shared_gate().admit(
-                sender=message.openid, text=text,
-                metadata={"wechat": {"msgtype": message.kind}, "locale": lang},
-                address=None, channel=CHANNEL, platform=True, customer_id=customer)
-            if message.kind == "image":
-                shared_media().admit(sender=message.openid, client=CHANNEL, channel=CHANNEL,
-                                     platform=True)
-        except Throttled:
-            return Out("text", text=polite("rate_limited", said or
-                                           ("你好" if lang == "zh" else "hi")))
-        except BadRequest as exc:
-            logger.info("WeChat message refused: %s", exc)
-            return None
+        admitted = await admit_platform(
+            channel=CHANNEL, user=message.openid, text=text, said=said, lang=lang,
+            metadata={"wechat": {"msgtype": message.kind}, "locale": lang},
+            photo=message.kind == "image")
+        if not isinstance(admitted, Admitted):
+            return Out("text", text=admitted) if admitted else None
         current = await holding(message.openid)
         if current is not None and current.holder == PLATFORM:
             # WeChat sends a customer's messages to us only once its customer-service
