@@ -141,7 +141,6 @@ class Dispatcher:
         self._send = send
         self.on_sent = on_sent
         self._clock = clock
-        self._wake = asyncio.Event()
 
     # --- the record ---------------------------------------------------------------------
 

@@ -2,10 +2,11 @@
 
 Who holds a conversation (the assistant, the queue, an agent, the platform's inbox)
 is one record in :mod:`handoff`; the Rasa server follows it
-(:mod:`bot.channels.follower`). Every channel asks :func:`held` before handing a
-customer's message to Rasa: it first applies the conversation's pending changes
-(so the tracker agrees with the record before the message is read), then, while a
-person holds the conversation, the channel calls :func:`to_person` instead, which
+(:mod:`bot.channels.follower`). Every channel calls :func:`for_a_person` before
+handing a customer's message to Rasa: it reads the record (:func:`holding`, which
+first applies the conversation's pending changes, so the tracker agrees with the
+record before the message is read), and while a person holds the conversation it
+calls :func:`to_person` instead of Rasa, which
 
 - appends the message to the conversation's Rasa tracker as a ``user`` event
   with no intent (no NLU, no policy, no action runs), under Rasa's
@@ -17,7 +18,7 @@ person holds the conversation, the channel calls :func:`to_person` instead, whic
 
 A message written while the conversation waits in the queue goes to the assistant
 (which may answer it, or keep it for the person: the handoff policy) and also to
-the handoff's feed (:func:`for_the_queue`), so the agent who takes it reads it.
+the handoff's feed (also :func:`for_a_person`), so the agent who takes it reads it.
 
 The desk sends into a conversation through ``/webhooks/internal/...``
 (:mod:`bot.channels.internal_api`); these helpers write what it sends into the
