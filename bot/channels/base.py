@@ -46,6 +46,7 @@ from vision.media import MediaRef, MediaStore
 logger = logging.getLogger(__name__)
 
 VERIFIED = "verified"   # metadata key only a channel writes
+TAPPED = "tapped"       # metadata key only a channel writes: the title the customer tapped
 CLAIM_KEYS = ("customer_id", "customer_sig", "customer_expires")
 _INVISIBLE = re.compile(r"[\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
 
@@ -320,8 +321,8 @@ class ChannelGate:
         if proven:
             self.limiter.hit(f"customer:{proven}",
                              limit=self.settings.messages_per_customer, window=60)
-        for key in (*CLAIM_KEYS, VERIFIED):
-            metadata.pop(key, None)
+        for key in (*CLAIM_KEYS, VERIFIED, *(() if platform else (TAPPED,))):
+            metadata.pop(key, None)  # only a channel says these
         metadata[VERIFIED] = {"customer_id": proven, "client": client, "channel": channel}
         return Admitted(sender=sender, text=clean_text(text, self.settings.max_message_chars),
                         metadata=metadata, customer_id=proven)

@@ -45,6 +45,7 @@ from typing import Any, Dict
 
 from rasa.shared.core.events import BotUttered, SlotSet, UserUttered
 
+from bot.channels.base import TAPPED
 from bot.channels.follower import follower
 from bot.settings import settings
 from handoff import QUEUE, HandoffService, Holding
@@ -235,6 +236,10 @@ def tapped(event: Any, titles: Dict[str, str]) -> str:
                       if e.get("entity") == "csat"), "")
         if score.isdigit() and 1 <= int(score) <= 5:
             return STARS[:int(score)] + "☆" * (5 - int(score))
+    # what the channel saw the customer tap (a button's, a list row's, a card's title)
+    shown = (event.metadata or {}).get(TAPPED)
+    if isinstance(shown, str) and shown.strip():
+        return shown
     return titles.get(text) or "(tapped a button)"
 
 
@@ -282,6 +287,11 @@ def history(tracker: Any) -> Dict[str, Any]:
             data = {k: v for k, v in (event.data or {}).items() if v}
             titles.update({str(b.get("payload")): str(b.get("title") or "")
                            for b in data.get("buttons") or [] if isinstance(b, dict)})
+            cards = (data.get("custom") or {}).get("cards") if isinstance(
+                data.get("custom"), dict) else None
+            titles.update({str(b.get("payload")): str(card.get("title") or "")
+                           for card in cards or [] if isinstance(card, dict)
+                           for b in card.get("buttons") or [] if isinstance(b, dict)})
             messages.append({"role": role, "text": event.text or "", "ts": event.timestamp,
                              "author": meta.get("author"), "data": data,
                              "response": meta.get("utter_action"),

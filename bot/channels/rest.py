@@ -50,7 +50,6 @@ from bot.channels.base import (
     Throttled,
     check_id,
     client_address,
-    deliver,
     headers_for,
     message_body,
     parse_json_object,
@@ -61,8 +60,8 @@ from bot.channels.base import (
     shared_gate,
     shared_media,
 )
-from bot.channels.handover import for_a_person, spoken
 from bot.channels.outbox import Outbox
+from bot.channels.pipeline import take_turn
 
 logger = logging.getLogger(__name__)
 
@@ -154,17 +153,11 @@ class ShopRestInput(RestInput):
                 sender = payload.get("sender")
                 return _throttled(exc, sender if isinstance(sender, str) else "",
                                   text if isinstance(text, str) else None)
-            if await for_a_person(request.app.ctx.agent, message.sender,
-                                  text=spoken(message), metadata=message.metadata,
-                                  channel=self.name()):
+            collector = CollectingOutputChannel()
+            if not await take_turn(request.app.ctx.agent, on_new_message, message, collector,
+                                   channel=self.name(), said=text):
                 # a person answers; GET /messages fetches the answer
                 return response.json([], headers=headers_for({"X-Handoff": "assigned"}))
-            collector = CollectingOutputChannel()
-            if not await deliver(on_new_message, UserMessage(
-                    message.text, collector, message.sender, input_channel=self.name(),
-                    metadata=message.metadata), sender=message.sender):
-                collector.messages.append({"recipient_id": message.sender,
-                                           "text": polite("failed", text)})
             return response.json(collector.messages, headers=headers_for())
 
         return webhook

@@ -1,5 +1,9 @@
 """WeChat Official Account (公众号) channel: ``/webhooks/wechat/webhook``.
 
+A platform adapter on the one pipeline (:mod:`bot.channels.pipeline`: storage,
+de-duplication, order per customer, history, the gate, photos, held → person,
+delivery and the window); only what is WeChat's is here.
+
 The account's server configuration points at this URL. Every request is
 signed by WeChat (SHA1 of the sorted Token, timestamp and nonce); in safe mode
 (``encrypt_type=aes``) the message is AES-256-CBC encrypted with the
@@ -17,11 +21,12 @@ message again (three times in all). The channel waits up to
 - not ready: ``success`` at once, and the whole answer goes through
   ``message/custom/send`` when it is ready.
 
-A message is processed once: the shared outbox stores it under its ``MsgId``
-(events: ``FromUserName`` + ``CreateTime`` + event), so a retry, even one that
-arrives while the first request is still running, answers ``success`` and
-runs nothing. Texts are split at 2,048 UTF-8 bytes; the assistant's buttons
-become numbered choices (or ``msgmenu``, ``WECHAT_BUTTONS=msgmenu``) and a
+A message is processed once: the pipeline stores it under its ``MsgId``
+(events: ``FromUserName`` + ``CreateTime`` + event) before anything runs, so a
+retry, even one that arrives while the first request is still running, answers
+``success`` and runs nothing; the passive reply is the pipeline's reply slot
+(:class:`bot.channels.pipeline.ReplySlot`). Texts are split at 2,048 UTF-8 bytes;
+the assistant's buttons become numbered choices (or ``msgmenu``, ``WECHAT_BUTTONS=msgmenu``) and a
 reply with the number is the button's payload; product cards become one news
 article each (or a photo and a caption, ``WECHAT_CARDS=image``, uploaded with
 ``media/upload`` first).
@@ -52,48 +57,28 @@ import logging
 import re
 import time
 import unicodedata
-from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable, Dict, List
+from dataclasses import dataclass, field, replace
+from typing import Any, Dict, List
 
-from rasa.core.channels.channel import (
-    CollectingOutputChannel,
-    InputChannel,
-    OutputChannel,
-    UserMessage,
-)
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.channels.base import POLITE as SHARED_POLITE
-from bot.channels.base import (
-    Admitted,
-    BadRequest,
-    admit_platform,
-    deliver,
-    message_body,
-    photo_message,
-    polite,
-    register_pusher,
-    register_typist,
-    shared_gate,
-    shared_media,
+from bot.channels.base import BadRequest
+from bot.channels.pipeline import (
+    MESSAGE,
+    NOTHING,
+    OUTGOING,
+    PHOTO,
+    UNSUPPORTED,
+    Incoming,
+    PlatformChannel,
+    ReplySlot,
+    SendFailed,
 )
-from bot.channels.handover import (
-    back_from_platform,
-    for_a_person,
-    handed_to_platform,
-    holding,
-    queued_since,
-    spoken,
-)
-from bot.channels.inbox import Inbox, Item
-from bot.channels.links import shared_links
-from bot.channels.outbox import Outbox
 from bot.channels.wechat_api import WeChatApi, WeChatApiError
-from bot.components.language import detect_language, locale_of
-from bot.settings import ChannelSettings, WeChatSettings, settings
-from handoff import PLATFORM
+from bot.components.language import detect_language
+from bot.settings import WeChatSettings
 
 logger = logging.getLogger(__name__)
 
@@ -103,7 +88,6 @@ MAX_TEXT_BYTES = 2048
 WINDOW_SECONDS = 48 * 3600
 MAX_FIELDS = 64
 WELCOME = '/greet{"language": "zh"}'
-OUTGOING = ("assistant", "agent", "notice")
 _NUMBER = re.compile(r"^\s*#?\s*(\d{1,2})\s*[.。、]?\s*$")
 
 POLITE = {
@@ -251,8 +235,9 @@ def split_text(text: str, limit: int = MAX_TEXT_BYTES) -> List[str]:
 
 @dataclass
 class Out:
-    """One WeChat message: ``text``, ``news``, ``image`` (a URL uploaded first) or
-    ``msgmenu``."""
+    """One WeChat message: ``text``, ``news``, ``image`` (a URL uploaded first),
+    ``msgmenu``, or ``transfer`` (a passive reply handing over to WeChat's customer
+    service)."""
 
     kind: str
     text: str = ""
@@ -269,10 +254,12 @@ class Out:
         return self.kind in ("text", "news")
 
     def xml(self, *, to: str, account: str) -> str:
-        """The passive reply."""
+        """The passive reply (``transfer``: to WeChat's customer service)."""
         head = (f"<xml><ToUserName>{cdata(to)}</ToUserName>"
                 f"<FromUserName>{cdata(account)}</FromUserName>"
                 f"<CreateTime>{int(time.time())}</CreateTime>")
+        if self.kind == "transfer":
+            return f"{head}<MsgType><![CDATA[transfer_customer_service]]></MsgType></xml>"
         if self.kind == "news":
             return (f"{head}<MsgType><![CDATA[news]]></MsgType><ArticleCount>1</ArticleCount>"
                     f"<Articles><item><Title>{cdata(self.title)}</Title>"
@@ -375,46 +362,62 @@ def choice_number(text: str) -> int | None:
 # --- the channel ----------------------------------------------------------------------------
 
 
-@dataclass
-class Incoming:
-    """A checked WeChat message: who, what, and the key that makes retries one message."""
+def parse_message(fields: Dict[str, str], *, encrypted: bool) -> Incoming:
+    """A checked WeChat message as the pipeline's :class:`Incoming` (keyed by its
+    ``MsgId``; an event by its sender, time and name).
 
-    openid: str
-    account: str
-    kind: str
-    key: str
-    fields: Dict[str, str]
-    encrypted: bool
+    Raises:
+        BadRequest: Not a message from an OpenID with its type and time.
+    """
+    openid = fields.get("FromUserName", "")
+    if not (0 < len(openid) <= 64 and openid.isascii()
+            and openid.replace("-", "").replace("_", "").isalnum()):
+        raise BadRequest("FromUserName is not an OpenID")
+    kind = fields.get("MsgType", "")
+    created = fields.get("CreateTime", "")
+    if not kind.isalpha() or not created.isdigit() or len(created) > 12:
+        raise BadRequest("MsgType and CreateTime are required")
+    msg_id = fields.get("MsgId", "")
+    if msg_id and not (msg_id.isdigit() and len(msg_id) <= 32):
+        raise BadRequest("MsgId must be a number")
+    event = fields.get("Event", "")
+    key = msg_id or f"{kind}:{event[:16]}:{created}:{openid}"
+    meta = {"account": fields.get("ToUserName", "")[:64], "encrypted": encrypted,
+            "menu_id": fields.get("bizmsgmenuid", "")[:16]}
+    common: Dict[str, Any] = {"key": key, "user": openid, "meta": meta,
+                              "metadata": {"wechat": {"msgtype": kind}},
+                              "record": {"msgtype": kind, "event": event[:32]}}
+    if kind == "text":
+        said = fields.get("Content", "")
+        return Incoming(kind=MESSAGE, text=said, said=said, **common)
+    if kind == "voice":  # WeChat's speech recognition, when the account has it
+        said = fields.get("Recognition", "").strip()
+        return Incoming(kind=MESSAGE, text=said, said=said, **common)
+    if kind == "image":
+        return Incoming(kind=PHOTO, media=fields.get("MediaId", "")[:128], **common)
+    if kind == "event":
+        name = event.lower()
+        if name == "subscribe":
+            return Incoming(kind=MESSAGE, text=WELCOME, **common)
+        if name == "click" and fields.get("EventKey"):
+            return Incoming(kind=MESSAGE, text=fields["EventKey"], **common)
+        return Incoming(kind=NOTHING, **common)  # unsubscribe, view, location reports
+    return Incoming(kind=UNSUPPORTED, **common)  # location, link, video, file
 
 
-def _kept(message: Incoming) -> Dict[str, Any]:
-    """What the inbox keeps of a message to answer it after a restart."""
-    return {"account": message.account, "kind": message.kind, "key": message.key,
-            "fields": message.fields}
-
-
-class WeChatOutput(CollectingOutputChannel):
-    """Collects a turn's answers (the channel sends them passively or via the API)."""
-
-    @classmethod
-    def name(cls) -> str:
-        """The channel's name."""
-        return CHANNEL
-
-
-class WeChatInput(InputChannel):
+class WeChatInput(PlatformChannel):
     """The WeChat Official Account channel (see the module docstring)."""
 
-    @classmethod
-    def name(cls) -> str:
-        """Registered as ``wechat``: ``/webhooks/wechat/webhook``."""
-        return CHANNEL
+    channel = CHANNEL
+    default_language = "zh"
+    platform_inbox = WECHAT_KF
+    window_seconds = person_window_seconds = float(WINDOW_SECONDS)
+    releases_on_message = True  # WeChat sends messages to us only once its session ended
 
     def __init__(self) -> None:
-        self.settings: ChannelSettings = settings()
+        super().__init__()
         self.config = self.settings.wechat
-        self.outbox = Outbox(self.settings.channel_db_url, channel=CHANNEL)
-        self.inbox = Inbox(self.settings.channel_db_url, channel=CHANNEL)
+        self.platform_handoff = self.config.handoff == "wechat"
         self.api: WeChatApi | None = None
         if self.config.token:
             self.api = WeChatApi(base=self.config.api_base, app_id=self.config.app_id,
@@ -423,20 +426,12 @@ class WeChatInput(InputChannel):
                                  timeout=self.config.api_timeout,
                                  max_media_bytes=self.settings.upload_max_bytes)
         self.envelope = Envelope(self.config) if self.config.aes_key else None
-        self._tasks: set[asyncio.Task[Any]] = set()
         self._uploads: Dict[str, tuple[str, float]] = {}  # image URL -> (media_id, when)
 
-    @classmethod
-    def from_credentials(cls, credentials: Dict[str, Any] | None) -> "WeChatInput":
-        """Settings come from the environment (``WECHAT_*``), not credentials.yml."""
-        return cls()
-
-    def get_output_channel(self) -> OutputChannel:
-        """Where Rasa's answers outside a request go (reminders, external events):
-        sent with ``message/custom/send`` like an agent's messages."""
-        from bot.channels.push_output import PushOutput
-
-        return PushOutput(CHANNEL)
+    @property
+    def enabled(self) -> bool:
+        """Configured with a token."""
+        return self.api is not None
 
     # --- receiving ------------------------------------------------------------------------
 
@@ -455,22 +450,10 @@ class WeChatInput(InputChannel):
             raise BadRequest("plaintext messages are refused (WECHAT_REQUIRE_AES=1)", 403)
         else:
             fields = outer
-        openid = fields.get("FromUserName", "")
-        if not (0 < len(openid) <= 64 and openid.isascii()
-                and openid.replace("-", "").replace("_", "").isalnum()):
-            raise BadRequest("FromUserName is not an OpenID")
-        if request.args.get("openid") not in (None, openid):
+        message = parse_message(fields, encrypted=encrypted)
+        if request.args.get("openid") not in (None, message.user):
             raise BadRequest("the openid of the URL is not the message's sender", 403)
-        kind = fields.get("MsgType", "")
-        created = fields.get("CreateTime", "")
-        if not kind.isalpha() or not created.isdigit() or len(created) > 12:
-            raise BadRequest("MsgType and CreateTime are required")
-        msg_id = fields.get("MsgId", "")
-        if msg_id and not (msg_id.isdigit() and len(msg_id) <= 32):
-            raise BadRequest("MsgId must be a number")
-        key = msg_id or f"{kind}:{fields.get('Event', '')[:16]}:{created}:{openid}"
-        return Incoming(openid=openid, account=fields.get("ToUserName", "")[:64], kind=kind,
-                        key=key, fields=fields, encrypted=encrypted)
+        return message
 
     async def _choice(self, openid: str, number: int | None = None,
                       menu_id: str | None = None) -> str | None:
@@ -492,47 +475,29 @@ class WeChatInput(InputChannel):
                 return f"第{number}个" if _lang(text, "en") == "zh" else f"number {number}"
         return None
 
-    async def _understand(self, message: Incoming, lang: str) -> tuple[str | None, str | None]:
-        """``(text for Rasa, polite answer)``: what the message means, or what to say."""
-        fields = message.fields
-        if message.kind == "text":
-            text = fields.get("Content", "")
-            menu_id = fields.get("bizmsgmenuid")
-            number = choice_number(text)
-            if menu_id or number is not None:
-                chosen = await self._choice(message.openid, number, menu_id)
-                if chosen is None and number is not None:
-                    chosen = await self._listed(message.openid, number)
-                return chosen or text, None
-            return text, None
-        if message.kind == "voice":
-            recognised = fields.get("Recognition", "").strip()
-            return (recognised, None) if recognised else (None, POLITE["voice"][lang])
-        if message.kind == "event":
-            event = fields.get("Event", "").lower()
-            if event == "subscribe":
-                return WELCOME, None
-            if event == "click" and fields.get("EventKey"):
-                return fields["EventKey"], None
-            return None, None  # unsubscribe, view, location reports, template results
-        if message.kind == "image":
-            return "", None
-        return None, SHARED_POLITE["unsupported_media"][lang]
+    async def understand(self, item: Incoming, lang: str) -> Incoming | str | None:
+        """A number (or a ``msgmenu`` tap) is the choice it names; a voice message
+        WeChat could not transcribe gets a polite request to type."""
+        if item.record.get("msgtype") == "voice" and not item.text:
+            return POLITE["voice"][lang]
+        if item.record.get("msgtype") != "text":
+            return item
+        menu_id = item.meta.get("menu_id") or None
+        number = choice_number(item.text)
+        if menu_id is None and number is None:
+            return item
+        chosen = await self._choice(item.user, number, menu_id)
+        if chosen is None and number is not None:
+            chosen = await self._listed(item.user, number)
+        return replace(item, text=chosen) if chosen else item
 
-    def blueprint(
-        self, on_new_message: Callable[[UserMessage], Awaitable[Any]]
-    ) -> Blueprint:
+    async def fetch_media(self, item: Incoming) -> bytes:
+        """``media/get``."""
+        return await self._api().media(item.media)
+
+    def routes(self, hook: Blueprint) -> None:
         """``GET`` (URL verification) and ``POST`` (messages) on ``/webhook``."""
-        hook = Blueprint("wechat_webhook", __name__)
-        for shared in (shared_gate, shared_media, shared_links):
-            shared()  # opened at start, not on the first message
-        if self.api is not None:
-            register_pusher(CHANNEL, self.push)
-            register_typist(CHANNEL, self._typing)
-
-        def plain(text: str, status: int = 200) -> HTTPResponse:
-            return response.text(text, status=status, headers={
-                "X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"})
+        plain = self.plain
 
         @hook.route("/webhook", methods=["GET"])
         async def verify(request: Request) -> HTTPResponse:
@@ -557,202 +522,57 @@ class WeChatInput(InputChannel):
             except BadRequest as exc:
                 logger.info("WeChat request refused (%d): %s", exc.status, exc)
                 return plain(str(exc), exc.status)
-            nonce = request.args.get("nonce", "")
-
-            def reply(out: Out | str | None) -> HTTPResponse:
-                if out is None:
-                    return plain("success")
-                xml = out if isinstance(out, str) else out.xml(to=message.openid,
-                                                               account=message.account)
-                if message.encrypted and self.envelope is not None:
-                    xml = self.envelope.seal(xml, nonce=nonce)
-                return response.text(xml, content_type="application/xml; charset=utf-8",
-                                     headers={"Cache-Control": "no-store"})
-
-            # one message, once: a retry (even while the first still runs) stops here.
-            # Kept until answered: a restart in between answers it when the server is back
+            # one message, once: a retry (even while the first still runs) stops here
             try:
-                fresh = await self.inbox.put([(message.key, message.openid, _kept(message))])
+                slots = await self.accept(request, [message],
+                                          slot=lambda: ReplySlot(lambda out: out.passive))
             except Exception:  # noqa: BLE001 - the store is down: WeChat tries again later
                 logger.exception("WeChat message not stored; answering 503")
                 return plain("temporarily unavailable", 503)
-            if not fresh:
+            if not slots or slots[0] is None:
                 return plain("success")
-            item_id = fresh[0].id
-            agent = request.app.ctx.agent
-            step = await self._admit(message, agent)
-            if not isinstance(step, Admitted):  # answered without the assistant, or not at all
-                await self.inbox.done(item_id)
-                return reply(step)
-            turn = asyncio.get_running_loop().create_task(
-                self._turn(on_new_message, message, step, agent))
-            self._tasks.add(turn)
-            turn.add_done_callback(self._tasks.discard)
-            budget = self.config.reply_within - (time.monotonic() - started)
-            done, _ = await asyncio.wait({turn}, timeout=max(budget, 0.05))
-            if not done:  # too slow for a passive reply: the API delivers it
-                turn.add_done_callback(lambda t: self._later(message.openid, t, skip=0,
-                                                             item_id=item_id))
+            # the passive reply if the answer is ready in time; else the API delivers it
+            out = await slots[0].wait(self.config.reply_within -
+                                      (time.monotonic() - started))
+            if out is None:
                 return plain("success")
-            outs = turn.result()
-            if self.config.handoff == "wechat" and await self._to_wechat_kf(
-                    message.openid, time.time() - (time.monotonic() - started), agent):
-                await self.inbox.done(item_id)
-                return reply(_transfer_xml(message.openid, message.account))
-            if outs and outs[0].passive:
-                self._later(message.openid, turn, skip=1, item_id=item_id)
-                return reply(outs[0])
-            self._later(message.openid, turn, skip=0, item_id=item_id)
-            return plain("success")
+            xml = out.xml(to=message.user, account=message.meta["account"])
+            if message.meta["encrypted"] and self.envelope is not None:
+                xml = self.envelope.seal(xml, nonce=request.args.get("nonce", ""))
+            return response.text(xml, content_type="application/xml; charset=utf-8",
+                                 headers={"Cache-Control": "no-store"})
 
-        @hook.listener("after_server_start")
-        async def resume(app: Any, loop: Any) -> None:
-            """Answer, through the API, what a stopped process took but never answered."""
-            if self.api is None:
-                return
-            left = await asyncio.to_thread(self.inbox.pending)
-            if left:
-                logger.info("WeChat: answering %d message(s) left by the last run", len(left))
-            for item in left:
-                task = loop.create_task(self._resume(item, on_new_message, app.ctx.agent))
-                self._tasks.add(task)
-                task.add_done_callback(self._tasks.discard)
+    async def to_platform(self, user: str, slot: ReplySlot | None) -> bool:
+        """``WECHAT_HANDOFF=wechat``: the passive reply hands the conversation to
+        WeChat's customer-service system (only while WeChat still waits for it)."""
+        return slot is not None and slot.give(Out("transfer"))
 
-        return hook
+    # --- sending --------------------------------------------------------------------------
 
-    async def _admit(self, message: Incoming, agent: Any) -> Admitted | Out | None:
-        """What to do with a new message: run the assistant on it (the admitted
-        message), answer it politely without the assistant (an :class:`Out`), or
-        nothing (``None``: an event, or a message to the person holding the chat)."""
-        said = message.fields.get("Content") or message.fields.get("Recognition") or ""
-        # kept for history, the 48-hour window and the language
-        await self.outbox.customer_message(message.openid, message.key[:64], {
-            "text": said[:self.settings.max_message_chars], "msgtype": message.kind,
-            "event": message.fields.get("Event", "")[:32]})
-        lang = detect_language(said) or await self.outbox.language(message.openid, default="zh")
-        text, answer = await self._understand(message, lang)
-        if answer is not None:
-            return Out("text", text=answer)
-        if text is None:
-            return None
-        admitted = await admit_platform(
-            channel=CHANNEL, user=message.openid, text=text, said=said, lang=lang,
-            metadata={"wechat": {"msgtype": message.kind}, "locale": lang},
-            photo=message.kind == "image")
-        if not isinstance(admitted, Admitted):
-            return Out("text", text=admitted) if admitted else None
-        current = await holding(message.openid)
-        if current is not None and current.holder == PLATFORM:
-            # WeChat sends a customer's messages to us only once its customer-service
-            # session is over: the assistant holds the conversation again
-            await back_from_platform(message.openid, platform=WECHAT_KF)
-            current = None
-        if message.kind != "image" and await for_a_person(
-                agent, message.openid, text=spoken(admitted), metadata=admitted.metadata,
-                channel=CHANNEL, current=current):
-            return None
-        return admitted
-
-    async def _resume(self, item: Item,
-                      on_new_message: Callable[[UserMessage], Awaitable[Any]],
-                      agent: Any) -> None:
-        """A message a stopped process took and never answered: answered now, through
-        the API (the passive reply's moment has passed)."""
-        try:
-            kept = item.body
-            message = Incoming(openid=item.conversation, account=kept["account"],
-                               kind=kept["kind"], key=kept["key"], fields=kept["fields"],
-                               encrypted=False)
-            step = await self._admit(message, agent)
-            if isinstance(step, Admitted):
-                outs = await self._turn(on_new_message, message, step, agent)
-                await self._send_all(message.openid, outs)
-            elif isinstance(step, Out):
-                await self._send_all(message.openid, [step])
-        except Exception:  # noqa: BLE001 - one bad leftover never stops the others
-            logger.exception("WeChat leftover %d not answered", item.id)
-        await self.inbox.done(item.id)
-
-    async def _turn(self, on_new_message: Callable[[UserMessage], Awaitable[Any]],
-                    message: Incoming, admitted: Admitted, agent: Any) -> List[Out]:
-        """Run the assistant on one message; its answer as WeChat messages (stored)."""
-        lang = locale_of(admitted.metadata) or "zh"
-        if message.kind == "image":
-            try:
-                data = await self._api().media(message.fields.get("MediaId", ""))
-                ref, _ = await asyncio.get_running_loop().run_in_executor(
-                    None, lambda: shared_media().put(data, sender=message.openid))
-            except Exception as exc:  # noqa: BLE001 - WeChat failed or the file is refused
-                logger.info("WeChat photo not taken (%s)", type(exc).__name__)
-                return await self._store(message.openid,
-                                         [{"text": SHARED_POLITE["photo_failed"][lang]}])
-            admitted = photo_message(admitted, ref.media_id)
-            if await for_a_person(agent, message.openid, text=spoken(admitted),
-                                  metadata=admitted.metadata, channel=CHANNEL):
-                return []
-        collector = WeChatOutput()
-        if not await deliver(on_new_message, UserMessage(
-                admitted.text, collector, admitted.sender, input_channel=CHANNEL,
-                metadata=admitted.metadata), sender=admitted.sender):
-            collector.messages.append({"text": polite("failed", admitted.text)})
-        return await self._store(message.openid,
-                                 [message_body(m) for m in collector.messages])
-
-    async def _store(self, openid: str, bodies: List[Dict[str, Any]], *,
-                     role: str = "assistant") -> List[Out]:
-        """Keep a turn's messages (history, numbered choices); its WeChat messages."""
-        bodies = [b for b in bodies if b]
+    def render(self, bodies: List[Dict[str, Any]]) -> tuple[List[Any], Dict[str, Any]]:
+        """WeChat messages (:func:`render`); the numbered choices are kept."""
         outs, choices = render(bodies, self.config)
-        for i, body in enumerate(bodies):
-            last = i == len(bodies) - 1
-            await self.outbox.append(openid, role, {**body, "choices": choices} if last
-                                     and choices else body)
-        return outs
+        return outs, ({"choices": choices} if choices else {})
 
-    async def _to_wechat_kf(self, openid: str, since: float, agent: Any) -> bool:
-        """``WECHAT_HANDOFF=wechat``: a handoff requested in this turn goes to WeChat's
-        customer-service system; the shop's queue forgets it."""
-        if not await queued_since(openid, since):
-            return False
-        await handed_to_platform(openid, platform=WECHAT_KF, channel=CHANNEL)
-        return True
-
-    def _later(self, openid: str, turn: asyncio.Task[List[Out]], *, skip: int,
-               item_id: int) -> None:
-        """Send the turn's messages after the first ``skip`` through the API, in order;
-        then the message is answered."""
-        outs: List[Out] = []
-        if turn.cancelled() or turn.exception() is not None:
-            logger.error("WeChat turn failed for %s", openid)
-        else:
-            outs = turn.result()[skip:]
-
-        async def finish() -> None:
-            if outs:
-                await self._send_all(openid, outs)
-            await self.inbox.done(item_id)
-
-        task = asyncio.get_running_loop().create_task(finish())
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    async def _send_all(self, openid: str, outs: List[Out]) -> None:
-        for out in outs:
-            try:
-                await self._send(openid, out)
-            except (WeChatApiError, OSError) as exc:  # WeChat refused, or a photo not fetched
-                logger.warning("WeChat message to %s not delivered: %s", openid, exc)
-                if isinstance(exc, WeChatApiError) and exc.outside_window:
-                    return
+    def window_refusal(self, person: bool) -> str:
+        """WeChat's rule."""
+        return ("not delivered: WeChat lets an account write to a customer only within "
+                "48 hours of their last message")
 
     def _api(self) -> WeChatApi:
         if self.api is None:
             raise BadRequest("WeChat is not configured on this server", 404)
         return self.api
 
-    async def _send(self, openid: str, out: Out) -> None:
-        media_id = await self._upload(out.image_url) if out.kind == "image" else None
-        await self._api().send(out.api(openid, media_id))
+    async def send(self, user: str, out: Any, *, person: bool) -> None:
+        """``message/custom/send`` (a photo is uploaded first)."""
+        try:
+            media_id = await self._upload(out.image_url) if out.kind == "image" else None
+            await self._api().send(out.api(user, media_id))
+        except WeChatApiError as exc:
+            raise SendFailed(str(exc), outside_window=exc.outside_window) from None
+        except OSError as exc:
+            raise SendFailed(f"the photo could not be fetched ({exc})") from None
 
     async def _upload(self, url: str) -> str:
         """A product or agent photo uploaded to WeChat (``media/upload``), reused for
@@ -766,54 +586,13 @@ class WeChatInput(InputChannel):
         self._uploads[url] = (media_id, time.time())
         return media_id
 
-    # --- sending at any time (agents, notices, the handback) -------------------------------
-
-    async def push(self, conversation: str, message: Dict[str, Any], role: str) -> int:
-        """Deliver a message outside a reply with ``message/custom/send``.
-
-        Raises:
-            BadRequest: 409 when WeChat's 48-hour window has passed or its quota
-                is spent, 502 when WeChat refused it otherwise (the desk shows the
-                agent why); nothing is stored then.
-        """
-        body = message_body(message)
-        if not body:
-            raise BadRequest("the message has nothing to show (text, buttons, image, custom)")
-        last = await self.outbox.latest(conversation, ("customer",), limit=1)
-        if not last or time.time() - last[0].created_at > WINDOW_SECONDS:
-            raise BadRequest("not delivered: WeChat lets an account write to a customer only "
-                             "within 48 hours of their last message", 409)
-        outs, choices = render([body], self.config)
-        for out in outs:
-            try:
-                await self._send(conversation, out)
-            except WeChatApiError as exc:
-                status = 409 if exc.outside_window else 502
-                raise BadRequest(f"not delivered: {exc}", status) from None
-            except OSError as exc:
-                raise BadRequest(f"not delivered: the photo could not be fetched ({exc})",
-                                 502) from None
-        entry = await self.outbox.append(conversation, role if role in OUTGOING else "agent",
-                                         {**body, "choices": choices} if choices else body)
-        return entry.id
-
-    async def _typing(self, conversation: str, on: bool, author: str) -> bool:
+    async def typing(self, user: str, on: bool) -> bool:
+        """The customer-service "Typing" command."""
         try:
-            await self._api().typing(conversation, on)
+            await self._api().typing(user, on)
             return True
         except (WeChatApiError, BadRequest):
             return False
-
-    def get_metadata(self, request: Request) -> Dict[str, Any] | None:
-        """Metadata of a request (the webhook sets its own)."""
-        return None
-
-
-def _transfer_xml(openid: str, account: str) -> str:
-    return (f"<xml><ToUserName>{cdata(openid)}</ToUserName>"
-            f"<FromUserName>{cdata(account)}</FromUserName>"
-            f"<CreateTime>{int(time.time())}</CreateTime>"
-            f"<MsgType><![CDATA[transfer_customer_service]]></MsgType></xml>")
 
 
 async def _fetch_image(url: str, *, limit: int, timeout: float) -> bytes:

@@ -67,13 +67,13 @@ from sanic.response import HTTPResponse
 from bot.channels.base import (
     CLAIM_KEYS,
     IDENTITY_ERRORS,
+    TAPPED,
     BadRequest,
     Throttled,
     check_id,
     check_storable,
     clean_text,
     client_address,
-    deliver,
     headers_for,
     message_body,
     parse_json_object,
@@ -85,8 +85,9 @@ from bot.channels.base import (
     shared_gate,
     shared_media,
 )
-from bot.channels.handover import for_a_person, held, spoken, wake_desk
+from bot.channels.handover import held, wake_desk
 from bot.channels.outbox import Entry, Outbox
+from bot.channels.pipeline import take_turn
 from bot.components.language import LANGUAGES
 from bot.settings import ChannelSettings, settings
 from shop.identity import verify
@@ -490,6 +491,8 @@ class WidgetInput(InputChannel):
             return
         if data.get("locale") in LANGUAGES:  # the chat window's language, for a bare photo
             message.metadata["locale"] = data["locale"]
+        if isinstance(payload, str) and payload.startswith("/") and shown:
+            message.metadata[TAPPED] = shown[:200]  # the history shows the button's title
         body: Dict[str, Any] = {"text": shown}
         if image is not None:
             body["photo"] = True
@@ -529,18 +532,15 @@ class WidgetInput(InputChannel):
         if lock is None:
             lock = self._locks[conversation] = asyncio.Lock()
         async with lock:  # one turn at a time per conversation
-            if app is not None and await for_a_person(
-                    app.ctx.agent, conversation, text=spoken(message),
-                    metadata=message.metadata, channel=CHANNEL):
-                return
-            await _send_quietly(ws, {"type": "typing", "on": True})
             output = WidgetOutput(self.outbox)
-            ok = await deliver(self._on_new_message, UserMessage(
-                message.text, output, conversation, input_channel=CHANNEL,
-                metadata=message.metadata), sender=conversation)
-            if not ok:
-                failed = {"text": polite("failed", said)}
-                output.last_id = (await self.outbox.append(conversation, "notice", failed)).id
+
+            async def typing() -> None:
+                await _send_quietly(ws, {"type": "typing", "on": True})
+
+            agent = app.ctx.agent if app is not None else None
+            if not await take_turn(agent, self._on_new_message, message, output,
+                                   channel=CHANNEL, said=said, before=typing):
+                return
             # the turn ends once the page has drawn the message with id `upto`
             await _send_quietly(ws, {"type": "typing", "on": False,
                                      "upto": max(output.last_id, entry.id)})

@@ -119,10 +119,10 @@ import {
     }
     const cards = m.data && m.data.custom && Array.isArray(m.data.custom.cards) ? m.data.custom.cards : [];
     if (cards.length) item.append(el("div", { class: "meta", text: T.cards + cards.map((c) => c.title).join(" · ") }));
-    const delivery = m.delivery ? state.deliveries.get(m.delivery) : null;
+    const delivery = m.delivery ? state.deliveries.get(m.delivery) : (m.sent ? { status: "sent" } : null);
     const status = deliveryLabel(T, delivery);
     if (status) {
-      item.dataset.delivery = String(m.delivery);
+      if (m.delivery) item.dataset.delivery = String(m.delivery);
       item.append(el("span", { class: `delivery ${delivery.status}`, text: status }));
       if (delivery.status === "failed" || delivery.status === "expired") {
         item.append(el("button", { type: "button", class: "retry", text: T.retry,
@@ -264,7 +264,8 @@ import {
       } else {
         try {
           await api("POST", `/desk/api/handoffs/${id}/reply`, { text });
-          append({ role: "agent", author: me.name, text });
+          // answered only once the platform took it: delivered
+          append({ role: "agent", author: me.name, text, sent: true });
         } catch (err) {
           if (!err.data || !err.data.delivery) throw err;
           // kept undelivered: shown with why, and a retry

@@ -1,4 +1,4 @@
-"""The Messenger channel's wire format (bot/channels/messenger.py, messenger_api.py):
+"""The Messenger channel's wire format (bot/channels/messenger.py, graph_api.py):
 signatures, Meta's limits (cut or split, never dropped), and the attachment fetcher's
 refusals."""
 
@@ -10,8 +10,13 @@ import hmac
 
 import pytest
 
-from bot.channels.messenger import check_signature, render, split_text
-from bot.channels.messenger_api import AttachmentRefused, allowed_host, fetch_attachment
+from bot.channels.graph_api import (
+    AttachmentRefused,
+    allowed_host,
+    check_signature,
+    fetch_attachment,
+)
+from bot.channels.messenger import render, split_text
 from bot.settings import SettingsError, load_settings
 
 SECRET = "app-secret-0123456789"

@@ -1,22 +1,27 @@
-"""Meta's Graph API, as the Messenger channel uses it (``bot/channels/messenger.py``).
+"""Meta's Graph API, as the Messenger and WhatsApp channels use it
+(``bot/channels/messenger.py``, ``bot/channels/whatsapp.py``).
 
-- :class:`GraphApi`: the Send API (messages, ``typing_on``, ``mark_seen``) and
-  thread control (``pass_thread_control``), over ``aiohttp`` with a timeout per
-  call and retries with backoff on 5xx, network errors and Meta's rate limits
-  (codes 4, 17, 32, 613). Errors are :class:`GraphError` with Meta's code and
-  subcode; callers log them, nothing is raised into Rasa.
+- :class:`GraphApi`: ``POST`` and ``GET`` over ``aiohttp`` with a timeout per call
+  and retries with backoff on 5xx, network errors and Meta's rate limits
+  (codes 4, 17, 32, 613; WhatsApp's 80007, 130429, 131056). Errors are
+  :class:`GraphError` with Meta's code and subcode; callers log them, nothing is
+  raised into Rasa. Messenger's calls: the Send API (messages, ``typing_on``,
+  ``mark_seen``) and thread control (``pass_thread_control``); the access token
+  goes as a query parameter (Messenger) or ``Authorization: Bearer`` (WhatsApp).
 - :func:`fetch_attachment`: a customer's photo from Meta's CDN: ``https`` only,
   from the configured CDN hosts only, no redirect followed, no private,
   loopback or link-local address (checked on the resolved address, and the
   connection pinned to it), with size and time limits.
 
 The base URL and API version are configurable (``MESSENGER_API_BASE``,
-``MESSENGER_API_VERSION``): the tests point them at a fake Graph API.
+``WHATSAPP_API_BASE``, ...): the tests point them at fakes of Meta's APIs.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import ipaddress
 import json
 import logging
@@ -26,9 +31,60 @@ from urllib.parse import urlsplit
 
 logger = logging.getLogger(__name__)
 
-RATE_LIMITED = (4, 17, 32, 613)
-OUTSIDE_WINDOW_SUBCODES = (2018278, 2018108, 2018109)  # 24 h / 7 days passed
+RATE_LIMITED = (4, 17, 32, 613, 80007, 130429, 131056)
+OUTSIDE_WINDOW_SUBCODES = (2018278, 2018108, 2018109)  # Messenger: 24 h / 7 days passed
+OUTSIDE_WINDOW_CODES = (131047,)  # WhatsApp: more than 24 hours since the customer wrote
 PAGE_INBOX_APP_ID = "263902037430900"
+
+
+# --- Meta's webhooks (Messenger and WhatsApp alike) ------------------------------------------
+
+
+def check_signature(secret: str, body: bytes, header: str | None) -> bool:
+    """``X-Hub-Signature-256: sha256=<hex>`` of the raw body, in constant time."""
+    if not header or not header.startswith("sha256="):
+        return False
+    expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected.encode(), header[7:].strip().encode())
+
+
+def verify_subscription(args: Any, token: str | None) -> tuple[int, str]:
+    """Meta's webhook verification (``hub.mode=subscribe``, the verify token,
+    ``hub.challenge``): the status and text to answer."""
+    if not token:
+        return 404, "this channel is not configured on this server"
+    given = args.get("hub.verify_token", "")
+    challenge = args.get("hub.challenge", "")
+    if args.get("hub.mode") != "subscribe" or not hmac.compare_digest(
+            given.encode(), token.encode()) or not (0 < len(challenge) <= 256):
+        return 403, "verification refused"
+    return 200, challenge
+
+
+def read_delivery(body: bytes, signature: str | None, *, secret: str, limit: int,
+                  kind: str) -> Dict[str, Any]:
+    """A signed webhook delivery of object ``kind`` (``page``,
+    ``whatsapp_business_account``), checked before anything in it is read.
+
+    Raises:
+        bot.channels.base.BadRequest: 413 too large, 403 unsigned or forged, 400 not
+            a delivery of that kind.
+    """
+    from bot.channels.base import BadRequest, check_storable
+
+    if len(body) > limit:
+        raise BadRequest("delivery too large", 413)
+    if not check_signature(secret, body, signature):
+        raise BadRequest("missing or wrong X-Hub-Signature-256", 403)
+    try:
+        payload = json.loads(body)
+        check_storable(payload, max_depth=16, max_items=20_000)
+    except (ValueError, RecursionError, BadRequest):
+        raise BadRequest("not a delivery (JSON)") from None
+    if not isinstance(payload, dict) or payload.get("object") != kind or \
+            not isinstance(payload.get("entry"), list):
+        raise BadRequest(f"not a {kind} delivery")
+    return payload
 
 
 class GraphError(Exception):
@@ -47,7 +103,7 @@ class GraphError(Exception):
     @property
     def outside_window(self) -> bool:
         """Meta refused because the customer's messaging window has closed."""
-        return self.subcode in OUTSIDE_WINDOW_SUBCODES or (
+        return self.subcode in OUTSIDE_WINDOW_SUBCODES or self.code in OUTSIDE_WINDOW_CODES or (
             self.code == 10 and "window" in self.message.lower())
 
 
@@ -65,12 +121,15 @@ class GraphApi:
         timeout: Seconds per call.
         attempts: Tries per call on 5xx, network errors and rate limits.
         backoff: Seconds before the second try (tripled each time).
+        bearer: Send the token as ``Authorization: Bearer`` (WhatsApp), not as the
+            ``access_token`` parameter (Messenger).
     """
 
     def __init__(self, *, base: str, version: str, page_token: str, timeout: float = 10.0,
-                 attempts: int = 4, backoff: float = 0.25) -> None:
+                 attempts: int = 4, backoff: float = 0.25, bearer: bool = False) -> None:
         self.base = f"{base.rstrip('/')}/{version}"
         self._token = page_token
+        self._bearer = bearer
         self.timeout = timeout
         self.attempts = attempts
         self.backoff = backoff
@@ -89,8 +148,18 @@ class GraphApi:
         if self._session is not None:
             await self._session.close()
 
-    async def post(self, path: str, body: Dict[str, Any]) -> Dict[str, Any]:
-        """A Graph API ``POST`` with retries; Meta's JSON answer.
+    @property
+    def auth_headers(self) -> Dict[str, str]:
+        """``Authorization`` for a bearer token (WhatsApp's media downloads need it)."""
+        return {"Authorization": f"Bearer {self._token}"} if self._bearer else {}
+
+    async def get(self, path: str) -> Dict[str, Any]:
+        """A Graph API ``GET`` with retries; Meta's JSON answer."""
+        return await self.post(path, None)
+
+    async def post(self, path: str, body: Dict[str, Any] | None) -> Dict[str, Any]:
+        """A Graph API ``POST`` (``GET`` when ``body`` is ``None``) with retries;
+        Meta's JSON answer.
 
         Raises:
             GraphError: Meta refused it, or did not answer after every try.
@@ -98,23 +167,28 @@ class GraphApi:
         import aiohttp
 
         delay = self.backoff
+        params = {} if self._bearer else {"access_token": self._token}
+        headers = {"Content-Type": "application/json", **self.auth_headers}
         for attempt in range(1, self.attempts + 1):
             retry: GraphError | None = None
             try:
-                async with self._http().post(
-                        f"{self.base}{path}", params={"access_token": self._token},
-                        data=json.dumps(body, ensure_ascii=False).encode(),
-                        headers={"Content-Type": "application/json"},
-                        allow_redirects=False) as reply:
+                async with self._http().request(
+                        "GET" if body is None else "POST", f"{self.base}{path}",
+                        params=params, headers=headers, allow_redirects=False,
+                        data=None if body is None else
+                        json.dumps(body, ensure_ascii=False).encode()) as reply:
                     data = await reply.content.read(256 * 1024)
                     answer = _json(data)
                     error = answer.get("error") if isinstance(answer.get("error"), dict) \
                         else None
                     if reply.status < 300 and error is None:
                         return answer
+                    details = ((error or {}).get("error_data") or {}).get("details") \
+                        if isinstance((error or {}).get("error_data"), dict) else None
                     failure = GraphError(
                         int((error or {}).get("code") or reply.status),
-                        str((error or {}).get("message") or f"HTTP {reply.status}")[:300],
+                        (str((error or {}).get("message") or f"HTTP {reply.status}")
+                         + (f" ({details})" if details else ""))[:400],
                         subcode=(error or {}).get("error_subcode"), status=reply.status)
                     if reply.status >= 500 or failure.code in RATE_LIMITED or (
                             error or {}).get("is_transient"):
@@ -187,11 +261,13 @@ def allowed_host(host: str, hosts: Sequence[str]) -> bool:
 
 async def fetch_attachment(url: str, *, hosts: Sequence[str], limit: int, timeout: float,
                            test_origin: str | None = None,
-                           resolve: Resolver = _resolve) -> bytes:
+                           resolve: Resolver = _resolve,
+                           headers: Dict[str, str] | None = None) -> bytes:
     """A customer's attachment from Meta's CDN (see the module docstring).
 
     ``test_origin`` (``MESSENGER_TEST_CDN_ORIGIN``, tests only) is one
-    ``scheme://host:port`` allowed as it is, for the tests' fake CDN.
+    ``scheme://host:port`` allowed as it is, for the tests' fake CDN. ``headers``:
+    sent with the download (WhatsApp's media URLs need the access token).
 
     Raises:
         AttachmentRefused: Not allowed, too big, too slow, or not there.
@@ -228,7 +304,7 @@ async def fetch_attachment(url: str, *, hosts: Sequence[str], limit: int, timeou
     try:
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout),
                                          connector=connector) as http, \
-                http.get(target, allow_redirects=False) as reply:
+                http.get(target, allow_redirects=False, headers=headers or {}) as reply:
             if reply.status != 200:
                 raise AttachmentRefused(f"the CDN answered {reply.status}"
                                         + (" (redirects are not followed)"

@@ -1,0 +1,560 @@
+"""One turn pipeline for every messaging platform (WeChat, Messenger, WhatsApp).
+
+A platform adapter (:class:`PlatformChannel`'s subclass, one module per platform)
+supplies only what is truly its platform's: checking and parsing a delivery into
+:class:`Incoming` items, what a platform-specific message means
+(:meth:`PlatformChannel.understand`), fetching a photo, rendering the assistant's
+answer in its formats and limits, sending, its messaging windows, and its own
+handoff. Everything else is written here, once:
+
+1. **De-duplication and durability**: :meth:`PlatformChannel.accept` stores the
+   items (:class:`bot.channels.inbox.Inbox`, keyed by the platform's message id)
+   before the webhook answers the platform; a retried delivery adds nothing, and
+   an item stored just before a restart is answered when the server is back
+   (:meth:`PlatformChannel.resume`).
+2. **Ordering**: one queue per conversation; a customer's messages are answered in
+   the order they were received, different customers at the same time.
+3. **The turn** (:meth:`PlatformChannel.process`): the message is kept in the
+   conversation's history (:class:`bot.channels.outbox.Outbox`: history, language,
+   the messaging window); a conversation the platform's own inbox holds is left to
+   it (or taken back, where a message means the platform's session ended); what the
+   message means; unsupported media answered politely; the gate (linked customer,
+   limits); the photo fetched and stored; then :func:`take_turn`: a person holding
+   the conversation gets the message, otherwise the assistant answers.
+4. **Delivery** (:meth:`PlatformChannel.send_bodies`): the window rule (automated
+   and a person's windows, a template outside them where the platform has one),
+   render, send, keep. Agents' messages and notices come through
+   :meth:`PlatformChannel.push`, called by the delivery pipeline
+   (:mod:`bot.channels.delivery`), which stores each with its status and retries.
+
+:func:`take_turn` is also the turn of the REST channel and the web widget: held →
+person, else the assistant, and a polite apology when the assistant fails.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any, Awaitable, Callable, Dict, List, Sequence
+
+from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
+from sanic import Blueprint, response
+from sanic.response import HTTPResponse
+
+from bot.channels.base import POLITE as SHARED_POLITE
+from bot.channels.base import (
+    TAPPED,
+    Admitted,
+    BadRequest,
+    admit_platform,
+    deliver,
+    message_body,
+    photo_message,
+    polite,
+    register_pusher,
+    register_typist,
+    shared_gate,
+    shared_media,
+)
+from bot.channels.handover import (
+    back_from_platform,
+    for_a_person,
+    handed_to_platform,
+    holding,
+    queued_since,
+    spoken,
+)
+from bot.channels.inbox import Inbox, Item
+from bot.channels.links import shared_links
+from bot.channels.outbox import Outbox
+from bot.components.language import detect_language
+from bot.settings import ChannelSettings, settings
+from handoff import PLATFORM, Holding
+
+logger = logging.getLogger(__name__)
+
+OUTGOING = ("assistant", "agent", "notice")
+IDLE_SECONDS = 60.0  # a conversation's queue ends when idle this long
+
+Handler = Callable[[UserMessage], Awaitable[Any]]
+
+# what an item is (Incoming.kind)
+MESSAGE = "message"          # text, a tapped button, a menu key: the assistant reads it
+PHOTO = "photo"              # a photo (Incoming.media is the platform's reference)
+UNSUPPORTED = "unsupported"  # audio, video, files, stickers, locations: a polite answer
+CONTROL = "control"          # the platform's inbox handed the conversation back
+NOTHING = "nothing"          # kept for the history and the window only (an event)
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """One item of a platform's delivery, parsed by its adapter.
+
+    Attributes:
+        key: The platform's id of the message (de-duplication).
+        user: The platform's id of the customer: the conversation's sender.
+        kind: :data:`MESSAGE`, :data:`PHOTO`, :data:`UNSUPPORTED`, :data:`CONTROL`
+            or :data:`NOTHING`.
+        text: What the assistant reads (a button's payload rather than its title).
+        said: What the customer wrote or tapped (history, language, the desk).
+        media: The platform's reference to a photo (a media id, a CDN URL).
+        meta: The adapter's own (kept with the item; e.g. the platform's message id
+            to mark read, the account a reply comes from).
+        metadata: The adapter's metadata for Rasa (``locale`` is added here).
+        record: The adapter's fields kept with the message in the history.
+    """
+
+    key: str
+    user: str
+    kind: str
+    text: str = ""
+    said: str = ""
+    media: str = ""
+    meta: Dict[str, Any] = field(default_factory=dict)
+    metadata: Dict[str, Any] = field(default_factory=dict)
+    record: Dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def kept(cls, body: Dict[str, Any]) -> "Incoming":
+        """The item as :meth:`PlatformChannel.accept` stored it."""
+        return cls(**{k: body[k] for k in cls.__dataclass_fields__ if k in body})
+
+
+class SendFailed(Exception):
+    """The platform did not take a message (``outside_window``: its window is closed)."""
+
+    def __init__(self, message: str, *, outside_window: bool = False) -> None:
+        super().__init__(message)
+        self.outside_window = outside_window
+
+
+class ReplySlot:
+    """The webhook's own answer while the platform still waits for it (WeChat's
+    passive reply): the first rendered message that ``accepts`` takes is the reply,
+    the rest go through the platform's API. Once the webhook stopped waiting, every
+    message goes through the API."""
+
+    def __init__(self, accepts: Callable[[Any], bool]) -> None:
+        self._future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._accepts = accepts
+
+    def give(self, out: Any) -> bool:
+        """Make ``out`` the reply; ``False`` when the webhook no longer waits."""
+        if self._future.done():
+            return False
+        self._future.set_result(out)
+        return True
+
+    def offer(self, outs: List[Any]) -> List[Any]:
+        """The messages left to send after the reply took its part."""
+        if outs and self._accepts(outs[0]) and self.give(outs[0]):
+            return outs[1:]
+        self.close()
+        return outs
+
+    def close(self) -> None:
+        """No reply from this turn (the webhook answers with an empty one)."""
+        if not self._future.done():
+            self._future.set_result(None)
+
+    async def wait(self, seconds: float) -> Any | None:
+        """The reply if it comes within ``seconds``; ``None`` otherwise (and later
+        messages go through the API)."""
+        try:
+            return await asyncio.wait_for(asyncio.shield(self._future), max(seconds, 0.01))
+        except asyncio.TimeoutError:
+            self.close()
+            return self._future.result()
+
+
+async def take_turn(agent: Any, on_new_message: Handler, message: Admitted, output: Any, *,
+                    channel: str, said: str, current: Holding | None = None,
+                    before: Callable[[], Awaitable[Any]] | None = None) -> bool:
+    """The turn of every channel: while a person holds the conversation the message
+    goes to them (``False``: no answer from the assistant); otherwise the assistant
+    answers into ``output``, or, when it fails, a polite apology in the customer's
+    language does (``True``). ``before`` runs once the assistant is to answer (a
+    typing hint)."""
+    if await for_a_person(agent, message.sender, text=spoken(message),
+                          metadata=message.metadata, channel=channel, current=current):
+        return False
+    if before is not None:
+        await before()
+    if not await deliver(on_new_message, UserMessage(
+            message.text, output, message.sender, input_channel=channel,
+            metadata=message.metadata), sender=message.sender):
+        await output.send_text_message(message.sender, polite("failed", said or message.text))
+    return True
+
+
+class PlatformChannel(InputChannel):
+    """A messaging platform's channel on the one pipeline (see the module docstring).
+
+    A subclass sets the class attributes and implements :meth:`routes`,
+    :meth:`render` and :meth:`send`; the other hooks have defaults.
+    """
+
+    channel = ""                       # the channel's name (the URL prefix)
+    default_language = "en"            # a customer's language before they wrote any
+    platform_inbox = ""                # the platform's own support inbox, if any
+    window_seconds = 24 * 3600.0       # automated messages after the customer's last
+    person_window_seconds = 24 * 3600.0  # a person's messages after the customer's last
+    releases_on_message = False        # a message means the platform's inbox let go
+    platform_handoff = False           # queued conversations go to the platform's inbox
+    typing_before_answer = False       # show typing while the assistant thinks
+
+    @classmethod
+    def name(cls) -> str:
+        """The channel's name: ``/webhooks/<name>/webhook``."""
+        return cls.channel
+
+    @classmethod
+    def from_credentials(cls, credentials: Dict[str, Any] | None) -> "PlatformChannel":
+        """Settings come from the environment (:mod:`bot.settings`)."""
+        return cls()
+
+    def __init__(self) -> None:
+        self.settings: ChannelSettings = settings()
+        self.outbox = Outbox(self.settings.channel_db_url, channel=self.channel)
+        self.inbox = Inbox(self.settings.channel_db_url, channel=self.channel)
+        self._queues: Dict[str, asyncio.Queue[tuple[Item, ReplySlot | None]]] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._on_new_message: Handler | None = None
+        self._app: Any = None
+
+    # --- what a platform supplies --------------------------------------------------------
+
+    @property
+    def enabled(self) -> bool:
+        """Whether the platform is configured on this server."""
+        raise NotImplementedError
+
+    def routes(self, hook: Blueprint) -> None:
+        """Add the platform's webhook routes (verify, receive) to ``hook``."""
+        raise NotImplementedError
+
+    def render(self, bodies: List[Dict[str, Any]]) -> tuple[List[Any], Dict[str, Any]]:
+        """Messages (``text``, ``buttons``, ``image``, ``custom``, ``author``) as the
+        platform's messages, in order, and what to keep with the last one in the
+        history (WeChat's numbered choices)."""
+        raise NotImplementedError
+
+    async def send(self, user: str, out: Any, *, person: bool) -> None:
+        """Send one rendered message (``person``: written by a person of the shop).
+
+        Raises:
+            SendFailed: The platform refused it.
+        """
+        raise NotImplementedError
+
+    async def understand(self, item: Incoming, lang: str) -> Incoming | str | None:
+        """What a message means on this platform: the item (changed or not), a polite
+        answer to send instead of the assistant's, or ``None`` (nothing to do)."""
+        return item
+
+    async def fetch_media(self, item: Incoming) -> bytes:
+        """The bytes of the photo ``item.media`` refers to."""
+        raise NotImplementedError
+
+    async def reading(self, item: Incoming) -> None:
+        """The customer's message was taken (a read receipt, where the platform has one)."""
+
+    async def typing(self, user: str, on: bool) -> bool:
+        """Show or hide that someone is typing; whether the platform could."""
+        return False
+
+    async def outside_window(self, user: str, bodies: List[Dict[str, Any]], *,
+                             person: bool) -> List[Any] | None:
+        """What may be sent once the window has closed (a template); ``None``: nothing."""
+        return None
+
+    def window_refusal(self, person: bool) -> str:
+        """Why a message outside the window was not sent (for the desk)."""
+        hours = (self.person_window_seconds if person else self.window_seconds) / 3600
+        return (f"not delivered: {self.channel} allows "
+                f"{'a person' if person else 'automated messages'} to write within "
+                f"{hours:g} hours of the customer's last message")
+
+    async def to_platform(self, user: str, slot: ReplySlot | None) -> bool:
+        """Hand a conversation the assistant has just queued for a person to the
+        platform's own support inbox; ``False``: the shop's desk keeps it."""
+        return False
+
+    # --- wiring --------------------------------------------------------------------------
+
+    def blueprint(self, on_new_message: Handler) -> Blueprint:
+        """The platform's routes, and its leftovers answered once the server runs."""
+        hook = Blueprint(f"{self.channel}_webhook", __name__)
+        self._on_new_message = on_new_message
+        for shared in (shared_gate, shared_media, shared_links):
+            shared()  # opened at start, not on the first message
+        if self.enabled:
+            register_pusher(self.channel, self.push)
+            register_typist(self.channel, self._typist)
+        self.routes(hook)
+
+        @hook.listener("after_server_start")
+        async def resume(app: Any, loop: Any) -> None:
+            self._app = app
+            if self.enabled:
+                await self.resume()
+
+        return hook
+
+    def get_output_channel(self) -> Any:
+        """Rasa's messages outside a request (reminders, external events): sent like
+        an agent's, through the delivery pipeline."""
+        from bot.channels.push_output import PushOutput
+
+        return PushOutput(self.channel)
+
+    def get_metadata(self, request: Any) -> Dict[str, Any] | None:
+        """Metadata of a request (the pipeline sets its own)."""
+        return None
+
+    @staticmethod
+    def plain(text: str, status: int = 200) -> HTTPResponse:
+        """A short text answer to the platform."""
+        return response.text(text, status=status, headers={
+            "X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"})
+
+    # --- receiving -----------------------------------------------------------------------
+
+    async def accept(self, request: Any, items: Sequence[Incoming], *,
+                     slot: Callable[[], ReplySlot] | None = None) -> List[ReplySlot | None]:
+        """Store a delivery's items (once per key) and queue the new ones behind the
+        same customer's earlier ones; for each new item, its reply slot (when
+        ``slot`` makes one). Call before answering the platform.
+
+        Raises:
+            sqlalchemy.exc.SQLAlchemyError: Not stored: answer 503 so the platform
+                sends the delivery again.
+        """
+        self._app = request.app
+        stored = await self.inbox.put([(item.key, item.user, asdict(item)) for item in items])
+        slots: List[ReplySlot | None] = []
+        for row in stored:
+            made = slot() if slot is not None else None
+            slots.append(made)
+            self._enqueue(row, made)
+        return slots
+
+    async def resume(self) -> None:
+        """Answer what a stopped process stored and never answered."""
+        left = await asyncio.to_thread(self.inbox.pending)
+        if left:
+            logger.info("%s: answering %d item(s) left by the last run", self.channel,
+                        len(left))
+        for row in left:
+            self._enqueue(row, None)
+
+    def _enqueue(self, row: Item, slot: ReplySlot | None) -> None:
+        queue = self._queues.get(row.conversation)
+        if queue is None:
+            queue = self._queues[row.conversation] = asyncio.Queue()
+            task = asyncio.get_running_loop().create_task(self._worker(row.conversation,
+                                                                       queue))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        queue.put_nowait((row, slot))
+
+    async def _worker(self, user: str,
+                      queue: asyncio.Queue[tuple[Item, ReplySlot | None]]) -> None:
+        """One customer's items in order; ends when idle."""
+        while True:
+            try:
+                row, slot = await asyncio.wait_for(queue.get(), timeout=IDLE_SECONDS)
+            except asyncio.TimeoutError:
+                if queue.empty():
+                    self._queues.pop(user, None)
+                    return
+                continue
+            try:
+                await self.process(Incoming.kept(row.body), slot)
+            except Exception:  # noqa: BLE001 - one bad item never stops the customer's queue
+                logger.exception("%s item %d failed", self.channel, row.id)
+            finally:
+                if slot is not None:
+                    slot.close()
+            try:
+                await self.inbox.done(row.id)
+            except Exception:  # noqa: BLE001 - answered; at worst it is answered again
+                logger.exception("%s item %d not marked done", self.channel, row.id)
+
+    async def process(self, item: Incoming, slot: ReplySlot | None = None) -> None:
+        """One item, start to end (see the module docstring)."""
+        if item.kind == CONTROL:
+            if self.platform_inbox:
+                await back_from_platform(item.user, platform=self.platform_inbox)
+            return
+        # kept for the history, the messaging window and the language (a retry of an
+        # item the inbox has not marked done is recorded once and answered again)
+        await self.outbox.customer_message(item.user, item.key[:64], {
+            "text": item.said[:self.settings.max_message_chars], "kind": item.kind,
+            **item.record})
+        current = await holding(item.user)
+        if current is not None and current.holder == PLATFORM:
+            if not self.releases_on_message:
+                return  # the platform's own inbox holds the conversation
+            await back_from_platform(item.user, platform=self.platform_inbox)
+            current = None
+        lang = detect_language(item.said) or await self.outbox.language(
+            item.user, default=self.default_language)
+        if item.kind == NOTHING:
+            return
+        if item.kind == UNSUPPORTED:
+            await self.send_bodies(item.user, [{"text": SHARED_POLITE["unsupported_media"][
+                lang]}], slot=slot)
+            return
+        meaning = await self.understand(item, lang)
+        if meaning is None:
+            return
+        if isinstance(meaning, str):
+            await self.send_bodies(item.user, [{"text": meaning}], slot=slot)
+            return
+        item = meaning
+        await self.reading(item)
+        metadata = {**item.metadata, "locale": lang}
+        if item.said and item.text.startswith("/") and item.said != item.text:
+            metadata[TAPPED] = item.said[:200]  # the history shows what was tapped
+        admitted = await admit_platform(
+            channel=self.channel, user=item.user, text=item.text, said=item.said, lang=lang,
+            metadata=metadata, photo=item.kind == PHOTO)
+        if not isinstance(admitted, Admitted):
+            if admitted:  # a limit, said politely
+                await self.send_bodies(item.user, [{"text": admitted}], slot=slot)
+            return
+        if item.kind == PHOTO:
+            try:
+                data = await self.fetch_media(item)
+                ref, _ = await asyncio.get_running_loop().run_in_executor(
+                    None, lambda: shared_media().put(data, sender=item.user))
+            except Exception as exc:  # noqa: BLE001 - the platform failed or the file is refused
+                logger.info("%s photo not taken (%s)", self.channel, type(exc).__name__)
+                await self.send_bodies(item.user, [{"text": SHARED_POLITE["photo_failed"][
+                    lang]}], slot=slot)
+                return
+            admitted = photo_message(admitted, ref.media_id)
+            current = None  # read again: the download took a while
+        await self._answer(item, admitted, current, slot)
+
+    async def _answer(self, item: Incoming, admitted: Admitted, current: Holding | None,
+                      slot: ReplySlot | None) -> None:
+        started = time.time()
+
+        class Collector(CollectingOutputChannel):
+            @classmethod
+            def name(cls) -> str:
+                return self.channel
+
+        collector = Collector()
+        agent = self._app.ctx.agent
+        assert self._on_new_message is not None
+
+        async def typing() -> None:
+            if self.typing_before_answer:
+                await self.typing(item.user, True)
+
+        if not await take_turn(agent, self._on_new_message, admitted, collector,
+                               channel=self.channel, said=item.said, current=current,
+                               before=typing):
+            return
+        if self.platform_handoff and await queued_since(item.user, started) and \
+                await self.to_platform(item.user, slot):
+            await handed_to_platform(item.user, platform=self.platform_inbox,
+                                     channel=self.channel)
+            return
+        await self.send_bodies(item.user, [message_body(m) for m in collector.messages],
+                               slot=slot)
+
+    # --- sending -------------------------------------------------------------------------
+
+    async def _age(self, user: str) -> float | None:
+        """Seconds since the customer's last message (``None``: never wrote)."""
+        last = await self.outbox.latest(user, ("customer",), limit=1)
+        return time.time() - last[0].created_at if last else None
+
+    async def send_bodies(self, user: str, bodies: List[Dict[str, Any]], *,
+                          role: str = "assistant", slot: ReplySlot | None = None) -> int:
+        """Send and keep messages; the last kept one's id (0: nothing kept).
+
+        The assistant's messages are kept even when the platform refused them (the
+        history says what it answered; the failure is logged). A person's or a
+        notice's are kept once sent.
+
+        Raises:
+            BadRequest: For a person's message or a notice only: 409 outside the
+                window, 502 when the platform refused it.
+        """
+        bodies = [b for b in bodies if b]
+        if not bodies or not self.enabled:
+            return 0
+        automated = role == "assistant"
+        person = role == "agent"
+        age = await self._age(user)
+        outs, keep = self.render(bodies)
+        last = 0
+        closed = age is None or age > (self.person_window_seconds if person else
+                                       self.window_seconds)
+        if closed:
+            late = await self.outside_window(user, bodies, person=person)
+            if late is None:
+                if automated:
+                    logger.warning("%s (%s)", self.window_refusal(False), user)
+                    return 0
+                raise BadRequest(self.window_refusal(person), 409)
+            outs = late
+        if automated:
+            last = await self._keep(user, role, bodies, keep)
+        if slot is not None:
+            outs = slot.offer(outs)
+        try:
+            try:
+                await self._send_all(user, outs, person=person)
+            except SendFailed as exc:
+                # the platform's clock says the window has closed: what may still go
+                late = None if closed or not exc.outside_window else \
+                    await self.outside_window(user, bodies, person=person)
+                if late is None:
+                    raise
+                await self._send_all(user, late, person=person)
+        except SendFailed as exc:
+            if automated:
+                logger.warning("%s message to %s not delivered: %s", self.channel, user, exc)
+                return last
+            raise BadRequest(f"not delivered: {exc}", 409 if exc.outside_window else 502
+                             ) from None
+        if automated:
+            return last
+        return await self._keep(user, role if role in OUTGOING else "agent", bodies, keep)
+
+    async def _send_all(self, user: str, outs: List[Any], *, person: bool) -> None:
+        for out in outs:
+            await self.send(user, out, person=person)
+
+    async def _keep(self, user: str, role: str, bodies: List[Dict[str, Any]],
+                    keep: Dict[str, Any]) -> int:
+        last = 0
+        for i, body in enumerate(bodies):
+            final = i == len(bodies) - 1
+            last = (await self.outbox.append(user, role, {**body, **keep} if final and keep
+                                             else body)).id
+        return last
+
+    async def push(self, conversation: str, message: Dict[str, Any], role: str) -> int:
+        """A message outside a reply (a person's, a notice, the handback), for the
+        delivery pipeline; the kept message's id.
+
+        Raises:
+            BadRequest: 409 outside the window, 502 when the platform refused it.
+        """
+        body = message_body(message)
+        if not body:
+            raise BadRequest("the message has nothing to show (text, buttons, image, custom)")
+        return await self.send_bodies(conversation, [body],
+                                      role="agent" if role == "agent" else "notice")
+
+    async def _typist(self, conversation: str, on: bool, author: str) -> bool:
+        return await self.typing(conversation, on)
