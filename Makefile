@@ -182,7 +182,7 @@ desk-user: $(STAMPS)/actions-venv ## Create a desk account: make desk-user USER_
 	  --role "$(or $(ROLE),agent)" --capacity "$(or $(CAPACITY),3)"
 
 .PHONY: link-customer
-link-customer: $(STAMPS)/bot-venv ## Link a WeChat OpenID or Messenger PSID to a customer: make link-customer CHANNEL=wechat|messenger ID=<id> CUSTOMER=C10001 (no CUSTOMER: unlink)
+link-customer: $(STAMPS)/bot-venv ## Link a WeChat OpenID, Messenger PSID or WhatsApp wa_id to a customer: make link-customer CHANNEL=wechat|messenger|whatsapp ID=<id> CUSTOMER=C10001 (no CUSTOMER: unlink)
 	@test -n "$(CHANNEL)" -a -n "$(ID)" || { echo "usage: make link-customer CHANNEL=wechat ID=<openid> CUSTOMER=C10001"; exit 2; }
 	@SHOP_DATA_DIR="$(SHOP_DATA_DIR)" $(BOT_PY) -m bot.channels.links $(if $(CUSTOMER),link,unlink) "$(CHANNEL)" "$(ID)" $(CUSTOMER)
 
@@ -249,6 +249,10 @@ bench-wechat: venv data train ## WeChat's 5-second rule against a fake WeChat pl
 .PHONY: bench-messenger
 bench-messenger: venv data train ## Messenger against a fake Graph API: webhook acknowledgement and answer p50/p95 at 1 and 20 customers (table + plot)
 	$(ACT_PY) -m scripts.bench_messenger
+
+.PHONY: bench-whatsapp
+bench-whatsapp: venv data train ## WhatsApp against a fake Cloud API: webhook acknowledgement and answer p50/p95 at 1 and 20 customers (table + plot)
+	$(ACT_PY) -m scripts.bench_whatsapp
 
 .PHONY: bench-nlu
 bench-nlu: $(STAMPS)/bot-venv ## Train the NLU pipeline on Banking77 + CLINC150 (DATASETS=path) and score it (table + plot)

@@ -99,6 +99,46 @@ class MessengerSettings:
 
 
 @dataclass(frozen=True)
+class WhatsAppSettings:
+    """A WhatsApp Business phone number on the Cloud API (``bot/channels/whatsapp.py``);
+    off without an app secret.
+
+    Attributes:
+        app_secret: The Meta app's secret (signs every delivery); ``None``: off (404).
+        verify_token: The token typed into the app's webhook settings.
+        access_token: A system user's access token (``Authorization: Bearer``).
+        phone_number_id: The business phone number's id (``/<id>/messages``).
+        api_base: The Graph API (the tests point it at a fake).
+        api_version: Graph API version.
+        media_hosts: Hosts (and their subdomains) media files are downloaded from.
+        test_media_origin: One ``scheme://host:port`` fetched as it is (tests only).
+        template: The approved template sent outside the 24-hour window (a person's
+            reply as its one body parameter); empty: nothing is sent outside it.
+        template_languages: The template's language code per customer language.
+        max_body_bytes: Largest delivery.
+        api_timeout: Seconds per API call and per media download.
+    """
+
+    app_secret: str | None = None
+    verify_token: str | None = None
+    access_token: str | None = None
+    phone_number_id: str = ""
+    api_base: str = "https://graph.facebook.com"
+    api_version: str = "v21.0"
+    media_hosts: tuple[str, ...] = ("fbsbx.com", "fbcdn.net", "whatsapp.net")
+    test_media_origin: str | None = None
+    template: str = ""
+    template_languages: tuple[tuple[str, str], ...] = (("en", "en_US"), ("zh", "zh_CN"))
+    max_body_bytes: int = 1024 * 1024
+    api_timeout: float = 10.0
+
+    @property
+    def enabled(self) -> bool:
+        """Whether the channel is configured."""
+        return bool(self.app_secret and self.access_token and self.phone_number_id)
+
+
+@dataclass(frozen=True)
 class ChannelSettings:
     """Limits and secrets shared by every customer-facing channel.
 
@@ -165,6 +205,7 @@ class ChannelSettings:
     desk_token: str | None = None
     wechat: WeChatSettings = WeChatSettings()
     messenger: MessengerSettings = MessengerSettings()
+    whatsapp: WhatsAppSettings = WhatsAppSettings()
 
 
 def _int(env: dict[str, str], name: str, default: int, low: int, high: int) -> int:
@@ -217,6 +258,7 @@ def load_settings(env: dict[str, str] | None = None) -> ChannelSettings:
         desk_token=env.get("DESK_TOKEN") or None,
         wechat=_wechat(env),
         messenger=_messenger(env),
+        whatsapp=_whatsapp(env),
     )
 
 
@@ -225,6 +267,62 @@ def _choice(env: dict[str, str], name: str, default: str, allowed: tuple[str, ..
     if value not in allowed:
         raise SettingsError(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
     return value
+
+
+def _graph(env: dict[str, str], prefix: str) -> tuple[str, str, str | None]:
+    """``<prefix>_API_BASE``, ``<prefix>_API_VERSION`` and ``<prefix>_TEST_..._ORIGIN``
+    of a channel on Meta's Graph API, checked."""
+    api_base = (env.get(f"{prefix}_API_BASE") or "https://graph.facebook.com").rstrip("/")
+    if not api_base.startswith(("https://", "http://")):
+        raise SettingsError(f"{prefix}_API_BASE must be an http(s) URL")
+    version = env.get(f"{prefix}_API_VERSION") or "v21.0"
+    if not (version.startswith("v") and version[1:].replace(".", "").isdigit()):
+        raise SettingsError(f"{prefix}_API_VERSION must look like v21.0")
+    name = f"{prefix}_TEST_{'CDN' if prefix == 'MESSENGER' else 'MEDIA'}_ORIGIN"
+    test_origin = (env.get(name) or "").rstrip("/") or None
+    if test_origin is not None and (test_origin.count("/") != 2
+                                    or not test_origin.startswith(("http://", "https://"))):
+        raise SettingsError(f"{name} must be scheme://host:port")
+    return api_base, version, test_origin
+
+
+def _hosts(raw: str) -> tuple[str, ...]:
+    return tuple(h.strip().lower().lstrip(".") for h in raw.split(",") if h.strip())
+
+
+def _whatsapp(env: dict[str, str]) -> WhatsAppSettings:
+    secret = env.get("WHATSAPP_APP_SECRET") or None
+    token = env.get("WHATSAPP_ACCESS_TOKEN") or None
+    verify_token = env.get("WHATSAPP_VERIFY_TOKEN") or None
+    number = env.get("WHATSAPP_PHONE_NUMBER_ID", "")
+    if secret is not None and not (token and verify_token and number):
+        raise SettingsError("WHATSAPP_APP_SECRET is set: WHATSAPP_ACCESS_TOKEN, "
+                            "WHATSAPP_VERIFY_TOKEN and WHATSAPP_PHONE_NUMBER_ID are needed too")
+    if verify_token is not None and len(verify_token) < 16:
+        raise SettingsError("WHATSAPP_VERIFY_TOKEN must be at least 16 characters")
+    if number and not (number.isdigit() and len(number) <= 32):
+        raise SettingsError("WHATSAPP_PHONE_NUMBER_ID must be the number's id (digits)")
+    api_base, version, test_origin = _graph(env, "WHATSAPP")
+    languages = []
+    for pair in (env.get("WHATSAPP_TEMPLATE_LANGUAGES") or "en:en_US,zh:zh_CN").split(","):
+        lang, _, code = pair.partition(":")
+        if lang.strip() not in ("en", "zh") or not code.strip():
+            raise SettingsError("WHATSAPP_TEMPLATE_LANGUAGES must look like en:en_US,zh:zh_CN")
+        languages.append((lang.strip(), code.strip()))
+    template = env.get("WHATSAPP_TEMPLATE", "")
+    if template and not template.replace("_", "").isalnum():
+        raise SettingsError("WHATSAPP_TEMPLATE must be a template's name (a-z, 0-9, _)")
+    return WhatsAppSettings(
+        app_secret=secret, verify_token=verify_token, access_token=token,
+        phone_number_id=number, api_base=api_base, api_version=version,
+        media_hosts=_hosts(env.get("WHATSAPP_MEDIA_HOSTS") or
+                           "fbsbx.com,fbcdn.net,whatsapp.net"),
+        test_media_origin=test_origin, template=template,
+        template_languages=tuple(languages),
+        max_body_bytes=_int(env, "WHATSAPP_MAX_BODY_BYTES", 1024 * 1024, 1024,
+                            16 * 1024 * 1024),
+        api_timeout=_int(env, "WHATSAPP_API_TIMEOUT_MS", 10000, 500, 60000) / 1000,
+    )
 
 
 def _messenger(env: dict[str, str]) -> MessengerSettings:
@@ -236,19 +334,8 @@ def _messenger(env: dict[str, str]) -> MessengerSettings:
                             "MESSENGER_VERIFY_TOKEN are needed too")
     if verify_token is not None and len(verify_token) < 16:
         raise SettingsError("MESSENGER_VERIFY_TOKEN must be at least 16 characters")
-    api_base = (env.get("MESSENGER_API_BASE") or "https://graph.facebook.com").rstrip("/")
-    if not api_base.startswith(("https://", "http://")):
-        raise SettingsError("MESSENGER_API_BASE must be an http(s) URL")
-    version = env.get("MESSENGER_API_VERSION") or "v21.0"
-    if not (version.startswith("v") and version[1:].replace(".", "").isdigit()):
-        raise SettingsError("MESSENGER_API_VERSION must look like v21.0")
-    hosts = tuple(h.strip().lower().lstrip(".") for h in
-                  (env.get("MESSENGER_CDN_HOSTS") or "fbcdn.net,fbsbx.com").split(",")
-                  if h.strip())
-    test_origin = (env.get("MESSENGER_TEST_CDN_ORIGIN") or "").rstrip("/") or None
-    if test_origin is not None and (test_origin.count("/") != 2
-                                    or not test_origin.startswith(("http://", "https://"))):
-        raise SettingsError("MESSENGER_TEST_CDN_ORIGIN must be scheme://host:port")
+    api_base, version, test_origin = _graph(env, "MESSENGER")
+    hosts = _hosts(env.get("MESSENGER_CDN_HOSTS") or "fbcdn.net,fbsbx.com")
     return MessengerSettings(
         app_secret=secret, verify_token=verify_token, page_token=page_token,
         app_id=env.get("MESSENGER_APP_ID", ""), api_base=api_base, api_version=version,

@@ -17,6 +17,7 @@ Prints the table for docs/benchmarks.md and writes ``reports/bench_messenger.jso
 and ``reports/bench_messenger.png``.
 
 Usage: ``python -m scripts.bench_messenger [--conversations 8] [--concurrency 20]``
+(``scripts.bench_whatsapp`` runs the same against the fake WhatsApp Cloud API).
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ SCRIPTS = {
 QUIET = 1.5  # seconds without a new Send API message after which an answer is complete
 
 
-def conversation(fake: FakeMessenger, shop: str, lang: str, progress: Any
+def conversation(fake: Any, shop: str, lang: str, progress: Any
                  ) -> list[dict[str, Any]]:
     """One customer's conversation; a record per message."""
     user = str(uuid.uuid4().int)[:16]
@@ -79,7 +80,7 @@ def conversation(fake: FakeMessenger, shop: str, lang: str, progress: Any
     return records
 
 
-def run(fake: FakeMessenger, shop: str, concurrency: int, conversations: int
+def run(fake: Any, shop: str, concurrency: int, conversations: int
         ) -> list[dict[str, Any]]:
     """``conversations`` conversations, ``concurrency`` at a time."""
     langs = ["zh" if i % 2 else "en" for i in range(conversations)]
@@ -127,7 +128,8 @@ def print_table(rows: list[dict[str, Any]]) -> None:
               f"{r['last_p50_s']:.2f} / {r['last_p95_s']:.2f} s |")
 
 
-def plot(records: list[dict[str, Any]], path: Path) -> None:
+def plot(records: list[dict[str, Any]], path: Path, *,
+         title: str = "Messenger channel against a fake Graph API") -> None:
     """Acknowledgement and answer times, per concurrency."""
     import matplotlib
 
@@ -157,22 +159,24 @@ def plot(records: list[dict[str, Any]], path: Path) -> None:
     right.set_title("Answer time (cumulative)")
     right.grid(alpha=0.3)
     right.legend(fontsize=7)
-    fig.suptitle("Messenger channel against a fake Graph API (real Rasa + action server)")
+    fig.suptitle(f"{title} (real Rasa + action server)")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=120)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Command-line entry point."""
+def main(argv: list[str] | None = None, *, fake_class: Any = FakeMessenger,
+         name: str = "messenger", title: str = "Messenger channel against a fake Graph API"
+         ) -> int:
+    """Command-line entry point (``make bench-whatsapp`` runs it with the fake Cloud API)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--conversations", type=int, default=8,
                         help="conversations one at a time (20 at once run 2.5x as many)")
     parser.add_argument("--concurrency", type=int, default=20)
     parser.add_argument("--out", type=Path, default=Path("reports"))
     args = parser.parse_args(argv)
-    fake = FakeMessenger().start()
-    with tempfile.TemporaryDirectory(prefix="bench-messenger-") as tmp:
+    fake = fake_class().start()
+    with tempfile.TemporaryDirectory(prefix=f"bench-{name}-") as tmp:
         print("starting the stack on a fresh demo shop...", file=sys.stderr)
         stack = Stack(data_dir=Path(tmp), extra_env={
             **fake.env(), "LIMIT_MESSAGES_PER_SENDER": "1000000"}).start()
@@ -189,11 +193,11 @@ def main(argv: list[str] | None = None) -> int:
     rows = summarise(records)
     print_table(rows)
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "bench_messenger.json").write_text(json.dumps(
+    (args.out / f"bench_{name}.json").write_text(json.dumps(
         {"machine": platform.platform(), "rows": rows, "records": records}, indent=1,
         ensure_ascii=False))
-    plot(records, args.out / "bench_messenger.png")
-    print(f"wrote {args.out / 'bench_messenger.json'} and {args.out / 'bench_messenger.png'}")
+    plot(records, args.out / f"bench_{name}.png", title=title)
+    print(f"wrote {args.out / f'bench_{name}.json'} and {args.out / f'bench_{name}.png'}")
     return 0
 
 

@@ -86,7 +86,8 @@ def main(argv: list[str] | None = None) -> int:
     from bot.settings import settings
 
     parser = argparse.ArgumentParser(description="Link a messaging-platform user (a WeChat "
-                                                 "OpenID, a Messenger PSID) to a customer")
+                                                 "OpenID, a Messenger PSID, a WhatsApp wa_id) to a "
+                                                 "customer")
     parser.add_argument("action", choices=("link", "unlink"))
     parser.add_argument("channel")
     parser.add_argument("user")

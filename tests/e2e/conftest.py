@@ -21,6 +21,7 @@ from scripts.stack import MODEL, Stack, import_catalog, index_shelf_photos
 from tests.e2e.browser import browser  # noqa: F401 - one Chromium for the whole session
 from tests.fakes.messenger import FakeMessenger
 from tests.fakes.wechat import FakeWeChat
+from tests.fakes.whatsapp import FakeWhatsApp
 from tests.knowledge_graph.test_grocery_store import GROCERY
 
 # Every test client of the shared stack writes from 127.0.0.1, so the limits per
@@ -58,12 +59,23 @@ def messenger() -> Iterator[FakeMessenger]:
 
 
 @pytest.fixture(scope="session")
+def whatsapp() -> Iterator[FakeWhatsApp]:
+    """The fake WhatsApp Cloud API every stack's WhatsApp channel talks to."""
+    fake = FakeWhatsApp().start()
+    try:
+        yield fake
+    finally:
+        fake.stop()
+
+
+@pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory, wechat: FakeWeChat,
-          messenger: FakeMessenger) -> Iterator[Stack]:
+          messenger: FakeMessenger, whatsapp: FakeWhatsApp) -> Iterator[Stack]:
     if not MODEL.exists():
         pytest.fail(f"{MODEL} is missing: run `make train` (make test does) first")
     s = Stack(data_dir=tmp_path_factory.mktemp("e2e-data"),
-              extra_env={**ONE_ADDRESS_FOR_ALL, **wechat.env(), **messenger.env()},
+              extra_env={**ONE_ADDRESS_FOR_ALL, **wechat.env(), **messenger.env(),
+                         **whatsapp.env()},
               api_token=API_TOKEN, storefront=True, desk=True)
     try:
         yield s.start()
@@ -116,7 +128,7 @@ def stack_with(work: Path, write_csv: Callable[[Path], None], mapping_name: str,
 
 @pytest.fixture(scope="session")
 def grocery(tmp_path_factory: pytest.TempPathFactory, wechat: FakeWeChat,
-            messenger: FakeMessenger) -> Iterator[Stack]:
+            messenger: FakeMessenger, whatsapp: FakeWhatsApp) -> Iterator[Stack]:
     if not (GROCERY / "classes.csv").is_file():
         pytest.skip(f"Grocery Store dataset not found at {GROCERY} (set DATASETS)")
     def index_photos(stack: Stack) -> None:  # the catalog images plus 3 shelf photos each
@@ -125,6 +137,7 @@ def grocery(tmp_path_factory: pytest.TempPathFactory, wechat: FakeWeChat,
     for stack, report in stack_with(
             tmp_path_factory.mktemp("grocery"),
             lambda out: write_grocery(derive_grocery(GROCERY), out), "grocery_store.yml",
-            after=index_photos, storefront=True, env={**wechat.env(), **messenger.env()}):
+            after=index_photos, storefront=True,
+            env={**wechat.env(), **messenger.env(), **whatsapp.env()}):
         assert report.sync.added == 81 and not report.plan.rejected
         yield stack
