@@ -4,10 +4,11 @@
 - :class:`GraphApi`: ``POST`` and ``GET`` over ``aiohttp`` with a timeout per call
   and retries with backoff on 5xx, network errors and Meta's rate limits
   (codes 4, 17, 32, 613; WhatsApp's 80007, 130429, 131056). Errors are
-  :class:`GraphError` with Meta's code and subcode; callers log them, nothing is
-  raised into Rasa. Messenger's calls: the Send API (messages, ``typing_on``,
-  ``mark_seen``) and thread control (``pass_thread_control``); the access token
-  goes as a query parameter (Messenger) or ``Authorization: Bearer`` (WhatsApp).
+  :class:`GraphError` with Meta's code and subcode (and WhatsApp's details);
+  callers log them, nothing is raised into Rasa. Messenger's calls: the Send API
+  (messages, ``typing_on``, ``mark_seen``) and thread control
+  (``pass_thread_control``); the access token goes as a query parameter
+  (Messenger) or ``Authorization: Bearer`` (WhatsApp).
 - :func:`fetch_attachment`: a customer's photo from Meta's CDN: ``https`` only,
   from the configured CDN hosts only, no redirect followed, no private,
   loopback or link-local address (checked on the resolved address, and the
@@ -20,8 +21,6 @@ The base URL and API version are configurable (``MESSENGER_API_BASE``,
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
 import ipaddress
 import json
 import logging
@@ -35,56 +34,6 @@ RATE_LIMITED = (4, 17, 32, 613, 80007, 130429, 131056)
 OUTSIDE_WINDOW_SUBCODES = (2018278, 2018108, 2018109)  # Messenger: 24 h / 7 days passed
 OUTSIDE_WINDOW_CODES = (131047,)  # WhatsApp: more than 24 hours since the customer wrote
 PAGE_INBOX_APP_ID = "263902037430900"
-
-
-# --- Meta's webhooks (Messenger and WhatsApp alike) ------------------------------------------
-
-
-def check_signature(secret: str, body: bytes, header: str | None) -> bool:
-    """``X-Hub-Signature-256: sha256=<hex>`` of the raw body, in constant time."""
-    if not header or not header.startswith("sha256="):
-        return False
-    expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected.encode(), header[7:].strip().encode())
-
-
-def verify_subscription(args: Any, token: str | None) -> tuple[int, str]:
-    """Meta's webhook verification (``hub.mode=subscribe``, the verify token,
-    ``hub.challenge``): the status and text to answer."""
-    if not token:
-        return 404, "this channel is not configured on this server"
-    given = args.get("hub.verify_token", "")
-    challenge = args.get("hub.challenge", "")
-    if args.get("hub.mode") != "subscribe" or not hmac.compare_digest(
-            given.encode(), token.encode()) or not (0 < len(challenge) <= 256):
-        return 403, "verification refused"
-    return 200, challenge
-
-
-def read_delivery(body: bytes, signature: str | None, *, secret: str, limit: int,
-                  kind: str) -> Dict[str, Any]:
-    """A signed webhook delivery of object ``kind`` (``page``,
-    ``whatsapp_business_account``), checked before anything in it is read.
-
-    Raises:
-        bot.channels.base.BadRequest: 413 too large, 403 unsigned or forged, 400 not
-            a delivery of that kind.
-    """
-    from bot.channels.base import BadRequest, check_storable
-
-    if len(body) > limit:
-        raise BadRequest("delivery too large", 413)
-    if not check_signature(secret, body, signature):
-        raise BadRequest("missing or wrong X-Hub-Signature-256", 403)
-    try:
-        payload = json.loads(body)
-        check_storable(payload, max_depth=16, max_items=20_000)
-    except (ValueError, RecursionError, BadRequest):
-        raise BadRequest("not a delivery (JSON)") from None
-    if not isinstance(payload, dict) or payload.get("object") != kind or \
-            not isinstance(payload.get("entry"), list):
-        raise BadRequest(f"not a {kind} delivery")
-    return payload
 
 
 class GraphError(Exception):

@@ -48,18 +48,8 @@ from __future__ import annotations
 import logging
 from typing import Any, Dict, List
 
-from sanic import Blueprint
-from sanic.request import Request
-from sanic.response import HTTPResponse
-
-from bot.channels.base import BadRequest
-from bot.channels.graph_api import (
-    GraphApi,
-    GraphError,
-    fetch_attachment,
-    read_delivery,
-    verify_subscription,
-)
+from bot.channels.graph_api import GraphError, fetch_attachment
+from bot.channels.meta import MetaChannel, cut, lang_of, signed_text, split_text
 from bot.channels.pipeline import (
     CONTROL,
     MESSAGE,
@@ -67,11 +57,9 @@ from bot.channels.pipeline import (
     PHOTO,
     UNSUPPORTED,
     Incoming,
-    PlatformChannel,
     ReplySlot,
     SendFailed,
 )
-from bot.components.language import detect_language
 from bot.settings import MessengerSettings
 
 logger = logging.getLogger(__name__)
@@ -92,51 +80,23 @@ POLITE = {
 }
 
 
-def _cut(text: str, limit: int) -> str:
-    text = " ".join(str(text).split())
-    return text if len(text) <= limit else text[:limit - 1] + "…"
-
-
-def _lang(text: str) -> str:
-    return detect_language(text) or "en"
-
-
-def split_text(text: str, limit: int = MAX_TEXT) -> List[str]:
-    """Parts of at most ``limit`` characters, cut at line ends, else at spaces."""
-    parts: List[str] = []
-    rest = text.strip()
-    while len(rest) > limit:
-        cut = rest.rfind("\n", 0, limit)
-        if cut < limit // 2:
-            cut = rest.rfind(" ", 0, limit)
-        if cut < limit // 2:
-            cut = limit
-        parts.append(rest[:cut].strip())
-        rest = rest[cut:].strip()
-    if rest:
-        parts.append(rest)
-    return parts
-
-
 def render(bodies: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
     """A turn's (or a pushed) messages as Send API ``message`` objects, in order."""
     out: List[Dict[str, Any]] = []
     for body in bodies:
-        text = str(body.get("text") or "").strip()
-        if text and body.get("author"):
-            text = f"{body['author']}: {text}"
+        text = signed_text(body)
         buttons = body.get("buttons") or []
-        parts = split_text(text) if text else []
+        parts = split_text(text, MAX_TEXT) if text else []
         if buttons:
             groups = [buttons[i:i + MAX_QUICK_REPLIES]
                       for i in range(0, len(buttons), MAX_QUICK_REPLIES)]
             for part in parts[:-1]:
                 out.append({"text": part})
-            head = parts[-1] if parts else POLITE["more"][_lang(text)]
+            head = parts[-1] if parts else POLITE["more"][lang_of(text)]
             for i, group in enumerate(groups):
-                out.append({"text": head if i == 0 else POLITE["more"][_lang(text)],
+                out.append({"text": head if i == 0 else POLITE["more"][lang_of(text)],
                             "quick_replies": [
-                                {"content_type": "text", "title": _cut(b["title"], MAX_TITLE),
+                                {"content_type": "text", "title": cut(b["title"], MAX_TITLE),
                                  "payload": str(b["payload"])[:1000]} for b in group]})
         else:
             out.extend({"text": part} for part in parts)
@@ -155,15 +115,15 @@ def render(bodies: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
 
 def _element(card: Dict[str, Any]) -> Dict[str, Any]:
     subtitle = " · ".join(str(x) for x in (card.get("price"), card.get("reason")) if x)
-    element: Dict[str, Any] = {"title": _cut(card.get("title") or card.get("sku") or "?",
+    element: Dict[str, Any] = {"title": cut(card.get("title") or card.get("sku") or "?",
                                              MAX_ELEMENT_TEXT),
-                               "subtitle": _cut(subtitle, MAX_ELEMENT_TEXT)}
+                               "subtitle": cut(subtitle, MAX_ELEMENT_TEXT)}
     if isinstance(card.get("image"), str) and card["image"].startswith("http"):
         element["image_url"] = card["image"]
     buttons = [b for b in card.get("buttons") or [] if isinstance(b, dict)
                and isinstance(b.get("payload"), str)][:3]
     if buttons:
-        element["buttons"] = [{"type": "postback", "title": _cut(b.get("title") or
+        element["buttons"] = [{"type": "postback", "title": cut(b.get("title") or
                                                                  POLITE["tell_more"]["en"],
                                                                  MAX_TITLE),
                                "payload": b["payload"][:1000]} for b in buttons]
@@ -213,10 +173,12 @@ def parse_item(item: Dict[str, Any], *, app_id: str) -> Incoming | None:
     return Incoming(key=key, user=psid, kind=MESSAGE, text=text, said=said, record=record)
 
 
-class MessengerInput(PlatformChannel):
+class MessengerInput(MetaChannel):
     """The Messenger channel (see the module docstring)."""
 
     channel = CHANNEL
+    title = "Messenger"
+    delivery_kind = "page"
     default_language = "en"
     platform_inbox = PAGE_INBOX
     window_seconds = float(STANDARD_WINDOW)
@@ -226,48 +188,14 @@ class MessengerInput(PlatformChannel):
     def __init__(self) -> None:
         super().__init__()
         self.config: MessengerSettings = self.settings.messenger
+        self.connect(self.config, token=self.config.page_token)
         self.platform_handoff = self.config.handoff == PAGE_INBOX
-        self.api = GraphApi(base=self.config.api_base, version=self.config.api_version,
-                            page_token=self.config.page_token or "",
-                            timeout=self.config.api_timeout) if self.config.enabled else None
 
-    @property
-    def enabled(self) -> bool:
-        """Configured with an app secret and a page token."""
-        return self.api is not None
-
-    def routes(self, hook: Blueprint) -> None:
-        """``GET`` (verification) and ``POST`` (deliveries) on ``/webhook``."""
-        plain = self.plain
-
-        @hook.route("/webhook", methods=["GET"])
-        async def verify(request: Request) -> HTTPResponse:
-            status, text = verify_subscription(
-                request.args, self.config.verify_token if self.enabled else None)
-            return plain(text, status)
-
-        @hook.route("/webhook", methods=["POST"])
-        async def receive(request: Request) -> HTTPResponse:
-            if not self.enabled:
-                return plain("Messenger is not configured on this server", 404)
-            try:
-                payload = read_delivery(
-                    bytes(request.body or b""), request.headers.get("x-hub-signature-256"),
-                    secret=self.config.app_secret or "", limit=self.config.max_body_bytes,
-                    kind="page")
-            except BadRequest as exc:
-                logger.info("Messenger delivery refused: %s", exc)
-                return plain(str(exc), exc.status)
-            # standby items (another app holds the thread) are not ours to answer
-            items = [parsed for raw in payload["entry"] if isinstance(raw, dict)
-                     for item in raw.get("messaging") or [] if isinstance(item, dict)
-                     if (parsed := parse_item(item, app_id=self.config.app_id)) is not None]
-            try:  # acknowledged at once (Meta retries slow webhooks), answered in order
-                await self.accept(request, items)
-            except Exception:  # noqa: BLE001 - not kept: Meta sends the delivery again
-                logger.exception("Messenger delivery not stored; answering 503")
-                return plain("temporarily unavailable", 503)
-            return plain("EVENT_RECEIVED")
+    def items(self, payload: Dict[str, Any]) -> List[Incoming]:
+        """Every entry's ``messaging`` items (``standby`` ones are another app's)."""
+        return [parsed for raw in payload["entry"] if isinstance(raw, dict)
+                for item in raw.get("messaging") or [] if isinstance(item, dict)
+                if (parsed := parse_item(item, app_id=self.config.app_id)) is not None]
 
     async def fetch_media(self, item: Incoming) -> bytes:
         """A photo from Meta's CDN (checked: :func:`fetch_attachment`)."""

@@ -3,9 +3,8 @@
 A platform adapter on the one pipeline (:mod:`bot.channels.pipeline`): only what is
 WhatsApp's is here.
 
-**Receiving.** ``GET`` answers Meta's verification; every ``POST`` is checked with
-``X-Hub-Signature-256`` before anything is read (:func:`read_delivery`), then
-acknowledged at once. A delivery's ``messages`` changes for this phone number
+**Receiving.** Meta's verification and signed deliveries as for Messenger
+(:class:`bot.channels.meta.MetaChannel`). A delivery's ``messages`` changes for this phone number
 become items: ``text``; ``interactive`` replies (a reply button's or a list row's
 id is what the assistant reads, its title what the customer tapped); a template's
 quick-reply ``button``; ``image`` (fetched through the media endpoint: ``GET
@@ -34,27 +33,15 @@ from __future__ import annotations
 import logging
 from typing import Any, Dict, List
 
-from sanic import Blueprint
-from sanic.request import Request
-from sanic.response import HTTPResponse
-
-from bot.channels.base import BadRequest
-from bot.channels.graph_api import (
-    GraphApi,
-    GraphError,
-    fetch_attachment,
-    read_delivery,
-    verify_subscription,
-)
+from bot.channels.graph_api import GraphError, fetch_attachment
+from bot.channels.meta import MetaChannel, cut, lang_of, signed_text, split_text
 from bot.channels.pipeline import (
     MESSAGE,
     PHOTO,
     UNSUPPORTED,
     Incoming,
-    PlatformChannel,
     SendFailed,
 )
-from bot.components.language import detect_language
 from bot.settings import WhatsAppSettings
 
 logger = logging.getLogger(__name__)
@@ -79,26 +66,6 @@ WORDS = {
 }
 
 
-def _cut(text: Any, limit: int) -> str:
-    text = " ".join(str(text).split())
-    return text if len(text) <= limit else text[:limit - 1] + "…"
-
-
-def _lang(text: str) -> str:
-    return detect_language(text) or "en"
-
-
-def _parts(text: str, limit: int) -> List[str]:
-    """Parts of at most ``limit`` characters, cut at line ends, else at spaces."""
-    parts, rest = [], text.strip()
-    while len(rest) > limit:
-        cut = max(rest.rfind("\n", 0, limit), rest.rfind(" ", 0, limit))
-        cut = cut if cut >= limit // 2 else limit
-        parts.append(rest[:cut].strip())
-        rest = rest[cut:].strip()
-    return parts + ([rest] if rest else [])
-
-
 def _choices(text: str, rows: List[Dict[str, str]], lang: str) -> List[Dict[str, Any]]:
     """Reply buttons (up to three, titles distinct) or lists of rows ``{id, title[,
     description]}`` (ids distinct, as WhatsApp requires)."""
@@ -121,21 +88,19 @@ def render(bodies: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
     """A turn's (or a pushed) messages as Cloud API message objects, in order."""
     out: List[Dict[str, Any]] = []
     for body in bodies:
-        text = str(body.get("text") or "").strip()
-        if text and body.get("author"):
-            text = f"{body['author']}: {text}"
-        lang = _lang(text)
+        text = signed_text(body)
+        lang = lang_of(text)
         buttons = body.get("buttons") or []
-        rows = [{"id": str(b["payload"])[:MAX_ID], "title": _cut(b["title"], MAX_ROW_TITLE)}
+        rows = [{"id": str(b["payload"])[:MAX_ID], "title": cut(b["title"], MAX_ROW_TITLE)}
                 for b in buttons]
         if rows:
-            parts = _parts(text, MAX_BODY) or [WORDS["choose"][lang]]
+            parts = split_text(text, MAX_BODY) or [WORDS["choose"][lang]]
             out.extend({"type": "text", "text": {"body": p}} for p in parts[:-1])
             if len(rows) <= MAX_BUTTONS:
-                rows = [{**r, "title": _cut(r["title"], MAX_BUTTON_TITLE)} for r in rows]
+                rows = [{**r, "title": cut(r["title"], MAX_BUTTON_TITLE)} for r in rows]
             out.extend(_choices(parts[-1], rows, lang))
         else:
-            out.extend({"type": "text", "text": {"body": p}} for p in _parts(text, MAX_TEXT))
+            out.extend({"type": "text", "text": {"body": p}} for p in split_text(text, MAX_TEXT))
         if isinstance(body.get("image"), str) and body["image"].startswith("http"):
             out.append({"type": "image", "image": {"link": body["image"]}})
         custom = body.get("custom") or {}
@@ -147,19 +112,19 @@ def render(bodies: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
                 price = str(card.get("price") or "")
                 if isinstance(card.get("image"), str) and card["image"].startswith("http"):
                     out.append({"type": "image", "image": {"link": card["image"], "caption":
-                                _cut(" — ".join(x for x in (title, price) if x), MAX_CAPTION)}})
+                                cut(" — ".join(x for x in (title, price) if x), MAX_CAPTION)}})
                 payload = next((b["payload"] for b in card.get("buttons") or []
                                 if isinstance(b, dict) and isinstance(b.get("payload"), str)),
                                None)
                 if payload:
-                    row = {"id": payload[:MAX_ID], "title": _cut(title, MAX_ROW_TITLE)}
+                    row = {"id": payload[:MAX_ID], "title": cut(title, MAX_ROW_TITLE)}
                     detail = " · ".join(str(x) for x in (price, card.get("reason")) if x)
-                    products.append({**row, "description": _cut(detail, MAX_ROW_DESCRIPTION)}
+                    products.append({**row, "description": cut(detail, MAX_ROW_DESCRIPTION)}
                                     if detail else row)
             if products:
-                lang = _lang(" ".join(p["title"] for p in products))
+                lang = lang_of(" ".join(p["title"] for p in products))
                 if len(products) <= MAX_BUTTONS:
-                    products = [{"id": p["id"], "title": _cut(p["title"], MAX_BUTTON_TITLE)}
+                    products = [{"id": p["id"], "title": cut(p["title"], MAX_BUTTON_TITLE)}
                                 for p in products]
                 out.extend(_choices(WORDS["products"][lang], products, lang))
     return out
@@ -198,64 +163,34 @@ def parse_message(message: Dict[str, Any]) -> Incoming | None:
     return Incoming(kind=UNSUPPORTED, **common)  # audio, video, document, sticker, ...
 
 
-class WhatsAppInput(PlatformChannel):
+class WhatsAppInput(MetaChannel):
     """The WhatsApp channel (see the module docstring)."""
 
     channel = CHANNEL
+    title = "WhatsApp"
+    delivery_kind = "whatsapp_business_account"
     default_language = "en"
     window_seconds = person_window_seconds = WINDOW
 
     def __init__(self) -> None:
         super().__init__()
         self.config: WhatsAppSettings = self.settings.whatsapp
-        self.api = GraphApi(base=self.config.api_base, version=self.config.api_version,
-                            page_token=self.config.access_token or "", bearer=True,
-                            timeout=self.config.api_timeout) if self.config.enabled else None
+        self.connect(self.config, token=self.config.access_token, bearer=True)
 
-    @property
-    def enabled(self) -> bool:
-        """Configured with an app secret, an access token and a phone number id."""
-        return self.api is not None
-
-    def routes(self, hook: Blueprint) -> None:
-        """``GET`` (verification) and ``POST`` (deliveries) on ``/webhook``."""
-        plain = self.plain
-
-        @hook.route("/webhook", methods=["GET"])
-        async def verify(request: Request) -> HTTPResponse:
-            status, text = verify_subscription(
-                request.args, self.config.verify_token if self.enabled else None)
-            return plain(text, status)
-
-        @hook.route("/webhook", methods=["POST"])
-        async def receive(request: Request) -> HTTPResponse:
-            if not self.enabled:
-                return plain("WhatsApp is not configured on this server", 404)
-            try:
-                payload = read_delivery(
-                    bytes(request.body or b""), request.headers.get("x-hub-signature-256"),
-                    secret=self.config.app_secret or "", limit=self.config.max_body_bytes,
-                    kind="whatsapp_business_account")
-            except BadRequest as exc:
-                logger.info("WhatsApp delivery refused: %s", exc)
-                return plain(str(exc), exc.status)
-            items = []
-            for value in self._values(payload):
-                items += [parsed for m in value.get("messages") or [] if isinstance(m, dict)
-                          if (parsed := parse_message(m)) is not None]
-                for status in value.get("statuses") or []:
-                    if isinstance(status, dict) and status.get("status") == "failed":
-                        errors = status.get("errors") or [{}]
-                        logger.warning("WhatsApp message %s to %s failed: %s",
-                                       str(status.get("id"))[:128],
-                                       str(status.get("recipient_id"))[:20],
-                                       str(errors[0] if isinstance(errors, list) else "")[:300])
-            try:  # acknowledged at once (Meta retries slow webhooks), answered in order
-                await self.accept(request, items)
-            except Exception:  # noqa: BLE001 - not kept: Meta sends the delivery again
-                logger.exception("WhatsApp delivery not stored; answering 503")
-                return plain("temporarily unavailable", 503)
-            return plain("EVENT_RECEIVED")
+    def items(self, payload: Dict[str, Any]) -> List[Incoming]:
+        """The messages for this phone number; failed statuses are logged."""
+        items = []
+        for value in self._values(payload):
+            items += [parsed for m in value.get("messages") or [] if isinstance(m, dict)
+                      if (parsed := parse_message(m)) is not None]
+            for status in value.get("statuses") or []:
+                if isinstance(status, dict) and status.get("status") == "failed":
+                    errors = status.get("errors") or [{}]
+                    logger.warning("WhatsApp message %s to %s failed: %s",
+                                   str(status.get("id"))[:128],
+                                   str(status.get("recipient_id"))[:20],
+                                   str(errors[0] if isinstance(errors, list) else "")[:300])
+        return items
 
     def _values(self, payload: Dict[str, Any]) -> List[Dict[str, Any]]:
         """The ``messages`` changes' values for this phone number."""
@@ -311,7 +246,7 @@ class WhatsAppInput(PlatformChannel):
         return [{"type": "template", "template": {
             "name": self.config.template, "language": {"code": code},
             "components": [{"type": "body", "parameters": [
-                {"type": "text", "text": _cut(text, MAX_BODY)}]}]}}]
+                {"type": "text", "text": cut(text, MAX_BODY)}]}]}}]
 
     def window_refusal(self, person: bool) -> str:
         """WhatsApp's rule."""

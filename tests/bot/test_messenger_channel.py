@@ -13,10 +13,10 @@ import pytest
 from bot.channels.graph_api import (
     AttachmentRefused,
     allowed_host,
-    check_signature,
     fetch_attachment,
 )
-from bot.channels.messenger import render, split_text
+from bot.channels.messenger import MAX_TEXT, render
+from bot.channels.meta import check_signature, split_text
 from bot.settings import SettingsError, load_settings
 
 SECRET = "app-secret-0123456789"
@@ -34,10 +34,10 @@ def test_only_the_sha256_signature_of_the_raw_body_counts() -> None:
 
 def test_long_texts_split_at_2000_characters_at_line_ends() -> None:
     text = "\n".join(f"line {i}: " + "word " * 30 for i in range(40))
-    parts = split_text(text)
+    parts = split_text(text, MAX_TEXT)
     assert len(parts) > 1 and all(len(p) <= 2000 for p in parts)
     assert " ".join(parts).split() == text.split()
-    assert [len(p) for p in split_text("x" * 4500)] == [2000, 2000, 500]
+    assert [len(p) for p in split_text("x" * 4500, MAX_TEXT)] == [2000, 2000, 500]
 
 
 def test_buttons_become_quick_replies_cut_and_split_never_dropped() -> None:

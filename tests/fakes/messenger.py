@@ -21,31 +21,23 @@ them, in the documented wire format:
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import secrets
-import socket
 import threading
 import time
-from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlparse
 
 import requests
+
+from tests.fakes.server import Call as ShopCall
+from tests.fakes.server import MetaWebhookFake, Request
 
 VERSION = "v21.0"
 PAGE_ID = "1122334455"
 
 
-@dataclass
-class Call:
+class Call(ShopCall):
     """A Send API or thread-control call the shop made."""
-
-    at: float
-    path: str
-    body: dict[str, Any]
 
     @property
     def psid(self) -> str:
@@ -69,7 +61,8 @@ class Call:
         return " ".join(w for w in words if w)
 
 
-class FakeMessenger:
+class FakeMessenger(MetaWebhookFake):
+    channel = "messenger"
     """The platform (see the module docstring)."""
 
     def __init__(self, *, app_secret: str | None = None, verify_token: str | None = None,
@@ -88,16 +81,9 @@ class FakeMessenger:
         self.delays: dict[str, float] = {}
         self.fail_next: dict[str, list[tuple[int, dict[str, Any]]]] = {}
         self._lock = threading.Condition()
-        self._server: ThreadingHTTPServer | None = None
         self._mid = 0
 
     # --- the Graph API server ----------------------------------------------------------
-
-    @property
-    def url(self) -> str:
-        """Base URL (``MESSENGER_API_BASE`` and the fake CDN's origin)."""
-        assert self._server is not None
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
 
     def env(self) -> dict[str, str]:
         """The shop's settings for this page."""
@@ -108,50 +94,13 @@ class FakeMessenger:
                 "MESSENGER_TEST_CDN_ORIGIN": self.url}
 
     def start(self) -> FakeMessenger:
-        """Serve on a free loopback port."""
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def _handle(self, method: str) -> None:
-                parsed = urlparse(self.path)
-                query = {k: v[0] for k, v in parse_qs(parsed.query).items()}
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else b""
-                status, data, content_type, extra = fake._api(method, parsed.path, query,
-                                                              body)
-                self.send_response(status)
-                self.send_header("Content-Type", content_type)
-                self.send_header("Content-Length", str(len(data)))
-                for name, value in extra.items():
-                    self.send_header(name, value)
-                self.end_headers()
-                self.wfile.write(data)
-
-            def do_GET(self) -> None:  # noqa: N802 - http.server's name
-                self._handle("GET")
-
-            def do_POST(self) -> None:  # noqa: N802 - http.server's name
-                self._handle("POST")
-
-        sock = socket.socket()
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-        sock.close()
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        """Serve on a free loopback port (``MESSENGER_API_BASE`` and the fake CDN)."""
+        self.serve()
         return self
 
-    def stop(self) -> None:
-        """Stop serving."""
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
+    def answer(self, request: Request) -> tuple[int, bytes, str, dict[str, str]]:
+        """The Graph API's (or the CDN's) answer to one call."""
+        return self._api(request.method, request.path, request.query, request.body)
 
     def _error(self, status: int, code: int, message: str, *, subcode: int | None = None,
                kind: str = "OAuthException") -> tuple[int, bytes, str, dict[str, str]]:
@@ -253,17 +202,6 @@ class FakeMessenger:
 
     # --- Meta calling the shop ----------------------------------------------------------
 
-    def verify(self, shop: str, *, token: str | None = None,
-               mode: str = "subscribe") -> requests.Response:
-        """The webhook verification Meta makes when the URL is saved."""
-        return requests.get(f"{shop}/webhooks/messenger/webhook", params={
-            "hub.mode": mode, "hub.verify_token": token or self.verify_token,
-            "hub.challenge": "1158201444"}, timeout=10)
-
-    def sign(self, body: bytes) -> str:
-        """``X-Hub-Signature-256`` of a body."""
-        return "sha256=" + hmac.new(self.app_secret.encode(), body, hashlib.sha256).hexdigest()
-
     def item(self, psid: str, **event: Any) -> dict[str, Any]:
         """One ``messaging`` item from ``psid`` to the page."""
         self._mid += 1
@@ -320,11 +258,7 @@ class FakeMessenger:
             entry["standby"] = theirs
         body = raw if raw is not None else json.dumps({"object": "page",
                                                        "entry": [entry]}).encode()
-        headers = {"Content-Type": "application/json"}
-        if signature != "":
-            headers["X-Hub-Signature-256"] = signature or self.sign(body)
-        return requests.post(f"{shop}/webhooks/messenger/webhook", data=body, headers=headers,
-                             timeout=timeout)
+        return self.post(shop, body, signature=signature, timeout=timeout)
 
     # --- what the shop sent ---------------------------------------------------------------
 
@@ -337,12 +271,4 @@ class FakeMessenger:
 
     def wait_sent(self, psid: str, count: int, timeout: float = 30.0) -> list[Call]:
         """Wait until ``count`` messages reached ``psid``; all of them."""
-        deadline = time.monotonic() + timeout
-        with self._lock:
-            while True:
-                found = [c for c in self.calls if c.psid == psid
-                         and "sender_action" not in c.body and c.path.endswith("/me/messages")]
-                left = deadline - time.monotonic()
-                if len(found) >= count or left <= 0:
-                    return found
-                self._lock.wait(min(left, 0.5))
+        return self.wait_for(lambda: self.sent_to(psid), count, timeout)

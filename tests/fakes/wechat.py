@@ -27,19 +27,19 @@ import hashlib
 import json
 import os
 import secrets
-import socket
 import string
 import struct
 import threading
 import time
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlencode, urlparse
+from urllib.parse import urlencode
 
 import requests
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+from tests.fakes.server import FakeServer, Request
 
 MAX_TEXT_BYTES = 2048
 
@@ -143,7 +143,7 @@ class Sent:
         return ""
 
 
-class FakeWeChat:
+class FakeWeChat(FakeServer):
     """The platform (see the module docstring).
 
     Args:
@@ -176,16 +176,9 @@ class FakeWeChat:
         self.delays: dict[str, float] = {}           # path -> seconds
         self.fail_next: dict[str, list[int]] = {}    # path -> HTTP statuses to answer
         self._lock = threading.Condition()
-        self._server: ThreadingHTTPServer | None = None
         self._msg_id = int(time.time()) * 1000
 
     # --- the API server ---------------------------------------------------------------
-
-    @property
-    def url(self) -> str:
-        """Base URL of the fake API (``WECHAT_API_BASE``)."""
-        assert self._server is not None
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
 
     def env(self) -> dict[str, str]:
         """The shop's settings for this account."""
@@ -195,50 +188,13 @@ class FakeWeChat:
 
     def start(self) -> FakeWeChat:
         """Serve the API on a free loopback port."""
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def _answer(self, status: int, body: bytes, content_type: str) -> None:
-                self.send_response(status)
-                self.send_header("Content-Type", content_type)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def _handle(self, method: str) -> None:
-                parsed = urlparse(self.path)
-                query = {k: v[0] for k, v in parse_qs(parsed.query).items()}
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else b""
-                status, data, content_type = fake._api(method, parsed.path, query, body,
-                                                       self.headers.get("Content-Type", ""))
-                self._answer(status, data, content_type)
-
-            def do_GET(self) -> None:  # noqa: N802 - http.server's name
-                self._handle("GET")
-
-            def do_POST(self) -> None:  # noqa: N802 - http.server's name
-                self._handle("POST")
-
-        sock = socket.socket()
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-        sock.close()
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        self.serve()
         return self
 
-    def stop(self) -> None:
-        """Stop serving."""
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
+    def answer(self, request: Request) -> tuple[int, bytes, str]:
+        """WeChat's answer to one API call."""
+        return self._api(request.method, request.path, request.query, request.body,
+                         request.headers.get("Content-Type", ""))
 
     def _error(self, code: int, message: str, path: str) -> tuple[int, bytes, str]:
         with self._lock:

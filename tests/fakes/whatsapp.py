@@ -37,18 +37,16 @@ them, in the wire format of Meta's Cloud API documentation (not the shop's code)
 from __future__ import annotations
 
 import hashlib
-import hmac
 import json
 import secrets
-import socket
 import threading
 import time
-from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import urlparse
 
 import requests
+
+from tests.fakes.server import Call as ShopCall
+from tests.fakes.server import MetaWebhookFake, Request
 
 VERSION = "v21.0"
 PHONE_NUMBER_ID = "106540352242922"
@@ -58,13 +56,8 @@ TEMPLATE = "agent_reply"
 WINDOW = 24 * 3600
 
 
-@dataclass
-class Call:
+class Call(ShopCall):
     """A Cloud API call the shop made."""
-
-    at: float
-    path: str
-    body: dict[str, Any]
 
     @property
     def to(self) -> str:
@@ -102,7 +95,8 @@ class Call:
         return found
 
 
-class FakeWhatsApp:
+class FakeWhatsApp(MetaWebhookFake):
+    channel = "whatsapp"
     """The platform (see the module docstring)."""
 
     def __init__(self, *, app_secret: str | None = None, verify_token: str | None = None,
@@ -118,16 +112,9 @@ class FakeWhatsApp:
         self.delays: dict[str, float] = {}
         self.fail_next: dict[str, list[tuple[int, dict[str, Any]]]] = {}
         self._lock = threading.Condition()
-        self._server: ThreadingHTTPServer | None = None
         self._n = 0
 
     # --- the Cloud API server -----------------------------------------------------------
-
-    @property
-    def url(self) -> str:
-        """Base URL (``WHATSAPP_API_BASE`` and the media host's origin)."""
-        assert self._server is not None
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
 
     @property
     def messages_path(self) -> str:
@@ -144,47 +131,14 @@ class FakeWhatsApp:
                 "WHATSAPP_TEMPLATE": TEMPLATE}
 
     def start(self) -> FakeWhatsApp:
-        """Serve on a free loopback port."""
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def _handle(self, method: str) -> None:
-                parsed = urlparse(self.path)
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else b""
-                status, data, content_type = fake._api(
-                    method, parsed.path, parsed.query, self.headers.get("Authorization"), body)
-                self.send_response(status)
-                self.send_header("Content-Type", content_type)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def do_GET(self) -> None:  # noqa: N802 - http.server's name
-                self._handle("GET")
-
-            def do_POST(self) -> None:  # noqa: N802 - http.server's name
-                self._handle("POST")
-
-        sock = socket.socket()
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-        sock.close()
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        """Serve on a free loopback port (``WHATSAPP_API_BASE`` and the media host)."""
+        self.serve()
         return self
 
-    def stop(self) -> None:
-        """Stop serving."""
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
+    def answer(self, request: Request) -> tuple[int, bytes, str]:
+        """The Cloud API's answer to one call."""
+        return self._api(request.method, request.path, request.raw_query,
+                         request.headers.get("Authorization"), request.body)
 
     def _error(self, status: int, code: int, message: str, details: str = ""
                ) -> tuple[int, bytes, str]:
@@ -340,17 +294,6 @@ class FakeWhatsApp:
 
     # --- Meta calling the shop ----------------------------------------------------------
 
-    def verify(self, shop: str, *, token: str | None = None,
-               mode: str = "subscribe") -> requests.Response:
-        """The webhook verification Meta makes when the URL is saved."""
-        return requests.get(f"{shop}/webhooks/whatsapp/webhook", params={
-            "hub.mode": mode, "hub.verify_token": token or self.verify_token,
-            "hub.challenge": "1158201444"}, timeout=10)
-
-    def sign(self, body: bytes) -> str:
-        """``X-Hub-Signature-256`` of a body."""
-        return "sha256=" + hmac.new(self.app_secret.encode(), body, hashlib.sha256).hexdigest()
-
     def _message(self, wa_id: str, kind: str, content: dict[str, Any]) -> dict[str, Any]:
         with self._lock:
             self._n += 1
@@ -415,11 +358,7 @@ class FakeWhatsApp:
         body = raw if raw is not None else json.dumps({
             "object": "whatsapp_business_account", "entry": [{"id": WABA_ID, "changes": [
                 {"value": value, "field": "messages"}]}]}).encode()
-        headers = {"Content-Type": "application/json"}
-        if signature != "":
-            headers["X-Hub-Signature-256"] = signature or self.sign(body)
-        return requests.post(f"{shop}/webhooks/whatsapp/webhook", data=body, headers=headers,
-                             timeout=timeout)
+        return self.post(shop, body, signature=signature, timeout=timeout)
 
     # --- what the shop sent ---------------------------------------------------------------
 
@@ -431,11 +370,4 @@ class FakeWhatsApp:
 
     def wait_sent(self, wa_id: str, count: int, timeout: float = 30.0) -> list[Call]:
         """Wait until ``count`` messages reached ``wa_id``; all of them."""
-        deadline = time.monotonic() + timeout
-        with self._lock:
-            while True:
-                found = [c for c in self.calls if c.to == wa_id and c.kind != "read"]
-                left = deadline - time.monotonic()
-                if len(found) >= count or left <= 0:
-                    return found
-                self._lock.wait(min(left, 0.5))
+        return self.wait_for(lambda: self.sent_to(wa_id), count, timeout)
