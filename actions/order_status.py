@@ -9,8 +9,9 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import customer_identity, format_date, format_money, language, quote
+from actions.common import customer_identity, language, quote
 from actions.constants import ActionName, Response, Slot
+from actions.presentation import format_date, format_money
 from actions.services import order_service
 from actions.settings import settings
 from shop.errors import InvalidOrderNumber, OrderNotFound, TooManyAttempts

@@ -15,18 +15,9 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import (
-    currency_for,
-    customer_identity,
-    display_name,
-    format_date,
-    language,
-    price_text,
-    resolve_one,
-    resolve_products,
-    scaled_price,
-)
+from actions.common import customer_identity, language, resolve_one, resolve_products
 from actions.constants import ActionName, Response, Slot
+from actions.presentation import currency_for, display_name, format_date, price_text, scaled_price
 from actions.services import pricing_engine, product_facts, product_graph, shopper
 from knowledge_graph.graph import ProductDetails
 from pricing.engine import (

@@ -8,8 +8,9 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import currency_for, language, latest_entities, product_lines, resolve_one
+from actions.common import language, latest_entities, resolve_one
 from actions.constants import ActionName, Entity, Response, Slot
+from actions.presentation import currency_for, product_lines
 from actions.services import product_graph
 from actions.settings import settings
 

@@ -8,8 +8,9 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import currency_for, language, price_text, resolve_products, say
+from actions.common import language, resolve_products, say
 from actions.constants import ActionName, Response, Slot
+from actions.presentation import currency_for, price_text
 from actions.services import product_graph
 from knowledge_graph.graph import Comparison, ProductDetails
 

@@ -11,16 +11,9 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import (
-    currency_for,
-    display_name,
-    join_words,
-    language,
-    latest_entities,
-    pick_variant,
-    resolve_one,
-)
+from actions.common import language, latest_entities, pick_variant, resolve_one
 from actions.constants import ActionName, Entity, Intent, Response, Slot
+from actions.presentation import currency_for, display_name, join_words
 from actions.pricing import quoted_price_text
 from actions.services import product_graph
 from knowledge_graph.export import LOW_STOCK

@@ -10,17 +10,10 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import (
-    MATCH_THRESHOLD,
-    answered_about_a_product,
-    currency_for,
-    format_money,
-    language,
-    latest_entities,
-    product_lines,
-)
+from actions.common import MATCH_THRESHOLD, answered_about_a_product, language, latest_entities
 from actions.constants import ActionName, Entity, Response, Slot
 from actions.parsing import asks_cheaper, parse_money, price_limits
+from actions.presentation import currency_for, format_money, product_lines
 from actions.product_info import ActionProductInfo
 from actions.services import product_graph, text_encoder
 from actions.settings import settings

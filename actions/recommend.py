@@ -11,17 +11,16 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import (
-    currency_for,
     customer_identity,
     language,
     latest_entities,
-    product_card,
     product_entities,
     resolve_one,
     resolve_products,
 )
 from actions.constants import ActionName, Entity, Intent, Response, Slot
 from actions.parsing import asks_cheaper, price_limits
+from actions.presentation import currency_for, product_card
 from actions.services import order_service, product_graph, recommender
 from actions.settings import settings
 from knowledge_graph.graph import ProductGraph

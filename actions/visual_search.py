@@ -10,8 +10,9 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import currency_for, language, product_card
+from actions.common import language
 from actions.constants import ActionName, Response, Slot
+from actions.presentation import currency_for, product_card
 from actions.services import media_store, product_graph, recommender, visual_search
 from vision.errors import ImageError, MediaNotFound, VisionError
 from vision.search import Status

@@ -14,7 +14,7 @@ import logging
 import time
 from typing import Any
 
-from actions.common import currency_for, display_name, product_card
+from actions.presentation import currency_for, display_name, product_card
 from actions.services import (
     feedback_store,
     order_service,

@@ -133,7 +133,7 @@ def local_price(graph: Any, sku: str, currency: str, factor: float) -> str:
     """The price text of ``sku`` at ``factor`` times its list price in ``currency``."""
     from decimal import ROUND_HALF_UP, Decimal
 
-    from actions.common import format_money
+    from actions.presentation import format_money
 
     base = graph.details(sku, currency=currency).price
     cent = Decimal(1) if currency == "CNY" and factor == 1.0 else Decimal("0.01")

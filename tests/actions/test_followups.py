@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 from rasa_sdk import Tracker
 
-from actions.common import format_money, product_lines, variant_in_color
+from actions.common import variant_in_color
 from actions.constants import ActionName, Intent, Response, Slot
+from actions.presentation import format_money, product_lines
 from actions.pricing import ActionQuotePrice
 from actions.product_search import ActionSearchProducts
 from actions.recommend import ActionRecommend

@@ -120,7 +120,7 @@ def test_clicking_a_recommended_product_is_logged(demo_settings: Any) -> None:
 def test_card_images_are_urls_a_browser_can_load(demo_settings: Any,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     from actions import settings
-    from actions.common import public_image
+    from actions.presentation import public_image
 
     assert public_image("S1", "https://cdn.example/s1.jpg") == "https://cdn.example/s1.jpg"
     assert public_image("S1", None) is None

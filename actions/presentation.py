@@ -1,0 +1,137 @@
+"""How the shop's products, prices and dates read to a customer, in English and Chinese:
+the product cards, numbered lists and money of the assistant's answers and of the agent
+desk (which uses this module, not Rasa's SDK)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+from urllib.parse import quote as quote_url
+
+from actions.settings import settings
+from knowledge_graph.graph import ProductDetails, ProductGraph, ProductSummary
+
+CURRENCY_SIGNS = {"USD": "$", "CNY": "¥", "EUR": "€", "GBP": "£"}
+
+
+def currency_for(lang: str, graph: ProductGraph) -> str:
+    """The currency quoted to customers writing in ``lang`` (CURRENCY_EN / CURRENCY_ZH),
+    or the catalog's own currency when it has no prices in that one."""
+    s = settings()
+    return graph.pick_currency(s.default_currency_zh if lang == "zh" else s.default_currency_en)
+
+
+def format_money(amount: Decimal, currency: str) -> str:
+    """``$1,299.00``, ``¥6,499`` or ``12.50 EUR``-style price text."""
+    sign = CURRENCY_SIGNS.get(currency)
+    if currency == "CNY" and amount == amount.to_integral_value():
+        number = f"{amount:,.0f}"
+    else:
+        number = f"{amount:,.2f}"
+    return f"{sign}{number}" if sign else f"{number} {currency}"
+
+
+PRICE_ON_REQUEST = {"en": "price on request", "zh": "价格请咨询"}
+
+
+def price_text(amount: Decimal | None, currency: str, lang: str) -> str:
+    """A product's price as text, or "price on request" when it has none."""
+    return PRICE_ON_REQUEST[lang] if amount is None else format_money(amount, currency)
+
+
+MORE = {"en": "Tell me more", "zh": "了解详情"}
+
+
+def scaled_price(amount: Decimal, currency: str, factor: float) -> Decimal:
+    """``amount`` at ``factor`` times, rounded as quotes are (whole yuan at list price)."""
+    cent = Decimal(1) if currency == "CNY" and factor == 1.0 else Decimal("0.01")
+    return (amount * Decimal(repr(factor))).quantize(cent, rounding=ROUND_HALF_UP)
+
+
+def conversation_price(conversation: str | None, sku: str, amount: Decimal | None,
+                       currency: str) -> Decimal | None:
+    """The price of ``sku`` to show in ``conversation``: the one already quoted there.
+
+    The price policy quotes one price per product and conversation (audited in
+    the pricing ledger); lists and cards shown later in the same conversation
+    must agree with it rather than show the catalog price.
+    """
+    if conversation is None or amount is None:
+        return amount
+    from actions.services import pricing_ledger
+
+    record = pricing_ledger().find_quote(conversation, sku, "quote")
+    if record is None or not record.price or not record.list_price:
+        return amount
+    return scaled_price(amount, currency, record.price / record.list_price)
+
+
+def public_image(sku: str, image: str | None) -> str | None:
+    """A card's image as a browser can load it: an http(s) catalog URL as it is; a
+    local file through ``PRODUCT_IMAGE_URL`` (the shop's image server), else none."""
+    if not image:
+        return None
+    if image.startswith(("http://", "https://")):
+        return image
+    template = settings().product_image_url
+    return template.replace("{sku}", quote_url(sku, safe="")) if template else None
+
+
+def product_card(graph: ProductGraph, sku: str, *, lang: str, currency: str, payload: str,
+                 image: str | None, conversation: str | None = None,
+                 **extra: Any) -> dict[str, Any]:
+    """A product card for the chat widget: SKU, title, price, image, a "tell me more" button.
+
+    The price is the one quoted in ``conversation`` when there was one. ``extra``
+    fields (a reason, a score) are added to the card as they are.
+    """
+    summary = graph.summary(sku, currency=currency)
+    price = conversation_price(conversation, sku, summary.price, summary.currency)
+    return {"sku": sku, "title": display_name(summary, lang),
+            "price": price_text(price, summary.currency, lang), "image": public_image(sku, image),
+            **extra, "buttons": [{"title": MORE[lang], "payload": payload}]}
+
+
+def format_date(value: dt.datetime | dt.date | None, lang: str) -> str:
+    """A date as customers read it: ``Nov 3, 2026`` or ``2026年11月3日``."""
+    if value is None:
+        return "-"
+    if lang == "zh":
+        return f"{value.year}年{value.month}月{value.day}日"
+    return f"{value:%b} {value.day}, {value.year}"
+
+
+def display_name(item: ProductSummary | ProductDetails, lang: str) -> str:
+    """Model name plus colour, e.g. ``Anta C202 Running Shoes (red)``.
+
+    Sizes and capacities are left out: they rarely change what a customer asks
+    about (the price of a shoe is the same in every size).
+    """
+    model = item.model_zh if lang == "zh" else item.model_en
+    color = item.color_zh if lang == "zh" else item.color_en
+    if not color:
+        return model
+    return f"{model}（{color}）" if lang == "zh" else f"{model} ({color})"
+
+
+def product_lines(items: list[ProductSummary] | tuple[ProductSummary, ...], lang: str,
+                  conversation: str | None = None) -> str:
+    """A numbered list of products with prices (as quoted in ``conversation``), marking
+    ones out of stock."""
+    sold_out = "（缺货）" if lang == "zh" else " (out of stock)"
+    lines = []
+    for i, p in enumerate(items, start=1):
+        price = conversation_price(conversation, p.sku, p.price, p.currency)
+        lines.append(f"{i}. {display_name(p, lang)} — {price_text(price, p.currency, lang)}"
+                     + (sold_out if p.stock <= 0 else ""))
+    return "\n".join(lines)
+
+
+def join_words(words: list[str], lang: str) -> str:
+    """``a, b and c`` / ``a、b和c``."""
+    if lang == "zh":
+        return "、".join(words)
+    if len(words) <= 2:
+        return " and ".join(words)
+    return ", ".join(words[:-1]) + " and " + words[-1]
