@@ -4,7 +4,8 @@ Everything comes from the services the assistant itself uses
 (:mod:`actions.services`): the customer's segment and orders (:mod:`shop`),
 price quotes and coupons from the pricing audit (:mod:`pricing`), products from
 the graph (:mod:`knowledge_graph`); the transcript, intents, shown products and
-photos from the conversation's history on the Rasa server.
+photos from the conversation's history on the Rasa server. Prices are in the
+customer's currency, with the shop's own beside them when it differs.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import logging
 import time
 from typing import Any
 
-from actions.presentation import currency_for, display_name, product_card
+from actions.presentation import currency_for, display_name, product_card, scaled_price
 from actions.services import (
     feedback_store,
     order_service,
@@ -38,14 +39,31 @@ def product_images() -> dict[str, str | None]:
     return _images["by_sku"]
 
 
+def _shop_amount(sku: str, currency: str, factor: float | None = None
+                 ) -> tuple[str | None, str | None]:
+    """``sku``'s price in the shop's own currency (the catalog's main one), at
+    ``factor`` times its list price: ``(None, None)`` when the customer's currency is
+    the shop's, or the product has no price in it."""
+    graph = product_graph()
+    shop = graph.main_currency
+    if shop is None or shop == currency:
+        return None, None
+    price = graph.summary(sku, currency=shop).price
+    if price is None:
+        return None, None
+    return str(price if factor is None else scaled_price(price, shop, factor)), shop
+
+
 def _product(sku: str, lang: str) -> dict[str, Any] | None:
     graph = product_graph()
     if not graph.has_product(sku):
         return None
     summary = graph.summary(sku, currency=currency_for(lang, graph))
+    shop_price, shop_currency = _shop_amount(sku, summary.currency)
     return {"sku": sku, "name": display_name(summary, lang),
             "price": None if summary.price is None else str(summary.price),
-            "currency": summary.currency, "in_stock": summary.stock > 0}
+            "currency": summary.currency, "in_stock": summary.stock > 0,
+            "shop_price": shop_price, "shop_currency": shop_currency}
 
 
 def shop_context(history: dict[str, Any], *, lang: str) -> dict[str, Any]:
@@ -81,7 +99,12 @@ def shop_context(history: dict[str, Any], *, lang: str) -> dict[str, Any]:
     try:
         graph = product_graph()
         for quote in pricing_ledger().by_conversation(conversation):
+            factor = quote.price / quote.list_price if quote.price and quote.list_price \
+                else None
+            shop_price, shop_currency = _shop_amount(quote.sku, quote.currency, factor) \
+                if factor and graph.has_product(quote.sku) else (None, None)
             out["quotes"].append({
+                "shop_price": shop_price, "shop_currency": shop_currency,
                 "sku": quote.sku, "kind": quote.kind, "price": quote.price,
                 "name": graph.model_name(quote.sku, lang) if graph.has_product(quote.sku)
                 else quote.sku,

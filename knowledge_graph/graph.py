@@ -287,6 +287,12 @@ class ProductGraph:
         return (self._preferred.get((kind, key, lang))
                 or self._preferred.get((kind, key, "en")) or key.replace("_", " "))
 
+    @property
+    def main_currency(self) -> str | None:
+        """The currency most of the catalog's offers are in (the shop's own); ``None``
+        for a catalog without prices."""
+        return self._currencies[0] if self._currencies else None
+
     def pick_currency(self, preferred: str) -> str:
         """``preferred`` if the catalog has prices in it, else the catalog's main currency."""
         if preferred in self._currencies or not self._currencies:

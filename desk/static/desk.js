@@ -3,6 +3,7 @@
 import {
   auditLine, deliveryLabel, intentLabel, minutes, queueLines, quoteLine, shownLine, speaker, withUndelivered, word,
 } from "./words.js";
+import { client, maker } from "./api.js";
 
 {
   const csrf = document.querySelector('meta[name="csrf"]').content;
@@ -15,35 +16,8 @@ import {
                   typingTimer: null, typingSent: 0, canned: [], seq: 0, loading: 0,
                   reloadAfter: false };
 
-  function el(tag, attrs, ...children) {
-    const node = document.createElement(tag);
-    for (const [k, v] of Object.entries(attrs || {})) {
-      if (v === undefined || v === null || v === false) continue;
-      if (k === "text") node.textContent = String(v);
-      else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
-      else node.setAttribute(k, String(v));
-    }
-    for (const child of children) if (child) node.append(child);
-    return node;
-  }
-
-  async function api(method, path, body) {
-    const options = { method, headers: { "X-CSRF-Token": csrf }, credentials: "same-origin" };
-    if (body !== undefined) {
-      options.headers["Content-Type"] = "application/json";
-      options.body = JSON.stringify(body);
-    }
-    const reply = await fetch(path, options);
-    if (reply.status === 401) { location.href = "/desk/login"; throw new Error("signed out"); }
-    const data = await reply.json().catch(() => ({}));
-    if (!reply.ok) {
-      const err = new Error(data.error || `error ${reply.status}`);
-      err.data = data;  // e.g. the id of a message kept undelivered
-      err.status = reply.status;
-      throw err;
-    }
-    return data;
-  }
+  const el = maker(document);
+  const api = client(csrf);
 
   function showError(message) {
     const box = $("error");
@@ -174,7 +148,7 @@ import {
       [T.reason, word(T, "reasons", h.reason)],
       [T.open_order, c.open_order],
       [T.orders, c.orders.length ? orders : T.none],
-      [T.product, c.product ? `${c.product.name} — ${c.product.price ?? "?"} ${c.product.currency}` : null],
+      [T.product, c.product ? shownLine(T, c.product) : null],
       [T.shown, c.shown.length ? shown : T.none],
       [T.quotes, c.quotes.length ? quotes : T.none],
       [T.photos, (detail.history.photos || []).length ? photos : T.none],

@@ -37,15 +37,21 @@ export function queueLines(T, h) {
 }
 
 /** A product the customer was shown, with its price. */
+/** An amount in the shop's own currency, beside the customer's, when they differ. */
+export function shopAmount(T, x) {
+  return x.shop_price !== null && x.shop_price !== undefined && x.shop_currency
+    ? ` (${T.shop_price} ${x.shop_price} ${x.shop_currency})` : "";
+}
+
 export function shownLine(T, p) {
-  return `${p.name} — ${p.price ?? "?"} ${p.currency}${p.in_stock ? "" : T.out_of_stock}`;
+  return `${p.name} — ${p.price ?? "?"} ${p.currency}${shopAmount(T, p)}${p.in_stock ? "" : T.out_of_stock}`;
 }
 
 /** A price quote or coupon. */
 export function quoteLine(T, q) {
   const list = q.list_price !== null && q.list_price !== undefined ? `, ${T.list} ${q.list_price}` : "";
   const coupon = q.coupon ? ` · ${T.coupon} ${q.coupon}` : "";
-  return `${q.kind} · ${q.name} (${q.sku}): ${q.price ?? "-"} ${q.currency}${list} · ${q.status}${coupon}`;
+  return `${q.kind} · ${q.name} (${q.sku}): ${q.price ?? "-"} ${q.currency}${shopAmount(T, q)}${list} · ${q.status}${coupon}`;
 }
 
 /** Whether an agent's message reached the customer ("✓ delivered", "not delivered: why"). */

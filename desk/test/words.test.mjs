@@ -11,12 +11,12 @@ import { intentLabel, minutes, queueLines, quoteLine, shownLine, speaker, word }
 const T = {
   en: { customer: "Customer", agent: "Agent", notice: "Notice", assistant: "Assistant",
         waiting: "waiting", ticket: "ticket", out_of_stock: " (out of stock)", list: "list",
-        coupon: "coupon",
+        coupon: "coupon", shop_price: "shop",
         states: { waiting: "waiting", assigned: "assigned" },
         reasons: { asked: "asked for a person" }, in_language: { en: "English", zh: "Chinese" },
         intents: { human_handoff: "asked for a person", search_products: "product search" } },
   zh: { customer: "顾客", agent: "客服", notice: "通知", assistant: "智能助手", waiting: "已等待",
-        ticket: "工单", out_of_stock: "（缺货）", list: "标价", coupon: "优惠券",
+        ticket: "工单", out_of_stock: "（缺货）", list: "标价", coupon: "优惠券", shop_price: "店铺",
         states: { waiting: "等待中", assigned: "已接入" }, reasons: { asked: "要求人工" },
         in_language: { en: "英文", zh: "中文" },
         intents: { human_handoff: "要求人工", search_products: "找商品" } },
@@ -59,6 +59,19 @@ test("waits, products and quotes", () => {
   assert.equal(quoteLine(T.en, { kind: "quote", name: "Shoe", sku: "S1", price: 70, currency: "USD",
                                  list_price: 75, status: "shown", coupon: "SAVE-1" }),
                "quote · Shoe (S1): 70 USD, list 75 · shown · coupon SAVE-1");
+});
+
+test("amounts in the customer's currency, the shop's own beside them when they differ", () => {
+  assert.equal(shownLine(T.zh, { name: "跑鞋", price: "499", currency: "CNY", in_stock: true,
+                                 shop_price: "69.99", shop_currency: "USD" }),
+               "跑鞋 — 499 CNY (店铺 69.99 USD)");
+  assert.equal(shownLine(T.en, { name: "Shoe", price: "69.99", currency: "USD", in_stock: true,
+                                 shop_price: null, shop_currency: null }),
+               "Shoe — 69.99 USD");
+  assert.equal(quoteLine(T.zh, { kind: "quote", name: "跑鞋", sku: "S1", price: 524, currency: "CNY",
+                                 list_price: 499, status: "shown", coupon: null,
+                                 shop_price: "73.49", shop_currency: "USD" }),
+               "quote · 跑鞋 (S1): 524 CNY (店铺 73.49 USD), 标价 499 · shown");
 });
 
 test("the page's script uses these helpers instead of its own copies", () => {

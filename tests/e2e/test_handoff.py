@@ -146,6 +146,11 @@ def test_a_widget_customer_is_handed_to_an_agent_and_back(stack: Stack, two, lan
     context = desk.page.inner_text("#context")
     assert "Products shown" in context and "none" not in context.split("Products shown")[1][:5]
     assert re.search(r"quote · .+ \(SKU-\d+\): [\d.]+ USD", context), context
+    # amounts in the customer's currency, the shop's own (USD) beside them when they differ
+    if lang == "zh":
+        assert re.search(r"[\d.]+ CNY \(shop [\d.]+ USD\)", context), context
+    else:
+        assert "(shop " not in context, context
     assert ask in desk.transcript()  # the whole transcript, assistant turns included
     page.wait_for_selector(f"{HOST} .msg.notice", timeout=20_000)  # "… has joined"
 
