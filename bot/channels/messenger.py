@@ -53,7 +53,6 @@ from bot.channels.meta import MetaChannel, cut, lang_of, signed_text, split_text
 from bot.channels.pipeline import (
     CONTROL,
     MESSAGE,
-    NOTHING,
     PHOTO,
     UNSUPPORTED,
     Incoming,
@@ -130,6 +129,10 @@ def _element(card: Dict[str, Any]) -> Dict[str, Any]:
     return element
 
 
+def _dict(value: Any) -> Dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
 def parse_item(item: Dict[str, Any], *, app_id: str) -> Incoming | None:
     """One ``messaging`` item as the pipeline's :class:`Incoming`, or ``None`` for what
     is not the channel's to act on: echoes of every kind, deliveries, reads,
@@ -143,8 +146,9 @@ def parse_item(item: Dict[str, Any], *, app_id: str) -> Incoming | None:
         control = item.get("pass_thread_control") or {}
         back = isinstance(control, dict) and str(control.get("new_owner_app_id") or "") \
             == app_id and bool(app_id)
-        return Incoming(key=f"control:{psid}:{stamp}", user=psid,
-                        kind=CONTROL if back else NOTHING)
+        # only the thread coming back is ours; another app's moves are not messages
+        return Incoming(key=f"control:{psid}:{stamp}", user=psid, kind=CONTROL) if back \
+            else None
     message = item.get("message") if isinstance(item.get("message"), dict) else None
     postback = item.get("postback") if isinstance(item.get("postback"), dict) else None
     if postback is None and (message is None or message.get("is_echo")):
@@ -164,12 +168,15 @@ def parse_item(item: Dict[str, Any], *, app_id: str) -> Incoming | None:
     text = str(reply.get("payload") or said)
     attachments = [a for a in message.get("attachments") or [] if isinstance(a, dict)]
     image = next((a for a in attachments if a.get("type") == "image"
-                  and not (a.get("payload") or {}).get("sticker_id")), None)
+                  and not _dict(a.get("payload")).get("sticker_id")), None)
     if image is not None:
         return Incoming(key=key, user=psid, kind=PHOTO, text=text, said=said, record=record,
-                        media=str((image.get("payload") or {}).get("url") or ""))
+                        media=str(_dict(image.get("payload")).get("url") or ""))
     if attachments:  # stickers, audio, video, files, locations
-        return Incoming(key=key, user=psid, kind=UNSUPPORTED, said=said, record=record)
+        first = attachments[0]
+        kind = "sticker" if _dict(first.get("payload")).get("sticker_id") else first.get("type")
+        return Incoming(key=key, user=psid, kind=UNSUPPORTED, said=said,
+                        record={**record, "type": str(kind or "attachment")[:32]})
     return Incoming(key=key, user=psid, kind=MESSAGE, text=text, said=said, record=record)
 
 

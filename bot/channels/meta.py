@@ -162,8 +162,13 @@ class MetaChannel(PlatformChannel):
             except BadRequest as exc:
                 logger.info("%s delivery refused: %s", self.title, exc)
                 return plain(str(exc), exc.status)
+            try:
+                items = self.items(payload)
+            except (AttributeError, TypeError, ValueError):  # a shape no parser expected
+                logger.info("%s delivery refused: malformed items", self.title)
+                return plain(f"not a {self.delivery_kind} delivery", 400)
             try:  # acknowledged at once (Meta retries slow webhooks), answered in order
-                await self.accept(request, self.items(payload))
+                await self.accept(request, items)
             except Exception:  # noqa: BLE001 - not kept: Meta sends the delivery again
                 logger.exception("%s delivery not stored; answering 503", self.title)
                 return plain("temporarily unavailable", 503)

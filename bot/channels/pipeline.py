@@ -404,28 +404,34 @@ class PlatformChannel(InputChannel):
             item.user, default=self.default_language)
         if item.kind == NOTHING:
             return
-        if item.kind == UNSUPPORTED:
-            await self.send_bodies(item.user, [{"text": SHARED_POLITE["unsupported_media"][
-                lang]}], slot=slot)
-            return
-        meaning = await self.understand(item, lang)
+        meaning = item if item.kind == UNSUPPORTED else await self.understand(item, lang)
         if meaning is None:
             return
-        if isinstance(meaning, str):
-            await self.send_bodies(item.user, [{"text": meaning}], slot=slot)
-            return
-        item = meaning
         await self.reading(item)
-        metadata = {**item.metadata, "locale": lang}
-        if item.said and item.text.startswith("/") and item.said != item.text:
-            metadata[TAPPED] = item.said[:200]  # the history shows what was tapped
+        # every message counts against the limits, the ones answered politely too
+        said = meaning if isinstance(meaning, Incoming) else item
+        metadata = {**said.metadata, "locale": lang}
+        if said.said and said.text.startswith("/") and said.said != said.text:
+            metadata[TAPPED] = said.said[:200]  # the history shows what was tapped
         admitted = await admit_platform(
-            channel=self.channel, user=item.user, text=item.text, said=item.said, lang=lang,
+            channel=self.channel, user=item.user, text=said.text, said=said.said, lang=lang,
             metadata=metadata, photo=item.kind == PHOTO)
         if not isinstance(admitted, Admitted):
             if admitted:  # a limit, said politely
                 await self.send_bodies(item.user, [{"text": admitted}], slot=slot)
             return
+        if item.kind == UNSUPPORTED:
+            # a person holding the conversation sees that something came; else a polite word
+            kind = str(item.record.get("type") or item.record.get("msgtype") or "media")[:32]
+            if await for_a_person(self._app.ctx.agent, item.user, text=f"[{kind}]",
+                                  metadata=admitted.metadata, channel=self.channel,
+                                  current=current):
+                return
+            meaning = SHARED_POLITE["unsupported_media"][lang]
+        if isinstance(meaning, str):
+            await self.send_bodies(item.user, [{"text": meaning}], slot=slot)
+            return
+        item = meaning
         if item.kind == PHOTO:
             try:
                 data = await self.fetch_media(item)

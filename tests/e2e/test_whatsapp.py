@@ -4,6 +4,7 @@ desk, in English and Chinese."""
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from typing import Any
@@ -41,6 +42,10 @@ def test_verification_signatures_and_hostile_deliveries(stack: Stack,
     for signature in ("", "sha256=" + "0" * 64, "sha1=abc"):
         assert whatsapp.deliver(stack.rasa_url, [message], signature=signature
                                 ).status_code == 403
+    odd_shapes = {"object": "whatsapp_business_account", "entry": [{"changes": [
+        {"field": "messages", "value": {"metadata": "x", "messages": "y"}}]}]}
+    assert whatsapp.deliver(stack.rasa_url, [], raw=json.dumps(odd_shapes).encode()
+                            ).status_code == 400
     for raw in (b"{", b"[]", b'{"object": "page", "entry": []}', b"\xff\xfe",
                 b'{"object": "whatsapp_business_account", "entry": ' + b"[" * 5000):
         assert whatsapp.deliver(stack.rasa_url, [], raw=raw).status_code == 400, raw[:40]
@@ -213,6 +218,11 @@ def test_a_handoff_to_the_desk_and_a_reply_after_the_window_as_a_template(
         desk.wait_text("#transcript", later)
         time.sleep(0.5)
         assert len(whatsapp.sent_to(user)) == count  # the assistant is silent
+        # a voice note while a person holds the chat: the agent sees it came, the
+        # assistant does not answer it
+        whatsapp.deliver(stack.rasa_url, [whatsapp.other(user, "audio")])
+        desk.wait_text("#transcript", "[audio]")
+        assert len(whatsapp.sent_to(user)) == count
         desk.reply("Hi, Ann here. Let me check that parcel.")
         sent = answer(whatsapp, user, after=count)[0]
         assert sent.kind == "text" and "Ann" in sent.text
