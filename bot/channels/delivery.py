@@ -3,7 +3,7 @@
 sent by one dispatcher with one retry policy, and can be sent again from the desk.
 
 - :meth:`Dispatcher.send` stores the message ``pending``, hands it to the channel's
-  sender (:func:`bot.channels.base.register_pusher`: the platform's own send, with
+  sender (:func:`bot.channels.sending.register_pusher`: the platform's own send, with
   its limits and its messaging window), and records the outcome: ``sent`` (the
   platform took it; the stored message's id), ``expired`` (the platform's window is
   closed: a reply needs the customer to write first; never retried by itself) or

@@ -153,7 +153,7 @@ class StateFollower:
 
     async def apply(self, agent: Any, change: Change) -> None:
         """Apply one change to the conversation's tracker, once, then mark it applied."""
-        from bot.channels.base import show_typing
+        from bot.channels.sending import show_typing
 
         if change.kind == "handed_back" and change.channel:
             with contextlib.suppress(Exception):  # a hint: never blocks the handback
@@ -196,7 +196,8 @@ class StateFollower:
                                                                   metadata=mark)]
 
     async def _tell(self, change: Change, text: str) -> None:
-        from bot.channels.base import BadRequest, push
+        from bot.channels.checks import BadRequest
+        from bot.channels.sending import push
 
         if not change.channel:
             return

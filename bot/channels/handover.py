@@ -45,8 +45,8 @@ from typing import Any, Dict
 
 from rasa.shared.core.events import BotUttered, SlotSet, UserUttered
 
-from bot.channels.base import TAPPED
 from bot.channels.follower import follower
+from bot.channels.gate import TAPPED
 from bot.settings import settings
 from handoff import QUEUE, HandoffService, Holding
 

@@ -12,7 +12,7 @@ from one Sanic app on one port. Registered in ``bot/credentials.yml``, this
   the API answers to holders of the token;
 - serves ``POST /webhooks/internal/push``: another service of the shop (the agent
   desk, a job) sends a message into a conversation on any channel that can be
-  sent to at any time (:func:`bot.channels.base.push`). It needs
+  sent to at any time (:func:`bot.channels.sending.push`). It needs
   ``Authorization: Bearer <CHANNEL_PUSH_TOKEN>`` and answers ``404`` when no
   token is configured. Body: ``{"channel": "widget", "conversation": "...",
   "role": "agent", "message": {"text": "...", "author": "Ann"}}``. An agent's
@@ -45,17 +45,9 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.channels import follower
-from bot.channels.base import (
-    BadRequest,
-    Undelivered,
-    check_id,
-    dispatcher,
-    headers_for,
-    parse_json_object,
-    push,
-    show_typing,
-)
+from bot.channels.checks import BadRequest, check_id, headers_for, parse_json_object
 from bot.channels.handover import history, record_agent_message, record_note, service
+from bot.channels.sending import Undelivered, dispatcher, push, show_typing
 from bot.settings import settings
 
 logger = logging.getLogger(__name__)

@@ -21,7 +21,7 @@ from sanic import Blueprint
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.channels.base import BadRequest, check_storable
+from bot.channels.checks import BadRequest, check_storable
 from bot.channels.graph_api import GraphApi
 from bot.channels.pipeline import Incoming, PlatformChannel
 from bot.components.language import detect_language
@@ -56,7 +56,7 @@ def read_delivery(body: bytes, signature: str | None, *, secret: str, limit: int
     ``whatsapp_business_account``), checked before anything in it is read.
 
     Raises:
-        bot.channels.base.BadRequest: 413 too large, 403 unsigned or forged, 400 not
+        bot.channels.checks.BadRequest: 413 too large, 403 unsigned or forged, 400 not
             a delivery of that kind.
     """
     if len(body) > limit:

@@ -36,6 +36,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import traceback
+from asyncio import CancelledError
 from dataclasses import asdict, dataclass, field
 from typing import Any, Awaitable, Callable, Dict, List, Sequence
 
@@ -43,21 +45,9 @@ from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, Us
 from sanic import Blueprint, response
 from sanic.response import HTTPResponse
 
-from bot.channels.base import POLITE as SHARED_POLITE
-from bot.channels.base import (
-    TAPPED,
-    Admitted,
-    BadRequest,
-    admit_platform,
-    deliver,
-    message_body,
-    photo_message,
-    polite,
-    register_pusher,
-    register_typist,
-    shared_gate,
-    shared_media,
-)
+from bot.channels.checks import BadRequest
+from bot.channels.gate import POLITE as SHARED_POLITE
+from bot.channels.gate import TAPPED, Admitted, admit_platform, polite, shared_gate
 from bot.channels.handover import (
     back_from_platform,
     for_a_person,
@@ -68,7 +58,9 @@ from bot.channels.handover import (
 )
 from bot.channels.inbox import Inbox, Item
 from bot.channels.links import shared_links
+from bot.channels.media import photo_message, shared_media
 from bot.channels.outbox import Outbox
+from bot.channels.sending import message_body, register_pusher, register_typist
 from bot.components.language import detect_language
 from bot.settings import ChannelSettings, settings
 from handoff import PLATFORM, Holding
@@ -120,6 +112,29 @@ class Incoming:
     def kept(cls, body: Dict[str, Any]) -> "Incoming":
         """The item as :meth:`PlatformChannel.accept` stored it."""
         return cls(**{k: body[k] for k in cls.__dataclass_fields__ if k in body})
+
+
+async def deliver(handler: Callable[[Any], Awaitable[Any]], message: Any,
+                  *, sender: str) -> bool:
+    """Run Rasa's message handler; ``False`` when it failed.
+
+    Nothing escapes: not an exception, not ``SystemExit`` (Rasa exits on some
+    database errors), so one bad turn never stops the server. The log names
+    the conversation and the error type only, never the message.
+    """
+    try:
+        await handler(message)
+        return True
+    except CancelledError:
+        logger.error("message handling timed out for conversation %s", sender)
+    except (Exception, SystemExit) as exc:  # noqa: BLE001 - the server must stay up
+        # the type and where it was raised, not its message: database errors quote
+        # the customer's text and ids in theirs
+        frames = traceback.extract_tb(exc.__traceback__)
+        where = f"{frames[-1].filename}:{frames[-1].lineno}" if frames else "?"
+        logger.error("message handling failed for conversation %s: %s at %s", sender,
+                     type(exc).__name__, where)
+    return False
 
 
 class SendFailed(Exception):

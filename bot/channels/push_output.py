@@ -1,6 +1,6 @@
 """The assistant's messages outside a customer's request (the greeting back after a
 handback, Rasa's external events): pushed into the conversation through its channel,
-like an agent's (:func:`bot.channels.base.push`, the delivery pipeline)."""
+like an agent's (:func:`bot.channels.sending.push`, the delivery pipeline)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from typing import Any, Dict
 
 from rasa.core.channels.channel import OutputChannel
 
-from bot.channels.base import BadRequest, push
+from bot.channels.checks import BadRequest
+from bot.channels.sending import push
 
 logger = logging.getLogger(__name__)
 

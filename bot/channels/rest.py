@@ -28,7 +28,8 @@ replies (and anything else sent into the conversation later) are fetched with
 ids are the only key to a REST conversation: a shop's server must make them
 unguessable.
 
-Every check lives in :mod:`bot.channels.base` (shared with the other channels):
+Every check is shared with the other channels (:mod:`bot.channels.checks`,
+:mod:`bot.channels.gate`, :mod:`bot.channels.media`):
 malformed, oversized, too deep or non-storable bodies get a 4xx with a JSON
 ``error``, never a 500; limits per conversation, client and customer get
 ``429`` with a polite message in the customer's language.
@@ -45,23 +46,19 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.channels.base import (
+from bot.channels.checks import (
     BadRequest,
     Throttled,
     check_id,
     client_address,
     headers_for,
-    message_body,
     parse_json_object,
-    photo_message,
-    polite,
-    receive_photo,
-    register_pusher,
-    shared_gate,
-    shared_media,
 )
+from bot.channels.gate import polite, shared_gate
+from bot.channels.media import photo_message, receive_photo, shared_media
 from bot.channels.outbox import Outbox
 from bot.channels.pipeline import take_turn
+from bot.channels.sending import message_body, register_pusher
 
 logger = logging.getLogger(__name__)
 

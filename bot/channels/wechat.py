@@ -64,7 +64,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.channels.base import BadRequest
+from bot.channels.checks import BadRequest
 from bot.channels.pipeline import (
     MESSAGE,
     NOTHING,

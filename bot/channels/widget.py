@@ -31,7 +31,7 @@ Routes (all under ``/webhooks/widget/``):
     A photo, as the ``file`` field of a multipart form whose ``token`` field is
     the session token (or the raw body with ``Authorization: Bearer <token>``),
     checked and stored as the REST channel's uploads are
-    (:func:`bot.channels.base.receive_photo`).
+    (:func:`bot.channels.media.receive_photo`).
 
 Preflight requests to these routes are answered by the channel itself (before
 Rasa's CORS layer, which knows only ``--cors``), for ``WIDGET_ORIGINS`` only.
@@ -41,7 +41,7 @@ Only pages of ``WIDGET_ORIGINS`` may use these routes: other origins get
 checks, identity, limits); the answers come from the same Rasa code path as
 REST, stored in the :class:`~bot.channels.outbox.Outbox` so that a reload, a
 second tab or a reconnect gets them, and anything may be pushed into an open
-conversation later (:func:`bot.channels.base.push`).
+conversation later (:func:`bot.channels.sending.push`).
 """
 
 from __future__ import annotations
@@ -64,10 +64,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.channels.base import (
-    CLAIM_KEYS,
-    IDENTITY_ERRORS,
-    TAPPED,
+from bot.channels.checks import (
     BadRequest,
     Throttled,
     check_id,
@@ -75,19 +72,14 @@ from bot.channels.base import (
     clean_text,
     client_address,
     headers_for,
-    message_body,
     parse_json_object,
-    photo_message,
-    polite,
-    receive_photo,
-    register_pusher,
-    register_typist,
-    shared_gate,
-    shared_media,
 )
+from bot.channels.gate import CLAIM_KEYS, IDENTITY_ERRORS, TAPPED, polite, shared_gate
 from bot.channels.handover import held, wake_desk
+from bot.channels.media import photo_message, receive_photo, shared_media
 from bot.channels.outbox import Entry, Outbox
 from bot.channels.pipeline import take_turn
+from bot.channels.sending import message_body, register_pusher, register_typist
 from bot.components.language import LANGUAGES
 from bot.settings import ChannelSettings, settings
 from shop.identity import verify

@@ -1,4 +1,5 @@
-"""The shared channel seam (bot/channels/base.py) and the tracker-store guard.
+"""The shared channel seam (bot/channels/checks.py, gate.py, media.py, sending.py)
+and the tracker-store guard.
 
 Each numbered finding of issue 18 that the Rasa process owns has a case here;
 the end-to-end tests (tests/e2e/test_security.py) repeat them through the real
@@ -16,21 +17,11 @@ import pytest
 from PIL import Image
 
 from bot import patches
-from bot.channels.base import (
-    VERIFIED,
-    BadRequest,
-    ChannelGate,
-    MediaIntake,
-    RateLimiter,
-    Throttled,
-    check_id,
-    clean_text,
-    deliver,
-    parse_json_object,
-    photo_message,
-    polite,
-)
+from bot.channels.checks import BadRequest, Throttled, check_id, clean_text, parse_json_object
+from bot.channels.gate import VERIFIED, ChannelGate, RateLimiter, polite
 from bot.channels.internal_api import public
+from bot.channels.media import MediaIntake, photo_message
+from bot.channels.pipeline import deliver
 from bot.settings import ChannelSettings, SettingsError, load_settings
 from shop.identity import signed_metadata
 

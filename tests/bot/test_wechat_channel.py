@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.channels.base import BadRequest
+from bot.channels.checks import BadRequest
 from bot.channels.wechat import (
     Envelope,
     Out,
@@ -268,7 +268,8 @@ def test_a_token_is_refreshed_before_it_expires(tmp_path: Path) -> None:
 
 def test_a_platform_message_carries_the_linked_customer_and_no_client_claim(
         tmp_path: Path) -> None:
-    from bot.channels.base import ChannelGate, RateLimiter, Throttled
+    from bot.channels.checks import Throttled
+    from bot.channels.gate import ChannelGate, RateLimiter
     from bot.channels.links import CustomerLinks
 
     links = CustomerLinks(f"sqlite:///{tmp_path / 'channels.db'}")

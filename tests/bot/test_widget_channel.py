@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from bot.channels.base import BadRequest
+from bot.channels.checks import BadRequest
 from bot.channels.widget import (
     Session,
     _cors,
