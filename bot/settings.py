@@ -165,7 +165,7 @@ class ChannelSettings:
             (when the API is enabled); the customer-facing port never serves it.
         api_host: Interface of that listener.
         channel_db_url: SQL database of the channels' conversation messages
-            (:mod:`bot.channels.outbox`).
+            (:mod:`bot.channels.history`).
         widget_origins: Origins (scheme://host[:port]) whose pages may use the
             web widget; every other origin is refused.
         widget_session_days: How long a widget session token stays valid.

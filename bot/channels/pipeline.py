@@ -15,7 +15,7 @@ handoff. Everything else is written here, once:
 2. **Ordering**: one queue per conversation; a customer's messages are answered in
    the order they were received, different customers at the same time.
 3. **The turn** (:meth:`PlatformChannel.process`): the message is kept in the
-   conversation's history (:class:`bot.channels.outbox.Outbox`: history, language,
+   conversation's history (:class:`bot.channels.history.MessageHistory`: history, language,
    the messaging window); a conversation the platform's own inbox holds is left to
    it (or taken back, where a message means the platform's session ended); what the
    message means; unsupported media answered politely; the gate (linked customer,
@@ -56,10 +56,10 @@ from bot.channels.handover import (
     queued_since,
     spoken,
 )
+from bot.channels.history import MessageHistory
 from bot.channels.inbox import Inbox, Item
 from bot.channels.links import shared_links
 from bot.channels.media import photo_message, shared_media
-from bot.channels.outbox import Outbox
 from bot.channels.sending import message_body, register_pusher, register_typist
 from bot.components.language import detect_language
 from bot.settings import ChannelSettings, settings
@@ -232,7 +232,7 @@ class PlatformChannel(InputChannel):
 
     def __init__(self) -> None:
         self.settings: ChannelSettings = settings()
-        self.outbox = Outbox(self.settings.channel_db_url, channel=self.channel)
+        self.history = MessageHistory(self.settings.channel_db_url, channel=self.channel)
         self.inbox = Inbox(self.settings.channel_db_url, channel=self.channel)
         self._queues: Dict[str, asyncio.Queue[tuple[Item, ReplySlot | None]]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -406,7 +406,7 @@ class PlatformChannel(InputChannel):
             return
         # kept for the history, the messaging window and the language (a retry of an
         # item the inbox has not marked done is recorded once and answered again)
-        await self.outbox.customer_message(item.user, item.key[:64], {
+        await self.history.customer_message(item.user, item.key[:64], {
             "text": item.said[:self.settings.max_message_chars], "kind": item.kind,
             **item.record})
         current = await holding(item.user)
@@ -415,7 +415,7 @@ class PlatformChannel(InputChannel):
                 return  # the platform's own inbox holds the conversation
             await back_from_platform(item.user, platform=self.platform_inbox)
             current = None
-        lang = detect_language(item.said) or await self.outbox.language(
+        lang = detect_language(item.said) or await self.history.language(
             item.user, default=self.default_language)
         if item.kind == NOTHING:
             return
@@ -494,7 +494,7 @@ class PlatformChannel(InputChannel):
 
     async def _age(self, user: str) -> float | None:
         """Seconds since the customer's last message (``None``: never wrote)."""
-        last = await self.outbox.latest(user, ("customer",), limit=1)
+        last = await self.history.latest(user, ("customer",), limit=1)
         return time.time() - last[0].created_at if last else None
 
     async def send_bodies(self, user: str, bodies: List[Dict[str, Any]], *,
@@ -560,7 +560,7 @@ class PlatformChannel(InputChannel):
         last = 0
         for i, body in enumerate(bodies):
             final = i == len(bodies) - 1
-            last = (await self.outbox.append(user, role, {**body, **keep} if final and keep
+            last = (await self.history.append(user, role, {**body, **keep} if final and keep
                                              else body)).id
         return last
 

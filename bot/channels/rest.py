@@ -55,8 +55,8 @@ from bot.channels.checks import (
     parse_json_object,
 )
 from bot.channels.gate import polite, shared_gate
+from bot.channels.history import MessageHistory
 from bot.channels.media import photo_message, receive_photo, shared_media
-from bot.channels.outbox import Outbox
 from bot.channels.pipeline import take_turn
 from bot.channels.sending import message_body, register_pusher
 
@@ -88,14 +88,14 @@ class ShopRestInput(RestInput):
         webhook = Blueprint("shop_rest_webhook", __name__)
         gate = shared_gate()
         media = shared_media()
-        outbox = Outbox(gate.settings.channel_db_url, channel=self.name())
+        history = MessageHistory(gate.settings.channel_db_url, channel=self.name())
 
         async def pusher(conversation: str, message: Dict[str, Any], role: str) -> int:
             body = message_body(message)
             if not body:
                 raise BadRequest("the message has nothing to show (text, buttons, image, "
                                  "custom)")
-            return (await outbox.append(conversation, role, body)).id
+            return (await history.append(conversation, role, body)).id
 
         register_pusher(self.name(), pusher)
 
@@ -113,7 +113,7 @@ class ShopRestInput(RestInput):
             except Throttled as exc:
                 return response.json({"error": "too many requests"}, status=429,
                                      headers=headers_for({"Retry-After": str(exc.retry_after)}))
-            entries = await outbox.since(sender, int(after))
+            entries = await history.since(sender, int(after))
             return response.json({"messages": [e.as_json() for e in entries]},
                                  headers=headers_for())
 

@@ -458,7 +458,7 @@ class WeChatInput(PlatformChannel):
     async def _choice(self, openid: str, number: int | None = None,
                       menu_id: str | None = None) -> str | None:
         """The payload of a numbered choice the assistant or an agent offered last."""
-        latest = await self.outbox.latest(openid, OUTGOING, limit=1)
+        latest = await self.history.latest(openid, OUTGOING, limit=1)
         choices = latest[0].body.get("choices") if latest else None
         if not isinstance(choices, list):
             return None
@@ -469,7 +469,7 @@ class WeChatInput(PlatformChannel):
     async def _listed(self, openid: str, number: int) -> str | None:
         """A bare number after a numbered list without buttons ("1. … 2. …" of a
         search) means that item: said the way the assistant understands it."""
-        for entry in await self.outbox.latest(openid, OUTGOING, limit=3):
+        for entry in await self.history.latest(openid, OUTGOING, limit=3):
             text = str(entry.body.get("text") or "")
             if any(line.startswith(f"{number}. ") for line in text.splitlines()):
                 return f"第{number}个" if _lang(text, "en") == "zh" else f"number {number}"

@@ -241,7 +241,7 @@ class WhatsAppInput(MetaChannel):
         text = " ".join(str(b.get("text") or "") for b in bodies).strip()
         if not (person and self.config.template and text):
             return None
-        lang = await self.outbox.language(user, default=self.default_language)
+        lang = await self.history.language(user, default=self.default_language)
         code = dict(self.config.template_languages).get(lang, "en_US")
         return [{"type": "template", "template": {
             "name": self.config.template, "language": {"code": code},

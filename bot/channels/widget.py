@@ -39,7 +39,7 @@ Rasa's CORS layer, which knows only ``--cors``), for ``WIDGET_ORIGINS`` only.
 Only pages of ``WIDGET_ORIGINS`` may use these routes: other origins get
 ``403`` (and no CORS headers). Every message passes the shared gate (input
 checks, identity, limits); the answers come from the same Rasa code path as
-REST, stored in the :class:`~bot.channels.outbox.Outbox` so that a reload, a
+REST, stored in the :class:`~bot.channels.history.MessageHistory` so that a reload, a
 second tab or a reconnect gets them, and anything may be pushed into an open
 conversation later (:func:`bot.channels.sending.push`).
 """
@@ -76,8 +76,8 @@ from bot.channels.checks import (
 )
 from bot.channels.gate import CLAIM_KEYS, IDENTITY_ERRORS, TAPPED, polite, shared_gate
 from bot.channels.handover import held, wake_desk
+from bot.channels.history import Entry, MessageHistory
 from bot.channels.media import photo_message, receive_photo, shared_media
-from bot.channels.outbox import Entry, Outbox
 from bot.channels.pipeline import take_turn
 from bot.channels.sending import message_body, register_pusher, register_typist
 from bot.components.language import LANGUAGES
@@ -183,7 +183,7 @@ def start_session(payload: Dict[str, Any], config: ChannelSettings) -> Session:
     return Session(conversation=f"web-{uuid.uuid4().hex}", expires=expires)
 
 
-# --- answers and pushes into the outbox ----------------------------------------------------
+# --- answers and pushes into the history ----------------------------------------------------
 
 
 class WidgetOutput(OutputChannel):
@@ -193,8 +193,8 @@ class WidgetOutput(OutputChannel):
     ``output_channel=widget`` (reminders, external events) lands here too.
     """
 
-    def __init__(self, outbox: Outbox) -> None:
-        self.outbox = outbox
+    def __init__(self, history: MessageHistory) -> None:
+        self.history = history
         self.last_id = 0  # the last message this output stored (the end of a turn)
 
     @classmethod
@@ -205,7 +205,7 @@ class WidgetOutput(OutputChannel):
     async def _put(self, recipient_id: str, message: Dict[str, Any]) -> None:
         body = message_body(message)
         if body:
-            self.last_id = (await self.outbox.append(recipient_id, "assistant", body)).id
+            self.last_id = (await self.history.append(recipient_id, "assistant", body)).id
 
     async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
         """A text answer."""
@@ -266,7 +266,7 @@ class WidgetInput(InputChannel):
 
     def __init__(self) -> None:
         self.config = settings()
-        self.outbox = Outbox(self.config.channel_db_url, channel=CHANNEL)
+        self.history = MessageHistory(self.config.channel_db_url, channel=CHANNEL)
         # a lock per conversation while a turn holds it (gone with the last reference)
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = \
             weakref.WeakValueDictionary()
@@ -280,13 +280,13 @@ class WidgetInput(InputChannel):
 
     def get_output_channel(self) -> OutputChannel:
         """Rasa's way to reach the channel outside a reply."""
-        return WidgetOutput(self.outbox)
+        return WidgetOutput(self.history)
 
     async def _push(self, conversation: str, message: Dict[str, Any], role: str) -> int:
         body = message_body(message)
         if not body:
             raise BadRequest("the message has nothing to show (text, buttons, image, custom)")
-        return (await self.outbox.append(conversation, role, body)).id
+        return (await self.history.append(conversation, role, body)).id
 
     def blueprint(
         self, on_new_message: Callable[[UserMessage], Awaitable[Any]]
@@ -399,14 +399,14 @@ class WidgetInput(InputChannel):
                 await ws.close(code=4400, reason="expected a hello frame")
                 return
             conversation = current.conversation
-            history = await self.outbox.since(conversation, since)
+            history = await self.history.since(conversation, since)
             last = history[-1].id if history else since
             await ws.send(json.dumps({"type": "ready", "conversation": conversation,
                                       "history": [e.as_json() for e in history]},
                                      ensure_ascii=False))
 
             async def forward() -> None:
-                async for entry in self.outbox.listen(conversation, last):
+                async for entry in self.history.listen(conversation, last):
                     await ws.send(json.dumps({"type": "message", **entry.as_json()},
                                              ensure_ascii=False))
 
@@ -488,7 +488,7 @@ class WidgetInput(InputChannel):
         body: Dict[str, Any] = {"text": shown}
         if image is not None:
             body["photo"] = True
-        entry, new = await self.outbox.customer_message(conversation, client_id, body)
+        entry, new = await self.history.customer_message(conversation, client_id, body)
         await _send_quietly(ws, {"type": "ack", "id": client_id, "entry": entry.id})
         if not new:
             return  # a resend after a network drop: processed the first time
@@ -519,12 +519,12 @@ class WidgetInput(InputChannel):
     async def _answer(self, conversation: str, message: Any, said: str, ws: Any,
                       entry: Entry, app: Any = None) -> None:
         """Hand one admitted customer message to Rasa (or, while a person holds the
-        conversation, to that person); answers go to the outbox."""
+        conversation, to that person); answers go to the history."""
         lock = self._locks.get(conversation)
         if lock is None:
             lock = self._locks[conversation] = asyncio.Lock()
         async with lock:  # one turn at a time per conversation
-            output = WidgetOutput(self.outbox)
+            output = WidgetOutput(self.history)
 
             async def typing() -> None:
                 await _send_quietly(ws, {"type": "typing", "on": True})
@@ -543,6 +543,6 @@ class WidgetInput(InputChannel):
 
 
 async def _send_quietly(ws: Any, frame: Dict[str, Any]) -> None:
-    # the page may have gone away: the outbox keeps the answer
+    # the page may have gone away: the history keeps the answer
     with contextlib.suppress(Exception):
         await ws.send(json.dumps(frame))

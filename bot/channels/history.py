@@ -1,18 +1,20 @@
-"""A conversation's messages, kept so that any channel can send to it at any time.
+"""A conversation's message history, both ways (the customer's messages, the
+assistant's, the agents' and the notices), kept so that any channel can send to it
+at any time and a client can catch up.
 
 Rasa answers a message while the request that brought it is open. A web page,
 a support agent or a delayed job needs more: to put a message into an open
 conversation later, and to let a page that reloads, a second tab or a client
-that lost its connection fetch what it missed. :class:`Outbox` is that seam:
+that lost its connection fetch what it missed. :class:`MessageHistory` is that seam:
 
-- :meth:`Outbox.append` stores a message (the customer's, the assistant's, an
+- :meth:`MessageHistory.append` stores a message (the customer's, the assistant's, an
   agent's or a notice) under a growing id and wakes everyone listening to the
   conversation in this process;
-- :meth:`Outbox.since` returns what came after an id (history, catch-up);
-- :meth:`Outbox.customer_message` stores a customer's message once per client
+- :meth:`MessageHistory.since` returns what came after an id (history, catch-up);
+- :meth:`MessageHistory.customer_message` stores a customer's message once per client
   message id: a message resent after a network drop is recognised, not
   processed twice;
-- :meth:`Outbox.listen` is an async iterator of new entries. An entry appended
+- :meth:`MessageHistory.listen` is an async iterator of new entries. An entry appended
   in this process is handed to its listeners at once (no read of the table per
   open page); listeners re-read the table every ``poll_seconds``, so an entry
   written by another process (another Rasa worker, the agent desk) arrives too,
@@ -53,8 +55,8 @@ messages = sa.Table(
 )
 
 
-class OutboxError(Exception):
-    """Root of the outbox's errors."""
+class HistoryError(Exception):
+    """Root of the message history's errors."""
 
 
 @dataclass(frozen=True)
@@ -99,7 +101,7 @@ class _Listener:
         self.pending: List[Entry] = []
 
 
-class Outbox:
+class MessageHistory:
     """Messages of one channel's conversations (see the module docstring).
 
     Args:
@@ -140,7 +142,7 @@ class Outbox:
     def _insert(self, conversation: str, role: str, body: Dict[str, Any],
                 client_id: str | None) -> Entry:
         if role not in ROLES:
-            raise OutboxError(f"unknown role {role!r}")
+            raise HistoryError(f"unknown role {role!r}")
         now = time.time()
         with self._engine.begin() as db:
             result = db.execute(messages.insert().values(

@@ -1,4 +1,4 @@
-"""The outbox: a conversation's messages, pushed at any time, fetched after a reload."""
+"""The history: a conversation's messages, pushed at any time, fetched after a reload."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from bot.channels.outbox import Outbox, OutboxError
+from bot.channels.history import HistoryError, MessageHistory
 
 
 @pytest.fixture()
@@ -19,7 +19,7 @@ def run(coro):
 
 
 def test_history_comes_back_in_order_and_per_conversation(url) -> None:
-    box = Outbox(url, channel="widget")
+    box = MessageHistory(url, channel="widget")
 
     async def scenario():
         a1 = await box.append("a", "assistant", {"text": "hello"})
@@ -34,7 +34,7 @@ def test_history_comes_back_in_order_and_per_conversation(url) -> None:
 
 
 def test_a_resent_customer_message_is_stored_once(url) -> None:
-    box = Outbox(url, channel="widget")
+    box = MessageHistory(url, channel="widget")
 
     async def scenario():
         first = await box.customer_message("a", "m-1", {"text": "hi"})
@@ -48,7 +48,7 @@ def test_a_resent_customer_message_is_stored_once(url) -> None:
 
 
 def test_channels_do_not_see_each_others_conversations(url) -> None:
-    widget, rest = Outbox(url, channel="widget"), Outbox(url, channel="rest")
+    widget, rest = MessageHistory(url, channel="widget"), MessageHistory(url, channel="rest")
 
     async def scenario():
         await widget.append("a", "assistant", {"text": "web"})
@@ -58,12 +58,13 @@ def test_channels_do_not_see_each_others_conversations(url) -> None:
 
 
 def test_unknown_roles_are_refused(url) -> None:
-    with pytest.raises(OutboxError):
-        run(Outbox(url, channel="widget").append("a", "admin", {"text": "x"}))
+    with pytest.raises(HistoryError):
+        run(MessageHistory(url, channel="widget").append("a", "admin", {"text": "x"}))
 
 
 def test_a_listener_gets_new_messages_at_once(url) -> None:
-    box = Outbox(url, channel="widget", poll_seconds=30)  # only the wake-up can be this fast
+    # only the wake-up can be this fast
+    box = MessageHistory(url, channel="widget", poll_seconds=30)
 
     async def scenario():
         seen = []
@@ -87,7 +88,8 @@ def test_a_listener_gets_new_messages_at_once(url) -> None:
 
 
 def test_a_message_written_by_another_process_arrives_by_polling(url) -> None:
-    page, desk = Outbox(url, channel="widget", poll_seconds=0.1), Outbox(url, channel="widget")
+    page = MessageHistory(url, channel="widget", poll_seconds=0.1)
+    desk = MessageHistory(url, channel="widget")
 
     async def scenario():
         async def first():
@@ -105,7 +107,8 @@ def test_a_message_written_by_another_process_arrives_by_polling(url) -> None:
 def test_each_entry_arrives_once_whichever_way_it_came(url) -> None:
     # in-process appends are handed over at once, and the table is polled often:
     # an entry that comes both ways is yielded once, and none is skipped
-    page, desk = Outbox(url, channel="widget", poll_seconds=0.02), Outbox(url, channel="widget")
+    page = MessageHistory(url, channel="widget", poll_seconds=0.02)
+    desk = MessageHistory(url, channel="widget")
 
     async def scenario():
         seen = []
