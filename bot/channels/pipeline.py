@@ -23,7 +23,9 @@ handoff. Everything else is written here, once:
    the conversation gets the message, otherwise the assistant answers.
 4. **Delivery** (:meth:`PlatformChannel.send_bodies`): the window rule (automated
    and a person's windows, a template outside them where the platform has one),
-   render, send, keep. Agents' messages and notices come through
+   render, send, keep. A conversation's messages leave in order, each after the
+   ones still being sent; the assistant's answer is sent while the conversation's
+   next message is already being read. Agents' messages and notices come through
    :meth:`PlatformChannel.push`, called by the delivery pipeline
    (:mod:`bot.channels.delivery`), which stores each with its status and retries.
 
@@ -236,6 +238,7 @@ class PlatformChannel(InputChannel):
         self.inbox = Inbox(self.settings.channel_db_url, channel=self.channel)
         self._queues: Dict[str, asyncio.Queue[tuple[Item, ReplySlot | None]]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._sending: Dict[str, asyncio.Task[Any]] = {}  # each conversation's latest sends
         self._on_new_message: Handler | None = None
         self._app: Any = None
 
@@ -379,13 +382,16 @@ class PlatformChannel(InputChannel):
                       queue: asyncio.Queue[tuple[Item, ReplySlot | None]]) -> None:
         """One customer's items in order; ends when idle."""
         while True:
-            try:
-                row, slot = await asyncio.wait_for(queue.get(), timeout=IDLE_SECONDS)
-            except asyncio.TimeoutError:
-                if queue.empty():
-                    self._queues.pop(user, None)
-                    return
-                continue
+            try:  # what is waiting already, without a timer (most items: no wait at all)
+                row, slot = queue.get_nowait()
+            except asyncio.QueueEmpty:
+                try:
+                    row, slot = await asyncio.wait_for(queue.get(), timeout=IDLE_SECONDS)
+                except asyncio.TimeoutError:
+                    if queue.empty():
+                        self._queues.pop(user, None)
+                        return
+                    continue
             try:
                 await self.process(Incoming.kept(row.body), slot)
             except Exception:  # noqa: BLE001 - one bad item never stops the customer's queue
@@ -433,7 +439,7 @@ class PlatformChannel(InputChannel):
             metadata=metadata, photo=item.kind == PHOTO)
         if not isinstance(admitted, Admitted):
             if admitted:  # a limit, said politely
-                await self.send_bodies(item.user, [{"text": admitted}], slot=slot)
+                await self.send_bodies(item.user, [{"text": admitted}], slot=slot, replying=True)
             return
         if item.kind == UNSUPPORTED:
             # a person holding the conversation sees that something came; else a polite word
@@ -444,7 +450,7 @@ class PlatformChannel(InputChannel):
                 return
             meaning = SHARED_POLITE["unsupported_media"][lang]
         if isinstance(meaning, str):
-            await self.send_bodies(item.user, [{"text": meaning}], slot=slot)
+            await self.send_bodies(item.user, [{"text": meaning}], slot=slot, replying=True)
             return
         item = meaning
         if item.kind == PHOTO:
@@ -455,7 +461,7 @@ class PlatformChannel(InputChannel):
             except Exception as exc:  # noqa: BLE001 - the platform failed or the file is refused
                 logger.info("%s photo not taken (%s)", self.channel, type(exc).__name__)
                 await self.send_bodies(item.user, [{"text": SHARED_POLITE["photo_failed"][
-                    lang]}], slot=slot)
+                    lang]}], slot=slot, replying=True)
                 return
             admitted = photo_message(admitted, ref.media_id)
             current = None  # read again: the download took a while
@@ -488,7 +494,7 @@ class PlatformChannel(InputChannel):
                                      channel=self.channel)
             return
         await self.send_bodies(item.user, [message_body(m) for m in collector.messages],
-                               slot=slot)
+                               slot=slot, replying=True)
 
     # --- sending -------------------------------------------------------------------------
 
@@ -498,12 +504,15 @@ class PlatformChannel(InputChannel):
         return time.time() - last[0].created_at if last else None
 
     async def send_bodies(self, user: str, bodies: List[Dict[str, Any]], *,
-                          role: str = "assistant", slot: ReplySlot | None = None) -> int:
+                          role: str = "assistant", slot: ReplySlot | None = None,
+                          replying: bool = False) -> int:
         """Send and keep messages; the last kept one's id (0: nothing kept).
 
         The assistant's messages are kept even when the platform refused them (the
         history says what it answered; the failure is logged). A person's or a
-        notice's are kept once sent.
+        notice's are kept once sent. ``replying``: the answer to the message being
+        processed (the customer has just written: the window is open, and the
+        reply slot gets its message before anything is written).
 
         Raises:
             BadRequest: For a person's message or a notice only: 409 outside the
@@ -514,7 +523,7 @@ class PlatformChannel(InputChannel):
             return 0
         automated = role == "assistant"
         person = role == "agent"
-        age = await self._age(user)
+        age = 0.0 if replying else await self._age(user)
         outs, keep = self.render(bodies)
         last = 0
         closed = age is None or age > (self.person_window_seconds if person else
@@ -527,29 +536,57 @@ class PlatformChannel(InputChannel):
                     return 0
                 raise BadRequest(self.window_refusal(person), 409)
             outs = late
+        # one conversation's messages leave in order: after what is still being sent
+        before = self._sending.get(user)
+        if slot is not None:  # the webhook's own reply, if nothing is ahead of it
+            if before is None or before.done():
+                outs = slot.offer(outs)
+            else:
+                slot.close()
         if automated:
             last = await self._keep(user, role, bodies, keep)
-        if slot is not None:
-            outs = slot.offer(outs)
-        try:
+
+        async def send_in_turn() -> int:
+            if before is not None:
+                await asyncio.wait({before})
             try:
-                await self._send_all(user, outs, person=person)
+                try:
+                    await self._send_all(user, outs, person=person)
+                except SendFailed as exc:
+                    # the platform's clock says the window has closed: what may still go
+                    late = None if closed or not exc.outside_window else \
+                        await self.outside_window(user, bodies, person=person)
+                    if late is None:
+                        raise
+                    await self._send_all(user, late, person=person)
             except SendFailed as exc:
-                # the platform's clock says the window has closed: what may still go
-                late = None if closed or not exc.outside_window else \
-                    await self.outside_window(user, bodies, person=person)
-                if late is None:
-                    raise
-                await self._send_all(user, late, person=person)
-        except SendFailed as exc:
+                if automated:
+                    logger.warning("%s message to %s not delivered: %s", self.channel, user,
+                                   exc)
+                    return last
+                raise BadRequest(f"not delivered: {exc}", 409 if exc.outside_window else 502
+                                 ) from None
             if automated:
-                logger.warning("%s message to %s not delivered: %s", self.channel, user, exc)
                 return last
-            raise BadRequest(f"not delivered: {exc}", 409 if exc.outside_window else 502
-                             ) from None
+            return await self._keep(user, role if role in OUTGOING else "agent", bodies, keep)
+
+        sending = asyncio.get_running_loop().create_task(send_in_turn())
+        self._sending[user] = sending
+        self._tasks.add(sending)
+        sending.add_done_callback(lambda done: self._sent(user, done))
         if automated:
+            # the assistant's answer goes out while the conversation's next message is
+            # read (its sends wait for these); a person's waits for the platform's word
             return last
-        return await self._keep(user, role if role in OUTGOING else "agent", bodies, keep)
+        return await sending
+
+    def _sent(self, user: str, done: asyncio.Task[Any]) -> None:
+        self._tasks.discard(done)
+        if self._sending.get(user) is done:
+            del self._sending[user]
+        if not done.cancelled() and done.exception() is not None and \
+                not isinstance(done.exception(), BadRequest):
+            logger.error("%s messages to %s failed: %r", self.channel, user, done.exception())
 
     async def _send_all(self, user: str, outs: List[Any], *, person: bool) -> None:
         for out in outs:
