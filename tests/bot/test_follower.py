@@ -13,7 +13,7 @@ from rasa.core.tracker_store import InMemoryTrackerStore
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActiveLoop, BotUttered, SlotSet, UserUttered
 
-from bot.channels import base
+from bot.channels import sending
 from bot.channels.delivery import Dispatcher
 from bot.channels.follower import StateFollower
 from handoff import HandoffService
@@ -73,9 +73,9 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
         pushed.append((conversation, role, message.get("text", "")))
         return len(pushed)
 
-    monkeypatch.setattr(base, "_pushers", {"widget": pusher})
-    pipeline = Dispatcher(f"sqlite:///{tmp_path / 'channels.db'}", send=base._through_pusher)
-    monkeypatch.setattr(base, "dispatcher", lambda: pipeline)
+    monkeypatch.setattr(sending, "_pushers", {"widget": pusher})
+    pipeline = Dispatcher(f"sqlite:///{tmp_path / 'channels.db'}", send=sending._through_pusher)
+    monkeypatch.setattr(sending, "dispatcher", lambda: pipeline)
     agent = Agent()
     return service, agent, StateFollower(service, lambda: agent), pushed
 
