@@ -178,6 +178,8 @@ class Response:
     ORDER_STATUS_PREFIX = "utter_order_status_"
     CANCEL_DONE = "utter_cancel_done"
     CANCEL_REFUSED_SHIPPED = "utter_cancel_refused_shipped"
+    CANCEL_REFUSED_DELIVERED = "utter_cancel_refused_delivered"
+    CANCEL_REFUSED_DELIVERED_LATE = "utter_cancel_refused_delivered_late"
     CANCEL_REFUSED_CANCELLED = "utter_cancel_refused_cancelled"
     CANCEL_REFUSED_RETURNED = "utter_cancel_refused_returned"
     RETURN_DONE = "utter_return_done"

@@ -1,4 +1,5 @@
-"""Cancel an order that has not shipped."""
+"""Cancel an order that has not shipped; a delivered one gets whether it can still be
+returned, and until when."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from shop.orders import Refusal
 
 REFUSALS = {
     Refusal.ALREADY_SHIPPED: Response.CANCEL_REFUSED_SHIPPED,
+    Refusal.ALREADY_DELIVERED: Response.CANCEL_REFUSED_DELIVERED,
+    Refusal.RETURN_WINDOW_CLOSED: Response.CANCEL_REFUSED_DELIVERED_LATE,
     Refusal.ALREADY_CANCELLED: Response.CANCEL_REFUSED_CANCELLED,
     Refusal.ALREADY_RETURNED: Response.CANCEL_REFUSED_RETURNED,
 }

@@ -83,6 +83,7 @@ class Refusal(str, Enum):
     """Why a cancellation or return was refused."""
 
     ALREADY_SHIPPED = "already_shipped"
+    ALREADY_DELIVERED = "already_delivered"  # a return can still be started
     ALREADY_CANCELLED = "already_cancelled"
     ALREADY_RETURNED = "already_returned"
     NOT_DELIVERED = "not_delivered"
@@ -219,7 +220,9 @@ class OrderService:
         return set(rows)
 
     def cancel(self, number: str, identity: CustomerIdentity) -> ActionOutcome:
-        """Cancel an order that has not shipped yet.
+        """Cancel an order that has not shipped yet. A delivered one is refused with
+        whether it can still be returned (``ALREADY_DELIVERED``) or not
+        (``RETURN_WINDOW_CLOSED``).
 
         Raises:
             InvalidOrderNumber: If ``number`` is not an order number.
@@ -229,11 +232,15 @@ class OrderService:
             order = self._load(session, number, identity, for_update=True)
             refusal = {
                 OrderStatus.SHIPPED.value: Refusal.ALREADY_SHIPPED,
-                OrderStatus.DELIVERED.value: Refusal.ALREADY_SHIPPED,
-                OrderStatus.RETURN_REQUESTED.value: Refusal.ALREADY_SHIPPED,
+                OrderStatus.DELIVERED.value: Refusal.ALREADY_DELIVERED,
+                OrderStatus.RETURN_REQUESTED.value: Refusal.ALREADY_RETURNED,
                 OrderStatus.RETURNED.value: Refusal.ALREADY_RETURNED,
                 OrderStatus.CANCELLED.value: Refusal.ALREADY_CANCELLED,
             }.get(order.status)
+            if refusal is Refusal.ALREADY_DELIVERED and (
+                    order.delivered_at is None
+                    or self._clock() > order.delivered_at + self._window):
+                refusal = Refusal.RETURN_WINDOW_CLOSED  # arrived, and too long ago to return
             if refusal is None:
                 order.status = OrderStatus.CANCELLED.value
                 order.cancelled_at = self._clock()

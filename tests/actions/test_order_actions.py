@@ -146,12 +146,31 @@ def test_cancel_processing_order_changes_the_database(orders, fixed_clock) -> No
 
 
 def test_cancel_refused_after_shipping(orders, fixed_clock) -> None:
-    order = first(orders, Order.status == "delivered")
+    order = first(orders, Order.status == "shipped")
     tracker = make_tracker("cancel it", slots={Slot.ORDER_NUMBER: order.number},
                            metadata=verified(order.customer_id))
     messages, _ = run_action(ActionCancelOrder(), tracker)
     assert messages[0]["response"] == Response.CANCEL_REFUSED_SHIPPED
-    assert status_of(orders, order.number) == "delivered"
+    assert status_of(orders, order.number) == "shipped"
+
+
+def test_cancel_of_a_delivered_order_says_until_when_it_can_be_returned(orders,
+                                                                        fixed_clock) -> None:
+    recent = first(orders, Order.status == "delivered",
+                   Order.delivered_at > fixed_clock - dt.timedelta(days=20))
+    tracker = make_tracker("cancel it", slots={Slot.ORDER_NUMBER: recent.number},
+                           metadata=verified(recent.customer_id))
+    messages, _ = run_action(ActionCancelOrder(), tracker)
+    assert messages[0]["response"] == Response.CANCEL_REFUSED_DELIVERED
+    assert messages[0]["deadline"] != "-" and messages[0]["delivered"] != "-"
+    assert status_of(orders, recent.number) == "delivered"
+    old = first(orders, Order.status == "delivered",
+                Order.delivered_at < fixed_clock - dt.timedelta(days=40))
+    tracker = make_tracker("cancel it", slots={Slot.ORDER_NUMBER: old.number},
+                           metadata=verified(old.customer_id))
+    messages, _ = run_action(ActionCancelOrder(), tracker)
+    assert messages[0]["response"] == Response.CANCEL_REFUSED_DELIVERED_LATE
+    assert messages[0]["days"] == 30
 
 
 def test_return_inside_and_outside_the_window(orders, fixed_clock) -> None:

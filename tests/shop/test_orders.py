@@ -85,6 +85,21 @@ def test_cancel_only_before_shipping(sessions, service) -> None:
         is OrderStatus.SHIPPED
 
 
+
+def test_a_delivered_order_is_not_cancelled_and_says_whether_it_can_be_returned(
+        sessions, service) -> None:
+    recent = _first(sessions, Order.status == "delivered",
+                    Order.delivered_at > NOW - dt.timedelta(days=20))
+    refused = service.cancel(recent.number, CustomerIdentity(customer_id=recent.customer_id))
+    assert not refused.done and refused.refusal is Refusal.ALREADY_DELIVERED
+    assert refused.order.return_deadline > NOW  # the answer can say until when
+    old = _first(sessions, Order.status == "delivered",
+                 Order.delivered_at < NOW - dt.timedelta(days=45))
+    late = service.cancel(old.number, CustomerIdentity(customer_id=old.customer_id))
+    assert not late.done and late.refusal is Refusal.RETURN_WINDOW_CLOSED
+    assert late.order.status is OrderStatus.DELIVERED
+
+
 def test_return_inside_window_only(sessions, service) -> None:
     recent = _first(sessions, Order.status == "delivered",
                     Order.delivered_at > NOW - dt.timedelta(days=20))
