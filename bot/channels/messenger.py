@@ -46,7 +46,7 @@ assistant queues a handoff; the record says the platform holds the conversation
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, List
+from typing import Any, Awaitable, Callable, Dict, List
 
 from bot.channels.graph_api import GraphError, fetch_attachment
 from bot.channels.meta import MetaChannel, cut, lang_of, signed_text, split_text
@@ -242,7 +242,8 @@ class MessengerInput(MetaChannel):
                 "not delivered: Messenger allows automated messages within 24 hours of "
                 "the customer's last message")
 
-    async def to_platform(self, user: str, slot: ReplySlot | None) -> bool:
+    async def to_platform(self, user: str, slot: ReplySlot | None,
+                          record: Callable[[], Awaitable[None]]) -> bool:
         """``MESSENGER_HANDOFF=page_inbox``: thread control to the Page Inbox."""
         try:
             assert self.api is not None
@@ -251,4 +252,5 @@ class MessengerInput(MetaChannel):
             logger.warning("thread not passed to the Page Inbox (%s): the desk's queue "
                            "keeps it", exc)
             return False
+        await record()
         return True

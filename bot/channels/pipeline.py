@@ -157,6 +157,11 @@ class ReplySlot:
         self._future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._accepts = accepts
 
+    @property
+    def waiting(self) -> bool:
+        """Whether the webhook still waits for its reply."""
+        return not self._future.done()
+
     def give(self, out: Any) -> bool:
         """Make ``out`` the reply; ``False`` when the webhook no longer waits."""
         if self._future.done():
@@ -295,9 +300,12 @@ class PlatformChannel(InputChannel):
                 f"{'a person' if person else 'automated messages'} to write within "
                 f"{hours:g} hours of the customer's last message")
 
-    async def to_platform(self, user: str, slot: ReplySlot | None) -> bool:
+    async def to_platform(self, user: str, slot: ReplySlot | None,
+                          record: Callable[[], Awaitable[None]]) -> bool:
         """Hand a conversation the assistant has just queued for a person to the
-        platform's own support inbox; ``False``: the shop's desk keeps it."""
+        platform's own support inbox, calling ``record`` (the record's step: the
+        platform holds it) once that is certain and before the customer can see it;
+        ``False``: the shop's desk keeps it."""
         return False
 
     # --- wiring --------------------------------------------------------------------------
@@ -441,17 +449,21 @@ class PlatformChannel(InputChannel):
             if admitted:  # a limit, said politely
                 await self.send_bodies(item.user, [{"text": admitted}], slot=slot, replying=True)
             return
-        if item.kind == UNSUPPORTED:
-            # a person holding the conversation sees that something came; else a polite word
+        if item.kind == UNSUPPORTED or isinstance(meaning, str):
+            # what the assistant cannot read (a sticker, a voice note WeChat could not
+            # transcribe): a person holding the conversation sees that something came,
+            # else a polite word
             kind = str(item.record.get("type") or item.record.get("msgtype") or "media")[:32]
             if await for_a_person(self._app.ctx.agent, item.user, text=f"[{kind}]",
                                   metadata=admitted.metadata, channel=self.channel,
                                   current=current):
                 return
-            meaning = SHARED_POLITE["unsupported_media"][lang]
-        if isinstance(meaning, str):
-            await self.send_bodies(item.user, [{"text": meaning}], slot=slot, replying=True)
+            polite_text = meaning if isinstance(meaning, str) else \
+                SHARED_POLITE["unsupported_media"][lang]
+            await self.send_bodies(item.user, [{"text": polite_text}], slot=slot,
+                                   replying=True)
             return
+        assert isinstance(meaning, Incoming)
         item = meaning
         if item.kind == PHOTO:
             try:
@@ -488,10 +500,12 @@ class PlatformChannel(InputChannel):
                                channel=self.channel, said=item.said, current=current,
                                before=typing):
             return
-        if self.platform_handoff and await queued_since(item.user, started) and \
-                await self.to_platform(item.user, slot):
+        async def record() -> None:
             await handed_to_platform(item.user, platform=self.platform_inbox,
                                      channel=self.channel)
+
+        if self.platform_handoff and await queued_since(item.user, started) and \
+                await self.to_platform(item.user, slot, record):
             return
         await self.send_bodies(item.user, [message_body(m) for m in collector.messages],
                                slot=slot, replying=True)

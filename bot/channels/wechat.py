@@ -58,7 +58,7 @@ import re
 import time
 import unicodedata
 from dataclasses import dataclass, field, replace
-from typing import Any, Dict, List
+from typing import Any, Awaitable, Callable, Dict, List
 
 from sanic import Blueprint, response
 from sanic.request import Request
@@ -542,10 +542,16 @@ class WeChatInput(PlatformChannel):
             return response.text(xml, content_type="application/xml; charset=utf-8",
                                  headers={"Cache-Control": "no-store"})
 
-    async def to_platform(self, user: str, slot: ReplySlot | None) -> bool:
+    async def to_platform(self, user: str, slot: ReplySlot | None,
+                          record: Callable[[], Awaitable[None]]) -> bool:
         """``WECHAT_HANDOFF=wechat``: the passive reply hands the conversation to
-        WeChat's customer-service system (only while WeChat still waits for it)."""
-        return slot is not None and slot.give(Out("transfer"))
+        WeChat's customer-service system (only while WeChat still waits for it),
+        recorded first. Should WeChat stop waiting meanwhile, the assistant's answer
+        goes out instead, and the customer's next message ends the hold."""
+        if slot is None or not slot.waiting:
+            return False
+        await record()
+        return slot.give(Out("transfer"))
 
     # --- sending --------------------------------------------------------------------------
 
