@@ -200,8 +200,21 @@ class HandoffService:
         self._clock = clock
 
     def create_schema(self) -> None:
-        """Create the tables that are missing."""
-        metadata.create_all(self._engine)
+        """Create the tables that are missing.
+
+        The Rasa server, the action server and the desk all call this when they start;
+        when two create the same table at once, the slower one finds it there ("already
+        exists") and looks again, instead of failing to start.
+        """
+        for attempt in range(5):
+            try:
+                metadata.create_all(self._engine)
+                return
+            except (sa.exc.OperationalError, sa.exc.ProgrammingError,
+                    sa.exc.IntegrityError) as exc:
+                if attempt == 4 or "exist" not in str(exc).lower() and \
+                        "duplicate" not in str(exc).lower():
+                    raise
 
     # --- helpers --------------------------------------------------------------------------
 
