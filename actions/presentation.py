@@ -5,12 +5,13 @@ desk (which uses this module, not Rasa's SDK)."""
 from __future__ import annotations
 
 import datetime as dt
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 from urllib.parse import quote as quote_url
 
 from actions.settings import settings
 from knowledge_graph.graph import ProductDetails, ProductGraph, ProductSummary
+from pricing.engine import at_ratio, published_ratios
 
 CURRENCY_SIGNS = {"USD": "$", "CNY": "¥", "EUR": "€", "GBP": "£"}
 
@@ -45,26 +46,49 @@ MORE = {"en": "Tell me more", "zh": "了解详情"}
 
 def scaled_price(amount: Decimal, currency: str, factor: float) -> Decimal:
     """``amount`` at ``factor`` times, rounded as quotes are (whole yuan at list price)."""
-    cent = Decimal(1) if currency == "CNY" and factor == 1.0 else Decimal("0.01")
-    return (amount * Decimal(repr(factor))).quantize(cent, rounding=ROUND_HALF_UP)
+    return at_ratio(amount, currency, factor)
+
+
+def conversation_factor(conversation: str | None, sku: str) -> float:
+    """The price of ``sku`` shown in ``conversation`` over its list price.
+
+    One price per product and conversation: the one already quoted there (the
+    published price, or the customer's own lower one), else the product's
+    published price for today, the same as the storefront's.
+    """
+    from actions.services import pricing_ledger, published_factor
+
+    if conversation:
+        record = pricing_ledger().find_quote(conversation, sku, "quote")
+        if record is not None and record.price and record.list_price:
+            return record.price / record.list_price
+    return published_factor(sku)
+
+
+def conversation_factors(conversation: str | None, skus: list[str]) -> dict[str, float]:
+    """:func:`conversation_factor` of many products at once (two queries, plus a decision
+    for a product nobody published this period)."""
+    from actions.services import pricing_engine, pricing_ledger, published_factor
+
+    ledger = pricing_ledger()
+    quoted = {r.sku: r.price / r.list_price for r in (
+        ledger.by_conversation(conversation) if conversation else [])
+        if r.kind == "quote" and r.price and r.list_price}
+    engine = pricing_engine()
+    start = engine.period_start(engine.now())
+    states = ledger.price_states("")
+    current = published_ratios({k: v for k, v in states.items()
+                                if v.decided_at is not None and v.decided_at >= start})
+    return {sku: quoted.get(sku) or current.get(sku) or published_factor(sku) for sku in skus}
 
 
 def conversation_price(conversation: str | None, sku: str, amount: Decimal | None,
                        currency: str) -> Decimal | None:
-    """The price of ``sku`` to show in ``conversation``: the one already quoted there.
-
-    The price policy quotes one price per product and conversation (audited in
-    the pricing ledger); lists and cards shown later in the same conversation
-    must agree with it rather than show the catalog price.
-    """
-    if conversation is None or amount is None:
-        return amount
-    from actions.services import pricing_ledger
-
-    record = pricing_ledger().find_quote(conversation, sku, "quote")
-    if record is None or not record.price or not record.list_price:
-        return amount
-    return scaled_price(amount, currency, record.price / record.list_price)
+    """The price of ``sku`` to show in ``conversation``, in the currency of ``amount``
+    (the catalog's list price in ``currency``): :func:`conversation_factor` times it."""
+    if amount is None:
+        return None
+    return scaled_price(amount, currency, conversation_factor(conversation, sku))
 
 
 def public_image(sku: str, image: str | None) -> str | None:

@@ -2,7 +2,9 @@
 
 Every answer comes from :class:`pricing.engine.PricingEngine` (policy, guardrails,
 shadow mode, coupons, audit trail). Prices are decided in the catalog's base
-currency and shown in the customer's, at the same ratio to the list price.
+currency and shown in the customer's, at the same ratio to the list price. A
+quote is the product's published price (the storefront's) or, for a customer
+the policy gives a personal price, a lower one, said as such.
 """
 
 from __future__ import annotations
@@ -121,11 +123,11 @@ class ActionQuotePrice(_PriceAction, Action):
                                        shopper=self.shopper(tracker))
         if quote.status is QuoteStatus.ON_REQUEST or details.price is None:
             dispatcher.utter_message(response=Response.PRICE_ON_REQUEST, name=name)
-        elif quote.factor < 0.995:
+        elif quote.discount >= 0.005:  # the customer's own price, below the published one
             dispatcher.utter_message(response=Response.PRICE_OFFER, name=name,
                                      price=self.price_of(details, quote.factor, lang),
-                                     list_price=price_text(details.price, details.currency,
-                                                           lang),
+                                     list_price=self.price_of(details, quote.published_factor,
+                                                              lang),
                                      percent=_percent(quote.discount))
         else:
             dispatcher.utter_message(response=Response.PRICE, name=name,
@@ -173,8 +175,8 @@ class ActionOfferDiscount(_PriceAction, Action):
             dispatcher.utter_message(response=Response.DISCOUNT_ALREADY, name=name,
                                      percent=_percent(quote.discount),
                                      price=self.price_of(details, quote.factor, lang),
-                                     list_price=price_text(details.price, details.currency,
-                                                           lang))
+                                     list_price=self.price_of(details, quote.published_factor,
+                                                              lang))
             return
         dispatcher.utter_message(response=Response.DISCOUNT_NONE, name=name,
                                  price=self.price_of(details, quote.factor, lang)

@@ -10,7 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import language, resolve_products, say
 from actions.constants import ActionName, Response, Slot
-from actions.presentation import currency_for, price_text
+from actions.presentation import conversation_price, currency_for, price_text
 from actions.services import product_graph
 from knowledge_graph.graph import Comparison, ProductDetails
 
@@ -32,11 +32,13 @@ def _label(attr: str, lang: str) -> str:
     return LABELS[lang].get(attr) or attr.replace("_", " ").capitalize()
 
 
-def _value(comparison: Comparison, p: ProductDetails, attr: str, lang: str) -> str:
+def _value(comparison: Comparison, p: ProductDetails, attr: str, lang: str,
+           conversation: str | None = None) -> str:
     if attr not in LABELS[lang]:
         return str(comparison.value(p, attr) or "-")
-    if attr == "price":
-        return price_text(p.price, p.currency, lang)
+    if attr == "price":  # the conversation's price of the product, as every answer shows it
+        return price_text(conversation_price(conversation, p.sku, p.price, p.currency),
+                          p.currency, lang)
     if attr == "availability":
         return AVAILABILITY[lang].get(p.availability, p.availability)
     if lang == "zh" and attr.endswith("_en"):
@@ -46,18 +48,20 @@ def _value(comparison: Comparison, p: ProductDetails, attr: str, lang: str) -> s
     return str(value) if value else "-"
 
 
-def comparison_table(comparison: Comparison, lang: str) -> str:
-    """Render a comparison as text lines: names, differing attributes, shared ones."""
+def comparison_table(comparison: Comparison, lang: str, conversation: str | None = None) -> str:
+    """Render a comparison as text lines: names, differing attributes, shared ones (prices
+    as quoted or published in ``conversation``)."""
     names = [p.name_zh if lang == "zh" else p.name_en for p in comparison.products]
     sep = " | "
     lines = [" vs ".join(names)]
     for attr in comparison.differing:
         lines.append(f"{_label(attr, lang)}: "
-                     + sep.join(_value(comparison, p, attr, lang) for p in comparison.products))
+                     + sep.join(_value(comparison, p, attr, lang, conversation)
+                                for p in comparison.products))
     if comparison.shared:
         first = comparison.products[0]
         same = "、".join if lang == "zh" else ", ".join
-        shared = same(f"{_label(a, lang)} {_value(comparison, first, a, lang)}"
+        shared = same(f"{_label(a, lang)} {_value(comparison, first, a, lang, conversation)}"
                       for a in comparison.shared)
         lines.append(("相同：" if lang == "zh" else "Both: ") + shared)
     return "\n".join(lines)
@@ -82,5 +86,5 @@ class ActionCompareProducts(Action):
             return []
         comparison = graph.compare(list(resolution.skus[:4]), currency=currency_for(lang, graph))
         dispatcher.utter_message(response=Response.COMPARE,
-                                 table=comparison_table(comparison, lang))
+                                 table=comparison_table(comparison, lang, tracker.sender_id))
         return [SlotSet(Slot.SHOWN_PRODUCTS, list(resolution.skus[:4]))]

@@ -127,6 +127,12 @@ def create_app(settings: Settings, *, package: str = "actions") -> Sanic:
     def error(message: str, status: int, **extra: Any) -> HTTPResponse:
         return response.json({"error": message, **extra}, status=status)
 
+    @app.before_server_start
+    async def publish_prices(app: Sanic) -> None:
+        from actions.services import start_price_publisher
+
+        start_price_publisher()
+
     @app.get("/health")
     async def health(request: Request) -> HTTPResponse:
         return response.json({"status": "ok"})

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import time
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -14,7 +15,14 @@ from handoff import HandoffService
 from knowledge_graph.backends import open_backend
 from knowledge_graph.graph import ProductGraph, TextEncoder
 from pricing.coupons import SegmentStats, allocate
-from pricing.engine import CouponPlan, PricingEngine, ProductFacts, Shopper
+from pricing.engine import (
+    PUBLIC,
+    CouponPlan,
+    PricingEngine,
+    ProductFacts,
+    Shopper,
+    published_ratios,
+)
 from pricing.ledger import SqlLedger
 from pricing.segments import Purchase, rfm, segment_stats, sensitivity
 from pricing.store import PolicyStore
@@ -74,11 +82,18 @@ def _recommender() -> RecommenderService:
     store = feedback_store()
 
     def inventory() -> dict[str, ItemInfo]:
+        """Every product at today's published price (what a budget is held to)."""
         prices = local_prices(sessions)
-        return {p.sku: ItemInfo(p.category, frozenset(p.categories), p.price,
-                                prices.get(p.sku, {}), p.stock > 0, p.available, p.image,
-                                p.group)
-                for p in store.products()}
+        ratios = published_ratios(pricing_ledger().price_states(PUBLIC))
+        out = {}
+        for p in store.products():
+            r = ratios.get(p.sku, 1.0)
+            out[p.sku] = ItemInfo(p.category, frozenset(p.categories),
+                                  None if p.price is None else round(p.price * r, 2),
+                                  {c: round(a * r, 2) for c, a in prices.get(p.sku, {}).items()},
+                                  p.stock > 0, p.available, p.image, p.group, p.brand,
+                                  p.color)
+        return out
 
     def sink(events: list[Event]) -> None:
         # e.user is a customer id or a conversation id; the store keeps customer ids only
@@ -234,6 +249,53 @@ def pricing_engine() -> PricingEngine:
         return _pricing()
 
 
+def published_factor(sku: str) -> float:
+    """Today's published price of ``sku`` over its list price (1 for an unknown product or
+    one without a price): what lists, cards and the storefront show, in any currency.
+    The first reader of a period decides it (:meth:`PricingEngine.published`)."""
+    facts = product_facts(sku)
+    if facts is None:
+        return 1.0
+    return pricing_engine().published(facts).factor
+
+
+def publish_prices(*, progress: Callable[[int], None] | None = None) -> dict[str, int]:
+    """Decide this period's published price of every product in the shop (idempotent)."""
+    skus = _sales().skus()
+    facts = (f for f in (product_facts(sku) for sku in skus) if f is not None)
+    return pricing_engine().publish(facts, progress=progress)
+
+
+def start_price_publisher() -> threading.Thread:
+    """Publish every product's price now and again at the start of each pricing period, in
+    a daemon thread, so the storefront and every list show the period's price before
+    anyone asks (a product nobody priced yet is decided by its first reader, the
+    same way). Every action server may run one: deciding twice writes the same."""
+    import logging
+
+    log = logging.getLogger(__name__)
+
+    def loop() -> None:
+        while True:
+            try:
+                counts = publish_prices()
+                log.info("prices published: %(products)d products, %(changed)d changed, "
+                         "%(above_list)d above and %(below_list)d below list price", counts)
+            except Exception:  # noqa: BLE001 - a database hiccup: readers decide lazily
+                log.exception("publishing prices failed; retrying in a minute")
+                time.sleep(60)
+                continue
+            engine = pricing_engine()
+            now = now_utc()
+            following = engine.period_start(now) + dt.timedelta(
+                hours=engine.config.period_hours)
+            time.sleep(max(1.0, (following - now).total_seconds() + 1.0))
+
+    thread = threading.Thread(target=loop, name="price-publisher", daemon=True)
+    thread.start()
+    return thread
+
+
 def product_facts(sku: str) -> ProductFacts | None:
     """What pricing needs to know about ``sku``; ``None`` for an unknown product."""
     with _lock:
@@ -248,7 +310,7 @@ def product_facts(sku: str) -> ProductFacts | None:
         now - rival.seen_at <= dt.timedelta(days=30)
     return ProductFacts(sku=p.sku, list_price=p.list_price, cost=p.cost, currency=p.currency,
                         category=p.category, brand=p.brand, stock=p.stock,
-                        weekly_sales=p.weekly_sales,
+                        weekly_sales=p.weekly_sales, price_group=p.price_group,
                         competitor_price=rival.price if known and rival else None)
 
 

@@ -15,7 +15,13 @@ import logging
 import time
 from typing import Any
 
-from actions.presentation import currency_for, display_name, product_card, scaled_price
+from actions.presentation import (
+    conversation_factor,
+    currency_for,
+    display_name,
+    product_card,
+    scaled_price,
+)
 from actions.services import (
     feedback_store,
     order_service,
@@ -54,14 +60,17 @@ def _shop_amount(sku: str, currency: str, factor: float | None = None
     return str(price if factor is None else scaled_price(price, shop, factor)), shop
 
 
-def _product(sku: str, lang: str) -> dict[str, Any] | None:
+def _product(sku: str, lang: str, conversation: str) -> dict[str, Any] | None:
+    """A product as the customer saw it: at the conversation's price, in their currency."""
     graph = product_graph()
     if not graph.has_product(sku):
         return None
     summary = graph.summary(sku, currency=currency_for(lang, graph))
-    shop_price, shop_currency = _shop_amount(sku, summary.currency)
+    factor = conversation_factor(conversation, sku)
+    shop_price, shop_currency = _shop_amount(sku, summary.currency, factor)
     return {"sku": sku, "name": display_name(summary, lang),
-            "price": None if summary.price is None else str(summary.price),
+            "price": None if summary.price is None
+            else str(scaled_price(summary.price, summary.currency, factor)),
             "currency": summary.currency, "in_stock": summary.stock > 0,
             "shop_price": shop_price, "shop_currency": shop_currency}
 
@@ -91,24 +100,35 @@ def shop_context(history: dict[str, Any], *, lang: str) -> dict[str, Any]:
             logger.exception("orders of a customer could not be read")
     out["open_order"] = slots.get("order_number")
     for sku in history.get("shown") or []:
-        product = _product(str(sku), lang)
+        product = _product(str(sku), lang, conversation)
         if product:
             out["shown"].append(product)
     if slots.get("product"):
-        out["product"] = _product(str(slots["product"]), lang)
+        out["product"] = _product(str(slots["product"]), lang, conversation)
     try:
         graph = product_graph()
+        local = currency_for(lang, graph)
         for quote in pricing_ledger().by_conversation(conversation):
+            known = graph.has_product(quote.sku)
             factor = quote.price / quote.list_price if quote.price and quote.list_price \
                 else None
-            shop_price, shop_currency = _shop_amount(quote.sku, quote.currency, factor) \
-                if factor and graph.has_product(quote.sku) else (None, None)
+            published = quote.context.get("published") or quote.list_price
+            published = float(published) if isinstance(published, (int, float)) else None
+            listed = graph.summary(quote.sku, currency=local).price if known else None
+            # what the customer saw, in their currency; the shop's own amount beside it
+            price, marked, currency = (quote.price, published, quote.currency) \
+                if listed is None or factor is None or not quote.list_price \
+                or published is None else (
+                    scaled_price(listed, local, factor),
+                    scaled_price(listed, local, published / quote.list_price), local)
+            shop_price, shop_currency = _shop_amount(quote.sku, currency, factor) \
+                if factor and known else (None, None)
             out["quotes"].append({
                 "shop_price": shop_price, "shop_currency": shop_currency,
-                "sku": quote.sku, "kind": quote.kind, "price": quote.price,
-                "name": graph.model_name(quote.sku, lang) if graph.has_product(quote.sku)
-                else quote.sku,
-                "list_price": quote.list_price, "currency": quote.currency,
+                "sku": quote.sku, "kind": quote.kind,
+                "price": None if price is None else str(price),
+                "name": graph.model_name(quote.sku, lang) if known else quote.sku,
+                "list_price": None if marked is None else str(marked), "currency": currency,
                 "status": quote.status, "coupon": quote.coupon,
                 "at": quote.created_at.isoformat()})
     except Exception:  # noqa: BLE001

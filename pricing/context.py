@@ -60,10 +60,8 @@ class Context:
                           **{a: None for a in PERSONAL_ATTRIBUTES if a not in allowed}})
 
     def cell(self) -> str:
-        """The audience this price applies to: ``""`` or e.g. ``"sensitivity=high"``.
-
-        Guardrails count price changes per product and cell.
-        """
+        """The audience this price applies to: ``""`` (everyone: the published price) or
+        e.g. ``"sensitivity=high"`` (a customer the policy may give a lower price)."""
         parts = []
         if self.segment is not None:
             parts.append(f"segment={self.segment}")

@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import math
 import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
 from enum import Enum
 from typing import Any, Protocol
 
@@ -25,10 +27,17 @@ import numpy as np
 from pricing.config import PricingConfig
 from pricing.context import Context, Featurizer
 from pricing.coupons import Allocation
-from pricing.guardrails import NO_COST, Guardrails, PriceState
+from pricing.guardrails import Guardrails, PriceState
 from pricing.policies import Policy
 
-QUOTE, NEGOTIATION, COUPON = "quote", "negotiation", "coupon"
+QUOTE, NEGOTIATION, COUPON, PUBLISH = "quote", "negotiation", "coupon", "publish"
+#: The price-state cell of a product's published price (the same for everyone).
+PUBLIC = ""
+#: Adjustment noted on a quote below the published price for one customer.
+PERSONAL = "personal"
+#: Adjustment noted on a quote that took the price of another variant quoted before.
+VARIANT = "variant"
+_EPOCH = dt.datetime(1970, 1, 1)
 
 
 @dataclass(frozen=True)
@@ -45,6 +54,9 @@ class ProductFacts:
         stock: Units in stock.
         weekly_sales: Units sold per week recently.
         competitor_price: A competitor's price, when known.
+        price_group: Products priced together (the variants of one model at one list
+            price); their published prices are decided alike ("" for none), with
+            ``stock`` and ``weekly_sales`` theirs together.
     """
 
     sku: str
@@ -56,6 +68,7 @@ class ProductFacts:
     stock: int = 0
     weekly_sales: float = 0.0
     competitor_price: float | None = None
+    price_group: str = ""
 
 
 @dataclass(frozen=True)
@@ -117,6 +130,8 @@ class Quote:
         adjustments: What the guardrails changed.
         policy_version: Version of the policy that decided.
         repeated: True when this conversation was quoted this product before.
+        published: The product's published price when it was quoted (everyone's
+            price that period; the quote is never above it).
     """
 
     sku: str
@@ -127,6 +142,7 @@ class Quote:
     adjustments: tuple[str, ...] = ()
     policy_version: str = ""
     repeated: bool = False
+    published: float | None = None
 
     @property
     def factor(self) -> float:
@@ -136,9 +152,50 @@ class Quote:
         return self.price / self.list_price
 
     @property
+    def published_factor(self) -> float:
+        """``published / list_price``: the published price as other currencies show it."""
+        if self.published is None or not self.list_price:
+            return self.factor
+        return self.published / self.list_price
+
+    @property
     def discount(self) -> float:
-        """Share below list price (0 when at or above it)."""
-        return max(0.0, 1.0 - self.factor)
+        """Share below the published price (0 when at it): a personal discount."""
+        if self.price is None or not self.published:
+            return 0.0
+        return max(0.0, 1.0 - self.price / self.published)
+
+
+@dataclass(frozen=True)
+class Published:
+    """A product's published price in a period: the same for every customer and surface.
+
+    Attributes:
+        sku: Product id.
+        price: The price (base currency); ``None`` for price on request.
+        list_price: The catalog price it was decided against.
+        currency: Currency of the prices.
+        status: How it was decided (live policy, shadow, no cost, no policy).
+        decided_at: Start of the period it was decided for.
+        changed: True when this call decided a new price.
+        adjustments: What the guardrails changed.
+    """
+
+    sku: str
+    price: float | None
+    list_price: float | None
+    currency: str
+    status: QuoteStatus
+    decided_at: dt.datetime | None = None
+    changed: bool = False
+    adjustments: tuple[str, ...] = ()
+
+    @property
+    def factor(self) -> float:
+        """``price / list_price`` (1 when either is missing)."""
+        if self.price is None or not self.list_price:
+            return 1.0
+        return self.price / self.list_price
 
 
 class OfferStatus(str, Enum):
@@ -198,6 +255,10 @@ class Ledger(Protocol):
 
     def find_quote(self, conversation_id: str, sku: str, kind: str) -> QuoteRecord | None:
         """The conversation's latest record of ``kind`` for ``sku``."""
+        ...
+
+    def by_conversation(self, conversation_id: str) -> list[QuoteRecord]:
+        """Every record of a conversation, oldest first."""
         ...
 
     def add_quote(self, record: QuoteRecord) -> int:
@@ -276,6 +337,10 @@ class PricingEngine:
         self._coupons = coupons
         self._clock = clock or (lambda: dt.datetime.now(dt.timezone.utc).replace(tzinfo=None))
 
+    def now(self) -> dt.datetime:
+        """The engine's clock (UTC, naive)."""
+        return self._clock()
+
     # --- quotes -------------------------------------------------------------------------
 
     def _loaded_policy(self) -> LoadedPolicy | None:
@@ -299,13 +364,114 @@ class PricingEngine:
                        promotion=self.config.in_promotion(now),
                        margin=margin).personal(self.config.personalise)
 
+    def period_start(self, now: dt.datetime) -> dt.datetime:
+        """Start of the pricing period holding ``now`` (periods count from 1970-01-01 UTC,
+        so every process agrees on them: with 24 hours, each day at midnight UTC)."""
+        hours = self.config.period_hours
+        n = math.floor((now - _EPOCH).total_seconds() / (hours * 3600.0))
+        return _EPOCH + dt.timedelta(hours=hours * n)
+
+    def published(self, product: ProductFacts, *, now: dt.datetime | None = None) -> Published:
+        """The product's price for everyone in the current period (decided once per period).
+
+        The first call of a period decides it: the policy picks a price action on the
+        context without anything personal (the day, the product, its sales, stock,
+        competitors, promotions), the guardrails bound it (one change per period, a
+        bounded step, the floor and the ceiling) and the decision is audited (kind
+        ``publish``). Later calls read it back. The storefront shows this price, lists
+        and cards show it, and a quote is never above it. The decision is the same in
+        every process (its random draw is seeded by product, period and policy
+        version), so two servers deciding at once write the same price.
+        """
+        now = now or self._clock()
+        if product.list_price is None:
+            return Published(product.sku, None, None, product.currency,
+                             QuoteStatus.ON_REQUEST)
+        list_price = product.list_price
+        start = self.period_start(now)
+        state = self.ledger.price_state(product.sku, PUBLIC)
+        loaded = self._loaded_policy()
+        shadow = _share(f"shadow:{product.price_group or product.sku}:{start.isoformat()}") \
+            < self.config.shadow_share
+        status = (QuoteStatus.NO_COST if product.cost is None else
+                  QuoteStatus.NO_POLICY if loaded is None else
+                  QuoteStatus.SHADOW if shadow else QuoteStatus.LIVE)
+        if state is not None and state.decided_at is not None and state.decided_at >= start:
+            return Published(product.sku, _follow(state, list_price), list_price,
+                             product.currency, status, decided_at=state.decided_at)
+        group = _group_key(product.price_group)
+        decided = self.ledger.price_state(group, PUBLIC) if group else None
+        if decided is not None and decided.decided_at is not None and \
+                decided.decided_at >= start:  # another variant decided it: the same price
+            price = _follow(decided, list_price)
+            if product.cost is not None:  # the floor is this variant's own, and strongest
+                price = max(price, self.guardrails.floor(product.cost))
+            self.ledger.set_price_state(product.sku, PUBLIC, PriceState(
+                price, decided.changed_at, decided_at=start, list_price=list_price))
+            return Published(product.sku, price, list_price, product.currency, status,
+                             decided_at=start)
+        context = self.context(product, Shopper(), now).personal(())
+        policy_action: float | None = None
+        if loaded is not None and product.cost is not None:
+            x = loaded.featurizer(context)[None, :]
+            rng = np.random.default_rng(_seed(product.price_group or product.sku,
+                                              start.isoformat(), loaded.version))
+            policy_action = self.config.actions[int(loaded.policy.choose(x, rng)[0])]
+        previous = None if state is None else PriceState(_follow(state, list_price),
+                                                          state.changed_at)
+        proposed = list_price * (1.0 + (0.0 if shadow else policy_action or 0.0))
+        guarded = self.guardrails.apply(proposed, list_price=list_price, cost=product.cost,
+                                        previous=previous, now=start)
+        changed = previous is None or abs(previous.price - guarded.price) >= 0.005
+        decision = PriceState(guarded.price,
+                              start if changed or previous is None else previous.changed_at,
+                              decided_at=start, list_price=list_price)
+        self.ledger.set_price_state(product.sku, PUBLIC, decision)
+        if group:  # the other variants at this list price follow it
+            self.ledger.set_price_state(group, PUBLIC, decision)
+        self.ledger.add_quote(QuoteRecord(
+            conversation_id="", sku=product.sku, kind=PUBLISH, currency=product.currency,
+            list_price=list_price, cost=product.cost, price=guarded.price,
+            action=round(guarded.price / list_price - 1.0, 6), policy_action=policy_action,
+            status=status.value, adjustments=guarded.adjustments,
+            policy_kind=loaded.policy.kind if loaded else "",
+            policy_version=loaded.version if loaded else "", shadow=shadow,
+            context={**context.as_record(), "period": start.isoformat(),
+                     "previous": previous.price if previous else None}, created_at=now))
+        return Published(product.sku, guarded.price, list_price, product.currency, status,
+                         decided_at=start, changed=changed, adjustments=guarded.adjustments)
+
+    def publish(self, products: Iterable[ProductFacts], *,
+                progress: Callable[[int], None] | None = None) -> dict[str, int]:
+        """Decide the current period's published price of every product (idempotent: a
+        product already decided this period is read back). Returns counts by outcome."""
+        counts = {"products": 0, "changed": 0, "above_list": 0, "below_list": 0}
+        for product in products:
+            done = self.published(product)
+            counts["products"] += 1
+            counts["changed"] += done.changed
+            if done.price is not None and done.list_price:
+                counts["above_list"] += done.price > done.list_price + 0.005
+                counts["below_list"] += done.price < done.list_price - 0.005
+            if progress is not None:
+                progress(counts["products"])
+        return counts
+
     def quote(self, product: ProductFacts, *, conversation_id: str,
               shopper: Shopper = Shopper()) -> Quote:
-        """The price of ``product`` in this conversation (recorded; same price if asked again)."""
+        """The price of ``product`` in this conversation (recorded; same price if asked again).
+
+        It is the published price, or less: when the shop allows personal pricing and
+        knows something about the customer (segment, price sensitivity), the policy
+        may pick a lower price for them (never a higher one); the guardrails' floor
+        still holds. A conversation in shadow mode logs that choice and gets the
+        published price.
+        """
         earlier = self.ledger.find_quote(conversation_id, product.sku, QUOTE)
         if earlier is not None:
             return _quote_of(earlier, repeated=True)
         now = self._clock()
+        published = self.published(product, now=now)
         context = self.context(product, shopper, now)
         loaded = self._loaded_policy()
         version = loaded.version if loaded else ""
@@ -313,9 +479,11 @@ class PricingEngine:
         base: dict[str, Any] = dict(
             conversation_id=conversation_id, sku=product.sku, kind=QUOTE,
             currency=product.currency, list_price=product.list_price, cost=product.cost,
-            policy_kind=kind, policy_version=version, context=context.as_record(),
+            policy_kind=kind, policy_version=version,
+            context={**context.as_record(), "published": published.price,
+                     "price_group": product.price_group},
             created_at=now, customer_id=shopper.customer_id, segment=context.segment)
-        if product.list_price is None:
+        if product.list_price is None or published.price is None:
             record = QuoteRecord(**base, price=None, action=None, policy_action=None,
                                  status=QuoteStatus.ON_REQUEST.value, adjustments=(),
                                  shadow=False)
@@ -323,30 +491,48 @@ class PricingEngine:
             return _quote_of(record)
         list_price = product.list_price
         shadow = _share(f"shadow:{conversation_id}") < self.config.shadow_share
+        price, adjustments = published.price, published.adjustments
         policy_action: float | None = None
-        if loaded is not None and product.cost is not None:
-            x = loaded.featurizer(context)[None, :]
+        sibling = self._sibling_quote(conversation_id, product)
+        if sibling is not None:  # another colour or size of it was quoted: the same price
+            price = min(published.price, round(list_price * sibling, 2))
+            adjustments = (VARIANT, *((PERSONAL,) if price < published.price - 0.005 else ()))
+        x = loaded.featurizer(context)[None, :] if loaded is not None else None
+        # a customer the policy sees something personal about (their features are not
+        # everyone's) may get its own choice, when that is lower
+        if sibling is None and loaded is not None and x is not None and \
+                product.cost is not None and \
+                not np.array_equal(x, loaded.featurizer(context.personal(()))[None, :]):
             rng = np.random.default_rng(_seed(conversation_id, product.sku, version))
-            index = int(loaded.policy.choose(x, rng)[0])
-            policy_action = self.config.actions[index]
-        cell = context.cell()
-        # shadow traffic is quoted the list price (only the floor and ceiling apply) and
-        # leaves the live price state alone
-        previous = None if shadow else self.ledger.price_state(product.sku, cell)
-        proposed = list_price if shadow else list_price * (1.0 + (policy_action or 0.0))
-        guarded = self.guardrails.apply(proposed, list_price=list_price, cost=product.cost,
-                                        previous=previous, now=now)
-        status = (QuoteStatus.NO_COST if NO_COST in guarded.adjustments else
+            policy_action = self.config.actions[int(loaded.policy.choose(x, rng)[0])]
+            proposed = list_price * (1.0 + policy_action)
+            if not shadow and proposed < price - 0.005:
+                guarded = self.guardrails.apply(proposed, list_price=list_price,
+                                                cost=product.cost)
+                if guarded.price < price - 0.005:  # personal moves only ever go down
+                    price, adjustments = guarded.price, (PERSONAL, *guarded.adjustments)
+        shadowed = shadow or (published.status is QuoteStatus.SHADOW
+                              and PERSONAL not in adjustments)
+        status = (QuoteStatus.NO_COST if product.cost is None else
                   QuoteStatus.NO_POLICY if loaded is None else
-                  QuoteStatus.SHADOW if shadow else QuoteStatus.LIVE)
-        record = QuoteRecord(**base, price=guarded.price,
-                             action=round(guarded.price / list_price - 1.0, 6),
+                  QuoteStatus.SHADOW if shadowed else QuoteStatus.LIVE)
+        record = QuoteRecord(**base, price=price, action=round(price / list_price - 1.0, 6),
                              policy_action=policy_action, status=status.value,
-                             adjustments=guarded.adjustments, shadow=shadow)
+                             adjustments=tuple(adjustments), shadow=shadow)
         self.ledger.add_quote(record)
-        if not shadow and (previous is None or abs(previous.price - guarded.price) >= 0.005):
-            self.ledger.set_price_state(product.sku, cell, PriceState(guarded.price, now))
         return _quote_of(record)
+
+    def _sibling_quote(self, conversation_id: str, product: ProductFacts) -> float | None:
+        """Price over list price of another variant of ``product``'s price group already
+        quoted in this conversation, or ``None``."""
+        if not product.price_group:
+            return None
+        for record in reversed(self.ledger.by_conversation(conversation_id)):
+            if record.kind == QUOTE and record.sku != product.sku and record.price and \
+                    record.list_price and \
+                    record.context.get("price_group") == product.price_group:
+                return record.price / record.list_price
+        return None
 
     # --- discounts and negotiation ------------------------------------------------------
 
@@ -507,10 +693,48 @@ class PricingEngine:
 
 
 def _quote_of(record: QuoteRecord, *, repeated: bool = False) -> Quote:
+    published = record.context.get("published", record.list_price)
     return Quote(sku=record.sku, price=record.price, list_price=record.list_price,
                  currency=record.currency, status=QuoteStatus(record.status),
                  adjustments=record.adjustments, policy_version=record.policy_version,
-                 repeated=repeated)
+                 repeated=repeated,
+                 published=float(published) if isinstance(published, (int, float)) else None)
+
+
+def at_ratio(amount: Decimal, currency: str, factor: float) -> Decimal:
+    """``amount`` (a list price in ``currency``) at ``factor`` times its list price, rounded
+    as every surface shows it: cents, or whole yuan when it is the list price itself.
+
+    Prices are decided in the catalog's base currency; other currencies keep the
+    same ratio to their own list price, so the storefront, the chat and the desk
+    show one number."""
+    if abs(factor - 1.0) < 1e-9:
+        factor = 1.0
+    cent = Decimal(1) if currency == "CNY" and factor == 1.0 else Decimal("0.01")
+    return (amount * Decimal(repr(factor))).quantize(cent, rounding=ROUND_HALF_UP)
+
+
+def published_ratios(states: Mapping[str, PriceState]) -> dict[str, float]:
+    """Published price over list price per SKU, from the states of cell :data:`PUBLIC`
+    (states without a recorded list price, from before prices were published, count
+    as the list price)."""
+    return {sku: s.price / s.list_price for sku, s in states.items()
+            if s.decided_at is not None and s.list_price}
+
+
+def _group_key(price_group: str) -> str:
+    """The price-state key a group of variants shares (short: it sits in the SKU column)."""
+    if not price_group:
+        return ""
+    return "group:" + hashlib.sha256(price_group.encode()).hexdigest()[:24]
+
+
+def _follow(state: PriceState, list_price: float) -> float:
+    """A published state's price for today's ``list_price``: the same ratio to it when the
+    catalog's list price changed since the decision (cents)."""
+    if not state.list_price or abs(state.list_price - list_price) < 0.005:
+        return state.price
+    return round(list_price * state.price / state.list_price, 2)
 
 
 def _share(key: str) -> float:

@@ -28,10 +28,22 @@ _CENT = Decimal("0.01")
 
 @dataclass(frozen=True)
 class PriceState:
-    """The price a product (cell) was last sold at, and when it last changed."""
+    """The price a product (cell) was last sold at, and when it last changed.
+
+    Attributes:
+        price: The price (base currency).
+        changed_at: When it last changed (for a published price: the start of the
+            period it was decided for).
+        decided_at: Start of the period of the latest decision, which may have kept
+            the price; ``None`` for states written before decisions were recorded.
+        list_price: The catalog price it was decided against (a published price's
+            ratio to it is what other currencies and a changed list price follow).
+    """
 
     price: float
     changed_at: dt.datetime
+    decided_at: dt.datetime | None = None
+    list_price: float | None = None
 
 
 @dataclass(frozen=True)

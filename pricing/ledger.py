@@ -33,6 +33,7 @@ from sqlalchemy import (
     text,
     update,
 )
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
 from pricing.engine import Coupon, QuoteRecord
@@ -80,6 +81,8 @@ class PriceStateRow(_Base):
     cell: Mapped[str] = mapped_column(String(128), primary_key=True)
     price: Mapped[float] = mapped_column(Float)
     changed_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    decided_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    list_price: Mapped[float | None] = mapped_column(Float)
 
 
 class CouponRow(_Base):
@@ -133,11 +136,19 @@ def drop_tables(engine: Engine) -> None:
 
 def _add_missing_columns(engine: Engine) -> None:
     """Add columns newer versions introduced to tables an older version created."""
-    present = {c["name"] for c in inspect(engine).get_columns(CouponRow.__tablename__)}
-    if "client" not in present:
-        with engine.begin() as connection:
-            connection.execute(text(f"ALTER TABLE {CouponRow.__tablename__} "
-                                    "ADD COLUMN client VARCHAR(64)"))
+    wanted = {CouponRow.__tablename__: {"client": "VARCHAR(64)"},
+              PriceStateRow.__tablename__: {"decided_at": "TIMESTAMP",
+                                            "list_price": "FLOAT"}}
+    for table, columns in wanted.items():
+        present = {c["name"] for c in inspect(engine).get_columns(table)}
+        for name, kind in columns.items():
+            if name not in present:
+                try:
+                    with engine.begin() as connection:
+                        connection.execute(text(f"ALTER TABLE {table} ADD COLUMN {name} {kind}"))
+                except DBAPIError:  # another process added it a moment before
+                    if name not in {c["name"] for c in inspect(engine).get_columns(table)}:
+                        raise
 
 
 class SqlLedger:
@@ -194,16 +205,27 @@ class SqlLedger:
     def price_state(self, sku: str, cell: str) -> PriceState | None:
         with self._sessions() as session:
             row = session.get(PriceStateRow, (sku, cell))
-            return PriceState(row.price, row.changed_at) if row else None
+            return PriceState(row.price, row.changed_at, row.decided_at,
+                              row.list_price) if row else None
+
+    def price_states(self, cell: str) -> dict[str, PriceState]:
+        """Every product's state in ``cell`` (the published prices: ``""``)."""
+        with self._sessions() as session:
+            return {r.sku: PriceState(r.price, r.changed_at, r.decided_at, r.list_price)
+                    for r in session.scalars(select(PriceStateRow).where(
+                        PriceStateRow.cell == cell))}
 
     def set_price_state(self, sku: str, cell: str, state: PriceState) -> None:
         with self._sessions() as session, session.begin():
             row = session.get(PriceStateRow, (sku, cell))
             if row is None:
                 session.add(PriceStateRow(sku=sku, cell=cell, price=state.price,
-                                          changed_at=state.changed_at))
+                                          changed_at=state.changed_at,
+                                          decided_at=state.decided_at,
+                                          list_price=state.list_price))
             else:
                 row.price, row.changed_at = state.price, state.changed_at
+                row.decided_at, row.list_price = state.decided_at, state.list_price
 
     # --- competitor prices ---------------------------------------------------------------
 

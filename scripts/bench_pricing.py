@@ -56,6 +56,8 @@ POLICIES = ("list price", "best fixed (hindsight)", "A/B then commit", "epsilon-
             "UCB1", "contextual bandit", "DQN")
 EARLY = 2000
 AB_TEST_STEPS = 1000
+#: Quotes per simulated day: 40 days of 250 quotes, about six per product and day.
+QUOTES_PER_DAY = 250
 
 
 def make_policy(name: str, *, dim: int, actions: tuple[float, ...], batch: int,
@@ -107,28 +109,70 @@ def broken_rules(market: Market, config: PricingConfig) -> np.ndarray:
                       for a in range(prices.shape[1])] for p in range(prices.shape[0])])
 
 
+def rule_oracle(market: Market, t: int) -> np.ndarray:
+    """Expected profit at step ``t`` of the best policy the shop's price rule allows: one
+    published price per product (chosen knowing the demand of both customer groups)
+    and, for the customer asking, the best price at or below it: ``(S,)``."""
+    e = market.elasticity_at(t)                                   # (P, 2)
+    m = market.multiplier                                         # (P, A)
+    units = market.level[:, :, None] * m[:, None, :] ** e[:, :, None]
+    margin = m * market.list_price[:, None] - market.cost[:, None]
+    best_below = np.maximum.accumulate(units * margin[:, None, :], axis=2)  # (P, 2, A)
+    share = np.stack([1.0 - market.bulk_share, market.bulk_share], axis=1)   # (P, 2)
+    published = (share[:, :, None] * best_below).sum(axis=1).argmax(axis=1)  # (P,)
+    p = market.steps.product[:, t]
+    g = market.steps.bulk[:, t].astype(int)
+    return best_below[p, g, published[p]]
+
+
 def run(market: Market, policy: Policy, table: np.ndarray, index: np.ndarray, seed: int,
-        broken: np.ndarray) -> dict[str, Any]:
-    """Quote ``market.horizon`` prices with ``policy``; expected profit and regret per step."""
+        broken: np.ndarray, public: np.ndarray, quotes_per_day: int) -> dict[str, Any]:
+    """Quote ``market.horizon`` prices with ``policy`` under the shop's price rule.
+
+    Each simulated day (``quotes_per_day`` quotes), a product's price is published
+    at its first quote: the policy's choice for a context with nothing personal in
+    it (``public``: the feature rows without the customer's sensitivity). Every
+    quote that day is that price, or lower when the policy picks a lower one for
+    the customer asking (personal moves only go down; a customer whose features
+    are the public ones gets the published price, as in the engine). Expected profit and regret
+    per step; quotes above the published price are counted as violations.
+    """
     S, T = market.n_seeds, market.horizon
     rng = np.random.default_rng(seed)
     profit = np.zeros((S, T))
     best = np.zeros((S, T))
+    allowed = np.zeros((S, T))
     chosen = np.zeros((S, T), dtype=np.int64)
     rows = np.arange(S)
+    published = np.full((S, len(market.list_price)), -1, dtype=np.int64)
+    above = 0
     for t in range(T):
+        if t % quotes_per_day == 0:
+            published[:] = -1  # a new day: prices are published again
+        p = market.steps.product[:, t]
+        new = published[rows, p] < 0
+        if new.any():
+            picked = policy.choose(public[index[:, t]], rng)
+            published[rows[new], p[new]] = picked[new]
         x = table[index[:, t]]
-        actions = policy.choose(x, rng)
+        today = published[rows, p]
+        # a customer the policy sees nothing personal about gets the published price; for
+        # the others, its own choice when lower
+        same = (x == public[index[:, t]]).all(axis=1)
+        actions = np.where(same, today, np.minimum(policy.choose(x, rng), today))
+        above += int((market.price(t, actions) > market.price(t, today) + 0.005).sum())
         expected = market.expected(t)
         profit[:, t] = expected[rows, actions]
         best[:, t] = expected.max(axis=1)
+        allowed[:, t] = rule_oracle(market, t)
         chosen[:, t] = actions
         _units, realised = market.sell(t, actions)
         policy.update(x, actions, realised / market.list_price[market.steps.product[:, t]],
                       units=_units)
     # every quote of every seed: the rules its (product, action) price breaks
-    violated = int(broken[market.steps.product, chosen].sum())
-    return {"profit": profit, "oracle": best, "actions": chosen, "violations": violated}
+    violated = int(broken[market.steps.product, chosen].sum()) + above
+    return {"profit": profit, "oracle": best, "rule_oracle": allowed, "actions": chosen,
+            "violations": violated}
 
 
 def latency(policy_kind: str, featurizer: Featurizer, market: Market, discount: float,
@@ -225,6 +269,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scenarios", default=",".join(SCENARIOS))
     parser.add_argument("--discount", type=float, default=PricingConfig().discount,
                         help="the contextual bandit's forgetting factor")
+    parser.add_argument("--quotes-per-day", type=int, default=QUOTES_PER_DAY,
+                        help="quotes per simulated day (prices are published once a day)")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     csv_path = args.datasets / "online-retail" / "online_retail.csv"
@@ -252,13 +298,15 @@ def main(argv: list[str] | None = None) -> int:
                                                          d.by_group.items()},
         "units_per_line": d.units_per_line, "bulk_share": d.bulk_share,
         "median_price": d.median_price, "products": len(d.prices)} for c, d in demand.items()},
-        "horizon": args.horizon, "seeds": [seeds.start, seeds.stop - 1], "scenarios": {}}
+        "horizon": args.horizon, "seeds": [seeds.start, seeds.stop - 1],
+        "quotes_per_day": args.quotes_per_day, "scenarios": {}}
     for scenario in args.scenarios.split(","):
         market = Market(demand, scenario=scenario, actions=config.actions, horizon=args.horizon,
                         seeds=seeds, guardrails=Guardrails(config))
         broken = broken_rules(market, config)
         featurizer = Featurizer(categories=market.categories, personalise=config.personalise)
         table, index = feature_table(market, featurizer)
+        public, _ = feature_table(market, Featurizer(categories=market.categories))
         totals = np.zeros((market.n_seeds, len(config.actions)))
         for t in range(market.horizon):
             totals += market.expected(t)
@@ -270,7 +318,8 @@ def main(argv: list[str] | None = None) -> int:
                 name, dim=featurizer.dim, actions=config.actions, batch=market.n_seeds,
                 margin_columns=featurizer.margin_columns, list_action=config.list_action,
                 discount=config.discount)
-            results[scenario][name] = run(market, policy, table, index, seed=7, broken=broken)
+            results[scenario][name] = run(market, policy, table, index, seed=7, broken=broken,
+                                          public=public, quotes_per_day=args.quotes_per_day)
             results[scenario][name]["seconds"] = time.perf_counter() - start
         summary["scenarios"][scenario] = _summarise(results[scenario])
         if scenario == SCENARIOS[0]:
@@ -316,7 +365,10 @@ def _summarise(by_policy: dict[str, dict[str, Any]]) -> dict[str, Any]:
         oracle = r["oracle"].sum(axis=1)
         regret = oracle - profit
         early = r["profit"][:, :EARLY].sum(axis=1)
+        allowed = r["rule_oracle"].sum(axis=1)
         out[name] = {
+            "share_of_rule_oracle": float((profit / allowed).mean()),
+            "rule_oracle_profit": float(allowed.mean()),
             "profit": float(profit.mean()), "profit_sd": float(profit.std()),
             "regret": float(regret.mean()), "regret_sd": float(regret.std()),
             "regret_vs_best_fixed_profit": float((regret / fixed).mean()),
@@ -333,14 +385,17 @@ def _print(summary: dict[str, Any]) -> None:
     for scenario, all_rows in summary["scenarios"].items():
         rows = {k: v for k, v in all_rows.items() if k != "oracle"}
         first = next(iter(rows.values()))
-        print(f"\n{scenario} (oracle profit {first['oracle_profit']:,.0f} GBP per run; "
+        print(f"\n{scenario} (oracle profit {first['oracle_profit']:,.0f} GBP per run, "
+              f"{first['rule_oracle_profit']:,.0f} within the price rule; "
               f"{summary['horizon']:,} quotes, seeds {summary['seeds'][0]}-"
               f"{summary['seeds'][1]})")
         print(f"{'policy':<24} {'profit':>10} {'regret':>9} {'regret/best fixed':>17} "
-              f"{'% oracle':>8} {'vs best fixed':>13} {'first 2k vs A/B':>15} {'viol.':>5}")
+              f"{'% oracle':>8} {'% rule or.':>10} {'vs best fixed':>13} "
+              f"{'first 2k vs A/B':>15} {'viol.':>5}")
         for name, r in rows.items():
             print(f"{name:<24} {r['profit']:10,.0f} {r['regret']:9,.0f} "
                   f"{r['regret_vs_best_fixed_profit']:17.2%} {r['share_of_oracle']:8.1%} "
+                  f"{r['share_of_rule_oracle']:10.1%} "
                   f"{r['vs_best_fixed']:+13.1%} {r['early_vs_ab']:+15.1%} {r['violations']:5d}")
         print(f"{'(oracle, first 2k)':<24} {'':>10} {'':>9} {'':>17} {'':>8} {'':>13} "
               f"{all_rows['oracle']['early_vs_ab']:+15.1%}")

@@ -35,7 +35,8 @@ customer's language, without a fallback):
     the products listed in the turn (the ``shown_products`` slot, set in this
     turn): non-empty, and every one matches ``category`` (or a subcategory),
     ``brand``, ``color``, ``min_price``/``max_price`` (in ``currency``, by default
-    USD for English and CNY for Chinese), ``below: REF`` (cheaper than a product).
+    USD for English and CNY for Chinese; held to the prices shown, today's
+    published ones), ``below: REF`` (cheaper than a product).
 ``product``
     the product under discussion after the turn: ``{listed: N}`` (the Nth of the
     list shown before the turn, -1 the last), ``{name: "KT9"}`` (its model name
@@ -50,6 +51,11 @@ customer's language, without a fallback):
     the order's state in the database after the turn.
 ``says`` / ``not_says``
     regular expressions that must / must not match the reply.
+
+Every conversation is also held to the price rule as a whole
+(:mod:`scripts.price_check`): no product is shown at two prices without a
+stated reason (a personal price, a coupon, an offer), and none above what the
+storefront shows for it today.
 
 User text may hold ``{order:STATUS}`` (an order in that state: processing,
 shipped, delivered (within the return window), delivered_old, cancelled,
@@ -76,6 +82,9 @@ from typing import Any
 
 import requests
 import yaml
+
+from scripts.price_check import PriceBook, card_lines
+from scripts.price_check import check as price_check
 
 ROOT = Path(__file__).resolve().parents[1]
 SUITE = ROOT / "evaluation" / "conversations"
@@ -163,6 +172,7 @@ class ShopData:
     """The shop database a stack runs on, read the way the checks need it."""
 
     def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
         self._db = sqlite3.connect(data_dir / "shop.db", check_same_thread=False)
         self._db.row_factory = sqlite3.Row
         self._parents = {r["key"]: r["parent_key"] for r in self._db.execute(
@@ -227,6 +237,7 @@ class Runner:
                  sign: Any) -> None:
         self.rasa_url, self.api_url, self.api_token = rasa_url, api_url, api_token
         self.data, self.sign = data, sign
+        self.prices = PriceBook.open(data.data_dir)
         self.http = requests.Session()
 
     def tracker(self, sender: str) -> dict[str, Any]:
@@ -243,6 +254,7 @@ class Runner:
         owner: str | None = None
         slots: dict[str, Any] = {}
         events_seen = 0
+        replies: list[str] = []
         for index, turn in enumerate(conversation.turns, start=1):
             try:
                 text = self._fill(turn.user, values)
@@ -265,12 +277,16 @@ class Runner:
             turn_view = Outcome(new, before=dict(slots))
             slots.update(turn_view.slot_changes)
             turn_view.after = dict(slots)
-            result.transcript.append({"user": text, "bot": turn_view.texts,
+            replies.extend(turn_view.texts + turn_view.cards)
+            result.transcript.append({"user": text, "bot": turn_view.texts + turn_view.cards,
                                       "actions": turn_view.actions,
                                       "responses": turn_view.responses})
             for problem in self.check(turn, turn_view, conversation, sender, text, values,
                                       order_before):
                 result.failures.append(f"turn {index} ({text!r}): {problem}")
+        # the whole conversation: one price per product, never above the storefront's
+        self.prices.refresh()
+        result.failures.extend(f"prices: {p}" for p in price_check(self.prices, replies))
         return result
 
     def _fill(self, text: str, values: dict[str, str]) -> str:
@@ -364,6 +380,7 @@ class Runner:
             yield "no product list shown"
             return
         skus = out.after["shown_products"]
+        self.prices.refresh()  # limits hold for the prices shown: today's published ones
         below = None
         if "below" in wanted:
             below = self._reference(wanted["below"], out)
@@ -383,7 +400,7 @@ class Runner:
                 yield f"{name} is not by {wanted['brand']}"
             if "color" in wanted and row["color"] != wanted["color"]:
                 yield f"{name} is {row['color']}, not {wanted['color']}"
-            price = self.data.price(sku, currency)
+            price = self.prices.storefront(sku, currency)
             if price is None:
                 continue
             if "max_price" in wanted and price > Decimal(str(wanted["max_price"])):
@@ -391,7 +408,7 @@ class Runner:
             if "min_price" in wanted and price < Decimal(str(wanted["min_price"])):
                 yield f"{name} costs {price} {currency} < {wanted['min_price']}"
             if below is not None:
-                limit = self.data.price(below, currency)
+                limit = self.prices.storefront(below, currency)
                 if limit is not None and price >= limit:
                     yield f"{name} ({price}) is not cheaper than {below} ({limit})"
 
@@ -492,6 +509,7 @@ class Outcome:
         self.actions: list[str] = []
         self.responses: list[str] = []
         self.texts: list[str] = []
+        self.cards: list[str] = []  # product cards as "title — price" lines
         self.slot_changes: dict[str, Any] = {}
         for event in events:
             kind = event.get("event")
@@ -500,6 +518,7 @@ class Outcome:
             elif kind == "bot":
                 if event.get("text"):
                     self.texts.append(str(event["text"]))
+                self.cards.extend(card_lines((event.get("data") or {}).get("custom")))
                 utter = (event.get("metadata") or {}).get("utter_action")
                 if utter:
                     self.responses.append(str(utter))

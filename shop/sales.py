@@ -29,6 +29,7 @@ class ProductEconomics:
     stock: int
     available: bool
     weekly_sales: float
+    price_group: str = ""
 
 
 @dataclass(frozen=True)
@@ -53,22 +54,34 @@ class ShopSales:
         self._sessions = sessions
 
     def product(self, sku: str, *, as_of: dt.datetime) -> ProductEconomics | None:
-        """The product ``sku``, or ``None`` if the catalog has no such product."""
+        """The product ``sku``, or ``None`` if the catalog has no such product.
+
+        Its variants at the same list price (the colours and sizes of one model) are
+        priced together: ``price_group`` names them, and the stock and recent sales
+        are theirs together, so every variant's price decision sees the same facts.
+        """
         with self._sessions() as session:
             p = session.get(Product, sku)
             if p is None:
                 return None
+            skus = [p.sku]
+            if p.group_id and p.list_price is not None:
+                skus = list(session.scalars(select(Product.sku).where(
+                    Product.group_id == p.group_id, Product.list_price == p.list_price)))
+            stock = session.scalar(select(func.coalesce(func.sum(Product.stock), 0))
+                                   .where(Product.sku.in_(skus))) or 0
             since = as_of - dt.timedelta(weeks=SALES_WEEKS)
             sold = session.scalar(
                 select(func.coalesce(func.sum(OrderLine.quantity), 0))
                 .join(Order, Order.number == OrderLine.order_number)
-                .where(OrderLine.product_sku == sku, Order.placed_at >= since,
+                .where(OrderLine.product_sku.in_(skus), Order.placed_at >= since,
                        Order.placed_at < as_of, Order.status != "cancelled")) or 0
             return ProductEconomics(
                 sku=p.sku, list_price=float(p.list_price) if p.list_price is not None else None,
                 cost=float(p.cost) if p.cost is not None else None, currency=p.currency,
-                category=p.category_key, brand=p.brand_key, stock=p.stock,
-                available=bool(p.available), weekly_sales=float(sold) / SALES_WEEKS)
+                category=p.category_key, brand=p.brand_key, stock=int(stock),
+                available=bool(p.available), weekly_sales=float(sold) / SALES_WEEKS,
+                price_group=f"{p.group_id}@{p.list_price}" if len(skus) > 1 else "")
 
     def purchases(self) -> list[PurchaseLine]:
         """Every order line of every order that was not cancelled, in base currency."""
@@ -90,6 +103,11 @@ class ShopSales:
                                         paid, int(qty),
                                         float(cost) if cost is not None else None))
             return out
+
+    def skus(self) -> list[str]:
+        """Every product's SKU, sorted."""
+        with self._sessions() as session:
+            return list(session.scalars(select(Product.sku).order_by(Product.sku)))
 
     def category_prices(self) -> dict[str, list[float]]:
         """Sorted list prices of each category's products."""

@@ -8,6 +8,7 @@ needs nothing more. Text from the catalog is escaped by Jinja2's autoescape.
 
 from __future__ import annotations
 
+import asyncio
 import mimetypes
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,8 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from knowledge_graph.graph import ProductGraph, ProductSummary
+from pricing.engine import at_ratio, published_ratios
+from pricing.guardrails import PriceState
 from storefront.settings import StorefrontSettings
 
 HERE = Path(__file__).parent
@@ -50,11 +53,16 @@ class Card:
     image: str | None
 
 
-def _price(item: ProductSummary, lang: str) -> str:
+def _price(item: ProductSummary, ratio: float) -> str:
+    """Today's published price of ``item`` (its list price at ``ratio``), as the chat
+    writes it: ``$1,299.00``, ``¥6,499`` (whole yuan at list price) or ``12.50 CHF``."""
     if item.price is None:
         return "—"
+    amount = at_ratio(item.price, item.currency, ratio)
     symbol = {"USD": "$", "CNY": "¥", "GBP": "£", "EUR": "€"}.get(item.currency, "")
-    return f"{symbol}{item.price:,.2f}" if symbol else f"{item.price:,.2f} {item.currency}"
+    number = f"{amount:,.0f}" if item.currency == "CNY" and amount == \
+        amount.to_integral_value() else f"{amount:,.2f}"
+    return f"{symbol}{number}" if symbol else f"{number} {item.currency}"
 
 
 class Catalog:
@@ -64,6 +72,7 @@ class Catalog:
         self.config = config
         self._graph: ProductGraph | None = None
         self._images: dict[str, str] | None = None
+        self._db: Any = None
 
     @property
     def graph(self) -> ProductGraph:
@@ -88,6 +97,27 @@ class Catalog:
             self._images = {str(sku): str(uri) for sku, uri in rows if uri}
         return self._images
 
+    def ratios(self, skus: list[str]) -> dict[str, float]:
+        """Today's published price over list price of ``skus`` (those the price policy has
+        decided; the others sell at list price), read on every page: the chat quotes
+        the same prices, and never more."""
+        import sqlalchemy as sa
+
+        if not skus:
+            return {}
+        if self._db is None:
+            self._db = sa.create_engine(self.config.database_url)
+        query = sa.text("SELECT sku, price, changed_at, decided_at, list_price FROM "
+                        "price_states WHERE cell = '' AND sku IN :skus").bindparams(
+            sa.bindparam("skus", expanding=True))
+        try:
+            with self._db.connect() as db:
+                rows = db.execute(query, {"skus": skus}).all()
+        except sa.exc.SQLAlchemyError:  # no prices published yet: list prices
+            return {}
+        return published_ratios({str(r[0]): PriceState(float(r[1]), r[2], r[3], r[4])
+                                 for r in rows})
+
     def image_file(self, sku: str) -> Path | None:
         """The photo file of ``sku`` when it lies under an allowed folder."""
         uri = self.images().get(sku)
@@ -109,8 +139,9 @@ class Catalog:
         result = graph.search(currency=currency, category=category, limit=PAGE_SIZE,
                               sort="price")
         images = self.images()
+        ratios = self.ratios([i.sku for i in result.items])
         cards = [Card(sku=i.sku, name=i.name_zh if lang == "zh" else i.name_en,
-                      price=_price(i, lang), in_stock=i.stock > 0,
+                      price=_price(i, ratios.get(i.sku, 1.0)), in_stock=i.stock > 0,
                       image=f"/images/{i.sku}" if i.sku in images else None)
                  for i in result.items]
         return cards, result.total
@@ -169,7 +200,8 @@ def create_app(config: StorefrontSettings, *, name: str = "storefront") -> Sanic
         details = graph.details(sku, currency=graph.pick_currency(
             "CNY" if lang == "zh" else "USD"))
         summary = graph.summary(sku, currency=details.currency)
-        return page("product.html", lang, product=details, price=_price(summary, lang),
+        ratio = (await asyncio.to_thread(catalog.ratios, [sku])).get(sku, 1.0)
+        return page("product.html", lang, product=details, price=_price(summary, ratio),
                     name=summary.name_zh if lang == "zh" else summary.name_en,
                     image=f"/images/{sku}" if sku in catalog.images() else None)
 

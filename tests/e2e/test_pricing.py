@@ -9,6 +9,7 @@ import subprocess
 import sys
 
 import pytest
+import requests
 
 from scripts.stack import ROOT, Stack
 
@@ -99,3 +100,58 @@ def test_discount_for_an_anonymous_shopper_is_a_polite_no(stack: Stack, sender: 
     reply = " ".join(stack.say(sender, "is there a discount?"))
     assert "SAVE-" not in reply
     assert "no discount" in reply or "no further discount" in reply, reply
+
+
+def _replies(stack: Stack, sender: str, text: str, **metadata: object) -> list[str]:
+    """The texts and product cards (as "title — price" lines) of one answer."""
+    from scripts.price_check import card_lines
+
+    if metadata.get("customer_id"):
+        metadata = {**metadata, **stack.signed(str(metadata["customer_id"]), sender)}
+    answer = stack.post({"sender": sender, "message": text, "metadata": metadata})
+    assert answer.status_code == 200, answer.text
+    out: list[str] = []
+    for m in answer.json():
+        out += [m["text"]] if m.get("text") else []
+        out += card_lines(m.get("custom"))
+    return out
+
+
+SHOPPING = {
+    "en": ["show me running shoes", "how much is the first one?", "tell me more about it",
+           "does it come in black?", "compare the first two", "how much is the second one?",
+           "recommend something similar", "and how much is the first one again?"],
+    "zh": ["我想看看跑鞋", "第一个多少钱？", "介绍一下第一个", "有黑色的吗？", "比较一下前两个",
+           "第二个多少钱？", "推荐类似的", "第一个多少钱来着？"],
+}
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+@pytest.mark.parametrize("signed", [False, True], ids=["guest", "customer"])
+def test_one_price_per_product_across_a_whole_conversation(stack: Stack, sender: str,
+                                                           lang: str, signed: bool) -> None:
+    """Lists, prices, details, colours, comparisons and recommendations of one chat show
+    each product at one price, never above what the storefront shows for it; a
+    customer's own lower price is said as such."""
+    from scripts.price_check import PriceBook, check
+
+    customer = {"customer_id": targeted_customer(stack)} if signed else {}
+    replies: list[str] = []
+    for text in SHOPPING[lang]:
+        replies += _replies(stack, sender, text, **customer)
+    book = PriceBook.open(stack.data_dir)
+    assert check(book, replies) == [], "\n".join(replies)
+    decided = quotes(stack, sender)
+    assert decided, replies
+    # every quote of the conversation is at or below the product's published price, and
+    # the storefront's page shows that published price
+    with sqlite3.connect(stack.data_dir / "shop.db") as db:
+        for _kind, sku, _list, price, _ in decided:
+            published = db.execute("select price from price_states where sku = ? and cell = ''",
+                                   (sku,)).fetchone()[0]
+            assert price <= published + 1e-6, (sku, price, published)
+    sku = decided[0][1]
+    page = requests.get(f"{stack.storefront_url}/products/{sku}", params={"lang": "en"},
+                        timeout=30).text
+    shown = book.storefront(sku, "USD")
+    assert shown is not None and f"${shown:,.2f}" in page

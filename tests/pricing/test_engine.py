@@ -86,12 +86,76 @@ def test_one_change_per_period_across_conversations(tmp_path: Path) -> None:
     assert engine.quote(PHONE, conversation_id="a").price == 110.0
     engine._policy = lambda: LoadedPolicy(  # type: ignore[method-assign]
         FixedPrice(n_actions=5, action=0), "v2", Featurizer(categories=["phones"]))
-    clock.now = NOW + dt.timedelta(hours=3)
+    clock.now = NOW + dt.timedelta(hours=3)  # the same day: today's price was published
     held = engine.quote(PHONE, conversation_id="b")
-    assert held.price == 110.0 and "period" in held.adjustments
+    assert held.price == 110.0 and engine.published(PHONE).price == 110.0
     clock.now = NOW + dt.timedelta(hours=30)
     stepped = engine.quote(PHONE, conversation_id="c")
     assert stepped.price == 100.0 and "step" in stepped.adjustments  # at most 10% per period
+    published = [r for r in engine.ledger.quotes(kinds=("publish",))]  # type: ignore[attr-defined]
+    assert [(r.price, r.policy_version) for r in published] == [(110.0, "v1"), (100.0, "v2")]
+
+
+class _ByAudience:
+    """A policy that picks ``public`` for a context with nothing personal, else ``personal``."""
+
+    kind = "test"
+
+    def __init__(self, public: int, personal: int, featurizer: Featurizer) -> None:
+        self.n_actions, self.public, self.personal = 5, public, personal
+        self.personal_columns = [i for i, n in enumerate(featurizer.names)
+                                 if n.startswith(("sensitivity", "segment="))]
+
+    def choose(self, x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        personal = np.abs(x[:, self.personal_columns]).sum(axis=1) > 0
+        return np.where(personal, self.personal, self.public)
+
+    def update(self, *args: object, **kwargs: object) -> None:
+        return None
+
+    def state(self) -> dict[str, np.ndarray]:
+        return {}
+
+
+@pytest.mark.parametrize(("public", "personal", "published", "customer"), [
+    (4, 0, 110.0, 90.0),   # published +10%, the customer's own price -10%: lower for them
+    (0, 4, 90.0, 90.0),    # published -10%, a policy wanting +10% for them: never above
+    (3, 3, 105.0, 105.0),  # the same move for everyone
+])
+def test_a_chat_never_quotes_above_the_published_price(
+        tmp_path: Path, public: int, personal: int, published: float,
+        customer: float) -> None:
+    engine = _engine(tmp_path)
+    featurizer = Featurizer(categories=["phones"], personalise=engine.config.personalise)
+    policy = LoadedPolicy(_ByAudience(public, personal, featurizer), "v1",  # type: ignore[arg-type]
+                          featurizer)
+    engine._policy = lambda: policy  # type: ignore[method-assign]
+    assert engine.published(PHONE).price == published
+    anonymous = engine.quote(PHONE, conversation_id="anon")
+    assert anonymous.price == published and anonymous.published == published
+    assert anonymous.discount == 0.0
+    known = engine.quote(PHONE, conversation_id="known", shopper=CUSTOMER)
+    assert known.price == customer and known.published == published
+    assert (known.discount > 0) == (customer < published)
+    assert ("personal" in known.adjustments) == (customer < published)
+    # every quote of the day, anyone's, is at or below what the storefront shows
+    assert all(r.price <= published for r in engine.ledger.quotes())  # type: ignore[attr-defined]
+
+
+def test_the_published_price_is_decided_once_and_follows_a_new_list_price(
+        tmp_path: Path) -> None:
+    engine = _engine(tmp_path, action=3)  # +5%
+    counts = engine.publish([PHONE, THIN, NO_COST, ON_REQUEST])
+    assert counts == {"products": 4, "changed": 3, "above_list": 2, "below_list": 0}
+    again = engine.publish([PHONE, THIN, NO_COST, ON_REQUEST])
+    assert again["changed"] == 0 and len(engine.ledger.quotes(  # type: ignore[attr-defined]
+        kinds=("publish",))) == 3
+    assert engine.published(NO_COST).price == 50.0  # no cost known: the list price
+    repriced = replace(PHONE, list_price=200.0)  # the shop changed its list price today
+    assert engine.published(repriced).price == 210.0
+    # a second server on the same database reads the same decision back
+    other = _engine(tmp_path, action=0)
+    assert other.published(PHONE).price == 105.0
 
 
 def test_no_cost_data_quotes_the_list_price_and_logs_why(tmp_path: Path) -> None:
@@ -105,15 +169,20 @@ def test_no_cost_data_quotes_the_list_price_and_logs_why(tmp_path: Path) -> None
 
 def test_shadow_mode_logs_the_policy_but_quotes_the_list_price(tmp_path: Path) -> None:
     engine = _engine(tmp_path, action=0, shadow_share=1.0)
-    quote = engine.quote(PHONE, conversation_id="s1")
+    quote = engine.quote(PHONE, conversation_id="s1", shopper=CUSTOMER)
     assert quote.status is QuoteStatus.SHADOW and quote.price == 100.0
-    record = engine.ledger.by_conversation("s1")[0]  # type: ignore[attr-defined]
+    published, record = engine.ledger.quotes(kinds=("publish", "quote"))  # type: ignore[attr-defined]
+    assert published.kind == "publish" and published.shadow and published.price == 100.0
+    assert published.policy_action == -0.1  # what the policy would have published
     assert record.shadow and record.policy_action == -0.1 and record.price == 100.0
     (tmp_path / "half").mkdir()
     half = _engine(tmp_path / "half", action=0, shadow_share=0.5)
-    shadows = [half.quote(PHONE, conversation_id=f"x{i}").status is QuoteStatus.SHADOW
-               for i in range(200)]
+    shadows = [half.quote(PHONE, conversation_id=f"x{i}", shopper=CUSTOMER).status
+               is QuoteStatus.SHADOW for i in range(200)]
     assert 0.35 < np.mean(shadows) < 0.65
+    days = [half.published(replace(PHONE, sku=f"S{i}")).status is QuoteStatus.SHADOW
+            for i in range(200)]
+    assert 0.35 < np.mean(days) < 0.65
 
 
 def test_discount_coupon_for_a_targeted_segment_within_budget(tmp_path: Path) -> None:
@@ -207,14 +276,6 @@ def test_a_coupon_is_redeemed_once(tmp_path: Path) -> None:
                       now=NOW + dt.timedelta(days=60))
 
 
-def test_shadow_traffic_leaves_the_live_price_alone(tmp_path: Path) -> None:
-    engine = _engine(tmp_path, action=0, shadow_share=1.0)
-    engine.quote(PHONE, conversation_id="s")
-    assert engine.ledger.price_state("P1", "") is None
-    live = _engine(tmp_path, action=0)  # same database, no shadow traffic
-    assert live.quote(PHONE, conversation_id="l").price == 90.0
-
-
 def test_a_policy_trained_for_other_price_actions_is_not_used(tmp_path: Path) -> None:
     engine = _engine(tmp_path, action=0, actions=(-0.2, 0.0, 0.2), ceiling=1.25)
     engine._policy = lambda: LoadedPolicy(  # type: ignore[method-assign]
@@ -235,3 +296,38 @@ def test_promotion_periods_reach_the_context(tmp_path: Path) -> None:
         parse_promotions("black friday")
     with pytest.raises(ConfigError, match="ends before it starts"):
         PricingConfig(promotions=parse_promotions("2026-06-16:2026-06-14"))
+
+
+def test_the_variants_of_a_model_are_published_at_one_price(tmp_path: Path) -> None:
+    """A colour of a model never costs more than another at the same list price: the
+    variants are decided together, even by a policy that explores at random and sees
+    them differently (a competitor's price for one, another cost)."""
+    from pricing.policies import DemandThompson
+
+    engine = _engine(tmp_path)
+    featurizer = Featurizer(categories=["phones"])
+    explorer = DemandThompson(dim=featurizer.dim, actions=engine.config.actions,
+                              margin_columns=featurizer.margin_columns)
+    engine._policy = lambda: LoadedPolicy(explorer, "v1", featurizer)  # type: ignore[method-assign]
+    prices = set()
+    for group in range(20):
+        red, black = (replace(PHONE, sku=f"G{group}-{c}", price_group=f"g{group}@100",
+                              competitor_price=rival, cost=cost)
+                      for c, rival, cost in (("red", None, 60.0), ("black", 80.0, 70.0)))
+        assert engine.published(red).price == engine.published(black).price
+        prices.add(engine.published(red).price)
+    assert len(prices) > 1  # the policy does explore: the groups differ among themselves
+
+
+def test_a_customers_price_holds_for_every_colour_of_the_product(tmp_path: Path) -> None:
+    """Quoted a personal price for the red one, the customer gets it for the black one too;
+    another customer's conversation is not affected."""
+    engine = _engine(tmp_path)
+    featurizer = Featurizer(categories=["phones"], personalise=engine.config.personalise)
+    policy = LoadedPolicy(_ByAudience(4, 0, featurizer), "v1", featurizer)  # type: ignore[arg-type]
+    engine._policy = lambda: policy  # type: ignore[method-assign]
+    red, black = (replace(PHONE, sku=f"P1-{c}", price_group="phone@100") for c in ("red", "black"))
+    assert engine.quote(red, conversation_id="c", shopper=CUSTOMER).price == 90.0
+    again = engine.quote(black, conversation_id="c", shopper=CUSTOMER)
+    assert again.price == 90.0 and "variant" in again.adjustments
+    assert engine.quote(black, conversation_id="other").price == 110.0  # published

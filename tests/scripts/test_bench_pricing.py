@@ -26,6 +26,10 @@ def test_a_small_run_reports_every_policy_and_scenario(tmp_path: Path) -> None:
         for name in POLICIES:
             assert rows[name]["violations"] == 0
             assert 0 < rows[name]["share_of_oracle"] <= 1.0 + 1e-9
+            # the price rule (one published price a day, personal prices only lower)
+            # costs the oracle something, never gains it anything
+            assert rows[name]["rule_oracle_profit"] <= rows[name]["oracle_profit"] + 1e-6
+            assert rows[name]["share_of_rule_oracle"] >= rows[name]["share_of_oracle"] - 1e-9
         # nothing beats the oracle that knows every context's best price
         assert rows["best fixed (hindsight)"]["regret"] >= -1e-6
     assert report["latency_ms"]["thompson"]["p99"] > 0
