@@ -13,11 +13,17 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.common import MATCH_THRESHOLD, answered_about_a_product, language, latest_entities
 from actions.constants import ActionName, Entity, Response, Slot
 from actions.parsing import asks_cheaper, parse_money, price_limits
-from actions.presentation import currency_for, format_money, product_lines
+from actions.presentation import (
+    conversation_factors,
+    currency_for,
+    format_money,
+    product_lines,
+    scaled_price,
+)
 from actions.product_info import ActionProductInfo
 from actions.services import product_graph, text_encoder
 from actions.settings import settings
-from knowledge_graph.graph import ProductGraph
+from knowledge_graph.graph import ProductGraph, SearchResult
 
 
 def _criteria_text(graph: ProductGraph, lang: str, criteria: dict[str, Any]) -> str:
@@ -142,9 +148,10 @@ class ActionSearchProducts(Action):
         }
         unknown = (raw_category and not category) or (raw_brand and not brand) or (
             raw_color and not color)
-        result = None if unknown else graph.search(
-            currency=currency, category=category, brand=brand, color=color,
-            min_price=min_price, max_price=max_price, limit=settings().results_per_page)
+        result = None if unknown else _search(
+            graph, tracker.sender_id, currency=currency, category=category, brand=brand,
+            color=color, min_price=min_price, max_price=max_price,
+            limit=settings().results_per_page)
         events: list[EventType] = [
             SlotSet(Slot.SEARCH_CATEGORY, category), SlotSet(Slot.SEARCH_BRAND, brand),
             SlotSet(Slot.SEARCH_COLOR, color), SlotSet(Slot.SEARCH_CURRENCY, currency),
@@ -160,6 +167,31 @@ class ActionSearchProducts(Action):
                                  items=product_lines(result.items, lang, tracker.sender_id))
         skus = [item.sku for item in result.items]
         return events + [SlotSet(Slot.SHOWN_PRODUCTS, skus), SlotSet(Slot.PRODUCT, None)]
+
+
+#: How far a published price may lie from the list price, either way: a price limit is
+#: searched this much wider on list prices, then held to the prices the customer sees.
+PRICE_BAND = (Decimal("0.75"), Decimal("1.34"))
+
+
+def _search(graph: ProductGraph, conversation: str, *, currency: str, min_price: Decimal | None,
+            max_price: Decimal | None, limit: int, **criteria: Any) -> SearchResult:
+    """A catalog search whose price limits hold for the prices the customer is shown (the
+    published price, or the one quoted in ``conversation``), not the list prices: "under
+    $100" never lists a product at $104.49."""
+    if min_price is None and max_price is None:
+        return graph.search(currency=currency, limit=limit, **criteria)
+    wide = graph.search(currency=currency, limit=max(10 * limit, 100), **criteria,
+                        min_price=None if min_price is None else min_price * PRICE_BAND[0],
+                        max_price=None if max_price is None else max_price * PRICE_BAND[1])
+    factors = conversation_factors(conversation, [i.sku for i in wide.items])
+    shown = {i.sku: scaled_price(i.price, i.currency, factors[i.sku])
+             for i in wide.items if i.price is not None}
+    fits = sorted((i for i in wide.items if i.sku in shown
+                   and (min_price is None or shown[i.sku] >= min_price)
+                   and (max_price is None or shown[i.sku] <= max_price)),
+                  key=lambda i: (i.stock <= 0, shown[i.sku]))
+    return SearchResult(total=len(fits), items=tuple(fits[:limit]))
 
 
 def _cheaper_than(graph: ProductGraph, tracker: Tracker,

@@ -20,7 +20,7 @@ from actions.common import (
 )
 from actions.constants import ActionName, Entity, Intent, Response, Slot
 from actions.parsing import asks_cheaper, price_limits
-from actions.presentation import currency_for, product_card
+from actions.presentation import conversation_price, currency_for, product_card
 from actions.services import order_service, product_graph, recommender
 from actions.settings import settings
 from knowledge_graph.graph import ProductGraph
@@ -30,13 +30,16 @@ from recsys.service import Recommendation, RecommendationList, Status
 
 
 def _reason(item: Recommendation, graph: ProductGraph, lang: str, *,
-            bought: set[str] = frozenset(), discussed: set[str] = frozenset()) -> str:  # type: ignore[assignment]
+            bought: set[str] = frozenset(), discussed: set[str] = frozenset(),  # type: ignore[assignment]
+            known: bool = True) -> str:
     """Why an item is in the list, from its machine-readable reason.
 
     The buy-again channel recalls what the customer interacted with, views and
     questions included: "you bought it before" is said only of products the
     shop's orders show the customer bought (``bought``); a product of this
-    conversation (``discussed``) was looked at here, anything else before.
+    conversation (``discussed``) was looked at here, anything else before. A
+    visitor the shop does not know (``known`` false) has no purchases to base
+    anything on: what the models learnt from other shoppers is said as such.
     """
     related = graph.model_name(item.related, lang) if item.related and \
         graph.has_product(item.related) else None
@@ -59,6 +62,8 @@ def _reason(item: Recommendation, graph: ProductGraph, lang: str, *,
     if related:
         return f"因为您看过{related}" if zh else f"because you looked at {related}"
     if item.channel in ("itemknn", "ease", "als"):
+        if not known:
+            return "很受顾客欢迎" if zh else "popular with our shoppers"
         return "根据您的购买记录" if zh else "based on your purchases"
     if item.channel == "pinned":
         return "本店精选" if zh else "featured"
@@ -79,14 +84,50 @@ def _constraints(tracker: Tracker, graph: ProductGraph, currency: str) -> Constr
     currency = found_limits.currency or currency
     limits = {k: float(v) for k, v in (("min", found_limits.min), ("max", found_limits.max))
               if v is not None}
-    tagged = latest_entities(tracker, Entity.CATEGORY)
-    if tagged:
-        category = graph.canonical("category", str(tagged[0].get("value") or ""))
-    else:  # untagged (e.g. a catalog imported after training): category words in the text
-        found = graph.terms_in(tracker.latest_message.get("text") or "", "category")
-        category = found[0] if found else None
+    category, brand, color = (_named(tracker, graph, entity, kind, text) for entity, kind in (
+        (Entity.CATEGORY, "category"), (Entity.BRAND, "brand"), (Entity.COLOR, "color")))
     return Constraints(min_price=limits.get("min"), max_price=limits.get("max"),
-                       category=category, currency=currency)
+                       category=category, currency=currency, brand=brand, color=color)
+
+
+def _named(tracker: Tracker, graph: ProductGraph, entity: str, kind: str,
+           text: str) -> str | None:
+    """The catalog term of ``kind`` (category, brand, colour) the message names: a tagged
+    entity, else the term written in the text (a catalog imported after training)."""
+    for tagged in latest_entities(tracker, entity):
+        key = graph.canonical(kind, str(tagged.get("value") or ""))
+        if key:
+            return key
+    found = graph.terms_in(text, kind)
+    return found[0] if found else None
+
+
+def _fits(graph: ProductGraph, conversation: str, sku: str, constraints: Constraints) -> bool:
+    """Whether ``sku`` at the price this conversation shows is within the price limits."""
+    if constraints.min_price is None and constraints.max_price is None:
+        return True
+    if not graph.has_product(sku):
+        return False
+    currency = constraints.currency or graph.pick_currency("USD")
+    summary = graph.summary(sku, currency=currency)
+    price = conversation_price(conversation, sku, summary.price, summary.currency)
+    if price is None:  # price on request: no price to hold to a limit
+        return False
+    if summary.currency != currency:  # not sold in that currency: the re-ranking judged it
+        return True
+    return (constraints.min_price is None or float(price) >= constraints.min_price) and \
+        (constraints.max_price is None or float(price) <= constraints.max_price)
+
+
+def _about(constraints: Constraints, graph: ProductGraph, sku: str) -> Constraints:
+    """``constraints`` for a list around ``sku``: its own brand and colour, named only as
+    part of its name ("something like the JBL Flip 6"), constrain nothing."""
+    details = graph.details(sku, currency=constraints.currency or graph.pick_currency("USD"))
+    brand = None if constraints.brand == graph.canonical("brand", details.brand_en or "") \
+        else constraints.brand
+    color = None if constraints.color == graph.canonical("color", details.color_en or "") \
+        else constraints.color
+    return replace(constraints, brand=brand, color=color)
 
 
 def _cheaper_than(graph: ProductGraph, sku: str, constraints: Constraints) -> Constraints:
@@ -126,6 +167,7 @@ class ActionRecommend(Action):
             sku = resolve_one(dispatcher, tracker, graph)
             if sku is None:
                 return []
+            constraints = _about(constraints, graph, sku)
             if asks_cheaper(tracker.latest_message.get("text") or ""):
                 constraints = _cheaper_than(graph, sku, constraints)
             ask = service.similar if intent == Intent.ASK_SIMILAR else service.complements
@@ -139,14 +181,18 @@ class ActionRecommend(Action):
             name = ""
         history = {i.item for i in result.items if i.channel == "history"}
         facts = {"bought": order_service().bought(identity, history),
-                 "discussed": set(_session_products(tracker))}
+                 "discussed": set(_session_products(tracker)),
+                 "known": identity.customer_id is not None}
+        # the limits hold for the prices shown (a product first priced just now included)
+        result = replace(result, items=tuple(i for i in result.items if _fits(
+            graph, tracker.sender_id, i.item, constraints)))
         return events + self._answer(dispatcher, result, graph, lang, currency, name,
                                      facts, tracker.sender_id)
 
     @staticmethod
     def _answer(dispatcher: CollectingDispatcher, result: RecommendationList,
                 graph: ProductGraph, lang: str, currency: str, name: str,
-                facts: dict[str, set[str]], conversation: str) -> list[EventType]:
+                facts: dict[str, Any], conversation: str) -> list[EventType]:
         if result.status is Status.CONTRADICTORY:
             dispatcher.utter_message(response=Response.RECOMMEND_CONTRADICTORY)
             return []

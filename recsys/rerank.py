@@ -24,6 +24,8 @@ class ItemInfo:
         image: Picture to show with it (URL or path), if any.
         group: Product group: colour and size variants of one product share it,
             and a list shows at most one of them ("" when the item stands alone).
+        brand: Brand key ("" when unknown).
+        color: Colour key ("" when unknown).
     """
 
     category: str = ""
@@ -34,11 +36,14 @@ class ItemInfo:
     available: bool = True
     image: str | None = None
     group: str = ""
+    brand: str = ""
+    color: str = ""
 
 
 @dataclass(frozen=True)
 class Constraints:
-    """Limits a customer gave in the conversation ("under 50", "a phone").
+    """Limits a customer gave in the conversation ("under 50", "a phone", "from JBL",
+    "in black").
 
     Prices are in ``currency`` (``None``: the shop's base currency).
     """
@@ -47,6 +52,8 @@ class Constraints:
     max_price: float | None = None
     category: str | None = None
     currency: str | None = None
+    brand: str | None = None
+    color: str | None = None
 
     @property
     def contradictory(self) -> bool:
@@ -116,6 +123,10 @@ def rerank(candidates: Sequence[Scored], info: Mapping[str, ItemInfo], *, n: int
         elif constraints.category and \
                 constraints.category not in (meta.categories or {meta.category}):
             reason = "category"
+        elif constraints.brand and meta.brand != constraints.brand:
+            reason = "brand"
+        elif constraints.color and meta.color != constraints.color:
+            reason = "color"
         elif constraints.min_price is not None or constraints.max_price is not None:
             price = meta.prices.get(constraints.currency, meta.price) if constraints.currency \
                 else meta.price

@@ -6,7 +6,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 
 from recsys.artifacts import ModelStore
@@ -133,8 +133,7 @@ class RecommenderService:
         if live is not None and not modelled:
             # a product newer than the model: best sellers of its category instead
             category = inventory[item].category
-            same = Constraints(constraints.min_price, constraints.max_price,
-                               constraints.category or category or None, constraints.currency)
+            same = replace(constraints, category=constraints.category or category or None)
             result = self._serve(kind, user, variant, same, n,
                                  lambda model: self._popular(model, len(inventory), [item]),
                                  avoid_groups=avoid)

@@ -59,6 +59,8 @@ class ProductRow:
     text: str
     image: str | None = None
     group: str = ""
+    brand: str = ""
+    color: str = ""
 
 
 class FeedbackStore:
@@ -129,7 +131,8 @@ class FeedbackStore:
                                float(p.list_price) if p.list_price is not None else None,
                                p.stock, bool(p.available),
                                " | ".join(t for t in (p.name_en, p.name_zh, p.description_en)
-                                          if t), p.image, p.group_id)
+                                          if t), p.image, p.group_id, p.brand_key or "",
+                               p.color or "")
                     for p in rows]
 
     def accessories(self, sku: str) -> list[str]:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from decimal import Decimal
+
 import pytest
 
 from actions.constants import Response, Slot
@@ -27,11 +30,17 @@ def test_search_red_running_shoes_under_80_dollars(graph) -> None:
         entity("price", "80 dollars", 25, role="max")])
     assert messages[0]["response"] == Response.SEARCH_RESULTS
     items = messages[0]["items"]
-    assert "(red)" in items and "$69.99" in items
     shown = slot_events(events)[Slot.SHOWN_PRODUCTS]
-    for sku in shown:
+    prices = [Decimal(m.replace(",", "")) for m in re.findall(r"\$([\d,.]+)", items)]
+    assert "(red)" in items and len(prices) == len(shown) >= 2, items
+    # the limit holds for the prices shown (today's published ones), not the list prices
+    assert all(p <= 80 for p in prices), items
+    from actions.presentation import conversation_price
+
+    for sku, price in zip(shown, prices, strict=True):
         d = graph.details(sku, currency="USD")
-        assert d.color_en == "red" and d.price <= 80 and d.category_key == "running_shoes"
+        assert d.color_en == "red" and d.category_key == "running_shoes"
+        assert conversation_price(None, sku, d.price, "USD") == price
 
 
 def test_search_in_chinese_uses_yuan_and_chinese_names(graph) -> None:
@@ -327,3 +336,27 @@ def test_a_category_named_in_the_message_wins_over_an_unknown_tag_fragment(graph
     assert messages[0]["response"] == Response.SEARCH_RESULTS
     for sku in slot_events(events)[Slot.SHOWN_PRODUCTS]:
         assert graph.details(sku, currency="USD").category_key == "running_shoes"
+
+
+def test_a_budget_holds_for_todays_published_prices(graph) -> None:
+    """A product whose list price fits the budget but whose published price today does not
+    is left out; one published below its list price makes it in."""
+    from actions.services import pricing_engine, pricing_ledger
+    from pricing.guardrails import PriceState
+
+    search = "red running shoes under 80 dollars"
+    tags = [entity("color", "red"), entity("category", "running shoes", 4),
+            entity("price", "80 dollars", 25, role="max")]
+    shown = slot_events(_search(graph, search, tags)[1])[Slot.SHOWN_PRODUCTS]
+    engine, ledger = pricing_engine(), pricing_ledger()
+    today = engine.period_start(engine.now())
+    listed = {sku: float(graph.details(sku, currency="USD").price) for sku in shown}
+    dearer = shown[0]  # published today at 80.01 or more: over the budget
+    before = ledger.price_state(dearer, "")
+    ledger.set_price_state(dearer, "", PriceState(round(max(listed[dearer] * 1.1, 80.01), 2),
+                                                  today, today, listed[dearer]))
+    try:
+        messages, events = _search(graph, search, tags)
+        assert dearer not in slot_events(events)[Slot.SHOWN_PRODUCTS], messages
+    finally:  # decided again by its next reader
+        ledger.set_price_state(dearer, "", before or PriceState(listed[dearer], today))

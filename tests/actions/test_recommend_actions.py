@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -13,6 +15,11 @@ from tests.conftest import entity, make_tracker, run_action, slot_events
 
 def cards(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [c for m in messages if m.get("custom") for c in m["custom"]["cards"]]
+
+
+def shown_price(card: dict[str, Any]) -> Decimal:
+    """The price a card shows the customer ("$76.99", "¥1,299")."""
+    return Decimal(re.sub(r"[^\d.]", "", card["price"]))
 
 
 def test_recommendations_come_with_cards_and_reasons(demo_settings: Any) -> None:
@@ -37,9 +44,9 @@ def test_price_and_category_limits_are_respected(demo_settings: Any, graph: Any)
     messages, _ = run_action(ActionRecommend(), tracker)
     shown = cards(messages)
     assert shown
-    for card in shown:
+    for card in shown:  # the budget holds for the price the customer sees
         details = graph.details(card["sku"], currency="USD")
-        assert details.price is not None and details.price <= 100
+        assert shown_price(card) <= 100 and card["price"].startswith("$")
         assert details.category_key == "running_shoes"
 
 
@@ -54,8 +61,43 @@ def test_a_word_of_the_budget_tagged_as_a_product_is_read_as_the_budget(
     shown = cards(messages)
     assert shown, messages
     for card in shown:
-        price = graph.details(card["sku"], currency="USD").price
-        assert price is not None and price <= limit
+        assert shown_price(card) <= limit, card
+
+
+@pytest.mark.parametrize(("text", "entities", "language"), [
+    ("any JBL speakers you'd recommend?", [entity("brand", "JBL", 4)], "en"),
+    ("推荐几款JBL的", [entity("brand", "JBL", 3)], "zh"),
+])
+def test_a_brand_named_in_the_request_holds_for_every_pick(
+        demo_settings: Any, graph: Any, text: str, entities: list[dict[str, Any]],
+        language: str) -> None:
+    tracker = make_tracker(text, intent=Intent.ASK_RECOMMENDATION, entities=entities,
+                           slots={"language": language})
+    messages, _ = run_action(ActionRecommend(), tracker)
+    shown = cards(messages)
+    assert shown, messages
+    assert {graph.details(c["sku"], currency="USD").brand_en for c in shown} == {"JBL"}
+
+
+def test_a_budget_in_yuan_holds_for_the_yuan_shown(demo_settings: Any, graph: Any) -> None:
+    text = "有什么推荐的，2000元以下"
+    tracker = make_tracker(text, intent=Intent.ASK_RECOMMENDATION,
+                           entities=[entity("price", "2000元", text.index("2000"), role="max")],
+                           slots={"language": "zh"})
+    messages, _ = run_action(ActionRecommend(), tracker)
+    shown = cards(messages)
+    assert shown, messages
+    assert all(c["price"].startswith("¥") and shown_price(c) <= 2000 for c in shown), shown
+
+
+def test_an_anonymous_visitor_is_never_told_about_their_purchases(demo_settings: Any) -> None:
+    for text, lang in (("what would you recommend?", "en"), ("有什么推荐的", "zh")):
+        tracker = make_tracker(text, intent=Intent.ASK_RECOMMENDATION, slots={"language": lang})
+        messages, _ = run_action(ActionRecommend(), tracker)
+        reasons = [c["reason"] for c in cards(messages)]
+        assert reasons, messages
+        assert not any(r in ("based on your purchases", "you bought it before",
+                             "根据您的购买记录", "您之前买过") for r in reasons), reasons
 
 
 def test_similar_and_goes_with_name_the_product(demo_settings: Any, graph: Any) -> None:

@@ -50,6 +50,23 @@ def test_rerank_category_limit_accepts_sub_categories() -> None:
     assert result.removed == {"category": 2}
 
 
+def test_rerank_keeps_only_the_brand_and_colour_asked_for() -> None:
+    """"Speakers from JBL", "something in black": like a search, nothing else gets in, and
+    a colour picks that variant of a product."""
+    inventory = {"flip": ItemInfo("speakers", brand="jbl", color="black", group="flip"),
+                 "flip-red": ItemInfo("speakers", brand="jbl", color="red", group="flip"),
+                 "soundlink": ItemInfo("speakers", brand="bose", color="black"),
+                 "charge": ItemInfo("speakers", brand="jbl", color="red")}
+    jbl = rerank(scored("soundlink", "flip", "charge"), inventory, n=5,
+                 constraints=Constraints(brand="jbl"))
+    assert [s.item for s in jbl.items] == ["flip", "charge"]
+    assert jbl.removed == {"brand": 1}
+    red_jbl = rerank(scored("flip", "soundlink", "flip-red", "charge"), inventory, n=5,
+                     constraints=Constraints(brand="jbl", color="red"))
+    assert [s.item for s in red_jbl.items] == ["flip-red", "charge"]
+    assert red_jbl.removed == {"color": 1, "brand": 1}
+
+
 def test_rerank_shows_one_variant_per_product_and_never_the_product_asked_about() -> None:
     inventory = {"red": ItemInfo("shoes", group="shoe-1"),
                  "blue": ItemInfo("shoes", group="shoe-1"),
