@@ -227,6 +227,50 @@ def test_a_network_drop_loses_and_duplicates_nothing(stack: Stack, context) -> N
     assert reloaded.texts("customer").count("show me running shoes") == 1
 
 
+def test_after_a_reload_without_a_connection_the_chat_is_still_there(stack: Stack,
+                                                                   context) -> None:
+    """Reloaded while the chat server cannot be reached: the conversation is shown at once
+    (this tab's copy), a message typed then waits, and it is delivered once when the
+    connection is back."""
+    page = shop_page(context, stack)
+    chat = Chat(page).open()
+    chat.say("show me huawei phones")
+    said = chat.all_texts()
+    page.route_web_socket(re.compile(r".*/socket$"), lambda ws: ws.close())
+    page.reload()
+    cut_off = Chat(page).open()
+    page.wait_for_function(
+        "n => document.querySelector('[data-shop-chat]').shadowRoot"
+        ".querySelectorAll('.msg .bubble').length >= n", arg=len(said), timeout=10_000)
+    assert cut_off.all_texts() == said
+    box = page.locator(f"{HOST} textarea")
+    box.fill("how much is the first one?")
+    box.press("Enter")
+    assert page.locator(f"{HOST} .msg.customer.pending").count() == 1
+    page.close()
+    back = Chat(shop_page(context, stack)).open()  # the connection is back
+    back.page.wait_for_function(
+        "() => [...document.querySelector('[data-shop-chat]').shadowRoot"
+        ".querySelectorAll('.msg.assistant .bubble')].some(b => /\\$/.test(b.innerText)"
+        " && b.innerText.includes('costs'))", timeout=90_000)
+    assert back.texts("customer").count("how much is the first one?") == 1
+
+
+def test_a_damaged_photo_is_refused_before_any_preview(stack: Stack, context) -> None:
+    for lang, words in (("en", "can't be opened"), ("zh", "无法打开")):
+        page = shop_page(context, stack, lang)
+        Chat(page).open()
+        page.locator(f"{HOST} input[type=file]").set_input_files(files=[{
+            "name": "holiday.jpg", "mimeType": "image/jpeg",
+            "buffer": b"\xff\xd8\xff\xe0\x00\x10JFIF" + b"\x00broken" * 200}])
+        page.wait_for_function(
+            "w => [...document.querySelector('[data-shop-chat]').shadowRoot"
+            ".querySelectorAll('.msg .bubble')].some(b => b.innerText.includes(w))", arg=words,
+            timeout=10_000)
+        assert page.locator(f"{HOST} .preview").is_hidden()
+        page.close()
+
+
 def test_a_pushed_message_appears_in_an_open_widget(stack: Stack, context) -> None:
     page = shop_page(context, stack, "zh")
     chat = Chat(page).open()
@@ -329,6 +373,8 @@ def test_accessibility_with_axe(stack: Stack, context, lang) -> None:
     }""")
     serious = [v for v in result if v["impact"] in ("serious", "critical")]
     assert not serious, serious
+    # the page has its own banner: the widget adds no second one (nor other landmarks)
+    assert not [v for v in result if v["id"].startswith("landmark")], result
     live = page.locator(f"{HOST} [role=log]")
     assert live.get_attribute("aria-live") == "polite"
 

@@ -26,6 +26,7 @@ export const STRINGS = {
     tooBig: "That photo is too large to send.",
     notImage: "That file isn't a photo. Please choose an image.",
     uploadFailed: "The photo couldn't be sent. Please try again.",
+    unreadable: "That photo can't be opened (the file may be damaged). Please choose another one.",
     cards: "Products",
   },
   zh: {
@@ -53,6 +54,7 @@ export const STRINGS = {
     tooBig: "图片太大，无法发送。",
     notImage: "这不是图片文件，请选择一张图片。",
     uploadFailed: "图片发送失败，请重试。",
+    unreadable: "这张图片无法打开（文件可能已损坏），请换一张。",
     cards: "商品",
   },
 };
@@ -163,6 +165,41 @@ export class Outgoing {
       if (this.storage) this.storage.setItem(this.key, JSON.stringify(this.items));
     } catch {
       /* storage full or blocked: the queue lives in memory */
+    }
+  }
+}
+
+/** The conversation as last drawn, kept for this browser tab (sessionStorage): after a
+ * reload it is shown at once, even offline, until the server's history replaces it. */
+export class Transcript {
+  constructor(storage, key, limit = 100) {
+    this.storage = storage;
+    this.key = key;
+    this.limit = limit;
+    this.entries = [];
+    try {
+      const saved = storage && JSON.parse(storage.getItem(key) || "[]");
+      if (Array.isArray(saved)) this.entries = saved.filter((e) => e && typeof e === "object" && typeof e.id === "number");
+    } catch {
+      this.entries = [];
+    }
+  }
+  add(entry) {
+    if (typeof entry.id !== "number" || this.entries.some((e) => e.id === entry.id)) return;
+    const { history, ...kept } = entry;  // eslint-disable-line no-unused-vars
+    this.entries.push(kept);
+    if (this.entries.length > this.limit) this.entries = this.entries.slice(-this.limit);
+    this.save();
+  }
+  clear() {
+    this.entries = [];
+    this.save();
+  }
+  save() {
+    try {
+      if (this.storage) this.storage.setItem(this.key, JSON.stringify(this.entries));
+    } catch {
+      /* storage full or blocked: nothing to show after a reload */
     }
   }
 }

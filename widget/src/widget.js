@@ -3,7 +3,7 @@
 // Everything lives in a Shadow DOM; the only global is window.ShopChat (the API).
 // Text from messages and products is always set as text (textContent), never as HTML.
 import css from "./styles.css";
-import { STRINGS, Outgoing, backoff, clock, fitWithin, linkify, pickLocale, productCards, safeUrl } from "./core.js";
+import { STRINGS, Outgoing, Transcript, backoff, clock, fitWithin, linkify, pickLocale, productCards, safeUrl } from "./core.js";
 
 const SVG = "http://www.w3.org/2000/svg";
 const ICONS = {
@@ -63,8 +63,12 @@ class Widget {
     const storeKey = `shopchat:${new URL(this.base).host}`;
     this.tokenKey = `${storeKey}:token`;
     this.queue = new Outgoing(window.localStorage, `${storeKey}:outgoing`);
+    let tabStore = null;
+    try { tabStore = window.sessionStorage; } catch { tabStore = null; }
+    this.transcript = new Transcript(tabStore, `${storeKey}:transcript`);
     this.build();
     this.applyTheme();
+    this.restore();
     if (options.open === true || options.open === "true") this.open();
     this.connect();
   }
@@ -115,7 +119,7 @@ class Widget {
     this.form = el("form", { onsubmit: (e) => { e.preventDefault(); this.submit(); } }, this.attach, this.file, this.input, this.sendButton);
     this.drop = el("div", { class: "drop", hidden: true });
     this.panel = el("section", { class: "panel", role: "dialog", "aria-labelledby": "sc-title", hidden: true },
-      el("header", null, this.avatar, this.titleEl, this.closeButton),
+      el("div", { class: "header" }, this.avatar, this.titleEl, this.closeButton),
       this.status, this.log, this.typing, this.replies, this.preview, this.form, this.drop);
     for (const [type, fn] of [["dragover", (e) => this.onDrag(e, true)], ["dragleave", (e) => this.onDrag(e, false)], ["drop", (e) => this.onDrop(e)]]) {
       this.panel.addEventListener(type, fn);
@@ -124,6 +128,24 @@ class Widget {
     root.append(this.panel, this.launcher);
     this.applyStrings();
     (document.body || document.documentElement).append(this.host);
+  }
+
+  // After a reload: the conversation as last drawn in this tab, and the messages not yet
+  // sent (still delivered once, when the connection is back), shown at once; the
+  // server's history replaces the first when it arrives.
+  restore() {
+    this.provisional = [];
+    for (const entry of this.transcript.entries) {
+      const node = this.draw({ ...entry, history: true });
+      this.log.append(node);
+      this.provisional.push(node);
+    }
+    for (const message of this.queue.items) {
+      const node = this.draw({ role: "customer", text: message.text || "", photo: Boolean(message.image) });
+      node.classList.add("pending");
+      this.mine.set(message.id, node);
+      this.log.append(node);
+    }
   }
 
   applyStrings() {
@@ -220,6 +242,7 @@ class Widget {
       this.log.append(node);
     }
     if (entry.id) {
+      this.transcript.add(entry);
       this.seen.set(entry.id, node);
       this.lastId = Math.max(this.lastId, entry.id);
       this.finishTurn();
@@ -350,7 +373,13 @@ class Widget {
     if (!file) return;
     if (!/^image\//.test(file.type || "")) { this.notice(this.t("notImage")); return; }
     let blob = file;
-    try { blob = await this.downscale(file); } catch { blob = file; }
+    try {
+      blob = await this.downscale(file);
+    } catch {
+      // the browser cannot decode it: say so now, never a broken preview
+      if (window.createImageBitmap) { this.notice(this.t("unreadable")); return; }
+      blob = file;
+    }
     if (blob.size > MAX_PHOTO_BYTES) { this.notice(this.t("tooBig")); return; }
     this.clearPhoto();
     this.photo = { blob, url: URL.createObjectURL(blob) };
@@ -474,7 +503,14 @@ class Widget {
       this.attempt = 0;
       this.showStatus("");
       const first = this.lastId === 0;
+      const waiting = first ? [...this.mine.values()] : [];
+      if (first) {  // the server's history replaces what a reload restored
+        for (const node of [...this.provisional, ...waiting]) node.remove();
+        this.provisional = [];
+        this.transcript.clear();
+      }
       for (const entry of frame.history || []) this.render({ ...entry, history: first });
+      for (const node of waiting) if (!node.isConnected) this.log.append(node);
       if (first && !(frame.history || []).length && typeof this.options.greeting === "string" && this.options.greeting && !this.greeted) {
         this.greeted = true;
         this.log.append(this.draw({ role: "assistant", text: this.options.greeting }));

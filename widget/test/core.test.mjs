@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Outgoing, backoff, fitWithin, linkify, pickLocale, productCards, safeUrl } from "../src/core.js";
+import { Outgoing, Transcript, backoff, fitWithin, linkify, pickLocale, productCards, safeUrl } from "../src/core.js";
 
 test("the language: explicit option, then the page, then the browser", () => {
   assert.equal(pickLocale("zh", "en", ["en-US"]), "zh");
@@ -61,4 +61,20 @@ test("unacknowledged messages survive a reload and leave once acknowledged", () 
   assert.deepEqual(new Outgoing(storage, "q").items.map((m) => m.id), ["b"]);
   storage.setItem("q", "not json");
   assert.deepEqual(new Outgoing(storage, "q").items, []);
+});
+
+test("the transcript of a tab survives a reload, capped, without duplicates", () => {
+  const data = new Map();
+  const storage = { getItem: (k) => data.get(k) ?? null, setItem: (k, v) => data.set(k, v) };
+  const kept = new Transcript(storage, "t", 3);
+  for (const id of [1, 2, 2, 3, 4]) kept.add({ id, role: "assistant", text: `m${id}`, history: true });
+  const reloaded = new Transcript(storage, "t", 3);
+  assert.deepEqual(reloaded.entries.map((e) => e.id), [2, 3, 4]);
+  assert.equal("history" in reloaded.entries[0], false);
+  kept.add({ role: "customer", text: "not stored yet" });  // no server id: not kept
+  reloaded.clear();
+  assert.deepEqual(new Transcript(storage, "t").entries, []);
+  data.set("t", "{not json");
+  assert.deepEqual(new Transcript(storage, "t").entries, []);
+  assert.deepEqual(new Transcript(null, "t").entries, []);
 });
