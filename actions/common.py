@@ -116,6 +116,12 @@ def resolve_products(tracker: Tracker, graph: ProductGraph, *, wanted: int = 1) 
         matches = graph.match_names(text, limit=3, min_score=SUGGEST_THRESHOLD)
         if matches and matches[0].score >= MATCH_THRESHOLD:
             skus.append(matches[0].sku)
+        elif elsewhere := _named_elsewhere(graph, message, text, skus):
+            # the tag missed: "quick one - price of a Dell XPS 13?" tags "quick", but
+            # the message names a catalog product in full
+            skus.append(elsewhere)
+        elif _noise(text):
+            continue  # one stray character tagged ("排第一的那个", "好吧 那個還有貨嗎")
         elif matches:
             names = [graph.model_name(m.sku, lang) for m in matches]
             return Resolution(response=Response.PRODUCT_SUGGESTIONS,
@@ -133,6 +139,8 @@ def resolve_products(tracker: Tracker, graph: ProductGraph, *, wanted: int = 1) 
         try:
             skus.append(resolve(shown))
         except IndexError:
+            if not shown:  # "the first one" before any list: nothing to count from
+                return Resolution(response=Response.MENTION_NOTHING_SHOWN, kwargs={})
             return Resolution(response=Response.MENTION_OUT_OF_RANGE,
                               kwargs={"count": len(shown)})
     if not skus and not latest_entities(tracker, Entity.MENTION):
@@ -143,6 +151,11 @@ def resolve_products(tracker: Tracker, graph: ProductGraph, *, wanted: int = 1) 
     current = tracker.get_slot(Slot.PRODUCT)
     if len(skus) < wanted and isinstance(current, str) and current not in skus:
         skus.insert(0, current)
+    if not skus and shown and wanted == 1:
+        # "the grey one" after a list: the listed product in that colour
+        picked = _shown_in_color(graph, shown, latest_entities(tracker, Entity.COLOR))
+        if picked:
+            skus.append(picked)
     if not skus and not latest_entities(tracker, Entity.MENTION):
         # nothing tagged, named whole or under discussion: a misspelt name in the
         # text ("macbok air"), held to the bar a tagged mention must clear
@@ -185,6 +198,39 @@ def _only_product_of_brand(tracker: Tracker, graph: ProductGraph) -> str | None:
     found = graph.search(currency=graph.pick_currency("USD"), brand=brands.pop(),
                          category=categories.pop() if categories else None, limit=2)
     return found.items[0].sku if found.total == 1 and found.items else None
+
+
+def _noise(tagged: str) -> bool:
+    """Whether a tagged product "name" is a single character (a particle or a verb the
+    entity model caught, never a product name)."""
+    return len(tagged.strip()) <= 1
+
+
+def _named_elsewhere(graph: ProductGraph, message: str, tagged: str,
+                     found: list[str]) -> str | None:
+    """A catalog product the message names outside the tagged ``tagged`` (whole, or
+    misspelt but clearly), not already ``found``; ``None`` when there is none."""
+    rest = message.replace(tagged, " ") if tagged else message
+    for match in (graph.find_mentioned(rest), graph.match_in_text(rest,
+                                                                   min_score=MATCH_THRESHOLD)):
+        if match is not None and match.sku not in found:
+            return str(match.sku)
+    return None
+
+
+def _shown_in_color(graph: ProductGraph, shown: list[str],
+                    colors: list[dict[str, Any]]) -> str | None:
+    """Of the products shown, the one listed in the colour named (else the first with a
+    variant in it); ``None`` when no colour is named or none has it."""
+    if not colors:
+        return None
+    wanted = str(colors[0].get("value") or "")
+    key = graph.canonical("color", wanted) or wanted.lower()
+    listed = [s for s in shown if graph.has_product(s)]
+    for sku in listed:
+        if graph.details(sku, currency=graph.pick_currency("USD")).color_en == key:
+            return sku
+    return next((v for v in (variant_in_color(graph, s, wanted) for s in listed) if v), None)
 
 
 def variant_in_color(graph: ProductGraph, sku: str, color: str) -> str | None:

@@ -168,6 +168,7 @@ class Response:
     PRODUCT_NOT_FOUND = "utter_product_not_found"
     PRODUCT_SUGGESTIONS = "utter_product_suggestions"
     MENTION_OUT_OF_RANGE = "utter_mention_out_of_range"
+    MENTION_NOTHING_SHOWN = "utter_mention_nothing_shown"
     ASK_ORDER_NUMBER = "utter_ask_order_number"
     RECENT_ORDERS = "utter_recent_orders"
     INVALID_ORDER_NUMBER = "utter_invalid_order_number"

@@ -11,10 +11,13 @@ from rasa_sdk.types import DomainDict
 
 from actions.common import customer_identity, language, quote
 from actions.constants import ActionName, Response, Slot
+from actions.parsing import ordinal_in
 from actions.services import order_service
 from shop.errors import InvalidOrderNumber
 from shop.orders import parse_email, parse_order_number
 
+#: How many recent orders a known customer is shown to pick from (by number or position).
+RECENT_ORDERS = 3
 STATUS_WORDS = {
     "en": {"processing": "processing", "shipped": "shipped", "delivered": "delivered",
            "cancelled": "cancelled", "returned": "returned",
@@ -46,12 +49,22 @@ class ValidateOrderForm(FormValidationAction):
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
         domain: DomainDict,
     ) -> dict[str, Any]:
-        """Accept ``SH-123456`` in any common spelling; re-ask otherwise."""
-        for candidate in (str(value or ""), tracker.latest_message.get("text") or ""):
+        """Accept ``SH-123456`` in any common spelling, or for a known customer the position
+        of one of the recent orders just listed ("2nd one pls", "第二个那单"); re-ask
+        otherwise."""
+        text = tracker.latest_message.get("text") or ""
+        for candidate in (str(value or ""), text):
             try:
                 return {Slot.ORDER_NUMBER: parse_order_number(candidate)}
             except InvalidOrderNumber:
                 continue
+        position = ordinal_in(text)
+        identity = customer_identity(tracker)
+        if position is not None and identity.is_known:
+            recent = order_service().list_recent(identity, limit=RECENT_ORDERS)
+            if 1 <= position <= len(recent) or -len(recent) <= position < 0:
+                picked = recent[position - 1 if position > 0 else position]
+                return {Slot.ORDER_NUMBER: picked.number}
         dispatcher.utter_message(response=Response.INVALID_ORDER_NUMBER,
                                  value=quote(value))
         return {Slot.ORDER_NUMBER: None}
@@ -79,7 +92,7 @@ class ActionAskOrderNumber(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         lang = language(tracker)
-        recent = order_service().list_recent(customer_identity(tracker), limit=3)
+        recent = order_service().list_recent(customer_identity(tracker), limit=RECENT_ORDERS)
         if recent:
             orders = ", ".join(f"{o.number} ({STATUS_WORDS[lang][o.status.value]})"
                                for o in recent)

@@ -235,3 +235,24 @@ CHEAPER = re.compile(r"(?i)\b(?:cheaper|less\s+(?:pricey|expensive|costly)|more\
 def asks_cheaper(text: str) -> bool:
     """Whether the message asks for something cheaper than the product it names."""
     return bool(CHEAPER.search(text))
+
+
+_ORDINAL_WORDS = {"first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3,
+                  "fourth": 4, "4th": 4, "fifth": 5, "5th": 5, "last": -1, "latest": 1,
+                  "最后": -1, "最近": 1}
+
+
+def ordinal_in(text: str) -> int | None:
+    """The position a short reply picks from a list just shown: ``2`` for "2", "#2",
+    "2nd one pls", "the second", "第二个那单", "2号"; ``-1`` for "the last one"; else
+    ``None``. Longer messages with other numbers in them are not ordinals."""
+    t = text.strip().lower()
+    bare = re.fullmatch(r"(?:no\.?|number|#|option)?\s*(\d{1,2})\s*(?:号|个|单)?\s*[.!。！]?", t)
+    if bare:
+        return int(bare.group(1))
+    han = re.search(r"第\s*([一二三四五六七八九十\d]{1,3})\s*(?:个|款|单|笔|件|条)?", t)
+    if han:
+        return chinese_number(han.group(1)) if not han.group(1).isdigit() else int(han.group(1))
+    words = re.findall(r"[a-z0-9]+|最后|最近", t)
+    found = [_ORDINAL_WORDS[w] for w in words if w in _ORDINAL_WORDS]
+    return found[0] if len(found) == 1 and len(words) <= 6 else None

@@ -94,8 +94,10 @@ def test_a_price_range_in_a_search_is_one_range(demo_settings: Any, graph: Any) 
     _, events = run_action(ActionSearchProducts(), tracker)
     shown = slot_events(events)[Slot.SHOWN_PRODUCTS]
     assert shown
-    for sku in shown:
-        price = graph.details(sku, currency="USD").price
+    from actions.presentation import conversation_price
+
+    for sku in shown:  # the range holds for the prices shown: today's published ones
+        price = conversation_price(None, sku, graph.details(sku, currency="USD").price, "USD")
         assert price is not None and Decimal(150) <= price <= Decimal(400)
 
 
@@ -113,7 +115,11 @@ def test_lists_show_the_price_quoted_in_the_conversation(demo_settings: Any,
     summary = graph.summary(sku, currency="USD")
     expected = (summary.price * Decimal("0.93")).quantize(Decimal("0.01"))
     assert format_money(expected, "USD") in product_lines([summary], "en", "c-cheaper")
-    assert format_money(summary.price, "USD") in product_lines([summary], "en", "c-other")
+    # an anonymous visitor's quote is the published price: what any other list shows
+    published = (summary.price * Decimal(repr(record.price / record.list_price))).quantize(
+        Decimal("0.01"))
+    assert format_money(published, "USD") in product_lines([summary], "en", "c-other")
+    assert format_money(published, "USD") in product_lines([summary], "en", None)
 
 
 def test_buy_again_reasons_are_true_to_what_the_customer_did(demo_settings: Any,
@@ -224,3 +230,42 @@ def test_cheaper_than_a_named_product_caps_the_search(demo_settings: Any, graph:
     for sku in shown:
         details = graph.details(sku, currency="USD")
         assert details.category_key == "phones" and details.price < iphone
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_an_ordinal_before_any_list_asks_a_useful_question(demo_settings: Any, graph: Any,
+                                                           lang: str) -> None:
+    """"How much is the first one?" with nothing listed: never "I only showed 0 products"."""
+    text = "how much is the first one?" if lang == "en" else "第一个多少钱？"
+    tracker = make_tracker(text, intent=Intent.ASK_PRICE, slots={"language": lang},
+                           entities=[{**entity("mention", "1", text.index(
+                               "first" if lang == "en" else "第一个")), "end": len(text) - 1}])
+    messages, events = run_action(ActionQuotePrice(), tracker)
+    assert [m["response"] for m in messages] == [Response.MENTION_NOTHING_SHOWN], messages
+    assert events == []
+
+
+def test_the_colour_of_a_listed_product_picks_it(demo_settings: Any, graph: Any) -> None:
+    """"How much is the grey one?" after a list: the listed product in grey."""
+    names = {graph.model_name(s, "en"): s for s, *_ in graph.catalog_names()}
+    air = next(s for n, s in names.items() if "MacBook Air" in n)
+    shoe = next(s for n, s in names.items() if "Pegasus 41" in n)
+    grey = variant_in_color(graph, air, "grey")
+    assert grey is not None
+    tracker = make_tracker("how much is the grey one?", intent=Intent.ASK_PRICE,
+                           entities=[entity("color", "grey", 16)],
+                           slots={Slot.SHOWN_PRODUCTS: [shoe, grey], Slot.PRODUCT: None})
+    messages, events = run_action(ActionQuotePrice(), tracker)
+    assert messages[0]["response"] in (Response.PRICE, Response.PRICE_OFFER), messages
+    assert slot_events(events)[Slot.PRODUCT] == grey
+
+
+def test_a_word_tagged_as_a_product_yields_to_the_product_named_in_full(
+        demo_settings: Any, graph: Any) -> None:
+    """"quick one - price of a Dell XPS 13?": never "I couldn't find a product called
+    "quick"" when the message names a catalog product."""
+    text = "quick one - price of a Dell XPS 13?"
+    tracker = make_tracker(text, intent=Intent.ASK_PRICE, entities=[entity("product", "quick")])
+    messages, events = run_action(ActionQuotePrice(), tracker)
+    assert messages[0]["response"] in (Response.PRICE, Response.PRICE_OFFER), messages
+    assert "XPS 13" in graph.model_name(slot_events(events)[Slot.PRODUCT], "en")

@@ -245,3 +245,25 @@ def test_ask_for_number_lists_recent_orders_of_known_customers(orders, fixed_clo
     assert "SH-" in messages[0]["orders"]
     messages, _ = run_action(ActionAskOrderNumber(), make_tracker(""))
     assert messages[0]["response"] == Response.ASK_ORDER_NUMBER
+
+
+@pytest.mark.parametrize(("text", "position"), [
+    ("2nd one pls", 2), ("第二个那单", 2), ("1", 1), ("the last one", -1), ("#3", 3)])
+def test_a_known_customer_picks_a_listed_order_by_its_position(orders, fixed_clock, text,
+                                                               position) -> None:
+    """After "your recent orders: A, B, C", "2nd one pls" is B, as listed."""
+    order = first(orders, Order.status == "delivered")
+    known = make_tracker("", metadata=verified(order.customer_id))
+    messages, _ = run_action(ActionAskOrderNumber(), known)
+    listed = [n.split(" ")[0] for n in messages[0]["orders"].split(", ")]
+    if abs(position) > len(listed):
+        pytest.skip("this customer has fewer orders")
+    dispatcher = CollectingDispatcher()
+    tracker = make_tracker(text, metadata=verified(order.customer_id))
+    result = ValidateOrderForm().validate_order_number(text, dispatcher, tracker, {})
+    assert result == {Slot.ORDER_NUMBER: listed[position - 1 if position > 0 else position]}
+    assert dispatcher.messages == []
+    # a guest has no list to pick from: asked again for the number
+    guest = ValidateOrderForm().validate_order_number(text, CollectingDispatcher(),
+                                                      make_tracker(text), {})
+    assert guest == {Slot.ORDER_NUMBER: None}
