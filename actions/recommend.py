@@ -20,7 +20,13 @@ from actions.common import (
 )
 from actions.constants import ActionName, Entity, Intent, Response, Slot
 from actions.parsing import asks_cheaper, price_limits
-from actions.presentation import conversation_price, currency_for, product_card
+from actions.presentation import (
+    conversation_factors,
+    conversation_price,
+    currency_for,
+    product_card,
+    scaled_price,
+)
 from actions.services import order_service, product_graph, recommender
 from actions.settings import settings
 from knowledge_graph.graph import ProductGraph
@@ -130,10 +136,14 @@ def _about(constraints: Constraints, graph: ProductGraph, sku: str) -> Constrain
     return replace(constraints, brand=brand, color=color)
 
 
-def _cheaper_than(graph: ProductGraph, sku: str, constraints: Constraints) -> Constraints:
-    """``constraints`` with an upper price below every variant of ``sku``'s model."""
+def _cheaper_than(graph: ProductGraph, sku: str, constraints: Constraints,
+                  conversation: str) -> Constraints:
+    """``constraints`` with an upper price below every variant of ``sku``'s model, as this
+    conversation shows them."""
     currency = constraints.currency or graph.pick_currency("USD")
-    prices = [float(v.price) for v in graph.variants(sku, currency=currency)
+    variants = [v for v in graph.variants(sku, currency=currency) if v.price is not None]
+    factors = conversation_factors(conversation, [v.sku for v in variants])
+    prices = [float(scaled_price(v.price, v.currency, factors[v.sku])) for v in variants
               if v.price is not None]
     if not prices:
         return constraints
@@ -169,7 +179,7 @@ class ActionRecommend(Action):
                 return []
             constraints = _about(constraints, graph, sku)
             if asks_cheaper(tracker.latest_message.get("text") or ""):
-                constraints = _cheaper_than(graph, sku, constraints)
+                constraints = _cheaper_than(graph, sku, constraints, tracker.sender_id)
             ask = service.similar if intent == Intent.ASK_SIMILAR else service.complements
             result = ask(sku, visitor=visitor, n=limit, constraints=constraints)
             events.append(SlotSet(Slot.PRODUCT, sku))
@@ -218,10 +228,12 @@ class ActionRecommend(Action):
             cards.append(card)
         response = {"for_you": Response.RECOMMEND_FOR_YOU, "similar": Response.RECOMMEND_SIMILAR,
                     "complements": Response.RECOMMEND_COMPLEMENTS}[result.kind]
-        dispatcher.utter_message(response=response, name=name, items="\n".join(lines))
-        dispatcher.utter_message(json_message={
+        # one message: where a channel draws the cards, the list in words is not repeated
+        dispatcher.utter_message(response=response, name=name, items="\n".join(lines),
+                                 json_message={
             "type": "product_cards", "cards": cards, "request_id": result.request_id,
-            "model_version": result.model_version, "variant": result.variant})
+            "model_version": result.model_version, "variant": result.variant,
+            "listed": "lines"})
         skus = [i.item for i in items]
         return [SlotSet(Slot.SHOWN_PRODUCTS, skus),
                 SlotSet(Slot.RECOMMENDATION, {"request": result.request_id,

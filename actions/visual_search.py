@@ -71,13 +71,16 @@ class ActionVisualSearch(Action):
             card = product_card(graph, hit.product, lang=lang, currency=currency,
                                 payload="/ask_details" + json.dumps({"product": hit.product}),
                                 image=info.image if info else None, matched_image=hit.image,
+                                conversation=tracker.sender_id,
                                 score=round(hit.score, 3))
             cards.append(card)
             lines.append(f"{i}. {card['title']} — {card['price']}")
+        # one message: where a channel draws the cards, the list in words is not repeated
         dispatcher.utter_message(response=Response.VISUAL_MATCHES if sure
-                                 else Response.VISUAL_UNSURE, items="\n".join(lines))
-        dispatcher.utter_message(json_message={"type": "product_cards", "cards": cards,
+                                 else Response.VISUAL_UNSURE, items="\n".join(lines),
+                                 json_message={"type": "product_cards", "cards": cards,
                                                "source": "photo", "confident": sure,
-                                               "model_version": result.model_version})
+                                               "model_version": result.model_version,
+                                               "listed": "lines"})
         skus = [h.product for h in hits]
         return [SlotSet(Slot.SHOWN_PRODUCTS, skus), SlotSet(Slot.PRODUCT, skus[0])]

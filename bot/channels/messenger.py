@@ -190,6 +190,7 @@ class MessengerInput(MetaChannel):
     platform_inbox = PAGE_INBOX
     window_seconds = float(STANDARD_WINDOW)
     person_window_seconds = float(HUMAN_AGENT_WINDOW)
+    draws_cards = True  # a generic template: title, price and reason on every card
     typing_before_answer = True
 
     def __init__(self) -> None:

@@ -62,7 +62,12 @@ from bot.channels.history import MessageHistory
 from bot.channels.inbox import Inbox, Item
 from bot.channels.links import shared_links
 from bot.channels.media import photo_message, shared_media
-from bot.channels.sending import message_body, register_pusher, register_typist
+from bot.channels.sending import (
+    drawn_with_cards,
+    message_body,
+    register_pusher,
+    register_typist,
+)
 from bot.components.language import detect_language
 from bot.settings import ChannelSettings, settings
 from handoff import PLATFORM, Holding
@@ -221,6 +226,7 @@ class PlatformChannel(InputChannel):
     channel = ""                       # the channel's name (the URL prefix)
     default_language = "en"            # a customer's language before they wrote any
     platform_inbox = ""                # the platform's own support inbox, if any
+    draws_cards = False                # product cards drawn: their list in words not sent
     window_seconds = 24 * 3600.0       # automated messages after the customer's last
     person_window_seconds = 24 * 3600.0  # a person's messages after the customer's last
     releases_on_message = False        # a message means the platform's inbox let go
@@ -483,10 +489,16 @@ class PlatformChannel(InputChannel):
                       slot: ReplySlot | None) -> None:
         started = time.time()
 
+        channel = self
+
         class Collector(CollectingOutputChannel):
             @classmethod
             def name(cls) -> str:
-                return self.channel
+                return channel.channel
+
+            async def send_response(self, recipient_id: str, message: Dict[str, Any]) -> None:
+                await super().send_response(recipient_id, drawn_with_cards(message)
+                                            if channel.draws_cards else message)
 
         collector = Collector()
         agent = self._app.ctx.agent
@@ -622,7 +634,7 @@ class PlatformChannel(InputChannel):
         Raises:
             BadRequest: 409 outside the window, 502 when the platform refused it.
         """
-        body = message_body(message)
+        body = message_body(drawn_with_cards(message) if self.draws_cards else message)
         if not body:
             raise BadRequest("the message has nothing to show (text, buttons, image, custom)")
         return await self.send_bodies(conversation, [body],

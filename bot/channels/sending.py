@@ -8,6 +8,7 @@ and retries by one policy.
 from __future__ import annotations
 
 import logging
+import re
 from functools import lru_cache
 from typing import Any, Awaitable, Callable
 
@@ -46,6 +47,31 @@ def message_body(message: dict[str, Any]) -> dict[str, Any]:
     if isinstance(message.get("author"), str):
         body["author"] = message["author"][:80]
     return body
+
+
+def drawn_with_cards(message: dict[str, Any]) -> dict[str, Any]:
+    """``message`` as a surface that draws product cards shows it: text that lists the
+    cards in words is not shown twice. ``custom.listed`` says how the text lists them:
+    ``"lines"`` (one numbered line per card, "1. <title> — <price>": those lines go,
+    the heading and any advice after them stay) or ``"all"`` (the text is the card:
+    nothing stays). Surfaces that cannot draw cards (REST, WeChat's text replies)
+    keep the text."""
+    custom = message.get("custom")
+    text = message.get("text")
+    if not isinstance(custom, dict) or custom.get("type") != "product_cards" or \
+            not isinstance(text, str) or custom.get("listed") not in ("lines", "all"):
+        return message
+    titles = [str(c.get("title") or "") for c in custom.get("cards") or []
+              if isinstance(c, dict)]
+    kept_lines = [] if custom["listed"] == "all" else [
+        line for line in text.split("\n")
+        if not (_NUMBERED.match(line) and any(t and t in line for t in titles))]
+    left = "\n".join(kept_lines).strip()
+    kept = {k: v for k, v in message.items() if k != "text"}
+    return {**kept, "text": left} if left else kept
+
+
+_NUMBERED = re.compile(r"^\s*\d{1,2}\.\s")
 
 
 Pusher = Callable[[str, dict[str, Any], str], Awaitable[int]]

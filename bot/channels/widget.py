@@ -79,7 +79,12 @@ from bot.channels.handover import held, wake_desk
 from bot.channels.history import Entry, MessageHistory
 from bot.channels.media import photo_message, receive_photo, shared_media
 from bot.channels.pipeline import take_turn
-from bot.channels.sending import message_body, register_pusher, register_typist
+from bot.channels.sending import (
+    drawn_with_cards,
+    message_body,
+    register_pusher,
+    register_typist,
+)
 from bot.components.language import LANGUAGES
 from bot.settings import ChannelSettings, settings
 from shop.identity import verify
@@ -202,6 +207,10 @@ class WidgetOutput(OutputChannel):
         """The channel's name."""
         return CHANNEL
 
+    async def send_response(self, recipient_id: str, message: Dict[str, Any]) -> None:
+        """One answer; product cards the widget draws are not listed again in words."""
+        await super().send_response(recipient_id, drawn_with_cards(message))
+
     async def _put(self, recipient_id: str, message: Dict[str, Any]) -> None:
         body = message_body(message)
         if body:
@@ -283,7 +292,7 @@ class WidgetInput(InputChannel):
         return WidgetOutput(self.history)
 
     async def _push(self, conversation: str, message: Dict[str, Any], role: str) -> int:
-        body = message_body(message)
+        body = message_body(drawn_with_cards(message))
         if not body:
             raise BadRequest("the message has nothing to show (text, buttons, image, custom)")
         return (await self.history.append(conversation, role, body)).id

@@ -81,7 +81,8 @@ def register(app: Sanic, desk: Desk) -> None:
             if card is None:
                 raise Refused(404, "no such product")
             message = {"text": f"{card['title']} — {card['price']}",
-                       "custom": {"type": "product_cards", "cards": [card], "source": "agent"},
+                       "custom": {"type": "product_cards", "cards": [card], "source": "agent",
+                                  "listed": "all"},
                        **author}
             kind, shown = "product", card["title"]
         else:

@@ -82,6 +82,9 @@ def test_a_signed_conversation_with_quick_replies_and_the_carousel_postback(
     picks = answer(messenger, user, 2, after=count)
     carousel = [c for c in picks if c.message.get("attachment")]
     assert carousel, [c.body for c in picks]
+    # the carousel is not listed again in words: only its heading is sent as text
+    words = [c.message["text"] for c in picks if c.message.get("text")]
+    assert words and not [w for w in words if "\n1. " in w or w.startswith("1. ")], words
     elements = carousel[0].message["attachment"]["payload"]["elements"]
     assert 1 <= len(elements) <= 10 and all(len(e["title"]) <= 80 for e in elements)
     button = elements[0]["buttons"][0]

@@ -147,9 +147,13 @@ def test_a_product_conversation_through_the_carousel(stack: Stack, context, lang
                                                       follow_up, money) -> None:
     page = shop_page(context, stack, lang)
     chat = Chat(page).open()
-    chat.say(ask)
+    said = chat.say(ask)
     cards = page.locator(f"{HOST} .card")
     assert cards.count() >= 2
+    # the cards are drawn, not listed again in words above them
+    titles = [t.strip() for t in cards.locator(".name").all_inner_texts()]
+    assert not [line for text in said for line in text.splitlines()
+                if re.match(r"\d+\. ", line) and any(t in line for t in titles)], said
     second = cards.nth(1).locator(".name").inner_text()
     model = re.split(r"[（(]", second)[0].strip()
     before = chat.turns()
