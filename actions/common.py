@@ -151,6 +151,9 @@ def resolve_products(tracker: Tracker, graph: ProductGraph, *, wanted: int = 1) 
     current = tracker.get_slot(Slot.PRODUCT)
     if len(skus) < wanted and isinstance(current, str) and current not in skus:
         skus.insert(0, current)
+    if not skus and len(shown) == 1 and wanted == 1 and \
+            not latest_entities(tracker, Entity.COLOR):
+        skus.append(shown[0])  # "what do those cost" after a list of one: that one
     if not skus and shown and wanted == 1:
         # "the grey one" after a list: the listed product in that colour
         picked = _shown_in_color(graph, shown, latest_entities(tracker, Entity.COLOR))

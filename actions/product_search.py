@@ -148,7 +148,9 @@ class ActionSearchProducts(Action):
         }
         unknown = (raw_category and not category) or (raw_brand and not brand) or (
             raw_color and not color)
-        result = None if unknown else _search(
+        result = _by_name(graph, tracker.sender_id, raw_category or raw_brand, currency,
+                          min_price, max_price, settings().results_per_page) \
+            if unknown else _search(
             graph, tracker.sender_id, currency=currency, category=category, brand=brand,
             color=color, min_price=min_price, max_price=max_price,
             limit=settings().results_per_page)
@@ -194,6 +196,34 @@ def _search(graph: ProductGraph, conversation: str, *, currency: str, min_price:
     return SearchResult(total=len(fits), items=tuple(fits[:limit]))
 
 
+def _by_name(graph: ProductGraph, conversation: str, term: str | None, currency: str,
+             min_price: Decimal | None, max_price: Decimal | None,
+             limit: int) -> SearchResult | None:
+    """Products whose names hold a word the catalog has no category or brand for
+    ("show me macbooks", "any thinkpads?"): a product line is searched like a category.
+    ``None`` when no product name matches well."""
+    if not term:
+        return None
+    groups: dict[str, str] = {}
+    category = None  # the best match's: "iphones" lists phones, not an iPhone's case
+    for match in graph.match_names(term, limit=20, min_score=MATCH_THRESHOLD):
+        details = graph.details(match.sku, currency=currency)
+        category = category or details.category_key
+        if details.category_key == category:
+            groups.setdefault(details.group_id, match.sku)
+    if not groups:
+        return None
+    items = [graph.summary(sku, currency=currency) for sku in groups.values()]
+    factors = conversation_factors(conversation, [i.sku for i in items])
+    shown = {i.sku: scaled_price(i.price, i.currency, factors[i.sku])
+             for i in items if i.price is not None}
+    fits = sorted((i for i in items if i.sku in shown
+                   and (min_price is None or shown[i.sku] >= min_price)
+                   and (max_price is None or shown[i.sku] <= max_price)),
+                  key=lambda i: (i.stock <= 0, shown[i.sku]))
+    return SearchResult(total=len(fits), items=tuple(fits[:limit])) if fits else None
+
+
 def _cheaper_than(graph: ProductGraph, tracker: Tracker,
                   currency: str) -> tuple[Decimal, str, str | None] | None:
     """For "cheaper than the <product>": a price just under its cheapest variant, its
@@ -210,7 +240,11 @@ def _cheaper_than(graph: ProductGraph, tracker: Tracker,
                                              min_score=MATCH_THRESHOLD)]
     written = graph.match_in_text(text, min_score=MATCH_THRESHOLD)
     for match in candidates + ([written] if written else []):
-        prices = [v.price for v in graph.variants(match.sku, currency=currency)
+        variants = [v for v in graph.variants(match.sku, currency=currency)
+                    if v.price is not None]
+        factors = conversation_factors(tracker.sender_id, [v.sku for v in variants])
+        # cheaper than it is shown to this customer (the published or quoted price)
+        prices = [scaled_price(v.price, v.currency, factors[v.sku]) for v in variants
                   if v.price is not None]
         if prices:
             details = graph.details(match.sku, currency=currency)

@@ -59,7 +59,10 @@ storefront shows for it today.
 
 User text may hold ``{order:STATUS}`` (an order in that state: processing,
 shipped, delivered (within the return window), delivered_old, cancelled,
-returned), ``{email}`` (the e-mail of that order) and ``{wrong_email}``.
+returned), ``{email}`` (the e-mail of that order) and ``{wrong_email}``. A signed
+conversation is signed in as the owner of its first order; one whose first
+message names no order is signed in from the start as a customer with several
+orders, and its orders are that customer's where they have one in the state.
 """
 
 from __future__ import annotations
@@ -178,6 +181,7 @@ class ShopData:
         self._parents = {r["key"]: r["parent_key"] for r in self._db.execute(
             "select key, parent_key from categories")}
         self._used_orders: set[str] = set()
+        self._used_customers: set[str] = set()
 
     def product(self, sku: str) -> sqlite3.Row | None:
         return self._db.execute("select * from products where sku = ?", (sku,)).fetchone()
@@ -213,8 +217,21 @@ class ShopData:
     def order(self, number: str) -> sqlite3.Row | None:
         return self._db.execute("select * from orders where number = ?", (number,)).fetchone()
 
-    def pick_order(self, state: str) -> sqlite3.Row:
-        """An order in ``state`` no other conversation of the run has used."""
+    def customer_with_orders(self) -> str:
+        """A customer with at least three orders, one of them still processing, whom no
+        other conversation of the run has used (a signed conversation that starts by
+        asking about "my orders")."""
+        for (customer,) in self._db.execute(
+                "select customer_id from orders group by customer_id having count(*) >= 3 "
+                "and sum(status = 'processing') >= 1 order by customer_id"):
+            if customer not in self._used_customers:
+                self._used_customers.add(customer)
+                return str(customer)
+        raise SuiteError("the demo shop has no unused customer with three orders")
+
+    def pick_order(self, state: str, customer: str | None = None) -> sqlite3.Row:
+        """An order in ``state`` no other conversation of the run has used (of
+        ``customer`` when given and they have one)."""
         now = dt.datetime.now()
         window = (now - dt.timedelta(days=RETURN_WINDOW_DAYS - 2)).isoformat(" ")
         query = {
@@ -222,8 +239,11 @@ class ShopData:
             "delivered_old": ("status = 'delivered' and delivered_at < ?",
                               ((now - dt.timedelta(days=RETURN_WINDOW_DAYS + 5)).isoformat(" "),)),
         }.get(state, ("status = ?", (state,)))
-        for row in self._db.execute(f"select * from orders where {query[0]} order by number",
-                                    query[1]):
+        rows = list(self._db.execute(f"select * from orders where {query[0]} order by number",
+                                     query[1]))
+        if customer is not None and any(r["customer_id"] == customer for r in rows):
+            rows = [r for r in rows if r["customer_id"] == customer]
+        for row in rows:
             if row["number"] not in self._used_orders:
                 self._used_orders.add(row["number"])
                 return row
@@ -255,6 +275,10 @@ class Runner:
         slots: dict[str, Any] = {}
         events_seen = 0
         replies: list[str] = []
+        if conversation.signed and "{order:" not in conversation.turns[0].user:
+            # signed in from the first message ("show me my orders"): a customer with
+            # orders, whose orders the later {order:...} are
+            values["customer"] = owner = self.data.customer_with_orders()
         for index, turn in enumerate(conversation.turns, start=1):
             try:
                 text = self._fill(turn.user, values)
@@ -294,7 +318,7 @@ class Runner:
             state = match.group(1)
             key = f"order:{state}"
             if key not in values:
-                row = self.data.pick_order(state)
+                row = self.data.pick_order(state, values.get("customer"))
                 values[key] = row["number"]
                 values.setdefault("order", row["number"])
                 values.setdefault("email", row["email"])

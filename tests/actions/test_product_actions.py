@@ -360,3 +360,14 @@ def test_a_budget_holds_for_todays_published_prices(graph) -> None:
         assert dearer not in slot_events(events)[Slot.SHOWN_PRODUCTS], messages
     finally:  # decided again by its next reader
         ledger.set_price_state(dearer, "", before or PriceState(listed[dearer], today))
+
+
+@pytest.mark.parametrize(("text", "word", "model"), [
+    ("show me macbooks", "macbooks", "MacBook"), ("any iphones?", "iphones", "iPhone")])
+def test_a_product_line_the_catalog_has_no_category_for_is_searched_by_name(
+        graph, text, word, model) -> None:
+    messages, events = _search(graph, text, [entity("category", word, text.index(word))])
+    assert messages[0]["response"] == Response.SEARCH_RESULTS, messages
+    shown = slot_events(events)[Slot.SHOWN_PRODUCTS]
+    names = [graph.model_name(s, "en") for s in shown]
+    assert len(shown) >= 2 and all(model in n for n in names), names
