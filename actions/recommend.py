@@ -173,6 +173,9 @@ class ActionRecommend(Action):
         events: list[EventType] = []
         if intent == Intent.ASK_RECOMMENDATION and product_entities(tracker, graph):
             intent = Intent.ASK_SIMILAR  # "something like the iPhone 15 but cheaper"
+        if intent == Intent.ASK_SIMILAR and (constraints.brand or constraints.category) and \
+                not resolve_products(tracker, graph).skus:
+            intent = Intent.ASK_RECOMMENDATION  # "anything from Nike instead?": no product
         if intent in (Intent.ASK_SIMILAR, Intent.ASK_COMPLEMENTS):
             sku = resolve_one(dispatcher, tracker, graph)
             if sku is None:

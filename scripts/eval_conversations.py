@@ -48,7 +48,8 @@ customer's language, without a fallback):
 ``order: status``
     the reply gives the order's status from the shop database.
 ``order_state: cancelled``
-    the order's state in the database after the turn.
+    the order's state in the database after the turn (the order the turn names,
+    else the conversation's first).
 ``says`` / ``not_says``
     regular expressions that must / must not match the reply.
 
@@ -217,21 +218,32 @@ class ShopData:
     def order(self, number: str) -> sqlite3.Row | None:
         return self._db.execute("select * from orders where number = ?", (number,)).fetchone()
 
-    def customer_with_orders(self) -> str:
-        """A customer with at least three orders, one of them still processing, whom no
-        other conversation of the run has used (a signed conversation that starts by
-        asking about "my orders")."""
+    def customer_with_orders(self, states: Iterable[str] = ()) -> str | None:
+        """A customer no other conversation of the run has used, with at least three
+        orders and an unused one in each of ``states`` (a signed conversation is one
+        customer's: "where's my order A, and cancel B"); ``None`` when there is none."""
+        wanted = sorted(set(states))
         for (customer,) in self._db.execute(
                 "select customer_id from orders group by customer_id having count(*) >= 3 "
-                "and sum(status = 'processing') >= 1 order by customer_id"):
-            if customer not in self._used_customers:
+                "order by customer_id"):
+            if customer in self._used_customers:
+                continue
+            if all(self._has(customer, state) for state in wanted):
                 self._used_customers.add(customer)
                 return str(customer)
-        raise SuiteError("the demo shop has no unused customer with three orders")
+        return None
 
-    def pick_order(self, state: str, customer: str | None = None) -> sqlite3.Row:
+    def _has(self, customer: str, state: str) -> bool:
+        try:
+            row = self.pick_order(state, customer, dry=True)
+        except SuiteError:
+            return False
+        return row["customer_id"] == customer
+
+    def pick_order(self, state: str, customer: str | None = None, *,
+                   dry: bool = False) -> sqlite3.Row:
         """An order in ``state`` no other conversation of the run has used (of
-        ``customer`` when given and they have one)."""
+        ``customer`` when given and they have one); ``dry``: only look."""
         now = dt.datetime.now()
         window = (now - dt.timedelta(days=RETURN_WINDOW_DAYS - 2)).isoformat(" ")
         query = {
@@ -245,7 +257,8 @@ class ShopData:
             rows = [r for r in rows if r["customer_id"] == customer]
         for row in rows:
             if row["number"] not in self._used_orders:
-                self._used_orders.add(row["number"])
+                if not dry:
+                    self._used_orders.add(row["number"])
                 return row
         raise SuiteError(f"the demo shop has no unused order in state {state!r}")
 
@@ -275,11 +288,19 @@ class Runner:
         slots: dict[str, Any] = {}
         events_seen = 0
         replies: list[str] = []
-        if conversation.signed and "{order:" not in conversation.turns[0].user:
-            # signed in from the first message ("show me my orders"): a customer with
-            # orders, whose orders the later {order:...} are
-            values["customer"] = owner = self.data.customer_with_orders()
+        if conversation.signed:
+            # one customer's conversation: someone with orders in every state it names,
+            # signed in from the first message ("show me my orders") when it names none
+            states = [m for t in conversation.turns for m in re.findall(r"\{order:(\w+)\}",
+                                                                        t.user)]
+            opens = "{order:" in conversation.turns[0].user
+            customer = self.data.customer_with_orders(states) \
+                if len(set(states)) > 1 or not opens else None
+            if customer is not None:
+                values["customer"] = customer
+                owner = None if opens else customer
         for index, turn in enumerate(conversation.turns, start=1):
+            values.pop("named", None)
             try:
                 text = self._fill(turn.user, values)
             except SuiteError as error:
@@ -288,7 +309,9 @@ class Runner:
             if owner is None and "order" in values:
                 owner = values["customer"]
             metadata = self.sign(owner, sender) if conversation.signed and owner else {}
-            order_before = self.data.order(values["order"]) if "order" in values else None
+            # the order this message names, else the conversation's first
+            order_before = self.data.order(values.get("named") or values["order"]) \
+                if "order" in values else None
             answer = self.http.post(f"{self.rasa_url}/webhooks/rest/webhook",
                                     json={"sender": sender, "message": text,
                                           "metadata": metadata}, timeout=120)
@@ -323,6 +346,7 @@ class Runner:
                 values.setdefault("order", row["number"])
                 values.setdefault("email", row["email"])
                 values.setdefault("customer", row["customer_id"])
+            values["named"] = values[key]  # the order this message names
             return values[key]
 
         text = re.sub(r"\{order:(\w+)\}", order, text)
@@ -393,7 +417,7 @@ class Runner:
                 yield f"status of {order_before['number']} is {order_before['status']}, " \
                       f"said {out.responses}"
         if "order_state" in expect:
-            row = self.data.order(values.get("order", ""))
+            row = self.data.order(values.get("named") or values.get("order", ""))
             if row is None or row["status"] != expect["order_state"]:
                 yield f"order is {row['status'] if row else None}, " \
                       f"expected {expect['order_state']}"

@@ -178,3 +178,37 @@ def test_card_images_are_urls_a_browser_can_load(demo_settings: Any,
         settings.settings()
     monkeypatch.delenv("PRODUCT_IMAGE_URL")
     settings.settings.cache_clear()
+
+
+def test_a_brand_instead_with_no_product_discussed_recommends_from_that_brand(
+        demo_settings: Any, graph: Any) -> None:
+    """"Anything from Nike instead?" with no product under discussion: Nike's picks, not
+    "Which product do you mean?"."""
+    text = "anything from Nike instead?"
+    tracker = make_tracker(text, intent=Intent.ASK_SIMILAR,
+                           entities=[entity("brand", "Nike", text.index("Nike"))])
+    messages, _ = run_action(ActionRecommend(), tracker)
+    assert messages[0]["response"] == Response.RECOMMEND_FOR_YOU, messages
+    shown = cards(messages)
+    assert shown and {graph.details(c["sku"], currency="USD").brand_en for c in shown} == {
+        "Nike"}
+
+
+@pytest.mark.parametrize(("text", "lang"), [("got something less pricey?", "en"),
+                                            ("有便宜点的吗", "zh")])
+def test_cheaper_after_a_product_lists_cheaper_ones_like_it(demo_settings: Any, graph: Any,
+                                                             text: str, lang: str) -> None:
+    sku = next(s for s, *_ in graph.catalog_names()
+               if "Ultraboost" in graph.model_name(s, "en"))
+    tracker = make_tracker(text, intent=Intent.ASK_SIMILAR,
+                           slots={Slot.PRODUCT: sku, "language": lang})
+    messages, _ = run_action(ActionRecommend(), tracker)
+    assert messages[0]["response"] == Response.RECOMMEND_SIMILAR, messages
+    from actions.presentation import conversation_price
+
+    currency = "USD" if lang == "en" else "CNY"
+    own = conversation_price("test-user", sku, graph.details(sku, currency=currency).price,
+                             currency)
+    assert own is not None and cards(messages)
+    # every pick is cheaper than the product as this customer sees it
+    assert all(shown_price(c) < own for c in cards(messages)), (own, cards(messages))
