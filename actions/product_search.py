@@ -115,7 +115,7 @@ class ActionSearchProducts(Action):
                 for k, r in (("category", raw_category), ("brand", raw_brand),
                              ("color", raw_color)))
         category = graph.canonical("category", raw_category) if raw_category else (
-            None if fresh else previous["category"])
+            None if fresh else previous["category"] or _category_shown(graph, tracker))
         brand = graph.canonical("brand", raw_brand) if raw_brand else (
             None if fresh else previous["brand"])
         color = graph.canonical("color", raw_color) if raw_color else (
@@ -169,6 +169,16 @@ class ActionSearchProducts(Action):
                                  items=product_lines(result.items, lang, tracker.sender_id))
         skus = [item.sku for item in result.items]
         return events + [SlotSet(Slot.SHOWN_PRODUCTS, skus), SlotSet(Slot.PRODUCT, None)]
+
+
+def _category_shown(graph: ProductGraph, tracker: Tracker) -> str | None:
+    """The category every product shown last belongs to (a recommendation list of
+    jackets), so "only the black ones" after it means black jackets; else ``None``."""
+    shown = [s for s in (tracker.get_slot(Slot.SHOWN_PRODUCTS) or [])
+             if isinstance(s, str) and graph.has_product(s)]
+    currency = graph.pick_currency("USD")
+    categories = {graph.details(s, currency=currency).category_key for s in shown}
+    return categories.pop() if len(categories) == 1 else None
 
 
 #: How far a published price may lie from the list price, either way: a price limit is

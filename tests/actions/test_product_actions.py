@@ -371,3 +371,18 @@ def test_a_product_line_the_catalog_has_no_category_for_is_searched_by_name(
     shown = slot_events(events)[Slot.SHOWN_PRODUCTS]
     names = [graph.model_name(s, "en") for s in shown]
     assert len(shown) >= 2 and all(model in n for n in names), names
+
+
+def test_a_colour_after_a_recommendation_list_refines_its_category(graph) -> None:
+    """"只看黑色的" after jackets were recommended: black jackets, not every black product."""
+    names = {graph.model_name(s, "en"): s for s, *_ in graph.catalog_names()}
+    jackets = [s for n, s in names.items() if "Jacket" in n][:2]
+    assert len(jackets) == 2
+    text = "只看黑色的"
+    messages, events = _search(graph, text, [entity("color", "黑色", 2)], language="zh",
+                               slots={Slot.SHOWN_PRODUCTS: jackets})
+    shown = slot_events(events)[Slot.SHOWN_PRODUCTS]
+    assert shown, messages
+    for sku in shown:
+        d = graph.details(sku, currency="CNY")
+        assert d.category_key == "jackets" and d.color_en == "black"
