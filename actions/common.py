@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from rasa_sdk import Tracker
@@ -13,7 +14,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.constants import ActionName, Entity, Response, Slot
 from actions.knowledge_base import GraphKnowledgeBase
-from actions.presentation import currency_for, join_words
+from actions.presentation import conversation_price, currency_for, join_words
 from knowledge_graph.graph import ProductDetails, ProductGraph, ProductSummary, name_tokens
 from shop.orders import CustomerIdentity
 
@@ -130,8 +131,14 @@ def resolve_products(tracker: Tracker, graph: ProductGraph, *, wanted: int = 1) 
         else:
             return Resolution(response=Response.PRODUCT_NOT_FOUND, kwargs={"query": quote(text)})
     shown = [s for s in (tracker.get_slot(Slot.SHOWN_PRODUCTS) or []) if isinstance(s, str)]
-    mentions = GraphKnowledgeBase(graph, currency=currency_for(lang, graph),
-                                  language=lang).ordinal_mention_mapping
+    currency = currency_for(lang, graph)
+
+    def shown_price(sku: str) -> Decimal | None:
+        summary = graph.summary(sku, currency=currency)
+        return conversation_price(tracker.sender_id, sku, summary.price, summary.currency)
+
+    mentions = GraphKnowledgeBase(graph, currency=currency, language=lang,
+                                  price=shown_price).ordinal_mention_mapping
     for entity in latest_entities(tracker, Entity.MENTION):
         resolve = mentions.get(str(entity.get("value") or "").strip().lower())
         if resolve is None:

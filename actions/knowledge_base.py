@@ -31,13 +31,17 @@ class GraphKnowledgeBase(KnowledgeBase):
     Args:
         graph: The product graph.
         currency: Currency of the prices in the objects.
+        price: The price a customer was shown for a SKU (the conversation's), which
+            "the cheaper one" and "最贵的" compare; list prices without it.
         language: ``en`` or ``zh``: the language of names.
     """
 
-    def __init__(self, graph: ProductGraph, *, currency: str, language: str = "en") -> None:
+    def __init__(self, graph: ProductGraph, *, currency: str, language: str = "en",
+                 price: Callable[[str], Decimal | None] | None = None) -> None:
         super().__init__()
         self._graph = graph
         self._currency = currency
+        self._shown_price = price
         self._language = language
         self.key_attribute[PRODUCT] = "sku"
         self.representation_function[PRODUCT] = lambda obj: obj["name"]
@@ -62,6 +66,10 @@ class GraphKnowledgeBase(KnowledgeBase):
         return choose
 
     def _price(self, sku: str) -> Decimal | None:
+        """The price "the cheaper one" compares: as the customer was shown it (``price``),
+        else the list price."""
+        if self._shown_price is not None:
+            return self._shown_price(sku)
         return self._graph.summary(sku, currency=self._currency).price
 
     def get_object_types(self) -> list[str]:

@@ -104,6 +104,23 @@ def quoted_price(stack: Stack, sender: str, sku: str, list_amount: Decimal,
     return (list_amount * Decimal(repr(factor))).quantize(cent, rounding=ROUND_HALF_UP)
 
 
+def shown_price(stack: Stack, sku: str, list_amount: Decimal, currency: str,
+                sender: str | None = None) -> Decimal:
+    """The price a customer sees for ``sku``: the conversation's quote when there is one,
+    else today's published price (``price_states``), as a ratio to ``list_amount``."""
+    with sqlite3.connect(stack.data_dir / "shop.db") as db:
+        quote = db.execute("select price, list_price from price_quotes where conversation_id "
+                           "= ? and sku = ? and kind = 'quote' order by id limit 1",
+                           (sender or "", sku)).fetchone()
+        state = db.execute("select price, list_price from price_states where sku = ? and "
+                           "cell = '' and decided_at is not null", (sku,)).fetchone()
+    row = quote or state
+    factor = row[0] / row[1] if row and row[1] else 1.0
+    factor = 1.0 if abs(factor - 1.0) < 1e-9 else factor
+    cent = Decimal(1) if currency == "CNY" and factor == 1.0 else Decimal("0.01")
+    return (list_amount * Decimal(repr(factor))).quantize(cent, rounding=ROUND_HALF_UP)
+
+
 def stack_with(work: Path, write_csv: Callable[[Path], None], mapping_name: str,
                after: Callable[[Stack], None] | None = None, *, storefront: bool = False,
                env: dict[str, str] | None = None) -> Iterator[tuple[Stack, ImportReport]]:

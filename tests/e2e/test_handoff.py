@@ -145,7 +145,10 @@ def test_a_widget_customer_is_handed_to_an_agent_and_back(stack: Stack, two, lan
     desk.wait_text("#conv-state", "assigned")
     context = desk.page.inner_text("#context")
     assert "Products shown" in context and "none" not in context.split("Products shown")[1][:5]
-    assert re.search(r"quote · .+ \(SKU-\d+\): [\d.]+ USD", context), context
+    # the quote as the customer saw it, in their currency (the shop's own beside it)
+    assert re.search(r"quote · .+ \(SKU-\d+\): [\d.]+ " + ("USD" if lang == "en" else
+                                                          r"CNY \(\S+ [\d.]+ USD\)"),
+                     context), context
     # amounts in the customer's currency, the shop's own (USD) beside them when they differ
     if lang == "zh":
         assert re.search(r"[\d.]+ CNY \(shop [\d.]+ USD\)", context), context

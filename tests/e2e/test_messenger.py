@@ -158,11 +158,13 @@ def test_a_grocery_photo_as_an_attachment_finds_the_product(grocery: Stack,
     assert messenger.deliver(grocery.rasa_url, [messenger.image(user, photo)]).status_code == 200
     sent = answer(messenger, user, 2, timeout=60)
     words = " ".join(c.text for c in sent)
-    first = [line for line in words.splitlines() if line.startswith("1.")]
-    assert first and "Banana" in first[0], words
     carousel = [c for c in sent if c.message.get("attachment")]
-    assert carousel and carousel[0].message["attachment"]["payload"]["elements"][0].get(
-        "image_url", "").startswith("http")
+    assert carousel, words
+    first = carousel[0].message["attachment"]["payload"]["elements"][0]
+    assert "Banana" in first["title"] and first.get("image_url", "").startswith("http")
+    # the cards are drawn: the text keeps the heading and the advice, not the list again
+    assert "photo" in words and not [line for line in words.splitlines()
+                                     if line.startswith("1.")], words
     assert history(grocery, user)["photos"]
 
 
