@@ -91,6 +91,13 @@ class ActionSearchProducts(Action):
                     raw_brand = inside[0]
                     break
         limits = price_limits(text, latest_entities(tracker, Entity.PRICE))
+        if limits and not (raw_category or raw_brand or raw_color) and \
+                _after_recommendations(tracker):
+            # "anything under $100?" right after recommendations: those picks within the
+            # budget (a signed-in customer's own), not the catalog cheapest first
+            from actions.recommend import ActionRecommend
+
+            return await ActionRecommend().run(dispatcher, tracker, domain)
         if raw_color and not (raw_category or raw_brand) and not limits \
                 and answered_about_a_product(tracker) \
                 and tracker.get_slot(Slot.PRODUCT):
@@ -169,6 +176,13 @@ class ActionSearchProducts(Action):
                                  items=product_lines(result.items, lang, tracker.sender_id))
         skus = [item.sku for item in result.items]
         return events + [SlotSet(Slot.SHOWN_PRODUCTS, skus), SlotSet(Slot.PRODUCT, None)]
+
+
+def _after_recommendations(tracker: Tracker) -> bool:
+    """Whether the products shown last are a recommendation list."""
+    shown = tracker.get_slot(Slot.SHOWN_PRODUCTS) or []
+    picks = tracker.get_slot(Slot.RECOMMENDATION)
+    return bool(shown) and isinstance(picks, dict) and list(picks.get("items") or []) == shown
 
 
 def _category_shown(graph: ProductGraph, tracker: Tracker) -> str | None:

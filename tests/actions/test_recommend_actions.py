@@ -212,3 +212,24 @@ def test_cheaper_after_a_product_lists_cheaper_ones_like_it(demo_settings: Any, 
     assert own is not None and cards(messages)
     # every pick is cheaper than the product as this customer sees it
     assert all(shown_price(c) < own for c in cards(messages)), (own, cards(messages))
+
+
+def test_a_budget_right_after_recommendations_keeps_the_picks(demo_settings: Any,
+                                                              graph: Any) -> None:
+    """"Anything under $150?" after a signed-in customer's picks: their picks within the
+    budget, not the catalog's cheapest products."""
+    from actions.product_search import ActionSearchProducts
+    from tests.conftest import verified
+
+    first = make_tracker("what would you recommend?", intent=Intent.ASK_RECOMMENDATION,
+                         metadata=verified("C10001"))
+    _, events = run_action(ActionRecommend(), first)
+    slots = slot_events(events)
+    text = "anything under $150?"
+    follow = make_tracker(text, intent="search_products", metadata=verified("C10001"),
+                          entities=[entity("price", "$150", text.index("$"), role="max")],
+                          slots={Slot.SHOWN_PRODUCTS: slots[Slot.SHOWN_PRODUCTS],
+                                 Slot.RECOMMENDATION: slots[Slot.RECOMMENDATION]})
+    messages, _ = run_action(ActionSearchProducts(), follow)
+    assert messages[0]["response"] == Response.RECOMMEND_FOR_YOU, messages
+    assert cards(messages) and all(shown_price(c) <= 150 for c in cards(messages))
