@@ -201,6 +201,8 @@ def _only_product_of_brand(tracker: Tracker, graph: ProductGraph) -> str | None:
     """The one product group of the brand named in the message, if there is one."""
     brands = {graph.canonical("brand", str(e.get("value") or ""))
               for e in latest_entities(tracker, Entity.BRAND)} - {None}
+    if not brands:  # untagged: a brand written in the text ("戴森那个多少钱")
+        brands = set(graph.terms_in(tracker.latest_message.get("text") or "", "brand")[:1])
     categories = {graph.canonical("category", str(e.get("value") or ""))
                   for e in latest_entities(tracker, Entity.CATEGORY)} - {None}
     if len(brands) != 1 or len(categories) > 1:

@@ -269,3 +269,11 @@ def test_a_word_tagged_as_a_product_yields_to_the_product_named_in_full(
     messages, events = run_action(ActionQuotePrice(), tracker)
     assert messages[0]["response"] in (Response.PRICE, Response.PRICE_OFFER), messages
     assert "XPS 13" in graph.model_name(slot_events(events)[Slot.PRODUCT], "en")
+
+
+def test_the_only_product_of_a_brand_written_untagged(demo_settings: Any, graph: Any) -> None:
+    """"戴森那个多少钱" with nothing tagged: the shop's one Dyson product."""
+    tracker = make_tracker("戴森那个多少钱", intent=Intent.ASK_PRICE, slots={"language": "zh"})
+    messages, events = run_action(ActionQuotePrice(), tracker)
+    assert messages[0]["response"] in (Response.PRICE, Response.PRICE_OFFER), messages
+    assert "V15" in graph.model_name(slot_events(events)[Slot.PRODUCT], "en")
