@@ -233,3 +233,14 @@ def test_a_budget_right_after_recommendations_keeps_the_picks(demo_settings: Any
     messages, _ = run_action(ActionSearchProducts(), follow)
     assert messages[0]["response"] == Response.RECOMMEND_FOR_YOU, messages
     assert cards(messages) and all(shown_price(c) <= 150 for c in cards(messages))
+
+
+def test_a_budget_tagged_as_a_product_in_chinese_is_the_budget(demo_settings: Any) -> None:
+    """"有适合送人的礼物推荐吗，500元以内" with 500元 tagged as a product: picks within
+    ¥500, never "no product called 500元"."""
+    text = "有适合送人的礼物推荐吗，500元以内"
+    tracker = make_tracker(text, intent=Intent.ASK_RECOMMENDATION, slots={"language": "zh"},
+                           entities=[entity("product", "500元", text.index("500"))])
+    messages, _ = run_action(ActionRecommend(), tracker)
+    assert messages[0]["response"] == Response.RECOMMEND_FOR_YOU, messages
+    assert cards(messages) and all(shown_price(c) <= 500 for c in cards(messages))
