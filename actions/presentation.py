@@ -5,6 +5,7 @@ desk (which uses this module, not Rasa's SDK)."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 from urllib.parse import quote as quote_url
@@ -76,10 +77,21 @@ def conversation_factors(conversation: str | None, skus: list[str]) -> dict[str,
         if r.kind == "quote" and r.price and r.list_price}
     engine = pricing_engine()
     start = engine.period_start(engine.now())
-    states = ledger.price_states("")
+    states = ledger.price_states("", [s for s in skus if s not in quoted])
     current = published_ratios({k: v for k, v in states.items()
                                 if v.decided_at is not None and v.decided_at >= start})
     return {sku: quoted.get(sku) or current.get(sku) or published_factor(sku) for sku in skus}
+
+
+def shown_prices(conversation: str | None,
+                 items: Iterable[ProductSummary]) -> dict[str, Decimal]:
+    """The price each of ``items`` (summaries at list price) is shown at in
+    ``conversation``, in its currency (:func:`conversation_factors`, in one go); items
+    without a price are left out."""
+    priced = [i for i in items if i.price is not None]
+    factors = conversation_factors(conversation, [i.sku for i in priced])
+    return {i.sku: scaled_price(i.price, i.currency, factors[i.sku])
+            for i in priced if i.price is not None}
 
 
 def conversation_price(conversation: str | None, sku: str, amount: Decimal | None,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -13,17 +14,11 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.common import MATCH_THRESHOLD, answered_about_a_product, language, latest_entities
 from actions.constants import ActionName, Entity, Response, Slot
 from actions.parsing import asks_cheaper, parse_money, price_limits
-from actions.presentation import (
-    conversation_factors,
-    currency_for,
-    format_money,
-    product_lines,
-    scaled_price,
-)
+from actions.presentation import currency_for, format_money, product_lines, shown_prices
 from actions.product_info import ActionProductInfo
 from actions.services import product_graph, text_encoder
 from actions.settings import settings
-from knowledge_graph.graph import ProductGraph, SearchResult
+from knowledge_graph.graph import ProductGraph, ProductSummary, SearchResult
 
 
 def _criteria_text(graph: ProductGraph, lang: str, criteria: dict[str, Any]) -> str:
@@ -210,10 +205,15 @@ def _search(graph: ProductGraph, conversation: str, *, currency: str, min_price:
     wide = graph.search(currency=currency, limit=max(10 * limit, 100), **criteria,
                         min_price=None if min_price is None else min_price * PRICE_BAND[0],
                         max_price=None if max_price is None else max_price * PRICE_BAND[1])
-    factors = conversation_factors(conversation, [i.sku for i in wide.items])
-    shown = {i.sku: scaled_price(i.price, i.currency, factors[i.sku])
-             for i in wide.items if i.price is not None}
-    fits = sorted((i for i in wide.items if i.sku in shown
+    return _within(conversation, wide.items, min_price, max_price, limit)
+
+
+def _within(conversation: str, items: Sequence[ProductSummary], min_price: Decimal | None,
+            max_price: Decimal | None, limit: int) -> SearchResult:
+    """Of ``items``, those shown in ``conversation`` within the limits, in stock first,
+    cheapest (as shown) first."""
+    shown = shown_prices(conversation, items)
+    fits = sorted((i for i in items if i.sku in shown
                    and (min_price is None or shown[i.sku] >= min_price)
                    and (max_price is None or shown[i.sku] <= max_price)),
                   key=lambda i: (i.stock <= 0, shown[i.sku]))
@@ -237,15 +237,9 @@ def _by_name(graph: ProductGraph, conversation: str, term: str | None, currency:
             groups.setdefault(details.group_id, match.sku)
     if not groups:
         return None
-    items = [graph.summary(sku, currency=currency) for sku in groups.values()]
-    factors = conversation_factors(conversation, [i.sku for i in items])
-    shown = {i.sku: scaled_price(i.price, i.currency, factors[i.sku])
-             for i in items if i.price is not None}
-    fits = sorted((i for i in items if i.sku in shown
-                   and (min_price is None or shown[i.sku] >= min_price)
-                   and (max_price is None or shown[i.sku] <= max_price)),
-                  key=lambda i: (i.stock <= 0, shown[i.sku]))
-    return SearchResult(total=len(fits), items=tuple(fits[:limit])) if fits else None
+    found = _within(conversation, [graph.summary(sku, currency=currency)
+                                   for sku in groups.values()], min_price, max_price, limit)
+    return found if found.items else None
 
 
 def _cheaper_than(graph: ProductGraph, tracker: Tracker,
@@ -264,12 +258,9 @@ def _cheaper_than(graph: ProductGraph, tracker: Tracker,
                                              min_score=MATCH_THRESHOLD)]
     written = graph.match_in_text(text, min_score=MATCH_THRESHOLD)
     for match in candidates + ([written] if written else []):
-        variants = [v for v in graph.variants(match.sku, currency=currency)
-                    if v.price is not None]
-        factors = conversation_factors(tracker.sender_id, [v.sku for v in variants])
         # cheaper than it is shown to this customer (the published or quoted price)
-        prices = [scaled_price(v.price, v.currency, factors[v.sku]) for v in variants
-                  if v.price is not None]
+        prices = list(shown_prices(tracker.sender_id,
+                                   graph.variants(match.sku, currency=currency)).values())
         if prices:
             details = graph.details(match.sku, currency=currency)
             return (min(prices) - Decimal("0.01"), details.category_key,

@@ -20,13 +20,7 @@ from actions.common import (
 )
 from actions.constants import ActionName, Entity, Intent, Response, Slot
 from actions.parsing import asks_cheaper, price_limits
-from actions.presentation import (
-    conversation_factors,
-    conversation_price,
-    currency_for,
-    product_card,
-    scaled_price,
-)
+from actions.presentation import currency_for, product_card, shown_prices
 from actions.services import order_service, product_graph, recommender
 from actions.settings import settings
 from knowledge_graph.graph import ProductGraph
@@ -108,21 +102,20 @@ def _named(tracker: Tracker, graph: ProductGraph, entity: str, kind: str,
     return found[0] if found else None
 
 
-def _fits(graph: ProductGraph, conversation: str, sku: str, constraints: Constraints) -> bool:
-    """Whether ``sku`` at the price this conversation shows is within the price limits."""
+def _fitting(graph: ProductGraph, conversation: str, skus: list[str],
+             constraints: Constraints) -> set[str]:
+    """Of ``skus``, those within the price limits at the price this conversation shows
+    (a product not sold in the limits' currency was judged by the re-ranking)."""
     if constraints.min_price is None and constraints.max_price is None:
-        return True
-    if not graph.has_product(sku):
-        return False
+        return set(skus)
     currency = constraints.currency or graph.pick_currency("USD")
-    summary = graph.summary(sku, currency=currency)
-    price = conversation_price(conversation, sku, summary.price, summary.currency)
-    if price is None:  # price on request: no price to hold to a limit
-        return False
-    if summary.currency != currency:  # not sold in that currency: the re-ranking judged it
-        return True
-    return (constraints.min_price is None or float(price) >= constraints.min_price) and \
-        (constraints.max_price is None or float(price) <= constraints.max_price)
+    summaries = [graph.summary(s, currency=currency) for s in skus if graph.has_product(s)]
+    shown = shown_prices(conversation, summaries)
+    return {s.sku for s in summaries if s.sku in shown and (
+        s.currency != currency or (
+            (constraints.min_price is None or float(shown[s.sku]) >= constraints.min_price)
+            and (constraints.max_price is None
+                 or float(shown[s.sku]) <= constraints.max_price)))}
 
 
 def _about(constraints: Constraints, graph: ProductGraph, sku: str) -> Constraints:
@@ -141,10 +134,8 @@ def _cheaper_than(graph: ProductGraph, sku: str, constraints: Constraints,
     """``constraints`` with an upper price below every variant of ``sku``'s model, as this
     conversation shows them."""
     currency = constraints.currency or graph.pick_currency("USD")
-    variants = [v for v in graph.variants(sku, currency=currency) if v.price is not None]
-    factors = conversation_factors(conversation, [v.sku for v in variants])
-    prices = [float(scaled_price(v.price, v.currency, factors[v.sku])) for v in variants
-              if v.price is not None]
+    prices = [float(p) for p in shown_prices(conversation,
+                                             graph.variants(sku, currency=currency)).values()]
     if not prices:
         return constraints
     ceiling = min(prices) * 0.999
@@ -197,8 +188,9 @@ class ActionRecommend(Action):
                  "discussed": set(_session_products(tracker)),
                  "known": identity.customer_id is not None}
         # the limits hold for the prices shown (a product first priced just now included)
-        result = replace(result, items=tuple(i for i in result.items if _fits(
-            graph, tracker.sender_id, i.item, constraints)))
+        fitting = _fitting(graph, tracker.sender_id, [i.item for i in result.items],
+                           constraints)
+        result = replace(result, items=tuple(i for i in result.items if i.item in fitting))
         return events + self._answer(dispatcher, result, graph, lang, currency, name,
                                      facts, tracker.sender_id)
 

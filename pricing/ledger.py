@@ -208,12 +208,16 @@ class SqlLedger:
             return PriceState(row.price, row.changed_at, row.decided_at,
                               row.list_price) if row else None
 
-    def price_states(self, cell: str) -> dict[str, PriceState]:
-        """Every product's state in ``cell`` (the published prices: ``""``)."""
+    def price_states(self, cell: str, skus: Iterable[str] | None = None
+                     ) -> dict[str, PriceState]:
+        """The states in ``cell`` (the published prices: ``""``) of ``skus``, or of every
+        product when ``None``."""
+        query = select(PriceStateRow).where(PriceStateRow.cell == cell)
+        if skus is not None:
+            query = query.where(PriceStateRow.sku.in_(list(skus)))
         with self._sessions() as session:
             return {r.sku: PriceState(r.price, r.changed_at, r.decided_at, r.list_price)
-                    for r in session.scalars(select(PriceStateRow).where(
-                        PriceStateRow.cell == cell))}
+                    for r in session.scalars(query)}
 
     def set_price_state(self, sku: str, cell: str, state: PriceState) -> None:
         with self._sessions() as session, session.begin():

@@ -31,6 +31,19 @@ def first(orders, *conditions) -> Order:
         return session.scalars(select(Order).where(*conditions).order_by(Order.number)).first()
 
 
+def owner_asks(text: str, order: Order):  # noqa: ANN201 - a rasa-sdk Tracker
+    """A tracker of ``order``'s owner, signed in, with the order under discussion."""
+    return make_tracker(text, slots={Slot.ORDER_NUMBER: order.number},
+                        metadata=verified(order.customer_id))
+
+
+def delivered(orders, now: dt.datetime, *, days_ago: tuple[int, int]) -> Order:
+    """A delivered order, delivered between ``days_ago`` days before ``now``."""
+    return first(orders, Order.status == "delivered",
+                 Order.delivered_at < now - dt.timedelta(days=days_ago[0]),
+                 Order.delivered_at > now - dt.timedelta(days=days_ago[1]))
+
+
 def status_of(orders, number: str) -> str:
     with orders() as session:
         return session.get(Order, number).status
@@ -38,8 +51,7 @@ def status_of(orders, number: str) -> str:
 
 def test_status_of_a_shipped_order_for_its_customer(orders, fixed_clock) -> None:
     order = first(orders, Order.status == "shipped")
-    tracker = make_tracker("where is it", slots={Slot.ORDER_NUMBER: order.number},
-                           metadata=verified(order.customer_id))
+    tracker = owner_asks("where is it", order)
     messages, _ = run_action(ActionOrderStatus(), tracker)
     assert messages[0]["response"] == "utter_order_status_shipped"
     assert messages[0]["tracking"] == order.tracking_number
@@ -84,8 +96,7 @@ def test_only_the_identity_a_channel_verified_counts(orders, fixed_clock) -> Non
         claimed = make_tracker("", slots={Slot.ORDER_NUMBER: order.number}, metadata=claim)
         assert run_action(ActionOrderStatus(), claimed)[0][0]["response"] == \
             Response.ORDER_NOT_FOUND
-    proven = make_tracker("", slots={Slot.ORDER_NUMBER: order.number},
-                          metadata=verified(order.customer_id))
+    proven = owner_asks("", order)
     assert run_action(ActionOrderStatus(), proven)[0][0]["response"] != Response.ORDER_NOT_FOUND
 
 
@@ -136,8 +147,7 @@ def test_a_guest_guessing_order_numbers_is_stopped(orders, fixed_clock, monkeypa
 
 def test_cancel_processing_order_changes_the_database(orders, fixed_clock) -> None:
     order = first(orders, Order.status == "processing")
-    tracker = make_tracker("cancel it", slots={Slot.ORDER_NUMBER: order.number},
-                           metadata=verified(order.customer_id))
+    tracker = owner_asks("cancel it", order)
     messages, _ = run_action(ActionCancelOrder(), tracker)
     assert messages[0]["response"] == Response.CANCEL_DONE
     assert status_of(orders, order.number) == "cancelled"
@@ -147,8 +157,7 @@ def test_cancel_processing_order_changes_the_database(orders, fixed_clock) -> No
 
 def test_cancel_refused_after_shipping(orders, fixed_clock) -> None:
     order = first(orders, Order.status == "shipped")
-    tracker = make_tracker("cancel it", slots={Slot.ORDER_NUMBER: order.number},
-                           metadata=verified(order.customer_id))
+    tracker = owner_asks("cancel it", order)
     messages, _ = run_action(ActionCancelOrder(), tracker)
     assert messages[0]["response"] == Response.CANCEL_REFUSED_SHIPPED
     assert status_of(orders, order.number) == "shipped"
@@ -156,41 +165,32 @@ def test_cancel_refused_after_shipping(orders, fixed_clock) -> None:
 
 def test_cancel_of_a_delivered_order_says_until_when_it_can_be_returned(orders,
                                                                         fixed_clock) -> None:
-    recent = first(orders, Order.status == "delivered",
-                   Order.delivered_at > fixed_clock - dt.timedelta(days=20))
-    tracker = make_tracker("cancel it", slots={Slot.ORDER_NUMBER: recent.number},
-                           metadata=verified(recent.customer_id))
+    recent = delivered(orders, fixed_clock, days_ago=(0, 20))
+    tracker = owner_asks("cancel it", recent)
     messages, _ = run_action(ActionCancelOrder(), tracker)
     assert messages[0]["response"] == Response.CANCEL_REFUSED_DELIVERED
     assert messages[0]["deadline"] != "-" and messages[0]["delivered"] != "-"
     assert status_of(orders, recent.number) == "delivered"
-    old = first(orders, Order.status == "delivered",
-                Order.delivered_at < fixed_clock - dt.timedelta(days=40))
-    tracker = make_tracker("cancel it", slots={Slot.ORDER_NUMBER: old.number},
-                           metadata=verified(old.customer_id))
+    old = delivered(orders, fixed_clock, days_ago=(40, 10_000))
+    tracker = owner_asks("cancel it", old)
     messages, _ = run_action(ActionCancelOrder(), tracker)
     assert messages[0]["response"] == Response.CANCEL_REFUSED_DELIVERED_LATE
     assert messages[0]["days"] == 30
 
 
 def test_return_inside_and_outside_the_window(orders, fixed_clock) -> None:
-    recent = first(orders, Order.status == "delivered",
-                   Order.delivered_at > fixed_clock - dt.timedelta(days=20))
-    tracker = make_tracker("it does not fit", slots={Slot.ORDER_NUMBER: recent.number},
-                           metadata=verified(recent.customer_id))
+    recent = delivered(orders, fixed_clock, days_ago=(0, 20))
+    tracker = owner_asks("it does not fit", recent)
     messages, _ = run_action(ActionReturnOrder(), tracker)
     assert messages[0]["response"] == Response.RETURN_DONE
     assert status_of(orders, recent.number) == "return_requested"
-    old = first(orders, Order.status == "delivered",
-                Order.delivered_at < fixed_clock - dt.timedelta(days=40))
-    tracker = make_tracker("return", slots={Slot.ORDER_NUMBER: old.number},
-                           metadata=verified(old.customer_id))
+    old = delivered(orders, fixed_clock, days_ago=(40, 10_000))
+    tracker = owner_asks("return", old)
     messages, _ = run_action(ActionReturnOrder(), tracker)
     assert messages[0]["response"] == Response.RETURN_REFUSED_WINDOW
     assert messages[0]["days"] == 30
     processing = first(orders, Order.status == "processing")
-    tracker = make_tracker("return", slots={Slot.ORDER_NUMBER: processing.number},
-                           metadata=verified(processing.customer_id))
+    tracker = owner_asks("return", processing)
     assert run_action(ActionReturnOrder(), tracker)[0][0]["response"] == \
         Response.RETURN_REFUSED_NOT_DELIVERED
 
