@@ -15,7 +15,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.constants import ActionName, Entity, Response, Slot
 from actions.knowledge_base import GraphKnowledgeBase
-from actions.parsing import parse_money
+from actions.parsing import parse_money, same_size
 from actions.presentation import conversation_price, currency_for, join_words
 from knowledge_graph.graph import ProductDetails, ProductGraph, ProductSummary, name_tokens
 from shop.orders import CustomerIdentity
@@ -285,6 +285,19 @@ def pick_variant(graph: ProductGraph, details: ProductDetails,
     pool = [v for v in matching if size_of(v) == here] or matching
     in_stock = [v for v in pool if v.stock > 0]
     return (in_stock or pool)[0]
+
+
+def variant_in_size(graph: ProductGraph, details: ProductDetails,
+                    size: str) -> tuple[ProductSummary | None, list[str]]:
+    """The variant of ``details``' model in ``size`` (its colour if that size comes in it,
+    in stock first), and every size the model comes in (empty: it has no sizes)."""
+    variants = graph.variants(details.sku, currency=details.currency)
+    sized = [(v, graph.details(v.sku, currency=v.currency).size) for v in variants]
+    sizes = list(dict.fromkeys(s for _, s in sized if s))
+    fitting = [v for v, s in sized if same_size(size, s)]
+    pool = [v for v in fitting if v.color_en == details.color_en] or fitting
+    pool.sort(key=lambda v: v.stock <= 0)
+    return (pool[0] if pool else None), sizes
 
 
 #: answers about one product: a colour named right after one refines that product

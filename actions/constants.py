@@ -49,6 +49,8 @@ class Intent:
     CHECK_ORDER_STATUS = "check_order_status"
     CANCEL_ORDER = "cancel_order"
     RETURN_ORDER = "return_order"
+    # "how long do I have to return it?": the policy, not a return
+    ASK_RETURN_POLICY = "ask_return_policy"
     INFORM = "inform"
 
 
@@ -110,6 +112,7 @@ class ActionName:
     ORDER_STATUS = "action_order_status"
     CANCEL_ORDER = "action_cancel_order"
     RETURN_ORDER = "action_return_order"
+    RETURN_POLICY = "action_return_policy"
     ASK_ORDER_NUMBER = "action_ask_order_number"
     VALIDATE_ORDER_FORM = "validate_order_form"
     HANDOFF_REQUEST = "action_handoff_request"
@@ -147,6 +150,7 @@ class Response:
     STOCK_IN = "utter_stock_in"
     STOCK_LOW = "utter_stock_low"
     STOCK_OUT = "utter_stock_out"
+    SIZE_UNAVAILABLE = "utter_size_unavailable"
     MATERIAL = "utter_material"
     MATERIAL_UNKNOWN = "utter_material_unknown"
     COLOR_AVAILABLE = "utter_color_available"
@@ -184,6 +188,7 @@ class Response:
     CANCEL_REFUSED_CANCELLED = "utter_cancel_refused_cancelled"
     CANCEL_REFUSED_RETURNED = "utter_cancel_refused_returned"
     RETURN_DONE = "utter_return_done"
+    RETURN_POLICY = "utter_return_policy"
     RETURN_REFUSED_NOT_DELIVERED = "utter_return_refused_not_delivered"
     RETURN_REFUSED_WINDOW = "utter_return_refused_window"
     RETURN_REFUSED_RETURNED = "utter_return_refused_returned"

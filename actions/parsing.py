@@ -256,3 +256,56 @@ def ordinal_in(text: str) -> int | None:
     words = re.findall(r"[a-z0-9]+|最后|最近", t)
     found = [_ORDINAL_WORDS[w] for w in words if w in _ORDINAL_WORDS]
     return found[0] if len(found) == 1 and len(words) <= 6 else None
+
+
+_LETTER_SIZES = {"xxs": "XXS", "xs": "XS", "s": "S", "m": "M", "l": "L", "xl": "XL",
+                 "xxl": "XXL", "2xl": "XXL", "xxxl": "XXXL", "3xl": "XXXL",
+                 "small": "S", "medium": "M", "large": "L", "extra large": "XL",
+                 "小": "S", "中": "M", "大": "L", "加大": "XL"}
+_SIZE_PATTERNS = [
+    # "42码", "43号", "EU 42", "size 42", "尺码42", "in a 38"
+    (re.compile(r"(?i)(?:\beu\s*|\bsize\s*|尺码\s*|鞋码\s*|穿\s*)(\d{2}(?:\.5)?)(?![\d.])"), "eu"),
+    (re.compile(r"(?<![\d.])(\d{2}(?:\.5)?)\s*(?:码|号码|号鞋|码的|号的)"), "eu"),
+    (re.compile(r"(?<![\d.])(\d{2})\s*号(?![码线店楼电])"), "eu"),
+    (re.compile(f"({CN_NUMBER.pattern})\\s*(?:码|号)"), "eu_cn"),
+    # "M码", "L号", "size M", "XL"
+    (re.compile(r"(?i)(?<![a-z\d])(xxs|xs|xxxl|xxl|xl|2xl|3xl)(?![a-z])"), "letter"),
+    (re.compile(r"(?i)(?:\bsize\s+|尺码\s*)(s|m|l)\b"), "letter"),
+    (re.compile(r"(?i)(?<![a-z])(s|m|l)\s*(?:码|号)"), "letter"),
+    (re.compile(r"(?i)\b(?:in\s+(?:a\s+)?|the\s+)(small|medium|large|extra large)\b"), "letter"),
+    (re.compile(r"(加大|大|中|小)号"), "letter"),
+    # "20cm", "26 厘米"
+    (re.compile(r"(?i)(\d{2})\s*(?:cm(?![a-z])|厘米|公分)"), "cm"),
+]
+
+
+def size_in(text: str) -> str | None:
+    """The size a message asks about, written as the catalog writes sizes: ``"EU 42"``
+    for "42码", "size 42", "四十二码"; ``"M"`` for "M码", "in a medium", "中号";
+    ``"20 cm"`` for "20厘米"; ``None`` when it names none (a price, an order number
+    and a position are not sizes)."""
+    for pattern, kind in _SIZE_PATTERNS:
+        match = pattern.search(text or "")
+        if not match:
+            continue
+        value = match.group(1)
+        if kind == "eu_cn":
+            number = chinese_number(value)
+            if number is None or not 15 <= number <= 50:
+                continue
+            return f"EU {number}"
+        if kind == "eu":
+            if not 15 <= float(value) <= 50:
+                continue
+            return f"EU {value}"
+        if kind == "cm":
+            return f"{value} cm"
+        return _LETTER_SIZES[value.lower()]
+    return None
+
+
+def same_size(wanted: str, size: str | None) -> bool:
+    """Whether a catalog size is the one asked for ("EU 42" and "42", any case)."""
+    def plain(value: str) -> str:
+        return re.sub(r"(?i)^eu\s*|\s+", "", value).upper()
+    return size is not None and plain(wanted) == plain(size)

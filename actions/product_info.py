@@ -11,8 +11,9 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import language, latest_entities, pick_variant, resolve_one
+from actions.common import language, latest_entities, pick_variant, resolve_one, variant_in_size
 from actions.constants import ActionName, Entity, Intent, Response, Slot
+from actions.parsing import size_in
 from actions.presentation import currency_for, display_name, join_words
 from actions.pricing import quoted_price_text
 from actions.services import product_graph
@@ -53,6 +54,18 @@ class ActionProductInfo(Action):
         details = graph.details(sku, currency=currency_for(lang, graph))
         intent = (tracker.latest_message.get("intent") or {}).get("name")
         name = display_name(details, lang)
+        size = size_in(tracker.latest_message.get("text") or "") \
+            if intent in (Intent.ASK_STOCK, Intent.ASK_DETAILS) else None
+        if size:  # "42码有吗", "is the medium in stock?": that size of the product
+            fits, sizes = variant_in_size(graph, details, size)
+            if fits is None and sizes:
+                dispatcher.utter_message(response=Response.SIZE_UNAVAILABLE,
+                                         name=graph.model_name(sku, lang), size=size,
+                                         sizes=join_words(sizes, lang))
+                return [SlotSet(Slot.PRODUCT, sku)]
+            if fits is not None:
+                sku = fits.sku
+                details = graph.details(sku, currency=details.currency)
         if intent == Intent.ASK_COLOR or (intent not in INFO_INTENTS
                                           and latest_entities(tracker, Entity.COLOR)):
             return [SlotSet(Slot.PRODUCT, self._color(dispatcher, tracker, graph, details, lang))]

@@ -60,9 +60,11 @@ class ActionSearchProducts(Action):
 
         def first(entity: str) -> str | None:
             # a catalog term first: "a new laptop from lenovo" may tag "new" as a brand
+            # and an amount is the budget, never a brand ("三百以内的" may tag 三百)
             values = [str(e.get("value") or "") for e in latest_entities(tracker, entity)]
             known = [v for v in values if graph.canonical(entity, v)]
-            return (known or values)[0] if values else None
+            values = known or [v for v in values if not _amount(v)]
+            return values[0] if values else None
 
         raw_category, raw_brand, raw_color = (first(Entity.CATEGORY), first(Entity.BRAND),
                                               first(Entity.COLOR))
@@ -111,9 +113,11 @@ class ActionSearchProducts(Action):
         if any(graph.canonical(k, r) for k, r in (("category", raw_category),
                                                    ("brand", raw_brand))):
             # beside a known brand or category, a one-character or three-letter tag
-            # that is no catalog term is the entity model's noise ("台", "new")
+            # that is no catalog term is the entity model's noise ("台", "new"), as is
+            # one the entity model was unsure of ("顺便看看耳机" tags 顺便 as a brand)
+            unsure = _unsure_tags(tracker)
             raw_category, raw_brand, raw_color = (
-                None if r and not graph.canonical(k, r) and _noise(r) else r
+                None if r and not graph.canonical(k, r) and (_noise(r) or r in unsure) else r
                 for k, r in (("category", raw_category), ("brand", raw_brand),
                              ("color", raw_color)))
         category = graph.canonical("category", raw_category) if raw_category else (
@@ -140,6 +144,14 @@ class ActionSearchProducts(Action):
                 brand = raw_brand = None
 
         if not any((raw_category, raw_brand, raw_color, limits, category, brand, color)):
+            # "想买个吸尘器", "any air fryers?": no category, brand or colour, but a word
+            # the entity model took for a product, which names a product line
+            tags = [str(e.get("value") or "") for e in latest_entities(tracker, Entity.PRODUCT)]
+            raw_category = next((
+                tag for tag in tags
+                if _by_name(graph, tracker.sender_id, tag, currency, None, None, 1)),
+                None) or _line_in_text(graph, text)
+        if not any((raw_category, raw_brand, raw_color, limits, category, brand, color)):
             dispatcher.utter_message(response=Response.SEARCH_NEED_CRITERIA)
             return []
         criteria = {
@@ -148,9 +160,11 @@ class ActionSearchProducts(Action):
             "category_label": _label(graph, "category", category, lang, raw_category),
             "min": min_price, "max": max_price, "currency": currency,
         }
-        unknown = (raw_category and not category) or (raw_brand and not brand) or (
-            raw_color and not color)
-        result = _by_name(graph, tracker.sender_id, raw_category or raw_brand, currency,
+        # a word the catalog has no term for is looked for in product names ("macbooks");
+        # "华强耳机" is then no headphones of other brands, but none of 华强
+        unknown = next((raw for raw, key in ((raw_category, category), (raw_brand, brand),
+                                             (raw_color, color)) if raw and not key), None)
+        result = _by_name(graph, tracker.sender_id, unknown, currency,
                           min_price, max_price, settings().results_per_page) \
             if unknown else _search(
             graph, tracker.sender_id, currency=currency, category=category, brand=brand,
@@ -197,15 +211,18 @@ PRICE_BAND = (Decimal("0.75"), Decimal("1.34"))
 
 def _search(graph: ProductGraph, conversation: str, *, currency: str, min_price: Decimal | None,
             max_price: Decimal | None, limit: int, **criteria: Any) -> SearchResult:
-    """A catalog search whose price limits hold for the prices the customer is shown (the
-    published price, or the one quoted in ``conversation``), not the list prices: "under
-    $100" never lists a product at $104.49."""
-    if min_price is None and max_price is None:
-        return graph.search(currency=currency, limit=limit, **criteria)
+    """A catalog search whose price limits and order hold for the prices the customer is
+    shown (the published price, or the one quoted in ``conversation``), not the list
+    prices: "under $100" never lists a product at $104.49, and "cheapest first" is
+    cheapest as shown."""
     wide = graph.search(currency=currency, limit=max(10 * limit, 100), **criteria,
                         min_price=None if min_price is None else min_price * PRICE_BAND[0],
                         max_price=None if max_price is None else max_price * PRICE_BAND[1])
-    return _within(conversation, wide.items, min_price, max_price, limit)
+    if min_price is not None or max_price is not None:
+        return _within(conversation, wide.items, min_price, max_price, limit)
+    shown = shown_prices(conversation, wide.items)  # a price on request comes last
+    ordered = sorted(wide.items, key=lambda i: (i.sku not in shown, shown.get(i.sku, 0)))
+    return SearchResult(total=wide.total, items=tuple(ordered[:limit]))
 
 
 def _within(conversation: str, items: Sequence[ProductSummary], min_price: Decimal | None,
@@ -281,6 +298,45 @@ def _short_color(graph: ProductGraph, text: str) -> str | None:
         if graph.canonical("color", f"{match.group(1)}色"):
             return f"{match.group(1)}色"
     return None
+
+
+#: Below this confidence a learnt entity tag the catalog does not know is not trusted
+#: beside a catalog term it does know.
+UNSURE_TAG = 0.8
+#: A product line is read from a message without tags only on a close name match.
+LINE_IN_TEXT = 88.0
+_HAN_RUN = re.compile(r"[\u4e00-\u9fff]{2,}")
+
+
+_AMOUNT = re.compile(r"(?i)[\s\d.,$¥￥零〇一二两三四五六七八九十百千万k]+"
+                     r"(?:元|块钱?|rmb|usd|dollars?|bucks?|美元|刀)?")
+
+
+def _amount(tag: str) -> bool:
+    """Whether a tag is only an amount of money ("三百", "500元", "$60"), not "3M"."""
+    return bool(_AMOUNT.fullmatch(tag.strip())) and parse_money(tag) is not None
+
+
+def _unsure_tags(tracker: Tracker) -> set[str]:
+    """Values of the entity model's tags in the latest message it was unsure of."""
+    return {str(e.get("value") or "") for e in tracker.latest_message.get("entities") or []
+            if e.get("extractor") == "DIETClassifier"
+            and float(e.get("confidence_entity") or 1.0) < UNSURE_TAG}
+
+
+def _line_in_text(graph: ProductGraph, text: str) -> str | None:
+    """A product line named in an untagged Chinese message ("想买个吸尘器", "有没有咖啡机"):
+    of the endings of its Chinese runs (in "想买个…", "有没有…" the thing asked for
+    comes last), the one that matches a product name best, the longer on a tie;
+    ``None`` when none matches closely."""
+    best: tuple[float, int, str] | None = None
+    for run in _HAN_RUN.findall(text or ""):
+        for start in range(len(run) - 1):
+            ending = run[start:]
+            matches = graph.match_names(ending, limit=1, min_score=LINE_IN_TEXT)
+            if matches and (best is None or (matches[0].score, len(ending)) > best[:2]):
+                best = (matches[0].score, len(ending), ending)
+    return best[2] if best else None
 
 
 def _noise(tag: str) -> bool:

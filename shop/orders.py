@@ -171,6 +171,11 @@ class OrderService:
         self._limits = limits
         self._clock = clock
 
+    @property
+    def return_window_days(self) -> int:
+        """Days after delivery during which a return may start (the shop's policy)."""
+        return self._window.days
+
     @staticmethod
     def ensure_tables(engine: Engine) -> None:
         """Create the look-up failure table in a database made before it existed."""

@@ -6,7 +6,7 @@ accessories): ``"1"``–``"20"`` for positions, ``"-1"`` for the last one,
 ``"cheapest"`` and ``"dearest"``. Positions are written in many ways, and a
 learnt extractor only knows the ones in its training data, so this one reads
 them with patterns: ordinal words and numerals (``second``, ``2nd``), list
-labels (``#2``, ``no. 2``, ``number 2``, ``item 2``, ``option 2``), Chinese
+labels (``#2``, ``no. 2``, ``number 2``, ``number two``, ``item 2``, ``option 2``), Chinese
 ordinals with any measure word (第二款, 第2个, 第二件), ``2号``, ``头一个``, and
 "the first two" / "前两款" (two mentions). Its mentions replace DIET's
 ``mention`` entities; DIET's are kept only where this found none.
@@ -52,6 +52,11 @@ PATTERNS: List[Tuple[re.Pattern[str], str]] = [
     (re.compile(r"(?i)(?:#\s?|\bno\.?\s?|\bnumber\s|\bnr\.?\s?|\bitem\s|\boption\s|"
                 r"\bchoice\s|\bproduct\s|\bpick\s)" + _NUM + r"\b(?!\s*(?:\$|dollars?|usd|"
                 r"bucks|%|元|块))"), "pos"),
+    # "number one", "option three": a list label spelt out ("the number one brand" is
+    # praise, not a position)
+    (re.compile(r"(?i)(?:\bnumber|\bno\.?|\bitem|\boption|\bchoice)\s+(" + "|".join(EN_NUMBERS)
+                + r")\b(?!\s+(?:brand|seller|selling|best|rated|choice|pick|priority|fan))"),
+     "number"),
     (re.compile(r"(?i)\b(?:compare|between)\s+(\d{1,2})\s+(?:and|&|vs\.?|with)\s+(\d{1,2})\b"),
      "two"),
     (re.compile(f"第{_CN}[{MEASURE}]?"), "cn"),
@@ -111,6 +116,8 @@ def find_references(text: str) -> List[Dict[str, Any]]:
                           "dearest": "dearest"}.get(kind)
             if kind == "word":
                 value = EN_ORDINALS[match.group(1).lower()]
+            elif kind == "number":
+                value = EN_NUMBERS[match.group(1).lower()]
             elif kind == "pos":
                 value = int(match.group(1))
             elif kind == "cn":

@@ -15,6 +15,7 @@ from actions.common import variant_in_color
 from actions.constants import ActionName, Intent, Response, Slot
 from actions.presentation import format_money, product_lines
 from actions.pricing import ActionQuotePrice
+from actions.product_info import ActionProductInfo
 from actions.product_search import ActionSearchProducts
 from actions.recommend import ActionRecommend
 from shop.orders import CustomerIdentity
@@ -277,3 +278,77 @@ def test_the_only_product_of_a_brand_written_untagged(demo_settings: Any, graph:
     messages, events = run_action(ActionQuotePrice(), tracker)
     assert messages[0]["response"] in (Response.PRICE, Response.PRICE_OFFER), messages
     assert "V15" in graph.model_name(slot_events(events)[Slot.PRODUCT], "en")
+
+
+@pytest.mark.parametrize(("text", "lang", "size"), [
+    ("四十二码有吗", "zh", "EU 42"), ("do you have it in size 39?", "en", "EU 39"),
+])
+def test_a_size_in_a_stock_question_picks_that_size(demo_settings: Any, graph: Any,
+                                                    text: str, lang: str, size: str) -> None:
+    white = _sku(graph, "C202", "white")
+    tracker = make_tracker(text, intent=Intent.ASK_STOCK,
+                           slots={Slot.PRODUCT: white, "language": lang})
+    messages, events = run_action(ActionProductInfo(), tracker)
+    chosen = slot_events(events)[Slot.PRODUCT]
+    details = graph.details(chosen, currency="USD")
+    assert details.size == size and details.color_en == "white"
+    assert messages[0]["response"] in (Response.STOCK_IN, Response.STOCK_LOW, Response.STOCK_OUT)
+    assert size in messages[0]["name"]
+
+
+def test_a_size_the_product_lacks_is_said_with_the_sizes_it_has(demo_settings: Any,
+                                                               graph: Any) -> None:
+    shoe = _sku(graph, "C202", "white")
+    messages, _ = run_action(ActionProductInfo(), make_tracker(
+        "有50码的吗", intent=Intent.ASK_STOCK, slots={Slot.PRODUCT: shoe, "language": "zh"}))
+    assert messages[0]["response"] == Response.SIZE_UNAVAILABLE
+    assert "EU 42" in messages[0]["sizes"] and messages[0]["size"] == "EU 50"
+    # a product without sizes answers the stock question as before
+    phone = _sku(graph, "Huawei Enjoy 70", "black")
+    messages, _ = run_action(ActionProductInfo(), make_tracker(
+        "42码有吗", intent=Intent.ASK_STOCK, slots={Slot.PRODUCT: phone, "language": "zh"}))
+    assert messages[0]["response"] != Response.SIZE_UNAVAILABLE
+
+
+def test_a_product_line_named_untagged_in_chinese_is_searched(demo_settings: Any,
+                                                             graph: Any) -> None:
+    """"想买个吸尘器": no category, brand or colour tagged, but 吸尘器 names a product line."""
+    messages, events = run_action(ActionSearchProducts(), make_tracker(
+        "想买个吸尘器", intent=Intent.SEARCH_PRODUCTS, slots={"language": "zh"}))
+    assert messages[0]["response"] == Response.SEARCH_RESULTS, messages
+    shown = slot_events(events)[Slot.SHOWN_PRODUCTS]
+    assert shown and all("吸尘器" in graph.details(s, currency="CNY").name_zh for s in shown)
+    messages, _ = run_action(ActionSearchProducts(), make_tracker(
+        "我想买东西", intent=Intent.SEARCH_PRODUCTS, slots={"language": "zh"}))
+    assert messages[0]["response"] == Response.SEARCH_NEED_CRITERIA
+
+
+def test_an_unsure_brand_tag_beside_a_category_is_not_a_brand(demo_settings: Any,
+                                                             graph: Any) -> None:
+    """"顺便看看耳机": the entity model tagged 顺便 ("by the way") as a brand, unsure."""
+    unsure = {**entity("brand", "顺便", 0), "extractor": "DIETClassifier",
+              "confidence_entity": 0.45}
+    tracker = make_tracker("顺便看看耳机", intent=Intent.SEARCH_PRODUCTS,
+                           entities=[unsure, entity("category", "headphones", 4)],
+                           slots={"language": "zh"})
+    messages, events = run_action(ActionSearchProducts(), tracker)
+    every = graph.search(currency="CNY", category="headphones", limit=100).total
+    assert messages[0]["count"] == every and slot_events(events)[Slot.SEARCH_BRAND] is None
+    sure = {**unsure, "value": "华强", "confidence_entity": 0.94}
+    messages, _ = run_action(ActionSearchProducts(), make_tracker(
+        "看看华强耳机", intent=Intent.SEARCH_PRODUCTS,
+        entities=[sure, entity("category", "headphones", 4)], slots={"language": "zh"}))
+    assert messages[0]["response"] == Response.SEARCH_NONE
+
+
+def test_a_budget_tagged_as_a_brand_keeps_the_brand_searched_before(demo_settings: Any,
+                                                                   graph: Any) -> None:
+    """"要欧莱雅的" then "三百以内的" (三百 tagged as a brand): L'Oréal within ¥300."""
+    tracker = make_tracker("三百以内的", intent=Intent.FOLLOW_UP,
+                           entities=[entity("brand", "三百", 0)],
+                           slots={"language": "zh", Slot.SEARCH_BRAND: "loreal"})
+    messages, events = run_action(ActionSearchProducts(), tracker)
+    shown = slot_events(events)[Slot.SHOWN_PRODUCTS]
+    assert messages[0]["response"] == Response.SEARCH_RESULTS and shown
+    assert {graph.details(s, currency="CNY").brand_en for s in shown} == {"L'Oreal"}
+    assert slot_events(events)[Slot.SEARCH_MAX_PRICE] == 300

@@ -78,6 +78,7 @@ def test_the_normaliser_learns_its_catalog_with_the_model(tmp_path) -> None:
     ("how much is #3", ["3"]),
     ("what is item 4 made of", ["4"]),
     ("how much is no. 1", ["1"]),
+    ("and option three, how much?", ["3"]),
     ("the last one?", ["-1"]),
     ("put the first two side by side", ["1", "2"]),
     ("compare 1 and 3", ["1", "3"]),
@@ -100,6 +101,7 @@ def test_references_to_listed_products(text: str, values: list[str]) -> None:
 @pytest.mark.parametrize("text", [
     "12月2号发货了吗", "phones under 500 bucks", "show me the iPhone 15", "AirPods Pro 2",
     "the WH-1000XM5 please", "last time I ordered shoes", "买2号电池", "",
+    "which is your number one seller", "the number one brand for headphones",
 ])
 def test_numbers_that_are_not_references(text: str) -> None:
     assert find_references(text) == []

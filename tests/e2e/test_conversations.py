@@ -171,6 +171,25 @@ def test_return_window(stack, sender, orders) -> None:
     assert "return window" in reply and "closed" in reply
 
 
+@pytest.mark.parametrize("lang,ask,policy,again,question", [
+    ("en", "I need to check on an order", "sorry, how long do I get to return things?",
+     "within 30 days of its delivery", "order number"),
+    ("zh", "帮我查个订单", "对了，买的东西多少天之内能退？", "送达后 30 天内", "订单号"),
+])
+def test_a_return_policy_question_inside_the_order_form(stack, sender, orders, lang, ask,
+                                                         policy, again, question) -> None:
+    """The question is answered (the window the shop applies: 30 days by default) and the
+    form asks for the order number again; the question is never taken for one."""
+    order = find_order(orders, Order.status == "delivered")
+    stack.say(sender, ask)
+    reply = " ".join(stack.say(sender, policy))
+    assert again in reply and question in reply, reply
+    assert "doesn't look like" not in reply and "不是有效的订单号" not in reply, reply
+    stack.say(sender, order.number)
+    reply = " ".join(stack.say(sender, order.email))
+    assert order.tracking_number in reply, reply
+
+
 def test_nobody_sees_another_customers_order(stack, sender, orders) -> None:
     order = find_order(orders, Order.status == "shipped")
     other = find_order(orders, Order.customer_id != order.customer_id)
