@@ -139,12 +139,16 @@ def format_date(value: dt.datetime | dt.date | None, lang: str) -> str:
 
 
 def display_name(item: ProductSummary | ProductDetails, lang: str) -> str:
-    """Model name plus colour, e.g. ``Anta C202 Running Shoes (red)``.
+    """Model name plus capacity and colour, e.g. ``Anta C202 Running Shoes (red)``,
+    ``Huawei Enjoy 70 256GB (black)``.
 
-    Sizes and capacities are left out: they rarely change what a customer asks
-    about (the price of a shoe is the same in every size).
+    Sizes are left out (the price of a shoe is the same in every size); a capacity
+    stays, as it sets the price: two lines of one chat never show one name at two
+    prices.
     """
     model = item.model_zh if lang == "zh" else item.model_en
+    if item.capacity:
+        model = f"{model} {item.capacity}"
     color = item.color_zh if lang == "zh" else item.color_en
     if not color:
         return model

@@ -51,6 +51,8 @@ class ProductSummary:
     stock: int
     color_en: str | None
     color_zh: str | None
+    #: the variant's capacity ("256GB") where its model comes in several at different prices
+    capacity: str | None = None
 
 
 @dataclass(frozen=True)
@@ -172,6 +174,7 @@ class _Labels:
     model_zh: str
     color_en: str | None
     color_zh: str | None
+    capacity: str | None
 
 
 class ProductGraph:
@@ -243,6 +246,7 @@ class ProductGraph:
         models: dict[str, dict[str, str]] = {}
         colors: dict[str, dict[str, str]] = {}
         groups: dict[str, str] = {}
+        capacities: dict[str, str] = {}
         for row in self._run("catalog_names"):
             sku = row.text("sku") or ""
             lang = row.text("lang") or "en"
@@ -252,6 +256,8 @@ class ProductGraph:
             if color_label is not None:
                 colors.setdefault(sku, {})[lang] = color_label
             groups[sku] = key_of(row.text("group") or "")
+            if row.text("capacity"):
+                capacities[sku] = row.text("capacity") or ""
         labels = {}
         for sku, by_lang in names.items():
             color = colors.get(sku, {})
@@ -263,6 +269,7 @@ class ProductGraph:
                 model_zh=models[sku].get("zh", models[sku].get("en", sku)),
                 color_en=color.get("en"),
                 color_zh=color.get("zh"),
+                capacity=capacities.get(sku),
             )
         return labels
 
@@ -323,6 +330,7 @@ class ProductGraph:
             stock=int(stock),
             color_en=labels.color_en,
             color_zh=labels.color_zh,
+            capacity=labels.capacity,
         )
 
     def search(

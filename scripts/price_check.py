@@ -12,9 +12,10 @@ as a customer reads them: each line naming one product and stating amounts
   today", a coupon, a negotiated offer); lines stating such a reason may name a
   second price (the coupon's, the one it replaces).
 
-Products are recognised by their model names (English and Chinese); a model
-whose variants sell at different prices (capacities, sizes) is only held to
-the first rule.
+Products are recognised by their model names (English and Chinese), with the
+capacity where the replies name one ("Huawei Enjoy 70 256GB"); a name whose
+variants sell at different prices (a model named without its capacity) is only
+held to the first rule.
 
 Used by ``make eval-conversations`` (every conversation) and by the end-to-end
 price tests.
@@ -72,11 +73,13 @@ class PriceBook:
     def refresh(self) -> None:
         """Read the catalog and today's published prices again."""
         models: dict[str, list[sqlite3.Row]] = defaultdict(list)
-        for row in self.db.execute("select sku, model_en, model_zh, color, list_price, "
-                                   "currency from products"):
+        for row in self.db.execute("select sku, model_en, model_zh, color, capacity, "
+                                   "list_price, currency from products"):
             for name in (row["model_en"], row["model_zh"]):
                 if name:
                     models[name].append(row)
+                    if row["capacity"]:  # "Huawei Enjoy 70 256GB": one price again
+                        models[f"{name} {row['capacity']}"].append(row)
             if row["list_price"] is not None:
                 self.local[(row["sku"], row["currency"])] = Decimal(str(row["list_price"]))
         for sku, currency, amount in self.db.execute(

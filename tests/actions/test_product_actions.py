@@ -86,7 +86,8 @@ def test_price_of_the_second_one(graph) -> None:
     messages, events = run_action(ActionQuotePrice(), tracker)
     expected = graph.details(shown[1], currency="USD")
     assert messages[0]["response"] in PRICED
-    assert messages[0]["name"] == f"{expected.model_en} ({expected.color_en})"
+    # the capacity is named: it sets the price (another capacity costs more)
+    assert messages[0]["name"] == f"{expected.model_en} {expected.capacity} ({expected.color_en})"
     # the price the policy quoted and the audit trail recorded, shown in dollars
     record = quoted("second-one", shown[1])
     assert messages[0]["price"] == local_price(graph, shown[1], "USD",

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine
@@ -99,3 +100,25 @@ def test_chinese_names_and_cards(book: PriceBook) -> None:
     problems = check(book, cards + [f"{row[0]}（黑色） 的价格是 {marked_up}。"])
     assert any("with no reason given" in p for p in problems), problems
     assert any("above the shop's own price" in p for p in problems), problems
+
+
+def test_a_model_named_with_its_capacity_is_held_to_one_price(book: PriceBook) -> None:
+    """Lists name a phone with its capacity ("华为 畅享 70 256GB"): that variant keeps one
+    price; another capacity of the model may cost more."""
+    rows = book.db.execute("select model_zh, capacity, sku from products where model_zh = "
+                           "'华为 畅享 70' and capacity is not null order by sku").fetchall()
+    capacities = sorted({r[1] for r in rows})
+    assert len(capacities) >= 2, rows
+
+    def local(capacity: str) -> Any:
+        sku = next(r[2] for r in rows if r[1] == capacity)
+        return book.db.execute("select amount from local_prices where product_sku = ? and "
+                               "currency = 'CNY'", (sku,)).fetchone()[0]
+
+    small, large = capacities[0], capacities[1]
+    line = "华为 畅享 70 {}（黑色） — ¥{:,.0f}"
+    assert check(book, [line.format(small, local(small)),
+                        line.format(large, local(large))]) == []
+    problems = check(book, [line.format(small, local(small)),
+                            line.format(small, local(large))])
+    assert any("with no reason given" in p for p in problems), problems
