@@ -132,7 +132,7 @@ def _about(constraints: Constraints, graph: ProductGraph, sku: str) -> Constrain
 def _cheaper_than(graph: ProductGraph, sku: str, constraints: Constraints,
                   conversation: str) -> Constraints:
     """``constraints`` with an upper price below every variant of ``sku``'s model, as this
-    conversation shows them."""
+    conversation shows them, in its category unless the customer named one."""
     currency = constraints.currency or graph.pick_currency("USD")
     prices = [float(p) for p in shown_prices(conversation,
                                              graph.variants(sku, currency=currency)).values()]
@@ -141,7 +141,9 @@ def _cheaper_than(graph: ProductGraph, sku: str, constraints: Constraints,
     ceiling = min(prices) * 0.999
     if constraints.max_price is not None:
         ceiling = min(ceiling, constraints.max_price)
-    return replace(constraints, max_price=ceiling, currency=currency)
+    # something cheaper than a vacuum cleaner is another of its kind, not a lamp's price
+    category = constraints.category or graph.details(sku, currency=currency).category_key
+    return replace(constraints, max_price=ceiling, currency=currency, category=category)
 
 
 class ActionRecommend(Action):

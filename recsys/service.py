@@ -140,14 +140,19 @@ class RecommenderService:
             status = Status.FALLBACK if result.items else result.status
             return RecommendationList(kind, result.items, status, result.request_id, variant,
                                       result.experiment, result.model_version, result.removed)
+        # a short list of similar products (the customer's limits left few: "cheaper than
+        # the third one") is topped up with best sellers of the product's own category
+        fill = inventory[item].category or None if kind == "similar" and item in inventory \
+            else None
         return self._serve(kind, user, variant, constraints, n, pick, exclude=(item,),
-                           avoid_groups=avoid)
+                           avoid_groups=avoid, fill_category=fill)
 
     def _serve(self, kind: str, visitor: str, variant: str | None,
                constraints: Constraints, n: int,
                pick: Callable[[Recommender], list[Scored]],
                exclude: Sequence[str] = (),
-               avoid_groups: frozenset[str] = frozenset()) -> RecommendationList:
+               avoid_groups: frozenset[str] = frozenset(),
+               fill_category: str | None = None) -> RecommendationList:
         request = uuid.uuid4().hex
         live = self.store.current()
         if live is None:
@@ -162,12 +167,15 @@ class RecommenderService:
                   if sku not in exclude] if kind == "for_you" else []
         result = rerank(candidates, inventory, n=n, rules=self.rules, constraints=constraints,
                         pinned=pinned, avoid_groups=avoid_groups)
-        if len(result.items) < n and kind == "for_you":
+        if len(result.items) < n and (kind == "for_you" or fill_category):
             # the filters (stock, the customer's limits) left too few: top up with the
-            # catalog's best sellers that pass them, scored below every candidate
+            # catalog's best sellers that pass them (of ``fill_category`` if given),
+            # scored below every candidate
             listed = {s.item for s in candidates}
             popular = [p for p in self._popular(model, model.dataset().n_items, exclude)
-                       if p.item not in listed]
+                       if p.item not in listed and (
+                           fill_category is None or (p.item in inventory and
+                                                     inventory[p.item].category == fill_category))]
             floor = min((s.score for s in candidates), default=0.0) - 1.0
             more = [Scored(p.item, floor - i * 1e-6, p.channel) for i, p in enumerate(popular)]
             result = rerank(candidates + more, inventory, n=n, rules=self.rules,
