@@ -17,8 +17,15 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import customer_identity, language, resolve_one, resolve_products
-from actions.constants import ActionName, Response, Slot
+from actions.common import (
+    customer_identity,
+    language,
+    latest_entities,
+    resolve_one,
+    resolve_products,
+    variant_in_color,
+)
+from actions.constants import ActionName, Entity, Response, Slot
 from actions.presentation import currency_for, display_name, format_date, price_text, scaled_price
 from actions.services import pricing_engine, product_facts, product_graph, shopper
 from knowledge_graph.graph import ProductDetails
@@ -119,6 +126,13 @@ class ActionQuotePrice(_PriceAction, Action):
         if subject is None:
             return []
         sku, facts, details, name = subject
+        colors = latest_entities(tracker, Entity.COLOR)
+        if colors and variant_in_color(product_graph(), sku,
+                                       str(colors[0].get("value") or "")) is None:
+            # "白色的多少钱" of a phone that has no white: say so, with the colours it has
+            from actions.product_info import ActionProductInfo
+
+            return await ActionProductInfo().run(dispatcher, tracker, domain)
         quote = pricing_engine().quote(facts, conversation_id=tracker.sender_id,
                                        shopper=self.shopper(tracker))
         if quote.status is QuoteStatus.ON_REQUEST or details.price is None:

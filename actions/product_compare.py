@@ -8,8 +8,8 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import language, resolve_products, say
-from actions.constants import ActionName, Response, Slot
+from actions.common import language, latest_entities, resolve_products, say
+from actions.constants import ActionName, Entity, Response, Slot
 from actions.presentation import conversation_price, currency_for, price_text
 from actions.services import product_graph
 from knowledge_graph.graph import Comparison, ProductDetails
@@ -78,6 +78,13 @@ class ActionCompareProducts(Action):
     ) -> list[EventType]:
         lang = language(tracker)
         graph = product_graph()
+        mentions = [str(e.get("value")) for e in latest_entities(tracker, Entity.MENTION)]
+        if mentions in (["cheapest"], ["dearest"]) and not latest_entities(tracker,
+                                                                          Entity.PRODUCT):
+            # "最便宜的是哪个", "which one is the cheapest?": that product and its price
+            from actions.pricing import ActionQuotePrice
+
+            return await ActionQuotePrice().run(dispatcher, tracker, domain)
         resolution = resolve_products(tracker, graph, wanted=2)
         if len(resolution.skus) < 2:
             if resolution.response:

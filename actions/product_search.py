@@ -120,8 +120,17 @@ class ActionSearchProducts(Action):
                 None if r and not graph.canonical(k, r) and (_noise(r) or r in unsure) else r
                 for k, r in (("category", raw_category), ("brand", raw_brand),
                              ("color", raw_color)))
+        brand_only = graph.canonical("brand", raw_brand) if raw_brand and not raw_category \
+            else None
+        kind_shown = previous["category"] or _category_shown(graph, tracker)
+        if fresh and brand_only and kind_shown and graph.search(
+                currency=currency_for(lang, graph), category=kind_shown, brand=brand_only,
+                limit=1).total:
+            # "索尼的有吗", "那苹果的呢" after a list of headphones: that brand's headphones,
+            # within the budget and colour asked for before
+            fresh = False
         category = graph.canonical("category", raw_category) if raw_category else (
-            None if fresh else previous["category"] or _category_shown(graph, tracker))
+            None if fresh else kind_shown)
         brand = graph.canonical("brand", raw_brand) if raw_brand else (
             None if fresh else previous["brand"])
         color = graph.canonical("color", raw_color) if raw_color else (
@@ -164,6 +173,11 @@ class ActionSearchProducts(Action):
         # "华强耳机" is then no headphones of other brands, but none of 华强
         unknown = next((raw for raw, key in ((raw_category, category), (raw_brand, brand),
                                              (raw_color, color)) if raw and not key), None)
+        if unknown is None and category and raw_category:
+            # "有卖咖啡豆吗": 咖啡 (coffee) is a category word, but the customer named a
+            # product line inside it, which the shop's product names have
+            unknown = _line_within(graph, text, _written(tracker, text, Entity.CATEGORY),
+                                   category)
         result = _by_name(graph, tracker.sender_id, unknown, currency,
                           min_price, max_price, settings().results_per_page) \
             if unknown else _search(
@@ -306,6 +320,16 @@ UNSURE_TAG = 0.8
 #: A product line is read from a message without tags only on a close name match.
 LINE_IN_TEXT = 88.0
 _HAN_RUN = re.compile(r"[\u4e00-\u9fff]{2,}")
+_LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z'-]+")
+#: words around, never inside, a product line's name ("do you have any air purifiers")
+_FUNCTION_WORDS = frozenset({
+    "a", "an", "the", "any", "some", "do", "does", "you", "your", "have", "has", "got",
+    "get", "i", "i'm", "me", "my", "we", "want", "need", "looking", "for", "to", "of", "in",
+    "on", "at", "with", "and", "or", "is", "are", "there", "sell", "selling", "buy", "show",
+    "find", "please", "pls", "what", "which", "something", "anything", "stuff", "things",
+    "new", "good", "cheap"})
+#: particles and verbs that end a question after the thing asked for ("…有没有卖的吗")
+_TRAILING = "吗呢吧啊呀嘛的了么有没卖买要"
 
 
 _AMOUNT = re.compile(r"(?i)[\s\d.,$¥￥零〇一二两三四五六七八九十百千万k]+"
@@ -325,18 +349,61 @@ def _unsure_tags(tracker: Tracker) -> set[str]:
 
 
 def _line_in_text(graph: ProductGraph, text: str) -> str | None:
-    """A product line named in an untagged Chinese message ("想买个吸尘器", "有没有咖啡机"):
-    of the endings of its Chinese runs (in "想买个…", "有没有…" the thing asked for
-    comes last), the one that matches a product name best, the longer on a tie;
-    ``None`` when none matches closely."""
+    """A product line named in an untagged message ("想买个吸尘器", "有没有咖啡机", "do you
+    have any air purifiers"): of the endings of its Chinese runs (in "想买个…", "有没有…"
+    the thing asked for comes last), the one that matches a product name best, the
+    longer on a tie; else the longest run of English words (neither starting nor ending
+    with a word like "any" or "you") that matches one closely; ``None`` when none does."""
     best: tuple[float, int, str] | None = None
     for run in _HAN_RUN.findall(text or ""):
+        run = run.rstrip(_TRAILING)  # "咖啡豆有吗": the thing before the question words
         for start in range(len(run) - 1):
             ending = run[start:]
             matches = graph.match_names(ending, limit=1, min_score=LINE_IN_TEXT)
             if matches and (best is None or (matches[0].score, len(ending)) > best[:2]):
                 best = (matches[0].score, len(ending), ending)
-    return best[2] if best else None
+    if best:
+        return best[2]
+    words = _LATIN_WORD.findall(text or "")
+    english: tuple[int, float, str] | None = None
+    for size in (3, 2, 1):
+        for start in range(len(words) - size + 1):
+            gram = words[start:start + size]
+            if {gram[0].lower(), gram[-1].lower()} & _FUNCTION_WORDS or (
+                    size == 1 and len(gram[0]) < 5):
+                continue
+            phrase = " ".join(gram)
+            matches = graph.match_names(phrase, limit=1, min_score=LINE_IN_TEXT)
+            if matches and (english is None or (size, matches[0].score) > english[:2]):
+                english = (size, matches[0].score, phrase)
+    return english[2] if english else None
+
+
+def _written(tracker: Tracker, text: str, entity: str) -> list[str]:
+    """What the customer wrote where the NLU tagged ``entity`` (a tag's value may be the
+    term it was mapped to)."""
+    spans = []
+    for tag in latest_entities(tracker, entity):
+        start, end = tag.get("start"), tag.get("end")
+        spans.append(text[start:end] if isinstance(start, int) and isinstance(end, int)
+                     else str(tag.get("value") or ""))
+    return [s for s in spans if s]
+
+
+def _line_within(graph: ProductGraph, text: str, written: list[str],
+                 category: str) -> str | None:
+    """A product line named around a category word ("咖啡豆" around 咖啡): a longer word
+    of the message that starts or ends with it, itself no category, that names products
+    of ``category``; else ``None`` ("蘋果的耳機" names no line of headphones)."""
+    line = _line_in_text(graph, text)
+    if not line or graph.canonical("category", line) or not any(
+            (line.startswith(w) or line.endswith(w)) and len(line) > len(w) for w in written):
+        return None
+    best = graph.match_names(line, limit=1, min_score=LINE_IN_TEXT)
+    currency = graph.pick_currency("USD")
+    if best and graph.details(best[0].sku, currency=currency).category_key == category:
+        return line
+    return None
 
 
 def _noise(tag: str) -> bool:

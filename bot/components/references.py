@@ -62,6 +62,8 @@ PATTERNS: List[Tuple[re.Pattern[str], str]] = [
     (re.compile(f"第{_CN}[{MEASURE}]?"), "cn"),
     (re.compile("(?<![月\\d年.])(\\d{1,2})号(?!码|线|店|楼|电池)"), "pos"),
     (re.compile(f"头一?[{MEASURE}]"), "one"),
+    (re.compile(r"(?i)\btop\s+(?:one|pick|result|item|choice)\b|\bthe\s+one\s+(?:on|at)\s+"
+                r"(?:the\s+)?top\b"), "one"),
     (re.compile(r"(?i)\b(?:the\s+)?(?:cheapest|least\s+expensive|lowest[\s-]priced|"
                 r"cheaper\s+(?:one|of\s+the\s+two))\b"), "cheapest"),
     (re.compile(r"(?i)\b(?:the\s+)?(?:most\s+expensive|dearest|priciest|highest[\s-]priced|"

@@ -13,8 +13,9 @@ from rasa_sdk import Tracker
 
 from actions.common import variant_in_color
 from actions.constants import ActionName, Intent, Response, Slot
-from actions.presentation import format_money, product_lines
+from actions.presentation import format_money, product_lines, shown_prices
 from actions.pricing import ActionQuotePrice
+from actions.product_compare import ActionCompareProducts
 from actions.product_info import ActionProductInfo
 from actions.product_search import ActionSearchProducts
 from actions.recommend import ActionRecommend
@@ -352,3 +353,87 @@ def test_a_budget_tagged_as_a_brand_keeps_the_brand_searched_before(demo_setting
     assert messages[0]["response"] == Response.SEARCH_RESULTS and shown
     assert {graph.details(s, currency="CNY").brand_en for s in shown} == {"L'Oreal"}
     assert slot_events(events)[Slot.SEARCH_MAX_PRICE] == 300
+
+
+def test_a_brand_after_a_category_list_is_that_brand_in_that_category(demo_settings: Any,
+                                                                     graph: Any) -> None:
+    """"有500块以下的耳机吗" … "索尼的有吗" … "那苹果的呢": Apple's headphones within ¥500,
+    not every Apple product; a brand that sells none of them starts a new search."""
+    slots = {"language": "zh", Slot.SEARCH_CATEGORY: "headphones", Slot.SEARCH_MAX_PRICE: 3000.0,
+             Slot.SEARCH_CURRENCY: "CNY"}
+    messages, events = run_action(ActionSearchProducts(), make_tracker(
+        "那苹果的呢", intent=Intent.SEARCH_PRODUCTS, entities=[entity("brand", "apple", 1)],
+        slots=slots))
+    set_ = slot_events(events)
+    assert set_[Slot.SEARCH_CATEGORY] == "headphones" and set_[Slot.SEARCH_MAX_PRICE] == 3000.0
+    assert {graph.details(s, currency="CNY").category_key for s in set_[Slot.SHOWN_PRODUCTS]} \
+        == {"headphones"}
+    _, events = run_action(ActionSearchProducts(), make_tracker(
+        "乐高的呢", intent=Intent.SEARCH_PRODUCTS, entities=[entity("brand", "lego", 0)],
+        slots=slots))
+    assert slot_events(events)[Slot.SEARCH_CATEGORY] is None
+
+
+def test_a_product_line_around_a_category_word_is_searched_by_name(demo_settings: Any,
+                                                                  graph: Any) -> None:
+    """"有卖咖啡豆吗": 咖啡 is the groceries category, 咖啡豆 a product line."""
+    tag = {**entity("category", "groceries", 2), "end": 4}
+    _, events = run_action(ActionSearchProducts(), make_tracker(
+        "有卖咖啡豆吗", intent=Intent.SEARCH_PRODUCTS, entities=[tag], slots={"language": "zh"}))
+    shown = slot_events(events)[Slot.SHOWN_PRODUCTS]
+    assert shown and all("咖啡豆" in graph.details(s, currency="CNY").name_zh for s in shown)
+
+
+@pytest.mark.parametrize(("text", "lang"), [("最便宜的是哪个", "zh"),
+                                            ("which one is the cheapest?", "en")])
+def test_which_is_the_cheapest_is_answered_with_that_product(demo_settings: Any, graph: Any,
+                                                           text: str, lang: str) -> None:
+    phones = graph.search(currency="USD", category="phones", limit=4).items
+    shown = [p.sku for p in reversed(phones)]  # dearest first: the cheapest is last
+    messages, events = run_action(ActionCompareProducts(), make_tracker(
+        text, intent=Intent.COMPARE_PRODUCTS, entities=[entity("mention", "cheapest", 0)],
+        slots={Slot.SHOWN_PRODUCTS: shown, "language": lang}, sender=f"cheapest-{lang}"))
+    assert messages[0]["response"] in (Response.PRICE, Response.PRICE_OFFER), messages
+    prices = shown_prices(None, phones)  # as the customer was shown them (published today)
+    assert slot_events(events)[Slot.PRODUCT] == min(prices, key=prices.__getitem__)
+
+
+def test_the_price_of_a_colour_the_product_lacks_says_so(demo_settings: Any,
+                                                         graph: Any) -> None:
+    s24 = _sku(graph, "Galaxy S24", "black")
+    colors = {v.color_en for v in graph.variants(s24, currency="USD")}
+    assert "white" not in colors
+    messages, _ = run_action(ActionQuotePrice(), make_tracker(
+        "白色的多少钱", intent=Intent.ASK_PRICE, entities=[entity("color", "white", 0)],
+        slots={Slot.PRODUCT: s24, "language": "zh"}))
+    assert messages[0]["response"] == Response.COLOR_UNAVAILABLE, messages
+
+
+@pytest.mark.parametrize(("text", "lang", "word"), [
+    ("do you have any air purifiers", "en", "Purifier"), ("got a rice cooker?", "en", "Cooker"),
+])
+def test_a_product_line_named_untagged_in_english_is_searched(demo_settings: Any, graph: Any,
+                                                             text: str, lang: str,
+                                                             word: str) -> None:
+    messages, events = run_action(ActionSearchProducts(), make_tracker(
+        text, intent=Intent.SEARCH_PRODUCTS, slots={"language": lang}))
+    shown = slot_events(events)[Slot.SHOWN_PRODUCTS]
+    assert messages[0]["response"] == Response.SEARCH_RESULTS, messages
+    assert shown and all(word in graph.details(s, currency="USD").name_en for s in shown)
+    # a word that names no product line asks for what the customer wants
+    messages, _ = run_action(ActionSearchProducts(), make_tracker(
+        "do you have anything for the air", intent=Intent.SEARCH_PRODUCTS))
+    assert messages[0]["response"] == Response.SEARCH_NEED_CRITERIA
+
+
+def test_a_brand_and_category_in_traditional_chinese_are_not_a_product_line(
+        demo_settings: Any, graph: Any) -> None:
+    """"有沒有蘋果的耳機": Apple's headphones, not products named like "蘋果的耳機"."""
+    tags = [{**entity("brand", "apple", 3), "end": 5}, {**entity("category", "headphones", 6),
+                                                      "end": 8}]
+    _, events = run_action(ActionSearchProducts(), make_tracker(
+        "有沒有蘋果的耳機", intent=Intent.SEARCH_PRODUCTS, entities=tags,
+        slots={"language": "zh"}))
+    shown = slot_events(events)[Slot.SHOWN_PRODUCTS]
+    assert shown and {graph.details(s, currency="CNY").category_key for s in shown} == \
+        {"headphones"}

@@ -79,6 +79,8 @@ def test_the_normaliser_learns_its_catalog_with_the_model(tmp_path) -> None:
     ("what is item 4 made of", ["4"]),
     ("how much is no. 1", ["1"]),
     ("and option three, how much?", ["3"]),
+    ("more about the top one please", ["1"]),
+    ("the one at the top, is it in stock?", ["1"]),
     ("the last one?", ["-1"]),
     ("put the first two side by side", ["1", "2"]),
     ("compare 1 and 3", ["1", "3"]),
