@@ -139,6 +139,7 @@ class Response:
     PRICE = "utter_price"
     PRICE_ON_REQUEST = "utter_price_on_request"
     PRICE_OFFER = "utter_price_offer"
+    PRICE_CHANGED = "utter_price_changed"
     DISCOUNT_COUPON = "utter_discount_coupon"
     DISCOUNT_COUPON_ANY = "utter_discount_coupon_any"
     DISCOUNT_EXISTING = "utter_discount_existing"

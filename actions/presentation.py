@@ -55,15 +55,17 @@ def conversation_factor(conversation: str | None, sku: str) -> float:
 
     One price per product and conversation: the one already quoted there (the
     published price, or the customer's own lower one), else the product's
-    published price for today, the same as the storefront's.
+    published price for today, the same as the storefront's; never above that
+    (a quote of yesterday gives way to a lower price today).
     """
     from actions.services import pricing_ledger, published_factor
 
+    today = published_factor(sku)
     if conversation:
         record = pricing_ledger().find_quote(conversation, sku, "quote")
         if record is not None and record.price and record.list_price:
-            return record.price / record.list_price
-    return published_factor(sku)
+            return min(record.price / record.list_price, today)
+    return today
 
 
 def conversation_factors(conversation: str | None, skus: list[str]) -> dict[str, float]:
@@ -77,10 +79,12 @@ def conversation_factors(conversation: str | None, skus: list[str]) -> dict[str,
         if r.kind == "quote" and r.price and r.list_price}
     engine = pricing_engine()
     start = engine.period_start(engine.now())
-    states = ledger.price_states("", [s for s in skus if s not in quoted])
+    states = ledger.price_states("", skus)
     current = published_ratios({k: v for k, v in states.items()
                                 if v.decided_at is not None and v.decided_at >= start})
-    return {sku: quoted.get(sku) or current.get(sku) or published_factor(sku) for sku in skus}
+    today = {sku: current.get(sku) or published_factor(sku) for sku in skus}
+    # the quoted price, never above today's (a quote of yesterday gives way to a lower one)
+    return {sku: min(quoted[sku], today[sku]) if sku in quoted else today[sku] for sku in skus}
 
 
 def shown_prices(conversation: str | None,

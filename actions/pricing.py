@@ -137,6 +137,12 @@ class ActionQuotePrice(_PriceAction, Action):
                                        shopper=self.shopper(tracker))
         if quote.status is QuoteStatus.ON_REQUEST or details.price is None:
             dispatcher.utter_message(response=Response.PRICE_ON_REQUEST, name=name)
+        elif quote.previous is not None and quote.list_price:
+            # a chat that spans a new day, when everyone's price fell below its quote
+            dispatcher.utter_message(response=Response.PRICE_CHANGED, name=name,
+                                     price=self.price_of(details, quote.factor, lang),
+                                     previous=self.price_of(
+                                         details, quote.previous / quote.list_price, lang))
         elif quote.discount >= 0.005:  # the customer's own price, below the published one
             dispatcher.utter_message(response=Response.PRICE_OFFER, name=name,
                                      price=self.price_of(details, quote.factor, lang),

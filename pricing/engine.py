@@ -17,7 +17,7 @@ import hashlib
 import math
 import secrets
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import ROUND_HALF_UP, Decimal
 from enum import Enum
 from typing import Any, Protocol
@@ -132,6 +132,9 @@ class Quote:
         repeated: True when this conversation was quoted this product before.
         published: The product's published price when it was quoted (everyone's
             price that period; the quote is never above it).
+        previous: The price this conversation was quoted in an earlier period, when
+            this quote replaces it because everyone's price is lower now (the answer
+            says so); ``None`` otherwise.
     """
 
     sku: str
@@ -143,6 +146,7 @@ class Quote:
     policy_version: str = ""
     repeated: bool = False
     published: float | None = None
+    previous: float | None = None
 
     @property
     def factor(self) -> float:
@@ -468,10 +472,16 @@ class PricingEngine:
         published price.
         """
         earlier = self.ledger.find_quote(conversation_id, product.sku, QUOTE)
-        if earlier is not None:
-            return _quote_of(earlier, repeated=True)
         now = self._clock()
+        if earlier is not None and (earlier.price is None or
+                                    earlier.created_at >= self.period_start(now)):
+            return _quote_of(earlier, repeated=True)
         published = self.published(product, now=now)
+        if earlier is not None and earlier.price is not None and (
+                published.price is None or earlier.price <= published.price + 0.005):
+            # a quote of an earlier period holds while it is not above everyone's price
+            return _quote_of(earlier, repeated=True)
+        previous = earlier.price if earlier is not None else None
         context = self.context(product, shopper, now)
         loaded = self._loaded_policy()
         version = loaded.version if loaded else ""
@@ -520,7 +530,7 @@ class PricingEngine:
                              policy_action=policy_action, status=status.value,
                              adjustments=tuple(adjustments), shadow=shadow)
         self.ledger.add_quote(record)
-        return _quote_of(record)
+        return replace(_quote_of(record), previous=previous)
 
     def _sibling_quote(self, conversation_id: str, product: ProductFacts) -> float | None:
         """Price over list price of another variant of ``product``'s price group already

@@ -38,7 +38,8 @@ MONEY = re.compile(r"([$¥€£])\s?(\d[\d,]*(?:\.\d+)?)")
 SIGNS = {"$": "USD", "¥": "CNY", "€": "EUR", "£": "GBP"}
 #: a line that states why a price differs: a personal price, a coupon, an offer
 STATED = re.compile(r"for you today|coupon|instead of|best offer|with code|\bcode SAVE-|"
-                    r"给您的价格|已经给您优惠|优惠码|优惠券|代替|原价|标价|最低价")
+                    r"when we spoke earlier|"
+                    r"给您的价格|已经给您优惠|优惠码|优惠券|代替|原价|标价|最低价|价格每天最多调整一次")
 #: a stated change that holds for the rest of the conversation (the customer's own price)
 PERSONAL = re.compile(r"for you today|给您的价格|已经给您优惠")
 CENT = Decimal("0.011")

@@ -151,3 +151,34 @@ def test_competitor_prices_are_imported_checked_and_reach_the_context(
     run_action(ActionQuotePrice(), tracker)
     assert quoted("rival", iphone).context["competitor_ratio"] == pytest.approx(
         777.5 / facts.list_price)
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_a_chat_across_midnight_says_why_a_price_fell(graph: Any, language: str) -> None:
+    """Quoted yesterday above today's published price: today's price, and the answer says
+    the earlier one and why; lists of the chat show today's price too."""
+    import dataclasses
+    import datetime as dt
+
+    from actions.presentation import conversation_factor
+    from actions.services import pricing_engine, pricing_ledger, published_factor
+
+    sku = graph.match_names("Galaxy S24")[0].sku
+    sender = f"midnight-{language}"
+    tracker = make_tracker("how much is it?", intent="ask_price", sender=sender,
+                           slots={"language": language, Slot.PRODUCT: sku})
+    run_action(ActionQuotePrice(), tracker)  # today's quote, then moved to yesterday
+    record = quoted(sender, sku)
+    engine = pricing_engine()
+    yesterday = engine.period_start(engine.now()) - dt.timedelta(hours=1)
+    ledger = pricing_ledger()
+    ledger.add_quote(dataclasses.replace(record, price=round(record.price * 1.2, 2),
+                                         created_at=yesterday))
+    # the latest record is the one a conversation keeps: make yesterday's the latest
+    assert quoted(sender, sku).created_at == yesterday
+    assert conversation_factor(sender, sku) == pytest.approx(published_factor(sku))
+    messages, _ = run_action(ActionQuotePrice(), tracker)
+    assert messages[0]["response"] == Response.PRICE_CHANGED, messages
+    assert messages[0]["previous"] != messages[0]["price"]
+    again, _ = run_action(ActionQuotePrice(), tracker)
+    assert again[0]["response"] in PRICED and again[0]["price"] == messages[0]["price"]

@@ -331,3 +331,25 @@ def test_a_customers_price_holds_for_every_colour_of_the_product(tmp_path: Path)
     again = engine.quote(black, conversation_id="c", shopper=CUSTOMER)
     assert again.price == 90.0 and "variant" in again.adjustments
     assert engine.quote(black, conversation_id="other").price == 110.0  # published
+
+
+def test_a_quote_of_yesterday_holds_unless_todays_price_is_lower(tmp_path: Path) -> None:
+    """A chat spanning midnight keeps its price, except where everyone's price fell below
+    it: then the new, lower price, with the earlier one given so the answer can say why."""
+    clock = Clock()
+    engine = _engine(tmp_path, action=4, clock=clock)  # +10% today
+    assert engine.quote(PHONE, conversation_id="late").price == 110.0
+    engine._policy = lambda: LoadedPolicy(  # type: ignore[method-assign]
+        FixedPrice(n_actions=5, action=0), "v2", Featurizer(categories=["phones"]))
+    clock.now = NOW + dt.timedelta(days=1)
+    lower = engine.quote(PHONE, conversation_id="late")
+    assert lower.price == engine.published(PHONE).price == 100.0  # at most a step down
+    assert lower.previous == 110.0 and not lower.repeated
+    assert engine.quote(PHONE, conversation_id="late").previous is None  # said once
+    # the other way round: yesterday's lower price is kept
+    engine._policy = lambda: LoadedPolicy(  # type: ignore[method-assign]
+        FixedPrice(n_actions=5, action=4), "v3", Featurizer(categories=["phones"]))
+    clock.now = NOW + dt.timedelta(days=2)
+    assert engine.published(PHONE).price == 110.0
+    kept = engine.quote(PHONE, conversation_id="late")
+    assert kept.price == 100.0 and kept.repeated and kept.previous is None
