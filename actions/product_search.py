@@ -173,9 +173,10 @@ class ActionSearchProducts(Action):
         # "华强耳机" is then no headphones of other brands, but none of 华强
         unknown = next((raw for raw, key in ((raw_category, category), (raw_brand, brand),
                                              (raw_color, color)) if raw and not key), None)
-        if unknown is None and category and raw_category:
+        if unknown is None and category and raw_category and not (brand or color):
             # "有卖咖啡豆吗": 咖啡 (coffee) is a category word, but the customer named a
-            # product line inside it, which the shop's product names have
+            # product line inside it, which the shop's product names have (a brand or a
+            # colour beside the category is no line: "sony headphones")
             unknown = _line_within(graph, text, _written(tracker, text, Entity.CATEGORY),
                                    category)
         result = _by_name(graph, tracker.sender_id, unknown, currency,

@@ -437,3 +437,13 @@ def test_a_brand_and_category_in_traditional_chinese_are_not_a_product_line(
     shown = slot_events(events)[Slot.SHOWN_PRODUCTS]
     assert shown and {graph.details(s, currency="CNY").category_key for s in shown} == \
         {"headphones"}
+
+
+def test_a_brand_with_a_category_is_never_a_product_line(demo_settings: Any, graph: Any) -> None:
+    """"show me sony headphones": every Sony headphone, not those named "… Headphones"."""
+    tags = [entity("brand", "sony", 8), {**entity("category", "headphones", 13)}]
+    _, events = run_action(ActionSearchProducts(), make_tracker(
+        "show me sony headphones", intent=Intent.SEARCH_PRODUCTS, entities=tags))
+    shown = slot_events(events)[Slot.SHOWN_PRODUCTS]
+    every = graph.search(currency="USD", category="headphones", brand="sony", limit=100)
+    assert len(shown) == every.total >= 2
