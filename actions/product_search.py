@@ -373,11 +373,23 @@ def _line_in_text(graph: ProductGraph, text: str) -> str | None:
             if {gram[0].lower(), gram[-1].lower()} & _FUNCTION_WORDS or (
                     size == 1 and len(gram[0]) < 5):
                 continue
-            phrase = " ".join(gram)
-            matches = graph.match_names(phrase, limit=1, min_score=LINE_IN_TEXT)
-            if matches and (english is None or (size, matches[0].score) > english[:2]):
-                english = (size, matches[0].score, phrase)
+            for phrase in _singulars(" ".join(gram)):
+                matches = graph.match_names(phrase, limit=1, min_score=LINE_IN_TEXT)
+                if matches and (english is None or (size, matches[0].score) > english[:2]):
+                    english = (size, matches[0].score, phrase)
     return english[2] if english else None
+
+
+def _singulars(phrase: str) -> list[str]:
+    """``phrase`` and its last word made singular the ways English does ("kitchen knives"
+    → "kitchen knife", "air purifiers" → "air purifier", "batteries" → "battery")."""
+    head, _, last = phrase.rpartition(" ")
+    lower = last.lower()
+    stems = [last]
+    for plural, singular in (("ives", "ife"), ("ves", "f"), ("ies", "y"), ("es", ""), ("s", "")):
+        if lower.endswith(plural) and len(lower) > len(plural) + 1:
+            stems.append(last[: -len(plural)] + singular)
+    return [f"{head} {stem}".strip() for stem in dict.fromkeys(stems)]
 
 
 def _written(tracker: Tracker, text: str, entity: str) -> list[str]:

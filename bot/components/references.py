@@ -68,8 +68,8 @@ PATTERNS: List[Tuple[re.Pattern[str], str]] = [
                 r"cheaper\s+(?:one|of\s+the\s+two))\b"), "cheapest"),
     (re.compile(r"(?i)\b(?:the\s+)?(?:most\s+expensive|dearest|priciest|highest[\s-]priced|"
                 r"pricier\s+(?:one|of\s+the\s+two)|more\s+expensive\s+one)\b"), "dearest"),
-    (re.compile(f"最便宜的?|便宜的那[{MEASURE}]|便宜点?的那[{MEASURE}]|价格最低的?"), "cheapest"),
-    (re.compile(f"最贵的?|贵的那[{MEASURE}]|价格最高的?"), "dearest"),
+    (re.compile(f"最便宜的?|便宜[点些一]*的那[{MEASURE}]|价格最低的?|价钱最低的?"), "cheapest"),
+    (re.compile(f"最贵的?|贵[点些一]*的那[{MEASURE}]|价格最高的?|价钱最高的?"), "dearest"),
 ]
 # "1和2", "1 and 3" after a compare word: positions, not prices
 _COMPARE_CN = re.compile(r"(?:比较|对比|比一比|比一下)[一下]*\s*(\d{1,2})\s*"

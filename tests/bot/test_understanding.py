@@ -95,6 +95,8 @@ def test_the_normaliser_learns_its_catalog_with_the_model(tmp_path) -> None:
     ("比较一下1和2", ["1", "2"]),
     ("最便宜的那款多少钱", ["cheapest"]),
     ("最贵的是哪个", ["dearest"]),
+    ("便宜些的那套有货吗", ["cheapest"]),
+    ("贵一些的那台怎么样", ["dearest"]),
 ])
 def test_references_to_listed_products(text: str, values: list[str]) -> None:
     assert [e["value"] for e in find_references(text)] == values
