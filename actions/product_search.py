@@ -79,10 +79,7 @@ class ActionSearchProducts(Action):
             # a brand inside a category tag ("lego sets", "nike shoes") is the brand too;
             # the tag's value may be the category it was mapped to ("toys"): read what
             # the customer wrote
-            for tag in latest_entities(tracker, Entity.CATEGORY):
-                start, end = tag.get("start"), tag.get("end")
-                written = (text[start:end] if isinstance(start, int) and isinstance(end, int)
-                           else str(tag.get("value") or ""))
+            for written in _written(tracker, text, Entity.CATEGORY):
                 inside = graph.terms_in(written, "brand")
                 if inside:
                     raw_brand = inside[0]
