@@ -119,6 +119,21 @@ class ActionQuotePrice(_PriceAction, Action):
     def name(self) -> str:
         return ActionName.QUOTE_PRICE
 
+    @staticmethod
+    def lacks_color(tracker: Tracker, sku: str) -> bool:
+        """Whether the message asks for a colour the product comes in other colours than;
+        a colour that is part of its name ("white hanging heart t-light holder") or of a
+        product without colours asks for nothing."""
+        graph = product_graph()
+        for tag in latest_entities(tracker, Entity.COLOR)[:1]:
+            color = str(tag.get("value") or "")
+            details = graph.details(sku, currency=graph.pick_currency("USD"))
+            names = f"{details.name_en} {details.name_zh}".lower()
+            colored = any(v.color_en for v in graph.variants(sku, currency=details.currency))
+            return colored and color.lower() not in names and \
+                variant_in_color(graph, sku, color) is None
+        return False
+
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
         lang = language(tracker)
@@ -126,9 +141,7 @@ class ActionQuotePrice(_PriceAction, Action):
         if subject is None:
             return []
         sku, facts, details, name = subject
-        colors = latest_entities(tracker, Entity.COLOR)
-        if colors and variant_in_color(product_graph(), sku,
-                                       str(colors[0].get("value") or "")) is None:
+        if self.lacks_color(tracker, sku):
             # "白色的多少钱" of a phone that has no white: say so, with the colours it has
             from actions.product_info import ActionProductInfo
 
