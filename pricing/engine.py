@@ -469,7 +469,9 @@ class PricingEngine:
         knows something about the customer (segment, price sensitivity), the policy
         may pick a lower price for them (never a higher one); the guardrails' floor
         still holds. A conversation in shadow mode logs that choice and gets the
-        published price.
+        published price. A quote of an earlier period is repeated while it is not above
+        the period's published price; else a new quote replaces it, with the earlier
+        price as ``previous``.
         """
         earlier = self.ledger.find_quote(conversation_id, product.sku, QUOTE)
         now = self._clock()
