@@ -95,3 +95,24 @@ def test_one_change_per_period_and_bounded_steps() -> None:
     old = PriceState(100.0, NOW - dt.timedelta(hours=30))
     stepped = rails.apply(90.0, list_price=100.0, cost=50.0, previous=old, now=NOW)
     assert stepped.price == 95.0 and stepped.adjustments == (STEP,)
+
+
+@pytest.mark.parametrize(("price", "cost", "previous", "expected"), [
+    (62.0, 60.0, None, [FLOOR]),                          # below cost + 5 %
+    (126.0, 10.0, None, [CEILING]),                       # above 1.25 x list
+    (100.0, None, None, []),                              # no cost, at the list price
+    (90.0, None, None, [NO_COST]),                        # no cost: only the list price
+    (125.0, 10.0, (100.0, 48.0), [STEP]),                 # more than a 10 % step
+    (104.0, 10.0, (100.0, 1.0), [PERIOD]),                # a second change in one period
+    (130.0, 10.0, (100.0, 1.0), [CEILING, STEP, PERIOD]),
+    (100.0, 10.0, (100.0, 1.0), []),                      # unchanged: breaks nothing
+])
+def test_the_oracle_names_every_rule_a_price_breaks(price: float, cost: float | None,
+                                                    previous: tuple[float, float] | None,
+                                                    expected: list[str]) -> None:
+    """``violations`` is what the grid above trusts: shown here to catch each breach on its
+    own (an oracle that always said "none" would pass the grid)."""
+    state = None if previous is None else PriceState(previous[0],
+                                                     NOW - dt.timedelta(hours=previous[1]))
+    assert violations(price, config=PricingConfig(), list_price=100.0, cost=cost,
+                      previous=state, now=NOW) == expected
