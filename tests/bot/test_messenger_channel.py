@@ -85,24 +85,40 @@ def test_the_cdn_hosts_are_matched_as_domains() -> None:
         assert not allowed_host(host, hosts)
 
 
-@pytest.mark.parametrize("url,addresses", [
-    ("https://scontent.fbcdn.net/a.jpg", ["127.0.0.1"]),
-    ("https://scontent.fbcdn.net/a.jpg", ["93.184.216.34", "10.1.2.3"]),
-    ("https://scontent.fbcdn.net/a.jpg", ["fe80::1"]),
-    ("https://scontent.fbcdn.net/a.jpg", ["169.254.169.254"]),
-    ("https://scontent.fbcdn.net/a.jpg", []),
-    ("http://scontent.fbcdn.net/a.jpg", ["93.184.216.34"]),
-    ("https://93.184.216.34/a.jpg", ["93.184.216.34"]),
-    ("https://other.example/a.jpg", ["93.184.216.34"]),
+@pytest.mark.parametrize("url,addresses,hosts,refusal", [
+    ("https://scontent.fbcdn.net/a.jpg", ["127.0.0.1"], (), "private address"),
+    ("https://scontent.fbcdn.net/a.jpg", ["93.184.216.34", "10.1.2.3"], (), "private address"),
+    ("https://scontent.fbcdn.net/a.jpg", ["fe80::1"], (), "private address"),
+    ("https://scontent.fbcdn.net/a.jpg", ["169.254.169.254"], (), "private address"),
+    ("https://scontent.fbcdn.net/a.jpg", [], (), "private address"),
+    ("http://scontent.fbcdn.net/a.jpg", ["93.184.216.34"], (), "only https"),
+    ("https://user:pw@scontent.fbcdn.net/a.jpg", ["93.184.216.34"], (), "credentials"),
+    ("https://other.example/a.jpg", ["93.184.216.34"], (), "not one of Meta's CDN hosts"),
+    # an address the allow-list would let through is still no host name
+    ("https://93.184.216.34/a.jpg", ["93.184.216.34"], ("93.184.216.34",), "an address"),
 ])
-def test_attachments_are_fetched_from_public_cdn_addresses_only(url: str,
-                                                                addresses: list[str]) -> None:
+def test_attachments_are_fetched_from_public_cdn_addresses_only(
+        url: str, addresses: list[str], hosts: tuple[str, ...], refusal: str) -> None:
+    """Each refusal for its own reason: deleting one check lets its case through to
+    another refusal (or a download), which the reason tells apart."""
     async def resolve(host: str, port: int) -> list[str]:
         return addresses
 
-    with pytest.raises(AttachmentRefused):
-        asyncio.run(fetch_attachment(url, hosts=("fbcdn.net",), limit=1000, timeout=2,
+    with pytest.raises(AttachmentRefused, match=refusal):
+        asyncio.run(fetch_attachment(url, hosts=("fbcdn.net", *hosts), limit=1000, timeout=2,
                                      resolve=resolve))
+
+
+def test_the_download_connects_to_the_checked_address_only() -> None:
+    """The pinned resolver answers the address that was checked, for that host alone: a
+    second lookup (DNS rebinding) never decides where the download goes."""
+    from bot.channels.graph_api import _Pinned
+
+    pinned = _Pinned("scontent.fbcdn.net", "93.184.216.34")
+    answer = asyncio.run(pinned.resolve("scontent.fbcdn.net", 443))
+    assert [(a["host"], a["port"]) for a in answer] == [("93.184.216.34", 443)]
+    with pytest.raises(OSError):
+        asyncio.run(pinned.resolve("evil.example", 443))
 
 
 def test_messenger_is_off_by_default_and_checks_its_settings() -> None:
