@@ -3,7 +3,6 @@ resolving which product a customer means."""
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from dataclasses import dataclass
 from decimal import Decimal
@@ -15,7 +14,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.constants import ActionName, Entity, Response, Slot
 from actions.knowledge_base import GraphKnowledgeBase
-from actions.parsing import parse_money, same_size
+from actions.parsing import amount_only, same_size
 from actions.presentation import conversation_price, currency_for, join_words
 from knowledge_graph.graph import ProductDetails, ProductGraph, ProductSummary, name_tokens
 from shop.orders import CustomerIdentity
@@ -67,7 +66,7 @@ def product_entities(tracker: Tracker, graph: ProductGraph) -> list[dict[str, An
     """
     def plausible(value: str) -> bool:
         value = value.strip()
-        if not any(c.isalpha() for c in value) or _amount_only(value):
+        if not any(c.isalpha() for c in value) or amount_only(value):
             return False
         if len(value) <= 3 and value.isascii():
             matches = graph.match_names(value, limit=1, min_score=MATCH_THRESHOLD)
@@ -76,18 +75,6 @@ def product_entities(tracker: Tracker, graph: ProductGraph) -> list[dict[str, An
 
     return [e for e in latest_entities(tracker, Entity.PRODUCT)
             if plausible(str(e.get("value") or ""))]
-
-
-def _amount_only(value: str) -> bool:
-    """Whether ``value`` is an amount of money and nothing else ("500元", "两千块", "$80")."""
-    money = parse_money(value)
-    return money is not None and not _money_words(value)
-
-
-def _money_words(value: str) -> str:
-    """What is left of ``value`` without digits, currency words and signs."""
-    return re.sub(r"[\d\s.,$¥€£零一二两三四五六七八九十百千万]|元|块|rmb|usd|cny|dollars?|"
-                  r"bucks|yuan|k\b", "", value.lower())
 
 
 def resolve_products(tracker: Tracker, graph: ProductGraph, *, wanted: int = 1) -> Resolution:

@@ -232,6 +232,16 @@ CHEAPER = re.compile(r"(?i)\b(?:cheaper|less\s+(?:pricey|expensive|costly)|more\
                      r"便宜|实惠|划算|价格低|低价|省钱|平价")
 
 
+_MONEY_WORDS = re.compile(r"[\d\s.,$¥￥€£零〇一二两三四五六七八九十百千万]|元|块钱?|rmb|usd|cny|"
+                          r"dollars?|bucks?|yuan|美元|美金|刀|k\b")
+
+
+def amount_only(text: str) -> bool:
+    """Whether ``text`` is an amount of money and nothing else ("三百", "500元", "$80",
+    "2k"), as a tag the entity model mistook for a name may be; "3M" is not."""
+    return parse_money(text) is not None and not _MONEY_WORDS.sub("", text.strip().lower())
+
+
 def asks_cheaper(text: str) -> bool:
     """Whether the message asks for something cheaper than the product it names."""
     return bool(CHEAPER.search(text))

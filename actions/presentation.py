@@ -58,14 +58,7 @@ def conversation_factor(conversation: str | None, sku: str) -> float:
     published price for today, the same as the storefront's; never above that
     (a quote of yesterday gives way to a lower price today).
     """
-    from actions.services import pricing_ledger, published_factor
-
-    today = published_factor(sku)
-    if conversation:
-        record = pricing_ledger().find_quote(conversation, sku, "quote")
-        if record is not None and record.price and record.list_price:
-            return min(record.price / record.list_price, today)
-    return today
+    return conversation_factors(conversation, [sku])[sku]
 
 
 def conversation_factors(conversation: str | None, skus: list[str]) -> dict[str, float]:
@@ -96,6 +89,14 @@ def shown_prices(conversation: str | None,
     factors = conversation_factors(conversation, [i.sku for i in priced])
     return {i.sku: scaled_price(i.price, i.currency, factors[i.sku])
             for i in priced if i.price is not None}
+
+
+def lowest_shown_price(conversation: str | None, graph: ProductGraph, sku: str,
+                       currency: str) -> Decimal | None:
+    """The lowest price any variant of ``sku``'s model is shown at in ``conversation``, in
+    ``currency`` (what "cheaper than it" is cheaper than); ``None`` when none is priced."""
+    return min(shown_prices(conversation, graph.variants(sku, currency=currency)).values(),
+               default=None)
 
 
 def conversation_price(conversation: str | None, sku: str, amount: Decimal | None,
@@ -164,9 +165,10 @@ def product_lines(items: list[ProductSummary] | tuple[ProductSummary, ...], lang
     """A numbered list of products with prices (as quoted in ``conversation``), marking
     ones out of stock."""
     sold_out = "（缺货）" if lang == "zh" else " (out of stock)"
+    shown = shown_prices(conversation, items)  # in one go; none: price on request
     lines = []
     for i, p in enumerate(items, start=1):
-        price = conversation_price(conversation, p.sku, p.price, p.currency)
+        price = shown.get(p.sku)
         lines.append(f"{i}. {display_name(p, lang)} — {price_text(price, p.currency, lang)}"
                      + (sold_out if p.stock <= 0 else ""))
     return "\n".join(lines)

@@ -124,15 +124,16 @@ class ActionQuotePrice(_PriceAction, Action):
         """Whether the message asks for a colour the product comes in other colours than;
         a colour that is part of its name ("white hanging heart t-light holder") or of a
         product without colours asks for nothing."""
+        tags = latest_entities(tracker, Entity.COLOR)
+        if not tags:
+            return False
         graph = product_graph()
-        for tag in latest_entities(tracker, Entity.COLOR)[:1]:
-            color = str(tag.get("value") or "")
-            details = graph.details(sku, currency=graph.pick_currency("USD"))
-            names = f"{details.name_en} {details.name_zh}".lower()
-            colored = any(v.color_en for v in graph.variants(sku, currency=details.currency))
-            return colored and color.lower() not in names and \
-                variant_in_color(graph, sku, color) is None
-        return False
+        color = str(tags[0].get("value") or "")
+        details = graph.details(sku, currency=graph.pick_currency("USD"))
+        if color.lower() in f"{details.name_en} {details.name_zh}".lower() or not any(
+                v.color_en for v in graph.variants(sku, currency=details.currency)):
+            return False
+        return variant_in_color(graph, sku, color) is None
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:

@@ -13,8 +13,14 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import MATCH_THRESHOLD, answered_about_a_product, language, latest_entities
 from actions.constants import ActionName, Entity, Response, Slot
-from actions.parsing import asks_cheaper, parse_money, price_limits
-from actions.presentation import currency_for, format_money, product_lines, shown_prices
+from actions.parsing import amount_only, asks_cheaper, parse_money, price_limits
+from actions.presentation import (
+    currency_for,
+    format_money,
+    lowest_shown_price,
+    product_lines,
+    shown_prices,
+)
 from actions.product_info import ActionProductInfo
 from actions.services import product_graph, text_encoder
 from actions.settings import settings
@@ -63,7 +69,7 @@ class ActionSearchProducts(Action):
             # and an amount is the budget, never a brand ("三百以内的" may tag 三百)
             values = [str(e.get("value") or "") for e in latest_entities(tracker, entity)]
             known = [v for v in values if graph.canonical(entity, v)]
-            values = known or [v for v in values if not _amount(v)]
+            values = known or [v for v in values if not amount_only(v)]
             return values[0] if values else None
 
         raw_category, raw_brand, raw_color = (first(Entity.CATEGORY), first(Entity.BRAND),
@@ -119,7 +125,8 @@ class ActionSearchProducts(Action):
                              ("color", raw_color)))
         brand_only = graph.canonical("brand", raw_brand) if raw_brand and not raw_category \
             else None
-        kind_shown = previous["category"] or _category_shown(graph, tracker)
+        kind_shown = previous["category"] or _category_shown(graph, tracker) \
+            if brand_only or not (fresh or raw_category) else None
         if fresh and brand_only and kind_shown and graph.search(
                 currency=currency_for(lang, graph), category=kind_shown, brand=brand_only,
                 limit=1).total:
@@ -288,11 +295,10 @@ def _cheaper_than(graph: ProductGraph, tracker: Tracker,
     written = graph.match_in_text(text, min_score=MATCH_THRESHOLD)
     for match in candidates + ([written] if written else []):
         # cheaper than it is shown to this customer (the published or quoted price)
-        prices = list(shown_prices(tracker.sender_id,
-                                   graph.variants(match.sku, currency=currency)).values())
-        if prices:
+        lowest = lowest_shown_price(tracker.sender_id, graph, match.sku, currency)
+        if lowest is not None:
             details = graph.details(match.sku, currency=currency)
-            return (min(prices) - Decimal("0.01"), details.category_key,
+            return (lowest - Decimal("0.01"), details.category_key,
                     graph.canonical("brand", details.brand_en))
     return None
 
@@ -328,15 +334,6 @@ _FUNCTION_WORDS = frozenset({
     "new", "good", "cheap"})
 #: particles and verbs that end a question after the thing asked for ("…有没有卖的吗")
 _TRAILING = "吗呢吧啊呀嘛的了么有没卖买要"
-
-
-_AMOUNT = re.compile(r"(?i)[\s\d.,$¥￥零〇一二两三四五六七八九十百千万k]+"
-                     r"(?:元|块钱?|rmb|usd|dollars?|bucks?|美元|刀)?")
-
-
-def _amount(tag: str) -> bool:
-    """Whether a tag is only an amount of money ("三百", "500元", "$60"), not "3M"."""
-    return bool(_AMOUNT.fullmatch(tag.strip())) and parse_money(tag) is not None
 
 
 def _unsure_tags(tracker: Tracker) -> set[str]:

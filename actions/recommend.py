@@ -20,7 +20,7 @@ from actions.common import (
 )
 from actions.constants import ActionName, Entity, Intent, Response, Slot
 from actions.parsing import asks_cheaper, price_limits
-from actions.presentation import currency_for, product_card, shown_prices
+from actions.presentation import currency_for, lowest_shown_price, product_card, shown_prices
 from actions.services import order_service, product_graph, recommender
 from actions.settings import settings
 from knowledge_graph.graph import ProductGraph
@@ -134,11 +134,10 @@ def _cheaper_than(graph: ProductGraph, sku: str, constraints: Constraints,
     """``constraints`` with an upper price below every variant of ``sku``'s model, as this
     conversation shows them, in its category unless the customer named one."""
     currency = constraints.currency or graph.pick_currency("USD")
-    prices = [float(p) for p in shown_prices(conversation,
-                                             graph.variants(sku, currency=currency)).values()]
-    if not prices:
+    lowest = lowest_shown_price(conversation, graph, sku, currency)
+    if lowest is None:
         return constraints
-    ceiling = min(prices) * 0.999
+    ceiling = float(lowest) * 0.999
     if constraints.max_price is not None:
         ceiling = min(ceiling, constraints.max_price)
     # something cheaper than a vacuum cleaner is another of its kind, not a lamp's price

@@ -8,6 +8,7 @@ import pytest
 
 from actions.parsing import (
     Money,
+    amount_only,
     asks_cheaper,
     chinese_number,
     parse_money,
@@ -107,3 +108,12 @@ def test_a_number_the_nlu_tagged_as_a_price_counts() -> None:
     ("alternatives to the Dell XPS 13", False), ("有类似的吗", False)])
 def test_asking_for_something_cheaper(text: str, cheaper: bool) -> None:
     assert asks_cheaper(text) is cheaper
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("三百", True), ("500元", True), ("$60", True), ("两千块", True), ("2k", True),
+    ("60 bucks", True), ("50美元", True), ("¥1,299", True),
+    ("3M", False), ("A55", False), ("厨师刀", False), ("顺便", False), ("2000元以下", False),
+])
+def test_an_amount_alone_is_told_from_a_name_with_a_number(text: str, expected: bool) -> None:
+    assert amount_only(text) is expected
