@@ -132,19 +132,3 @@ def test_messenger_is_off_by_default_and_checks_its_settings() -> None:
                 {**good, "MESSENGER_TEST_CDN_ORIGIN": "http://127.0.0.1:9/cdn"}):
         with pytest.raises(SettingsError):
             load_settings(bad)
-
-
-def test_the_inbox_keeps_items_until_done_and_knows_retries(tmp_path) -> None:
-    from bot.channels.inbox import Inbox
-
-    url = f"sqlite:///{tmp_path / 'channels.db'}"
-    inbox = Inbox(url, channel="messenger")
-    first = asyncio.run(inbox.put([("m_1", "111", {"n": 1}), ("m_2", "222", {"n": 2}),
-                                   ("m_1", "111", {"n": 1})]))
-    assert [(i.conversation, i.body) for i in first] == [("111", {"n": 1}), ("222", {"n": 2})]
-    assert asyncio.run(inbox.put([("m_2", "222", {"n": 2})])) == []  # a retry
-    asyncio.run(inbox.done(first[0].id))
-    # what another process finds after this one stopped: the unanswered item only
-    assert [i.body for i in Inbox(url, channel="messenger").pending()] == [{"n": 2}]
-    assert Inbox(url, channel="wechat").pending() == []
-    assert asyncio.run(inbox.put([("m_1", "111", {"n": 1})])) == []  # done, still known

@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 import time
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
 
@@ -14,6 +16,7 @@ from bot.channels.checks import BadRequest
 from bot.channels.wechat import (
     Envelope,
     Out,
+    WeChatInput,
     cdata,
     check_request,
     choice_number,
@@ -23,10 +26,11 @@ from bot.channels.wechat import (
     split_text,
 )
 from bot.channels.wechat_api import TokenStore
-from bot.settings import SettingsError, WeChatSettings, load_settings
+from bot.settings import SettingsError, WeChatSettings, load_settings, settings
 from tests.fakes.wechat import (
     BOMB_XML,
     XXE_XML,
+    FakeWeChat,
     aes_decrypt,
     aes_encrypt,
     parse_reply,
@@ -291,3 +295,63 @@ def test_a_platform_message_carries_the_linked_customer_and_no_client_claim(
                    channel="wechat", platform=True)
     assert links.unlink("wechat", "oUser_1") and not links.unlink("wechat", "oUser_1")
     assert links.customer_for("wechat", "oUser_1") is None
+
+
+# --- what WeChat itself accepts (the fake's rules, from WeChat's documentation) ---------
+
+
+def test_passive_replies_are_addressed_as_wechat_requires() -> None:
+    """被动回复: ToUserName is the customer's OpenID, FromUserName the account; a text
+    of at most 2,048 bytes; one news article. The fake refuses anything else, so swapped
+    fields or an over-long text fail here and in every end-to-end WeChat test."""
+    wechat = FakeWeChat(account="gh_shop")
+    message = wechat.message("oCustomer_1", "text", Content="有耳机吗")
+    longest = split_text("耳机" * 2000)[0]  # the first piece of a long answer
+    for out in (Out("text", text=longest), Out("news", title="T", pic_url="http://p"),
+                Out("transfer")):
+        reply = parse_reply(out.xml(to="oCustomer_1", account="gh_shop"))
+        assert wechat.reply_refusal(message, reply) is None, (out.kind, reply)
+    swapped = parse_reply(Out("text", text="好的").xml(to="gh_shop", account="oCustomer_1"))
+    assert "ToUserName" in (wechat.reply_refusal(message, swapped) or "")
+    too_long = parse_reply(Out("text", text="耳" * 683).xml(to="oCustomer_1",
+                                                          account="gh_shop"))  # 2,049 bytes
+    assert "2048" in (wechat.reply_refusal(message, too_long) or "")
+
+
+def _request(args: dict[str, str], body: bytes) -> Any:
+    return SimpleNamespace(args=args, body=body)
+
+
+def test_require_aes_refuses_plaintext_and_opens_safe_mode(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """WECHAT_REQUIRE_AES=1: a correctly signed plaintext message is refused (403); the same
+    message in safe mode is read. Without it, plaintext is read."""
+    wechat = FakeWeChat()
+    for key, value in {"WECHAT_TOKEN": wechat.token, "WECHAT_APP_ID": wechat.app_id,
+                       "WECHAT_APP_SECRET": wechat.app_secret,
+                       "WECHAT_ENCODING_AES_KEY": wechat.aes_key,
+                       "WECHAT_API_BASE": "http://127.0.0.1:9",
+                       "SHOP_DATA_DIR": str(tmp_path)}.items():
+        monkeypatch.setenv(key, value)
+    fields = wechat.message("oCustomer_2", "text", Content="退货")
+    plain = to_xml(fields).encode()
+    for require in ("1", "0"):
+        monkeypatch.setenv("WECHAT_REQUIRE_AES", require)
+        settings.cache_clear()
+        try:
+            channel = WeChatInput()
+        finally:
+            settings.cache_clear()
+        args = wechat.signed(openid="oCustomer_2")
+        if require == "1":
+            with pytest.raises(BadRequest) as refused:
+                channel._incoming(_request(args, plain))
+            assert refused.value.status == 403
+        else:
+            assert channel._incoming(_request(args, plain)).text == "退货"
+        encrypted = aes_encrypt(wechat.aes_key, wechat.app_id, plain.decode())
+        safe = {**args, "encrypt_type": "aes", "msg_signature": sha1_sign(
+            wechat.token, args["timestamp"], args["nonce"], encrypted)}
+        opened = channel._incoming(_request(safe, to_xml(
+            {"ToUserName": wechat.account, "Encrypt": encrypted}).encode()))
+        assert (opened.text, opened.meta["encrypted"]) == ("退货", True)

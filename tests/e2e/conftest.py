@@ -68,6 +68,22 @@ def whatsapp() -> Iterator[FakeWhatsApp]:
         fake.stop()
 
 
+@pytest.fixture(autouse=True)
+def _platforms_accept_what_the_shop_sends(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Every passive reply the shop gives WeChat is one WeChat would show, and the shop
+    never messages a Messenger thread another app holds (the fakes record both)."""
+    if "stack" not in request.fixturenames:
+        yield
+        return
+    wechat_fake: FakeWeChat = request.getfixturevalue("wechat")
+    messenger_fake: FakeMessenger = request.getfixturevalue("messenger")
+    replies, sends = len(wechat_fake.refused_replies), len(messenger_fake.refused_sends)
+    yield
+    assert wechat_fake.refused_replies[replies:] == [], "WeChat would refuse these replies"
+    assert messenger_fake.refused_sends[sends:] == [], \
+        "sent to Messenger threads another app held"
+
+
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory, wechat: FakeWeChat,
           messenger: FakeMessenger, whatsapp: FakeWhatsApp) -> Iterator[Stack]:

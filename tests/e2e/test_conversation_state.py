@@ -10,6 +10,7 @@ agent's typing hint is never shown for an internal note and is gone after a hand
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
@@ -198,16 +199,26 @@ def test_the_agent_s_typing_hint_follows_the_conversation_in_the_browser(
     in_chat(page, "has joined", role="notice")
     typing = ("() => { const t = document.querySelector('[data-shop-chat]').shadowRoot"
               ".querySelector('.typing'); return !!t && !t.hidden; }")
-    # an internal note is not typing for the customer
+    # an internal note is not typing for the customer: in the order the desk page calls
+    # its API, the first "typing on" comes after the note, from the reply typed after it
+    calls: list[str] = []
+
+    def record(request: Any) -> None:
+        if request.method == "POST" and "/desk/api/handoffs/" in request.url:
+            kind = request.url.rsplit("/", 1)[-1]
+            on = kind == "typing" and json.loads(request.post_data or "{}").get("on")
+            calls.append("typing on" if on else kind)
+
+    desk.page.on("request", record)
     desk.page.check("#as-note")
     desk.page.type("#reply", "VIP customer, be kind", delay=30)
-    time.sleep(1.5)
-    assert page.evaluate(typing) is False
     desk.page.click("#send")
     desk.wait_text("#transcript", "VIP customer")
     desk.page.uncheck("#as-note")
     desk.page.type("#reply", "Let me check", delay=30)
     page.wait_for_function(typing, timeout=10_000)
+    assert "note" in calls and "typing on" in calls[calls.index("note"):], calls
+    assert "typing on" not in calls[:calls.index("note")], calls
     # handed back mid-sentence: the hint goes, the customer is greeted back
     desk.page.fill("#summary", "checked")
     desk.page.click("#handback")

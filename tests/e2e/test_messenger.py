@@ -6,18 +6,28 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 import requests
 
 from scripts.stack import Stack
+from tests.e2e.settle import answered, sent_before_now
 from tests.e2e.test_handoff import Desk, new_agent, queue
 from tests.e2e.test_wechat import history
 from tests.fakes.messenger import FakeMessenger
 from tests.knowledge_graph.test_grocery_store import GROCERY
 
 pytestmark = pytest.mark.e2e
+
+
+SEND_PATH = "/v21.0/me/messages"
+
+
+def texts_to(fake: FakeMessenger, user: str) -> Callable[[], list[str]]:
+    """What the shop has sent ``user`` so far, as words (for :func:`sent_before_now`)."""
+    return lambda: [c.text for c in fake.sent_to(user)]
 
 
 def psid() -> str:
@@ -53,11 +63,16 @@ def test_verification_and_signatures(stack: Stack, messenger: FakeMessenger) -> 
         assert reply.status_code == 400, raw
     big = b'{"object": "page", "entry": [], "x": "' + b"a" * 1_100_000 + b'"}'
     assert messenger.deliver(stack.rasa_url, [], raw=big).status_code == 413
-    time.sleep(1.0)
-    assert messenger.sent_to(user) == []  # nothing of the refused deliveries ran
-    started = time.monotonic()
-    assert messenger.deliver(stack.rasa_url, [item]).status_code == 200
-    assert time.monotonic() - started < 1.0  # acknowledged before the answer
+    # acknowledged before the answer is sent: Meta's Send API is slow today
+    messenger.delays[SEND_PATH] = 3.0
+    try:
+        assert messenger.deliver(stack.rasa_url, [item]).status_code == 200
+        assert messenger.sent_to(user) == []
+    finally:
+        messenger.delays.pop(SEND_PATH)
+    # nothing of the refused deliveries ran: the one answer is the greeting
+    sent = sent_before_now(stack, "messenger", user, texts_to(messenger, user))
+    assert len(sent) == 1 and "shop assistant" in sent[0], sent
     assert answer(messenger, user)[0].message.get("text")
     assert stack.alive()
 
@@ -131,8 +146,8 @@ def test_a_batched_delivery_with_two_customers_and_echoes(stack: Stack,
     to_first = answer(messenger, first, 2)
     assert "1." in to_first[0].message["text"] and "$" in to_first[1].message["text"]
     assert "¥" in answer(messenger, second)[0].message["text"]
-    time.sleep(1.0)
-    assert len(messenger.sent_to(first)) == 2  # echoes, reads and reactions: no answer
+    # echoes, reads and reactions: no answer
+    assert len(sent_before_now(stack, "messenger", first, texts_to(messenger, first))) == 2
     assert [m["text"] for m in history(stack, first)["messages"]
             if m["role"] == "customer"] == ["show me running shoes",
                                             "how much is the second one?"]
@@ -145,8 +160,7 @@ def test_a_delivery_retried_by_meta_is_answered_once(stack: Stack,
     for _ in range(3):
         assert messenger.deliver(stack.rasa_url, [item]).status_code == 200
     answer(messenger, user)
-    time.sleep(2.0)
-    assert len(messenger.sent_to(user)) == 1
+    assert len(sent_before_now(stack, "messenger", user, texts_to(messenger, user))) == 1
     assert [m["text"] for m in history(stack, user)["messages"]
             if m["role"] == "customer"] == ["hello"]
 
@@ -221,9 +235,9 @@ def test_an_agent_s_reply_during_handoff_carries_the_human_agent_tag(
         count = len(messenger.sent_to(user))
         messenger.deliver(stack.rasa_url, [messenger.text(user, "my parcel is late")])
         desk.wait_text("#transcript", "my parcel is late")
-        time.sleep(0.5)
-        assert len(messenger.sent_to(user)) == count  # the assistant is silent
+        answered(stack, "messenger", user)
         desk.reply("Hi, Ann here. Let me check that parcel.")
+        # the assistant is silent: the next message after the customer's is the agent's
         sent = answer(messenger, user, after=count)[0]
         assert sent.body["messaging_type"] == "MESSAGE_TAG" and sent.body["tag"] == "HUMAN_AGENT"
         assert "Ann" in sent.message["text"]
@@ -268,11 +282,13 @@ def test_a_delivery_acknowledged_just_before_a_crash_is_answered_after_it(
     messenger.deliver(stack.rasa_url, [messenger.text(user, "hello")])
     answer(messenger, user)
     path = "/v21.0/me/messages"
-    messenger.delays[path] = 20.0  # Meta is slow: the answer is still being worked on ...
+    messenger.delays[path] = 20.0  # Meta is slow: the answer is still being sent ...
     try:
         assert messenger.deliver(stack.rasa_url, [messenger.text(
             user, "show me running shoes")]).status_code == 200
-        time.sleep(1.0)
+        # the shop is working on it: its first call for this customer (typing) is held
+        messenger.wait_arrival(lambda p, body: p == path
+                               and body.get("recipient", {}).get("id") == user)
         rasa = stack.processes["rasa"]  # ... when the server dies
         rasa.kill()
         rasa.wait(timeout=30)
@@ -281,7 +297,63 @@ def test_a_delivery_acknowledged_just_before_a_crash_is_answered_after_it(
     stack.start_rasa()
     listing = answer(messenger, user, after=1, timeout=60)[0].message["text"]
     assert "1." in listing and "$" in listing
-    time.sleep(2.0)
-    assert [c.message.get("text") for c in messenger.sent_to(user)].count(listing) == 1
+    assert sent_before_now(stack, "messenger", user, texts_to(messenger, user)
+                           ).count(listing) == 1
     assert [m["text"] for m in history(stack, user)["messages"]
             if m["role"] == "customer"] == ["hello", "show me running shoes"]
+
+
+def test_a_customer_meta_says_is_unavailable_is_reported_not_retried(
+        stack: Stack, messenger: FakeMessenger) -> None:
+    """Meta's 551 ("This person isn't available right now"): a person's message is
+    refused back to the desk with Meta's reason, tried once (it is not transient), and
+    the assistant's own answers to other customers go on."""
+    user, other = psid(), psid()
+    messenger.deliver(stack.rasa_url, [messenger.text(user, "hello")])
+    answer(messenger, user)
+    messenger.unavailable.add(user)
+    try:
+        errors = len(messenger.errors)
+        pushed = stack.push(user, {"text": "Ann here: your parcel is on its way"},
+                            channel="messenger", role="agent")
+        assert pushed.status_code in (409, 502) and "551" in pushed.json()["error"], \
+            pushed.text
+        assert [e["code"] for e in messenger.errors[errors:]] == [551]
+        assert not any("parcel" in c.text for c in messenger.sent_to(user))
+    finally:
+        messenger.unavailable.discard(user)
+    messenger.deliver(stack.rasa_url, [messenger.text(other, "hello")])
+    assert "shop assistant" in answer(messenger, other)[0].text
+
+
+def test_the_fake_refuses_what_meta_refuses(stack: Stack, messenger: FakeMessenger) -> None:
+    """The fake's own rules (from Meta's documentation), each seen to refuse: so that the
+    shop's messages passing it means something."""
+    user = psid()
+    messenger.deliver(stack.rasa_url, [messenger.text(user, "hello")])
+    answer(messenger, user)
+    send = f"{messenger.url}{SEND_PATH}"
+    token = {"access_token": messenger.page_token}
+
+    def refused(body: dict[str, Any]) -> tuple[int, int | None]:
+        reply = requests.post(send, params=token, json=body, timeout=10)
+        error = reply.json().get("error") or {}
+        return error.get("code"), error.get("error_subcode")
+
+    text = {"recipient": {"id": user}, "message": {"text": "hi"}}
+    assert refused(text) == (100, None)  # no messaging_type
+    base = {**text, "messaging_type": "RESPONSE"}
+    assert refused({**base, "message": {"text": "hi", "quick_replies": [
+        {"content_type": "text", "title": "Yes"}]}}) == (100, None)  # no payload
+    assert refused({**base, "message": {"text": "hi", "quick_replies": [
+        {"content_type": "text", "title": "Yes", "payload": "x" * 1001}]}}) == (100, None)
+    messenger.thread_owner[user] = "263902037430900"  # the Page Inbox holds the thread
+    before = len(messenger.refused_sends)
+    try:
+        assert refused(base) == (10, 2018300)
+        assert refused({"recipient": {"id": user}, "sender_action": "typing_on"}) \
+            == (10, 2018300)
+    finally:
+        messenger.thread_owner.pop(user)
+        del messenger.refused_sends[before:]  # refused on purpose
+    assert requests.post(send, params=token, json=base, timeout=10).status_code == 200

@@ -15,8 +15,29 @@ them, in the documented wire format:
   190 bad token, 100 invalid parameter (and Meta's limits: 2,000 characters,
   13 quick replies, titles of 20, 10 elements, 80-character titles and
   subtitles, 3 buttons), 551 unavailable, 10/2018278 outside the 24-hour window
-  without a valid tag, 613 rate limit; switchable failures (``fail_next``) and
-  slowness (``delays``).
+  without a valid tag, 10/2018300 another app holds the thread, 613 rate limit;
+  switchable failures (``fail_next``) and slowness (``delays``).
+
+The limits and refusals are Meta's, written out below from its documentation
+(never the channel's own constants, so that a misreading of the documentation
+in the channel shows up as a refusal here):
+
+- Send API reference (developers.facebook.com/docs/messenger-platform/reference/send-api):
+  ``messaging_type`` is required, one of ``RESPONSE``, ``UPDATE``, ``MESSAGE_TAG``
+  (``tag`` required with the last); ``text`` at most 2,000 characters; a
+  message holds ``text`` or an ``attachment``; ``sender_action`` goes alone,
+  without ``message``.
+- Quick replies (.../reference/buttons/quick-replies): at most 13; a ``text``
+  quick reply needs a ``title`` of at most 20 characters and a ``payload`` of at
+  most 1,000 characters.
+- Generic template (.../reference/templates/generic): at most 10 elements, title
+  and subtitle of at most 80 characters, at most 3 buttons; postback buttons'
+  titles at most 20 characters, payloads at most 1,000 characters.
+- Handover protocol (.../docs/messenger-platform/handover-protocol): while another
+  app controls a thread, a message from any other app is refused with HTTP 400,
+  code 10, subcode 2018300, "Message failed to send because another app is
+  controlling this thread now."; the app that holds it passes it on
+  (``pass_thread_control``); an app that does not hold it cannot pass it.
 """
 
 from __future__ import annotations
@@ -25,6 +46,7 @@ import json
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import requests
@@ -34,6 +56,18 @@ from tests.fakes.server import MetaWebhookFake, Request
 
 VERSION = "v21.0"
 PAGE_ID = "1122334455"
+
+# Meta's documented limits (see the module docstring for the pages)
+TEXT_CHARS = 2000
+QUICK_REPLIES = 13
+QUICK_REPLY_TITLE_CHARS = 20
+PAYLOAD_CHARS = 1000
+ELEMENTS = 10
+ELEMENT_TEXT_CHARS = 80
+BUTTONS = 3
+BUTTON_TITLE_CHARS = 20
+MESSAGING_TYPES = ("RESPONSE", "UPDATE", "MESSAGE_TAG")
+ANOTHER_APP_HOLDS_THREAD = 2018300
 
 
 class Call(ShopCall):
@@ -78,6 +112,8 @@ class FakeMessenger(MetaWebhookFake):
         self.last_message: dict[str, float] = {}
         self.unavailable: set[str] = set()
         self.thread_owner: dict[str, str] = {}       # psid -> app id holding the thread
+        self.refused_sends: list[dict[str, Any]] = []  # sent while another app held it
+        self.arrivals: list[tuple[str, dict[str, Any]]] = []  # calls held by ``delays``
         self.delays: dict[str, float] = {}
         self.fail_next: dict[str, list[tuple[int, dict[str, Any]]]] = {}
         self._lock = threading.Condition()
@@ -115,6 +151,7 @@ class FakeMessenger(MetaWebhookFake):
     def _api(self, method: str, path: str, query: dict[str, str], body: bytes
              ) -> tuple[int, bytes, str, dict[str, str]]:
         if delay := self.delays.get(path):
+            self._arrived(path, body)
             time.sleep(delay)
         if path.startswith("/cdn/"):
             name = path[5:]
@@ -139,19 +176,55 @@ class FakeMessenger(MetaWebhookFake):
         if path == f"/{VERSION}/me/messages" and method == "POST":
             return self._send(path, message)
         if path == f"/{VERSION}/me/pass_thread_control" and method == "POST":
+            psid = str(message.get("recipient", {}).get("id", ""))
+            if self._held_elsewhere(psid):
+                return self._error(400, 10, "(#10) Only the app that controls this thread "
+                                            "can pass it", subcode=ANOTHER_APP_HOLDS_THREAD)
             with self._lock:
                 self.calls.append(Call(time.time(), path, message))
-                psid = str(message.get("recipient", {}).get("id", ""))
                 self.thread_owner[psid] = str(message.get("target_app_id", ""))
                 self._lock.notify_all()
             return 200, b'{"success": true}', "application/json", {}
         return self._error(400, 100, f"(#100) Unknown path {path}")
 
+    def _arrived(self, path: str, body: bytes) -> None:
+        try:
+            message = json.loads(body) if body else {}
+        except ValueError:
+            message = {}
+        with self._lock:
+            self.arrivals.append((path, message if isinstance(message, dict) else {}))
+            self._lock.notify_all()
+
+    def wait_arrival(self, match: Callable[[str, dict[str, Any]], bool],
+                     timeout: float = 30.0) -> None:
+        """Wait until a call held back by ``delays`` matching ``match(path, body)`` has
+        arrived (the shop is sending it; the answer is still being held)."""
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            while not any(match(path, body) for path, body in self.arrivals):
+                left = deadline - time.monotonic()
+                assert left > 0, "no such call arrived"
+                self._lock.wait(left)
+
+    def _held_elsewhere(self, psid: str) -> bool:
+        with self._lock:
+            owner = self.thread_owner.get(psid)
+        return bool(owner) and owner != self.app_id
+
     def _send(self, path: str, body: dict[str, Any]) -> tuple[int, bytes, str, dict[str, str]]:
         psid = str(body.get("recipient", {}).get("id", ""))
         if psid in self.unavailable:
             return self._error(400, 551, "This person isn't available right now.")
+        if self._held_elsewhere(psid):
+            with self._lock:
+                self.refused_sends.append(body)
+            return self._error(400, 10, "(#10) Message failed to send because another app is "
+                                        "controlling this thread now.",
+                               subcode=ANOTHER_APP_HOLDS_THREAD)
         if "sender_action" in body:
+            if "message" in body:
+                return self._error(400, 100, "(#100) sender_action cannot be sent with message")
             with self._lock:
                 self.calls.append(Call(time.time(), path, body))
             return 200, json.dumps({"recipient_id": psid}).encode(), "application/json", {}
@@ -159,6 +232,9 @@ class FakeMessenger(MetaWebhookFake):
         if last is None:
             return self._error(400, 100, "(#100) No matching user found", subcode=2018001)
         age = time.time() - last
+        if body.get("messaging_type") not in MESSAGING_TYPES:
+            return self._error(400, 100, "(#100) param messaging_type must be one of "
+                                         "{RESPONSE, UPDATE, MESSAGE_TAG}")
         tagged = body.get("messaging_type") == "MESSAGE_TAG"
         if tagged and body.get("tag") != "HUMAN_AGENT":
             return self._error(400, 100, "(#100) Tag is not supported")
@@ -178,24 +254,42 @@ class FakeMessenger(MetaWebhookFake):
     @staticmethod
     def _check_limits(message: dict[str, Any]) -> str | None:
         text = message.get("text")
-        if text is not None and len(text) > 2000:
-            return "Length of param message[text] must be less than or equal to 2000"
+        if text is not None and len(text) > TEXT_CHARS:
+            return f"Length of param message[text] must be less than or equal to {TEXT_CHARS}"
         replies = message.get("quick_replies") or []
-        if len(replies) > 13:
-            return "param message[quick_replies] must have at most 13 elements"
-        if any(len(q.get("title", "")) > 20 for q in replies):
-            return "quick_replies title must be at most 20 characters"
+        if len(replies) > QUICK_REPLIES:
+            return f"param message[quick_replies] must have at most {QUICK_REPLIES} elements"
+        for reply in replies:
+            if reply.get("content_type") != "text":
+                continue  # user_phone_number, user_email: no title or payload
+            title, payload = reply.get("title"), reply.get("payload")
+            if not isinstance(title, str) or not title or len(title) > QUICK_REPLY_TITLE_CHARS:
+                return f"quick_replies title is required, at most {QUICK_REPLY_TITLE_CHARS} " \
+                       "characters"
+            if not isinstance(payload, str | int) or payload == "" or \
+                    len(str(payload)) > PAYLOAD_CHARS:
+                return f"quick_replies payload is required, at most {PAYLOAD_CHARS} characters"
+        if any(r.get("content_type") not in ("text", "user_phone_number", "user_email")
+               for r in replies):
+            return "param message[quick_replies][content_type] is not valid"
         payload = (message.get("attachment") or {}).get("payload") or {}
         elements = payload.get("elements") or []
-        if len(elements) > 10:
+        if len(elements) > ELEMENTS:
             return "param message[attachment][payload][elements] has too many elements"
         for element in elements:
-            if len(element.get("title", "")) > 80 or len(element.get("subtitle", "")) > 80:
-                return "element title and subtitle must be at most 80 characters"
-            if len(element.get("buttons") or []) > 3:
-                return "an element has at most 3 buttons"
-            if any(len(b.get("title", "")) > 20 for b in element.get("buttons") or []):
-                return "button title must be at most 20 characters"
+            if len(element.get("title", "")) > ELEMENT_TEXT_CHARS or \
+                    len(element.get("subtitle", "")) > ELEMENT_TEXT_CHARS:
+                return f"element title and subtitle must be at most {ELEMENT_TEXT_CHARS} " \
+                       "characters"
+            buttons = element.get("buttons") or []
+            if len(buttons) > BUTTONS:
+                return f"an element has at most {BUTTONS} buttons"
+            if any(len(b.get("title", "")) > BUTTON_TITLE_CHARS for b in buttons):
+                return f"button title must be at most {BUTTON_TITLE_CHARS} characters"
+            if any(b.get("type") == "postback" and not 0 < len(str(b.get("payload") or ""))
+                   <= PAYLOAD_CHARS for b in buttons):
+                return f"a postback button's payload is required, at most {PAYLOAD_CHARS} " \
+                       "characters"
         if text is None and not message.get("attachment"):
             return "message must have text or an attachment"
         return None

@@ -18,6 +18,25 @@ of them, speaking the documented wire format:
 The crypto here is written independently of the channel's (wechatpy's), with
 ``cryptography``: the two agreeing, and both opening Tencent's published sample,
 is the test that the safe mode is right.
+
+The limits and refusals are WeChat's, written out below from the Official Account
+documentation (developers.weixin.qq.com/doc/offiaccount), never from the channel's
+constants:
+
+- 获取 Access token (Basic_Information/Get_access_token): a token lasts 7,200 s;
+  fetching a new one invalidates the one before, which stays usable for 5 more
+  minutes while servers change over; after that WeChat answers 40001 ("invalid
+  credential, access_token is invalid or not latest").
+- 被动回复用户消息 (Message_Management/Passive_user_reply_message): the reply's
+  ``ToUserName`` is the customer's OpenID (the message's ``FromUserName``), its
+  ``FromUserName`` the account (the message's ``ToUserName``), ``CreateTime`` an
+  integer, ``MsgType`` one of text, image, voice, video, music, news; a news
+  reply holds one article; a text's ``Content`` at most 2,048 bytes. Anything
+  else and WeChat shows the customer "该公众号暂时无法提供服务，请稍后再试"
+  (recorded here as a refused reply).
+- 客服消息 (Service_Center_messages): 48-hour window (45015), 2,048 bytes of text
+  (45002), one news article (45008), the quota per customer message (45047),
+  ``typing``/``canceltyping`` with the ``touser`` who wrote (40003 otherwise).
 """
 
 from __future__ import annotations
@@ -54,6 +73,11 @@ XXE_XML = (b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY xxe SYSTEM "file:///etc/
            b"<MsgType>text</MsgType><CreateTime>1</CreateTime><Content>&xxe;</Content></xml>")
 WINDOW = 48 * 3600
 QUOTA = 20  # customer-service messages per customer message
+TOKEN_SECONDS = 7200
+TOKEN_OVERLAP = 300  # an older token still works this long after a new one is issued
+REPLY_TYPES = ("text", "image", "voice", "video", "music", "news",
+               "transfer_customer_service")  # the last: 消息转发到客服 (to WeChat's own KF)
+UNAVAILABLE = "该公众号暂时无法提供服务，请稍后再试"
 
 
 def sha1_sign(*parts: str) -> str:
@@ -113,6 +137,7 @@ class Reply:
     body: str
     seconds: float
     fields: dict[str, Any] = field(default_factory=dict)
+    refused: str | None = None  # why WeChat would show UNAVAILABLE instead of the reply
 
     @property
     def success(self) -> bool:
@@ -165,6 +190,7 @@ class FakeWeChat(FakeServer):
                                           for _ in range(43))
         self.account = account
         self.tokens: dict[str, float] = {}          # access_token -> expires at
+        self.refused_replies: list[tuple[str, str]] = []  # (openid, why): UNAVAILABLE shown
         self.token_calls = 0
         self.sent: list[Sent] = []
         self.errors: list[dict[str, Any]] = []       # refused API calls
@@ -206,6 +232,24 @@ class FakeWeChat(FakeServer):
     def _ok(answer: dict[str, Any]) -> tuple[int, bytes, str]:
         return 200, json.dumps(answer, ensure_ascii=False).encode(), "application/json"
 
+    def issue_token(self) -> str:
+        """A new ``access_token`` (as ``cgi-bin/token`` issues it, to the shop or to
+        any other server of the account): the ones before it end in 5 minutes."""
+        token = secrets.token_urlsafe(96)
+        now = time.time()
+        with self._lock:
+            self.token_calls += 1
+            for old in self.tokens:
+                self.tokens[old] = min(self.tokens[old], now + TOKEN_OVERLAP)
+            self.tokens[token] = now + TOKEN_SECONDS
+        return token
+
+    def end_overlap(self) -> None:
+        """The 5 minutes have passed: only the newest token works (older ones: 40001)."""
+        with self._lock:
+            newest = max(self.tokens, key=self.tokens.__getitem__, default=None)
+            self.tokens = {newest: self.tokens[newest]} if newest else {}
+
     def _token_error(self, query: dict[str, str], path: str) -> tuple[int, bytes, str] | None:
         token = query.get("access_token")
         if not token:
@@ -234,17 +278,17 @@ class FakeWeChat(FakeServer):
                 return self._error(40013, "invalid appid", path)
             if query.get("secret") != self.app_secret:
                 return self._error(40125, "invalid appsecret", path)
-            token = secrets.token_urlsafe(96)
-            with self._lock:
-                self.token_calls += 1
-                self.tokens[token] = time.time() + 7200
-            return self._ok({"access_token": token, "expires_in": 7200})
+            return self._ok({"access_token": self.issue_token(), "expires_in": TOKEN_SECONDS})
         if (refused := self._token_error(query, path)) is not None:
             return refused
         if path == "/cgi-bin/message/custom/send" and method == "POST":
             return self._custom_send(body, path)
         if path == "/cgi-bin/message/custom/typing" and method == "POST":
             message = json.loads(body)
+            if message.get("command") not in ("Typing", "CancelTyping"):
+                return self._error(47001, "data format error", path)
+            if message.get("touser") not in self.last_message:
+                return self._error(40003, "invalid openid", path)
             with self._lock:
                 self.typing.append((message.get("touser", ""), message.get("command", "")))
             return self._ok({"errcode": 0, "errmsg": "ok"})
@@ -357,8 +401,31 @@ class FakeWeChat(FakeServer):
                 inner, app_id = aes_decrypt(self.aes_key, fields_out["Encrypt"])
                 assert app_id == self.app_id
                 fields_out = parse_reply(inner)
-            reply.fields = fields_out
+            reply.refused = self.reply_refusal(fields, fields_out)
+            if reply.refused:
+                with self._lock:
+                    self.refused_replies.append((openid, reply.refused))
+            else:
+                reply.fields = fields_out
         return reply
+
+    def reply_refusal(self, message: dict[str, Any], reply: dict[str, Any]) -> str | None:
+        """Why WeChat would not show ``reply`` to ``message``'s sender (None: it would)."""
+        if reply.get("ToUserName") != message.get("FromUserName"):
+            return "ToUserName is not the customer's OpenID"
+        if reply.get("FromUserName") != message.get("ToUserName"):
+            return "FromUserName is not the account"
+        if not str(reply.get("CreateTime", "")).isdigit():
+            return "CreateTime is not an integer"
+        kind = reply.get("MsgType")
+        if kind not in REPLY_TYPES:
+            return f"MsgType {kind!r} cannot be a passive reply"
+        if kind == "text" and len(str(reply.get("Content", "")).encode()) > MAX_TEXT_BYTES:
+            return f"Content is over {MAX_TEXT_BYTES} bytes"
+        if kind == "news" and (str(reply.get("ArticleCount")) != "1"
+                               or len(reply.get("Articles") or []) != 1):
+            return "a news reply holds one article"
+        return None
 
     def text(self, shop: str, openid: str, content: str, **options: Any) -> Reply:
         """A customer's text message."""

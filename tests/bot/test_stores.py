@@ -1,0 +1,130 @@
+"""The channels' stores and Rasa's tracker store on SQLite *and* PostgreSQL.
+
+PostgreSQL answers at 127.0.0.1:5432 on every dev and CI machine; the channel
+stores have SQLite-only branches (connection options, pragmas), so each store is
+run here on both: the customers' history, the platforms' inbox, the customer
+links, WeChat's shared access_token, and Rasa's own ``SQLTrackerStore`` with the
+fix of ``bot/patches.py`` installed, as the server runs it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from tests.databases import database_url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    with database_url(request.param, tmp_path, prefix="channels") as found:
+        yield found
+
+
+def test_history_in_order_once_per_message_across_processes(url: str) -> None:
+    from bot.channels.history import MessageHistory
+
+    async def scenario() -> None:
+        one, two = (MessageHistory(url, channel="widget") for _ in range(2))  # two processes
+        first, new = await one.customer_message("c1", "m-1", {"text": "有没有跑鞋"})
+        again, new_again = await two.customer_message("c1", "m-1", {"text": "有没有跑鞋"})
+        assert new and not new_again and again.id == first.id
+        await two.append("c1", "agent", {"text": "Ann 在这里", "author": "Ann"})
+        await one.append("c2", "assistant", {"text": "other conversation"})
+        kept = await one.since("c1")
+        assert [(e.role, e.body["text"]) for e in kept] == [("customer", "有没有跑鞋"),
+                                                           ("agent", "Ann 在这里")]
+        assert await MessageHistory(url, channel="rest").since("c1") == []
+
+    asyncio.run(scenario())
+
+
+def test_inbox_keeps_items_until_done_and_knows_retries(url: str) -> None:
+    from bot.channels.inbox import Inbox
+
+    inbox = Inbox(url, channel="messenger")
+    first = asyncio.run(inbox.put([("m_1", "111", {"n": 1}), ("m_2", "222", {"n": 2}),
+                                   ("m_1", "111", {"n": 1})]))
+    assert [(i.conversation, i.body) for i in first] == [("111", {"n": 1}), ("222", {"n": 2})]
+    assert asyncio.run(Inbox(url, channel="messenger").put([("m_2", "222", {"n": 2})])) == []
+    asyncio.run(inbox.done(first[0].id))
+    assert [i.body for i in Inbox(url, channel="messenger").pending()] == [{"n": 2}]
+    assert Inbox(url, channel="wechat").pending() == []
+    assert asyncio.run(inbox.put([("m_1", "111", {"n": 1})])) == []  # done, still known
+
+
+def test_customer_links(url: str) -> None:
+    from bot.channels.links import CustomerLinks
+
+    links = CustomerLinks(url)
+    links.link("wechat", "oUser_1", "C10001")
+    links.link("wechat", "oUser_1", "C10002")  # linked again: the newer customer
+    assert CustomerLinks(url).customer_for("wechat", "oUser_1") == "C10002"
+    assert links.customer_for("messenger", "oUser_1") is None
+    assert links.unlink("wechat", "oUser_1") and not links.unlink("wechat", "oUser_1")
+
+
+def test_one_wechat_token_for_every_process(url: str) -> None:
+    from bot.channels.wechat_api import TokenStore
+
+    fetched: list[str] = []
+
+    async def fetch() -> tuple[str, float]:
+        await asyncio.sleep(0.05)
+        fetched.append(f"token-{len(fetched)}")
+        return fetched[-1], 7200.0
+
+    async def scenario() -> None:
+        stores = [TokenStore(url, app_id="wx1", fetch=fetch) for _ in range(2)]
+        tokens = await asyncio.gather(*(store.get() for store in stores * 5))
+        assert set(tokens) == {"token-0"} and fetched == ["token-0"]
+        await stores[0].invalidate("token-0")  # WeChat said 40001 to the first process
+        assert await stores[0].get() == "token-1"
+        await stores[1].invalidate("token-0")  # ... and to the second: no second refresh
+        assert await stores[1].get() == "token-1" and len(fetched) == 2
+
+    asyncio.run(scenario())
+
+
+def test_rasa_keeps_conversations_as_the_desk_reads_them(url: str) -> None:
+    from rasa.core.tracker_store import SQLTrackerStore
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.events import BotUttered, SlotSet, UserUttered
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    from bot import patches
+    from bot.channels.handover import history
+
+    patches.apply()
+    domain = Domain.load("bot/domain.yml")
+    where = sa.engine.make_url(url)
+    if where.get_backend_name() == "sqlite":
+        store = SQLTrackerStore(domain, dialect="sqlite", db=where.database)
+    else:
+        store = SQLTrackerStore(domain, dialect="postgresql", host=where.host,
+                                port=where.port, db=where.database, username=where.username)
+    events = [UserUttered("有没有跑鞋", intent={"name": "search_products", "confidence": 0.9},
+                          metadata={"verified": {"customer_id": "C10001"}}),
+              SlotSet("language", "zh"),
+              BotUttered("Ann：您好", metadata={"role": "agent", "author": "Ann"})]
+    tracker = DialogueStateTracker.from_events("conv-1", events, slots=domain.slots)
+    asyncio.run(store.save(tracker))
+    back = asyncio.run(store.retrieve("conv-1"))
+    assert back is not None and back.get_slot("language") == "zh"
+    transcript = history(back)
+    assert [(m["role"], m["text"]) for m in transcript["messages"]] == [
+        ("customer", "有没有跑鞋"), ("agent", "Ann：您好")]
+    assert transcript["customer_id"] == "C10001"
+    # what strangers type (a NUL, a lone surrogate) is kept as it came, on both: Rasa
+    # stores each event as JSON text, escaped
+    for n, odd in enumerate(("a\x00b", "x\ud800y")):
+        bad = DialogueStateTracker.from_events(f"conv-odd-{n}", [UserUttered(odd)],
+                                               slots=domain.slots)
+        asyncio.run(store.save(bad))
+        kept = asyncio.run(store.retrieve(f"conv-odd-{n}"))
+        assert kept is not None and kept.latest_message.text == odd
+    assert asyncio.run(store.retrieve("conv-1")).get_slot("language") == "zh"
