@@ -51,8 +51,6 @@ instead (a ``transfer_customer_service`` passive reply).
 from __future__ import annotations
 
 import asyncio
-import base64
-import hmac
 import logging
 import re
 import time
@@ -77,6 +75,7 @@ from bot.channels.pipeline import (
     SendFailed,
 )
 from bot.channels.wechat_api import WeChatApi, WeChatApiError
+from bot.channels.wechat_envelope import Envelope, cdata, check_request, parse_xml
 from bot.components.language import detect_language
 from bot.settings import WeChatSettings
 
@@ -86,7 +85,6 @@ CHANNEL = "wechat"
 WECHAT_KF = "wechat_kf"
 MAX_TEXT_BYTES = 2048
 WINDOW_SECONDS = 48 * 3600
-MAX_FIELDS = 64
 WELCOME = '/greet{"language": "zh"}'
 _NUMBER = re.compile(r"^\s*#?\s*(\d{1,2})\s*[.。、]?\s*$")
 
@@ -98,115 +96,6 @@ POLITE = {
 
 
 # --- the wire format ------------------------------------------------------------------------
-
-
-def sign(*parts: str) -> str:
-    """WeChat's signature: SHA1 of the sorted parts, concatenated (wechatpy's signer)."""
-    from wechatpy.utils import WeChatSigner
-
-    signer = WeChatSigner()
-    signer.add_data(*parts)
-    return str(signer.signature)
-
-
-def _same(expected: str, given: Any) -> bool:
-    return isinstance(given, str) and hmac.compare_digest(expected.encode(), given.encode())
-
-
-def check_request(config: WeChatSettings, args: Any, *, now: float | None = None) -> None:
-    """The query's ``signature`` (Token, timestamp, nonce) and the timestamp's age.
-
-    Raises:
-        BadRequest: 403 for a wrong or missing signature or a stale timestamp.
-    """
-    timestamp, nonce = args.get("timestamp", ""), args.get("nonce", "")
-    if not (timestamp.isdigit() and len(timestamp) <= 12 and 0 < len(nonce) <= 64):
-        raise BadRequest("timestamp and nonce are required", 403)
-    if not _same(sign(config.token or "", timestamp, nonce), args.get("signature")):
-        raise BadRequest("signature does not match", 403)
-    if abs((now or time.time()) - int(timestamp)) > config.max_skew:
-        raise BadRequest("timestamp is too old or in the future (a replay?)", 403)
-
-
-def parse_xml(body: bytes, *, limit: int) -> Dict[str, str]:
-    """A WeChat message's fields (``<xml><Field>value</Field>...</xml>``).
-
-    Parsed by ``defusedxml``: DTDs, entities and external references are refused.
-
-    Raises:
-        BadRequest: Too big (413), or not a flat WeChat XML message (400).
-    """
-    from xml.etree.ElementTree import ParseError
-
-    from defusedxml import DefusedXmlException
-    from defusedxml.ElementTree import fromstring
-
-    if len(body) > limit:
-        raise BadRequest(f"the message is larger than {limit} bytes", 413)
-    try:
-        root = fromstring(body, forbid_dtd=True, forbid_entities=True, forbid_external=True)
-    except DefusedXmlException:
-        raise BadRequest("DTDs, entities and external references are not accepted") from None
-    except (ParseError, ValueError, UnicodeError):
-        raise BadRequest("the body is not well-formed XML") from None
-    if root.tag != "xml" or len(root) > MAX_FIELDS:
-        raise BadRequest("not a WeChat message (<xml> with its fields)")
-    fields: Dict[str, str] = {}
-    for child in root:
-        if len(child):  # nested elements (ScanCodeInfo, SendPicsInfo): not used
-            continue
-        fields[str(child.tag)] = (child.text or "").strip() if child.tag != "Content" \
-            else (child.text or "")
-    return fields
-
-
-def cdata(text: str) -> str:
-    """Text as CDATA, safe even when it contains ``]]>``."""
-    return "<![CDATA[" + text.replace("]]>", "]]]]><![CDATA[>") + "]]>"
-
-
-class Envelope:
-    """Safe mode: decrypts requests and encrypts replies (wechatpy's ``PrpCrypto``)."""
-
-    def __init__(self, config: WeChatSettings) -> None:
-        self.config = config
-        self.key = base64.b64decode((config.aes_key or "") + "=")
-
-    def open(self, outer: Dict[str, str], args: Any, *, limit: int) -> Dict[str, str]:
-        """The decrypted message of an ``encrypt_type=aes`` request.
-
-        Raises:
-            BadRequest: 403 for a wrong ``msg_signature`` or another account's
-                message, 400 for a body that does not decrypt.
-        """
-        from wechatpy.crypto import PrpCrypto
-        from wechatpy.exceptions import InvalidAppIdException
-
-        encrypted = outer.get("Encrypt", "")
-        if not encrypted:
-            raise BadRequest("encrypt_type=aes but no <Encrypt>")
-        expected = sign(self.config.token or "", args.get("timestamp", ""),
-                        args.get("nonce", ""), encrypted)
-        if not _same(expected, args.get("msg_signature")):
-            raise BadRequest("msg_signature does not match", 403)
-        try:
-            inner = PrpCrypto(self.key).decrypt(encrypted, self.config.app_id)
-        except InvalidAppIdException:
-            raise BadRequest("the message is for another account (AppID)", 403) from None
-        except Exception:  # noqa: BLE001 - any failure to decrypt is the sender's
-            raise BadRequest("the encrypted message does not decrypt") from None
-        return parse_xml(inner.encode("utf-8"), limit=limit)
-
-    def seal(self, xml: str, *, nonce: str, timestamp: str | None = None) -> str:
-        """``xml`` encrypted and signed for the reply."""
-        from wechatpy.crypto import PrpCrypto
-
-        timestamp = timestamp or str(int(time.time()))
-        encrypted = PrpCrypto(self.key).encrypt(xml, self.config.app_id).decode()
-        signature = sign(self.config.token or "", timestamp, nonce, encrypted)
-        return (f"<xml><Encrypt>{cdata(encrypted)}</Encrypt>"
-                f"<MsgSignature>{cdata(signature)}</MsgSignature>"
-                f"<TimeStamp>{timestamp}</TimeStamp><Nonce>{cdata(nonce)}</Nonce></xml>")
 
 
 def split_text(text: str, limit: int = MAX_TEXT_BYTES) -> List[str]:

@@ -13,19 +13,9 @@ from typing import Any
 import pytest
 
 from bot.channels.checks import BadRequest
-from bot.channels.wechat import (
-    Envelope,
-    Out,
-    WeChatInput,
-    cdata,
-    check_request,
-    choice_number,
-    parse_xml,
-    render,
-    sign,
-    split_text,
-)
+from bot.channels.wechat import Out, WeChatInput, choice_number, render, split_text
 from bot.channels.wechat_api import TokenStore
+from bot.channels.wechat_envelope import Envelope, cdata, check_request, parse_xml, sign
 from bot.settings import SettingsError, WeChatSettings, load_settings, settings
 from tests.fakes.wechat import (
     BOMB_XML,
