@@ -226,6 +226,12 @@ test: lint test-unit validate test-stories test-e2e ## Everything CI runs
 
 # --- benchmarks -------------------------------------------------------------------------
 
+.PHONY: mutation
+mutation: $(STAMPS)/actions-venv $(STAMPS)/bot-venv ## Mutation testing (mutmut) of the modules that guard customers and money: reports/mutation.md, fails under 90 % killed
+	$(ACT_PY) -m pip install -q -r requirements/mutation-actions.txt -c requirements/actions.lock
+	$(BOT_PY) -m pip install -q -r requirements/mutation-bot.txt -c requirements/bot.lock
+	$(ACT_PY) -m scripts.mutation $(if $(ONLY),--only $(ONLY))
+
 .PHONY: eval-conversations
 eval-conversations: venv data train ## Whole conversations (evaluation/conversations, or SUITE=path) against the real servers: pass rates per capability and language (table + plot in reports/)
 	$(ACT_PY) -m scripts.eval_conversations $(if $(SUITE),--suite $(SUITE))

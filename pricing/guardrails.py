@@ -105,9 +105,8 @@ class Guardrails:
         if price < bottom:
             price = bottom
             notes.append(FLOOR if bottom <= top else CONFLICT)
-        rounded = _round(price, ROUND_CEILING if FLOOR in notes or CONFLICT in notes
-                         else ROUND_FLOOR if CEILING in notes else None)
-        return Guarded(rounded, tuple(notes))
+        # the floor and the ceiling are whole cents already (rounded up and down)
+        return Guarded(_round(price, None), tuple(notes))
 
 
 def violations(price: float, *, config: PricingConfig, list_price: float, cost: float | None,
@@ -139,5 +138,7 @@ def violations(price: float, *, config: PricingConfig, list_price: float, cost: 
 
 
 def _round(value: float, mode: str | None) -> float:
+    """``value`` to the cent: ``mode`` (``ROUND_CEILING``, ``ROUND_FLOOR``) or, with
+    ``None``, half to even."""
     d = Decimal(f"{float(value):.6f}")  # 92 * 1.05 is 96.60000000000001: not 96.61
-    return float(d.quantize(_CENT, rounding=mode) if mode else d.quantize(_CENT))
+    return float(d.quantize(_CENT, rounding=mode))

@@ -345,3 +345,92 @@ def test_require_aes_refuses_plaintext_and_opens_safe_mode(
         opened = channel._incoming(_request(safe, to_xml(
             {"ToUserName": wechat.account, "Encrypt": encrypted}).encode()))
         assert (opened.text, opened.meta["encrypted"]) == ("退货", True)
+
+
+# --- each check at its edge, with the reason it gives (shown by mutation testing) -------
+
+def _refusal(call: Any) -> tuple[int, str]:
+    with pytest.raises(BadRequest) as refused:
+        call()
+    return refused.value.status, str(refused.value)
+
+
+def test_request_checks_at_their_edges_say_why() -> None:
+    cfg = config()
+    now = 1_700_000_000
+
+    def args(timestamp: str, nonce: str = "n") -> dict[str, str]:
+        return {"timestamp": timestamp, "nonce": nonce,
+                "signature": sha1_sign(cfg.token or "", timestamp, nonce)}
+
+    check_request(cfg, args(str(now - cfg.max_skew)), now=now)   # just within the skew
+    check_request(cfg, args(str(now), "n" * 64), now=now)        # the longest nonce
+    assert _refusal(lambda: check_request(cfg, args(str(now - cfg.max_skew - 1)), now=now)) \
+        == (403, "timestamp is too old or in the future (a replay?)")
+    for bad in (args(str(now), ""), args(str(now), "n" * 65), args("1" * 13),
+                {"nonce": "n", "signature": "x"}, {"timestamp": str(now), "signature": "x"}):
+        assert _refusal(lambda bad=bad: check_request(cfg, bad, now=now)) \
+            == (403, "timestamp and nonce are required")
+    check_request(cfg, args("1" * 12), now=int("1" * 12))     # twelve digits are a time
+    forged = {**args(str(now)), "signature": sha1_sign("", str(now), "n")}  # no Token
+    assert _refusal(lambda: check_request(cfg, forged, now=now)) \
+        == (403, "signature does not match")
+
+
+def test_the_xml_parser_at_its_edges_says_why() -> None:
+    assert _refusal(lambda: parse_xml(b"<xml/>" + b" " * 10, limit=15)) \
+        == (413, "the message is larger than 15 bytes")
+    parse_xml(b"<xml/>" + b" " * 9, limit=15)  # exactly the limit
+    assert _refusal(lambda: parse_xml(b'<!DOCTYPE xml><xml></xml>', limit=999)) \
+        == (400, "DTDs, entities and external references are not accepted")
+    assert _refusal(lambda: parse_xml(b"<xml>", limit=999)) \
+        == (400, "the body is not well-formed XML")
+    assert _refusal(lambda: parse_xml(b"<html/>", limit=999)) \
+        == (400, "not a WeChat message (<xml> with its fields)")
+    full = b"<xml>" + b"".join(b"<F%d>1</F%d>" % (i, i) for i in range(64)) + b"</xml>"
+    assert len(parse_xml(full, limit=99_999)) == 64  # 64 fields: allowed
+    fields = parse_xml(b"<xml><ScanCodeInfo><ScanType>qrcode</ScanType></ScanCodeInfo>"
+                       b"<FromUserName> oUser </FromUserName><MsgId></MsgId>"
+                       b"<Content>  two  spaces  </Content></xml>", limit=999)
+    # nested elements are skipped, not the fields after them; only Content keeps its spaces
+    assert fields == {"FromUserName": "oUser", "MsgId": "", "Content": "  two  spaces  "}
+    assert parse_xml(b"<xml><Content/></xml>", limit=999) == {"Content": ""}
+
+
+def test_safe_mode_refusals_say_why_and_replies_are_sealed_for_this_account() -> None:
+    cfg = config()
+    xml = to_xml({"FromUserName": "oUser_1", "MsgType": "text", "Content": "你好"})
+    encrypted = aes_encrypt(cfg.aes_key or "", cfg.app_id, xml)
+    signed = {"timestamp": "1", "nonce": "2",
+              "msg_signature": sha1_sign(cfg.token or "", "1", "2", encrypted)}
+    envelope = Envelope(cfg)
+    assert envelope.open({"Encrypt": encrypted}, signed, limit=65536)["Content"] == "你好"
+    assert _refusal(lambda: envelope.open({}, signed, limit=65536)) \
+        == (400, "encrypt_type=aes but no <Encrypt>")
+    assert _refusal(lambda: envelope.open({"Encrypt": encrypted}, {**signed, "nonce": "3"},
+                                          limit=65536)) == (403, "msg_signature does not match")
+    unsigned = sha1_sign("", "1", "2", encrypted)  # signed without the Token
+    assert _refusal(lambda: envelope.open({"Encrypt": encrypted},
+                                          {**signed, "msg_signature": unsigned}, limit=65536)) \
+        == (403, "msg_signature does not match")
+    # a message without timestamp and nonce is signed over empty ones, as WeChat would
+    bare = {"msg_signature": sha1_sign(cfg.token or "", "", "", encrypted)}
+    assert envelope.open({"Encrypt": encrypted}, bare, limit=65536)["Content"] == "你好"
+    other = aes_encrypt(cfg.aes_key or "", "wxANOTHER", xml)
+    assert _refusal(lambda: envelope.open({"Encrypt": other}, {
+        "timestamp": "1", "nonce": "2", "msg_signature": sha1_sign(cfg.token or "", "1", "2",
+                                                                   other)}, limit=65536)) \
+        == (403, "the message is for another account (AppID)")
+    junk = "QUJD" * 8
+    assert _refusal(lambda: envelope.open({"Encrypt": junk}, {
+        "timestamp": "1", "nonce": "2", "msg_signature": sha1_sign(cfg.token or "", "1", "2",
+                                                                   junk)}, limit=65536)) \
+        == (400, "the encrypted message does not decrypt")
+    # the sealed reply: signed with the Token over its own timestamp, opened by WeChat
+    before = int(time.time())
+    sealed = parse_reply(envelope.seal("<xml><Content>好</Content></xml>", nonce="9"))
+    assert before <= int(sealed["TimeStamp"]) <= int(time.time())
+    assert sealed["MsgSignature"] == sha1_sign(cfg.token or "", sealed["TimeStamp"], "9",
+                                               sealed["Encrypt"])
+    assert aes_decrypt(cfg.aes_key or "", sealed["Encrypt"])[0] == \
+        "<xml><Content>好</Content></xml>"

@@ -22,6 +22,7 @@ from pricing.guardrails import (
     NO_COST,
     PERIOD,
     STEP,
+    Guarded,
     Guardrails,
     PriceState,
     violations,
@@ -116,3 +117,74 @@ def test_the_oracle_names_every_rule_a_price_breaks(price: float, cost: float | 
                                                      NOW - dt.timedelta(hours=previous[1]))
     assert violations(price, config=PricingConfig(), list_price=100.0, cost=cost,
                       previous=state, now=NOW) == expected
+
+
+# --- each rule at its edge (what mutation testing showed the grid above misses) ----------
+
+RAILS = Guardrails(PricingConfig())  # margin 5 %, ceiling 1.25, step 10 %, period 24 h
+
+
+def test_the_bounds_round_towards_the_rules() -> None:
+    assert RAILS.floor(10.01) == 10.52      # 10.5105 up, never below cost + margin
+    assert RAILS.ceiling(19.99) == 24.98    # 24.9875 down, never above the ceiling
+    # no cost known: the list price, to the cent below
+    assert RAILS.apply(50.0, list_price=19.999, cost=None) == Guarded(19.99, (NO_COST,))
+    for unknown in (float("inf"), float("nan"), -1.0):
+        assert RAILS.apply(50.0, list_price=80.0, cost=unknown).adjustments == (NO_COST,)
+
+
+@pytest.mark.parametrize(("proposed", "cost", "expected"), [
+    (125.0, 50.0, Guarded(125.0, ())),         # at the ceiling: allowed, not lowered
+    (105.0, 100.0, Guarded(105.0, ())),        # at the floor: allowed, not raised
+    (100.126, 50.0, Guarded(100.13, ())),      # inside: to the nearest cent
+])
+def test_a_price_on_a_bound_is_left_alone(proposed: float, cost: float,
+                                          expected: Guarded) -> None:
+    assert RAILS.apply(proposed, list_price=100.0, cost=cost) == expected
+
+
+def test_floor_equal_to_ceiling_is_the_floor_not_a_conflict() -> None:
+    assert RAILS.floor(125 / 1.05) == RAILS.ceiling(100.0) == 125.0
+    assert RAILS.apply(90.0, list_price=100.0, cost=125 / 1.05) == Guarded(125.0, (FLOOR,))
+
+
+def test_step_and_period_at_their_edges() -> None:
+    long_ago = PriceState(100.0, NOW - dt.timedelta(hours=48))
+    # a move within the step, after the period: as proposed
+    assert RAILS.apply(101.0, list_price=100.0, cost=50.0, previous=long_ago, now=NOW) \
+        == Guarded(101.0, ())
+    # exactly one step: allowed as it is
+    assert RAILS.apply(110.0, list_price=100.0, cost=50.0, previous=long_ago, now=NOW) \
+        == Guarded(110.0, ())
+    # the same price again within the period is no change at all
+    just_now = PriceState(100.0, NOW - dt.timedelta(hours=1))
+    assert RAILS.apply(100.0, list_price=100.0, cost=50.0, previous=just_now, now=NOW) \
+        == Guarded(100.0, ())
+
+
+def test_the_oracle_at_the_edges() -> None:
+    config = PricingConfig()
+
+    def broken(price: float, *, list_price: float = 100.0, cost: float | None = 50.0,
+               previous: PriceState | None = None) -> list[str]:
+        return violations(price, config=config, list_price=list_price, cost=cost,
+                          previous=previous, now=NOW)
+
+    def ago(price: float, hours: float) -> PriceState:
+        return PriceState(price, NOW - dt.timedelta(hours=hours))
+
+    assert broken(80.5, list_price=80.0, cost=None) == [NO_COST]
+    assert broken(104.995, cost=100.0) == []     # half a cent of tolerance, each side
+    assert broken(125.005) == []
+    assert broken(106.0, list_price=84.0, cost=100.0) == [CEILING]  # floor == ceiling
+    # the step binds while the band can be reached from the previous price
+    assert broken(100.0, list_price=100.0, cost=50.0, previous=ago(120.0, 48)) == [STEP]
+    assert broken(80.0, list_price=100.0, cost=100 / 1.05 * 0.55,
+                  previous=ago(60.0, 48)) == [STEP]
+    assert broken(110.5, previous=ago(100.0, 48)) == [STEP]  # half a unit over the step
+    # the period binds when the previous price is inside the band, edges included
+    assert broken(10.60, list_price=12.0, cost=10.01, previous=ago(10.51, 1)) == []
+    assert broken(10.60, list_price=12.0, cost=10.01, previous=ago(10.52, 1)) == [PERIOD]
+    assert broken(120.0, previous=ago(125.0, 1)) == [PERIOD]
+    assert broken(100.5, previous=ago(100.0, 1)) == [PERIOD]
+    assert broken(100.5, previous=ago(100.0, 24)) == []   # a whole period later: free

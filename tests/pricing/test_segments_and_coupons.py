@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from pricing.coupons import SegmentStats, allocate, parse_shares
+from pricing.coupons import Allocation, SegmentStats, allocate, parse_shares
 from pricing.errors import ConfigError
 from pricing.segments import Purchase, rfm, segment_of, segment_stats, sensitivity
 
@@ -80,3 +80,60 @@ def test_bad_coupon_settings_are_refused() -> None:
         parse_shares("new:lots", "COUPON_DISCOUNTS")
     with pytest.raises(ConfigError, match="budget"):
         allocate({}, budget=-5.0)
+
+
+def test_an_allocation_worked_out_by_hand() -> None:
+    """new: a coupon costs 0.05 * 80 * (0.2 + 0.08) = 1.12 and earns 0.08 * 80 * 0.35 -
+    0.2 * 0.05 * 80 = 1.44 (return 1.29); at_risk: 0.1 * 50 * 0.32 = 1.60 for
+    0.12 * 50 * 0.3 - 0.2 * 0.1 * 50 = 0.80 (return 0.5). With 20: every new customer
+    (10, 11.20), then at_risk with the 8.80 left (5 coupons, 8.00)."""
+    stats = {"at_risk": SegmentStats(100, 50.0, 0.4), "new": SegmentStats(10, 80.0, 0.4)}
+    plan = allocate(stats, budget=20.0)
+    assert list(plan) == ["new", "at_risk"]  # best return first
+    assert plan["new"] == Allocation(0.05, 10, 11.2, 14.4)
+    assert plan["at_risk"] == Allocation(0.1, 5, 8.0, 4.0)
+    # exactly one coupon's worth: one coupon; a segment of no one, or no orders: none
+    assert allocate(stats, budget=1.12)["new"].coupons == 1
+    empty = {"new": SegmentStats(0, 80.0, 0.4), "at_risk": SegmentStats(1, 0.0, 0.4)}
+    assert allocate(empty, budget=100.0) == {}
+    assert allocate({"new": SegmentStats(1, 80.0, 0.4)}, budget=100.0)["new"].coupons == 1
+    # amounts to the cent: one coupon on orders of 81 costs 1.134 and earns 1.458
+    assert allocate({"new": SegmentStats(5, 81.0, 0.4)}, budget=1.2)["new"] \
+        == Allocation(0.05, 1, 1.13, 1.46)
+    # the best return unaffordable: the budget goes to the next one, not to no one
+    dear = {"new": SegmentStats(10, 200.0, 0.4), "at_risk": SegmentStats(10, 50.0, 0.4)}
+    assert {k: a.coupons for k, a in allocate(dear, budget=2.0).items()} == {"at_risk": 1}
+    # ranked by return on the money, not by size: the dear segment waits
+    big = {"new": SegmentStats(10, 80.0, 0.4), "at_risk": SegmentStats(10, 500.0, 0.4)}
+    assert {k: a.coupons for k, a in allocate(big, budget=20.0).items()} == {"new": 10}
+    # small orders still count; a coupon that only breaks even is not given
+    assert allocate({"new": SegmentStats(10, 1.0, 0.4)}, budget=1.0)["new"].coupons == 10
+    assert allocate({"new": SegmentStats(10, 10.0, 1.0)}, budget=100.0,
+                    discounts={"new": 0.5}, uplift={"new": 0.2}) == {}
+    # a segment without a coupon to give does not stop the ones after it
+    first = {"champions": SegmentStats(50, 60.0, 0.4), "new": SegmentStats(10, 80.0, 0.4)}
+    assert list(allocate(first, budget=100.0)) == ["new"]
+
+
+def test_segments_missing_from_the_settings_get_no_coupon() -> None:
+    stats = {"at_risk": SegmentStats(100, 50.0, 0.4), "new": SegmentStats(10, 80.0, 0.4)}
+    # no uplift named for at_risk: its coupons only cost, so it gets none
+    plan = allocate(stats, budget=1000.0, discounts={"new": 0.05, "at_risk": 0.1},
+                    uplift={"new": 0.08})
+    assert list(plan) == ["new"]
+    # no discount named for new: nothing to give
+    assert "new" not in allocate(stats, budget=1000.0, discounts={"at_risk": 0.1})
+    # the shop's own settings replace the defaults
+    own = allocate(stats, budget=1000.0, discounts={"new": 0.2}, uplift={"new": 0.5})
+    assert own["new"].discount == 0.2
+
+
+def test_coupon_shares_at_their_edges() -> None:
+    assert parse_shares("new:0, at_risk:100", "X") == {"new": 0.0, "at_risk": 1.0}
+    for bad in ("new:100.5", "new:-1", "new:nan"):
+        with pytest.raises(ConfigError, match="between 0 and 100"):
+            parse_shares(bad, "COUPON_DISCOUNTS")
+    with pytest.raises(ConfigError, match="segment:percent"):
+        parse_shares("new:5:x", "COUPON_DISCOUNTS")
+    with pytest.raises(ConfigError, match="champions, loyal"):
+        parse_shares("vip:10", "COUPON_DISCOUNTS")
