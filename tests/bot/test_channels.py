@@ -259,3 +259,103 @@ def test_settings_are_checked() -> None:
     # benchmarks and the shared e2e stack turn limits off with very high values
     assert load_settings({"LIMIT_MESSAGES_PER_SENDER": "1000000",
                           "LIMIT_MESSAGES_PER_IP": "1000000"}).messages_per_sender == 10**6
+
+
+def test_a_platform_message_through_the_shared_gate(monkeypatch: pytest.MonkeyPatch,
+                                                    tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """WeChat's and Messenger's door (gate.admit_platform): the linked customer comes from
+    the shop's links, never from the message; the limits per conversation, per customer
+    and on photos answer politely in the customer's language; a malformed user is
+    refused without an answer."""
+    from bot.channels import gate as gate_module
+    from bot.channels import links, media
+    from bot.settings import settings as process_settings
+
+    for key, value in {"SHOP_DATA_DIR": str(tmp_path), "LIMIT_MESSAGES_PER_SENDER": "2",
+                       "LIMIT_MESSAGES_PER_CUSTOMER": "3", "LIMIT_UPLOADS_PER_SENDER": "1",
+                       "CUSTOMER_ID_SECRET": SECRET}.items():
+        monkeypatch.setenv(key, value)
+    caches = (process_settings, gate_module.shared_gate, links.shared_links,
+              media.shared_media)
+    for cache in caches:
+        cache.cache_clear()
+    try:
+        links.shared_links().link("wechat", "oLinked", "C10001")
+
+        def admit(user: str, text: str = "hi", *, photo: bool = False, lang: str = "en",
+                  metadata: dict[str, object] | None = None) -> object:
+            return asyncio.run(gate_module.admit_platform(
+                channel="wechat", user=user, text=text, said=text, lang=lang,
+                metadata=dict(metadata or {}), photo=photo))
+
+        first = admit("oLinked", metadata={"customer_id": "C99999", "customer_sig": "x"})
+        assert first.customer_id == "C10001"  # type: ignore[union-attr]
+        verified = first.metadata[VERIFIED]  # type: ignore[union-attr]
+        assert (verified["customer_id"], verified["channel"]) == ("C10001", "wechat")
+        assert "customer_sig" not in first.metadata  # type: ignore[union-attr]
+        assert admit("oLinked").customer_id == "C10001"  # type: ignore[union-attr]
+        assert admit("oLinked", "慢一点") == polite("rate_limited", "慢一点")  # 3rd a minute
+        assert admit("oOther", "", lang="zh", photo=True).customer_id is None  # type: ignore[union-attr]
+        assert admit("oOther", "", lang="zh", photo=True) == polite("rate_limited", "你好")
+        assert admit("oThird", "", lang="en", photo=False).text == ""  # type: ignore[union-attr]
+        assert admit("bad sender\n") is None
+    finally:
+        for cache in caches:
+            cache.cache_clear()
+
+
+def test_every_input_check_at_its_edge_says_why() -> None:
+    """The door's checks, each exactly at its limit and one past it, with the reason a
+    client gets back (read by people integrating the shop)."""
+    from bot.channels.checks import check_storable, headers_for
+
+    def refusal(call) -> tuple[int, str]:  # type: ignore[no-untyped-def]
+        with pytest.raises(BadRequest) as refused:
+            call()
+        return refused.value.status, str(refused.value)
+
+    check_storable([[["deep enough"]]], max_depth=3, max_items=10)
+    assert refusal(lambda: check_storable([[[["too deep"]]]], max_depth=3, max_items=10)) \
+        == (400, "the request is nested deeper than 3 levels")
+    check_storable({"a": [1, 2], "b": {"c": 3}}, max_depth=5, max_items=5)  # 2 + 2 + 1 items
+    assert refusal(lambda: check_storable({"a": [1, 2, 3], "b": {"c": 3}}, max_depth=5,
+                                          max_items=5)) \
+        == (400, "the request has more than 5 fields and items")
+    for odd in ({"k\ud800": 1}, {"k": ["v\udc00"]}, "x\ud800"):
+        assert refusal(lambda odd=odd: check_storable(odd, max_depth=5, max_items=5)) \
+            == (400, "the request contains invalid Unicode (a lone surrogate)")
+    check_storable({"n": 1, "f": 1.5, "b": True, "z": None}, max_depth=1, max_items=4)
+    small = ChannelSettings(customer_id_secret=SECRET, channel_secret="k" * 32,
+                            max_body_bytes=20, max_metadata_depth=2, max_metadata_items=3)
+    assert parse_json_object(b'{"a": [1, 2]}', small) == {"a": [1, 2]}
+    assert parse_json_object(b'{"a": "' + b"x" * 11 + b'"}', small) == {"a": "x" * 11}  # 20
+    assert refusal(lambda: parse_json_object(b'{"a": "' + b"x" * 12 + b'"}', small)) \
+        == (413, "request body is larger than 20 bytes")
+    for body in (None, b"", b"{", b"\xff"):
+        assert refusal(lambda body=body: parse_json_object(body, small)) \
+            == (400, "request body is not valid JSON (UTF-8)")
+    assert refusal(lambda: parse_json_object(b"[1]", small)) \
+        == (400, "request body must be a JSON object")
+    assert refusal(lambda: parse_json_object(b'{"a": [[1]]}', small)) \
+        == (400, "the request is nested deeper than 2 levels")
+    deep = ChannelSettings(customer_id_secret=SECRET, channel_secret="k" * 32,
+                           max_body_bytes=10**7)
+    assert refusal(lambda: parse_json_object(b"[" * 100_000 + b"]" * 100_000, deep)) \
+        == (400, "the request is nested too deeply")
+    assert check_id(42, "sender", SETTINGS) == "42"
+    assert refusal(lambda: check_id(True, "sender", SETTINGS))[0] == 400
+    limit = SETTINGS.max_id_chars
+    assert check_id("x" * limit, "sender", SETTINGS) == "x" * limit
+    assert refusal(lambda: check_id("x" * (limit + 1), "sender", SETTINGS)) == (
+        400, f'"sender" must be a non-empty string of at most {limit} characters')
+    assert refusal(lambda: check_id("a\u200bb", "sender", SETTINGS)) == (
+        400, '"sender" must not contain control or invisible characters')
+    assert refusal(lambda: check_id("a\ud800", "user", SETTINGS)) == (
+        400, '"user" contains invalid Unicode (a lone surrogate)')
+    assert headers_for() == {
+        "X-Content-Type-Options": "nosniff", "Cache-Control": "no-store",
+        "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
+        "Referrer-Policy": "no-referrer"}
+    assert headers_for({"Retry-After": "3"})["Retry-After"] == "3"
+    assert Throttled("ip", 2.2).retry_after == 3 and Throttled("ip", 0).retry_after == 1
+    assert str(Throttled("conversation", 5)) == "limit reached (conversation)"

@@ -132,3 +132,70 @@ def test_messenger_is_off_by_default_and_checks_its_settings() -> None:
                 {**good, "MESSENGER_TEST_CDN_ORIGIN": "http://127.0.0.1:9/cdn"}):
         with pytest.raises(SettingsError):
             load_settings(bad)
+
+
+# --- Meta's door, shared by Messenger and WhatsApp: each refusal with its reason ----------
+
+
+def _signed(body: bytes) -> str:
+    return "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+
+
+def test_the_webhook_verification() -> None:
+    from bot.channels.meta import verify_subscription
+
+    ok = {"hub.mode": "subscribe", "hub.verify_token": "verify-me", "hub.challenge": "42"}
+    assert verify_subscription(ok, "verify-me") == (200, "42")
+    assert verify_subscription({**ok, "hub.challenge": "c" * 256}, "verify-me") \
+        == (200, "c" * 256)
+    assert verify_subscription(ok, None) == (404, "this channel is not configured on this "
+                                                  "server")
+    assert verify_subscription(ok, "") [0] == 404
+    for bad in ({**ok, "hub.mode": "unsubscribe"}, {**ok, "hub.verify_token": "verify-mE"},
+                {**ok, "hub.challenge": ""}, {**ok, "hub.challenge": "c" * 257},
+                {k: v for k, v in ok.items() if k != "hub.verify_token"},
+                {k: v for k, v in ok.items() if k != "hub.challenge"}):
+        assert verify_subscription(bad, "verify-me") == (403, "verification refused"), bad
+
+
+def test_a_delivery_is_checked_before_it_is_read() -> None:
+    from bot.channels.checks import BadRequest
+    from bot.channels.meta import read_delivery
+
+    def read(body: bytes, signature: str | None = None, limit: int = 1000,
+             kind: str = "page") -> object:
+        return read_delivery(body, _signed(body) if signature is None else signature,
+                             secret=SECRET, limit=limit, kind=kind)
+
+    def refusal(body: bytes, **options: object) -> tuple[int, str]:
+        with pytest.raises(BadRequest) as refused:
+            read(body, **options)  # type: ignore[arg-type]
+        return refused.value.status, str(refused.value)
+
+    page = b'{"object": "page", "entry": []}'
+    assert read(page, limit=len(page)) == {"object": "page", "entry": []}
+    assert refusal(page, limit=len(page) - 1) == (413, "delivery too large")
+    assert refusal(page, signature="") == (403, "missing or wrong X-Hub-Signature-256")
+    deep = b'{"object": "page", "entry": [' + b"[" * 20 + b"]" * 20 + b"]}"
+    for body in (b"{", b"\xff", deep):
+        assert refusal(body) == (400, "not a delivery (JSON)"), body
+    for body in (b"[]", b'{"object": "user", "entry": []}', b'{"object": "page"}',
+                 b'{"object": "page", "entry": {}}'):
+        assert refusal(body) == (400, "not a page delivery"), body
+    assert refusal(page, kind="whatsapp_business_account") == (
+        400, "not a whatsapp_business_account delivery")
+
+
+def test_texts_are_cut_on_one_line_and_split_where_they_break() -> None:
+    from bot.channels.meta import cut, lang_of, signed_text, split_text
+
+    assert cut("a  b\nc", 10) == "a b c"
+    assert cut("abcdefghij", 10) == "abcdefghij" and cut("abcdefghijk", 10) == "abcdefghi…"
+    assert lang_of("有没有跑鞋") == "zh" and lang_of("12345") == "en"
+    assert signed_text({"text": " hi ", "author": "Ann"}) == "Ann: hi"
+    assert signed_text({"text": "", "author": "Ann"}) == ""
+    # at a line end when it is in the second half, else at a space, else hard
+    assert split_text("aaaa\nbbbbbb", 8) == ["aaaa", "bbbbbb"]
+    assert split_text("aa\nbbbb cc", 8) == ["aa\nbbbb", "cc"]
+    assert split_text("a\nbbbbbbbbbb", 8) == ["a\nbbbbbb", "bbbb"]
+    assert split_text("abcdefgh", 8) == ["abcdefgh"] and split_text("  ", 8) == []
