@@ -103,3 +103,101 @@ def test_only_supervisors_manage_canned_responses(setup) -> None:  # type: ignor
         accounts.delete_canned(item.id, by=ann)
     assert accounts.delete_canned(item.id, by=boss)
     assert item not in accounts.canned()
+
+
+# --- one account never touches another; each limit at its edge (shown by mutation tests) --
+
+
+def test_one_account_s_changes_and_failures_are_its_own(setup) -> None:  # type: ignore[no-untyped-def]
+    accounts, handoffs, clock, _engine = setup
+    accounts.create_user("bob", name="  Bob  ", role="supervisor", password="bob's password",
+                         capacity=50)
+    assert handoffs.agent("bob").capacity == 50 and handoffs.agent("bob").name == "Bob"
+    ann_token, _ = accounts.sign_in("ann", "correct horse 1", address="1.1.1.1")
+    bob_token, _ = accounts.sign_in("bob", "bob's password", address="2.2.2.2")
+    # replacing Ann (a new password, a new name) ends her sessions only
+    replaced = accounts.create_user("ann", name="", role="agent", password="a new password!",
+                                    capacity=1)
+    assert replaced == User("ann", "ann", "agent") and handoffs.agent("ann").capacity == 1
+    assert accounts.session(ann_token) is None
+    assert accounts.session(bob_token) is not None
+    assert accounts.sign_in("bob", "bob's password", address="2.2.2.2") is not None
+    assert accounts.sign_in("ann", "correct horse 1", address="1.1.1.1") is None
+    clock.now += 16 * 60
+    assert accounts.sign_in("ann", "a new password!", address="1.1.1.1") is not None
+    # failures count per account: Bob's lock is not Ann's
+    for _ in range(3):
+        assert accounts.sign_in("bob", "wrong", address=f"9.9.9.{_}") is None
+    assert accounts.sign_in("bob", "bob's password", address="3.3.3.3") is None  # locked
+    assert accounts.sign_in("ann", "a new password!", address="3.3.3.3") is not None
+    # a good sign-in clears that account's failures, not the address's
+    clock.now += 16 * 60
+    assert accounts.sign_in("bob", "wrong", address="4.4.4.4") is None
+    assert accounts.sign_in("bob", "bob's password", address="4.4.4.4") is not None
+    assert accounts.sign_in("bob", "wrong", address="5.5.5.5") is None
+    assert accounts.sign_in("bob", "wrong", address="5.5.5.5") is None
+    assert accounts.sign_in("bob", "bob's password", address="6.6.6.6") is not None  # 2 < 3
+    assert [u.id for u in accounts.users()] == ["ann", "bob"]
+
+
+def test_an_address_is_locked_after_four_times_the_account_limit(setup) -> None:  # type: ignore[no-untyped-def]
+    accounts, _handoffs, clock, _engine = setup
+    for n in range(11):  # 11 failures from one address, over several account names
+        assert accounts.sign_in(f"guess{n % 4}", "wrong", address="7.7.7.7") is None
+    assert accounts.sign_in("ann", "correct horse 1", address="7.7.7.7") is not None  # 11 < 12
+    assert accounts.sign_in("nobody", "wrong", address="7.7.7.7") is None  # the 12th
+    assert accounts.sign_in("ann", "correct horse 1", address="7.7.7.7") is None
+    assert accounts.sign_in("ann", "correct horse 1", address="8.8.8.8") is not None
+    clock.now += 15 * 60 - 1  # failures count for 15 minutes ...
+    assert accounts.sign_in("ann", "correct horse 1", address="7.7.7.7") is None
+    clock.now += 1  # ... and no longer
+    assert accounts.sign_in("ann", "correct horse 1", address="7.7.7.7") is not None
+
+
+def test_account_rules_at_their_edges(setup) -> None:  # type: ignore[no-untyped-def]
+    accounts, _handoffs, _clock, _engine = setup
+    accounts.create_user("x" * 64, name="n" * 200, role="agent", password="p" * 10)
+    assert accounts.sign_in("X" * 64 + "ignored", "p" * 10, address="1.1.1.1") is not None
+    assert [u.name for u in accounts.users() if u.id == "x" * 64] == ["n" * 128]
+    cases = [(("x" * 65, "agent", "p" * 10, 3), "a user id is 1-64 of a-z, 0-9, '.', '_' and '-'"),
+             (("", "agent", "p" * 10, 3), "a user id is 1-64 of a-z, 0-9, '.', '_' and '-'"),
+             (("a b", "agent", "p" * 10, 3), "a user id is 1-64 of a-z, 0-9, '.', '_' and '-'"),
+             (("ok", "admin", "p" * 10, 3), "role must be one of agent, supervisor"),
+             (("ok", "agent", "p" * 9, 3), "a password needs at least 10 characters"),
+             (("ok", "agent", "p" * 10, 0), "capacity must be 1-50 conversations"),
+             (("ok", "agent", "p" * 10, 51), "capacity must be 1-50 conversations")]
+    for (user_id, role, password, capacity), message in cases:
+        with pytest.raises(AccountError) as refused:
+            accounts.create_user(user_id, name="x", role=role, password=password,
+                                 capacity=capacity)
+        assert str(refused.value) == message
+    accounts.create_user("one", name="One", role="agent", password="p" * 10, capacity=1)
+    assert accounts.session("t" * 129) is None and accounts.session("") is None
+    assert accounts.session(None) is None
+
+
+def test_canned_responses_at_their_edges(setup) -> None:  # type: ignore[no-untyped-def]
+    accounts, _handoffs, _clock, _engine = setup
+    boss = User("sue", "Sue", "supervisor")
+    before = accounts.canned()
+    assert before == sorted(before, key=lambda c: (c.language, c.title))
+    assert {c.language for c in before} == {"en", "zh"}
+    kept = accounts.add_canned(language="zh", title="  " + "标" * 80 + " ", text="字" * 2000,
+                               by=boss)
+    assert (kept.title, kept.text) == ("标" * 80, "字" * 2000) and kept in accounts.canned()
+    message = ("a canned response needs a language (en/zh), a title (at most 80 characters) "
+               "and a text (at most 2,000)")
+    for language, title, text in (("fr", "t", "x"), ("en", "", "x"), ("en", "t", " "),
+                                  ("en", "t" * 81, "x"), ("en", "t", "x" * 2001)):
+        with pytest.raises(AccountError) as refused:
+            accounts.add_canned(language=language, title=title, text=text, by=boss)
+        assert str(refused.value) == message
+    for call in (lambda: accounts.add_canned(language="en", title="t", text="x",
+                                             by=User("ann", "Ann", "agent")),
+                 lambda: accounts.delete_canned(kept.id, by=User("ann", "Ann", "agent"))):
+        with pytest.raises(AccountError) as refused:
+            call()
+        assert str(refused.value) == "only supervisors manage canned responses"
+    assert accounts.delete_canned(kept.id, by=boss) and not accounts.delete_canned(kept.id,
+                                                                                  by=boss)
+    assert accounts.canned() == before
