@@ -214,29 +214,6 @@ def test_wechat_is_off_by_default_and_checks_its_settings() -> None:
 # --- the shared access_token ----------------------------------------------------------------
 
 
-def test_one_token_for_every_process_refreshed_once_under_concurrency(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'channels.db'}"
-    fetched: list[str] = []
-
-    async def fetch() -> tuple[str, float]:
-        await asyncio.sleep(0.05)
-        fetched.append(f"token-{len(fetched)}")
-        return fetched[-1], 7200.0
-
-    async def scenario() -> None:
-        first, second = (TokenStore(url, app_id="wx1", fetch=fetch) for _ in range(2))
-        tokens = await asyncio.gather(*(store.get() for store in (first, second) * 10))
-        assert set(tokens) == {"token-0"} and len(fetched) == 1  # two "processes", one fetch
-        await asyncio.gather(*(s.invalidate("token-0") for s in (first, second)))
-        tokens = await asyncio.gather(*(store.get() for store in (first, second) * 10))
-        assert set(tokens) == {"token-1"} and len(fetched) == 2
-        await first.invalidate("token-0")  # a late failure with the old token changes nothing
-        assert await second.get() == "token-1" and len(fetched) == 2
-        assert first.refreshed_count() == 2
-
-    asyncio.run(scenario())
-
-
 def test_a_token_is_refreshed_before_it_expires(tmp_path: Path) -> None:
     now = [1000.0]
     fetched: list[float] = []
