@@ -70,7 +70,7 @@ TARGETS = (
 KILLED = ("killed", "timeout", "caught by type check")
 # every mutant's outcome, and the diff of those not killed, in one process (mutmut's own
 # functions, as its `results` and `show` commands use them)
-_COLLECT = """
+_COLLECT = f"""
 import json
 from mutmut.__main__ import (SourceFileMutationData, get_diff_for_mutant,
                              status_by_exit_code, walk_mutatable_files)
@@ -79,9 +79,8 @@ for path in walk_mutatable_files():
     data.load()
     for name, code in data.exit_code_by_key.items():
         status = status_by_exit_code[code]
-        killed = status in ("killed", "timeout", "caught by type check")
-        diff = "" if killed else get_diff_for_mutant(name, path=data.path)
-        print(json.dumps({"name": name, "status": status, "diff": diff}))
+        diff = "" if status in {KILLED!r} else get_diff_for_mutant(name, path=data.path)
+        print(json.dumps({{"name": name, "status": status, "diff": diff}}))
 """
 _PRAGMA = re.compile(r"#\s*pragma:\s*no mutate\b(?P<reason>.*)$")
 
@@ -125,12 +124,17 @@ def _changed_lines(diff: str) -> tuple[str, str]:
     return side("-"), side("+")
 
 
-def _explained(module: str, diff: str) -> str | None:
-    """Why this surviving change is equivalent, from :data:`EQUIVALENTS`; else None."""
+def _equivalents() -> list[dict[str, str]]:
+    """The entries of :data:`EQUIVALENTS` (read once per run)."""
     import yaml
 
-    entries = yaml.safe_load(EQUIVALENTS.read_text(encoding="utf-8")) or [] \
-        if EQUIVALENTS.exists() else []
+    if not EQUIVALENTS.exists():
+        return []
+    return yaml.safe_load(EQUIVALENTS.read_text(encoding="utf-8")) or []
+
+
+def _explained(entries: list[dict[str, str]], module: str, diff: str) -> str | None:
+    """Why this surviving change is equivalent, from ``entries``; else None."""
     before, after = _changed_lines(diff)
     for entry in entries:
         if entry["module"] == module and entry["from"].strip() == before and \
@@ -172,21 +176,14 @@ def _workdir(env: str, targets: list[Target]) -> Path:
     return work
 
 
-def _mutmut(env: str, work: Path, *args: str, show: bool = False) -> str:
-    command = [str(VENVS[env] / "bin" / "mutmut"), *args]
-    if show:  # its own progress line: mutants done, killed, survived
-        subprocess.run(command, cwd=work, check=True)
-        return ""
-    return subprocess.run(command, cwd=work, check=True, capture_output=True,
-                          text=True).stdout
-
-
 def run_env(env: str, targets: list[Target]) -> list[Figures]:
     """mutmut over ``targets`` in ``env``; their figures."""
     work = _workdir(env, targets)
     print(f">> {env}: {', '.join(t.module for t in targets)}", flush=True)
-    _mutmut(env, work, "run", show=True)
+    # mutmut's own progress line: mutants done, killed, survived
+    subprocess.run([str(VENVS[env] / "bin" / "mutmut"), "run"], cwd=work, check=True)
     figures = {t.module: Figures(t) for t in targets}
+    equivalents = _equivalents()
     collected = subprocess.run([str(VENVS[env] / "bin" / "python"), "-c", _COLLECT], cwd=work,
                                check=True, capture_output=True, text=True).stdout
     for line in collected.splitlines():
@@ -197,7 +194,7 @@ def run_env(env: str, targets: list[Target]) -> list[Figures]:
         figures[module].statuses[mutant["status"]] += 1
         if mutant["status"] not in KILLED:
             diff = mutant["diff"].strip()
-            why = _explained(module, diff)
+            why = _explained(equivalents, module, diff)
             if why:
                 figures[module].explained.append((mutant["name"], diff, why))
             else:
