@@ -38,6 +38,19 @@ class Throttled(Exception):
         self.retry_after = max(1, int(retry_after + 0.999))
 
 
+async def read_at_most(content: Any, limit: int) -> bytes:
+    """A body as it arrives, piece by piece, until its end or until it is longer than
+    ``limit`` (then ``limit + 1`` bytes: enough to tell). One ``read(n)`` returns only
+    what has arrived so far, which over a real network is a part of a photo."""
+    data = bytearray()
+    while len(data) <= limit:
+        piece = await content.read(limit + 1 - len(data))
+        if not piece:
+            break
+        data += piece
+    return bytes(data)
+
+
 def _storable_text(value: str, where: str) -> None:
     try:
         value.encode("utf-8")

@@ -28,20 +28,23 @@ import socket
 from typing import Any, Awaitable, Callable, Dict, Sequence
 from urllib.parse import urlsplit
 
+from bot.channels.checks import read_at_most
+
 logger = logging.getLogger(__name__)
 
 RATE_LIMITED = (4, 17, 32, 613, 80007, 130429, 131056)
 OUTSIDE_WINDOW_SUBCODES = (2018278, 2018108, 2018109)  # Messenger: 24 h / 7 days passed
 OUTSIDE_WINDOW_CODES = (131047,)  # WhatsApp: more than 24 hours since the customer wrote
 PAGE_INBOX_APP_ID = "263902037430900"
+ANSWER_BYTES = 256 * 1024  # more is not a Graph API answer: cut short, read as {}
 
 
 class GraphError(Exception):
     """A Graph API call failed (``code``/``subcode`` from Meta's error object, or the
     HTTP status for an answer without one)."""
 
-    def __init__(self, code: int, message: str, *, subcode: int | None = None,
-                 status: int = 400) -> None:
+    def __init__(self, code: int, message: str, *, status: int,
+                 subcode: int | None = None) -> None:
         super().__init__(f"Graph API error {code}"
                          f"{f'/{subcode}' if subcode else ''}: {message}")
         self.code = code
@@ -74,7 +77,7 @@ class GraphApi:
             ``access_token`` parameter (Messenger).
     """
 
-    def __init__(self, *, base: str, version: str, page_token: str, timeout: float = 10.0,
+    def __init__(self, *, base: str, version: str, page_token: str, timeout: float,
                  attempts: int = 4, backoff: float = 0.25, bearer: bool = False) -> None:
         self.base = f"{base.rstrip('/')}/{version}"
         self._token = page_token
@@ -126,8 +129,8 @@ class GraphApi:
                         params=params, headers=headers, allow_redirects=False,
                         data=None if body is None else
                         json.dumps(body, ensure_ascii=False).encode()) as reply:
-                    data = await reply.content.read(256 * 1024)
-                    answer = _json(data)
+                    data = await read_at_most(reply.content, ANSWER_BYTES)
+                    answer = _json(data)  # cut short: not JSON, read as {}
                     error = answer.get("error") if isinstance(answer.get("error"), dict) \
                         else None
                     if reply.status < 300 and error is None:
@@ -152,7 +155,7 @@ class GraphApi:
                         self.attempts)
             await asyncio.sleep(delay)
             delay *= 3
-        raise AssertionError("unreachable")  # pragma: no cover
+        raise AssertionError("unreachable")  # pragma: no mutate - the last try returns or raises
 
     async def send(self, psid: str, message: Dict[str, Any], *, tag: str | None = None
                    ) -> Dict[str, Any]:
@@ -215,7 +218,8 @@ async def fetch_attachment(url: str, *, hosts: Sequence[str], limit: int, timeou
     """A customer's attachment from Meta's CDN (see the module docstring).
 
     ``test_origin`` (``MESSENGER_TEST_CDN_ORIGIN``, tests only) is one
-    ``scheme://host:port`` allowed as it is, for the tests' fake CDN. ``headers``:
+    ``scheme://host:port`` (as the settings give it: no final slash) allowed as it is,
+    for the tests' fake CDN. ``headers``:
     sent with the download (WhatsApp's media URLs need the access token).
 
     Raises:
@@ -225,31 +229,32 @@ async def fetch_attachment(url: str, *, hosts: Sequence[str], limit: int, timeou
 
     parts = urlsplit(url)
     origin = f"{parts.scheme}://{parts.netloc}"
-    if test_origin and origin == test_origin.rstrip("/"):
+    if test_origin and origin == test_origin:
         target, pinned = url, None
     else:
-        if parts.scheme != "https" or not parts.hostname:
+        host = parts.hostname
+        if parts.scheme != "https" or not host:
             raise AttachmentRefused("only https URLs are fetched")
         if parts.username or parts.password:
             raise AttachmentRefused("URLs with credentials are refused")
-        if not allowed_host(parts.hostname, hosts):
-            raise AttachmentRefused(f"{parts.hostname} is not one of Meta's CDN hosts")
+        if not allowed_host(host, hosts):
+            raise AttachmentRefused(f"{host} is not one of Meta's CDN hosts")
         try:
-            literal = ipaddress.ip_address(parts.hostname)
+            literal = ipaddress.ip_address(host)
         except ValueError:
             literal = None
         if literal is not None:
             raise AttachmentRefused("an address, not a CDN host name")
         try:
-            addresses = await resolve(parts.hostname, parts.port or 443)
+            addresses = await resolve(host, parts.port or 443)
         except OSError:
-            raise AttachmentRefused(f"{parts.hostname} does not resolve") from None
+            raise AttachmentRefused(f"{host} does not resolve") from None
         if not addresses or not all(_public(a) for a in addresses):
-            raise AttachmentRefused(f"{parts.hostname} resolves to a private address")
+            raise AttachmentRefused(f"{host} resolves to a private address")
         target, pinned = url, addresses[0]
     connector = None
     if pinned is not None:  # connect to the checked address, not a second lookup's
-        connector = aiohttp.TCPConnector(resolver=_Pinned(parts.hostname or "", pinned))
+        connector = aiohttp.TCPConnector(resolver=_Pinned(host, pinned))
     try:
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout),
                                          connector=connector) as http, \
@@ -258,7 +263,7 @@ async def fetch_attachment(url: str, *, hosts: Sequence[str], limit: int, timeou
                 raise AttachmentRefused(f"the CDN answered {reply.status}"
                                         + (" (redirects are not followed)"
                                            if 300 <= reply.status < 400 else ""))
-            data = await reply.content.read(limit + 1)
+            data = await read_at_most(reply.content, limit)
     except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
         raise AttachmentRefused(f"download failed ({type(exc).__name__})") from None
     if len(data) > limit:

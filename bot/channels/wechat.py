@@ -62,7 +62,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.channels.checks import BadRequest
+from bot.channels.checks import BadRequest, read_at_most
 from bot.channels.pipeline import (
     MESSAGE,
     NOTHING,
@@ -507,7 +507,7 @@ async def _fetch_image(url: str, *, limit: int, timeout: float) -> bytes:
                 http.get(url, allow_redirects=False) as reply:
             if reply.status != 200:
                 raise OSError(f"HTTP {reply.status}")
-            data = await reply.content.read(limit + 1)
+            data = await read_at_most(reply.content, limit)
     except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
         raise OSError(type(exc).__name__) from None
     if len(data) > limit:

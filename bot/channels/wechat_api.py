@@ -25,6 +25,8 @@ from typing import Any, Awaitable, Callable, Dict
 
 import sqlalchemy as sa
 
+from bot.channels.checks import read_at_most
+
 logger = logging.getLogger(__name__)
 
 TOKEN_INVALID = (40001, 40014, 42001)   # invalid credential, invalid token, expired
@@ -227,7 +229,7 @@ class WeChatApi:
                                                 data=form if form is not None else body,
                                                 headers=headers,
                                                 allow_redirects=False) as reply:
-                    data = await reply.content.read(limit + 1)
+                    data = await read_at_most(reply.content, limit)
                     if len(data) > limit:
                         raise WeChatApiError(413, f"answer larger than {limit} bytes")
                     if reply.status >= 500 or reply.status == 429:

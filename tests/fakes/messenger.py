@@ -26,7 +26,9 @@ in the channel shows up as a refusal here):
   ``messaging_type`` is required, one of ``RESPONSE``, ``UPDATE``, ``MESSAGE_TAG``
   (``tag`` required with the last); ``text`` at most 2,000 characters; a
   message holds ``text`` or an ``attachment``; ``sender_action`` goes alone,
-  without ``message``.
+  without ``message``; the body is JSON with ``Content-Type: application/json``
+  (the reference's examples): any other body is read as form fields, so a JSON
+  one's ``recipient`` is missing. ``GET /me`` with a Page token is the Page.
 - Quick replies (.../reference/buttons/quick-replies): at most 13; a ``text``
   quick reply needs a ``title`` of at most 20 characters and a ``payload`` of at
   most 1,000 characters.
@@ -136,7 +138,8 @@ class FakeMessenger(MetaWebhookFake):
 
     def answer(self, request: Request) -> tuple[int, bytes, str, dict[str, str]]:
         """The Graph API's (or the CDN's) answer to one call."""
-        return self._api(request.method, request.path, request.query, request.body)
+        return self._api(request.method, request.path, request.query, request.body,
+                         content_type=request.headers.get("Content-Type"))
 
     def _error(self, status: int, code: int, message: str, *, subcode: int | None = None,
                kind: str = "OAuthException") -> tuple[int, bytes, str, dict[str, str]]:
@@ -148,8 +151,8 @@ class FakeMessenger(MetaWebhookFake):
             self.errors.append(error)
         return status, json.dumps({"error": error}).encode(), "application/json", {}
 
-    def _api(self, method: str, path: str, query: dict[str, str], body: bytes
-             ) -> tuple[int, bytes, str, dict[str, str]]:
+    def _api(self, method: str, path: str, query: dict[str, str], body: bytes, *,
+             content_type: str | None = None) -> tuple[int, bytes, str, dict[str, str]]:
         if delay := self.delays.get(path):
             self._arrived(path, body)
             time.sleep(delay)
@@ -169,6 +172,15 @@ class FakeMessenger(MetaWebhookFake):
         if query.get("access_token") != self.page_token:
             return self._error(400, 190, "Invalid OAuth access token - Cannot parse access "
                                          "token")
+        if method == "GET":
+            if path == f"/{VERSION}/me":  # a Page token's /me is the Page
+                return 200, json.dumps({"id": PAGE_ID, "name": "Demo Shop"}).encode(), \
+                    "application/json", {}
+            return self._error(400, 100, f"(#100) Unknown path {path}")
+        if (content_type or "").split(";")[0].strip().lower() != "application/json":
+            # the Graph API reads any other body as form fields: a JSON body's fields
+            # are then missing
+            return self._error(400, 100, "(#100) The parameter recipient is required")
         try:
             message = json.loads(body)
         except ValueError:
