@@ -46,10 +46,12 @@ def check_request(config: WeChatSettings, args: Any, *, now: float | None = None
     Raises:
         BadRequest: 403 for a wrong or missing signature or a stale timestamp.
     """
+    if not config.token:  # nothing to check against: never "signed with an empty key"
+        raise BadRequest("WeChat is not configured on this server", 404)
     timestamp, nonce = args.get("timestamp", ""), args.get("nonce", "")
     if not (timestamp.isdigit() and len(timestamp) <= 12 and 0 < len(nonce) <= 64):
         raise BadRequest("timestamp and nonce are required", 403)
-    if not _same(sign(config.token or "", timestamp, nonce), args.get("signature")):
+    if not _same(sign(config.token, timestamp, nonce), args.get("signature")):
         raise BadRequest("signature does not match", 403)
     if abs((now or time.time()) - int(timestamp)) > config.max_skew:
         raise BadRequest("timestamp is too old or in the future (a replay?)", 403)
@@ -101,8 +103,11 @@ class Envelope:
     """Safe mode: decrypts requests and encrypts replies (wechatpy's ``PrpCrypto``)."""
 
     def __init__(self, config: WeChatSettings) -> None:
+        if not (config.token and config.aes_key):
+            raise ValueError("safe mode needs the Token and the EncodingAESKey")
         self.config = config
-        self.key = base64.b64decode((config.aes_key or "") + "=")
+        self.token = config.token
+        self.key = base64.b64decode(config.aes_key + "=")
 
     def open(self, outer: Dict[str, str], args: Any, *, limit: int) -> Dict[str, str]:
         """The decrypted message of an ``encrypt_type=aes`` request.
@@ -114,10 +119,10 @@ class Envelope:
         from wechatpy.crypto import PrpCrypto
         from wechatpy.exceptions import InvalidAppIdException
 
-        encrypted = outer.get("Encrypt", "")
+        encrypted = outer.get("Encrypt")
         if not encrypted:
             raise BadRequest("encrypt_type=aes but no <Encrypt>")
-        expected = sign(self.config.token or "", args.get("timestamp", ""),
+        expected = sign(self.token, args.get("timestamp", ""),
                         args.get("nonce", ""), encrypted)
         if not _same(expected, args.get("msg_signature")):
             raise BadRequest("msg_signature does not match", 403)
@@ -135,7 +140,7 @@ class Envelope:
 
         timestamp = timestamp or str(int(time.time()))
         encrypted = PrpCrypto(self.key).encrypt(xml, self.config.app_id).decode()
-        signature = sign(self.config.token or "", timestamp, nonce, encrypted)
+        signature = sign(self.token, timestamp, nonce, encrypted)
         return (f"<xml><Encrypt>{cdata(encrypted)}</Encrypt>"
                 f"<MsgSignature>{cdata(signature)}</MsgSignature>"
                 f"<TimeStamp>{timestamp}</TimeStamp><Nonce>{cdata(nonce)}</Nonce></xml>")

@@ -9,9 +9,12 @@ servers.
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import io
 import json
 import logging
+from types import SimpleNamespace
 
 import pytest
 from PIL import Image
@@ -262,7 +265,8 @@ def test_settings_are_checked() -> None:
 
 
 def test_a_platform_message_through_the_shared_gate(monkeypatch: pytest.MonkeyPatch,
-                                                    tmp_path) -> None:  # type: ignore[no-untyped-def]
+                                                    tmp_path,  # type: ignore[no-untyped-def]
+                                                    caplog: pytest.LogCaptureFixture) -> None:
     """WeChat's and Messenger's door (gate.admit_platform): the linked customer comes from
     the shop's links, never from the message; the limits per conversation, per customer
     and on photos answer politely in the customer's language; a malformed user is
@@ -273,7 +277,7 @@ def test_a_platform_message_through_the_shared_gate(monkeypatch: pytest.MonkeyPa
 
     for key, value in {"SHOP_DATA_DIR": str(tmp_path), "LIMIT_MESSAGES_PER_SENDER": "2",
                        "LIMIT_MESSAGES_PER_CUSTOMER": "3", "LIMIT_UPLOADS_PER_SENDER": "1",
-                       "CUSTOMER_ID_SECRET": SECRET}.items():
+                       "LIMIT_UPLOADS_PER_IP": "1", "CUSTOMER_ID_SECRET": SECRET}.items():
         monkeypatch.setenv(key, value)
     caches = (process_settings, gate_module.shared_gate, links.shared_links,
               media.shared_media)
@@ -283,9 +287,10 @@ def test_a_platform_message_through_the_shared_gate(monkeypatch: pytest.MonkeyPa
         links.shared_links().link("wechat", "oLinked", "C10001")
 
         def admit(user: str, text: str = "hi", *, photo: bool = False, lang: str = "en",
-                  metadata: dict[str, object] | None = None) -> object:
+                  metadata: dict[str, object] | None = None, channel: str = "wechat"
+                  ) -> object:
             return asyncio.run(gate_module.admit_platform(
-                channel="wechat", user=user, text=text, said=text, lang=lang,
+                channel=channel, user=user, text=text, said=text, lang=lang,
                 metadata=dict(metadata or {}), photo=photo))
 
         first = admit("oLinked", metadata={"customer_id": "C99999", "customer_sig": "x"})
@@ -298,7 +303,20 @@ def test_a_platform_message_through_the_shared_gate(monkeypatch: pytest.MonkeyPa
         assert admit("oOther", "", lang="zh", photo=True).customer_id is None  # type: ignore[union-attr]
         assert admit("oOther", "", lang="zh", photo=True) == polite("rate_limited", "你好")
         assert admit("oThird", "", lang="en", photo=False).text == ""  # type: ignore[union-attr]
-        assert admit("bad sender\n") is None
+        # the photo quota is each conversation's (every platform photo comes from the
+        # platform's servers, so not per address): another user, or the same id on
+        # another platform, has its own
+        assert admit("oFourth", "", photo=True).customer_id is None  # type: ignore[union-attr]
+        assert admit("oOther", "", photo=True, channel="messenger").text == ""  # type: ignore[union-attr]
+        assert admit("oFourth", "", lang="en", photo=True) == polite("rate_limited", "hi")
+        # what the channel says about the message reaches Rasa
+        tapped = admit("oFifth", "Red shoes", metadata={"tapped": "Red shoes"})
+        assert tapped.metadata["tapped"] == "Red shoes"  # type: ignore[union-attr]
+        with caplog.at_level(logging.INFO, logger="bot.channels.gate"):
+            assert admit("bad sender\n") is None
+        assert [r.getMessage() for r in caplog.records] == [
+            'wechat message refused: "sender" must not contain control or invisible '
+            'characters']
     finally:
         for cache in caches:
             cache.cache_clear()
@@ -359,3 +377,111 @@ def test_every_input_check_at_its_edge_says_why() -> None:
     assert headers_for({"Retry-After": "3"})["Retry-After"] == "3"
     assert Throttled("ip", 2.2).retry_after == 3 and Throttled("ip", 0).retry_after == 1
     assert str(Throttled("conversation", 5)) == "limit reached (conversation)"
+
+
+# --- the gate, at its edges ---------------------------------------------------------------
+
+
+def test_the_gate_says_what_is_wrong_and_keeps_what_is_right() -> None:
+    g, _ = gate()
+    with pytest.raises(BadRequest, match='^"sender" must be a non-empty string of at most '):
+        admit(g, sender="")
+    with pytest.raises(BadRequest, match='^"message" must be a string$'):
+        g.admit(sender="s", text=5, metadata=None, address="10.0.0.1", channel="rest")
+    with pytest.raises(BadRequest, match='^"metadata" must be a JSON object$'):
+        admit(g, metadata=["page"])
+    too_deep: dict[str, object] = {}
+    node = too_deep
+    for _ in range(SETTINGS.max_metadata_depth):
+        node["x"] = {}
+        node = node["x"]  # type: ignore[assignment]
+    with pytest.raises(BadRequest, match="^the request is nested deeper than"):
+        admit(g, metadata=too_deep)
+    message = admit(g, sender="conv-7", text="a" * 1500)
+    assert message.sender == "conv-7"
+    assert message.text == "a" * SETTINGS.max_message_chars
+
+
+def test_what_the_customer_tapped_is_said_by_platforms_only() -> None:
+    """``tapped`` (the title of the button a customer tapped) is written by a platform's
+    channel; a web client that sends it is not believed."""
+    g, _ = gate()
+    web = admit(g, metadata={"tapped": "Gift card $500", "page": "/cart"})
+    assert "tapped" not in web.metadata and web.metadata["page"] == "/cart"
+    platform = g.admit(sender="oUser", text="Red shoes", metadata={"tapped": "Red shoes"},
+                       address=None, channel="wechat", platform=True, customer_id="C1")
+    assert platform.metadata["tapped"] == "Red shoes" and platform.customer_id == "C1"
+
+
+def test_a_client_is_known_by_a_keyed_pseudonym_only() -> None:
+    g, _ = gate()
+
+    def pseudonym(address: str) -> str:
+        return hmac.new(SETTINGS.channel_secret.encode(), address.encode(),
+                        hashlib.sha256).hexdigest()[:16]
+
+    assert g.client("203.0.113.5") == pseudonym("203.0.113.5")
+    assert g.client(None) == g.client("") == pseudonym("-")  # no address: one pseudonym
+
+
+def test_each_limit_s_minute_is_sixty_seconds() -> None:
+    g, clock = gate()
+    for n in range(5):
+        admit(g, sender=f"s{n}", address="10.0.0.9")
+    with pytest.raises(Throttled) as per_ip:
+        admit(g, sender="s5", address="10.0.0.9")
+    assert (per_ip.value.scope, per_ip.value.retry_after) == ("ip", 60)
+    clock.now += 60  # the first five are a minute old: they no longer count
+    admit(g, sender="s6", address="10.0.0.9")
+    for n in range(4):
+        admit(g, sender=f"k{n}", address=f"10.2.0.{n}",
+              metadata=signed_metadata(SECRET, "C8", f"k{n}"))
+    clock.now += 59
+    with pytest.raises(Throttled) as per_customer:
+        admit(g, sender="k5", address="10.2.0.5", metadata=signed_metadata(SECRET, "C8", "k5"))
+    assert (per_customer.value.scope, per_customer.value.retry_after) == ("customer", 1)
+    clock.now += 1
+    admit(g, sender="k6", address="10.2.0.6", metadata=signed_metadata(SECRET, "C8", "k6"))
+
+
+def test_the_limiter_keeps_as_many_keys_as_it_is_told() -> None:
+    clock = Clock()
+    limiter = RateLimiter(max_keys=2, clock=clock)
+    limiter.hit("a", limit=1, window=60)
+    limiter.hit("b", limit=1, window=60)
+    with pytest.raises(Throttled):  # both remembered
+        limiter.hit("a", limit=1, window=60)
+    flood = RateLimiter(clock=clock)  # 100,000 keys by default
+    for n in range(100_000):
+        flood.hit(f"k{n}", limit=1, window=60)
+    with pytest.raises(Throttled):
+        flood.hit("k0", limit=1, window=60)  # the oldest is still there ...
+    flood.hit("k100000", limit=1, window=60)
+    flood.hit("k1", limit=1, window=60)  # ... until one more pushes out the least recent
+
+
+def test_a_polite_answer_in_english_when_the_language_is_unknown() -> None:
+    assert polite("rate_limited", "") == polite("rate_limited", "hello")
+    assert polite("rate_limited", "👍👍") == polite("rate_limited", "hello")
+
+
+def test_client_addresses_as_sanic_reports_them() -> None:
+    from bot.channels.checks import client_address
+
+    def request(remote_addr: str, ip: str) -> object:
+        return SimpleNamespace(remote_addr=remote_addr, ip=ip)
+
+    assert client_address(request("198.51.100.7", "10.0.0.2")) == "198.51.100.7"  # via proxy
+    assert client_address(request("", "10.0.0.2")) == "10.0.0.2"
+    assert client_address(request("", "")) == ""
+
+
+def test_every_part_of_a_body_is_checked_whatever_comes_first() -> None:
+    from bot.channels.checks import check_storable
+
+    # a string is checked and the rest of the body still is: the last key is read first
+    with pytest.raises(BadRequest, match="nested deeper"):
+        check_storable({"deep": [[[[1]]]], "s": "x"}, max_depth=3, max_items=100)
+    with pytest.raises(BadRequest,
+                       match=r"^the request contains invalid Unicode \(a lone surrogate\)$"):
+        check_storable({"bad": "x\ud800", "s": "x"}, max_depth=3, max_items=100)

@@ -7,6 +7,9 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import json
+import re
+import socket
 
 import pytest
 
@@ -85,17 +88,27 @@ def test_the_cdn_hosts_are_matched_as_domains() -> None:
         assert not allowed_host(host, hosts)
 
 
+PRIVATE = "scontent.fbcdn.net resolves to a private address"
+
+
 @pytest.mark.parametrize("url,addresses,hosts,refusal", [
-    ("https://scontent.fbcdn.net/a.jpg", ["127.0.0.1"], (), "private address"),
-    ("https://scontent.fbcdn.net/a.jpg", ["93.184.216.34", "10.1.2.3"], (), "private address"),
-    ("https://scontent.fbcdn.net/a.jpg", ["fe80::1"], (), "private address"),
-    ("https://scontent.fbcdn.net/a.jpg", ["169.254.169.254"], (), "private address"),
-    ("https://scontent.fbcdn.net/a.jpg", [], (), "private address"),
-    ("http://scontent.fbcdn.net/a.jpg", ["93.184.216.34"], (), "only https"),
-    ("https://user:pw@scontent.fbcdn.net/a.jpg", ["93.184.216.34"], (), "credentials"),
-    ("https://other.example/a.jpg", ["93.184.216.34"], (), "not one of Meta's CDN hosts"),
+    ("https://scontent.fbcdn.net/a.jpg", ["127.0.0.1"], (), PRIVATE),
+    ("https://scontent.fbcdn.net/a.jpg", ["93.184.216.34", "10.1.2.3"], (), PRIVATE),
+    ("https://scontent.fbcdn.net/a.jpg", ["fe80::1"], (), PRIVATE),
+    ("https://scontent.fbcdn.net/a.jpg", ["169.254.169.254"], (), PRIVATE),
+    ("https://scontent.fbcdn.net/a.jpg", ["224.0.0.251"], (), PRIVATE),   # multicast
+    ("https://scontent.fbcdn.net/a.jpg", ["4000::1"], (), PRIVATE),       # reserved
+    ("https://scontent.fbcdn.net/a.jpg", [], (), PRIVATE),
+    ("http://scontent.fbcdn.net/a.jpg", ["93.184.216.34"], (), "only https URLs are fetched"),
+    ("https://user:pw@scontent.fbcdn.net/a.jpg", ["93.184.216.34"], (),
+     "URLs with credentials are refused"),
+    ("https://user@scontent.fbcdn.net/a.jpg", ["93.184.216.34"], (),
+     "URLs with credentials are refused"),
+    ("https://other.example/a.jpg", ["93.184.216.34"], (),
+     "other.example is not one of Meta's CDN hosts"),
     # an address the allow-list would let through is still no host name
-    ("https://93.184.216.34/a.jpg", ["93.184.216.34"], ("93.184.216.34",), "an address"),
+    ("https://93.184.216.34/a.jpg", ["93.184.216.34"], ("93.184.216.34",),
+     "an address, not a CDN host name"),
 ])
 def test_attachments_are_fetched_from_public_cdn_addresses_only(
         url: str, addresses: list[str], hosts: tuple[str, ...], refusal: str) -> None:
@@ -104,9 +117,70 @@ def test_attachments_are_fetched_from_public_cdn_addresses_only(
     async def resolve(host: str, port: int) -> list[str]:
         return addresses
 
-    with pytest.raises(AttachmentRefused, match=refusal):
+    with pytest.raises(AttachmentRefused, match=f"^{re.escape(refusal)}$"):
         asyncio.run(fetch_attachment(url, hosts=("fbcdn.net", *hosts), limit=1000, timeout=2,
                                      resolve=resolve))
+
+
+def test_the_host_and_port_of_the_url_are_the_ones_resolved() -> None:
+    asked: list[tuple[str, int]] = []
+
+    async def resolve(host: str, port: int) -> list[str]:
+        asked.append((host, port))
+        return ["10.0.0.1"]
+
+    for url in ("https://scontent.fbcdn.net/a.jpg", "https://scontent.fbcdn.net:8443/a.jpg"):
+        with pytest.raises(AttachmentRefused, match=f"^{PRIVATE}$"):
+            asyncio.run(fetch_attachment(url, hosts=("fbcdn.net",), limit=10, timeout=1,
+                                         resolve=resolve))
+    assert asked == [("scontent.fbcdn.net", 443), ("scontent.fbcdn.net", 8443)]
+
+
+def test_the_system_resolver_is_asked_by_default() -> None:
+    """Without a resolver given, the host is looked up (here: ``localhost``, from
+    /etc/hosts) and its loopback address refused."""
+    with pytest.raises(AttachmentRefused, match="^localhost resolves to a private address$"):
+        asyncio.run(fetch_attachment("https://localhost/a.jpg", hosts=("localhost",),
+                                     limit=10, timeout=1))
+
+
+def test_the_download_goes_to_the_checked_address_under_the_cdn_s_name(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The connection is made to the address that was checked (a second lookup never
+    decides where it goes), and TLS is asked for the CDN's host name (SNI), so the
+    certificate is checked against that name. Here the "CDN" is a listener on
+    127.0.0.1 (let through as public for this test) that reads the TLS greeting and
+    hangs up: the download fails, after the right connection."""
+    from bot.channels import graph_api
+
+    monkeypatch.setattr(graph_api, "_public", lambda address: True)
+    greetings: list[bytes] = []
+
+    async def go() -> str:
+        async def greeted(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            greetings.append(await reader.read(4096))
+            writer.close()
+
+        server = await asyncio.start_server(greeted, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+
+        async def resolve(host: str, found_port: int) -> list[str]:
+            return ["127.0.0.1"]
+        try:
+            with pytest.raises(AttachmentRefused) as failed:
+                await fetch_attachment(f"https://scontent.fbcdn.net:{port}/a.jpg",
+                                       hosts=("fbcdn.net",), limit=10, timeout=5,
+                                       resolve=resolve)
+            return str(failed.value)
+        finally:
+            server.close()
+            await server.wait_closed()
+
+    refusal = asyncio.run(go())
+    assert refusal.startswith("download failed (")
+    assert len(greetings) == 1
+    assert greetings[0][:1] == b"\x16"  # a TLS handshake record ...
+    assert b"scontent.fbcdn.net" in greetings[0]  # ... naming the CDN host
 
 
 def test_the_download_connects_to_the_checked_address_only() -> None:
@@ -117,8 +191,10 @@ def test_the_download_connects_to_the_checked_address_only() -> None:
     pinned = _Pinned("scontent.fbcdn.net", "93.184.216.34")
     answer = asyncio.run(pinned.resolve("scontent.fbcdn.net", 443))
     assert [(a["host"], a["port"]) for a in answer] == [("93.184.216.34", 443)]
-    with pytest.raises(OSError):
+    with pytest.raises(OSError, match="^unexpected host evil.example$"):
         asyncio.run(pinned.resolve("evil.example", 443))
+    six = _Pinned("scontent.fbcdn.net", "2a03:2880:f003:c07:face:b00c::2")
+    assert asyncio.run(six.resolve("scontent.fbcdn.net", 443))[0]["family"] == socket.AF_INET6
 
 
 def test_messenger_is_off_by_default_and_checks_its_settings() -> None:
@@ -148,6 +224,7 @@ def test_the_webhook_verification() -> None:
     assert verify_subscription(ok, "verify-me") == (200, "42")
     assert verify_subscription({**ok, "hub.challenge": "c" * 256}, "verify-me") \
         == (200, "c" * 256)
+    assert verify_subscription({**ok, "hub.challenge": "7"}, "verify-me") == (200, "7")
     assert verify_subscription(ok, None) == (404, "this channel is not configured on this "
                                                   "server")
     assert verify_subscription(ok, "") [0] == 404
@@ -179,6 +256,16 @@ def test_a_delivery_is_checked_before_it_is_read() -> None:
     deep = b'{"object": "page", "entry": [' + b"[" * 20 + b"]" * 20 + b"]}"
     for body in (b"{", b"\xff", deep):
         assert refusal(body) == (400, "not a delivery (JSON)"), body
+
+    def extra(x: str) -> bytes:
+        return b'{"object": "page", "entry": [], "x": ' + x.encode() + b"}"
+
+    # sixteen levels of nesting and 20,000 fields and items in all, not one more
+    assert read(extra("[" * 15 + "]" * 15))["x"]
+    assert refusal(extra("[" * 16 + "]" * 16)) == (400, "not a delivery (JSON)")
+    assert len(read(extra(json.dumps([0] * 19_997)), limit=10**6)["x"]) == 19_997
+    assert refusal(extra(json.dumps([0] * 19_998)), limit=10**6) == (
+        400, "not a delivery (JSON)")
     for body in (b"[]", b'{"object": "user", "entry": []}', b'{"object": "page"}',
                  b'{"object": "page", "entry": {}}'):
         assert refusal(body) == (400, "not a page delivery"), body
@@ -199,3 +286,14 @@ def test_texts_are_cut_on_one_line_and_split_where_they_break() -> None:
     assert split_text("aa\nbbbb cc", 8) == ["aa\nbbbb", "cc"]
     assert split_text("a\nbbbbbbbbbb", 8) == ["a\nbbbbbb", "bbbb"]
     assert split_text("abcdefgh", 8) == ["abcdefgh"] and split_text("  ", 8) == []
+    assert split_text("abcd efg", 8) == ["abcd efg"]  # exactly the limit: one part
+    # the last line end (or space) within the limit, not the first
+    assert split_text("aa\nbbbbb\nccc", 10) == ["aa\nbbbbb", "ccc"]
+    assert split_text("aaaaaa bb cc", 11) == ["aaaaaa bb", "cc"]
+    # "the second half" of an odd limit starts at its floor half
+    assert split_text("aaaa\nbbbbbbb", 9) == ["aaaa", "bbbbbbb"]
+    assert split_text("aaaa bbbbbbb", 9) == ["aaaa", "bbbbbbb"]
+    # a line end in the first half gives way to a space in the second ...
+    assert split_text("aaaa\nbbbbb ccc", 12) == ["aaaa\nbbbbb", "ccc"]
+    # ... and a space in the first half to a hard cut
+    assert split_text("aaaa bbbbbbbbbb", 12) == ["aaaa bbbbbbb", "bbb"]

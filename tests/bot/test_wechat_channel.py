@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -121,6 +122,17 @@ def test_request_signature_and_age_are_checked() -> None:
         with pytest.raises(BadRequest) as refused:
             check_request(cfg, args)
         assert refused.value.status == 403
+    # without a Token there is nothing to check against: an empty one is no key
+    unset = replace(cfg, token=None)
+    args = signed_args(cfg)
+    empty_key = {**args, "signature": sha1_sign("", args["timestamp"], args["nonce"])}
+    with pytest.raises(BadRequest, match="^WeChat is not configured on this server$") as off:
+        check_request(unset, empty_key)
+    assert off.value.status == 404
+    with pytest.raises(ValueError, match="^safe mode needs the Token and the EncodingAESKey$"):
+        Envelope(unset)
+    with pytest.raises(ValueError):
+        Envelope(replace(cfg, aes_key=None))
 
 
 # --- XML ------------------------------------------------------------------------------------
