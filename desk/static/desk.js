@@ -1,7 +1,8 @@
 // The agent desk's page. No framework, no inline code; every piece of customer text
 // and product data goes on the page through textContent (never innerHTML).
 import {
-  auditLine, deliveryLabel, intentLabel, minutes, queueLines, quoteLine, shownLine, speaker, withUndelivered, word,
+  auditLine, deliveryLabel, intentLabel, minutes, queueLines, quoteLine, shownLine, speaker, stillToCome,
+  withUndelivered, word,
 } from "./words.js";
 import { client, maker } from "./api.js";
 
@@ -14,7 +15,7 @@ import { client, maker } from "./api.js";
   const T = JSON.parse(document.body.dataset.strings || "{}");
   const state = { queue: [], current: null, detail: null, unseen: 0, known: new Set(), deliveries: new Map(),
                   typingTimer: null, typingSent: 0, canned: [], seq: 0, loading: 0,
-                  reloadAfter: false };
+                  reloadAfter: false, pending: [] };
 
   const el = maker(document);
   const api = client(csrf);
@@ -109,7 +110,11 @@ import { client, maker } from "./api.js";
   function renderTranscript(detail) {
     const list = $("transcript");
     state.deliveries = new Map((detail.deliveries || []).map((d) => [d.id, d]));
-    list.replaceChildren(...withUndelivered(detail.history.messages, detail.deliveries).map(messageItem));
+    const loaded = withUndelivered(detail.history.messages, detail.deliveries);
+    list.replaceChildren(...loaded.map(messageItem));
+    // what was shown live and this load did not read yet stays on screen
+    state.pending = stillToCome(state.pending, loaded, Date.now() / 1000);
+    for (const message of state.pending) list.append(messageItem(message));
     for (const note of detail.history.notes || []) {
       list.append(el("li", { class: "note" }, el("span", { class: "who", text: `${T.note} · ${note.author || ""}` }),
                      el("span", { text: note.text || "" })));
@@ -173,6 +178,7 @@ import { client, maker } from "./api.js";
   // flight may be missing from what that load read, so another load follows it, and an
   // older load that answers late never overwrites a newer one.
   async function openHandoff(id) {
+    if (state.current !== id) state.pending = [];
     state.current = id;
     const seq = ++state.seq;
     state.loading += 1;
@@ -200,6 +206,7 @@ import { client, maker } from "./api.js";
 
   function append(message) {
     if (state.loading) state.reloadAfter = true;  // a load in flight may not have it
+    state.pending.push({ ...message, shownAt: Date.now() / 1000 });
     $("transcript").append(messageItem(message));
     $("transcript").scrollTop = $("transcript").scrollHeight;
   }

@@ -70,6 +70,24 @@ export function withUndelivered(messages, deliveries) {
   return [...messages, ...kept].sort((a, b) => (a.ts || 0) - (b.ts || 0));
 }
 
+/** The messages shown live (``pending``: from the desk's event stream, or the agent's
+ * own just sent) that a reload of the conversation (``messages``) does not hold yet: a
+ * message reaches the agent's screen a moment before the conversation's history, so a
+ * reload in between must not make it disappear. Each loaded message accounts for one
+ * live one of the same author and words; a live one older than ``maxAge`` seconds is
+ * dropped (the history has it by then, or never will). */
+export function stillToCome(pending, messages, now, maxAge = 120) {
+  const loaded = messages.map((m) => `${m.role}\u0000${(m.text || "").trim()}`);
+  return pending.filter((m) => {
+    const at = loaded.indexOf(`${m.role}\u0000${(m.text || "").trim()}`);
+    if (at >= 0) {
+      loaded.splice(at, 1);
+      return false;
+    }
+    return now - m.shownAt <= maxAge;
+  });
+}
+
 /** One line of a handoff's audit trail: when, who, what (in words). */
 export function auditLine(T, e, locale) {
   const when = new Date(e.at * 1000).toLocaleTimeString(locale === "zh" ? "zh-CN" : "en-GB");

@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { test } from "node:test";
 
-import { intentLabel, minutes, queueLines, quoteLine, shownLine, speaker, word } from "../static/words.js";
+import { intentLabel, minutes, queueLines, quoteLine, shownLine, speaker, stillToCome, word } from "../static/words.js";
 
 // a stand-in for the dictionaries desk/i18n.py gives the page, with the keys used here
 // (tests/desk/test_i18n.py checks the real ones have every key the page uses)
@@ -101,4 +101,22 @@ test("the audit trail in words", async () => {
   const t = { actors: { customer: "顾客" }, actions: { requested: "请求人工", claimed: "接入" } };
   assert.match(auditLine(t, { at: 0, actor: "customer", action: "requested" }, "zh"), / 顾客 请求人工$/);
   assert.match(auditLine(t, { at: 0, actor: "ann", action: "claimed" }, "zh"), / ann 接入$/);
+});
+
+test("a message shown live stays on screen until a reload of the conversation holds it", () => {
+  const live = [{ role: "customer", text: "<img src=x onerror=1>", shownAt: 100 },
+                { role: "agent", author: "Ann", text: "On it. ", shownAt: 101 },
+                { role: "customer", text: "thanks", shownAt: 102 }];
+  // the history has the first and (trimmed) the second, not yet the third
+  const loaded = [{ role: "assistant", text: "hello" }, { role: "customer", text: "<img src=x onerror=1>" },
+                  { role: "agent", text: "On it." }];
+  assert.deepEqual(stillToCome(live, loaded, 110), [live[2]]);
+  // one loaded message accounts for one live one: the same words said twice, one loaded
+  const twice = [{ role: "customer", text: "hi", shownAt: 100 }, { role: "customer", text: "hi", shownAt: 101 }];
+  assert.deepEqual(stillToCome(twice, [{ role: "customer", text: "hi" }], 110), [twice[1]]);
+  // the same words from someone else are not it
+  assert.deepEqual(stillToCome([live[2]], [{ role: "agent", text: "thanks" }], 110), [live[2]]);
+  // nothing is kept for ever: after two minutes the history has it or never will
+  assert.deepEqual(stillToCome([live[2]], [], 102 + 120), [live[2]]);
+  assert.deepEqual(stillToCome([live[2]], [], 102 + 121), []);
 });

@@ -107,31 +107,21 @@ def sender() -> str:
 
 def quoted_price(stack: Stack, sender: str, sku: str, list_amount: Decimal,
                  currency: str) -> Decimal:
-    """What the assistant should have said ``sku`` costs in this conversation: the
-    audited quote's ratio to the list price, applied to ``list_amount`` (the list
-    price in the customer's currency)."""
-    with sqlite3.connect(stack.data_dir / "shop.db") as db:
-        row = db.execute("select price, list_price from price_quotes where conversation_id = ? "
-                         "and sku = ? and kind = 'quote' order by id limit 1",
-                         (sender, sku)).fetchone()
-    assert row is not None, f"no quote of {sku} was recorded for {sender}"
-    factor = row[0] / row[1]
-    cent = Decimal(1) if currency == "CNY" and factor == 1.0 else Decimal("0.01")
-    return (list_amount * Decimal(repr(factor))).quantize(cent, rounding=ROUND_HALF_UP)
+    """What the assistant must say ``sku`` costs when a guest asks: the shop's published
+    price, as the storefront shows it (a personal price needs something known about the
+    customer, and a guest has nothing). Never read back from the quotes' audit ledger:
+    a wrong price the engine logged as it said it would still pass that way."""
+    return shown_price(stack, sku, list_amount, currency)
 
 
-def shown_price(stack: Stack, sku: str, list_amount: Decimal, currency: str,
-                sender: str | None = None) -> Decimal:
-    """The price a customer sees for ``sku``: the conversation's quote when there is one,
-    else today's published price (``price_states``), as a ratio to ``list_amount``."""
+def shown_price(stack: Stack, sku: str, list_amount: Decimal, currency: str) -> Decimal:
+    """The price a guest sees for ``sku`` in lists, cards and answers: today's published
+    price (``price_states``, which the storefront's page shows), as a ratio to
+    ``list_amount`` (the list price in ``currency``)."""
     with sqlite3.connect(stack.data_dir / "shop.db") as db:
-        quote = db.execute("select price, list_price from price_quotes where conversation_id "
-                           "= ? and sku = ? and kind = 'quote' order by id limit 1",
-                           (sender or "", sku)).fetchone()
         state = db.execute("select price, list_price from price_states where sku = ? and "
                            "cell = '' and decided_at is not null", (sku,)).fetchone()
-    row = quote or state
-    factor = row[0] / row[1] if row and row[1] else 1.0
+    factor = state[0] / state[1] if state and state[1] else 1.0
     factor = 1.0 if abs(factor - 1.0) < 1e-9 else factor
     cent = Decimal(1) if currency == "CNY" and factor == 1.0 else Decimal("0.01")
     return (list_amount * Decimal(repr(factor))).quantize(cent, rounding=ROUND_HALF_UP)

@@ -230,9 +230,14 @@ def test_an_agent_s_reply_during_handoff_carries_the_human_agent_tag(
     try:
         desk = Desk(context, stack, agent_id)
         desk.open_conversation(stack, user)
+        before = len(messenger.sent_to(user))
         desk.page.click("#claim")
         desk.wait_text("#conv-state", "assigned")
-        count = len(messenger.sent_to(user))
+        # the customer is told who joined (an automated notice, applied by the Rasa
+        # server when the desk wakes it, before the customer's next message at the latest)
+        notice = answer(messenger, user, after=before)[0]
+        assert "Ann from our team has joined" in notice.message["text"], notice.body
+        count = before + 1
         messenger.deliver(stack.rasa_url, [messenger.text(user, "my parcel is late")])
         desk.wait_text("#transcript", "my parcel is late")
         answered(stack, "messenger", user)

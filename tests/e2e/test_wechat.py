@@ -256,9 +256,13 @@ def test_a_handed_over_wechat_conversation_reaches_the_agent_and_back(
         desk = Desk(context, stack, agent_id)  # the agent, in the desk page
         desk.open_conversation(stack, user)
         assert "wechat" in desk.page.inner_text("#queue")
+        before = len(wechat.sent_to(user))
         desk.page.click("#claim")
         desk.wait_text("#conv-state", "assigned")
-        before = len(wechat.sent_to(user))
+        # the customer is told who joined (sent by the Rasa server when the desk wakes it)
+        notice = wechat.wait_sent(user, before + 1)[before]
+        assert "已接入" in notice.text, notice.body
+        before += 1
         # the customer writes to the person: the assistant says nothing, the desk shows it
         quiet = wechat.text(stack.rasa_url, user, "我的鞋子尺码不对")
         assert quiet.success
