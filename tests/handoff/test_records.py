@@ -428,3 +428,86 @@ def test_a_follower_reads_pending_changes_in_order_a_hundred_at_a_time(
     holding, mine = service.state_of("conv-f000")
     assert [c.kind for c in mine] == ["requested", "cancelled"]  # its own, oldest first
     assert holding.holder == ASSISTANT
+
+
+def test_what_an_agent_holds_is_what_is_assigned_to_them_now(service: HandoffService) -> None:
+    """Capacity counts open conversations only: a handed-back one frees its place."""
+    assert service.upsert_agent("kim", name="Kim").capacity == 3  # the default
+    first = service.request("conv-h1", channel="widget", language="en", reason="asked")
+    service.claim(first.id, "bob")  # bob holds one of one
+    service.hand_back(first.id, "bob")
+    second = service.request("conv-h2", channel="widget", language="en", reason="asked")
+    assert service.claim(second.id, "bob").agent == "bob"
+
+
+def test_places_told_are_each_handoff_s_own(service: HandoffService, clock: Any) -> None:
+    tickets = [service.request(f"conv-pl{n}", channel="widget", language="en",
+                               reason="asked") for n in range(3)]
+    one, two = tickets[1].id, tickets[2].id  # not the first handoff: ids are not 1
+    assert service.tell_place(one, 2) and service.tell_place(two, 2)  # the same place, time
+    told = service.told(one)
+    assert told == service.told(two) == (2, clock.now)
+    clock.now += 5
+    assert service.tell_place(one, 1, only_if_before=told)
+    assert service.told(two) == (2, clock.now - 5)  # the other customer's record is theirs
+    assert service.told(one) == (1, clock.now)
+    # the place and the time must both be what was read
+    assert not service.tell_place(two, 1, only_if_before=(5, clock.now - 5))
+
+
+def test_reports_count_and_read_from_a_time_on(service: HandoffService, clock: Any) -> None:
+    from handoff import summary_counts
+
+    first = service.request("conv-s1", channel="widget", language="zh", reason="asked")
+    clock.now += 10
+    service.request("conv-s2", channel="widget", language="zh", reason="asked")
+    service.request("conv-s3", channel="widget", language="en", reason="upset")
+    assert summary_counts(service.history()) == {"asked": {"zh": 2}, "upset": {"en": 1}}
+    assert [h.conversation for h in service.history(since=first.requested_at)] == [
+        "conv-s1", "conv-s2", "conv-s3"]  # from that time on, that time included
+    assert [h.conversation for h in service.history(since=clock.now)] == ["conv-s2",
+                                                                         "conv-s3"]
+
+
+def test_the_live_feed_reads_five_hundred_events_at_a_time(service: HandoffService) -> None:
+    ticket = service.request("conv-e", channel="widget", language="en", reason="asked")
+    for n in range(500):
+        service.customer_said(ticket.id, text=str(n))
+    assert len(service.events_after(0)) == 500
+    assert len(service.events_after(0, limit=501)) == 501
+
+
+def test_the_expected_wait_comes_from_the_twenty_latest_assignments(
+        service: HandoffService, clock: Any) -> None:
+    """A slow day long ago does not make today's customers wait longer."""
+    service.upsert_agent("fast", name="Fast", capacity=50)
+    service.set_online("fast", True)
+    for wait, count in ((1000, 21), (10, 20)):  # 21 slow ones, then 20 quick ones
+        for _ in range(count):
+            ticket = service.request(f"conv-w{clock.now}", channel="widget", language="en",
+                                     reason="asked")
+            clock.now += wait
+            service.claim(ticket.id, "fast")
+            service.hand_back(ticket.id, "fast")
+    waiting = service.request("conv-w-now", channel="widget", language="en", reason="asked")
+    assert service.status(waiting.id).expected_wait_seconds == 10.0  # median of the 20
+
+
+def test_a_closed_team_says_when_it_is_back_to_one_it_holds_too(url: str, clock: Any) -> None:
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    from handoff import BusinessHours
+
+    engine = sa.create_engine(url, future=True)
+    hours = BusinessHours.parse({"mon": "09:00-18:00"}, timezone="Asia/Shanghai")
+    service = HandoffService(engine=engine, clock=clock, hours=hours)  # Wednesday: closed
+    service.create_schema()
+    service.upsert_agent("ann", name="Ann")
+    ticket = service.request("conv-closed", channel="widget", language="en", reason="asked")
+    service.claim(ticket.id, "ann")
+    status = service.status(ticket.id)
+    assert (status.position, status.open_now) == (0, False)
+    assert status.next_opening == dt.datetime(2026, 12, 7, 9, 0,
+                                              tzinfo=ZoneInfo("Asia/Shanghai"))
+    engine.dispose()
