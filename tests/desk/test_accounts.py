@@ -201,3 +201,113 @@ def test_canned_responses_at_their_edges(setup) -> None:  # type: ignore[no-unty
     assert accounts.delete_canned(kept.id, by=boss) and not accounts.delete_canned(kept.id,
                                                                                   by=boss)
     assert accounts.canned() == before
+
+
+def test_the_defaults_a_shop_starts_with(setup) -> None:  # type: ignore[no-untyped-def]
+    """Five failures lock an account, an hour idle ends a session, eight hours end it
+    whatever; three conversations an agent."""
+    _accounts, handoffs, clock, engine = setup
+    accounts = Accounts(engine=engine, handoffs=handoffs, clock=clock)
+    accounts.create_user("dee", name="Dee", role="supervisor", password="dee's password")
+    assert (handoffs.agent("dee").capacity, handoffs.agent("dee").role) == (3, "supervisor")
+    for _ in range(4):
+        assert accounts.sign_in("dee", "wrong", address=f"10.0.0.{_}") is None
+    token, _session = accounts.sign_in("dee", "dee's password", address="10.0.1.1")
+    for _ in range(5):
+        assert accounts.sign_in("dee", "wrong", address=f"10.0.2.{_}") is None
+    assert accounts.sign_in("dee", "dee's password", address="10.0.1.1") is None  # locked
+    clock.now += 3600  # an hour without a request: still (just) signed in
+    assert accounts.session(token) is not None
+    clock.now += 3601
+    assert accounts.session(token) is None
+    assert len(token) == len(_session.csrf) == 43  # 32 random bytes each
+
+
+def test_sessions_end_at_their_exact_age_and_idle_time(setup) -> None:  # type: ignore[no-untyped-def]
+    accounts, _handoffs, clock, _engine = setup  # 3,600 s at most, 600 s idle
+    token, _ = accounts.sign_in("ann", "correct horse 1", address="a")
+    for _ in range(6):
+        clock.now += 600  # used every ten minutes: never idle too long
+        assert accounts.session(token) is not None
+    assert accounts.session(token) is not None  # exactly an hour old
+    clock.now += 1
+    assert accounts.session(token) is None
+
+
+def test_use_keeps_only_its_own_session_alive_recorded_twice_a_minute(setup) -> None:  # type: ignore[no-untyped-def]
+    accounts, _handoffs, clock, _engine = setup
+    accounts.create_user("bob", name="Bob", role="agent", password="bob's password")
+    start = clock.now
+    ann, _ = accounts.sign_in("ann", "correct horse 1", address="a")
+    bob, _ = accounts.sign_in("bob", "bob's password", address="b")
+    clock.now = start + 30  # used after 30 s: not recorded yet ...
+    assert accounts.session(ann) is not None
+    clock.now = start + 630
+    assert accounts.session(ann) is None  # ... so idle since the start
+    assert accounts.session(bob) is None  # bob, unused, too
+    ann, _ = accounts.sign_in("ann", "correct horse 1", address="a")
+    bob, _ = accounts.sign_in("bob", "bob's password", address="b")
+    start = clock.now
+    clock.now = start + 31  # after 31 s: recorded
+    assert accounts.session(ann) is not None
+    clock.now = start + 601
+    assert accounts.session(ann) is not None  # 570 s idle
+    assert accounts.session(bob) is None  # another's use kept nobody else's alive
+    clock.now = start + 602
+    assert accounts.session(ann) is not None  # one session's end ends no other
+
+
+def test_a_disabled_account_cannot_sign_in_and_its_sessions_end(setup) -> None:  # type: ignore[no-untyped-def]
+    accounts, _handoffs, _clock, engine = setup
+    token, _ = accounts.sign_in("ann", "correct horse 1", address="a")
+    with engine.begin() as conn:  # an operator disables the account in the database
+        conn.execute(sa.text("update desk_users set disabled = true where id = 'ann'"))
+    assert accounts.session(token) is None
+    assert accounts.sign_in("ann", "correct horse 1", address="a") is None
+    assert "ann" not in [u.id for u in accounts.users()]
+
+
+def test_an_old_hash_is_upgraded_at_the_next_sign_in(setup) -> None:  # type: ignore[no-untyped-def]
+    from argon2 import PasswordHasher
+
+    accounts, _handoffs, _clock, engine = setup
+    accounts.create_user("bob", name="Bob", role="agent", password="bob's password")
+    old = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1).hash("correct horse 1")
+    with engine.begin() as conn:
+        conn.execute(sa.text("update desk_users set password_hash = :h where id = 'ann'"),
+                     {"h": old})
+        bob_before = conn.execute(sa.text("select password_hash from desk_users where "
+                                          "id = 'bob'")).scalar_one()
+    assert accounts.sign_in("ann", "correct horse 1", address="a") is not None
+    with engine.connect() as conn:
+        hashes = dict(conn.execute(sa.text("select id, password_hash from desk_users")).all())
+    assert hashes["ann"] != old and not PasswordHasher().check_needs_rehash(hashes["ann"])
+    assert PasswordHasher().verify(hashes["ann"], "correct horse 1")
+    assert hashes["bob"] == bob_before  # only the account that signed in
+
+
+def test_odd_sign_ins_sign_in_nobody(setup) -> None:  # type: ignore[no-untyped-def]
+    accounts, *_ = setup
+    accounts.create_user("xxxx", name="X", role="agent", password="xxxx password")
+    assert accounts.sign_in("", "xxxx password", address="a") is None
+    assert accounts.sign_in(None, "xxxx password", address="a") is None  # type: ignore[arg-type]
+    for _ in range(3):
+        accounts.sign_in("ann", "wrong", address="b")
+    # locked: a missing password is refused like any other, without an error
+    assert accounts.sign_in("ann", None, address="b") is None  # type: ignore[arg-type]
+    # every allowed character at once is a valid id
+    every = "abcdefghijklmnopqrstuvwxyz0123456789._-"
+    assert accounts.create_user(every, name="All", role="agent", password="p" * 10).id == every
+    assert [(u.id, u.role) for u in accounts.users() if u.id in ("ann", every)] == [
+        (every, "agent"), ("ann", "agent")]
+
+
+def test_canned_responses_by_language_then_title_in_both_languages(setup) -> None:  # type: ignore[no-untyped-def]
+    accounts, *_ = setup
+    boss = User("sue", "Sue", "supervisor")
+    english = accounts.add_canned(language="en", title="Zz refund", text="Refunds take 5 days.",
+                                  by=boss)
+    chinese = accounts.add_canned(language="zh", title="A 退款", text="退款需要5天。", by=boss)
+    listed = accounts.canned()
+    assert listed.index(english) < listed.index(chinese)  # English first, whatever the title
+    assert [c.language for c in listed] == sorted(c.language for c in listed)
