@@ -355,6 +355,9 @@ def _wechat(env: dict[str, str]) -> WeChatSettings:
     if aes_key is not None and (len(aes_key) != 43 or not aes_key.isalnum()):
         raise SettingsError("WECHAT_ENCODING_AES_KEY must be the 43 letters and digits the "
                             "account's server configuration shows")
+    if aes_key is not None and token is None:
+        raise SettingsError("WECHAT_ENCODING_AES_KEY needs WECHAT_TOKEN (safe mode signs "
+                            "with both)")
     require_aes = env.get("WECHAT_REQUIRE_AES", "0") == "1"
     if require_aes and aes_key is None:
         raise SettingsError("WECHAT_REQUIRE_AES=1 needs WECHAT_ENCODING_AES_KEY")

@@ -221,6 +221,9 @@ def test_wechat_is_off_by_default_and_checks_its_settings() -> None:
                 {**good, "WECHAT_REPLY_WITHIN_MS": "6000"}):
         with pytest.raises(SettingsError):
             load_settings(bad)
+    # safe mode signs with the Token: a key without one is refused at start, with why
+    with pytest.raises(SettingsError, match="^WECHAT_ENCODING_AES_KEY needs WECHAT_TOKEN"):
+        load_settings({"WECHAT_ENCODING_AES_KEY": "a" * 43})
 
 
 # --- the shared access_token ----------------------------------------------------------------
