@@ -423,6 +423,10 @@ def test_a_cdn_answer_other_than_200_is_refused_with_its_status() -> None:
                                        test_origin=url)
         return str(refused.value)
 
+    # the test origin exempts that origin only: any other URL is checked as usual
+    with pytest.raises(AttachmentRefused, match="^evil.example is not one of Meta's CDN hosts$"):
+        asyncio.run(fetch_attachment("https://evil.example/a.jpg", hosts=("fbcdn.net",),
+                                     limit=10, timeout=5, test_origin="http://127.0.0.1:9"))
     assert go_each(go, (300, 399, 400, 204)) == [
         "the CDN answered 300 (redirects are not followed)",
         "the CDN answered 399 (redirects are not followed)",

@@ -235,7 +235,7 @@ def test_sessions_end_at_their_exact_age_and_idle_time(setup) -> None:  # type: 
 
 
 def test_use_keeps_only_its_own_session_alive_recorded_twice_a_minute(setup) -> None:  # type: ignore[no-untyped-def]
-    accounts, _handoffs, clock, _engine = setup
+    accounts, _handoffs, clock, engine = setup
     accounts.create_user("bob", name="Bob", role="agent", password="bob's password")
     start = clock.now
     ann, _ = accounts.sign_in("ann", "correct horse 1", address="a")
@@ -253,6 +253,9 @@ def test_use_keeps_only_its_own_session_alive_recorded_twice_a_minute(setup) -> 
     clock.now = start + 601
     assert accounts.session(ann) is not None  # 570 s idle
     assert accounts.session(bob) is None  # another's use kept nobody else's alive
+    with engine.connect() as conn:  # and an ended session is removed, not only refused
+        assert conn.execute(sa.text("select count(*) from desk_sessions where user_id = "
+                                    "'bob'")).scalar_one() == 0
     clock.now = start + 602
     assert accounts.session(ann) is not None  # one session's end ends no other
 
