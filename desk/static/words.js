@@ -77,9 +77,10 @@ export function withUndelivered(messages, deliveries) {
  * live one of the same author and words; a live one older than ``maxAge`` seconds is
  * dropped (the history has it by then, or never will). */
 export function stillToCome(pending, messages, now, maxAge = 120) {
-  const loaded = messages.map((m) => `${m.role}\u0000${(m.text || "").trim()}`);
+  const key = (m) => `${m.role}\u0000${(m.text || "").trim()}`;
+  const loaded = messages.map(key);
   return pending.filter((m) => {
-    const at = loaded.indexOf(`${m.role}\u0000${(m.text || "").trim()}`);
+    const at = loaded.indexOf(key(m));
     if (at >= 0) {
       loaded.splice(at, 1);
       return false;

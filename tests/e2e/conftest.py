@@ -105,19 +105,13 @@ def sender() -> str:
     return f"e2e-{uuid.uuid4().hex[:12]}"
 
 
-def quoted_price(stack: Stack, sender: str, sku: str, list_amount: Decimal,
-                 currency: str) -> Decimal:
-    """What the assistant must say ``sku`` costs when a guest asks: the shop's published
-    price, as the storefront shows it (a personal price needs something known about the
-    customer, and a guest has nothing). Never read back from the quotes' audit ledger:
-    a wrong price the engine logged as it said it would still pass that way."""
-    return shown_price(stack, sku, list_amount, currency)
-
-
 def shown_price(stack: Stack, sku: str, list_amount: Decimal, currency: str) -> Decimal:
-    """The price a guest sees for ``sku`` in lists, cards and answers: today's published
-    price (``price_states``, which the storefront's page shows), as a ratio to
-    ``list_amount`` (the list price in ``currency``)."""
+    """The price a guest sees for ``sku`` in lists, cards and answers, and is quoted when
+    asking: today's published price (``price_states``, which the storefront's page shows),
+    as a ratio to ``list_amount`` (the list price in ``currency``). A personal price needs
+    something known about the customer, and a guest has nothing. Never read back from the
+    quotes' audit ledger: a wrong price the engine logged as it said it would still pass
+    that way."""
     with sqlite3.connect(stack.data_dir / "shop.db") as db:
         state = db.execute("select price, list_price from price_states where sku = ? and "
                            "cell = '' and decided_at is not null", (sku,)).fetchone()
