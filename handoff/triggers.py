@@ -31,6 +31,8 @@ from typing import Any
 REASONS = ("configured", "failures", "photo", "fallbacks", "upset", "repeated")
 FALLBACK_INTENT = "nlu_fallback"
 FALLBACK_RESPONSES = frozenset({"utter_default", "utter_ask_rephrase"})
+#: intents of messages the assistant has no answer for
+UNCLEAR_INTENTS = frozenset({FALLBACK_INTENT, "out_of_scope"})
 FAILURE_RESPONSE = "utter_cannot_lookup"
 PHOTO_MISS_RESPONSE = "utter_visual_none"
 #: actions that mean a person was offered or asked for (a new count starts after them)
@@ -129,6 +131,19 @@ def _not_understood(turn: Turn) -> bool:
     return turn.intent == FALLBACK_INTENT or bool(FALLBACK_RESPONSES & set(turn.responses))
 
 
+def _upset(turn: Turn, config: TriggerConfig) -> bool:
+    return turn.upset or (turn.negative is not None and turn.negative >= config.upset_threshold)
+
+
+def upset_and_unclear(turn: Turn, config: TriggerConfig) -> bool:
+    """An upset message the assistant cannot act on ("that's annoying", "好麻烦啊").
+
+    Offering a person is the whole answer: "sorry, I didn't follow that" first would
+    tell an unhappy customer that they were not understood either.
+    """
+    return _upset(turn, config) and turn.intent in UNCLEAR_INTENTS
+
+
 def detect(turns: Sequence[Turn], config: TriggerConfig) -> str | None:
     """Why a person should be offered now, or ``None``.
 
@@ -148,8 +163,7 @@ def detect(turns: Sequence[Turn], config: TriggerConfig) -> str | None:
     if config.fallbacks and len(turns) >= config.fallbacks and all(
             _not_understood(t) for t in turns[-config.fallbacks:]):
         return "fallbacks"
-    upset = last.upset or (last.negative is not None and last.negative >= config.upset_threshold)
-    if upset and last.intent not in CALM_INTENTS:
+    if _upset(last, config) and last.intent not in CALM_INTENTS:
         return "upset"
     if config.repeats >= 2 and len(turns) >= config.repeats:
         said = [_normalise(t.text) for t in turns[-config.repeats:]]

@@ -12,7 +12,11 @@ message it restores the highest-ranked shop intent of the classifier's ranking
 ranks; for catalog terms alone: a search), so the assistant answers. Messages
 with nothing of the shop in them keep ``nlu_fallback``.
 
-A message the classifier ranks as out of scope first is rescued only for entities
+A message classified out of scope, even confidently, that points at a listed
+product in words the reference patterns know ("give me a rundown of the 2nd") is
+about that product: the best-ranked product question, else "tell me about it".
+
+An unsure message the classifier ranks as out of scope first is rescued only for entities
 the catalog gazetteer or the patterns found ("could you find me a personal
 trainer?" keeps its fallback, which says what the assistant can do, though the
 entity model tags "trainer" as a category).
@@ -77,6 +81,9 @@ class ProductIntentRescue(StatelessComponent):
             # for an order number, not for the entity model's guesses
             "not_shop_intents": ["out_of_scope"],
             "trusted_extractors": ["GazetteerEntityExtractor", "ReferenceExtractor"],
+            # a message the classifier finds out of scope, even confidently, that points
+            # at a listed product with one of these ("the 2nd", "第二个") is about it
+            "pointing_extractors": ["ReferenceExtractor"],
         }
 
     def _pick(self, ranking: List[Dict[str, Any]], intents: List[str], default: str
@@ -100,6 +107,18 @@ class ProductIntentRescue(StatelessComponent):
                     and catalog_terms):
                 message.set(INTENT, {"name": self._config["default_search_intent"],
                                      "confidence": float(intent.get("confidence") or 0.0)},
+                            add_to_output=True)
+                continue
+            if intent.get("name") in self._config["not_shop_intents"] and any(
+                    e.get("entity") in self._config["product_entities"]
+                    and e.get("extractor") in self._config["pointing_extractors"]
+                    for e in message.get(ENTITIES) or []):
+                # "give me a rundown of the 2nd": a word the classifier never met, about
+                # a product the customer was shown
+                ranking = [r for r in message.get(INTENT_RANKING_KEY) or []
+                           if r.get("name") not in (FALLBACK, intent.get("name"))]
+                message.set(INTENT, self._pick(ranking, self._config["product_intents"],
+                                               self._config["default_product_intent"]),
                             add_to_output=True)
                 continue
             if intent.get("name") != FALLBACK:

@@ -42,7 +42,13 @@ from rasa.shared.core.events import ActionExecuted, BotUttered, SlotSet, UserUtt
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from bot.policies.stateless import StatelessPolicy
-from handoff.triggers import HANDOFF_ACTIONS, TriggerConfig, detect, turns_from_events
+from handoff.triggers import (
+    HANDOFF_ACTIONS,
+    TriggerConfig,
+    detect,
+    turns_from_events,
+    upset_and_unclear,
+)
 
 OFFER = "action_handoff_offer"
 CANCEL = "action_handoff_cancel"
@@ -121,6 +127,18 @@ class HandoffPolicy(StatelessPolicy):
         events = [e.as_dict() for e in list(tracker.events)[-WINDOW:]]
         return detect(turns_from_events(events), self.triggers)
 
+    def _upset_and_unclear(self, tracker: DialogueStateTracker, state: Any) -> bool:
+        """An upset message with nothing to act on gets the offer instead of "I didn't
+        follow that" (outside forms and handoffs, at most once per ``cooldown``)."""
+        if state in ("waiting", "assigned") or tracker.active_loop_name:
+            return False
+        since = _since_offer(tracker)
+        if since is not None and since < self.cooldown:
+            return False
+        turns = turns_from_events([tracker.latest_message.as_dict()]) \
+            if tracker.latest_message else []
+        return bool(turns) and upset_and_unclear(turns[-1], self.triggers)
+
     @staticmethod
     def _while_held(tracker: DialogueStateTracker, state: Any, intent: Any,
                     names: Any) -> str | None:
@@ -154,6 +172,9 @@ class HandoffPolicy(StatelessPolicy):
             action = self._while_held(tracker, state, latest.intent.get("name"), names)
             if action is not None:
                 probabilities[domain.index_for_action(action)] = 1.0
+            elif self._upset_and_unclear(tracker, state):
+                probabilities[domain.index_for_action(OFFER)] = 1.0
+                return self._prediction(probabilities, events=[SlotSet(REASON_SLOT, "upset")])
             return self._prediction(probabilities)
         if last == CANCEL and tracker.active_loop_name in names:
             # the paused form asks its question again (a form that was rejected when "talk

@@ -92,6 +92,33 @@ def test_upset_and_shop_configured_cases_and_never_during_a_handoff() -> None:
     assert predicted(waiting) is None
 
 
+@pytest.mark.parametrize("intent", ["nlu_fallback", "out_of_scope"])
+def test_an_upset_message_with_nothing_to_act_on_gets_the_offer_instead_of_a_fallback(
+        intent: str) -> None:
+    """"that's annoying" / "好麻烦啊": sorry and a person, not "I didn't follow that"."""
+    upset = {"negative": 0.9, "upset": True}
+    now = DialogueStateTracker.from_events("c", [ActionExecuted("action_listen"),
+                                                 user("好麻烦啊", intent, sentiment=upset)])
+    prediction = policy().predict_action_probabilities(now, DOMAIN)
+    assert predicted(now) == "action_handoff_offer"
+    assert SlotSet("handoff_reason", "upset") in prediction.events
+    calm = DialogueStateTracker.from_events("c", [ActionExecuted("action_listen"),
+                                                  user("asdf", intent)])
+    assert predicted(calm) is None  # the rules' fallback
+    a_question = DialogueStateTracker.from_events(
+        "c", [ActionExecuted("action_listen"), user("why so dear??", "ask_price", sentiment=upset)])
+    assert predicted(a_question) is None  # answered first, offered after
+    just_offered = DialogueStateTracker.from_events("c", [
+        ActionExecuted("action_listen"), user("ugh", intent, sentiment=upset),
+        ActionExecuted("action_handoff_offer"), ActionExecuted("action_listen"),
+        user("so annoying", intent, sentiment=upset)])
+    assert predicted(just_offered) is None  # once per cooldown
+    in_form = DialogueStateTracker.from_events("c", [
+        ActiveLoop("order_form"), ActionExecuted("action_listen"),
+        user("好麻烦啊", intent, sentiment=upset)])
+    assert predicted(in_form) is None
+
+
 def test_never_mind_while_waiting_cancels_only_then() -> None:
     waiting = DialogueStateTracker.from_events("c", [
         SlotSet("handoff_state", "waiting"), ActionExecuted("action_listen"),

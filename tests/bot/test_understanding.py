@@ -155,6 +155,28 @@ def test_an_out_of_scope_request_with_a_guessed_catalog_word_is_not_rescued() ->
     assert order.get(INTENT)["name"] == "check_order_status"
 
 
+def test_a_listed_product_pointed_at_is_never_out_of_scope() -> None:
+    """"give me a rundown of the 2nd": "rundown" is new to the classifier, which finds
+    it out of scope (sure of it); the reference patterns found "the 2nd"."""
+    rescue = ProductIntentRescue(ProductIntentRescue.get_default_config())
+
+    def out_of_scope(text: str, extractor: str, ranking: list[tuple[str, float]]) -> Message:
+        return Message({TEXT: text, INTENT: {"name": "out_of_scope", "confidence": 0.8},
+                        INTENT_RANKING_KEY: [{"name": "out_of_scope", "confidence": 0.8}]
+                        + [{"name": n, "confidence": c} for n, c in ranking],
+                        ENTITIES: [{"entity": "mention", "value": 2, "start": 0, "end": 1,
+                                    "extractor": extractor}]})
+
+    rundown = out_of_scope("give me a rundown of the 2nd", "ReferenceExtractor",
+                           [("goodbye", 0.1), ("ask_material", 0.05)])
+    unranked = out_of_scope("第二个给我讲讲", "ReferenceExtractor", [("greet", 0.1)])
+    guessed = out_of_scope("who came 2nd in the race", "DIETClassifier", [("ask_price", 0.1)])
+    rescue.process([rundown, unranked, guessed])
+    assert rundown.get(INTENT)["name"] == "ask_material"  # the best-ranked product question
+    assert unranked.get(INTENT)["name"] == "ask_details"
+    assert guessed.get(INTENT)["name"] == "out_of_scope"  # the entity model's guess alone
+
+
 def test_a_sure_intent_is_left_alone() -> None:
     message = Message({TEXT: "x", INTENT: {"name": "greet", "confidence": 0.9},
                        ENTITIES: [{"entity": "product", "value": "v"}]})
