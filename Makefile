@@ -18,12 +18,13 @@ export PYTHONPATH := $(ROOT)
 export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONWARNINGS := ignore::DeprecationWarning
-export ACTION_ENDPOINT_URL ?= http://127.0.0.1:5055/webhook
+RASA_PORT ?= 5005
+ACTIONS_PORT ?= 5055
+# follows ACTIONS_PORT (`ACTIONS_PORT=7055 make run`: Rasa calls 7055) unless set itself
+export ACTION_ENDPOINT_URL ?= http://127.0.0.1:$(ACTIONS_PORT)/webhook
 export TRACKER_DIALECT ?= sqlite
 export TRACKER_DB ?= $(SHOP_DATA_DIR)/rasa_tracker.db
 export DEMO_SEED ?= 7
-RASA_PORT ?= 5005
-ACTIONS_PORT ?= 5055
 MODEL := models/shop-assistant.tar.gz
 
 PY310 := $(shell for p in python3.10 $$(ls -d $$HOME/.pyenv/versions/3.10*/bin/python3.10 2>/dev/null) /usr/bin/python3.10 /usr/local/bin/python3.10; do $$p -c 'import sys; assert sys.version_info[:2]==(3,10)' >/dev/null 2>&1 && { command -v $$p || echo $$p; } && break; done)
