@@ -176,6 +176,8 @@ class ChannelSettings:
         desk_url: The agent desk's base URL, told at once of customer messages to a
             person (``None``: the desk finds them within a second by itself).
         desk_token: Bearer token for the desk's internal routes.
+        redis_url: Redis shared by every process of a scaled shop (rate limits);
+            ``None``: each process counts in its own memory.
     """
 
     max_body_bytes: int = 256 * 1024
@@ -203,6 +205,7 @@ class ChannelSettings:
     handoff_db_url: str = "sqlite:///data/handoff.db"
     desk_url: str | None = None
     desk_token: str | None = None
+    redis_url: str | None = None
     wechat: WeChatSettings = WeChatSettings()
     messenger: MessengerSettings = MessengerSettings()
     whatsapp: WhatsAppSettings = WhatsAppSettings()
@@ -256,10 +259,17 @@ def load_settings(env: dict[str, str] | None = None) -> ChannelSettings:
         handoff_db_url=env.get("HANDOFF_DB_URL") or f"sqlite:///{data_dir / 'handoff.db'}",
         desk_url=(env.get("DESK_URL") or "").rstrip("/") or None,
         desk_token=env.get("DESK_TOKEN") or None,
+        redis_url=_redis_url(env.get("REDIS_URL") or None),
         wechat=_wechat(env),
         messenger=_messenger(env),
         whatsapp=_whatsapp(env),
     )
+
+
+def _redis_url(url: str | None) -> str | None:
+    if url is not None and not url.startswith(("redis://", "rediss://", "unix://")):
+        raise SettingsError("REDIS_URL must be a redis://, rediss:// or unix:// URL")
+    return url
 
 
 def _choice(env: dict[str, str], name: str, default: str, allowed: tuple[str, ...]) -> str:

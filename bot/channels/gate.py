@@ -5,7 +5,9 @@
   under ``metadata["verified"]``, overwriting whatever a client sent there.
   Downstream code trusts only that key (and ``tapped``, also written by channels).
 - **Limits**: per conversation, per client address and per customer, answered with
-  a polite message in the customer's language (:class:`RateLimiter`, :func:`polite`).
+  a polite message in the customer's language (:class:`RateLimiter`, :func:`polite`);
+  shared by every process through Redis when ``REDIS_URL`` is set
+  (:class:`SharedRateLimiter`).
 - **Platform users**: :func:`admit_platform` admits a messaging platform's message
   (the linked customer, limits per conversation and customer, the photo quota).
 """
@@ -15,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import secrets
 import threading
 import time
 from collections import OrderedDict, deque
@@ -117,6 +120,78 @@ class RateLimiter:
             if len(hits) >= limit:
                 raise Throttled(key.split(":", 1)[0], hits[0] + window - now)
             hits.append(now)
+
+
+_SLIDING_WINDOW = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local limit, window = tonumber(ARGV[1]), tonumber(ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+if redis.call('ZCARD', KEYS[1]) >= limit then
+  local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+  return tostring(tonumber(oldest[2]) + window - now)
+end
+redis.call('ZADD', KEYS[1], now, ARGV[3])
+redis.call('PEXPIRE', KEYS[1], math.ceil(window * 1000))
+return ''
+"""
+
+
+class SharedRateLimiter(RateLimiter):
+    """The same sliding windows, counted in Redis for every process of the shop.
+
+    One Lua script per request drops what left the window, counts, and adds the
+    request, by Redis's clock, so several Rasa servers behind a load balancer share
+    one count (a customer cannot get N times the limit by landing on N servers).
+    Redis slow or down never stalls a message: each call waits ``timeout`` at most,
+    and after a failure this process counts in its own memory (the base class) for
+    ``retry_after`` seconds before it tries Redis again.
+
+    Args:
+        url: ``redis://host:port/db``.
+        prefix: Prefix of every key.
+        timeout: Seconds a call may take.
+        retry_after: Seconds of local counting after Redis failed.
+    """
+
+    def __init__(self, url: str, *, prefix: str = "shop:rate:", timeout: float = 0.25,
+                 retry_after: float = 5.0, clock: Callable[[], float] = time.monotonic,
+                 **local: Any) -> None:
+        import redis
+
+        super().__init__(clock=clock, **local)
+        self._prefix = prefix
+        self._retry_after = retry_after
+        self._down_until = 0.0
+        client = redis.Redis.from_url(url, socket_timeout=timeout,
+                                      socket_connect_timeout=timeout)
+        self._script = client.register_script(_SLIDING_WINDOW)
+
+    def hit(self, key: str, *, limit: int, window: float) -> None:
+        """Count one request for ``key`` in Redis (or locally while Redis is down).
+
+        Raises:
+            Throttled: ``limit`` requests were already counted in the last ``window``
+                seconds by any process.
+        """
+        if self._clock() >= self._down_until:
+            try:
+                wait = self._script(keys=[self._prefix + key],
+                                    args=[limit, window, secrets.token_hex(8)])
+            except Exception as exc:  # redis.RedisError, OSError: degrade, don't stall
+                logger.warning("rate limits counted in this process for %.0f s: Redis "
+                               "failed (%s)", self._retry_after, type(exc).__name__)
+                self._down_until = self._clock() + self._retry_after
+            else:
+                if wait:
+                    raise Throttled(key.split(":", 1)[0], max(float(wait), 0.0))
+                return
+        super().hit(key, limit=limit, window=window)
+
+
+def make_limiter(redis_url: str | None) -> RateLimiter:
+    """The limiter of a process: shared through Redis when ``REDIS_URL`` is set."""
+    return SharedRateLimiter(redis_url) if redis_url else RateLimiter()
 
 
 @dataclass(frozen=True)
@@ -231,5 +306,7 @@ async def admit_platform(*, channel: str, user: str, text: str, said: str, lang:
 
 @lru_cache(maxsize=1)
 def shared_gate() -> ChannelGate:
-    """The process's gate: every channel counts against the same limits."""
-    return ChannelGate(settings())
+    """The process's gate: every channel counts against the same limits (every process's
+    too, with ``REDIS_URL``)."""
+    current = settings()
+    return ChannelGate(current, limiter=make_limiter(current.redis_url))
