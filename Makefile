@@ -250,8 +250,8 @@ bench-desk: venv data train widget browser ## Handoff latency in Chromium: agent
 	$(ACT_PY) -m scripts.bench_desk
 
 .PHONY: bench-wechat
-bench-wechat: venv data train ## WeChat's 5-second rule against a fake WeChat platform: passive-reply share, delivery p50/p95 at 1 and 20 customers (table + plot)
-	$(ACT_PY) -m scripts.bench_wechat
+bench-wechat: venv data train ## WeChat's 5-second rule against a fake WeChat platform: passive-reply share, delivery p50/p95 at 1 and 20 customers (table + plot); SATURATE=2 with both cores kept busy
+	$(ACT_PY) -m scripts.bench_wechat $(if $(SATURATE),--saturate $(SATURATE))
 
 .PHONY: bench-messenger
 bench-messenger: venv data train ## Messenger against a fake Graph API: webhook acknowledgement and answer p50/p95 at 1 and 20 customers (table + plot)

@@ -1,4 +1,14 @@
-"""Fixes for Rasa 3.6: one for speed, one so that no message can stop the server.
+"""Fixes for Rasa 3.6: for speed, so that no message can stop the server, and so that
+a platform's acknowledgement never waits on the NLU.
+
+**The NLU runs off the event loop.** Rasa 3.6 parses a message (tokenizer, two
+sentence encoders, DIET, ...) inside ``MessageProcessor.parse_message``, on the
+server's event loop: while one message is understood (100-300 ms, seconds with both
+cores busy), no webhook is acknowledged and no timer fires. WeChat drops a delivery
+it has not had an answer to within 5 s, and our channel's 4-s timer that answers
+``success`` first could not fire while the loop computed. :func:`_parse_message`
+runs the same graph on one worker thread (NLU calls stay one at a time, as before)
+and returns the same parse data; the event loop keeps answering meanwhile.
 
 **A failed tracker save is one failed turn, not a dead server.** Rasa's
 ``SQLTrackerStore.session_scope`` treats *any* ``ValueError`` raised while a
@@ -19,7 +29,10 @@ messages stay exactly as Rasa's (``tests/bot/test_patches.py``).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import functools
+from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from typing import Any, Dict, Iterator
 
@@ -82,14 +95,40 @@ def _session_scope(self: Any) -> Iterator[Any]:
         session.close()
 
 
+@lru_cache(maxsize=1)
+def _nlu_thread() -> ThreadPoolExecutor:
+    """One thread for every message's NLU: one at a time, as on the event loop."""
+    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="nlu")
+
+
+async def _parse_message(self: Any, message: Any, tracker: Any = None,
+                         only_output_properties: bool = True) -> Dict[str, Any]:
+    """Drop-in for ``MessageProcessor.parse_message`` with the graph on the NLU thread."""
+    if self.http_interpreter:
+        return await self.http_interpreter.parse(message)  # type: ignore[no-any-return]
+    if tracker is None:
+        from rasa.shared.core.trackers import DialogueStateTracker
+
+        tracker = DialogueStateTracker.from_events(message.sender_id, [])
+    parse = functools.partial(self._parse_message_with_graph, message, tracker,
+                              only_output_properties)
+    parse_data: Dict[str, Any] = await asyncio.get_running_loop().run_in_executor(
+        _nlu_thread(), parse)
+    self._update_full_retrieval_intent(parse_data)
+    self._check_for_unseen_features(parse_data)
+    return parse_data
+
+
 def apply() -> None:
     """Install the fixes (idempotent)."""
     global _applied
     if _applied:
         return
     from rasa.core.actions.action import RemoteAction
+    from rasa.core.processor import MessageProcessor
     from rasa.core.tracker_store import SQLTrackerStore
 
+    MessageProcessor.parse_message = _parse_message  # type: ignore[method-assign]
     RemoteAction._validate_action_result = _validate_action_result  # type: ignore[method-assign]
     SQLTrackerStore.session_scope = _session_scope  # type: ignore[method-assign,assignment]
     _applied = True
