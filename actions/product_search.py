@@ -331,7 +331,7 @@ _FUNCTION_WORDS = frozenset({
     "get", "i", "i'm", "me", "my", "we", "want", "need", "looking", "for", "to", "of", "in",
     "on", "at", "with", "and", "or", "is", "are", "there", "sell", "selling", "buy", "show",
     "find", "please", "pls", "what", "which", "something", "anything", "stuff", "things",
-    "new", "good", "cheap"})
+    "new", "good", "cheap", "pair", "pairs", "ones", "just", "only"})
 #: particles and verbs that end a question after the thing asked for ("…有没有卖的吗")
 _TRAILING = "吗呢吧啊呀嘛的了么有没卖买要"
 

@@ -21,6 +21,10 @@ the catalog gazetteer or the patterns found ("could you find me a personal
 trainer?" keeps its fallback, which says what the assistant can do, though the
 entity model tags "trainer" as a category).
 
+A product question that names one of the shop's order numbers ("has SH-106582 left
+the warehouse yet?") is about that order (the order intent ranked highest, else a
+status question), whatever the entity model took for a product.
+
 Two more cases follow the same idea: an unsure message with an order number or
 an e-mail ("what's happening with SH-100074?") is about an order (the order
 intent ranked highest, else a status question); and a colour or stock question
@@ -31,10 +35,11 @@ are: a search.
 
 from __future__ import annotations
 
+import re
 from typing import Any, Dict, List
 
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY
+from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
 from bot.components.stateless import StatelessComponent
@@ -84,7 +89,13 @@ class ProductIntentRescue(StatelessComponent):
             # a message the classifier finds out of scope, even confidently, that points
             # at a listed product with one of these ("the 2nd", "第二个") is about it
             "pointing_extractors": ["ReferenceExtractor"],
+            # the shop's order numbers: a product question that names one is about it
+            "order_number_pattern": r"(?i)(?<![A-Z0-9])SH[-\s_]?\d{6}(?!\d)",
         }
+
+    def __init__(self, config: Dict[str, Any]) -> None:
+        super().__init__(config)
+        self._order_number = re.compile(self._config["order_number_pattern"])
 
     def _pick(self, ranking: List[Dict[str, Any]], intents: List[str], default: str
               ) -> Dict[str, Any]:
@@ -107,6 +118,15 @@ class ProductIntentRescue(StatelessComponent):
                     and catalog_terms):
                 message.set(INTENT, {"name": self._config["default_search_intent"],
                                      "confidence": float(intent.get("confidence") or 0.0)},
+                            add_to_output=True)
+                continue
+            if (intent.get("name") in self._config["product_intents"]
+                    and self._order_number.search(message.get(TEXT) or "")):
+                # "has SH-106582 left the warehouse yet?": about that order, whatever
+                # else looks like a product ("warehouse")
+                ranking = message.get(INTENT_RANKING_KEY) or []
+                message.set(INTENT, self._pick(ranking, self._config["order_intents"],
+                                               self._config["default_order_intent"]),
                             add_to_output=True)
                 continue
             if intent.get("name") in self._config["not_shop_intents"] and any(

@@ -167,7 +167,7 @@ _FILLER_WORDS = {
     "would", "hmm", "well", "too", "instead", "version", "color", "colour", "there", "is",
     "are", "do", "you", "have", "got", "i", "s", "maybe", "rather", "or", "under", "below",
     "over", "above", "less", "more", "than", "between", "to", "up", "max", "dollars",
-    "dollar", "bucks", "usd", "rmb",
+    "dollar", "bucks", "usd", "rmb", "pair", "pairs", "item", "items", "model", "models",
 }
 _FILLER_HAN = sorted(["那", "呢", "的", "个", "款", "件", "只", "要", "只要", "还有", "这", "那个",
                       "这个", "吧", "啊", "呀", "有", "吗", "看看", "也", "换", "成", "和", "就",

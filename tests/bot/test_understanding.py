@@ -177,6 +177,25 @@ def test_a_listed_product_pointed_at_is_never_out_of_scope() -> None:
     assert guessed.get(INTENT)["name"] == "out_of_scope"  # the entity model's guess alone
 
 
+def test_a_product_question_naming_an_order_number_is_about_the_order() -> None:
+    rescue = ProductIntentRescue(ProductIntentRescue.get_default_config())
+
+    def asked(text: str, intent: str, ranking: list[tuple[str, float]]) -> Message:
+        return Message({TEXT: text, INTENT: {"name": intent, "confidence": 0.7},
+                        INTENT_RANKING_KEY: [{"name": n, "confidence": c} for n, c in ranking],
+                        ENTITIES: [{"entity": "product", "value": "warehouse"}]})
+
+    warehouse = asked("has SH-106582 left the warehouse yet?", "ask_stock",
+                      [("ask_stock", 0.7), ("check_order_status", 0.2)])
+    cancel = asked("sh 106582 - the headphones, can I return them", "ask_details",
+                   [("ask_details", 0.5), ("return_order", 0.3), ("check_order_status", 0.1)])
+    product = asked("is the SH-1065 in stock?", "ask_stock", [("ask_stock", 0.7)])
+    rescue.process([warehouse, cancel, product])
+    assert warehouse.get(INTENT)["name"] == "check_order_status"
+    assert cancel.get(INTENT)["name"] == "return_order"  # the order intent ranked highest
+    assert product.get(INTENT)["name"] == "ask_stock"  # no order number
+
+
 def test_a_sure_intent_is_left_alone() -> None:
     message = Message({TEXT: "x", INTENT: {"name": "greet", "confidence": 0.9},
                        ENTITIES: [{"entity": "product", "value": "v"}]})
