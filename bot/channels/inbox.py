@@ -10,8 +10,13 @@ that gap:
   webhook acknowledges it, once per platform message id (a retried delivery
   adds nothing: de-duplication at the door);
 - :meth:`Inbox.done` marks an item answered (or given up);
-- :meth:`Inbox.pending` lists what a stopped process left unanswered, for the
-  next one to process when it starts.
+- every stored item carries a **lease** (``lease_until``): the process that stored
+  or took it renews it while the item waits or is answered (:meth:`Inbox.renew`);
+- :meth:`Inbox.claim_expired` takes, one conditional UPDATE per item, only items
+  whose lease ran out: what a stopped or killed process left unanswered. Several
+  servers share one database: a server that starts, or looks every few seconds,
+  never takes an item another live server is answering, and one killed mid-turn
+  has its items answered by the others within a lease.
 
 Rows are kept two days after they are done (so a late retry is still
 recognised), then pruned. State lives in the channels' SQL database.
@@ -28,6 +33,7 @@ from typing import Any, Dict, List, Sequence, Tuple
 import sqlalchemy as sa
 
 KEEP_SECONDS = 2 * 86400
+LEASE_SECONDS = 30.0  # an item's lease; its process renews it every third of that
 
 _metadata = sa.MetaData()
 items = sa.Table(
@@ -39,6 +45,7 @@ items = sa.Table(
     sa.Column("body", sa.Text, nullable=False),
     sa.Column("received_at", sa.Float, nullable=False),
     sa.Column("done_at", sa.Float, nullable=True),
+    sa.Column("lease_until", sa.Float, nullable=True),
     sa.UniqueConstraint("channel", "key", name="uq_channel_inbox_key"),
     sa.Index("ix_channel_inbox_pending", "channel", "done_at", "id"),
 )
@@ -59,15 +66,32 @@ class Inbox:
     Args:
         url: SQLAlchemy URL of the channels' database.
         channel: The channel's name.
+        lease_seconds: How long an item stays with the process that holds it
+            without being renewed.
     """
 
-    def __init__(self, url: str, *, channel: str) -> None:
+    def __init__(self, url: str, *, channel: str, lease_seconds: float = LEASE_SECONDS) -> None:
         options: Dict[str, Any] = {}
         if url.startswith("sqlite"):
             options = {"connect_args": {"check_same_thread": False, "timeout": 10}}
         self._engine = sa.create_engine(url, future=True, **options)
         _metadata.create_all(self._engine)
+        self._add_lease_column()
         self.channel = channel
+        self.lease_seconds = lease_seconds
+
+    def _add_lease_column(self) -> None:
+        """A database made before leases gets the column (its items count as expired)."""
+        columns = {c["name"] for c in sa.inspect(self._engine).get_columns(items.name)}
+        if "lease_until" in columns:
+            return
+        try:
+            with self._engine.begin() as db:
+                db.execute(sa.text(f"ALTER TABLE {items.name} ADD COLUMN lease_until FLOAT"))
+        except sa.exc.SQLAlchemyError:  # another process added it a moment before
+            columns = {c["name"] for c in sa.inspect(self._engine).get_columns(items.name)}
+            if "lease_until" not in columns:
+                raise
 
     def _put(self, entries: Sequence[Tuple[str, str, Dict[str, Any]]]) -> List[Item]:
         now = time.time()
@@ -83,7 +107,8 @@ class Inbox:
                 known.add(short)
                 result = db.execute(items.insert().values(
                     channel=self.channel, key=short, conversation=conversation,
-                    body=json.dumps(body, ensure_ascii=False), received_at=now))
+                    body=json.dumps(body, ensure_ascii=False), received_at=now,
+                    lease_until=now + self.lease_seconds))
                 stored.append(Item(int(result.inserted_primary_key[0]), conversation, body))
         return stored
 
@@ -109,8 +134,38 @@ class Inbox:
         """The item was answered (or given up on)."""
         await asyncio.to_thread(self._done, item_id)
 
+    def _renew(self, item_ids: Sequence[int]) -> None:
+        with self._engine.begin() as db:
+            db.execute(items.update().where(
+                items.c.id.in_(list(item_ids)), items.c.done_at.is_(None)
+            ).values(lease_until=time.time() + self.lease_seconds))
+
+    async def renew(self, item_ids: Sequence[int]) -> None:
+        """This process still holds these items (waiting or being answered)."""
+        if item_ids:
+            await asyncio.to_thread(self._renew, item_ids)
+
+    def claim_expired(self) -> List[Item]:
+        """Take the unanswered items whose lease ran out, oldest first: each with one
+        conditional UPDATE, so two processes never take the same item."""
+        now = time.time()
+        expired = sa.or_(items.c.lease_until.is_(None), items.c.lease_until < now)
+        with self._engine.connect() as db:
+            rows = db.execute(sa.select(items).where(
+                items.c.channel == self.channel, items.c.done_at.is_(None), expired
+            ).order_by(items.c.id)).all()
+        taken = []
+        for row in rows:
+            with self._engine.begin() as db:
+                won = db.execute(items.update().where(
+                    items.c.id == row.id, items.c.done_at.is_(None), expired
+                ).values(lease_until=now + self.lease_seconds)).rowcount
+            if won == 1:
+                taken.append(Item(int(row.id), str(row.conversation), json.loads(row.body)))
+        return taken
+
     def pending(self) -> List[Item]:
-        """Items stored but never marked done, oldest first."""
+        """Items stored but never marked done, oldest first (whoever holds them)."""
         with self._engine.connect() as db:
             rows = db.execute(sa.select(items).where(
                 items.c.channel == self.channel, items.c.done_at.is_(None)

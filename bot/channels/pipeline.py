@@ -10,8 +10,9 @@ handoff. Everything else is written here, once:
 1. **De-duplication and durability**: :meth:`PlatformChannel.accept` stores the
    items (:class:`bot.channels.inbox.Inbox`, keyed by the platform's message id)
    before the webhook answers the platform; a retried delivery adds nothing, and
-   an item stored just before a restart is answered when the server is back
-   (:meth:`PlatformChannel.resume`).
+   an item stored just before a restart is answered when the server is back, or by
+   another server once its lease runs out (:meth:`PlatformChannel.resume`; the
+   process answering an item renews its lease, so no two servers answer it).
 2. **Ordering**: one queue per conversation; a customer's messages are answered in
    the order they were received, different customers at the same time.
 3. **The turn** (:meth:`PlatformChannel.process`): the message is kept in the
@@ -249,6 +250,8 @@ class PlatformChannel(InputChannel):
         self.inbox = Inbox(self.settings.channel_db_url, channel=self.channel)
         self._queues: Dict[str, asyncio.Queue[tuple[Item, ReplySlot | None]]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._held: set[int] = set()  # inbox items this process holds the lease of
+        self._keeper: asyncio.Task[Any] | None = None
         self._sending: Dict[str, asyncio.Task[Any]] = {}  # each conversation's latest sends
         self._on_new_message: Handler | None = None
         self._app: Any = None
@@ -374,15 +377,31 @@ class PlatformChannel(InputChannel):
         return slots
 
     async def resume(self) -> None:
-        """Answer what a stopped process stored and never answered."""
-        left = await asyncio.to_thread(self.inbox.pending)
+        """Answer what a stopped process stored and never answered (items whose lease
+        ran out), now and every third of a lease from now on, and keep the leases of
+        this process's own items."""
+        await self._take_expired()
+        if self._keeper is None:
+            self._keeper = asyncio.get_running_loop().create_task(self._keep_leases())
+
+    async def _take_expired(self) -> None:
+        left = await asyncio.to_thread(self.inbox.claim_expired)
         if left:
-            logger.info("%s: answering %d item(s) left by the last run", self.channel,
-                        len(left))
+            logger.info("%s: answering %d item(s) another run left", self.channel, len(left))
         for row in left:
             self._enqueue(row, None)
 
+    async def _keep_leases(self) -> None:
+        while True:
+            await asyncio.sleep(self.inbox.lease_seconds / 3)
+            try:
+                await self.inbox.renew(sorted(self._held))
+                await self._take_expired()
+            except Exception:  # noqa: BLE001 - the database is back at the next round
+                logger.exception("%s: inbox leases not renewed", self.channel)
+
     def _enqueue(self, row: Item, slot: ReplySlot | None) -> None:
+        self._held.add(row.id)
         queue = self._queues.get(row.conversation)
         if queue is None:
             queue = self._queues[row.conversation] = asyncio.Queue()
@@ -417,6 +436,8 @@ class PlatformChannel(InputChannel):
                 await self.inbox.done(row.id)
             except Exception:  # noqa: BLE001 - answered; at worst it is answered again
                 logger.exception("%s item %d not marked done", self.channel, row.id)
+            finally:
+                self._held.discard(row.id)
 
     async def process(self, item: Incoming, slot: ReplySlot | None = None) -> None:
         """One item, start to end (see the module docstring)."""

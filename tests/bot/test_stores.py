@@ -10,6 +10,7 @@ fix of ``bot/patches.py`` installed, as the server runs it.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -55,6 +56,49 @@ def test_inbox_keeps_items_until_done_and_knows_retries(url: str) -> None:
     assert [i.body for i in Inbox(url, channel="messenger").pending()] == [{"n": 2}]
     assert Inbox(url, channel="wechat").pending() == []
     assert asyncio.run(inbox.put([("m_1", "111", {"n": 1})])) == []  # done, still known
+
+
+def test_an_item_is_taken_by_another_server_only_once_its_lease_ran_out(url: str) -> None:
+    """Two servers on one database: the one that stored an item (and renews its lease)
+    keeps it; when it dies, exactly one of the others takes it."""
+    from bot.channels.inbox import Inbox
+
+    one = Inbox(url, channel="messenger", lease_seconds=0.5)
+    two, three = (Inbox(url, channel="messenger", lease_seconds=0.5) for _ in range(2))
+    [item] = asyncio.run(one.put([("m_1", "111", {"n": 1})]))
+    assert two.claim_expired() == []  # a live server is answering it
+    time.sleep(0.3)
+    asyncio.run(one.renew([item.id]))
+    time.sleep(0.3)
+    assert two.claim_expired() == []  # renewed: still the first server's
+    time.sleep(0.6)  # the first server died: nothing renews the lease
+    taken = [two.claim_expired(), three.claim_expired()]
+    assert sorted(len(t) for t in taken) == [0, 1]
+    assert [i.body for t in taken for i in t] == [{"n": 1}]
+    asyncio.run(two.done(item.id))
+    time.sleep(0.6)
+    assert three.claim_expired() == [] and asyncio.run(one.put([("m_1", "111", {})])) == []
+
+
+def test_an_inbox_made_before_leases_gets_the_column(url: str) -> None:
+    from bot.channels.inbox import Inbox
+
+    engine, before = sa.create_engine(url), sa.MetaData()  # the table as it was
+    table = sa.Table("channel_inbox", before,
+                     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+                     *(sa.Column(name, sa.String(128), nullable=False)
+                       for name in ("channel", "key", "conversation", "body")),
+                     sa.Column("received_at", sa.Float, nullable=False),
+                     sa.Column("done_at", sa.Float, nullable=True))
+    before.create_all(engine)
+    with engine.begin() as db:
+        db.execute(table.insert().values(id=1, channel="wechat", key="k", conversation="o1",
+                                         body="{}", received_at=0))
+        if engine.dialect.name == "postgresql":
+            db.execute(sa.text("SELECT setval('channel_inbox_id_seq', 1)"))
+    old = Inbox(url, channel="wechat")
+    assert [i.id for i in old.claim_expired()] == [1]  # left by the old version: taken
+    assert asyncio.run(old.put([("k2", "o1", {})]))[0].id > 1
 
 
 def test_customer_links(url: str) -> None:
