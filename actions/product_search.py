@@ -399,18 +399,33 @@ def _written(tracker: Tracker, text: str, entity: str) -> list[str]:
 
 def _line_within(graph: ProductGraph, text: str, written: list[str],
                  category: str) -> str | None:
-    """A product line named around a category word ("咖啡豆" around 咖啡): a longer word
-    of the message that starts or ends with it, itself no category, that names products
-    of ``category``; else ``None`` ("蘋果的耳機" names no line of headphones)."""
+    """A product line named around a category word ("咖啡豆" around 咖啡, "rice cookers"
+    around "cookers"): a longer word of the message that starts or ends with it, or the
+    word right after it ("kitchen knives"), itself no category, that names products of
+    ``category``; else ``None`` ("蘋果的耳機" names no line of headphones)."""
     line = _line_in_text(graph, text)
-    if not line or graph.canonical("category", line) or not any(
-            (line.startswith(w) or line.endswith(w)) and len(line) > len(w) for w in written):
+    # "rice cookers" around "cookers": the line is read in the singular, so is the word
+    words = {form for w in written for form in _singulars(w)}
+    if not line or graph.canonical("category", line) or not (any(
+            (line.startswith(w) or line.endswith(w)) and len(line) > len(w) for w in words)
+            or _right_after(text, written, line)):
         return None
     best = graph.match_names(line, limit=1, min_score=LINE_IN_TEXT)
     currency = graph.pick_currency("USD")
     if best and graph.details(best[0].sku, currency=currency).category_key == category:
         return line
     return None
+
+
+def _right_after(text: str, written: list[str], line: str) -> bool:
+    """"any kitchen knives?": the line ("knife") is the word right after the category
+    word, in the singular or the plural."""
+    lowered = text.lower()
+    for word in written:
+        for match in re.finditer(re.escape(word.lower()) + r"\s+([a-z][a-z'-]+)", lowered):
+            if line.lower() in (form.lower() for form in _singulars(match.group(1))):
+                return True
+    return False
 
 
 def _noise(tag: str) -> bool:

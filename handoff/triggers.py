@@ -54,6 +54,9 @@ class TriggerConfig:
         repeats: The same message sent this many times in a row.
         upset_threshold: Negative score that counts as upset whatever the model
             said (1.01: only the model's own ``upset`` mark counts).
+        unclear_negative: Negative score from which a message the assistant has no
+            answer for gets the offer instead of "I didn't follow that" ("这也太离谱了"
+            reads 0.63, below the upset mark); 1.01: only upset ones.
         configured: Response names (``utter_...``) after which a shop wants
             a person offered.
     """
@@ -63,6 +66,7 @@ class TriggerConfig:
     photo: bool = True
     repeats: int = 2
     upset_threshold: float = 1.01
+    unclear_negative: float = 1.01
     configured: frozenset[str] = field(default_factory=frozenset)
 
 
@@ -141,7 +145,8 @@ def upset_and_unclear(turn: Turn, config: TriggerConfig) -> bool:
     Offering a person is the whole answer: "sorry, I didn't follow that" first would
     tell an unhappy customer that they were not understood either.
     """
-    return _upset(turn, config) and turn.intent in UNCLEAR_INTENTS
+    negative = turn.negative is not None and turn.negative >= config.unclear_negative
+    return (_upset(turn, config) or negative) and turn.intent in UNCLEAR_INTENTS
 
 
 def detect(turns: Sequence[Turn], config: TriggerConfig) -> str | None:

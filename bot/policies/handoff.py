@@ -24,7 +24,8 @@ customer say "never mind".
   channel), and an offer is made at most once per ``cooldown`` messages.
 
 Configuration (``config.yml``): ``fallbacks``, ``failures``, ``photo``,
-``repeats``, ``upset_threshold``, ``offer_after`` (response names), ``cooldown``.
+``repeats``, ``upset_threshold``, ``unclear_negative``, ``offer_after`` (response
+names), ``cooldown``.
 """
 
 from __future__ import annotations
@@ -102,7 +103,8 @@ class HandoffPolicy(StatelessPolicy):
     def get_default_config() -> Dict[str, Any]:
         """Outranks the rule policy (it speaks only in the cases above)."""
         return {"priority": 8, "fallbacks": 2, "failures": 2, "photo": True, "repeats": 2,
-                "upset_threshold": 1.01, "offer_after": [], "cooldown": 3}
+                "upset_threshold": 1.01, "unclear_negative": 1.01, "offer_after": [],
+                "cooldown": 3}
 
     def __init__(
         self,
@@ -117,6 +119,7 @@ class HandoffPolicy(StatelessPolicy):
             fallbacks=int(config["fallbacks"]), failures=int(config["failures"]),
             photo=bool(config["photo"]), repeats=int(config["repeats"]),
             upset_threshold=float(config["upset_threshold"]),
+            unclear_negative=float(config["unclear_negative"]),
             configured=frozenset(config.get("offer_after") or ()))
         self.cooldown = int(config["cooldown"])
 

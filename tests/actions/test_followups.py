@@ -386,6 +386,21 @@ def test_a_product_line_around_a_category_word_is_searched_by_name(demo_settings
     assert shown and all("咖啡豆" in graph.details(s, currency="CNY").name_zh for s in shown)
 
 
+@pytest.mark.parametrize(("text", "tagged", "line"), [
+    ("do you guys sell rice cookers", "cookers", "rice cooker"),  # the tag in the plural
+    ("any kitchen knives?", "kitchen", "knife"),
+])
+def test_a_product_line_in_the_plural_around_a_category_word(demo_settings: Any, graph: Any,
+                                                             text: str, tagged: str,
+                                                             line: str) -> None:
+    start = text.index(tagged)
+    tag = {**entity("category", "kitchen", start), "end": start + len(tagged)}
+    _, events = run_action(ActionSearchProducts(), make_tracker(
+        text, intent=Intent.SEARCH_PRODUCTS, entities=[tag], slots={"language": "en"}))
+    shown = slot_events(events)[Slot.SHOWN_PRODUCTS]
+    assert shown and all(line in graph.details(s, currency="USD").name_en.lower() for s in shown)
+
+
 @pytest.mark.parametrize(("text", "lang"), [("最便宜的是哪个", "zh"),
                                             ("which one is the cheapest?", "en")])
 def test_which_is_the_cheapest_is_answered_with_that_product(demo_settings: Any, graph: Any,

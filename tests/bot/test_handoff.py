@@ -105,6 +105,15 @@ def test_an_upset_message_with_nothing_to_act_on_gets_the_offer_instead_of_a_fal
     calm = DialogueStateTracker.from_events("c", [ActionExecuted("action_listen"),
                                                   user("asdf", intent)])
     assert predicted(calm) is None  # the rules' fallback
+    displeased = DialogueStateTracker.from_events("c", [
+        ActionExecuted("action_listen"),
+        user("这也太离谱了", intent, sentiment={"negative": 0.63, "upset": False})])
+    assert predicted(displeased) is None  # off by default: only the upset mark
+    assert predicted(displeased, policy(unclear_negative=0.6)) == "action_handoff_offer"
+    neutral = DialogueStateTracker.from_events("c", [
+        ActionExecuted("action_listen"),
+        user("meh", intent, sentiment={"negative": 0.5, "upset": False})])
+    assert predicted(neutral, policy(unclear_negative=0.6)) is None
     a_question = DialogueStateTracker.from_events(
         "c", [ActionExecuted("action_listen"), user("why so dear??", "ask_price", sentiment=upset)])
     assert predicted(a_question) is None  # answered first, offered after
