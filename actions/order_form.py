@@ -65,8 +65,14 @@ class ValidateOrderForm(FormValidationAction):
             if 1 <= position <= len(recent) or -len(recent) <= position < 0:
                 picked = recent[position - 1 if position > 0 else position]
                 return {Slot.ORDER_NUMBER: picked.number}
-        dispatcher.utter_message(response=Response.INVALID_ORDER_NUMBER,
-                                 value=quote(value))
+        # a number read from a word like "first" with no orders listed ("quick question
+        # first, ..."): no attempt at an order number, so no '"1" doesn't look like an
+        # order number'; the form asks for it again
+        from_words = str(value or "").strip().lstrip("-").isdigit() and not any(
+            c.isdigit() for c in text)
+        if not from_words:
+            dispatcher.utter_message(response=Response.INVALID_ORDER_NUMBER,
+                                     value=quote(value))
         return {Slot.ORDER_NUMBER: None}
 
     def validate_order_email(

@@ -267,3 +267,20 @@ def test_a_known_customer_picks_a_listed_order_by_its_position(orders, fixed_clo
     guest = ValidateOrderForm().validate_order_number(text, CollectingDispatcher(),
                                                       make_tracker(text), {})
     assert guest == {Slot.ORDER_NUMBER: None}
+
+
+@pytest.mark.parametrize(("text", "value", "said"), [
+    ("quick question first, is there a deadline for returns?", "1", False),
+    ("the first one", "1", False),
+    ("12345", "12345", True),            # digits: a wrong number, said so
+    ("my order is AB-99", "AB-99", True),
+])
+def test_a_word_like_first_with_no_orders_listed_is_no_wrong_order_number(
+        orders, fixed_clock, text: str, value: str, said: bool) -> None:
+    """A guest's "first" is no attempt at an order number: asked again, never told that
+    '"1" doesn't look like an order number'."""
+    dispatcher = CollectingDispatcher()
+    result = ValidateOrderForm().validate_order_number(value, dispatcher, make_tracker(text), {})
+    assert result == {Slot.ORDER_NUMBER: None}
+    assert [m["response"] for m in dispatcher.messages] == (
+        [Response.INVALID_ORDER_NUMBER] if said else [])
