@@ -91,11 +91,25 @@ class ProductIntentRescue(StatelessComponent):
             "pointing_extractors": ["ReferenceExtractor"],
             # the shop's order numbers: a product question that names one is about it
             "order_number_pattern": r"(?i)(?<![A-Z0-9])SH[-\s_]?\d{6}(?!\d)",
+            # what an order-number tag must hold to count (the shop's six digits)
+            "order_number_value": r"(?<!\d)\d{6}(?!\d)",
         }
 
     def __init__(self, config: Dict[str, Any]) -> None:
         super().__init__(config)
         self._order_number = re.compile(self._config["order_number_pattern"])
+        self._order_value = re.compile(self._config["order_number_value"])
+
+    def _names_an_order(self, message: Message) -> bool:
+        """An e-mail, or an order-number tag that looks like one of the shop's (the entity
+        model also tags "600-900" in "休闲鞋，600-900元" as an order number)."""
+        for e in message.get(ENTITIES) or []:
+            if e.get("entity") not in self._config["order_entities"]:
+                continue
+            if e.get("entity") != "order_number" or self._order_value.search(
+                    str(e.get("value") or "")):
+                return True
+        return False
 
     def _pick(self, ranking: List[Dict[str, Any]], intents: List[str], default: str
               ) -> Dict[str, Any]:
@@ -149,7 +163,7 @@ class ProductIntentRescue(StatelessComponent):
                 ranking and ranking[0].get("name") in self._config["not_shop_intents"]
                 and not any(e.get("extractor") in self._config["trusted_extractors"]
                             for e in message.get(ENTITIES) or []))
-            if kinds & set(self._config["order_entities"]):
+            if self._names_an_order(message):
                 rescued = self._pick(ranking, self._config["order_intents"],
                                      self._config["default_order_intent"])
             elif guessed_only:

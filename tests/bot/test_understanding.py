@@ -120,11 +120,14 @@ def test_reference_entities_replace_learnt_mentions() -> None:
         ("price", "x"), ("mention", "2")]
 
 
+VALUES = {"order_number": "SH-100074", "email": "ann@example.com"}
+
+
 def _unsure(entities: list[str], ranking: list[tuple[str, float]]) -> Message:
     return Message({TEXT: "x", INTENT: {"name": "nlu_fallback", "confidence": 0.3},
                     INTENT_RANKING_KEY: [{"name": "nlu_fallback", "confidence": 0.3}]
                     + [{"name": n, "confidence": c} for n, c in ranking],
-                    ENTITIES: [{"entity": e, "value": "v", "start": 0, "end": 1}
+                    ENTITIES: [{"entity": e, "value": VALUES.get(e, "v"), "start": 0, "end": 1}
                                for e in entities]})
 
 
@@ -149,10 +152,14 @@ def test_an_out_of_scope_request_with_a_guessed_catalog_word_is_not_rescued() ->
     catalog.get(ENTITIES)[0]["extractor"] = "GazetteerEntityExtractor"
     order = _unsure(["order_number"], [("out_of_scope", 0.3), ("check_order_status", 0.2)])
     order.get(ENTITIES)[0]["extractor"] = "DIETClassifier"
-    rescue.process([trainer, catalog, order])
+    price_range = _unsure(["category", "order_number"], [("search_products", 0.38)])
+    price_range.get(ENTITIES)[0]["extractor"] = "GazetteerEntityExtractor"
+    price_range.get(ENTITIES)[1]["value"] = "600-900"  # "休闲鞋，600-900元"
+    rescue.process([trainer, catalog, order, price_range])
     assert trainer.get(INTENT)["name"] == "nlu_fallback"  # says what the assistant can do
     assert catalog.get(INTENT)["name"] == "search_products"
     assert order.get(INTENT)["name"] == "check_order_status"
+    assert price_range.get(INTENT)["name"] == "search_products"  # no order number in it
 
 
 def test_a_listed_product_pointed_at_is_never_out_of_scope() -> None:
