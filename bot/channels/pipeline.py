@@ -385,7 +385,10 @@ class PlatformChannel(InputChannel):
             self._keeper = asyncio.get_running_loop().create_task(self._keep_leases())
 
     async def _take_expired(self) -> None:
-        left = await asyncio.to_thread(self.inbox.claim_expired)
+        # an item of this process's own whose lease lapsed (the database was away) is
+        # still in its queue: taken back, not queued twice
+        left = [row for row in await asyncio.to_thread(self.inbox.claim_expired)
+                if row.id not in self._held]
         if left:
             logger.info("%s: answering %d item(s) another run left", self.channel, len(left))
         for row in left:
