@@ -123,9 +123,13 @@ class HandoffPolicy(StatelessPolicy):
             configured=frozenset(config.get("offer_after") or ()))
         self.cooldown = int(config["cooldown"])
 
-    def _reason(self, tracker: DialogueStateTracker) -> str | None:
+    def _cooling_down(self, tracker: DialogueStateTracker) -> bool:
+        """A person was offered fewer than ``cooldown`` messages ago."""
         since = _since_offer(tracker)
-        if since is not None and since < self.cooldown:
+        return since is not None and since < self.cooldown
+
+    def _reason(self, tracker: DialogueStateTracker) -> str | None:
+        if self._cooling_down(tracker):
             return None
         events = [e.as_dict() for e in list(tracker.events)[-WINDOW:]]
         return detect(turns_from_events(events), self.triggers)
@@ -133,10 +137,8 @@ class HandoffPolicy(StatelessPolicy):
     def _upset_and_unclear(self, tracker: DialogueStateTracker, state: Any) -> bool:
         """An upset message with nothing to act on gets the offer instead of "I didn't
         follow that" (outside forms and handoffs, at most once per ``cooldown``)."""
-        if state in ("waiting", "assigned") or tracker.active_loop_name:
-            return False
-        since = _since_offer(tracker)
-        if since is not None and since < self.cooldown:
+        if state in ("waiting", "assigned") or tracker.active_loop_name \
+                or self._cooling_down(tracker):
             return False
         turns = turns_from_events([tracker.latest_message.as_dict()]) \
             if tracker.latest_message else []
