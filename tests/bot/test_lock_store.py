@@ -26,6 +26,7 @@ from bot.lock_store import AtomicRedisLockStore
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKERS, MESSAGES = 4, 10
+STALL = 45  # seconds
 
 
 @pytest.fixture
@@ -38,7 +39,12 @@ def prefix() -> Iterator[str]:
 
 
 def _run_servers(kind: str, prefix: str) -> tuple[int, list[str], list[str]]:
-    """Start the workers together: the messages refused, the tracker's texts, the reasons."""
+    """Start the workers together: the messages refused, the tracker's texts, the reasons.
+
+    Workers still busy after ``STALL`` seconds (40 messages take well under a second) are
+    stopped, and the stall is one of the reasons: a conversation stuck that long is one
+    a customer has left.
+    """
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     procs = [subprocess.Popen([sys.executable, "-m", "tests.bot.lock_worker", kind, prefix,
                                f"w{w}", str(MESSAGES)], cwd=ROOT, env=env,
@@ -48,9 +54,16 @@ def _run_servers(kind: str, prefix: str) -> tuple[int, list[str], list[str]]:
     while int(client.get(f"{prefix}:ready") or 0) < WORKERS and time.monotonic() < deadline:
         time.sleep(0.05)  # every worker has imported Rasa and waits for the signal
     client.set(f"{prefix}:go", 1)
-    refused, reasons = 0, []
+    refused, reasons, until = 0, [], time.monotonic() + STALL
     for proc in procs:
-        out, err = proc.communicate(timeout=120)
+        try:
+            out, err = proc.communicate(timeout=max(until - time.monotonic(), 1))
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
+            refused += MESSAGES
+            reasons.append(f"the conversation's lock stalled a server past {STALL} s")
+            continue
         assert proc.returncode == 0, err[-2000:]
         refused += int(out.strip().splitlines()[-1])
         reasons.extend(line for line in err.splitlines() if "lock" in line.lower())
