@@ -7,7 +7,7 @@ accessories): ``"1"``–``"20"`` for positions, ``"-1"`` for the last one,
 learnt extractor only knows the ones in its training data, so this one reads
 them with patterns: ordinal words and numerals (``second``, ``2nd``), list
 labels (``#2``, ``no. 2``, ``number 2``, ``number two``, ``item 2``, ``option 2``), Chinese
-ordinals with any measure word (第二款, 第2个, 第二件), ``2号``, ``头一个``, and
+ordinals with any measure word (第二款, 第2个, 第二件), ``2号``, ``二号``, ``头一个``, and
 "the first two" / "前两款" (two mentions). Its mentions replace DIET's
 ``mention`` entities; DIET's are kept only where this found none.
 """
@@ -61,6 +61,10 @@ PATTERNS: List[Tuple[re.Pattern[str], str]] = [
      "two"),
     (re.compile(f"第{_CN}[{MEASURE}]?"), "cn"),
     (re.compile("(?<![月\\d年.])(\\d{1,2})号(?!码|线|店|楼|电池)"), "pos"),
+    # "一号有货吗", "三号呢": a list label in Chinese numerals too (not a date — "12月一号",
+    # "一号发货" — nor a size, a line, a shop or a battery: "五号电池")
+    (re.compile("(?<![月\\d年.日])(十[一二三四五六七八九]|[一二三四五六七八九十])号"
+                "(?!码|线|店|楼|电池|之前|前|以前|后|以后|发|送|到|出|上午|下午|晚上)"), "cn"),
     (re.compile(f"头一?[{MEASURE}]"), "one"),
     (re.compile(r"(?i)\btop\s+(?:one|pick|result|item|choice)\b|\bthe\s+one\s+(?:on|at)\s+"
                 r"(?:the\s+)?top\b"), "one"),

@@ -88,6 +88,8 @@ def test_the_normaliser_learns_its_catalog_with_the_model(tmp_path) -> None:
     ("第二款现在什么价？", ["2"]),
     ("第2个", ["2"]),
     ("2号多少钱", ["2"]),
+    ("一号有货吗", ["1"]),
+    ("那三号呢", ["3"]),
     ("第十二个", ["12"]),
     ("头一个还有库存吗", ["1"]),
     ("最后那款呢", ["-1"]),
@@ -106,6 +108,7 @@ def test_references_to_listed_products(text: str, values: list[str]) -> None:
     "12月2号发货了吗", "phones under 500 bucks", "show me the iPhone 15", "AirPods Pro 2",
     "the WH-1000XM5 please", "last time I ordered shoes", "买2号电池", "",
     "which is your number one seller", "the number one brand for headphones",
+    "12月一号发货了吗", "一号之前能到吗", "买五号电池", "十二月三号到",
 ])
 def test_numbers_that_are_not_references(text: str) -> None:
     assert find_references(text) == []
