@@ -67,7 +67,8 @@ class ActionSearchProducts(Action):
         def first(entity: str) -> str | None:
             # a catalog term first: "a new laptop from lenovo" may tag "new" as a brand
             # and an amount is the budget, never a brand ("三百以内的" may tag 三百)
-            values = [str(e.get("value") or "") for e in latest_entities(tracker, entity)]
+            tagged = _head_nouns(graph, latest_entities(tracker, entity), entity)
+            values = [str(e.get("value") or "") for e in tagged]
             known = [v for v in values if graph.canonical(entity, v)]
             values = known or [v for v in values if not amount_only(v)]
             return values[0] if values else None
@@ -211,6 +212,25 @@ def _after_recommendations(tracker: Tracker) -> bool:
     shown = tracker.get_slot(Slot.SHOWN_PRODUCTS) or []
     picks = tracker.get_slot(Slot.RECOMMENDATION)
     return bool(shown) and isinstance(picks, dict) and list(picks.get("items") or []) == shown
+
+
+def _head_nouns(graph: ProductGraph, tagged: list[dict[str, Any]],
+                kind: str) -> list[dict[str, Any]]:
+    """The tags without a category word that only qualifies the next one.
+
+    "phone chargers", "手机充电器", "laptop bag": two category words side by side are one
+    compound noun, and in English as in Chinese the last word says what it is (chargers,
+    充电器); the first only says what for. Apart ("chargers for my phone") both stay.
+    """
+    if kind != Entity.CATEGORY or len(tagged) < 2:
+        return tagged
+    dropped: set[int] = set()
+    for i, (left, right) in enumerate(zip(tagged, tagged[1:], strict=False)):
+        keys = [graph.canonical(kind, str(e.get("value") or "")) for e in (left, right)]
+        gap = (right.get("start") or 0) - (left.get("end") or 0)
+        if all(keys) and keys[0] != keys[1] and 0 <= gap <= 1:
+            dropped.add(i)
+    return [e for i, e in enumerate(tagged) if i not in dropped]
 
 
 def _category_shown(graph: ProductGraph, tracker: Tracker) -> str | None:

@@ -465,3 +465,31 @@ def test_a_brand_with_a_category_is_never_a_product_line(demo_settings: Any, gra
     shown = slot_events(events)[Slot.SHOWN_PRODUCTS]
     every = graph.search(currency="USD", category="headphones", brand="sony", limit=100)
     assert len(shown) == every.total >= 2
+
+
+@pytest.mark.parametrize(("text", "words", "lang"), [
+    ("show me phone chargers", ("phone", "chargers"), "en"),
+    ("看看手机充电器", ("手机", "充电器"), "zh"),
+])
+def test_a_category_word_before_another_only_says_what_for(demo_settings: Any, graph: Any,
+                                                           text: str, words: tuple[str, str],
+                                                           lang: str) -> None:
+    """"phone chargers" are chargers: the last of two category words side by side wins."""
+    tracker = make_tracker(text, intent=Intent.SEARCH_PRODUCTS,
+                           entities=[entity("category", w, text.index(w)) for w in words],
+                           slots={"language": lang})
+    _, events = run_action(ActionSearchProducts(), tracker)
+    shown = slot_events(events)[Slot.SHOWN_PRODUCTS]
+    assert shown
+    assert {graph.details(s, currency="USD").category_key for s in shown} == \
+        {"phone_accessories"}
+
+
+def test_category_words_apart_keep_the_first(demo_settings: Any, graph: Any) -> None:
+    text = "phones, and maybe chargers later"
+    tracker = make_tracker(text, intent=Intent.SEARCH_PRODUCTS,
+                           entities=[entity("category", "phones", 0),
+                                     entity("category", "chargers", text.index("chargers"))])
+    _, events = run_action(ActionSearchProducts(), tracker)
+    assert {graph.details(s, currency="USD").category_key
+            for s in slot_events(events)[Slot.SHOWN_PRODUCTS]} == {"phones"}
