@@ -354,3 +354,16 @@ def test_a_request_that_is_not_taken_back_stays(intent: str, text: str) -> None:
     message = Message(data={TEXT: text, INTENT: {"name": intent, "confidence": 0.9}})
     NegatedRequest(NegatedRequest.get_default_config()).process([message])
     assert message.get(INTENT)["name"] == intent
+
+
+def test_thanks_and_goodbye_split_between_them_close_the_chat() -> None:
+    from bot.components.closers import AgreeingIntents
+
+    agree = AgreeingIntents(AgreeingIntents.get_default_config())
+    closing = _unsure([], [("thank", 0.38), ("goodbye", 0.32), ("affirm", 0.1)])
+    mixed = _unsure([], [("thank", 0.38), ("cancel_order", 0.32)])
+    faint = _unsure([], [("goodbye", 0.2), ("thank", 0.15)])
+    agree.process([closing, mixed, faint])
+    assert closing.get(INTENT) == {"name": "thank", "confidence": 0.38}
+    assert mixed.get(INTENT)["name"] == "nlu_fallback"  # they want different answers
+    assert faint.get(INTENT)["name"] == "nlu_fallback"  # together still unsure
