@@ -89,6 +89,13 @@ browser: ## Debian's Chromium (and CJK fonts) for the browser tests (never `play
 	   (apt-get update && apt-get install -y chromium fonts-noto-cjk)) >/dev/null; }
 	@/usr/bin/chromium --version
 
+.PHONY: scaled-tools
+scaled-tools: ## Debian's HAProxy for scaled mode (make run-scaled and its end-to-end check)
+	@test -x /usr/sbin/haproxy || { \
+	  echo ">> installing Debian's haproxy"; \
+	  (apt-get install -y haproxy || (apt-get update && apt-get install -y haproxy)) >/dev/null; }
+	@/usr/sbin/haproxy -v | head -1
+
 # --- data and model ---------------------------------------------------------------------
 
 $(SHOP_DATA_DIR)/.built: $(STAMPS)/actions-venv $(DATA_INPUTS)
@@ -168,6 +175,10 @@ tune-vision: $(STAMPS)/actions-venv ## Fine-tune the image network on the produc
 run: venv data train widget ## Set up what is missing, then start the action server, Rasa and the demo shop page; Ctrl-C stops them
 	@RASA_PORT=$(RASA_PORT) ACTIONS_PORT=$(ACTIONS_PORT) MODEL=$(MODEL) DATASETS="$(DATASETS)" scripts/run_stack.sh
 
+.PHONY: run-scaled
+run-scaled: venv data train widget scaled-tools ## Scaled mode: RASA_SERVERS Rasa and ACTION_SERVERS action servers behind HAProxy on PostgreSQL, Redis, RabbitMQ (docs/deployment.md)
+	$(ACT_PY) -m scripts.run_scaled
+
 .PHONY: sign-customer
 sign-customer: $(STAMPS)/actions-venv ## Sign a customer id for one conversation: make sign-customer CUSTOMER=C10001 SENDER=me [TTL=3600]
 	@test -n "$(CUSTOMER)" -a -n "$(SENDER)" || { echo "usage: make sign-customer CUSTOMER=C10001 SENDER=<conversation id>"; exit 2; }
@@ -211,7 +222,7 @@ test-stories: train ## Rasa conversation tests (test stories, both languages)
 	  --fail-on-prediction-errors --out results/stories
 
 .PHONY: test-unit
-test-unit: venv data widget ## Unit tests (both environments, the widget's and the desk's front ends), no servers
+test-unit: venv data widget scaled-tools ## Unit tests (both environments, the widget's and the desk's front ends), no servers
 	cd widget && node --test test/
 	node --test desk/test/
 	$(ACT_VENV)/bin/pytest -m "not e2e" tests --ignore=tests/bot
@@ -219,7 +230,7 @@ test-unit: venv data widget ## Unit tests (both environments, the widget's and t
 	$(BOT_VENV)/bin/pytest --confcutdir=tests/handoff -p no:cacheprovider tests/handoff
 
 .PHONY: test-e2e
-test-e2e: venv data train widget browser ## End-to-end tests against real Rasa and action servers (browser tests in Chromium)
+test-e2e: venv data train widget browser scaled-tools ## End-to-end tests against real Rasa and action servers (browser tests in Chromium)
 	$(ACT_VENV)/bin/pytest -m e2e tests --ignore=tests/bot
 
 .PHONY: test

@@ -1,0 +1,78 @@
+"""``make run-scaled``: the assistant as several Rasa and action servers behind HAProxy on
+PostgreSQL, Redis and RabbitMQ, on this machine (docs/deployment.md). Ctrl-C stops it.
+
+Settings (environment): ``PUBLIC_PORT`` (8000), ``RASA_SERVERS`` (2), ``ACTION_SERVERS``
+(2), ``SCALED_DATA_DIR`` (``data-scaled``), ``SCALED_DATABASE`` (``shop_scaled``, kept
+between runs), ``REDIS_URL``, ``RABBITMQ_HOST``/``_USER``/``_PASSWORD``.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+
+from scripts.scaled import ScaledStack
+from scripts.stack import ROOT
+
+
+def main() -> int:
+    """Start the scaled stack, print where to go, wait for Ctrl-C."""
+    env = os.environ
+    base = int(env.get("PUBLIC_PORT", "8000"))
+    rasa, actions = int(env.get("RASA_SERVERS", "2")), int(env.get("ACTION_SERVERS", "2"))
+    stack = ScaledStack(
+        data_dir=Path(env.get("SCALED_DATA_DIR") or ROOT / "data-scaled").resolve(),
+        rasa=rasa, actions=actions, database=env.get("SCALED_DATABASE", "shop_scaled"),
+        keep_database=True, public_port=base, actions_port=base + 1,
+        storefront_port=base + 2, desk_port=base + 3,
+        rasa_ports=[base + 10 + n for n in range(rasa)],
+        action_ports=[base + 30 + n for n in range(actions)])
+    secrets_file = stack.data_dir / "secrets.env"
+    stack.data_dir.mkdir(parents=True, exist_ok=True)
+    if secrets_file.exists():  # the same secrets on every start: signed ids stay valid
+        stack.secrets.update(line.split("=", 1) for line in
+                             secrets_file.read_text().splitlines() if "=" in line)
+    else:
+        secrets_file.write_text("".join(f"{k}={v}\n" for k, v in stack.secrets.items()))
+        secrets_file.chmod(0o600)
+    print(f"starting {rasa} Rasa servers, {actions} action servers, the desk and the demo "
+          "shop behind HAProxy (first start builds the demo shop into PostgreSQL)...",
+          flush=True)
+    stack.start()
+    url = stack.rasa_url
+    print(f"""
+The shop assistant is running in scaled mode.
+  Open:      {url}/   (the demo shop; chat bottom right, English or 中文)
+  Agents:    {url}/desk/
+  REST API:  {url}/webhooks/rest/webhook
+  Servers:   Rasa {', '.join(str(p) for p in stack.rasa_ports)}; actions \
+{', '.join(str(p) for p in stack.action_ports)} (behind 127.0.0.1:{stack.actions_port})
+  Stores:    PostgreSQL database {stack.database}, Redis {stack.env['REDIS_URL']}, \
+RabbitMQ queue {stack.env['RABBITMQ_QUEUE']}
+  Logs:      {stack.log_dir}/
+Press Ctrl-C to stop.""", flush=True)
+    stopping = False
+
+    def stop(*_: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        while not stopping:
+            if not stack.alive():
+                print(f"a server exited; see {stack.log_dir}")
+                return 1
+            time.sleep(1)
+    finally:
+        print("\nstopping...")
+        stack.stop()
+        print("stopped.")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

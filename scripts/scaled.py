@@ -1,0 +1,244 @@
+"""Scaled mode on one machine: several Rasa and action servers behind HAProxy, sharing
+PostgreSQL, Redis and RabbitMQ (docs/deployment.md).
+
+:class:`ScaledStack` is what ``make run-scaled`` runs and what the end-to-end
+integrity check starts: ``rasa`` Rasa servers and ``actions`` action servers on one
+data directory (the graph, indexes and models as files every server reads; uploaded
+media in one folder), with
+
+- the shop database, the handoff state, the channels' log and delivery pipeline, and
+  Rasa's tracker store in one PostgreSQL database;
+- Rasa's conversation lock, the shared rate limits and the WeChat token in Redis;
+- every conversation event published to a RabbitMQ queue;
+- HAProxy in front: one public port (chat channels, widget socket, desk, demo shop)
+  and one internal port for the action servers, each backend health-checked.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import string
+import subprocess
+import sys
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from scripts.stack import BOT_BIN, MODEL, ROOT, Stack, free_port, wait_until_up
+
+TEMPLATE = ROOT / "deploy" / "haproxy.cfg.template"
+POSTGRES = "postgresql+psycopg2://postgres@127.0.0.1:5432"
+HAPROXY = shutil.which("haproxy") or "/usr/sbin/haproxy"
+MAX_BODY = 12 * 1024 * 1024  # the largest photo upload (10 MiB) and its form around it
+
+
+class ScaledError(RuntimeError):
+    """A shared component of scaled mode is missing or does not answer."""
+
+
+def haproxy_config(*, public_port: int, actions_front_port: int, rasa_ports: list[int],
+                   action_ports: list[int], desk_port: int, storefront_port: int,
+                   bind: str = "127.0.0.1") -> str:
+    """HAProxy's configuration for these servers, from ``deploy/haproxy.cfg.template``."""
+    def servers(name: str, ports: list[int]) -> str:
+        return "\n".join(f"    server {name}{n} 127.0.0.1:{port} check"
+                         for n, port in enumerate(ports, 1))
+
+    return string.Template(TEMPLATE.read_text()).substitute(
+        bind=bind, public_port=public_port, actions_front_port=actions_front_port,
+        max_body=MAX_BODY, rasa_servers=servers("rasa", rasa_ports),
+        action_servers=servers("actions", action_ports), desk_servers=servers("desk", [desk_port]),
+        storefront_servers=servers("storefront", [storefront_port]))
+
+
+def new_database(name: str) -> str:
+    """Create an empty PostgreSQL database on 127.0.0.1:5432; its SQLAlchemy URL."""
+    admin = sa.create_engine(f"{POSTGRES}/postgres", isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    except sa.exc.OperationalError as exc:
+        raise ScaledError(f"no PostgreSQL at 127.0.0.1:5432: {exc.orig}") from exc
+    finally:
+        admin.dispose()
+    return f"{POSTGRES}/{name}"
+
+
+def database_exists(name: str) -> bool:
+    """Whether PostgreSQL on 127.0.0.1:5432 holds a database called ``name``."""
+    admin = sa.create_engine(f"{POSTGRES}/postgres")
+    try:
+        with admin.connect() as conn:
+            return conn.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"),
+                                {"n": name}).first() is not None
+    finally:
+        admin.dispose()
+
+
+def drop_database(name: str) -> None:
+    """Drop a database :func:`new_database` made."""
+    admin = sa.create_engine(f"{POSTGRES}/postgres", isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@dataclass
+class ScaledStack(Stack):
+    """``rasa`` Rasa servers and ``actions`` action servers behind HAProxy.
+
+    ``rasa_url`` is the load balancer's public front, so every helper of
+    :class:`~scripts.stack.Stack` (``say``, ``post``, ``push``) goes through it;
+    ``server_url(n)`` reaches one Rasa server directly.
+    """
+
+    rasa: int = 2
+    actions: int = 2
+    database: str = field(default_factory=lambda: f"shop_scaled_{uuid.uuid4().hex[:10]}")
+    keep_database: bool = False
+    public_port: int = field(default_factory=free_port)
+    rasa_ports: list[int] = field(default_factory=list)
+    action_ports: list[int] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.rasa_ports = self.rasa_ports or [free_port() for _ in range(self.rasa)]
+        self.action_ports = self.action_ports or [free_port() for _ in range(self.actions)]
+
+    @property
+    def rasa_url(self) -> str:
+        """The load balancer's public front."""
+        return f"http://127.0.0.1:{self.public_port}"
+
+    @property
+    def desk_url(self) -> str:
+        """The desk, through the load balancer."""
+        return self.rasa_url
+
+    @property
+    def storefront_url(self) -> str:
+        """The demo shop page, through the load balancer (its pages, photos and widget)."""
+        return self.rasa_url
+
+    def server_url(self, n: int) -> str:
+        """One Rasa server, not through the load balancer."""
+        return f"http://127.0.0.1:{self.rasa_ports[n]}"
+
+    @property
+    def database_url(self) -> str:
+        """The one PostgreSQL database of every store."""
+        return f"{POSTGRES}/{self.database}"
+
+    @property
+    def env(self) -> dict[str, str]:
+        """The environment of every server: shared stores by configuration."""
+        env = super().env
+        url = self.database_url
+        env.update({
+            "DATABASE_URL": url, "HANDOFF_DB_URL": url, "CHANNEL_DB_URL": url,
+            "TRACKER_DB_HOST": "127.0.0.1", "TRACKER_DB_PORT": "5432",
+            "TRACKER_DB": self.database, "TRACKER_DB_USER": "postgres",
+            "TRACKER_DB_PASSWORD": "",
+            "REDIS_URL": os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0",
+            "LOCK_KEY_PREFIX": f"{self.database}:lock:",
+            "RABBITMQ_HOST": os.environ.get("RABBITMQ_HOST") or "amqp://127.0.0.1:5672",
+            "RABBITMQ_PORT": "5672",
+            "RABBITMQ_USER": os.environ.get("RABBITMQ_USER") or "guest",
+            "RABBITMQ_PASSWORD": os.environ.get("RABBITMQ_PASSWORD") or "guest",
+            "RABBITMQ_QUEUE": f"{self.database}.events",
+            "ACTION_ENDPOINT_URL": f"http://127.0.0.1:{self.actions_port}/webhook",
+            "DESK_URL": f"http://127.0.0.1:{self.desk_port}",
+            "MEDIA_DIR": str(self.data_dir / "media"),
+        })
+        return env
+
+    def build_data(self) -> None:
+        """A new PostgreSQL database, then the demo shop into it and the data directory.
+
+        A kept database (``keep_database``, as ``make run-scaled`` keeps its own) that
+        already holds a shop is used as it is, conversations and all.
+        """
+        if not Path(HAPROXY).exists():
+            raise ScaledError("HAProxy is missing: `make scaled-tools` installs Debian's")
+        built = self.data_dir / ".built-scaled"
+        if self.keep_database and built.exists() and database_exists(self.database):
+            return
+        drop_database(self.database)
+        new_database(self.database)
+        super().build_data()
+        built.touch()
+
+    def start_actions(self) -> None:
+        """Start every action server; ``actions_port`` is the balancer's internal front."""
+        for n, port in enumerate(self.action_ports):
+            self._start(f"actions{n}", [sys.executable, "-m", "actions.server", "--port",
+                                        str(port)], f"http://127.0.0.1:{port}/health", 120)
+
+    def start_rasa(self) -> None:
+        """Start every Rasa server (one at a time: each loads the model), then HAProxy."""
+        if not MODEL.exists():
+            raise RuntimeError(f"{MODEL} is missing: run `make train` first")
+        for n, port in enumerate(self.rasa_ports):
+            self._start(f"rasa{n}", [
+                str(BOT_BIN / "rasa"), "run", "--model", str(MODEL), "--interface",
+                "127.0.0.1", "--port", str(port), "--credentials", "bot/credentials.yml",
+                "--endpoints", "bot/endpoints-scaled.yml"],
+                f"http://127.0.0.1:{port}/webhooks/rest/", 300)
+
+    def start_front(self) -> None:
+        """Start the desk and the demo shop page, then the load balancer in front."""
+        self._start("desk", [sys.executable, "-m", "desk", "--port", str(self.desk_port)],
+                    f"http://127.0.0.1:{self.desk_port}/desk/health", 60)
+        self._start("storefront", [sys.executable, "-m", "storefront", "--port",
+                                   str(self.storefront_port)],
+                    f"http://127.0.0.1:{self.storefront_port}/health", 60)
+        config = self.data_dir / "haproxy.cfg"
+        config.write_text(haproxy_config(
+            public_port=self.public_port, actions_front_port=self.actions_port,
+            rasa_ports=self.rasa_ports, action_ports=self.action_ports,
+            desk_port=self.desk_port, storefront_port=self.storefront_port))
+        subprocess.run([HAPROXY, "-c", "-q", "-f", str(config)], check=True)
+        self._start("haproxy", [HAPROXY, "-db", "-f", str(config)],
+                    f"{self.rasa_url}/webhooks/rest/", 30)
+
+    def start(self, prepare: Callable[[Stack], None] | None = None) -> ScaledStack:
+        """Build the data into a new database, start every server and the balancer.
+
+        If a step fails, whatever was already started is stopped (and the database
+        dropped) before the error propagates.
+        """
+        try:
+            self.build_data()
+            if prepare is not None:
+                prepare(self)
+            self.start_actions()
+            self.start_rasa()
+            self.start_front()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _start(self, name: str, command: list[str], health: str, timeout: float) -> None:
+        log = self.log_dir / f"{name}.log"
+        self.processes[name] = subprocess.Popen(command, cwd=ROOT, env=self.env,
+                                                stdout=log.open("ab"), stderr=subprocess.STDOUT)
+        wait_until_up(health, self.processes[name], log, timeout)
+
+    def kill(self, name: str) -> None:
+        """``kill -9`` one server (``rasa0``, ``actions1``…): no goodbye, no clean-up."""
+        process = self.processes.pop(name)
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=30)
+
+    def stop(self) -> None:
+        """Stop every server; drop the database unless ``keep_database``."""
+        super().stop()
+        if not self.keep_database:
+            with contextlib.suppress(sa.exc.OperationalError):  # no PostgreSQL: none made
+                drop_database(self.database)

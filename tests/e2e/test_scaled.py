@@ -1,0 +1,185 @@
+"""Scaled mode end to end (issue 35): two Rasa servers and two action servers behind
+HAProxy on PostgreSQL, Redis and RabbitMQ (``scripts/scaled.py``, as ``make run-scaled``
+starts them), checked for what a customer would notice — a conversation's turns lost,
+doubled or mixed up when its messages land on different servers at once, and answers
+that stop when a server is killed with ``kill -9``.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+import requests
+import sqlalchemy as sa
+
+from scripts.scaled import HAPROXY, ScaledStack
+from scripts.stack import ROOT
+
+pytestmark = pytest.mark.e2e
+
+MESSAGES = ["hi", "show me headphones", "how much is the first one", "any in black?",
+            "有没有跑步鞋", "第二双多少钱", "thanks", "bye"]
+
+
+@pytest.fixture(scope="module")
+def scaled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ScaledStack]:
+    if not Path(HAPROXY).exists():
+        pytest.fail("HAProxy is missing: `make scaled-tools` installs Debian's package")
+    stack = ScaledStack(data_dir=tmp_path_factory.mktemp("scaled"), rasa=2, actions=2,
+                        extra_env={"LIMIT_MESSAGES_PER_IP": "1000000"})
+    stack.start()
+    try:
+        yield stack
+    finally:
+        stack.stop()
+
+
+def _send(url: str, sender: str, text: str) -> list[dict]:
+    response = requests.post(f"{url}/webhooks/rest/webhook",
+                             json={"sender": sender, "message": text}, timeout=60)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def _turns(stack: ScaledStack, sender: str) -> list[tuple[str, str]]:
+    """(type, text or action name) of every event Rasa stored for ``sender``."""
+    engine = sa.create_engine(stack.database_url)
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text("SELECT data FROM events WHERE sender_id = :s ORDER BY id"),
+                            {"s": sender}).scalars().all()
+    engine.dispose()
+    events = [json.loads(r) for r in rows]
+    return [(e["event"], e.get("text") or e.get("name") or "") for e in events
+            if e["event"] in ("user", "action", "bot")]
+
+
+def _problems(turns: list[tuple[str, str]], sent: list[str]) -> list[str]:
+    """Messages lost or doubled, or a turn begun before the one before it ended."""
+    users = [text for kind, text in turns if kind == "user"]
+    problems = []
+    if sorted(users) != sorted(sent):
+        problems.append(f"stored {users}, sent {sent}")
+    open_turn = False
+    for kind, text in turns:
+        if kind == "user":
+            if open_turn:
+                problems.append(f"'{text}' began before the turn before it ended")
+            open_turn = True
+        elif kind == "action" and text == "action_listen":
+            open_turn = False
+    return problems
+
+
+def test_one_conversation_on_two_servers_at_once_keeps_every_turn_in_order(
+        scaled: ScaledStack) -> None:
+    sender = f"scaled-{uuid.uuid4().hex[:8]}"
+    with ThreadPoolExecutor(len(MESSAGES)) as pool:
+        answers = list(pool.map(lambda n: _send(scaled.server_url(n % 2), sender, MESSAGES[n]),
+                                range(len(MESSAGES))))
+    assert all(answers), "every message is answered"
+    assert _problems(_turns(scaled, sender), MESSAGES) == []
+
+
+def test_the_balancer_serves_chat_desk_and_shop_in_both_languages(scaled: ScaledStack) -> None:
+    sender = f"lb-{uuid.uuid4().hex[:8]}"
+    english = " ".join(m.get("text", "") for m in _send(scaled.rasa_url, sender,
+                                                        "show me headphones"))
+    chinese = " ".join(m.get("text", "") for m in _send(scaled.rasa_url, f"{sender}-zh",
+                                                        "有没有耳机"))
+    assert "$" in english and "¥" in chinese
+    assert requests.get(f"{scaled.rasa_url}/desk/health", timeout=10).ok
+    assert requests.get(f"{scaled.rasa_url}/", timeout=10).ok
+    big = requests.post(f"{scaled.rasa_url}/webhooks/rest/webhook", data=b"x" * (13 << 20),
+                        headers={"Content-Type": "application/json"}, timeout=30)
+    assert big.status_code == 413
+
+
+def test_events_reach_rabbitmq(scaled: ScaledStack) -> None:
+    sender = f"mq-{uuid.uuid4().hex[:8]}"
+    _send(scaled.rasa_url, sender, "hello")
+    queue = scaled.env["RABBITMQ_QUEUE"]
+    read = subprocess.run([str(ROOT / ".venv-bot" / "bin" / "python"), "-c", (
+        "import asyncio, json, sys, aio_pika\n"
+        "async def main():\n"
+        "    conn = await aio_pika.connect_robust('amqp://guest:guest@127.0.0.1:5672/')\n"
+        "    async with conn:\n"
+        "        channel = await conn.channel()\n"
+        "        q = await channel.declare_queue(sys.argv[1], durable=True)\n"
+        "        senders = []\n"
+        "        while (m := await q.get(no_ack=True, fail=False)) is not None:\n"
+        "            senders.append(json.loads(m.body).get('sender_id'))\n"
+        "        print(json.dumps(senders))\n"
+        "asyncio.run(main())\n"), queue], capture_output=True, text=True, timeout=60)
+    assert read.returncode == 0, read.stderr[-2000:]
+    assert sender in json.loads(read.stdout)
+
+
+@pytest.mark.parametrize(("lang", "ask", "money"), [
+    ("en", "can you recommend me something?", r"\$\d"), ("zh", "有什么推荐的吗", r"¥\d")])
+def test_the_widget_through_the_balancer_in_a_browser(scaled: ScaledStack, browser, lang: str,
+                                                      ask: str, money: str) -> None:
+    """The demo shop page, the widget's script and its socket all through HAProxy."""
+    import re
+
+    from tests.e2e.test_widget import HOST, REPORTS, Chat, shop_page
+
+    context = browser.new_context(viewport={"width": 1280, "height": 860})
+    try:
+        page = shop_page(context, scaled, lang)
+        chat = Chat(page).open()
+        chat.say(ask)
+        assert page.locator(f"{HOST} .card").count() >= 2
+        reply = " ".join(chat.say("第一个多少钱" if lang == "zh" else "how much is the first one"))
+        assert re.search(money, reply), reply
+        page.reload()  # the history comes back from whichever server answers
+        chat = Chat(page).open()
+        page.locator(f"{HOST} .msg.customer").nth(1).wait_for(timeout=30_000)
+        assert not page.errors, page.errors  # type: ignore[attr-defined]
+        page.screenshot(path=str(REPORTS / f"scaled-widget-{lang}.png"), animations="disabled")
+    finally:
+        context.close()
+
+
+def test_servers_killed_mid_turn_stall_nobody(scaled: ScaledStack) -> None:
+    """kill -9 a Rasa server while it holds a conversation's turns, and an action server:
+    the conversation goes on through the balancer within a lock's lease (6 s), every
+    message answered is kept once, and no turn overlaps another."""
+    sender = f"kill-{uuid.uuid4().hex[:8]}"
+    _send(scaled.rasa_url, sender, "show me headphones")
+    doomed = ["how much is the first one", "any in black?", "第二个呢"]
+    pool = ThreadPoolExecutor(len(doomed))
+    calls = [pool.submit(requests.post, f"{scaled.server_url(0)}/webhooks/rest/webhook",
+                         json={"sender": sender, "message": text}, timeout=60)
+             for text in doomed]
+    time.sleep(0.3)  # the first turn holds the lock, the others wait for it
+    scaled.kill("rasa0")
+    scaled.kill("actions0")
+    answered = []
+    for text, call in zip(doomed, calls, strict=True):
+        try:
+            if call.result().status_code == 200:
+                answered.append(text)
+        except requests.RequestException:
+            pass  # its server died: the customer's client sends it again
+    pool.shutdown()
+    started = time.monotonic()
+    texts = ["how much is the first one", "第二个呢", "thanks"]
+    for text in texts:
+        for _ in range(5):  # the balancer's two missed health checks at most
+            response = requests.post(f"{scaled.rasa_url}/webhooks/rest/webhook",
+                                     json={"sender": sender, "message": text}, timeout=60)
+            if response.status_code == 200:
+                break
+            assert response.status_code in (502, 503), response.text
+            time.sleep(1)
+        assert response.status_code == 200 and response.json(), text
+    waited = time.monotonic() - started
+    assert waited < 20, f"the conversation stalled {waited:.1f} s after the kill"
+    assert _problems(_turns(scaled, sender), ["show me headphones", *answered, *texts]) == []
