@@ -32,8 +32,10 @@ def main() -> int:
     secrets_file = stack.data_dir / "secrets.env"
     stack.data_dir.mkdir(parents=True, exist_ok=True)
     if secrets_file.exists():  # the same secrets on every start: signed ids stay valid
-        stack.secrets.update(line.split("=", 1) for line in
-                             secrets_file.read_text().splitlines() if "=" in line)
+        for line in secrets_file.read_text().splitlines():
+            name, _, value = line.partition("=")
+            if value:
+                stack.secrets[name] = value
     else:
         secrets_file.write_text("".join(f"{k}={v}\n" for k, v in stack.secrets.items()))
         secrets_file.chmod(0o600)

@@ -58,7 +58,8 @@ async def main(kind: str, prefix: str, worker: str, messages: int) -> None:
     flag.incr(f"{prefix}:ready")
     while not flag.exists(f"{prefix}:go"):
         time.sleep(0.002)
-    done = await asyncio.gather(*(handle(store, trackers, worker, n, lifetime) for n in range(messages)))
+    done = await asyncio.gather(*(handle(store, trackers, worker, n, lifetime)
+                                  for n in range(messages)))
     print(sum(not ok for ok in done))
 
 
