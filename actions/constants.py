@@ -190,6 +190,7 @@ class Response:
     CANCEL_REFUSED_RETURNED = "utter_cancel_refused_returned"
     RETURN_DONE = "utter_return_done"
     RETURN_POLICY = "utter_return_policy"
+    RETURN_POLICY_CUSTOMER_POSTAGE = "utter_return_policy_customer_postage"
     RETURN_REFUSED_NOT_DELIVERED = "utter_return_refused_not_delivered"
     RETURN_REFUSED_WINDOW = "utter_return_refused_window"
     RETURN_REFUSED_RETURNED = "utter_return_refused_returned"

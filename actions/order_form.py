@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -10,12 +11,15 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.common import customer_identity, language, quote
-from actions.constants import ActionName, Response, Slot
+from actions.constants import ActionName, Intent, Response, Slot
 from actions.parsing import ordinal_in
+from actions.return_policy import say_return_policy
 from actions.services import order_service
 from shop.errors import InvalidOrderNumber
 from shop.orders import parse_email, parse_order_number
 
+#: A question: a question mark at the end, or Chinese question words and particles.
+QUESTION = re.compile(r"[?？]\s*$|[吗呢么嘛]\s*$|谁|什么|怎么|怎样|多少|几天|哪")
 #: How many recent orders a known customer is shown to pick from (by number or position).
 RECENT_ORDERS = 3
 STATUS_WORDS = {
@@ -68,9 +72,16 @@ class ValidateOrderForm(FormValidationAction):
         # a number read from a word like "first" with no orders listed ("quick question
         # first, ..."): no attempt at an order number, so no '"1" doesn't look like an
         # order number'; the form asks for it again
-        from_words = str(value or "").strip().lstrip("-").isdigit() and not any(
-            c.isdigit() for c in text)
-        if not from_words:
+        no_digits = not any(c.isdigit() for c in text)
+        from_words = str(value or "").strip().lstrip("-").isdigit() and no_digits
+        if no_digits and QUESTION.search(text):
+            # "hold on, who pays for the return postage?": a question in the middle of
+            # the form is no failed attempt at an order number. One the classifier
+            # thinks may be about the return policy gets that answer; the form asks again
+            ranking = tracker.latest_message.get("intent_ranking") or []
+            if Intent.ASK_RETURN_POLICY in [r.get("name") for r in ranking[:3]]:
+                say_return_policy(dispatcher)
+        elif not from_words:
             dispatcher.utter_message(response=Response.INVALID_ORDER_NUMBER,
                                      value=quote(value))
         return {Slot.ORDER_NUMBER: None}

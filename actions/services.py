@@ -64,6 +64,7 @@ def _orders() -> OrderService:
     config = settings()
     OrderService.ensure_tables(_engine())
     return OrderService(session_factory(_engine()), return_window_days=config.return_window_days,
+                        return_postage_paid_by=config.return_postage_paid_by,
                         limits=LookupLimits(
                             per_conversation=config.lookup_failures_per_conversation,
                             per_client=config.lookup_failures_per_client))

@@ -38,6 +38,7 @@ class Settings:
         demo_seed: Seed of the demo-shop generator.
         demo_as_of: The demo shop's "today" (orders are dated before it).
         return_window_days: Days after delivery during which returns are accepted.
+        return_postage_paid_by: Who pays to send a return back (``shop`` or ``customer``).
         default_currency_en: Currency quoted to English-speaking customers.
         default_currency_zh: Currency quoted to Chinese-speaking customers.
         results_per_page: Products listed per answer.
@@ -106,6 +107,7 @@ class Settings:
     demo_seed: int
     demo_as_of: dt.date
     return_window_days: int
+    return_postage_paid_by: str
     default_currency_en: str
     default_currency_zh: str
     results_per_page: int
@@ -269,6 +271,8 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         demo_seed=_int(env, "DEMO_SEED", 7, 0, 2**31 - 1),
         demo_as_of=as_of,
         return_window_days=_int(env, "RETURN_WINDOW_DAYS", 30, 0, 3650),
+        return_postage_paid_by=_choice(env, "RETURN_POSTAGE_PAID_BY", "shop",
+                                       ("shop", "customer")),
         default_currency_en=env.get("CURRENCY_EN", "USD"),
         default_currency_zh=env.get("CURRENCY_ZH", "CNY"),
         results_per_page=_int(env, "RESULTS_PER_PAGE", 5, 1, 20),

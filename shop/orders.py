@@ -143,6 +143,9 @@ class LookupLimits:
     window: dt.timedelta = dt.timedelta(hours=1)
 
 
+#: Who may pay the postage of a return (``OrderService(return_postage_paid_by=...)``).
+RETURN_POSTAGE_PAYERS = ("shop", "customer")
+
 class OrderService:
     """Reads and changes orders in the shop database.
 
@@ -154,6 +157,8 @@ class OrderService:
     Args:
         sessions: Session factory bound to the shop database.
         return_window_days: Days after delivery during which a return may start.
+        return_postage_paid_by: Who pays to send a return back: ``"shop"`` (a prepaid
+            label) or ``"customer"`` (the shop pays only for faulty items).
         limits: Failed guest look-ups allowed.
         clock: Returns "now"; injectable for tests.
     """
@@ -163,11 +168,15 @@ class OrderService:
         sessions: sessionmaker[Session],
         *,
         return_window_days: int = 30,
+        return_postage_paid_by: str = "shop",
         limits: LookupLimits = LookupLimits(),
         clock: Callable[[], dt.datetime] = dt.datetime.now,
     ) -> None:
+        if return_postage_paid_by not in RETURN_POSTAGE_PAYERS:
+            raise ValueError(f"return_postage_paid_by must be one of {RETURN_POSTAGE_PAYERS}")
         self._sessions = sessions
         self._window = dt.timedelta(days=return_window_days)
+        self._postage = return_postage_paid_by
         self._limits = limits
         self._clock = clock
 
@@ -175,6 +184,11 @@ class OrderService:
     def return_window_days(self) -> int:
         """Days after delivery during which a return may start (the shop's policy)."""
         return self._window.days
+
+    @property
+    def return_postage_paid_by(self) -> str:
+        """Who pays to send a return back: ``"shop"`` or ``"customer"``."""
+        return self._postage
 
     @staticmethod
     def ensure_tables(engine: Engine) -> None:

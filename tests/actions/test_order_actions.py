@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import uuid
+from typing import Any
 
 import pytest
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 
-from actions.constants import Response, Slot
+from actions.constants import Intent, Response, Slot
 from actions.order_cancel import ActionCancelOrder
 from actions.order_form import ActionAskOrderNumber, ValidateOrderForm
 from actions.order_return import ActionReturnOrder
@@ -284,3 +285,50 @@ def test_a_word_like_first_with_no_orders_listed_is_no_wrong_order_number(
     assert result == {Slot.ORDER_NUMBER: None}
     assert [m["response"] for m in dispatcher.messages] == (
         [Response.INVALID_ORDER_NUMBER] if said else [])
+
+
+@pytest.mark.parametrize(("text", "ranking", "said"), [
+    ("hold on, do I have to pay for return shipping?", ["return_order", "ask_return_policy"],
+     [Response.RETURN_POLICY]),
+    ("等等，退货运费谁出", ["nlu_fallback", "ask_return_policy", "return_order"],
+     [Response.RETURN_POLICY]),
+    ("wait, can I pay by card?", ["return_order", "ask_payment"], []),
+    ("no idea, sorry", ["deny"], [Response.INVALID_ORDER_NUMBER]),  # no question: said so
+])
+def test_a_question_inside_the_order_form_is_no_wrong_order_number(
+        orders, fixed_clock, text: str, ranking: list[str], said: list[str]) -> None:
+    """A question in the middle of the form is answered when it is about the return
+    policy, and never told it "doesn't look like an order number"."""
+    tracker = make_tracker(text)
+    tracker.latest_message["intent_ranking"] = [{"name": n, "confidence": 0.3} for n in ranking]
+    dispatcher = CollectingDispatcher()
+    result = ValidateOrderForm().validate_order_number(text, dispatcher, tracker, {})
+    assert result == {Slot.ORDER_NUMBER: None}
+    assert [m["response"] for m in dispatcher.messages] == said
+
+
+@pytest.mark.parametrize(("paid_by", "response"), [
+    ("shop", Response.RETURN_POLICY), ("customer", Response.RETURN_POLICY_CUSTOMER_POSTAGE)])
+def test_the_return_policy_says_who_pays_the_postage(demo_settings: Any, monkeypatch: Any,
+                                                     paid_by: str, response: str) -> None:
+    """"do I pay to send it back?": the shop's rule, as the order service applies it."""
+    from actions import services, settings
+    from actions.return_policy import ActionReturnPolicy
+
+    monkeypatch.setenv("RETURN_POSTAGE_PAID_BY", paid_by)
+    monkeypatch.setenv("RETURN_WINDOW_DAYS", "14")
+    settings.settings.cache_clear()
+    services._orders.cache_clear()
+    messages, _ = run_action(ActionReturnPolicy(), make_tracker(
+        "do I pay to post a return?", intent=Intent.ASK_RETURN_POLICY))
+    assert [(m["response"], m.get("days")) for m in messages] == [(response, 14)]
+    settings.settings.cache_clear()
+    services._orders.cache_clear()
+
+
+def test_a_shop_cannot_set_an_unknown_postage_payer(demo_settings: Any) -> None:
+    from actions.settings import SettingsError, load_settings
+
+    with pytest.raises(SettingsError):
+        load_settings({"SHOP_DATA_DIR": str(demo_settings.data_dir),
+                       "RETURN_POSTAGE_PAID_BY": "nobody"})
