@@ -3,7 +3,7 @@ PostgreSQL, Redis and RabbitMQ, on this machine (docs/deployment.md). Ctrl-C sto
 
 Settings (environment): ``PUBLIC_PORT`` (8000), ``RASA_SERVERS`` (2), ``ACTION_SERVERS``
 (2), ``SCALED_DATA_DIR`` (``data-scaled``), ``SCALED_DATABASE`` (``shop_scaled``, kept
-between runs), ``REDIS_URL``, ``RABBITMQ_HOST``/``_USER``/``_PASSWORD``.
+between runs), ``REDIS_URL``, ``RABBITMQ_URL``.
 """
 
 from __future__ import annotations
