@@ -167,6 +167,7 @@ class Response:
     RECOMMEND_SIMILAR = "utter_recommend_similar"
     RECOMMEND_COMPLEMENTS = "utter_recommend_complements"
     RECOMMEND_NONE = "utter_recommend_none"
+    RECOMMEND_BUSY = "utter_recommend_busy"
     RECOMMEND_CONTRADICTORY = "utter_recommend_contradictory"
     RECOMMEND_UNAVAILABLE = "utter_recommend_unavailable"
     WHICH_PRODUCT = "utter_which_product"

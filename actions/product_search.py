@@ -186,7 +186,7 @@ class ActionSearchProducts(Action):
                                    category)
         result = _by_name(graph, tracker.sender_id, unknown, currency,
                           min_price, max_price, settings().results_per_page) \
-            if unknown else _search(
+            if unknown else catalog_search(
             graph, tracker.sender_id, currency=currency, category=category, brand=brand,
             color=color, min_price=min_price, max_price=max_price,
             limit=settings().results_per_page)
@@ -248,8 +248,9 @@ def _category_shown(graph: ProductGraph, tracker: Tracker) -> str | None:
 PRICE_BAND = (Decimal("0.75"), Decimal("1.34"))
 
 
-def _search(graph: ProductGraph, conversation: str, *, currency: str, min_price: Decimal | None,
-            max_price: Decimal | None, limit: int, **criteria: Any) -> SearchResult:
+def catalog_search(graph: ProductGraph, conversation: str, *, currency: str,
+                   min_price: Decimal | None, max_price: Decimal | None, limit: int,
+                   **criteria: Any) -> SearchResult:
     """A catalog search whose price limits and order hold for the prices the customer is
     shown (the published price, or the one quoted in ``conversation``), not the list
     prices: "under $100" never lists a product at $104.49, and "cheapest first" is

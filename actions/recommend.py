@@ -20,7 +20,14 @@ from actions.common import (
 )
 from actions.constants import ActionName, Entity, Intent, Response, Slot
 from actions.parsing import asks_cheaper, price_limits
-from actions.presentation import currency_for, lowest_shown_price, product_card, shown_prices
+from actions.presentation import (
+    currency_for,
+    lowest_shown_price,
+    product_card,
+    product_lines,
+    shown_prices,
+)
+from actions.resilience import Unavailable, breaker
 from actions.services import order_service, product_graph, recommender
 from actions.settings import settings
 from knowledge_graph.graph import ProductGraph
@@ -68,6 +75,30 @@ def _reason(item: Recommendation, graph: ProductGraph, lang: str, *,
     if item.channel == "pinned":
         return "本店精选" if zh else "featured"
     return "近期热销" if zh else "popular right now"
+
+
+def _catalog_instead(dispatcher: CollectingDispatcher, tracker: Tracker, graph: ProductGraph,
+                     lang: str, constraints: Constraints, limit: int) -> list[EventType]:
+    """The stated fallback while the recommender is slow or down: the catalog's products
+    within the customer's limits, cheapest first."""
+    from decimal import Decimal
+
+    from actions.product_search import catalog_search
+
+    def money(value: float | None) -> Decimal | None:
+        return None if value is None else Decimal(str(value))
+
+    result = catalog_search(graph, tracker.sender_id,
+                            currency=constraints.currency or currency_for(lang, graph),
+                            category=constraints.category, brand=constraints.brand,
+                            color=constraints.color, min_price=money(constraints.min_price),
+                            max_price=money(constraints.max_price), limit=limit)
+    if not result.items:
+        dispatcher.utter_message(response=Response.RECOMMEND_NONE)
+        return []
+    dispatcher.utter_message(response=Response.RECOMMEND_BUSY,
+                             items=product_lines(result.items, lang, tracker.sender_id))
+    return [SlotSet(Slot.SHOWN_PRODUCTS, [item.sku for item in result.items])]
 
 
 def _session_products(tracker: Tracker) -> list[str]:
@@ -161,7 +192,6 @@ class ActionRecommend(Action):
         identity = customer_identity(tracker)
         visitor = identity.customer_id or tracker.sender_id
         limit = settings().results_per_page
-        service = recommender()
         events: list[EventType] = []
         if intent == Intent.ASK_RECOMMENDATION and product_entities(tracker, graph):
             intent = Intent.ASK_SIMILAR  # "something like the iPhone 15 but cheaper"
@@ -175,15 +205,30 @@ class ActionRecommend(Action):
             constraints = _about(constraints, graph, sku)
             if asks_cheaper(tracker.latest_message.get("text") or ""):
                 constraints = _cheaper_than(graph, sku, constraints, tracker.sender_id)
-            ask = service.similar if intent == Intent.ASK_SIMILAR else service.complements
-            result = ask(sku, visitor=visitor, n=limit, constraints=constraints)
+            similar = intent == Intent.ASK_SIMILAR
+            asked = constraints
+
+            def ask() -> RecommendationList:
+                service = recommender()
+                method = service.similar if similar else service.complements
+                return method(sku, visitor=visitor, n=limit, constraints=asked)
+
             events.append(SlotSet(Slot.PRODUCT, sku))
             name = graph.model_name(sku, lang)
         else:
-            result = service.for_user(identity.customer_id, visitor=visitor,
-                                      session=_session_products(tracker), n=limit,
-                                      constraints=constraints)
+            session = _session_products(tracker)
+
+            def ask() -> RecommendationList:
+                return recommender().for_user(identity.customer_id, visitor=visitor,
+                                              session=session, n=limit,
+                                              constraints=constraints)
             name = ""
+        try:
+            result = await breaker("recommender").call(ask)
+        except Unavailable:
+            # slow or down: the catalog's products that fit, said to be that, at once
+            return events + _catalog_instead(dispatcher, tracker, graph, lang, constraints,
+                                             limit)
         history = {i.item for i in result.items if i.channel == "history"}
         facts = {"bought": order_service().bought(identity, history),
                  "discussed": set(_session_products(tracker)),

@@ -42,6 +42,11 @@ class Settings:
         default_currency_en: Currency quoted to English-speaking customers.
         default_currency_zh: Currency quoted to Chinese-speaking customers.
         results_per_page: Products listed per answer.
+        dependency_timeout_seconds: Longest wait for the recommender or the photo index
+            in a turn before the stated fallback (``actions/resilience.py``).
+        breaker_failures: Failed or late calls in a row after which a dependency is
+            not asked for ``breaker_reset_seconds``.
+        breaker_reset_seconds: How long a failing dependency is left alone.
         product_image_url: Public URL of a product's photo, ``{sku}`` replaced, for
             catalog images that are no http(s) URL (local files); ``None``: such
             cards carry no image.
@@ -111,6 +116,9 @@ class Settings:
     default_currency_en: str
     default_currency_zh: str
     results_per_page: int
+    dependency_timeout_seconds: float
+    breaker_failures: int
+    breaker_reset_seconds: float
     graph_backend: str
     graph_endpoint: str | None
     action_server_token: str | None = None
@@ -276,6 +284,9 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         default_currency_en=env.get("CURRENCY_EN", "USD"),
         default_currency_zh=env.get("CURRENCY_ZH", "CNY"),
         results_per_page=_int(env, "RESULTS_PER_PAGE", 5, 1, 20),
+        dependency_timeout_seconds=_float(env, "DEPENDENCY_TIMEOUT_SECONDS", 1.5, 0.05, 30.0),
+        breaker_failures=_int(env, "BREAKER_FAILURES", 3, 1, 100),
+        breaker_reset_seconds=_float(env, "BREAKER_RESET_SECONDS", 30.0, 0.1, 3600.0),
         graph_backend=backend,
         graph_endpoint=endpoint,
         action_server_token=env.get("ACTION_SERVER_TOKEN") or None,

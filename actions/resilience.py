@@ -1,0 +1,141 @@
+"""Degrade, don't stall: a time limit and a circuit breaker per dependency of a turn.
+
+A turn that waits on a slow recommender or photo index keeps the customer waiting
+(and, on WeChat, past the platform's 5 seconds). :class:`Breaker` runs one call to a
+dependency in a worker thread with a time limit; a call that fails or runs over
+counts against the dependency, and after ``failures`` in a row the breaker *opens*:
+calls fail at once for ``reset_seconds`` (the action answers with its stated
+fallback without waiting), then one trial call is let through (*half-open*); if it
+succeeds the breaker closes. A call that ran over keeps running in its thread (Python
+cannot stop it) but nobody waits for it.
+
+``breaker(name)`` gives the action server's one breaker per dependency, with the time
+limits and thresholds of ``actions/settings.py`` (``DEPENDENCY_TIMEOUT_SECONDS``,
+``BREAKER_FAILURES``, ``BREAKER_RESET_SECONDS``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import TypeVar
+
+T = TypeVar("T")
+
+#: Threads for dependency calls: a call that ran over still holds one until it ends.
+_pool = ThreadPoolExecutor(max_workers=16, thread_name_prefix="dependency")
+
+
+class Unavailable(Exception):
+    """A dependency failed, ran over its time limit, or its breaker is open."""
+
+    def __init__(self, name: str, why: str) -> None:
+        super().__init__(f"{name}: {why}")
+        self.name = name
+        self.why = why
+
+
+@dataclass
+class BreakerState:
+    """What a breaker knows: failures in a row, and until when it is open."""
+
+    failures: int = 0
+    open_until: float = 0.0
+    trial: bool = False  # a half-open trial call is under way
+
+
+class Breaker:
+    """A time limit and a circuit breaker for one dependency.
+
+    Args:
+        name: The dependency (``recommender``, ``visual_search``…), in errors and logs.
+        timeout: Seconds a call may take.
+        failures: Failed or late calls in a row that open the breaker.
+        reset_seconds: How long it stays open before a trial call.
+        clock: Monotonic seconds; injectable for tests.
+    """
+
+    def __init__(self, name: str, *, timeout: float, failures: int = 3,
+                 reset_seconds: float = 30.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.name = name
+        self.timeout = timeout
+        self.failures = failures
+        self.reset_seconds = reset_seconds
+        self._clock = clock
+        self._state = BreakerState()
+        self._lock = threading.Lock()
+
+    @property
+    def is_open(self) -> bool:
+        """Whether calls are refused right now."""
+        with self._lock:
+            return self._clock() < self._state.open_until
+
+    def _admit(self) -> None:
+        with self._lock:
+            state, now = self._state, self._clock()
+            if now < state.open_until:
+                raise Unavailable(self.name, "open")
+            if state.failures >= self.failures:  # half-open: one trial at a time
+                if state.trial:
+                    raise Unavailable(self.name, "open")
+                state.trial = True
+
+    def _record(self, ok: bool) -> None:
+        with self._lock:
+            state = self._state
+            state.trial = False
+            if ok:
+                state.failures, state.open_until = 0, 0.0
+                return
+            state.failures += 1
+            if state.failures >= self.failures:
+                state.open_until = self._clock() + self.reset_seconds
+
+    async def call(self, fn: Callable[[], T]) -> T:
+        """``fn()`` in a worker thread within the time limit.
+
+        Raises:
+            Unavailable: The breaker is open, ``fn`` raised, or it ran over.
+        """
+        self._admit()
+        loop = asyncio.get_running_loop()
+        try:
+            result = await asyncio.wait_for(loop.run_in_executor(_pool, fn), self.timeout)
+        except asyncio.TimeoutError:
+            self._record(False)
+            raise Unavailable(self.name, f"no answer within {self.timeout:g} s") from None
+        except Exception as exc:  # noqa: BLE001 - any failure of the dependency counts
+            self._record(False)
+            raise Unavailable(self.name, type(exc).__name__) from exc
+        self._record(True)
+        return result
+
+
+_breakers: dict[str, Breaker] = {}
+_breakers_lock = threading.Lock()
+
+
+def breaker(name: str) -> Breaker:
+    """The action server's breaker for dependency ``name`` (settings from the
+    environment, read once)."""
+    from actions.settings import settings
+
+    with _breakers_lock:
+        if name not in _breakers:
+            s = settings()
+            _breakers[name] = Breaker(name, timeout=s.dependency_timeout_seconds,
+                                      failures=s.breaker_failures,
+                                      reset_seconds=s.breaker_reset_seconds)
+        return _breakers[name]
+
+
+def reset_breakers() -> None:
+    """Forget every breaker (tests, and new settings)."""
+    with _breakers_lock:
+        _breakers.clear()

@@ -1,0 +1,117 @@
+"""Degrade, don't stall (``actions/resilience.py``): a dependency of a turn that is slow
+or down gets a time limit and a circuit breaker, and the customer gets a stated
+fallback at once instead of a wait."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from actions.constants import Intent, Response, Slot
+from actions.recommend import ActionRecommend
+from actions.resilience import Breaker, Unavailable, reset_breakers
+from tests.conftest import entity, make_tracker, run_action, slot_events
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _call(b: Breaker, fn: Any) -> Any:
+    return asyncio.run(b.call(fn))
+
+
+def test_a_late_call_is_given_up_within_its_time_limit() -> None:
+    b = Breaker("slow", timeout=0.2)
+    started = time.monotonic()
+    with pytest.raises(Unavailable, match="no answer within 0.2 s"):
+        _call(b, lambda: time.sleep(2))
+    assert time.monotonic() - started < 1.0
+
+
+def test_the_breaker_opens_after_failures_in_a_row_and_tries_again_later() -> None:
+    clock, calls = Clock(), []
+
+    def failing() -> None:
+        calls.append(1)
+        raise ConnectionError("down")
+
+    b = Breaker("dep", timeout=1, failures=3, reset_seconds=30, clock=clock)
+    for _ in range(3):
+        with pytest.raises(Unavailable):
+            _call(b, failing)
+    assert b.is_open and len(calls) == 3
+    with pytest.raises(Unavailable, match="open"):
+        _call(b, failing)  # refused at once: the dependency is not asked
+    assert len(calls) == 3
+    clock.now = 31  # half-open: one trial, which fails: open again
+    with pytest.raises(Unavailable):
+        _call(b, failing)
+    assert len(calls) == 4 and b.is_open
+    clock.now = 62  # the next trial succeeds: closed
+    assert _call(b, lambda: "ok") == "ok"
+    assert not b.is_open and _call(b, lambda: 7) == 7
+
+
+def test_a_success_clears_earlier_failures() -> None:
+    b = Breaker("dep", timeout=1, failures=2)
+    with pytest.raises(Unavailable):
+        _call(b, lambda: 1 / 0)
+    assert _call(b, lambda: 1) == 1
+    with pytest.raises(Unavailable):
+        _call(b, lambda: 1 / 0)
+    assert not b.is_open  # one failure since the last success
+
+
+class SlowRecommender:
+    """A recommender that takes ``seconds`` to answer (a busy model server)."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds, self.calls = seconds, 0
+
+    def for_user(self, *args: Any, **kwargs: Any) -> Any:
+        self.calls += 1
+        time.sleep(self.seconds)
+        raise AssertionError("nobody waits this long")
+
+
+@pytest.mark.parametrize(("lang", "text", "limit", "money"), [
+    ("en", "recommend something under $60", 60, r"\$([\d,.]+)"),
+    ("zh", "有什么推荐的，400元以下", 400, r"¥([\d,.]+)")])
+def test_a_slow_recommender_gets_the_catalog_at_once_and_is_left_alone(
+        demo_settings: Any, monkeypatch: pytest.MonkeyPatch, lang: str, text: str,
+        limit: int, money: str) -> None:
+    from actions import recommend, settings
+
+    monkeypatch.setenv("DEPENDENCY_TIMEOUT_SECONDS", "0.5")
+    monkeypatch.setenv("BREAKER_FAILURES", "1")
+    settings.settings.cache_clear()
+    reset_breakers()
+    slow = SlowRecommender(5)
+    monkeypatch.setattr(recommend, "recommender", lambda: slow)
+    amount = re.search(r"\$?\d+元?", text).group(0)  # type: ignore[union-attr]
+    tracker = make_tracker(text, intent=Intent.ASK_RECOMMENDATION, slots={"language": lang},
+                           entities=[entity("price", amount, text.index(amount), role="max")])
+    started = time.monotonic()
+    messages, events = run_action(ActionRecommend(), tracker)
+    assert time.monotonic() - started < 2.0  # answered within 2 s, not after 5
+    assert [m["response"] for m in messages] == [Response.RECOMMEND_BUSY]
+    prices = [Decimal(p.replace(",", "")) for p in re.findall(money, messages[0]["items"])]
+    assert prices and all(p <= limit for p in prices)  # the budget still holds
+    assert len(slot_events(events)[Slot.SHOWN_PRODUCTS]) == len(prices)
+    # open now: the next customer is answered without asking the recommender
+    started = time.monotonic()
+    messages, _ = run_action(ActionRecommend(), tracker)
+    assert time.monotonic() - started < 0.5 and slow.calls == 1
+    assert messages[0]["response"] == Response.RECOMMEND_BUSY
+    reset_breakers()
+    settings.settings.cache_clear()
