@@ -203,6 +203,7 @@ class Response:
     VISUAL_NO_PHOTO = "utter_visual_no_photo"
     VISUAL_BAD_PHOTO = "utter_visual_bad_photo"
     VISUAL_UNAVAILABLE = "utter_visual_unavailable"
+    VISUAL_BUSY = "utter_visual_busy"
     HANDOFF_QUEUED = "utter_handoff_queued"
     HANDOFF_QUEUED_ALREADY = "utter_handoff_queued_already"
     HANDOFF_WITH_AGENT = "utter_handoff_with_agent"

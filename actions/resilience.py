@@ -97,8 +97,13 @@ class Breaker:
             if state.failures >= self.failures:
                 state.open_until = self._clock() + self.reset_seconds
 
-    async def call(self, fn: Callable[[], T]) -> T:
+    async def call(self, fn: Callable[[], T], *,
+                   passthrough: tuple[type[Exception], ...] = ()) -> T:
         """``fn()`` in a worker thread within the time limit.
+
+        ``passthrough``: errors that are the request's fault, not the dependency's (a
+        damaged photo): raised as they are, and counted as an answer, so strangers'
+        bad input cannot open the breaker for everyone.
 
         Raises:
             Unavailable: The breaker is open, ``fn`` raised, or it ran over.
@@ -107,6 +112,9 @@ class Breaker:
         loop = asyncio.get_running_loop()
         try:
             result = await asyncio.wait_for(loop.run_in_executor(_pool, fn), self.timeout)
+        except passthrough:
+            self._record(True)
+            raise
         except asyncio.TimeoutError:
             self._record(False)
             raise Unavailable(self.name, f"no answer within {self.timeout:g} s") from None
@@ -123,13 +131,16 @@ _breakers_lock = threading.Lock()
 
 def breaker(name: str) -> Breaker:
     """The action server's breaker for dependency ``name`` (settings from the
-    environment, read once)."""
+    environment, read once): ``visual_search`` waits ``VISION_TIMEOUT_SECONDS``, the
+    others ``DEPENDENCY_TIMEOUT_SECONDS``."""
     from actions.settings import settings
 
     with _breakers_lock:
         if name not in _breakers:
             s = settings()
-            _breakers[name] = Breaker(name, timeout=s.dependency_timeout_seconds,
+            timeout = s.vision_timeout_seconds if name == "visual_search" \
+                else s.dependency_timeout_seconds
+            _breakers[name] = Breaker(name, timeout=timeout,
                                       failures=s.breaker_failures,
                                       reset_seconds=s.breaker_reset_seconds)
         return _breakers[name]

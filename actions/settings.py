@@ -47,6 +47,8 @@ class Settings:
         breaker_failures: Failed or late calls in a row after which a dependency is
             not asked for ``breaker_reset_seconds``.
         breaker_reset_seconds: How long a failing dependency is left alone.
+        vision_timeout_seconds: Longest wait for a photo lookup (it encodes the photo on
+            the CPU: longer than the other dependencies' limit).
         product_image_url: Public URL of a product's photo, ``{sku}`` replaced, for
             catalog images that are no http(s) URL (local files); ``None``: such
             cards carry no image.
@@ -119,6 +121,7 @@ class Settings:
     dependency_timeout_seconds: float
     breaker_failures: int
     breaker_reset_seconds: float
+    vision_timeout_seconds: float
     graph_backend: str
     graph_endpoint: str | None
     action_server_token: str | None = None
@@ -287,6 +290,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         dependency_timeout_seconds=_float(env, "DEPENDENCY_TIMEOUT_SECONDS", 1.5, 0.05, 30.0),
         breaker_failures=_int(env, "BREAKER_FAILURES", 3, 1, 100),
         breaker_reset_seconds=_float(env, "BREAKER_RESET_SECONDS", 30.0, 0.1, 3600.0),
+        vision_timeout_seconds=_float(env, "VISION_TIMEOUT_SECONDS", 10.0, 0.05, 120.0),
         graph_backend=backend,
         graph_endpoint=endpoint,
         action_server_token=env.get("ACTION_SERVER_TOKEN") or None,

@@ -13,6 +13,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.common import language
 from actions.constants import ActionName, Response, Slot
 from actions.presentation import currency_for, product_card
+from actions.resilience import Unavailable, breaker
 from actions.services import media_store, product_graph, recommender, visual_search
 from vision.errors import ImageError, MediaNotFound, VisionError
 from vision.search import Status
@@ -40,7 +41,15 @@ class ActionVisualSearch(Action):
         metadata = tracker.latest_message.get("metadata") or {}
         media_id = metadata.get("image") if isinstance(metadata, dict) else None
         try:
-            result = visual_search().lookup(media_store().get(str(media_id or "")), k=SHOWN)
+            photo = media_store().get(str(media_id or ""))
+            result = await breaker("visual_search").call(
+                lambda: visual_search().lookup(photo, k=SHOWN),
+                passthrough=(MediaNotFound, ImageError))
+        except Unavailable as exc:
+            # slow, failing or left alone for a while: said so, at once
+            logger.warning("visual lookup unavailable: %s (%r)", exc, exc.__cause__)
+            dispatcher.utter_message(response=Response.VISUAL_BUSY)
+            return []
         except MediaNotFound:
             dispatcher.utter_message(response=Response.VISUAL_NO_PHOTO)
             return []

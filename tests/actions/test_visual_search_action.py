@@ -96,3 +96,43 @@ def test_unknown_photo_ids_and_a_missing_index_get_polite_replies(
                  .glob("*_Iconic.jpg")).read_bytes()
     messages, _ = run_action(ActionVisualSearch(), photo_message(settings.settings(), photo))
     assert messages[0]["response"] == Response.VISUAL_UNAVAILABLE
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_a_slow_photo_index_is_said_to_be_busy_at_once(shop: Any, monkeypatch: Any,
+                                                        lang: str) -> None:
+    """A photo lookup past its time limit: "photo search is busy, try again in a minute"
+    instead of a wait; damaged photos never count against the index."""
+    import time
+
+    from actions import settings, visual_search
+    from actions.resilience import breaker, reset_breakers
+
+    monkeypatch.setenv("VISION_TIMEOUT_SECONDS", "0.3")
+    monkeypatch.setenv("BREAKER_FAILURES", "2")
+    settings.settings.cache_clear()
+    reset_breakers()
+    from vision.errors import ImageError
+
+    class Refusing:  # a photo the index cannot read: the request's fault
+        def lookup(self, *args: Any, **kwargs: Any) -> Any:
+            raise ImageError("too_small", "the photo has too few pixels")
+
+    photo = (GROCERY / "val" / "Fruit" / "Kiwi" / "Kiwi_001.jpg").read_bytes()
+    monkeypatch.setattr(visual_search, "visual_search", lambda: Refusing())
+    for _ in range(3):  # the customer is told, the index is not blamed
+        messages, _ = run_action(ActionVisualSearch(), photo_message(shop, photo, lang))
+        assert messages[0]["response"] == Response.VISUAL_BAD_PHOTO
+    assert not breaker("visual_search").is_open
+
+    class Stuck:
+        def lookup(self, *args: Any, **kwargs: Any) -> Any:
+            time.sleep(3)
+
+    monkeypatch.setattr(visual_search, "visual_search", lambda: Stuck())
+    started = time.monotonic()
+    messages, events = run_action(ActionVisualSearch(), photo_message(shop, photo, lang))
+    assert time.monotonic() - started < 2.0
+    assert [m["response"] for m in messages] == [Response.VISUAL_BUSY] and events == []
+    reset_breakers()
+    settings.settings.cache_clear()
