@@ -24,7 +24,6 @@ import string
 import subprocess
 import sys
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -190,7 +189,8 @@ class ScaledStack(Stack):
                 f"http://127.0.0.1:{port}/webhooks/rest/", 300)
 
     def start_front(self) -> None:
-        """Start the desk and the demo shop page, then the load balancer in front."""
+        """Start the desk and the demo shop page, then the load balancer in front (the
+        last step of :meth:`~scripts.stack.Stack.start`)."""
         self._start("desk", [sys.executable, "-m", "desk", "--port", str(self.desk_port)],
                     f"http://127.0.0.1:{self.desk_port}/desk/health", 60)
         self._start("storefront", [sys.executable, "-m", "storefront", "--port",
@@ -204,24 +204,6 @@ class ScaledStack(Stack):
         subprocess.run([HAPROXY, "-c", "-q", "-f", str(config)], check=True)
         self._start("haproxy", [HAPROXY, "-db", "-f", str(config)],
                     f"{self.rasa_url}/webhooks/rest/", 30)
-
-    def start(self, prepare: Callable[[Stack], None] | None = None) -> ScaledStack:
-        """Build the data into a new database, start every server and the balancer.
-
-        If a step fails, whatever was already started is stopped (and the database
-        dropped) before the error propagates.
-        """
-        try:
-            self.build_data()
-            if prepare is not None:
-                prepare(self)
-            self.start_actions()
-            self.start_rasa()
-            self.start_front()
-        except BaseException:
-            self.stop()
-            raise
-        return self
 
     def _start(self, name: str, command: list[str], health: str, timeout: float) -> None:
         log = self.log_dir / f"{name}.log"

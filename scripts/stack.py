@@ -240,14 +240,19 @@ class Stack:
                 prepare(self)
             self.start_actions()
             self.start_rasa()
-            if self.storefront:
-                self.start_storefront()
-            if self.desk:
-                self.start_desk()
+            self.start_front()
         except BaseException:
             self.stop()
             raise
         return self
+
+    def start_front(self) -> None:
+        """Start what serves people beside the chat: the demo shop page and the desk,
+        where asked for."""
+        if self.storefront:
+            self.start_storefront()
+        if self.desk:
+            self.start_desk()
 
     def stop(self) -> None:
         """Stop both servers."""
