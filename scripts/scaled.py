@@ -151,6 +151,9 @@ class ScaledStack(Stack):
             "EVENT_SPOOL_URL": url,
             "ACTION_ENDPOINT_URL": f"http://127.0.0.1:{self.actions_port}/webhook",
             "DESK_URL": f"http://127.0.0.1:{self.desk_port}",
+            # the desk reaches the Rasa servers' internal routes through the balancer
+            "DESK_BOT_URL": self.rasa_url,
+            "RASA_PORT": str(self.public_port),
             "MEDIA_DIR": str(self.data_dir / "media"),
         })
         return env

@@ -147,6 +147,46 @@ def test_the_widget_through_the_balancer_in_a_browser(scaled: ScaledStack, brows
         context.close()
 
 
+def test_an_agent_answers_a_customer_through_the_balancer(scaled: ScaledStack) -> None:
+    """The desk and the Rasa servers share the handoff state in PostgreSQL: a request for
+    a person reaches the desk, the agent's reply and hand-back reach the customer,
+    whichever Rasa server takes each request."""
+    from handoff.service import HandoffService
+    from tests.e2e.test_handoff import PASSWORD, desk_session
+
+    sender = f"agent-{uuid.uuid4().hex[:8]}"
+    agent = f"agt-{uuid.uuid4().hex[:8]}"
+    scaled.desk_user(agent, password=PASSWORD)
+    service = HandoffService(url=scaled.database_url)
+    service.set_online(agent, True)
+    asked = " ".join(m.get("text", "") for m in _send(scaled.rasa_url, sender, "转人工"))
+    assert "排队" in asked or "客服" in asked, asked
+    ticket = service.open_for(sender)
+    assert ticket is not None
+    http, csrf = desk_session(scaled, agent)
+    base = f"{scaled.rasa_url}/desk/api/handoffs/{ticket.id}"
+    assert http.post(f"{base}/claim", headers={"X-CSRF-Token": csrf}, timeout=30).ok
+    sent = http.post(f"{base}/reply", json={"text": "您好，我是客服小李"},
+                     headers={"X-CSRF-Token": csrf}, timeout=30)
+    assert sent.status_code == 200, sent.text
+    deadline, texts = time.time() + 30, []
+    while time.time() < deadline and "您好，我是客服小李" not in texts:
+        time.sleep(0.2)
+        fetched = requests.get(f"{scaled.rasa_url}/webhooks/rest/messages",
+                               params={"sender": sender}, timeout=30).json()["messages"]
+        texts = [m["text"] for m in fetched if m["role"] == "agent"]
+    assert texts == ["您好，我是客服小李"]
+    # while the agent holds it, neither Rasa server answers in the assistant's name
+    for n in range(2):
+        held = requests.post(f"{scaled.server_url(n)}/webhooks/rest/webhook",
+                             json={"sender": sender, "message": f"还在吗 {n}"}, timeout=60)
+        assert held.json() == [] and held.headers["X-Handoff"] == "assigned"
+    back = http.post(f"{base}/handback", json={"summary": ""},
+                     headers={"X-CSRF-Token": csrf}, timeout=30)
+    assert back.status_code == 200, back.text
+    assert _send(scaled.rasa_url, sender, "有没有耳机")  # the assistant again
+
+
 def test_servers_killed_mid_turn_stall_nobody(scaled: ScaledStack) -> None:
     """kill -9 a Rasa server while it holds a conversation's turns, and an action server:
     the conversation goes on through the balancer within a lock's lease (6 s), every
