@@ -18,7 +18,9 @@ that lost its connection fetch what it missed. :class:`MessageHistory` is that s
   in this process is handed to its listeners at once (no read of the table per
   open page); listeners re-read the table every ``poll_seconds``, so an entry
   written by another process (another Rasa worker, the agent desk) arrives too,
-  and each entry is yielded once whichever way it came.
+  and each entry is yielded once whichever way it came. With ``wakeups``
+  (:mod:`bot.channels.wakeups`, Redis pub/sub) the process that wrote an entry tells
+  the others, and the one holding the conversation's page reads it at once.
 
 State lives in SQL (SQLite in the data directory by default, any SQLAlchemy URL
 with ``CHANNEL_DB_URL``); the database calls run in a worker thread so the event
@@ -37,6 +39,8 @@ from typing import Any, AsyncIterator, Dict, List, Tuple
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
+
+from bot.channels.wakeups import Wakeups
 
 ROLES = ("customer", "assistant", "agent", "notice")
 
@@ -109,11 +113,14 @@ class MessageHistory:
         channel: The channel whose conversations these are.
         poll_seconds: How often a listener re-reads the table for entries
             written by other processes.
+        wakeups: Tells the shop's other processes of new entries, and hears theirs.
     """
 
-    def __init__(self, url: str, *, channel: str, poll_seconds: float = 2.0) -> None:
+    def __init__(self, url: str, *, channel: str, poll_seconds: float = 2.0,
+                 wakeups: Wakeups | None = None) -> None:
         self.channel = channel
         self.poll_seconds = poll_seconds
+        self._wakeups = wakeups
         options: Dict[str, Any] = {}
         if url.startswith("sqlite"):
             # SQLAlchemy 1.4 (Rasa's) opens a new SQLite connection per use by default:
@@ -163,6 +170,7 @@ class MessageHistory:
         """Store a message and wake the conversation's listeners in this process."""
         entry = await asyncio.to_thread(self._insert, conversation, role, body, None)
         self._wake(entry)
+        self._tell_others(conversation)
         return entry
 
     async def customer_message(self, conversation: str, client_id: str,
@@ -185,6 +193,7 @@ class MessageHistory:
         entry, new = await asyncio.to_thread(store)
         if new:
             self._wake(entry)
+            self._tell_others(conversation)
         return entry, new
 
     # --- reading -------------------------------------------------------------------------
@@ -234,6 +243,17 @@ class MessageHistory:
 
     # --- listening -----------------------------------------------------------------------
 
+    def _tell_others(self, conversation: str) -> None:
+        if self._wakeups is not None:
+            self._wakeups.publish(self.channel, conversation)
+
+    def poke(self, conversation: str) -> None:
+        """Another process wrote to ``conversation``: its listeners here read the table."""
+        with self._lock:
+            listeners = list(self._listeners.get(conversation, ()))
+        for listener in listeners:
+            listener.event.set()
+
     def _wake(self, entry: Entry) -> None:
         with self._lock:
             listeners = list(self._listeners.get(entry.conversation, ()))
@@ -250,6 +270,8 @@ class MessageHistory:
         listener = _Listener()
         with self._lock:
             self._listeners[conversation].append(listener)
+        if self._wakeups is not None:
+            self._wakeups.follow(self.channel, self.poke)
         cursor = after  # the table has been read up to here
         recent: deque[int] = deque(maxlen=1024)  # ids yielded lately, whichever way
         yielded: set[int] = set()

@@ -69,6 +69,7 @@ from bot.channels.sending import (
     register_pusher,
     register_typist,
 )
+from bot.channels.wakeups import wakeups_for
 from bot.components.language import detect_language
 from bot.settings import ChannelSettings, settings
 from handoff import PLATFORM, Holding
@@ -246,7 +247,8 @@ class PlatformChannel(InputChannel):
 
     def __init__(self) -> None:
         self.settings: ChannelSettings = settings()
-        self.history = MessageHistory(self.settings.channel_db_url, channel=self.channel)
+        self.history = MessageHistory(self.settings.channel_db_url, channel=self.channel,
+                                      wakeups=wakeups_for(self.settings.redis_url))
         self.inbox = Inbox(self.settings.channel_db_url, channel=self.channel)
         self._queues: Dict[str, asyncio.Queue[tuple[Item, ReplySlot | None]]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()

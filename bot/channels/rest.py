@@ -59,6 +59,7 @@ from bot.channels.history import MessageHistory
 from bot.channels.media import photo_message, receive_photo, shared_media
 from bot.channels.pipeline import take_turn
 from bot.channels.sending import message_body, register_pusher
+from bot.channels.wakeups import wakeups_for
 
 logger = logging.getLogger(__name__)
 
@@ -88,7 +89,8 @@ class ShopRestInput(RestInput):
         webhook = Blueprint("shop_rest_webhook", __name__)
         gate = shared_gate()
         media = shared_media()
-        history = MessageHistory(gate.settings.channel_db_url, channel=self.name())
+        history = MessageHistory(gate.settings.channel_db_url, channel=self.name(),
+                                 wakeups=wakeups_for(gate.settings.redis_url))
 
         async def pusher(conversation: str, message: Dict[str, Any], role: str) -> int:
             body = message_body(message)

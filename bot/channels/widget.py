@@ -85,6 +85,7 @@ from bot.channels.sending import (
     register_pusher,
     register_typist,
 )
+from bot.channels.wakeups import wakeups_for
 from bot.components.language import LANGUAGES
 from bot.settings import ChannelSettings, settings
 from shop.identity import verify
@@ -275,7 +276,8 @@ class WidgetInput(InputChannel):
 
     def __init__(self) -> None:
         self.config = settings()
-        self.history = MessageHistory(self.config.channel_db_url, channel=CHANNEL)
+        self.history = MessageHistory(self.config.channel_db_url, channel=CHANNEL,
+                                      wakeups=wakeups_for(self.config.redis_url))
         # a lock per conversation while a turn holds it (gone with the last reference)
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = \
             weakref.WeakValueDictionary()
