@@ -164,7 +164,7 @@ class ActionSearchProducts(Action):
             raw_category = next((
                 tag for tag in tags
                 if _by_name(graph, tracker.sender_id, tag, currency, None, None, 1)),
-                None) or _line_in_text(graph, text)
+                None) or _line_in_text(graph, text) or _asked_for(text)
         if not any((raw_category, raw_brand, raw_color, limits, category, brand, color)):
             dispatcher.utter_message(response=Response.SEARCH_NEED_CRITERIA)
             return []
@@ -362,6 +362,35 @@ def _unsure_tags(tracker: Tracker) -> set[str]:
     return {str(e.get("value") or "") for e in tracker.latest_message.get("entities") or []
             if e.get("extractor") == "DIETClassifier"
             and float(e.get("confidence_entity") or 1.0) < UNSURE_TAG}
+
+
+#: "got any kettles?", "do you sell toasters", "有没有卖电水壶", "有电水壶卖吗": what is asked for
+_ASKED_EN = re.compile(r"(?i)\b(?:got|have|sell|stock|carry|there)\s+(?:any|some)\s+"
+                       r"(?P<item>[a-z][a-z' -]{2,40}?)\s*(?:[?.!]|$|\bfor\b|\bunder\b)|"
+                       r"\b(?:do you|you)\s+(?:sell|stock|carry)\s+(?P<item2>[a-z][a-z' -]{2,40}?)"
+                       r"\s*(?:[?.!]|$)")
+_ASKED_ZH = re.compile(r"(?:有没有卖|有没有|卖不卖|有卖)(?P<item>[\u4e00-\u9fff]{2,8}?)"
+                       r"(?:卖)?(?:吗|呢|么|吧)?[？?。！!]*$|有(?P<item2>[\u4e00-\u9fff]{2,8}?)卖吗")
+#: what is too vague to be told "we don't sell it"
+_VAGUE = frozenset({"thing", "things", "stuff", "products", "product", "items", "item",
+                    "something", "anything", "deals", "offers", "discounts", "discount",
+                    "sale", "sales", "promo", "promos", "coupons", "coupon", "东西", "商品",
+                    "产品", "好东西", "优惠", "活动", "货"})
+
+
+def _asked_for(text: str) -> str | None:
+    """The thing a customer asks the shop for, in their words, when nothing in the
+    catalog is called that ("got any kettles or toasters?" → "kettles or toasters",
+    "有没有卖电水壶" → "电水壶"): the search then says the shop has none of it, instead
+    of asking what the customer is looking for. ``None`` for vague words."""
+    for pattern in (_ASKED_ZH, _ASKED_EN):
+        match = pattern.search(text or "")
+        if match:
+            item = (match.group("item") or match.group("item2") or "").strip(" '-")
+            if item and item.lower() not in _VAGUE and not item.lower().startswith(
+                    ("thing", "something", "anything")):
+                return item
+    return None
 
 
 def _line_in_text(graph: ProductGraph, text: str) -> str | None:

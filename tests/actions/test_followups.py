@@ -493,3 +493,22 @@ def test_category_words_apart_keep_the_first(demo_settings: Any, graph: Any) -> 
     _, events = run_action(ActionSearchProducts(), tracker)
     assert {graph.details(s, currency="USD").category_key
             for s in slot_events(events)[Slot.SHOWN_PRODUCTS]} == {"phones"}
+
+
+@pytest.mark.parametrize(("text", "lang", "said"), [
+    ("got any kettles or toasters?", "en", "kettles or toasters"),
+    ("有没有卖电水壶", "zh", "电水壶")])
+def test_a_thing_the_shop_does_not_sell_is_said_so(demo_settings: Any, text: str, lang: str,
+                                                    said: str) -> None:
+    """Asked for something no product is called, the customer hears the shop has none of
+    it, in their words, not "what are you looking for?"."""
+    tracker = make_tracker(text, intent=Intent.SEARCH_PRODUCTS, slots={"language": lang})
+    messages, _ = run_action(ActionSearchProducts(), tracker)
+    assert [m["response"] for m in messages] == [Response.SEARCH_NONE]
+    assert said in messages[0]["criteria"]
+
+
+def test_a_vague_request_still_asks_what_for(demo_settings: Any) -> None:
+    tracker = make_tracker("got anything nice?", intent=Intent.SEARCH_PRODUCTS)
+    messages, _ = run_action(ActionSearchProducts(), tracker)
+    assert [m["response"] for m in messages] == [Response.SEARCH_NEED_CRITERIA]
