@@ -187,6 +187,47 @@ def test_an_agent_answers_a_customer_through_the_balancer(scaled: ScaledStack) -
     assert _send(scaled.rasa_url, sender, "有没有耳机")  # the assistant again
 
 
+@pytest.mark.parametrize(("lang", "ask", "hello"), [
+    ("en", "I want to talk to a person", "Hi, this is Ann from the shop."),
+    ("zh", "转人工", "您好，我是客服小林。")])
+def test_a_widget_customer_and_an_agent_in_two_browsers_through_the_balancer(
+        scaled: ScaledStack, browser, lang: str, ask: str, hello: str) -> None:
+    """The widget's socket and the desk's live feed both through HAProxy: the request
+    reaches the open desk live, the agent's reply reaches the open widget live, whichever
+    Rasa servers the socket and the reply landed on."""
+    from handoff.service import HandoffService
+    from tests.e2e.test_handoff import PASSWORD, Desk, in_chat
+    from tests.e2e.test_widget import REPORTS, Chat, _conversation, shop_page
+
+    agent = f"agt-{uuid.uuid4().hex[:8]}"
+    scaled.desk_user(agent, password=PASSWORD, name="Ann" if lang == "en" else "小林")
+    service = HandoffService(url=scaled.database_url)
+    customer = browser.new_context(viewport={"width": 1280, "height": 860})
+    agent_context = browser.new_context(viewport={"width": 1440, "height": 900})
+    try:
+        desk = Desk(agent_context, scaled, agent)
+        service.set_online(agent, True)
+        page = shop_page(customer, scaled, lang)
+        Chat(page).open().say(ask)
+        ticket = service.open_for(_conversation(page))
+        assert ticket is not None
+        item = f'#queue li[data-id="{ticket.id}"]'
+        desk.page.wait_for_selector(item, timeout=20_000)  # arrived live, through HAProxy
+        desk.page.click(item)
+        desk.page.click("#claim")
+        desk.wait_text("#conv-state", "assigned")
+        desk.reply(hello)
+        in_chat(page, hello[:12], role="agent", timeout=10_000)  # live, not on reload
+        assert not desk.errors and not page.errors  # type: ignore[attr-defined]
+        page.screenshot(path=str(REPORTS / f"scaled-handoff-widget-{lang}.png"),
+                        animations="disabled")
+        desk.page.screenshot(path=str(REPORTS / f"scaled-handoff-desk-{lang}.png"),
+                             animations="disabled")
+    finally:
+        customer.close()
+        agent_context.close()
+
+
 def test_servers_killed_mid_turn_stall_nobody(scaled: ScaledStack) -> None:
     """kill -9 a Rasa server while it holds a conversation's turns, and an action server:
     the conversation goes on through the balancer within a lock's lease (6 s), every
