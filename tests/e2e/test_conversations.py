@@ -175,9 +175,9 @@ def test_return_window(stack, sender, orders) -> None:
     ("en", "I need to check on an order", "sorry, how long do I get to return things?",
      "within 30 days of its delivery", "order number"),
     ("zh", "帮我查个订单", "对了，买的东西多少天之内能退？", "送达后 30 天内", "订单号"),
-    ("en", "I'd like to send an order back", "wait, who pays the postage if I send it back?",
+    ("en", "where's my order?", "wait, who pays the postage if I send it back?",
      "prepaid label", "order number"),
-    ("zh", "我要退货", "稍等，寄回去的运费要我出吗？", "退货运费由我们承担", "订单号"),
+    ("zh", "我的订单到哪了", "稍等，寄回去的运费要我出吗？", "退货运费由我们承担", "订单号"),
 ])
 def test_a_return_policy_question_inside_the_order_form(stack, sender, orders, lang, ask,
                                                          policy, again, question) -> None:
