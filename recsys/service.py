@@ -110,6 +110,13 @@ class RecommenderService:
             return linked + bought
         return self._around("complements", item, visitor, n, constraints, pick)
 
+    def warm_up(self) -> bool:
+        """Load the live model and the inventory now, so that the first customer after a
+        start does not wait for them; whether a model is live. Logs nothing."""
+        live = self.store.current()
+        self.inventory()
+        return live is not None
+
     def record(self, events: list[Event]) -> None:
         """Log events (e.g. a click on a recommended product)."""
         if self._sink and events:

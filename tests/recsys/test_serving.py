@@ -187,6 +187,29 @@ def test_service_answers_and_logs_what_it_showed(model: Recommender, tmp_path: P
     assert "a1" not in [r.item for r in svc.similar("a1", n=5).items]
 
 
+def test_warming_up_loads_the_model_before_the_first_customer(model: Recommender,
+                                                              tmp_path: Path) -> None:
+    logged: list[Event] = []
+    loads: list[int] = []
+    svc = service(tmp_path, model, info(), logged)
+    svc.store.check_seconds = 3600
+    original = svc.store.current
+
+    def counted() -> object:
+        if svc.store._model is None:  # noqa: SLF001 - what the first request would wait for
+            loads.append(1)
+        return original()
+
+    svc.store.current = counted  # type: ignore[method-assign]
+    assert svc.warm_up() and loads == [1]
+    assert logged == []  # warming up shows nobody anything
+    assert svc.for_user("u2", n=3).status is Status.OK and loads == [1]  # already loaded
+
+
+def test_warming_up_without_a_model_says_so(tmp_path: Path) -> None:
+    assert service(tmp_path, None, info(), []).warm_up() is False
+
+
 def test_service_bad_input_gives_statuses_not_exceptions(model: Recommender,
                                                          tmp_path: Path) -> None:
     inventory = info(new1=ItemInfo("a", price=5.0))  # a product newer than the model
