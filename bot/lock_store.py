@@ -38,6 +38,7 @@ import asyncio
 import contextlib
 import logging
 import time
+import weakref
 from collections.abc import AsyncGenerator
 from typing import Any
 
@@ -114,20 +115,32 @@ class AtomicRedisLockStore(LockStore):
         lease_seconds: A ticket's lease; a killed server's ticket lapses within it.
         poll_seconds: Longest pause between two looks at the queue while waiting.
         socket_timeout: Seconds per Redis call.
+        connect_timeout: Seconds to open a connection to Redis.
+        local_seconds: When Redis cannot be reached, this process serves each
+            conversation's messages in order under its own lock for this long, then
+            tries Redis again: customers are answered while Redis is away, at the cost
+            of two servers possibly taking one conversation's messages at once
+            meanwhile. ``0``: no such fallback; Rasa's ``LockError`` instead.
     """
 
     def __init__(self, endpoint_config: Any = None, *, url: str | None = None,
                  key_prefix: str = "shop:lock:", lease_seconds: float = 6.0,
-                 poll_seconds: float = 0.05, socket_timeout: float = 5.0) -> None:
+                 poll_seconds: float = 0.05, socket_timeout: float = 5.0,
+                 connect_timeout: float = 0.5, local_seconds: float = 5.0) -> None:
         options = dict(getattr(endpoint_config, "kwargs", None) or {})
         self.url = url or getattr(endpoint_config, "url", None) or "redis://127.0.0.1:6379/0"
         self.key_prefix = str(options.get("key_prefix", key_prefix))
         self.lease_ms = int(float(options.get("lease_seconds", lease_seconds)) * 1000)
         self.poll_seconds = float(options.get("poll_seconds", poll_seconds))
         self.socket_timeout = float(options.get("socket_timeout", socket_timeout))
+        self.connect_timeout = float(options.get("connect_timeout", connect_timeout))
+        self.local_seconds = float(options.get("local_seconds", local_seconds))
         if self.lease_ms < 300:
             raise ValueError("lease_seconds must be at least 0.3")
         self._clients: dict[int, Any] = {}
+        self._local_until = 0.0
+        self._local_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = \
+            weakref.WeakValueDictionary()
 
     # the client belongs to the event loop it was made in (Sanic's, a test's)
     def _redis(self) -> Any:
@@ -136,7 +149,8 @@ class AtomicRedisLockStore(LockStore):
         loop = asyncio.get_running_loop()
         client = self._clients.get(id(loop))
         if client is None:
-            client = aioredis.Redis.from_url(self.url, socket_timeout=self.socket_timeout)
+            client = aioredis.Redis.from_url(self.url, socket_timeout=self.socket_timeout,
+                                             socket_connect_timeout=self.connect_timeout)
             self._clients = {id(loop): client}
         return client
 
@@ -147,11 +161,20 @@ class AtomicRedisLockStore(LockStore):
     async def _call(self, script: str, conversation_id: str, *args: object) -> int:
         # shielded: a call cancelled half-way would leave its connection holding a reply
         # that the next command on it would read as its own
-        call = self._redis().eval(script, 3, *self._keys(conversation_id), self.lease_ms, *args)
-        try:
-            return int(await asyncio.shield(call))
-        except Exception as exc:  # Redis down or refusing: Rasa's own error for a lock
-            raise LockError(f"lock store unavailable: {exc}") from exc
+        from redis.exceptions import ConnectionError as Dropped
+
+        for attempt in (1, 2):
+            call = self._redis().eval(script, 3, *self._keys(conversation_id), self.lease_ms,
+                                      *args)
+            try:
+                return int(await asyncio.shield(call))
+            except Dropped as exc:
+                if attempt == 1:
+                    continue  # a pooled connection Redis (or the network) closed: a new one
+                raise LockError(f"lock store unavailable: {exc}") from exc
+            except Exception as exc:  # Redis down or refusing: Rasa's own error for a lock
+                raise LockError(f"lock store unavailable: {exc}") from exc
+        raise AssertionError("unreachable")  # pragma: no cover
 
     async def _keep_alive(self, conversation_id: str, ticket: int, holding: asyncio.Event,
                           done: asyncio.Event, until: float) -> None:
@@ -173,10 +196,35 @@ class AtomicRedisLockStore(LockStore):
         """Hold the conversation's lock: wait for this process's turn, in ticket order.
 
         Raises:
-            LockError: Redis cannot be reached, the ticket lapsed while waiting, or
-                the turn did not come within ``lock_lifetime`` seconds.
+            LockError: Redis cannot be reached (and ``local_seconds`` is 0), the ticket
+                lapsed while waiting, or the turn did not come within ``lock_lifetime``
+                seconds.
         """
-        ticket = await self._call(_ISSUE, conversation_id)
+        # one conversation's turns in this process wait here first, in arrival order,
+        # whichever way the processes are then kept apart (Redis, or this lock alone
+        # while Redis is away): a turn under a Redis ticket and one under the fallback
+        # never run side by side in one process
+        async with self._local(conversation_id), self._across_processes(
+                conversation_id, lock_lifetime, wait_time_in_seconds) as lock:
+            yield lock
+
+    @contextlib.asynccontextmanager
+    async def _across_processes(self, conversation_id: str, lock_lifetime: float,
+                                wait_time_in_seconds: float
+                                ) -> AsyncGenerator[TicketLock, None]:
+        ticket: int | None = None
+        if time.monotonic() >= self._local_until:
+            try:
+                ticket = await self._call(_ISSUE, conversation_id)
+            except LockError as exc:
+                if self.local_seconds <= 0:
+                    raise
+                logger.warning("%s: this process serves conversations under its own lock "
+                               "for %.0f s", exc, self.local_seconds)
+                self._local_until = time.monotonic() + self.local_seconds
+        if ticket is None:  # Redis away: answered all the same, in order in this process
+            yield TicketLock(conversation_id)
+            return
         holding, done = asyncio.Event(), asyncio.Event()
         until = time.monotonic() + lock_lifetime
         keeper = asyncio.create_task(
@@ -202,6 +250,16 @@ class AtomicRedisLockStore(LockStore):
             await keeper
             with contextlib.suppress(LockError):  # its lease lapses by itself
                 await self._call(_RELEASE, conversation_id, ticket)
+
+    @contextlib.asynccontextmanager
+    async def _local(self, conversation_id: str) -> AsyncGenerator[None, None]:
+        """This process's own lock of a conversation (asyncio's: first come, first served)."""
+        lock = self._local_locks.get(conversation_id)
+        if lock is None:
+            lock = asyncio.Lock()
+            self._local_locks[conversation_id] = lock
+        async with lock:
+            yield
 
     # Rasa's other entry points take tickets one step at a time (GET, change, SET);
     # nothing in Rasa 3.6 calls them besides ``lock``, and here they would not be atomic.

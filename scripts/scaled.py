@@ -156,6 +156,7 @@ class ScaledStack(Stack):
             "RASA_PORT": str(self.public_port),
             "MEDIA_DIR": str(self.data_dir / "media"),
         })
+        env.update(self.extra_env)  # a caller's own addresses (a test's relays) win
         return env
 
     def build_data(self) -> None:

@@ -14,55 +14,12 @@ import asyncio
 import json
 import uuid
 from pathlib import Path
-from typing import Any
 
 import pytest
 
+from tests.relay import Relay
+
 RABBIT = ("127.0.0.1", 5672)
-
-
-class Relay:
-    """A TCP relay to RabbitMQ that can be cut and restored on the same port."""
-
-    def __init__(self) -> None:
-        self.port = 0
-        self._server: Any = None
-        self._writers: list[asyncio.StreamWriter] = []
-
-    async def start(self) -> Relay:
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", self.port)
-        self.port = self._server.sockets[0].getsockname()[1]
-        return self
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            up_reader, up_writer = await asyncio.open_connection(*RABBIT)
-        except OSError:
-            writer.close()
-            return
-        self._writers += [writer, up_writer]
-
-        async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
-            try:
-                while data := await src.read(65536):
-                    dst.write(data)
-                    await dst.drain()
-            except (OSError, asyncio.IncompleteReadError):
-                pass
-            finally:
-                dst.close()
-
-        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
-
-    async def cut(self) -> None:
-        self._server.close()
-        await self._server.wait_closed()
-        for writer in self._writers:
-            writer.transport.abort()
-        self._writers.clear()
-
-    async def url(self) -> str:
-        return f"amqp://guest:guest@127.0.0.1:{self.port}/"
 
 
 async def _drain(queue_name: str, expect: int, timeout: float = 20.0) -> list[dict]:
@@ -108,8 +65,8 @@ def test_events_wait_out_rabbitmq_going_away_and_a_restart(names: dict[str, str]
     from bot.event_broker import SpooledEventBroker
 
     async def scenario() -> None:
-        relay = await Relay().start()
-        url = await relay.url()
+        relay = await Relay(RABBIT).start()
+        url = f"amqp://guest:guest@127.0.0.1:{relay.port}/"
         broker = SpooledEventBroker(url, queues=[names["queue"]], spool_url=names["spool"],
                                     retry_seconds=0.2)
         broker.start()

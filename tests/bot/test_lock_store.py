@@ -219,10 +219,11 @@ def test_nothing_is_left_in_redis_after_the_last_turn(prefix: str) -> None:
     assert list(redis.Redis().scan_iter(f"{prefix}:*")) == []
 
 
-def test_redis_unreachable_is_rasa_s_lock_error() -> None:
+def test_redis_unreachable_without_a_fallback_is_rasa_s_lock_error() -> None:
     from rasa.core.lock_store import LockError
 
-    store = AtomicRedisLockStore(url="redis://127.0.0.1:1/0", socket_timeout=0.5)
+    store = AtomicRedisLockStore(url="redis://127.0.0.1:1/0", socket_timeout=0.5,
+                                 local_seconds=0)
 
     async def scenario() -> None:
         async with store.lock("c1"):
@@ -230,6 +231,42 @@ def test_redis_unreachable_is_rasa_s_lock_error() -> None:
 
     with pytest.raises(LockError):
         asyncio.run(scenario())
+
+
+def test_redis_away_the_process_answers_in_order_under_its_own_lock() -> None:
+    """Degrade, don't stall: with Redis unreachable, messages are still answered, each
+    conversation's one at a time and in the order they came, and Redis is tried again
+    after ``local_seconds``."""
+    store = AtomicRedisLockStore(url="redis://127.0.0.1:1/0", local_seconds=0.5)
+    inside: list[str] = []
+
+    async def turn(name: str) -> None:
+        async with store.lock("c1"):
+            inside.append(f"{name} in")
+            await asyncio.sleep(0.02)
+            inside.append(f"{name} out")
+
+    async def scenario() -> float:
+        started = time.monotonic()
+        tasks = []
+        for name in "abc":
+            tasks.append(asyncio.create_task(turn(name)))
+            await asyncio.sleep(0.005)
+        await asyncio.gather(*tasks)
+        return time.monotonic() - started
+
+    assert asyncio.run(scenario()) < 2.0
+    assert inside == ["a in", "a out", "b in", "b out", "c in", "c out"]
+    first = store._local_until  # noqa: SLF001 - the fallback was taken, for a while
+    assert first > 0
+    time.sleep(0.6)
+
+    async def after() -> None:
+        async with store.lock("c1"):
+            pass
+
+    asyncio.run(after())  # Redis tried again: still away, still answered
+    assert store._local_until > first  # noqa: SLF001
 
 
 def test_rasa_loads_it_from_the_endpoints_file(prefix: str) -> None:
@@ -242,3 +279,51 @@ def test_rasa_loads_it_from_the_endpoints_file(prefix: str) -> None:
     assert isinstance(store, AtomicRedisLockStore)
     assert (store.url, store.key_prefix, store.lease_ms) == ("redis://127.0.0.1:6379/0",
                                                              f"{prefix}:", 3000)
+
+
+def test_a_turn_under_the_fallback_waits_for_one_under_a_redis_ticket(prefix: str) -> None:
+    """Redis goes away while a turn holds its ticket: the next turn of that conversation
+    in the same process (under the fallback) waits for it, never runs beside it."""
+    from tests.relay import Relay
+
+    inside: list[str] = []
+
+    async def scenario() -> None:
+        relay = await Relay(("127.0.0.1", 6379)).start()
+        store = AtomicRedisLockStore(url=f"redis://127.0.0.1:{relay.port}/0",
+                                     key_prefix=f"{prefix}:", local_seconds=5)
+
+        async def turn(name: str, pause: float) -> None:
+            async with store.lock("c1"):
+                inside.append(f"{name} in")
+                await asyncio.sleep(pause)
+                inside.append(f"{name} out")
+
+        first = asyncio.create_task(turn("redis", 0.4))
+        await asyncio.sleep(0.1)  # it holds its Redis ticket
+        await relay.cut()
+        await turn("fallback", 0)
+        await first
+        assert store._local_until > 0  # noqa: SLF001 - the second turn took the fallback
+
+    asyncio.run(scenario())
+    assert inside == ["redis in", "redis out", "fallback in", "fallback out"]
+
+
+def test_a_connection_redis_dropped_is_replaced_not_taken_for_redis_away(prefix: str) -> None:
+    from tests.relay import Relay
+
+    async def scenario() -> float:
+        relay = await Relay(("127.0.0.1", 6379)).start()
+        store = AtomicRedisLockStore(url=f"redis://127.0.0.1:{relay.port}/0",
+                                     key_prefix=f"{prefix}:")
+        async with store.lock("c1"):
+            pass
+        await relay.cut()  # the pooled connection is dropped (a Redis restart, a split)
+        await relay.start()
+        async with store.lock("c1"):
+            pass
+        await relay.cut()
+        return store._local_until  # noqa: SLF001
+
+    assert asyncio.run(scenario()) == 0  # Redis used again, no fallback

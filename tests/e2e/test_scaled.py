@@ -21,6 +21,7 @@ import sqlalchemy as sa
 
 from scripts.scaled import HAPROXY, ScaledStack
 from scripts.stack import ROOT
+from tests.relay import ThreadedRelay
 
 pytestmark = pytest.mark.e2e
 
@@ -29,11 +30,28 @@ MESSAGES = ["hi", "show me headphones", "how much is the first one", "any in bla
 
 
 @pytest.fixture(scope="module")
-def scaled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ScaledStack]:
+def relays() -> Iterator[dict[str, ThreadedRelay]]:
+    """Redis and RabbitMQ as the scaled stack sees them: through relays a test can cut."""
+    made = {"redis": ThreadedRelay(("127.0.0.1", 6379)),
+            "rabbitmq": ThreadedRelay(("127.0.0.1", 5672))}
+    try:
+        yield made
+    finally:
+        for relay in made.values():
+            relay.close()
+
+
+@pytest.fixture(scope="module")
+def scaled(tmp_path_factory: pytest.TempPathFactory,
+           relays: dict[str, ThreadedRelay]) -> Iterator[ScaledStack]:
     if not Path(HAPROXY).exists():
         pytest.fail("HAProxy is missing: `make scaled-tools` installs Debian's package")
     stack = ScaledStack(data_dir=tmp_path_factory.mktemp("scaled"), rasa=2, actions=2,
-                        extra_env={"LIMIT_MESSAGES_PER_IP": "1000000"})
+                        extra_env={
+                            "LIMIT_MESSAGES_PER_IP": "1000000",
+                            "REDIS_URL": f"redis://127.0.0.1:{relays['redis'].port}/0",
+                            "RABBITMQ_URL":
+                                f"amqp://guest:guest@127.0.0.1:{relays['rabbitmq'].port}/"})
     stack.start()
     try:
         yield stack
@@ -101,24 +119,55 @@ def test_the_balancer_serves_chat_desk_and_shop_in_both_languages(scaled: Scaled
     assert big.status_code == 413
 
 
-def test_events_reach_rabbitmq(scaled: ScaledStack) -> None:
-    sender = f"mq-{uuid.uuid4().hex[:8]}"
-    _send(scaled.rasa_url, sender, "hello")
-    queue = scaled.env["RABBITMQ_QUEUE"]
+def _senders_in_queue(scaled: ScaledStack, expect: str, timeout: float = 30) -> list[str]:
+    """Read the stack's event queue (through RabbitMQ itself, not the relay) until an
+    event of ``expect`` comes or ``timeout`` passes; the senders read."""
     read = subprocess.run([str(ROOT / ".venv-bot" / "bin" / "python"), "-c", (
-        "import asyncio, json, sys, aio_pika\n"
+        "import asyncio, json, sys, time, aio_pika\n"
         "async def main():\n"
         "    conn = await aio_pika.connect_robust('amqp://guest:guest@127.0.0.1:5672/')\n"
         "    async with conn:\n"
         "        channel = await conn.channel()\n"
         "        q = await channel.declare_queue(sys.argv[1], durable=True)\n"
-        "        senders = []\n"
-        "        while (m := await q.get(no_ack=True, fail=False)) is not None:\n"
+        "        senders, until = [], time.monotonic() + float(sys.argv[3])\n"
+        "        while sys.argv[2] not in senders and time.monotonic() < until:\n"
+        "            m = await q.get(no_ack=True, fail=False)\n"
+        "            if m is None:\n"
+        "                await asyncio.sleep(0.2)\n"
+        "                continue\n"
         "            senders.append(json.loads(m.body).get('sender_id'))\n"
         "        print(json.dumps(senders))\n"
-        "asyncio.run(main())\n"), queue], capture_output=True, text=True, timeout=60)
+        "asyncio.run(main())\n"), scaled.env["RABBITMQ_QUEUE"], expect, str(timeout)],
+        capture_output=True, text=True, timeout=timeout + 30)
     assert read.returncode == 0, read.stderr[-2000:]
-    assert sender in json.loads(read.stdout)
+    return list(json.loads(read.stdout))
+
+
+def test_events_reach_rabbitmq(scaled: ScaledStack) -> None:
+    sender = f"mq-{uuid.uuid4().hex[:8]}"
+    _send(scaled.rasa_url, sender, "hello")
+    assert sender in _senders_in_queue(scaled, sender)
+
+
+def test_redis_and_rabbitmq_away_the_assistant_still_answers(
+        scaled: ScaledStack, relays: dict[str, ThreadedRelay]) -> None:
+    """Degrade, don't stall: with Redis and RabbitMQ cut off, every message is answered
+    (each process locks its own conversations, counts limits itself, keeps the events);
+    when they are back, the events of the outage reach the queue."""
+    sender = f"away-{uuid.uuid4().hex[:8]}"
+    relays["redis"].cut()
+    relays["rabbitmq"].cut()
+    took = []
+    try:
+        for text in ["show me headphones", "how much is the first one", "有没有跑鞋"]:
+            started = time.monotonic()
+            assert _send(scaled.rasa_url, sender, text), text
+            took.append(time.monotonic() - started)
+    finally:
+        relays["redis"].restore()
+        relays["rabbitmq"].restore()
+    assert max(took) < 10, took
+    assert sender in _senders_in_queue(scaled, sender)  # kept, and sent once it was back
 
 
 @pytest.mark.parametrize(("lang", "ask", "money"), [
@@ -263,4 +312,5 @@ def test_servers_killed_mid_turn_stall_nobody(scaled: ScaledStack) -> None:
         assert response.status_code == 200 and response.json(), text
     waited = time.monotonic() - started
     assert waited < 20, f"the conversation stalled {waited:.1f} s after the kill"
-    assert _problems(_turns(scaled, sender), ["show me headphones", *answered, *texts]) == []
+    turns = _turns(scaled, sender)
+    assert _problems(turns, ["show me headphones", *answered, *texts]) == [], (answered, turns)
