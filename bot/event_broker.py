@@ -141,7 +141,11 @@ class SpooledEventBroker(EventBroker):
                 if self._exchange is not None or self._pending:
                     logger.warning("RabbitMQ unavailable (%s): events are kept and sent "
                                    "when it answers", type(exc).__name__)
-                await self._spool_pending()
+                try:
+                    await self._spool_pending()
+                except Exception as spool_error:  # noqa: BLE001 - kept in memory meanwhile
+                    logger.warning("event spool unavailable (%s): %d events wait in memory",
+                                   type(spool_error).__name__, len(self._pending))
                 await self._disconnect()
                 await asyncio.sleep(self.retry_seconds)
 
@@ -192,12 +196,15 @@ class SpooledEventBroker(EventBroker):
             self._pending.popleft()
 
     async def _spool_pending(self) -> None:
-        events = []
-        while self._pending:
-            events.append(self._pending.popleft())
-        if events:
-            await asyncio.to_thread(self._keep, [json.dumps(e) for e in events])
-            self.spooled += len(events)
+        """Write what waits in memory to the spool; it leaves memory only once written
+        (the spool's database away too: it stays here and is tried again)."""
+        events = list(self._pending)
+        if not events:
+            return
+        await asyncio.to_thread(self._keep, [json.dumps(e) for e in events])
+        for _ in events:  # events published meanwhile were appended after these
+            self._pending.popleft()
+        self.spooled += len(events)
 
     def _keep(self, bodies: List[str]) -> None:
         with self._engine.begin() as conn:
