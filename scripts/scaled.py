@@ -69,6 +69,20 @@ def new_database(name: str) -> str:
     return f"{POSTGRES}/{name}"
 
 
+def delete_queue(name: str) -> None:
+    """Delete a RabbitMQ queue this stack made (through Rasa's environment, which has an
+    AMQP client); nothing if RabbitMQ is away."""
+    url = os.environ.get("RABBITMQ_URL") or "amqp://guest:guest@127.0.0.1:5672/"
+    subprocess.run([str(BOT_BIN / "python"), "-c", (
+        "import asyncio, sys, aio_pika\n"
+        "async def main():\n"
+        "    conn = await aio_pika.connect(sys.argv[1], timeout=5)\n"
+        "    async with conn:\n"
+        "        channel = await conn.channel()\n"
+        "        await channel.queue_delete(sys.argv[2])\n"
+        "asyncio.run(main())\n"), url, name], capture_output=True, timeout=60, check=False)
+
+
 def database_exists(name: str) -> bool:
     """Whether PostgreSQL on 127.0.0.1:5432 holds a database called ``name``."""
     admin = sa.create_engine(f"{POSTGRES}/postgres")
@@ -227,3 +241,4 @@ class ScaledStack(Stack):
         if not self.keep_database:
             with contextlib.suppress(sa.exc.OperationalError):  # no PostgreSQL: none made
                 drop_database(self.database)
+            delete_queue(f"{self.database}.events")
