@@ -129,18 +129,15 @@ _breakers: dict[str, Breaker] = {}
 _breakers_lock = threading.Lock()
 
 
-def breaker(name: str) -> Breaker:
-    """The action server's breaker for dependency ``name`` (settings from the
-    environment, read once): ``visual_search`` waits ``VISION_TIMEOUT_SECONDS``, the
-    others ``DEPENDENCY_TIMEOUT_SECONDS``."""
+def breaker(name: str, *, timeout: float | None = None) -> Breaker:
+    """The action server's breaker for dependency ``name``, made on first use with the
+    thresholds of the settings and ``timeout`` (default ``DEPENDENCY_TIMEOUT_SECONDS``)."""
     from actions.settings import settings
 
     with _breakers_lock:
         if name not in _breakers:
             s = settings()
-            timeout = s.vision_timeout_seconds if name == "visual_search" \
-                else s.dependency_timeout_seconds
-            _breakers[name] = Breaker(name, timeout=timeout,
+            _breakers[name] = Breaker(name, timeout=timeout or s.dependency_timeout_seconds,
                                       failures=s.breaker_failures,
                                       reset_seconds=s.breaker_reset_seconds)
         return _breakers[name]

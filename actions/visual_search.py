@@ -15,6 +15,7 @@ from actions.constants import ActionName, Response, Slot
 from actions.presentation import currency_for, product_card
 from actions.resilience import Unavailable, breaker
 from actions.services import media_store, product_graph, recommender, visual_search
+from actions.settings import settings
 from vision.errors import ImageError, MediaNotFound, VisionError
 from vision.search import Status
 
@@ -42,7 +43,8 @@ class ActionVisualSearch(Action):
         media_id = metadata.get("image") if isinstance(metadata, dict) else None
         try:
             photo = media_store().get(str(media_id or ""))
-            result = await breaker("visual_search").call(
+            result = await breaker("visual_search",
+                                   timeout=settings().vision_timeout_seconds).call(
                 lambda: visual_search().lookup(photo, k=SHOWN),
                 passthrough=(MediaNotFound, ImageError))
         except Unavailable as exc:

@@ -247,17 +247,17 @@ class MessageHistory:
         if self._wakeups is not None:
             self._wakeups.publish(self.channel, conversation)
 
+    def _listeners_of(self, conversation: str) -> List[_Listener]:
+        with self._lock:
+            return list(self._listeners.get(conversation, ()))
+
     def poke(self, conversation: str) -> None:
         """Another process wrote to ``conversation``: its listeners here read the table."""
-        with self._lock:
-            listeners = list(self._listeners.get(conversation, ()))
-        for listener in listeners:
+        for listener in self._listeners_of(conversation):
             listener.event.set()
 
     def _wake(self, entry: Entry) -> None:
-        with self._lock:
-            listeners = list(self._listeners.get(entry.conversation, ()))
-        for listener in listeners:
+        for listener in self._listeners_of(entry.conversation):
             listener.pending.append(entry)
             listener.event.set()
 
