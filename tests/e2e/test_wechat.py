@@ -308,13 +308,13 @@ def test_a_handed_over_wechat_conversation_reaches_the_agent_and_back(
         context.close()
 
 
-def _png() -> bytes:
+def _png(colour: tuple[int, int, int] = (200, 30, 30)) -> bytes:
     import io
 
     from PIL import Image
 
     out = io.BytesIO()
-    Image.new("RGB", (64, 64), (200, 30, 30)).save(out, "PNG")
+    Image.new("RGB", (64, 64), colour).save(out, "PNG")
     return out.getvalue()
 
 
@@ -360,7 +360,7 @@ def test_an_agent_on_wechat_types_notes_and_replies_within_the_conversation(
     quota (45047) is told to the agent and the reply is not counted as sent."""
     user, other = openid(), openid()
     photo = (GROCERY / "val" / "Fruit" / "Banana" / "Banana_003.jpg")
-    data = photo.read_bytes() if photo.exists() else _png()
+    data = photo.read_bytes() if photo.exists() else _png((240, 200, 20))
     wechat.image(stack.rasa_url, user, data)
     wechat.image(stack.rasa_url, other, _png())  # another photo (photos are kept by content)
     mine, theirs = _photos(stack, user), _photos(stack, other)
