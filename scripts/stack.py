@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 import requests
 
@@ -23,24 +24,125 @@ MODEL = ROOT / "models" / "shop-assistant.tar.gz"
 BOT_BIN = ROOT / ".venv-bot" / "bin"
 
 
+_HANDED_OUT: set[int] = set()
+
+
+def _ephemeral_range() -> tuple[int, int]:
+    """The ports the kernel gives to ``bind(0)`` and to outgoing connections."""
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
 def free_port() -> int:
-    """A TCP port on 127.0.0.1 that is free right now."""
-    with socket.socket() as s:
+    """A TCP port on 127.0.0.1 that is free right now, chosen below the kernel's
+    ephemeral range, and never one this process has handed out before.
+
+    A server is started on the port seconds or minutes after it is chosen. A port from
+    the ephemeral range could meanwhile be given to any other program's listener that
+    asked for "any port", and a server started later would then fail to bind while
+    its health check reached the other program (one CI run's demo shop was answered by
+    another server that way). Below that range only a program choosing ports this way
+    could take it, and this process never hands out one port twice.
+    """
+    low, _ = _ephemeral_range()
+    start = 20000 if low > 21000 else 1024
+    for _attempt in range(200):
+        port = secrets.randbelow(max(low - start, 1)) + start
+        if port in _HANDED_OUT:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _HANDED_OUT.add(port)
+        return port
+    with socket.socket() as s:  # a crowded machine: any port the kernel has
         s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+        port = int(s.getsockname()[1])
+    _HANDED_OUT.add(port)
+    return port
+
+
+def listener_pid(port: int) -> int | None:
+    """The process listening on TCP ``port`` on this machine (Linux ``/proc``), or
+    None when nobody does or it cannot be told."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            rows = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            fields = row.split()
+            if len(fields) > 9 and fields[3] == "0A" and \
+                    int(fields[1].rsplit(":", 1)[1], 16) == port:
+                inodes.add(f"socket:[{fields[9]}]")
+    if not inodes:
+        return None
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            if any(os.readlink(fd) in inodes for fd in (proc / "fd").iterdir()):
+                return int(proc.name)
+        except OSError:
+            continue
+    return None
+
+
+def _descends_from(pid: int, ancestor: int) -> bool:
+    """Whether process ``pid`` is ``ancestor`` or one of its children's children…"""
+    for _depth in range(16):
+        if pid == ancestor:
+            return True
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+            pid = int(stat.rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            return False
+        if pid <= 1:
+            return False
+    return False
+
+
+class PortTaken(RuntimeError):
+    """Another program listens on the port a server was started on."""
+
+    def __init__(self, port: int, holder: int) -> None:
+        try:
+            command = Path(f"/proc/{holder}/cmdline").read_bytes().replace(b"\0", b" ")
+        except OSError:
+            command = b"?"
+        super().__init__(f"port {port} is held by process {holder} "
+                         f"({command.decode(errors='replace').strip()[:200]})")
+        self.port = port
 
 
 def wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path, timeout: float) -> None:
-    """Poll ``url`` until it answers; fail with the log's tail if the process dies."""
+    """Poll ``url`` until it answers; fail with the log's tail if the process dies.
+
+    The answer must come from ``process`` (or a process it started): when another
+    program holds the port, :class:`PortTaken` says which, instead of the check
+    passing on the other program's answer.
+    """
+    port = urlparse(url).port
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"{url} exited early:\n{log.read_text(errors='replace')[-3000:]}")
         try:
-            if requests.get(url, timeout=2).ok:
-                return
+            answered = requests.get(url, timeout=2).ok
         except requests.RequestException:
-            pass
+            answered = False
+        if answered:
+            holder = listener_pid(port) if port else None
+            if holder is None or _descends_from(holder, process.pid):
+                return
+            raise PortTaken(port, holder)
         time.sleep(0.5)
     raise RuntimeError(f"{url} did not come up in {timeout}s:\n"
                        f"{log.read_text(errors='replace')[-3000:]}")
