@@ -140,7 +140,7 @@ def wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path, timeout
             answered = False
         if answered:
             holder = listener_pid(port) if port else None
-            if holder is None or _descends_from(holder, process.pid):
+            if port is None or holder is None or _descends_from(holder, process.pid):
                 return
             raise PortTaken(port, holder)
         time.sleep(0.5)
