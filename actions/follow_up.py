@@ -39,6 +39,11 @@ PRODUCT_QUESTIONS = {
 }
 
 
+#: every request :func:`answer_as` answers, and its action
+ANSWERS = {**PRODUCT_QUESTIONS, Intent.SEARCH_PRODUCTS: ActionName.SEARCH_PRODUCTS,
+           Intent.ASK_RECOMMENDATION: ActionName.RECOMMEND}
+
+
 def previous_question(tracker: Tracker) -> str | None:
     """The intent of the customer's last question about a product, before this message."""
     users = [e for e in tracker.events if e.get("event") == "user"]
@@ -76,6 +81,14 @@ def _action(name: str) -> Action:
     return actions[name]()
 
 
+async def answer_as(intent: str, dispatcher: CollectingDispatcher, tracker: Tracker,
+                    domain: dict[str, Any]) -> list[EventType]:
+    """Answer the latest message as if the NLU had read it as ``intent`` (a product
+    question, a recommendation request or a search), with the action that answers it."""
+    action = ANSWERS.get(intent, ActionName.SEARCH_PRODUCTS)
+    return await _action(action).run(dispatcher, _as_if(tracker, intent), domain)
+
+
 class ActionFollowUp(Action):
     """Answers a follow-up as the question it continues (see the module docstring)."""
 
@@ -89,7 +102,7 @@ class ActionFollowUp(Action):
             return bool(latest_entities(tracker, entity))
 
         if has(Entity.BRAND) or has(Entity.CATEGORY):
-            intent, action = Intent.SEARCH_PRODUCTS, ActionName.SEARCH_PRODUCTS
+            intent = Intent.SEARCH_PRODUCTS
         elif has(Entity.PRODUCT) or has(Entity.MENTION):
             # with no question to continue, a product and a colour ask whether it comes
             # in that colour ("安踏KT9有绿色的吗"); a product alone, about the product
@@ -99,10 +112,9 @@ class ActionFollowUp(Action):
                     latest_entities(tracker, Entity.PRODUCT)
                     + latest_entities(tracker, Entity.MENTION)) < 2:
                 intent = Intent.ASK_DETAILS  # "and the third?" after a comparison
-            action = PRODUCT_QUESTIONS[intent]
         elif has(Entity.COLOR) and answered_about_a_product(tracker) \
                 and tracker.get_slot(Slot.PRODUCT):
-            intent, action = Intent.ASK_COLOR, ActionName.PRODUCT_INFO
+            intent = Intent.ASK_COLOR
         else:
-            intent, action = Intent.SEARCH_PRODUCTS, ActionName.SEARCH_PRODUCTS
-        return await _action(action).run(dispatcher, _as_if(tracker, intent), domain)
+            intent = Intent.SEARCH_PRODUCTS
+        return await answer_as(intent, dispatcher, tracker, domain)

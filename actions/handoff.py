@@ -16,8 +16,9 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import language
-from actions.constants import ActionName, Entity, Response, Slot
+from actions.common import language, latest_entities
+from actions.constants import ActionName, Entity, Intent, Response, Slot
+from actions.follow_up import ANSWERS, answer_as
 from actions.services import handoffs
 from handoff import ASSIGNED, RESOLVED, HandoffError, InvalidTransition, wait_minutes
 from handoff.models import QueueStatus
@@ -150,7 +151,15 @@ class ActionHandoffCancel(Action):
         except HandoffError:
             pass  # nothing was waiting any more: the customer is with the assistant
         dispatcher.utter_message(response=Response.HANDOFF_CANCELLED)
-        return [SlotSet(Slot.HANDOFF_STATE, None), SlotSet(Slot.HANDOFF_REASON, None)]
+        events: list[EventType] = [SlotSet(Slot.HANDOFF_STATE, None),
+                                   SlotSet(Slot.HANDOFF_REASON, None)]
+        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        if intent not in ANSWERS and any(latest_entities(tracker, e) for e in (
+                Entity.CATEGORY, Entity.BRAND, Entity.PRODUCT)):
+            intent = Intent.SEARCH_PRODUCTS  # "算了不用了，给我看看休闲鞋吧" read as a "no"
+        if intent in ANSWERS:  # "actually forget it, show me sneakers": then the sneakers
+            events += await answer_as(str(intent), dispatcher, tracker, domain)
+        return events
 
 
 class ActionHandoffHold(Action):

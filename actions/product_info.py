@@ -5,13 +5,21 @@ Prices are quoted by :mod:`actions.pricing` (the price policy decides them).
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import language, latest_entities, pick_variant, resolve_one, variant_in_size
+from actions.common import (
+    language,
+    latest_entities,
+    pick_variant,
+    resolve_one,
+    resolve_products,
+    variant_in_size,
+)
 from actions.constants import ActionName, Entity, Intent, Response, Slot
 from actions.parsing import size_in
 from actions.presentation import currency_for, display_name, join_words
@@ -35,6 +43,40 @@ def _stock(dispatcher: CollectingDispatcher, details: ProductDetails, lang: str)
 
 
 INFO_INTENTS = {Intent.ASK_STOCK, Intent.ASK_MATERIAL, Intent.ASK_DETAILS}
+#: Words that ask for a range of products, not one: "do you stock anything by Sony?"
+RANGE_WORDS = re.compile(r"\b(?:any|anything|something|stuff|products|items|range|"
+                         r"selection)\b|什么|哪些|东西|产品|商品", re.IGNORECASE)
+
+
+def _key(text: str) -> str:
+    return re.sub(r"[\W_]+", "", text.lower())
+
+
+def asks_for_a_range(tracker: Tracker, graph: ProductGraph) -> bool:
+    """Whether a stock question names a brand or category rather than a product:
+    "do you stock anything by Sony?", "有索尼的东西吗" ask what there is (a search),
+    unless they are about the product under discussion ("is the Sony in stock?"
+    while a Sony headphone is discussed)."""
+    if latest_entities(tracker, Entity.PRODUCT) or latest_entities(tracker, Entity.MENTION):
+        return False
+    brands = [str(e.get("value") or "") for e in latest_entities(tracker, Entity.BRAND)]
+    categories = [str(e.get("value") or "") for e in latest_entities(tracker, Entity.CATEGORY)]
+    if not brands and not categories:
+        return False
+    if RANGE_WORDS.search(tracker.latest_message.get("text") or ""):
+        return True
+    resolution = resolve_products(tracker, graph)
+    if not resolution.skus:
+        return True
+    current = graph.details(resolution.skus[0], currency=graph.pick_currency("USD"))
+    if any(_key(graph.label("brand", graph.canonical("brand", b) or b, "en"))
+           != _key(current.brand_en) for b in brands):
+        return True
+    brand = graph.canonical("brand", current.brand_en)
+    return any(c != current.category_key and current.group_id not in {
+        graph.details(i.sku, currency=current.currency).group_id for i in graph.search(
+            currency=current.currency, category=graph.canonical("category", c) or c,
+            brand=brand, limit=50).items} for c in categories)
 
 
 class ActionProductInfo(Action):
@@ -48,11 +90,15 @@ class ActionProductInfo(Action):
     ) -> list[EventType]:
         lang = language(tracker)
         graph = product_graph()
+        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        if intent == Intent.ASK_STOCK and asks_for_a_range(tracker, graph):
+            from actions.follow_up import answer_as
+
+            return await answer_as(Intent.SEARCH_PRODUCTS, dispatcher, tracker, domain)
         sku = resolve_one(dispatcher, tracker, graph)
         if sku is None:
             return []
         details = graph.details(sku, currency=currency_for(lang, graph))
-        intent = (tracker.latest_message.get("intent") or {}).get("name")
         name = display_name(details, lang)
         size = size_in(tracker.latest_message.get("text") or "") \
             if intent in (Intent.ASK_STOCK, Intent.ASK_DETAILS) else None

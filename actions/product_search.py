@@ -364,13 +364,16 @@ def _unsure_tags(tracker: Tracker) -> set[str]:
             and float(e.get("confidence_entity") or 1.0) < UNSURE_TAG}
 
 
-#: "got any kettles?", "do you sell toasters", "有没有卖电水壶", "有电水壶卖吗": what is asked for
+#: "got any kettles?", "do you sell toasters", "有没有卖电水壶", "有电水壶卖吗", "你们卖自行车吗":
+#: what is asked for
 _ASKED_EN = re.compile(r"(?i)\b(?:got|have|sell|stock|carry|there)\s+(?:any|some)\s+"
                        r"(?P<item>[a-z][a-z' -]{2,40}?)\s*(?:[?.!]|$|\bfor\b|\bunder\b)|"
                        r"\b(?:do you|you)\s+(?:sell|stock|carry)\s+(?P<item2>[a-z][a-z' -]{2,40}?)"
                        r"\s*(?:[?.!]|$)")
 _ASKED_ZH = re.compile(r"(?:有没有卖|有没有|卖不卖|有卖)(?P<item>[\u4e00-\u9fff]{2,8}?)"
-                       r"(?:卖)?(?:吗|呢|么|吧)?[？?。！!]*$|有(?P<item2>[\u4e00-\u9fff]{2,8}?)卖吗")
+                       r"(?:卖)?(?:吗|呢|么|吧)?[？?。！!]*$|有(?P<item2>[\u4e00-\u9fff]{2,8}?)卖吗|"
+                       r"(?:^|你们|您们|店里|这里|这儿|贵店)(?:也)?卖(?P<item3>[\u4e00-\u9fff]{2,8}?)"
+                       r"(?:吗|么|不)[？?。！!]*$")
 #: what is too vague to be told "we don't sell it"
 _VAGUE = frozenset({"thing", "things", "stuff", "products", "product", "items", "item",
                     "something", "anything", "deals", "offers", "discounts", "discount",
@@ -386,7 +389,7 @@ def _asked_for(text: str) -> str | None:
     for pattern in (_ASKED_ZH, _ASKED_EN):
         match = pattern.search(text or "")
         if match:
-            item = (match.group("item") or match.group("item2") or "").strip(" '-")
+            item = next((g for g in match.groupdict().values() if g), "").strip(" '-")
             if item and item.lower() not in _VAGUE and not item.lower().startswith(
                     ("thing", "something", "anything")):
                 return item

@@ -41,6 +41,20 @@ HANDOFF_ACTIONS = frozenset({"action_handoff_offer", "action_handoff_request",
 #: short conversational acts: "no thanks" is not upset whatever a lexicon says
 CALM_INTENTS = frozenset({"deny", "affirm", "thank", "greet", "goodbye"})
 _SHORT = re.compile(r"^[\W\d_]*$")
+#: a message that opens by taking back the request for a person before asking something
+#: else: "actually forget it, show me sneakers", "算了不用了，给我看看休闲鞋"
+_RETRACTS = re.compile(
+    r"^\W*(?:(?:ok(?:ay)?|oh|ah|actually|wait|no|nah|hmm+|um+)\W+)*"
+    r"(?:forget (?:it|that|about it|the (?:person|agent|request))|never ?mind|no need"
+    r"|scratch that|cancel (?:that|it|the request)|don'?t bother|i'?ll pass)\b"
+    r"|^\W*(?:(?:哦|啊|嗯|等等|等下)\W*)*(?:算了|不用了|不需要了|不要了|不找了|取消吧)",
+    re.IGNORECASE)
+
+
+def retracts(text: str) -> bool:
+    """Whether ``text`` opens by taking back a request ("forget it, …", "算了，…"): said
+    while waiting for a person, it leaves the queue before the rest is answered."""
+    return bool(_RETRACTS.search(unicodedata.normalize("NFKC", text or "")))
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,9 @@ customer say "never mind".
   follows the handoff record, is ``waiting``), a ``deny`` ("never mind", "算了",
   "forget it, cancel the request") takes the customer out of the queue once
   (``action_handoff_cancel``), then a paused form asks its question again. A shop
+  question that opens by taking the request back ("actually forget it, show me
+  sneakers", "算了不用了，看看休闲鞋") does the same, and the action answers the
+  question after it. A shop
   question the assistant can answer (a product, a price, a photo) is answered; any
   other message was written for the person ("hello? is anyone there?", the
   problem itself): the channel already put it in the handoff's feed, and
@@ -47,6 +50,7 @@ from handoff.triggers import (
     HANDOFF_ACTIONS,
     TriggerConfig,
     detect,
+    retracts,
     turns_from_events,
     upset_and_unclear,
 )
@@ -154,6 +158,8 @@ class HandoffPolicy(StatelessPolicy):
             return None
         if intent == DENY:
             return CANCEL
+        if intent in ANSWERED_WHILE_WAITING and retracts(tracker.latest_message.text or ""):
+            return CANCEL  # "forget it, show me sneakers": out of the queue, then answered
         if intent in ANSWERED_WHILE_WAITING or HOLD not in names:
             return None
         return HOLD

@@ -497,7 +497,8 @@ def test_category_words_apart_keep_the_first(demo_settings: Any, graph: Any) -> 
 
 @pytest.mark.parametrize(("text", "lang", "said"), [
     ("got any kettles or toasters?", "en", "kettles or toasters"),
-    ("有没有卖电水壶", "zh", "电水壶")])
+    ("有没有卖电水壶", "zh", "电水壶"), ("你们卖自行车吗", "zh", "自行车"),
+    ("do you sell bicycles?", "en", "bicycles")])
 def test_a_thing_the_shop_does_not_sell_is_said_so(demo_settings: Any, text: str, lang: str,
                                                     said: str) -> None:
     """Asked for something no product is called, the customer hears the shop has none of
@@ -512,3 +513,29 @@ def test_a_vague_request_still_asks_what_for(demo_settings: Any) -> None:
     tracker = make_tracker("got anything nice?", intent=Intent.SEARCH_PRODUCTS)
     messages, _ = run_action(ActionSearchProducts(), tracker)
     assert [m["response"] for m in messages] == [Response.SEARCH_NEED_CRITERIA]
+
+
+@pytest.mark.parametrize(("text", "lang", "brand", "start"), [
+    ("hey there, do you stock anything by Sony?", "en", "sony", 34),
+    ("有索尼的东西吗", "zh", "sony", 1)])
+def test_a_stock_question_about_a_brand_is_a_search(demo_settings: Any, graph: Any, text: str,
+                                                   lang: str, brand: str, start: int) -> None:
+    """"Do you stock anything by Sony?" read as a stock question lists Sony's products
+    instead of asking "which product do you mean?"."""
+    tracker = make_tracker(text, intent=Intent.ASK_STOCK, slots={"language": lang},
+                           entities=[entity("brand", brand, start)])
+    messages, events = run_action(ActionProductInfo(), tracker)
+    assert [m["response"] for m in messages] == [Response.SEARCH_RESULTS]
+    shown = slot_events(events)[Slot.SHOWN_PRODUCTS]
+    assert shown and all(graph.details(s, currency="USD").brand_en == "Sony" for s in shown)
+
+
+def test_a_stock_question_naming_the_brand_of_the_product_discussed_is_about_it(
+        demo_settings: Any, graph: Any) -> None:
+    sony = graph.search(currency="USD", brand="sony").items[0].sku
+    text = "is the Sony in stock?"
+    tracker = make_tracker(text, intent=Intent.ASK_STOCK, slots={Slot.PRODUCT: sony},
+                           entities=[entity("brand", "sony", text.index("Sony"))])
+    messages, _ = run_action(ActionProductInfo(), tracker)
+    assert messages[0]["response"] in (Response.STOCK_IN, Response.STOCK_LOW,
+                                       Response.STOCK_OUT)

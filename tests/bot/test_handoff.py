@@ -218,10 +218,11 @@ actions: [action_handoff_offer, action_handoff_cancel, action_handoff_request,
 """)
 
 
-def waiting_says(*events: Any, intent: str, state: str | None = "waiting") -> str | None:
+def waiting_says(*events: Any, intent: str, state: str | None = "waiting",
+                 text: str = "…") -> str | None:
     tracker = DialogueStateTracker.from_events("c", [
         SlotSet("handoff_state", state), *events, ActionExecuted("action_listen"),
-        user("…", intent)])
+        user(text, intent)])
     prediction = policy().predict_action_probabilities(tracker, WAITING_DOMAIN)
     best = max(range(len(prediction.probabilities)), key=prediction.probabilities.__getitem__)
     return (WAITING_DOMAIN.action_names_or_texts[best]
@@ -239,6 +240,22 @@ def test_while_waiting_never_mind_leaves_the_queue_and_the_rest_is_kept_for_the_
     # not waiting: the policy has no opinion
     assert waiting_says(intent="greet", state=None) is None
     assert waiting_says(intent="deny", state=None) is None
+
+
+@pytest.mark.parametrize("text", ["actually forget it, how much is the first one?",
+                                  "ok never mind, what's the price of the Pegasus",
+                                  "算了不用了，第一个多少钱", "哦不用了，那个多少钱"])
+def test_a_question_that_takes_the_request_back_leaves_the_queue_first(text: str) -> None:
+    """"Actually forget it, …" while waiting: out of the queue (the action then answers
+    the question), not left waiting for a person the customer no longer wants."""
+    assert waiting_says(intent="ask_price", text=text) == "action_handoff_cancel"
+
+
+@pytest.mark.parametrize("text", ["how much is it? I can't forget it",
+                                  "what does the no-need-to-iron shirt cost",
+                                  "这件衣服不用了熨吗，多少钱"])
+def test_a_question_that_only_mentions_giving_up_is_just_answered(text: str) -> None:
+    assert waiting_says(intent="ask_price", text=text) is None
 
 
 def test_a_person_asked_for_inside_a_form_pauses_it_and_never_mind_resumes_it() -> None:

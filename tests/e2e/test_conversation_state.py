@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from typing import Any
 
 import pytest
@@ -168,6 +169,29 @@ def test_forget_it_while_waiting_leaves_the_queue_once_in_english(stack: Stack,
     stack.say(sender, "never mind")
     assert [e.action for e in queue(stack).events(ticket.id)].count("cancelled") == 1
     assert queue(stack).open_for(sender) is None
+
+
+@pytest.mark.parametrize(("ask", "retract", "listed", "bye", "goodbye"), [
+    ("can I get a real person then", "actually forget it, show me sneakers instead",
+     "matching products", "ok goodbye", "Goodbye"),
+    ("那给我找个真人", "算了不用了，给我看看休闲鞋吧", "款商品", "好的再见", "再见")])
+def test_a_request_taken_back_with_a_question_leaves_the_queue_and_is_answered(
+        stack: Stack, ask: str, retract: str, listed: str, bye: str, goodbye: str) -> None:
+    """"Actually forget it, show me sneakers": the customer is out of the queue and sees
+    sneakers; their goodbye is a goodbye, not "I've kept your message for the person"."""
+    nobody_online(stack)
+    sender = f"retract-{uuid.uuid4().hex[:8]}"
+    stack.say(sender, ask)
+    ticket = queue(stack).open_for(sender)
+    assert ticket is not None
+    answer = stack.say(sender, retract)
+    no_leak(answer)
+    assert listed in " ".join(answer), answer
+    assert queue(stack).get(ticket.id).state == "cancelled"
+    assert queue(stack).open_for(sender) is None
+    last = stack.say(sender, bye)
+    assert any(goodbye in t for t in last) and not any("kept" in t or "留言" in t
+                                                       for t in last), last
 
 
 def test_inside_a_form_a_question_is_answered_and_the_form_asks_again(stack: Stack,
