@@ -261,12 +261,25 @@ bench-desk: venv data train widget browser ## Handoff latency in Chromium: agent
 	$(ACT_PY) -m scripts.bench_desk
 
 .PHONY: bench-wechat
-bench-wechat: venv data train ## WeChat's 5-second rule against a fake WeChat platform: passive-reply share, delivery p50/p95 at 1 and 20 customers (table + plot); SATURATE=2 with both cores kept busy
-	$(ACT_PY) -m scripts.bench_wechat $(if $(SATURATE),--saturate $(SATURATE))
+bench-wechat: venv data train ## WeChat's 5-second rule against a fake WeChat platform: passive-reply share, delivery p50/p95 at 1 and 20 customers (table + plot); SATURATE=2 with both cores kept busy, SCALED=1 on scaled mode
+	$(ACT_PY) -m scripts.bench_wechat $(if $(SATURATE),--saturate $(SATURATE)) $(if $(SCALED),--scaled)
+
+LOAD_VENV := .venv-load
+
+$(STAMPS)/load-venv: requirements/load.txt requirements/load.lock
+	@test -n "$(PY311)" || { echo "error: CPython 3.11 is required for Locust's environment"; exit 1; }
+	test -x $(LOAD_VENV)/bin/python || $(PY311) -m venv $(LOAD_VENV)
+	$(LOAD_VENV)/bin/python -m pip install -q --upgrade pip==24.0
+	$(LOAD_VENV)/bin/python -m pip install -q -r requirements/load.txt -c requirements/load.lock
+	@mkdir -p $(STAMPS) && touch $@
+
+.PHONY: bench-load
+bench-load: venv data train widget scaled-tools $(STAMPS)/load-venv ## Locust: shopping conversations (EN+ZH) against one process of each kind and scaled mode, then kill -9 under load (table + plot); USERS="5 20" LOAD_SECONDS=60
+	$(ACT_PY) -m scripts.bench_load $(if $(USERS),--users $(USERS)) $(if $(LOAD_SECONDS),--seconds $(LOAD_SECONDS))
 
 .PHONY: bench-messenger
-bench-messenger: venv data train ## Messenger against a fake Graph API: webhook acknowledgement and answer p50/p95 at 1 and 20 customers (table + plot)
-	$(ACT_PY) -m scripts.bench_messenger
+bench-messenger: venv data train ## Messenger against a fake Graph API: webhook acknowledgement and answer p50/p95 at 1 and 20 customers (table + plot); SATURATE=2 with both cores busy, SCALED=1 on scaled mode
+	$(ACT_PY) -m scripts.bench_messenger $(if $(SATURATE),--saturate $(SATURATE)) $(if $(SCALED),--scaled)
 
 .PHONY: bench-whatsapp
 bench-whatsapp: venv data train ## WhatsApp against a fake Cloud API: webhook acknowledgement and answer p50/p95 at 1 and 20 customers (table + plot)

@@ -18,8 +18,9 @@ Prints the table for docs/benchmarks.md and writes ``reports/bench_wechat.json``
 and ``reports/bench_wechat.png``.
 
 Usage: ``python -m scripts.bench_wechat [--conversations 10] [--concurrency 20]
-[--saturate 2]`` (``--saturate N``: N busy processes beside the servers, as a
-training job on the same machine)
+[--saturate 2] [--scaled]`` (``--saturate N``: N busy processes beside the servers, as a
+training job on the same machine; ``--scaled``: two Rasa and two action servers behind
+HAProxy on PostgreSQL, Redis and RabbitMQ, the imported shop in PostgreSQL)
 """
 
 from __future__ import annotations
@@ -227,6 +228,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--saturate", type=int, default=0, metavar="N",
                         help="keep N processes spinning on the CPU meanwhile (a training "
                              "job beside the server; N = cores saturates them)")
+    parser.add_argument("--scaled", action="store_true",
+                        help="two Rasa and two action servers behind HAProxy")
     args = parser.parse_args(argv)
     if not (grocery_root() / "classes.csv").is_file():
         print(f"the Grocery Store dataset is not at {grocery_root()} (set DATASETS)",
@@ -246,8 +249,15 @@ def main(argv: list[str] | None = None) -> int:
                 derive_catalog(grocery_root()), out), "grocery_store.yml")
             index_shelf_photos(stack, grocery_root())
 
-        stack = Stack(data_dir=work / "data", storefront=True, extra_env={
-            **fake.env(), "LIMIT_MESSAGES_PER_SENDER": "1000000"}).start(prepare=prepare)
+        env = {**fake.env(), "LIMIT_MESSAGES_PER_SENDER": "1000000"}
+        if args.scaled:
+            from scripts.scaled import ScaledStack
+
+            stack: Stack = ScaledStack(data_dir=work / "data", extra_env=env).start(
+                prepare=prepare)
+        else:
+            stack = Stack(data_dir=work / "data", storefront=True, extra_env=env).start(
+                prepare=prepare)
         try:
             fake.text(stack.rasa_url, "oWarmUp", "有苹果吗")  # first-use loading
             fake.image(stack.rasa_url, "oWarmUp", PHOTOS[0])
@@ -261,9 +271,11 @@ def main(argv: list[str] | None = None) -> int:
     rows = summarise(records)
     print_table(rows)
     args.out.mkdir(parents=True, exist_ok=True)
-    name = f"bench_wechat_saturated{args.saturate}" if args.saturate else "bench_wechat"
+    name = "bench_wechat" + ("_scaled" if args.scaled else "") + (
+        f"_saturated{args.saturate}" if args.saturate else "")
     (args.out / f"{name}.json").write_text(json.dumps(
-        {"machine": platform.platform(), "busy_processes": args.saturate, "rows": rows,
+        {"machine": platform.platform(), "scaled": args.scaled,
+         "busy_processes": args.saturate, "rows": rows,
          "records": records}, indent=1, ensure_ascii=False))
     plot(records, rows, args.out / f"{name}.png")
     print(f"wrote {args.out / name}.json and {args.out / name}.png")

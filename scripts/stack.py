@@ -389,6 +389,15 @@ class Stack:
         return [m.get("text", "") for m in response.json()]
 
 
+def _shop_env(stack: Stack) -> dict[str, str]:
+    """Where ``stack``'s shop lives: its data directory, and its database when that is
+    not the directory's SQLite file (scaled mode's PostgreSQL)."""
+    env = {"SHOP_DATA_DIR": str(stack.data_dir)}
+    if stack.env.get("DATABASE_URL"):
+        env["DATABASE_URL"] = stack.env["DATABASE_URL"]
+    return env
+
+
 def import_catalog(stack: Stack, work: Path, write_csv: Callable[[Path], None],
                    mapping_name: str) -> Any:
     """Import a derived catalog into ``stack``'s fresh shop (before it starts):
@@ -399,7 +408,7 @@ def import_catalog(stack: Stack, work: Path, write_csv: Callable[[Path], None],
 
     catalog = work / "catalog.csv"
     write_csv(catalog)
-    settings = load_settings({"SHOP_DATA_DIR": str(stack.data_dir)})
+    settings = load_settings(_shop_env(stack))
     mapping = Mapping.load(ROOT / "knowledge_graph" / "mappings" / mapping_name)
     return run_import(settings, catalog, mapping, nlu_out=work / "nlu" / "catalog.yml")
 
@@ -412,7 +421,7 @@ def index_shelf_photos(stack: Stack, grocery: Path,
     from knowledge_graph.sources.grocery_store import write_shelf_photos
     from scripts.index_images import add as add_photos
 
-    settings = load_settings({"SHOP_DATA_DIR": str(stack.data_dir)})
+    settings = load_settings(_shop_env(stack))
     photos = stack.data_dir / "shelf.csv"
     write_shelf_photos(grocery, photos)
     rows = photos.read_text().splitlines()

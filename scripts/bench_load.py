@@ -1,0 +1,237 @@
+"""Load benchmark (``make bench-load``): one process of each kind against scaled mode,
+under Locust, and scaled mode losing servers to ``kill -9`` under load.
+
+Starts, one after the other, on fresh demo shops:
+
+- **single**: one Rasa server and one action server (``make run``'s shape, SQLite);
+- **scaled**: ``--rasa`` Rasa servers and ``--actions`` action servers behind HAProxy
+  on PostgreSQL, Redis and RabbitMQ (``make run-scaled``'s shape).
+
+Against each, Locust (``scripts/locustfile.py``, in its own environment ``.venv-load``)
+runs simulated customers holding whole shopping conversations over REST in English and
+Chinese, with 1-3 s of think time, at each of ``--users`` for ``--seconds`` each.
+Then, on the scaled stack, one more run at the highest level in which a Rasa server
+and then an action server are killed with ``kill -9`` (a third and two thirds of the
+way through): what customers lost and how the latency moved, second by second.
+
+For every run: messages per second, p50/p95/p99 latency and failures (not a 200 with
+an answer, or an answer in the other language). Prints the table for
+docs/benchmarks.md, writes ``reports/bench_load.json`` and ``reports/bench_load.png``.
+
+Usage: ``python -m scripts.bench_load [--users 5 20] [--seconds 60] [--rasa 2]
+[--actions 2]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import platform
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from scripts.scaled import ScaledStack
+from scripts.stack import ROOT, Stack
+
+LOCUST = ROOT / ".venv-load" / "bin" / "locust"
+LOCUSTFILE = ROOT / "scripts" / "locustfile.py"
+#: A load test speaks from one address as many customers: the per-address and
+#: per-conversation limits are lifted for it (each customer stays within its own).
+LIMITS = {"LIMIT_MESSAGES_PER_IP": "1000000000", "LIMIT_MESSAGES_PER_SENDER": "1000000000"}
+
+
+def locust(url: str, users: int, seconds: int, out: Path) -> dict[str, Any]:
+    """Run Locust headless against ``url``; its totals, per-step rows and history."""
+    prefix = out / "locust"
+    command = [str(LOCUST), "-f", str(LOCUSTFILE), "--headless", "--host", url,
+               "--users", str(users), "--spawn-rate", str(max(1, users // 2)),
+               "--run-time", f"{seconds}s", "--stop-timeout", "30", "--csv", str(prefix),
+               "--csv-full-history", "--only-summary", "--loglevel", "WARNING",
+               "--exit-code-on-error", "0"]
+    log = out / "locust.log"
+    with log.open("wb") as sink, tqdm(total=seconds, desc=f"{users} customers",
+                                     unit="s") as bar:
+        process = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT, cwd=ROOT)
+        started = time.monotonic()
+        while process.poll() is None:
+            time.sleep(1)
+            bar.n = min(seconds, int(time.monotonic() - started))
+            bar.refresh()
+    if process.returncode != 0:
+        raise RuntimeError(f"locust failed:\n{log.read_text(errors='replace')[-3000:]}")
+    stats = list(csv.DictReader((out / "locust_stats.csv").open()))
+    history = [row for row in csv.DictReader((out / "locust_stats_history.csv").open())
+               if row["Name"] == "Aggregated"]
+    failures = list(csv.DictReader((out / "locust_failures.csv").open()))
+    total = next(row for row in stats if row["Name"] == "Aggregated")
+    return {"total": _row(total), "steps": [_row(r) for r in stats if r["Name"] != "Aggregated"],
+            "failures": [{"name": f["Name"], "error": f["Error"],
+                          "count": int(f["Occurrences"])} for f in failures],
+            "history": [{"t": int(h["Timestamp"]), "users": int(h["User Count"]),
+                         "rps": float(h["Requests/s"]), "fps": float(h["Failures/s"]),
+                         "p50_ms": _ms(h["50%"]), "p95_ms": _ms(h["95%"]),
+                         "requests": int(h["Total Request Count"]),
+                         "failures": int(h["Total Failure Count"])} for h in history]}
+
+
+def _ms(value: str) -> float | None:
+    return None if value in ("N/A", "") else float(value)
+
+
+def _row(row: dict[str, str]) -> dict[str, Any]:
+    return {"name": row["Name"], "requests": int(row["Request Count"]),
+            "failures": int(row["Failure Count"]), "rps": float(row["Requests/s"]),
+            "p50_ms": _ms(row["50%"]), "p95_ms": _ms(row["95%"]), "p99_ms": _ms(row["99%"]),
+            "max_ms": _ms(row["Max Response Time"])}
+
+
+def _killer(stack: ScaledStack, seconds: int, log: list[dict[str, Any]]) -> threading.Thread:
+    """Kill a Rasa server a third of the way through and an action server at two thirds."""
+    def run() -> None:
+        for name, at in (("rasa0", seconds / 3), ("actions1", 2 * seconds / 3)):
+            time.sleep(max(0.0, at - (time.monotonic() - started)))
+            stack.kill(name)
+            log.append({"server": name, "at_s": round(time.monotonic() - started, 1),
+                        "at": time.time()})
+
+    started = time.monotonic()
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread
+
+
+def bench(kind: str, users: list[int], seconds: int, rasa: int, actions: int,
+          work: Path, *, kill: bool) -> list[dict[str, Any]]:
+    """Every run against one freshly started stack of ``kind``."""
+    data = work / kind
+    data.mkdir(parents=True)
+    print(f"starting the {kind} stack on a fresh demo shop...", file=sys.stderr)
+    stack: Stack = ScaledStack(data_dir=data, rasa=rasa, actions=actions, extra_env=LIMITS) \
+        if kind == "scaled" else Stack(data_dir=data, extra_env=LIMITS)
+    stack.start()
+    runs = []
+    try:
+        # first turns load models and caches: not measured
+        for sender, text in (("warm-en", "show me running shoes"), ("warm-zh", "有没有跑鞋")):
+            for _ in range(max(rasa, actions) if kind == "scaled" else 1):
+                stack.say(sender, text)
+        for level in users:
+            out = data / f"run-{level}"
+            out.mkdir()
+            runs.append({"stack": kind, "users": level, "seconds": seconds, "killed": [],
+                         **locust(stack.rasa_url, level, seconds, out)})
+        if kill and isinstance(stack, ScaledStack):
+            level, long = max(users), int(seconds * 1.5)
+            out = data / "run-kill"
+            out.mkdir()
+            killed: list[dict[str, Any]] = []
+            thread = _killer(stack, long, killed)
+            result = locust(stack.rasa_url, level, long, out)
+            thread.join()
+            runs.append({"stack": "scaled, kill -9", "users": level, "seconds": long,
+                         "killed": killed, **result})
+    finally:
+        stack.stop()
+    return runs
+
+
+def print_table(runs: list[dict[str, Any]]) -> None:
+    """The table that goes into docs/benchmarks.md."""
+    print("| stack | customers | messages | messages/s | p50 / p95 / p99 | failed |")
+    print("|---|---|---|---|---|---|")
+    for run in runs:
+        t = run["total"]
+        print(f"| {run['stack']} | {run['users']} | {t['requests']} | {t['rps']:.1f} | "
+              f"{t['p50_ms'] / 1000:.2f} / {t['p95_ms'] / 1000:.2f} / "
+              f"{t['p99_ms'] / 1000:.2f} s | {t['failures']} "
+              f"({t['failures'] / max(1, t['requests']):.1%}) |")
+    for run in runs:
+        for failure in run["failures"]:
+            print(f"- {run['stack']}, {run['users']} customers: {failure['count']} x "
+                  f"{failure['name']}: {failure['error']}")
+
+
+def plot(runs: list[dict[str, Any]], path: Path) -> None:
+    """Latency percentiles per level and stack; the kill run second by second."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.2))
+    steady = [r for r in runs if not r["killed"]]
+    labels = [f"{r['stack']}\n{r['users']} customers" for r in steady]
+    xs = range(len(steady))
+    width = 0.27
+    for offset, key, name in ((-width, "p50_ms", "p50"), (0, "p95_ms", "p95"),
+                              (width, "p99_ms", "p99")):
+        left.bar([x + offset for x in xs], [(r["total"][key] or 0) / 1000 for r in steady],
+                 width, label=name)
+    left.set_xticks(list(xs), labels, fontsize=8)
+    left.set_ylabel("seconds per message (REST, whole answer)")
+    left.set_title("Latency under load")
+    left.legend(fontsize=8)
+    left.grid(axis="y", alpha=0.3)
+    for run in runs:
+        if not run["killed"] or not run["history"]:
+            continue
+        t0 = run["history"][0]["t"]
+        ts = [h["t"] - t0 for h in run["history"]]
+        right.plot(ts, [(h["p50_ms"] or 0) / 1000 for h in run["history"]],
+                   label="p50 (s, rolling)")
+        right.plot(ts, [(h["p95_ms"] or 0) / 1000 for h in run["history"]],
+                   label="p95 (s, rolling)")
+        right.plot(ts, [h["rps"] for h in run["history"]], label="messages/s")
+        right.plot(ts, [h["failures"] for h in run["history"]], label="failed (total)")
+        for kill in run["killed"]:
+            right.axvline(kill["at"] - t0, color="red", linestyle="--")
+            right.annotate(f"kill -9 {kill['server']}", (kill["at"] - t0, 0.95),
+                           xycoords=("data", "axes fraction"), fontsize=8, rotation=90,
+                           va="top", ha="right", color="red")
+        right.set_title(f"Scaled stack, {run['users']} customers, servers killed")
+        right.set_xlabel("seconds")
+    right.grid(alpha=0.3)
+    right.legend(fontsize=7)
+    fig.suptitle("Shopping conversations over REST under Locust (EN + ZH)")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--users", type=int, nargs="+", default=[5, 20])
+    parser.add_argument("--seconds", type=int, default=60)
+    parser.add_argument("--rasa", type=int, default=2)
+    parser.add_argument("--actions", type=int, default=2)
+    parser.add_argument("--stacks", nargs="+", default=["single", "scaled"],
+                        choices=["single", "scaled"])
+    parser.add_argument("--out", type=Path, default=ROOT / "reports")
+    args = parser.parse_args(argv)
+    if not LOCUST.exists():
+        parser.error(f"{LOCUST} is missing: `make bench-load` creates it")
+    runs: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(prefix="bench-load-") as tmp:
+        for kind in args.stacks:
+            runs += bench(kind, args.users, args.seconds, args.rasa, args.actions, Path(tmp),
+                          kill=kind == "scaled")
+    print_table(runs)
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "bench_load.json").write_text(json.dumps(
+        {"machine": platform.platform(), "runs": runs}, indent=1, ensure_ascii=False))
+    plot(runs, args.out / "bench_load.png")
+    print(f"wrote {args.out / 'bench_load.json'} and {args.out / 'bench_load.png'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
