@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 
@@ -123,6 +123,44 @@ class Breaker:
             raise Unavailable(self.name, type(exc).__name__) from exc
         self._record(True)
         return result
+
+
+    def guard(self, fn: Callable[[], T]) -> T:
+        """``fn()`` in the caller's thread, for a dependency that keeps its own time
+        limit (an HTTP client's timeout): an open breaker refuses at once.
+
+        Raises:
+            Unavailable: The breaker is open, or ``fn`` raised.
+        """
+        self._admit()
+        try:
+            result = fn()
+        except Exception as exc:  # noqa: BLE001 - any failure of the dependency counts
+            self._record(False)
+            raise Unavailable(self.name, type(exc).__name__) from exc
+        self._record(True)
+        return result
+
+
+class GuardedBackend:
+    """A SPARQL back end (the graph on its own server) behind a breaker: when the server
+    is down or slow, each query fails at once after ``breaker.failures`` failed ones,
+    instead of every query of every turn waiting for its time limit. The action fails,
+    and the customer hears "I can't look that up right now" (Rasa's action-failure
+    policy) within the time limit; the breaker lets a trial query through after
+    ``reset_seconds`` and closes when the server answers again."""
+
+    def __init__(self, backend: Any, breaker: Breaker) -> None:
+        self._backend = backend
+        self._breaker = breaker
+        self.name = f"{backend.name} (guarded)"
+
+    def select(self, query: str, bindings: dict[str, Any]) -> list[Any]:
+        """The back end's ``select``, through the breaker."""
+        return self._breaker.guard(lambda: self._backend.select(query, bindings))
+
+    def __len__(self) -> int:
+        return self._breaker.guard(lambda: len(self._backend))
 
 
 _breakers: dict[str, Breaker] = {}

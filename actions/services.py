@@ -51,7 +51,11 @@ _lock = threading.Lock()
 def _graph() -> ProductGraph:
     s = settings()
     if s.graph_backend == "remote" and s.graph_endpoint:
-        return ProductGraph(open_backend(s.graph_endpoint, "remote"))
+        # the graph on its own server: a time limit per query and a breaker
+        from actions.resilience import GuardedBackend, breaker
+
+        backend = open_backend(s.graph_endpoint, "remote", timeout=s.dependency_timeout_seconds)
+        return ProductGraph(GuardedBackend(backend, breaker("product_graph")))
     return ProductGraph.from_file(s.graph_path, backend=s.graph_backend)
 
 

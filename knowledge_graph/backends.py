@@ -257,9 +257,21 @@ class RemoteSparqlBackend:
         self._http = requests.Session()
 
     def select(self, query: str, bindings: dict[str, Node]) -> list[Row]:
-        response = self._http.post(
-            self._endpoint, data={"query": bind_values(query_text(query), bindings)},
-            headers={"Accept": "application/sparql-results+json"}, timeout=self._timeout)
+        """Run ``query`` on the endpoint.
+
+        Raises:
+            KnowledgeGraphError: The endpoint cannot be reached, gives no answer within
+                the time limit, or answers with an error.
+        """
+        import requests
+
+        try:
+            response = self._http.post(
+                self._endpoint, data={"query": bind_values(query_text(query), bindings)},
+                headers={"Accept": "application/sparql-results+json"}, timeout=self._timeout)
+        except requests.RequestException as exc:
+            raise KnowledgeGraphError(
+                f"SPARQL endpoint unreachable: {type(exc).__name__}") from exc
         if response.status_code != 200:
             raise KnowledgeGraphError(
                 f"SPARQL endpoint answered {response.status_code}: {response.text[:200]}")
@@ -292,7 +304,8 @@ def _from_json(term: dict[str, str] | None) -> Node | None:
 BACKENDS = ("oxigraph", "rdflib", "rdflib-oxigraph", "remote")
 
 
-def open_backend(path: Path | str, kind: str = "oxigraph") -> SparqlBackend:
+def open_backend(path: Path | str, kind: str = "oxigraph", *,
+                 timeout: float = 10.0) -> SparqlBackend:
     """Open the graph in back end ``kind``.
 
     Args:
@@ -300,6 +313,7 @@ def open_backend(path: Path | str, kind: str = "oxigraph") -> SparqlBackend:
         kind: ``oxigraph`` (embedded Oxigraph store, the default), ``rdflib``
             (rdflib's engine, in memory), ``rdflib-oxigraph`` (rdflib's API over an
             Oxigraph store, via oxrdflib) or ``remote`` (a SPARQL endpoint).
+        timeout: Seconds to wait for a ``remote`` endpoint's answer.
     """
     if kind == "oxigraph":
         return OxigraphBackend.from_file(Path(path))
@@ -314,5 +328,5 @@ def open_backend(path: Path | str, kind: str = "oxigraph") -> SparqlBackend:
         backend.name = kind
         return backend
     if kind == "remote":
-        return RemoteSparqlBackend(str(path))
+        return RemoteSparqlBackend(str(path), timeout=timeout)
     raise KnowledgeGraphError(f"unknown graph backend {kind!r}; choose one of {BACKENDS}")

@@ -8,6 +8,8 @@ media in one folder), with
 
 - the shop database, the handoff state, the channels' log and delivery pipeline, and
   Rasa's tracker store in one PostgreSQL database;
+- the product graph on an Oxigraph server (``oxigraph serve-read-only``, loaded from
+  the data directory's graph at start) every action server queries over SPARQL;
 - Rasa's conversation lock, the shared rate limits and the WeChat token in Redis;
 - every conversation event published to a RabbitMQ queue;
 - HAProxy in front: one public port (chat channels, widget socket, desk, demo shop)
@@ -29,7 +31,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from scripts.stack import BOT_BIN, MODEL, ROOT, Stack, free_port, wait_until_up
+from scripts.stack import BOT_BIN, MODEL, OXIGRAPH, ROOT, Stack, free_port, wait_until_up
 
 TEMPLATE = ROOT / "deploy" / "haproxy.cfg.template"
 POSTGRES = "postgresql+psycopg2://postgres@127.0.0.1:5432"
@@ -116,6 +118,8 @@ class ScaledStack(Stack):
     database: str = field(default_factory=lambda: f"shop_scaled_{uuid.uuid4().hex[:10]}")
     keep_database: bool = False
     public_port: int = field(default_factory=free_port)
+    graph_server: bool = True
+    graph_port: int = field(default_factory=free_port)
     rasa_ports: list[int] = field(default_factory=list)
     action_ports: list[int] = field(default_factory=list)
 
@@ -137,6 +141,11 @@ class ScaledStack(Stack):
     def storefront_url(self) -> str:
         """The demo shop page, through the load balancer (its pages, photos and widget)."""
         return self.rasa_url
+
+    @property
+    def graph_endpoint(self) -> str:
+        """The graph server's SPARQL query URL (when ``graph_server``)."""
+        return f"http://127.0.0.1:{self.graph_port}/query"
 
     def server_url(self, n: int) -> str:
         """One Rasa server, not through the load balancer."""
@@ -170,6 +179,8 @@ class ScaledStack(Stack):
             "RASA_PORT": str(self.public_port),
             "MEDIA_DIR": str(self.data_dir / "media"),
         })
+        if self.graph_server:
+            env.update({"GRAPH_BACKEND": "remote", "GRAPH_ENDPOINT": self.graph_endpoint})
         env.update(self.extra_env)  # a caller's own addresses (a test's relays) win
         return env
 
@@ -189,8 +200,25 @@ class ScaledStack(Stack):
         super().build_data()
         built.touch()
 
+    def start_graph(self) -> None:
+        """Load the data directory's graph into a new Oxigraph store and serve it
+        read-only (a new import needs a restart of the stack, or of this server)."""
+        if not Path(OXIGRAPH).exists():
+            raise ScaledError("the oxigraph server (PyPI package 'oxigraph') is missing")
+        location = self.data_dir / "oxigraph-db"
+        shutil.rmtree(location, ignore_errors=True)
+        graph = Path(super().env.get("GRAPH_PATH") or self.data_dir / "graph.ttl")
+        subprocess.run([OXIGRAPH, "load", "--location", str(location), "--file", str(graph)],
+                       check=True, capture_output=True)
+        self._start("graph", [OXIGRAPH, "serve-read-only", "--location", str(location),
+                              "--bind", f"127.0.0.1:{self.graph_port}"],
+                    f"{self.graph_endpoint}?query=ASK%7B%7D", 60)
+
     def start_actions(self) -> None:
-        """Start every action server; ``actions_port`` is the balancer's internal front."""
+        """Start the graph server (``graph_server``), then every action server;
+        ``actions_port`` is the balancer's internal front."""
+        if self.graph_server and "graph" not in self.processes:
+            self.start_graph()
         for n, port in enumerate(self.action_ports):
             self._start(f"actions{n}", [sys.executable, "-m", "actions.server", "--port",
                                         str(port)], f"http://127.0.0.1:{port}/health", 120)

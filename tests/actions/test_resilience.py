@@ -115,3 +115,42 @@ def test_a_slow_recommender_gets_the_catalog_at_once_and_is_left_alone(
     assert messages[0]["response"] == Response.RECOMMEND_BUSY
     reset_breakers()
     settings.settings.cache_clear()
+
+
+class FlakyBackend:
+    """A graph server's back end that is down until told otherwise."""
+
+    name = "remote"
+
+    def __init__(self) -> None:
+        self.up, self.queries = False, 0
+
+    def select(self, query: str, bindings: dict[str, Any]) -> list[Any]:
+        self.queries += 1
+        if not self.up:
+            from knowledge_graph.errors import KnowledgeGraphError
+
+            raise KnowledgeGraphError("SPARQL endpoint unreachable: ConnectionError")
+        return [query]
+
+    def __len__(self) -> int:
+        return 7
+
+
+def test_a_graph_server_that_is_down_is_left_alone_then_tried_again() -> None:
+    """Queries to a graph server that is down fail; after ``failures`` of them the
+    breaker refuses at once (no query leaves), then lets one through and closes."""
+    from actions.resilience import GuardedBackend
+
+    clock, flaky = Clock(), FlakyBackend()
+    backend = GuardedBackend(flaky, Breaker("product_graph", timeout=1, failures=2,
+                                            reset_seconds=30, clock=clock))
+    for _ in range(2):
+        with pytest.raises(Unavailable):
+            backend.select("search", {})
+    with pytest.raises(Unavailable, match="open"):
+        backend.select("search", {})
+    assert flaky.queries == 2  # refused without asking the server
+    flaky.up, clock.now = True, 31
+    assert backend.select("search", {}) == ["search"] and len(backend) == 7
+    assert flaky.queries == 3

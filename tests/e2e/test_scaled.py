@@ -20,7 +20,7 @@ import requests
 import sqlalchemy as sa
 
 from scripts.scaled import HAPROXY, ScaledStack
-from scripts.stack import ROOT
+from scripts.stack import ROOT, free_port
 from tests.relay import ThreadedRelay
 
 pytestmark = pytest.mark.e2e
@@ -31,9 +31,11 @@ MESSAGES = ["hi", "show me headphones", "how much is the first one", "any in bla
 
 @pytest.fixture(scope="module")
 def relays() -> Iterator[dict[str, ThreadedRelay]]:
-    """Redis and RabbitMQ as the scaled stack sees them: through relays a test can cut."""
+    """Redis, RabbitMQ and the graph server as the scaled stack sees them: through relays
+    a test can cut."""
     made = {"redis": ThreadedRelay(("127.0.0.1", 6379)),
-            "rabbitmq": ThreadedRelay(("127.0.0.1", 5672))}
+            "rabbitmq": ThreadedRelay(("127.0.0.1", 5672)),
+            "graph": ThreadedRelay(("127.0.0.1", free_port()))}
     try:
         yield made
     finally:
@@ -47,8 +49,11 @@ def scaled(tmp_path_factory: pytest.TempPathFactory,
     if not Path(HAPROXY).exists():
         pytest.fail("HAProxy is missing: `make scaled-tools` installs Debian's package")
     stack = ScaledStack(data_dir=tmp_path_factory.mktemp("scaled"), rasa=2, actions=2,
+                        graph_port=relays["graph"].relay.target[1],
                         extra_env={
                             "LIMIT_MESSAGES_PER_IP": "1000000",
+                            "GRAPH_ENDPOINT": f"http://127.0.0.1:{relays['graph'].port}/query",
+                            "BREAKER_RESET_SECONDS": "3",
                             "REDIS_URL": f"redis://127.0.0.1:{relays['redis'].port}/0",
                             "RABBITMQ_URL":
                                 f"amqp://guest:guest@127.0.0.1:{relays['rabbitmq'].port}/"})
@@ -168,6 +173,38 @@ def test_redis_and_rabbitmq_away_the_assistant_still_answers(
         relays["rabbitmq"].restore()
     assert max(took) < 10, took
     assert sender in _senders_in_queue(scaled, sender)  # kept, and sent once it was back
+
+
+def _texts(answer: list[dict]) -> str:
+    return " ".join(m.get("text") or "" for m in answer)
+
+
+def test_the_graph_server_away_is_said_at_once_and_recovered_from(
+        scaled: ScaledStack, relays: dict[str, ThreadedRelay]) -> None:
+    """Degrade, don't stall: with the graph server cut off, a product question is
+    answered at once with "I can't look that up right now" in the customer's language
+    (each action server's breaker then refuses without waiting), and answers come back
+    by themselves once the server is reachable again."""
+    sender = f"graph-{uuid.uuid4().hex[:8]}"
+    assert "$" in _texts(_send(scaled.rasa_url, sender, "show me headphones"))
+    relays["graph"].cut()
+    took, said = [], []
+    try:
+        for who, text in ((sender, "how much is the first one"), (f"{sender}-zh", "有没有耳机"),
+                          (sender, "show me running shoes"), (f"{sender}-zh", "有没有跑鞋")):
+            started = time.monotonic()
+            said.append(_texts(_send(scaled.rasa_url, who, text)))
+            took.append(time.monotonic() - started)
+    finally:
+        relays["graph"].restore()
+    assert all("can't look that up" in t for t in said[0::2]), said
+    assert all("查不到" in t for t in said[1::2]), said
+    assert max(took) < 5, took  # the 2-s figures are measured by `make chaos`
+    deadline, back = time.monotonic() + 30, ""
+    while time.monotonic() < deadline and "$" not in back:
+        time.sleep(1)
+        back = _texts(_send(scaled.rasa_url, f"{sender}-back", "show me headphones"))
+    assert "$" in back, back
 
 
 @pytest.mark.parametrize(("lang", "ask", "money"), [

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from rdflib import Literal
@@ -61,3 +62,25 @@ def test_nasty_literals_round_trip_through_the_endpoint(endpoint: str) -> None:
     for text in ('a"""b', "back\\slash", 'new\nline "quoted"', "tab\there", "\u202eunicode"):
         rows = backend.select("echo", {"value": Literal(text)})
         assert str(rows[0].value) == text
+
+
+def test_a_graph_server_that_is_away_or_silent_is_a_graph_error_within_the_limit(
+        tmp_path: Path) -> None:
+    """Nobody listening, and a server that accepts the connection but never answers:
+    both are the package's own error, the second after the time limit, not a hang."""
+    import socket
+    import time
+
+    from scripts.stack import free_port
+
+    with pytest.raises(KnowledgeGraphError, match="unreachable"):
+        RemoteSparqlBackend(f"http://127.0.0.1:{free_port()}/query", timeout=1).select(
+            "count_triples", {})
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        started = time.monotonic()
+        with pytest.raises(KnowledgeGraphError, match="unreachable"):
+            RemoteSparqlBackend(f"http://127.0.0.1:{silent.getsockname()[1]}/query",
+                                timeout=0.5).select("count_triples", {})
+        assert time.monotonic() - started < 3
