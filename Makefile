@@ -277,6 +277,10 @@ $(STAMPS)/load-venv: requirements/load.txt requirements/load.lock
 bench-load: venv data train widget scaled-tools $(STAMPS)/load-venv ## Locust: shopping conversations (EN+ZH) against one process of each kind and scaled mode, then kill -9 under load (table + plot); USERS="5 20" LOAD_SECONDS=60
 	$(ACT_PY) -m scripts.bench_load $(if $(USERS),--users $(USERS)) $(if $(LOAD_SECONDS),--seconds $(LOAD_SECONDS))
 
+.PHONY: chaos
+chaos: venv data train widget scaled-tools ## Scaled mode with the graph server, Redis, RabbitMQ, PostgreSQL cut and servers killed, one at a time: answer times, fallbacks, recovery (table + plot)
+	$(ACT_PY) -m scripts.chaos
+
 .PHONY: bench-messenger
 bench-messenger: venv data train ## Messenger against a fake Graph API: webhook acknowledgement and answer p50/p95 at 1 and 20 customers (table + plot); SATURATE=2 with both cores busy, SCALED=1 on scaled mode
 	$(ACT_PY) -m scripts.bench_messenger $(if $(SATURATE),--saturate $(SATURATE)) $(if $(SCALED),--scaled)
