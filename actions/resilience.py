@@ -7,7 +7,9 @@ counts against the dependency, and after ``failures`` in a row the breaker *open
 calls fail at once for ``reset_seconds`` (the action answers with its stated
 fallback without waiting), then one trial call is let through (*half-open*); if it
 succeeds the breaker closes. A call that ran over keeps running in its thread (Python
-cannot stop it) but nobody waits for it.
+cannot stop it) but nobody waits for it. A dependency with a time limit of its own
+(the graph server's HTTP client) goes through :meth:`Breaker.guard` in the caller's
+thread instead (:class:`GuardedBackend`).
 
 ``breaker(name)`` gives the action server's one breaker per dependency, with the time
 limits and thresholds of ``actions/settings.py`` (``DEPENDENCY_TIMEOUT_SECONDS``,
@@ -123,7 +125,6 @@ class Breaker:
             raise Unavailable(self.name, type(exc).__name__) from exc
         self._record(True)
         return result
-
 
     def guard(self, fn: Callable[[], T]) -> T:
         """``fn()`` in the caller's thread, for a dependency that keeps its own time

@@ -42,9 +42,9 @@ class Settings:
         default_currency_en: Currency quoted to English-speaking customers.
         default_currency_zh: Currency quoted to Chinese-speaking customers.
         results_per_page: Products listed per answer.
-        dependency_timeout_seconds: Longest wait for the recommender, the photo index or
-            a query to the graph server (GRAPH_BACKEND=remote);
-            in a turn before the stated fallback (``actions/resilience.py``).
+        dependency_timeout_seconds: Longest wait in a turn for the recommender, the
+            photo index or one query to the graph server (``GRAPH_BACKEND=remote``)
+            before the stated fallback (``actions/resilience.py``).
         breaker_failures: Failed or late calls in a row after which a dependency is
             not asked for ``breaker_reset_seconds``.
         breaker_reset_seconds: How long a failing dependency is left alone.
