@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import re
 import sys
 import tempfile
 import time
@@ -41,11 +40,11 @@ import requests
 from tqdm import tqdm
 
 from scripts.bench_chat import percentile
+from scripts.eval_conversations import HAN
 from scripts.scaled import ScaledStack
 from scripts.stack import ROOT, free_port
 from tests.relay import ThreadedRelay
 
-HAN = re.compile(r"[\u4e00-\u9fff]")
 MESSAGES = [("en", "show me headphones"), ("zh", "有没有耳机"),
             ("en", "how much is the first one"), ("zh", "第一个多少钱"),
             ("en", "thanks"), ("zh", "谢谢")]

@@ -31,7 +31,16 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from scripts.stack import BOT_BIN, MODEL, OXIGRAPH, ROOT, Stack, free_port, wait_until_up
+from scripts.stack import (
+    BOT_BIN,
+    MODEL,
+    ROOT,
+    Stack,
+    free_port,
+    oxigraph_serve,
+    oxigraph_store,
+    wait_until_up,
+)
 
 TEMPLATE = ROOT / "deploy" / "haproxy.cfg.template"
 POSTGRES = "postgresql+psycopg2://postgres@127.0.0.1:5432"
@@ -145,7 +154,7 @@ class ScaledStack(Stack):
     @property
     def graph_endpoint(self) -> str:
         """The graph server's SPARQL query URL (when ``graph_server``)."""
-        return f"http://127.0.0.1:{self.graph_port}/query"
+        return oxigraph_serve(self.data_dir / "oxigraph-db", self.graph_port)[1]
 
     def server_url(self, n: int) -> str:
         """One Rasa server, not through the load balancer."""
@@ -203,16 +212,11 @@ class ScaledStack(Stack):
     def start_graph(self) -> None:
         """Load the data directory's graph into a new Oxigraph store and serve it
         read-only (a new import needs a restart of the stack, or of this server)."""
-        if not Path(OXIGRAPH).exists():
-            raise ScaledError("the oxigraph server (PyPI package 'oxigraph') is missing")
         location = self.data_dir / "oxigraph-db"
-        shutil.rmtree(location, ignore_errors=True)
-        graph = Path(super().env.get("GRAPH_PATH") or self.data_dir / "graph.ttl")
-        subprocess.run([OXIGRAPH, "load", "--location", str(location), "--file", str(graph)],
-                       check=True, capture_output=True)
-        self._start("graph", [OXIGRAPH, "serve-read-only", "--location", str(location),
-                              "--bind", f"127.0.0.1:{self.graph_port}"],
-                    f"{self.graph_endpoint}?query=ASK%7B%7D", 60)
+        oxigraph_store(Path(super().env.get("GRAPH_PATH") or self.data_dir / "graph.ttl"),
+                       location)
+        command, _, health = oxigraph_serve(location, self.graph_port)
+        self._start("graph", command, health, 60)
 
     def start_actions(self) -> None:
         """Start the graph server (``graph_server``), then every action server;

@@ -151,6 +151,28 @@ def wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path, timeout
 OXIGRAPH = shutil.which("oxigraph") or str(Path(sys.executable).with_name("oxigraph"))
 
 
+def oxigraph_store(graph_file: Path, location: Path) -> None:
+    """Load ``graph_file`` into a new Oxigraph database at ``location`` (one there is
+    replaced).
+
+    Raises:
+        RuntimeError: If the ``oxigraph`` server (PyPI package ``oxigraph``) is missing.
+    """
+    if not Path(OXIGRAPH).exists():
+        raise RuntimeError("the oxigraph server (PyPI package 'oxigraph') is not installed")
+    shutil.rmtree(location, ignore_errors=True)
+    subprocess.run([OXIGRAPH, "load", "--location", str(location), "--file", str(graph_file)],
+                   check=True, capture_output=True)
+
+
+def oxigraph_serve(location: Path, port: int) -> tuple[list[str], str, str]:
+    """How to serve the database at ``location`` read-only on ``port``: the command,
+    its SPARQL query URL and the URL that answers once it is up."""
+    url = f"http://127.0.0.1:{port}/query"
+    return ([OXIGRAPH, "serve-read-only", "--location", str(location),
+             "--bind", f"127.0.0.1:{port}"], url, f"{url}?query=ASK%7B%7D")
+
+
 @contextmanager
 def oxigraph_server(graph_file: Path, work: Path) -> Iterator[str]:
     """Load ``graph_file`` into a new Oxigraph database under ``work`` and serve it
@@ -160,19 +182,13 @@ def oxigraph_server(graph_file: Path, work: Path) -> Iterator[str]:
         RuntimeError: If the ``oxigraph`` server (PyPI package ``oxigraph``) is missing
             or does not come up.
     """
-    if not Path(OXIGRAPH).exists():
-        raise RuntimeError("the oxigraph server (PyPI package 'oxigraph') is not installed")
     location = work / "oxigraph-db"
-    subprocess.run([OXIGRAPH, "load", "--location", str(location), "--file", str(graph_file)],
-                   check=True, capture_output=True)
-    port = free_port()
+    oxigraph_store(graph_file, location)
+    command, url, health = oxigraph_serve(location, free_port())
     log = work / "oxigraph.log"
-    server = subprocess.Popen([OXIGRAPH, "serve-read-only", "--location", str(location),
-                               "--bind", f"127.0.0.1:{port}"],
-                              stdout=log.open("ab"), stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/query"
+    server = subprocess.Popen(command, stdout=log.open("ab"), stderr=subprocess.STDOUT)
     try:
-        wait_until_up(f"{url}?query=ASK%7B%7D", server, log, 60)
+        wait_until_up(health, server, log, 60)
         yield url
     finally:
         server.terminate()
@@ -393,8 +409,9 @@ def _shop_env(stack: Stack) -> dict[str, str]:
     """Where ``stack``'s shop lives: its data directory, and its database when that is
     not the directory's SQLite file (scaled mode's PostgreSQL)."""
     env = {"SHOP_DATA_DIR": str(stack.data_dir)}
-    if stack.env.get("DATABASE_URL"):
-        env["DATABASE_URL"] = stack.env["DATABASE_URL"]
+    database = stack.env.get("DATABASE_URL")
+    if database:
+        env["DATABASE_URL"] = database
     return env
 
 
