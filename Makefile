@@ -90,10 +90,11 @@ browser: ## Debian's Chromium (and CJK fonts) for the browser tests (never `play
 	@/usr/bin/chromium --version
 
 .PHONY: scaled-tools
-scaled-tools: ## Debian's HAProxy for scaled mode (make run-scaled and its end-to-end check)
-	@test -x /usr/sbin/haproxy || { \
-	  echo ">> installing Debian's haproxy"; \
-	  (apt-get install -y haproxy || (apt-get update && apt-get install -y haproxy)) >/dev/null; }
+scaled-tools: ## Debian's HAProxy and docker-compose for scaled mode (make run-scaled, its manifests' checks)
+	@test -x /usr/sbin/haproxy -a -x /usr/bin/docker-compose || { \
+	  echo ">> installing Debian's haproxy and docker-compose"; \
+	  (apt-get install -y haproxy docker-compose || \
+	   (apt-get update && apt-get install -y haproxy docker-compose)) >/dev/null; }
 	@/usr/sbin/haproxy -v | head -1
 
 # --- data and model ---------------------------------------------------------------------
@@ -178,6 +179,14 @@ run: venv data train widget ## Set up what is missing, then start the action ser
 .PHONY: run-scaled
 run-scaled: venv data train widget scaled-tools ## Scaled mode: RASA_SERVERS Rasa and ACTION_SERVERS action servers behind HAProxy on PostgreSQL, Redis, RabbitMQ (docs/deployment.md)
 	$(ACT_PY) -m scripts.run_scaled
+
+.PHONY: manifests
+manifests: $(STAMPS)/actions-venv ## Write scaled mode's docker-compose file and Kubernetes manifests (deploy/) from what make run-scaled runs
+	$(ACT_PY) -m scripts.manifests
+
+.PHONY: manifests-secrets
+manifests-secrets: $(STAMPS)/actions-venv ## Fresh secrets for them: deploy/secrets/.env (docker-compose) and secret.yaml (Kubernetes)
+	$(ACT_PY) -m scripts.manifests --secrets deploy/secrets
 
 .PHONY: sign-customer
 sign-customer: $(STAMPS)/actions-venv ## Sign a customer id for one conversation: make sign-customer CUSTOMER=C10001 SENDER=me [TTL=3600]

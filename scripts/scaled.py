@@ -33,7 +33,9 @@ import sqlalchemy as sa
 
 from scripts.stack import (
     BOT_BIN,
+    GRAPH_HEALTH,
     MODEL,
+    OXIGRAPH,
     ROOT,
     Stack,
     free_port,
@@ -52,19 +54,62 @@ class ScaledError(RuntimeError):
     """A shared component of scaled mode is missing or does not answer."""
 
 
-def haproxy_config(*, public_port: int, actions_front_port: int, rasa_ports: list[int],
-                   action_ports: list[int], desk_port: int, storefront_port: int,
-                   bind: str = "127.0.0.1") -> str:
-    """HAProxy's configuration for these servers, from ``deploy/haproxy.cfg.template``."""
-    def servers(name: str, ports: list[int]) -> str:
-        return "\n".join(f"    server {name}{n} 127.0.0.1:{port} check"
-                         for n, port in enumerate(ports, 1))
+@dataclass(frozen=True)
+class Server:
+    """One server of scaled mode: how it starts, where it listens, how it says it is up.
+
+    ``make run-scaled`` starts these on this machine; ``make manifests`` writes the
+    same commands into the docker-compose file and the Kubernetes manifests.
+    """
+
+    kind: str  # rasa, actions, desk, storefront or graph
+    command: list[str]
+    port: int
+    health: str  # the path that answers once the server is up
+
+
+HEALTH = {"rasa": "/webhooks/rest/", "actions": "/health", "desk": "/desk/health",
+          "storefront": "/health", "graph": GRAPH_HEALTH}
+
+
+def server(kind: str, port: int, *, interface: str = "127.0.0.1",
+           python: str = sys.executable, rasa: str = str(BOT_BIN / "rasa"),
+           model: str = str(MODEL), oxigraph: str = OXIGRAPH,
+           graph_location: str = "oxigraph-db") -> Server:
+    """The ``kind`` server of scaled mode on ``port``.
+
+    The action server, the desk and the demo shop listen where their settings say
+    (``ACTIONS_HOST``, ``DESK_HOST``, ``STOREFRONT_HOST``); Rasa and the graph server
+    on ``interface``.
+    """
+    commands = {
+        "rasa": [rasa, "run", "--model", model, "--interface", interface, "--port",
+                 str(port), "--credentials", "bot/credentials.yml", "--endpoints",
+                 "bot/endpoints-scaled.yml"],
+        "actions": [python, "-m", "actions.server", "--port", str(port)],
+        "desk": [python, "-m", "desk", "--port", str(port)],
+        "storefront": [python, "-m", "storefront", "--port", str(port)],
+        "graph": oxigraph_serve(Path(graph_location), port, interface=interface,
+                                program=oxigraph)[0],
+    }
+    return Server(kind, commands[kind], port, HEALTH[kind])
+
+
+def haproxy_config(*, public_port: int, actions_front_port: int,
+                   rasa: list[str], actions: list[str], desk: str, storefront: str,
+                   bind: str = "127.0.0.1", actions_bind: str = "127.0.0.1") -> str:
+    """HAProxy's configuration for servers at these addresses (``host:port``), from
+    ``deploy/haproxy.cfg.template``."""
+    def servers(name: str, addresses: list[str]) -> str:
+        return "\n".join(f"    server {name}{n} {address} check"
+                         for n, address in enumerate(addresses, 1))
 
     return string.Template(TEMPLATE.read_text()).substitute(
-        bind=bind, public_port=public_port, actions_front_port=actions_front_port,
-        max_body=MAX_BODY, rasa_servers=servers("rasa", rasa_ports),
-        action_servers=servers("actions", action_ports), desk_servers=servers("desk", [desk_port]),
-        storefront_servers=servers("storefront", [storefront_port]))
+        bind=bind, public_port=public_port, actions_bind=actions_bind,
+        actions_front_port=actions_front_port, max_body=MAX_BODY,
+        rasa_servers=servers("rasa", rasa), action_servers=servers("actions", actions),
+        desk_servers=servers("desk", [desk]),
+        storefront_servers=servers("storefront", [storefront]))
 
 
 def new_database(name: str) -> str:
@@ -166,12 +211,13 @@ class ScaledStack(Stack):
         return f"{POSTGRES}/{self.database}"
 
     @property
-    def env(self) -> dict[str, str]:
-        """The environment of every server: shared stores by configuration."""
-        env = super().env
+    def settings(self) -> dict[str, str]:
+        """What every server's environment is set to: shared stores by configuration."""
+        env = super().settings
         url = self.database_url
         env.update({
             "DATABASE_URL": url, "HANDOFF_DB_URL": url, "CHANNEL_DB_URL": url,
+            "TRACKER_DIALECT": "postgresql",
             "TRACKER_DB_HOST": "127.0.0.1", "TRACKER_DB_PORT": "5432",
             "TRACKER_DB": self.database, "TRACKER_DB_USER": "postgres",
             "TRACKER_DB_PASSWORD": "",
@@ -190,7 +236,6 @@ class ScaledStack(Stack):
         })
         if self.graph_server:
             env.update({"GRAPH_BACKEND": "remote", "GRAPH_ENDPOINT": self.graph_endpoint})
-        env.update(self.extra_env)  # a caller's own addresses (a test's relays) win
         return env
 
     def build_data(self) -> None:
@@ -215,8 +260,7 @@ class ScaledStack(Stack):
         location = self.data_dir / "oxigraph-db"
         oxigraph_store(Path(super().env.get("GRAPH_PATH") or self.data_dir / "graph.ttl"),
                        location)
-        command, _, health = oxigraph_serve(location, self.graph_port)
-        self._start("graph", command, health, 60)
+        self._start("graph", server("graph", self.graph_port, graph_location=str(location)), 60)
 
     def start_actions(self) -> None:
         """Start the graph server (``graph_server``), then every action server;
@@ -224,42 +268,37 @@ class ScaledStack(Stack):
         if self.graph_server and "graph" not in self.processes:
             self.start_graph()
         for n, port in enumerate(self.action_ports):
-            self._start(f"actions{n}", [sys.executable, "-m", "actions.server", "--port",
-                                        str(port)], f"http://127.0.0.1:{port}/health", 120)
+            self._start(f"actions{n}", server("actions", port), 120)
 
     def start_rasa(self) -> None:
         """Start every Rasa server (one at a time: each loads the model), then HAProxy."""
         if not MODEL.exists():
             raise RuntimeError(f"{MODEL} is missing: run `make train` first")
         for n, port in enumerate(self.rasa_ports):
-            self._start(f"rasa{n}", [
-                str(BOT_BIN / "rasa"), "run", "--model", str(MODEL), "--interface",
-                "127.0.0.1", "--port", str(port), "--credentials", "bot/credentials.yml",
-                "--endpoints", "bot/endpoints-scaled.yml"],
-                f"http://127.0.0.1:{port}/webhooks/rest/", 300)
+            self._start(f"rasa{n}", server("rasa", port), 300)
 
     def start_front(self) -> None:
         """Start the desk and the demo shop page, then the load balancer in front (the
         last step of :meth:`~scripts.stack.Stack.start`)."""
-        self._start("desk", [sys.executable, "-m", "desk", "--port", str(self.desk_port)],
-                    f"http://127.0.0.1:{self.desk_port}/desk/health", 60)
-        self._start("storefront", [sys.executable, "-m", "storefront", "--port",
-                                   str(self.storefront_port)],
-                    f"http://127.0.0.1:{self.storefront_port}/health", 60)
+        self._start("desk", server("desk", self.desk_port), 60)
+        self._start("storefront", server("storefront", self.storefront_port), 60)
         config = self.data_dir / "haproxy.cfg"
         config.write_text(haproxy_config(
             public_port=self.public_port, actions_front_port=self.actions_port,
-            rasa_ports=self.rasa_ports, action_ports=self.action_ports,
-            desk_port=self.desk_port, storefront_port=self.storefront_port))
+            rasa=[f"127.0.0.1:{port}" for port in self.rasa_ports],
+            actions=[f"127.0.0.1:{port}" for port in self.action_ports],
+            desk=f"127.0.0.1:{self.desk_port}", storefront=f"127.0.0.1:{self.storefront_port}"))
         subprocess.run([HAPROXY, "-c", "-q", "-f", str(config)], check=True)
-        self._start("haproxy", [HAPROXY, "-db", "-f", str(config)],
-                    f"{self.rasa_url}/webhooks/rest/", 30)
+        haproxy = Server("haproxy", [HAPROXY, "-db", "-f", str(config)], self.public_port,
+                         HEALTH["rasa"])
+        self._start("haproxy", haproxy, 30)
 
-    def _start(self, name: str, command: list[str], health: str, timeout: float) -> None:
+    def _start(self, name: str, what: Server, timeout: float) -> None:
         log = self.log_dir / f"{name}.log"
-        self.processes[name] = subprocess.Popen(command, cwd=ROOT, env=self.env,
+        self.processes[name] = subprocess.Popen(what.command, cwd=ROOT, env=self.env,
                                                 stdout=log.open("ab"), stderr=subprocess.STDOUT)
-        wait_until_up(health, self.processes[name], log, timeout)
+        wait_until_up(f"http://127.0.0.1:{what.port}{what.health}", self.processes[name], log,
+                      timeout)
 
     def kill(self, name: str) -> None:
         """``kill -9`` one server (``rasa0``, ``actions1``…): no goodbye, no clean-up."""

@@ -161,16 +161,24 @@ def oxigraph_store(graph_file: Path, location: Path) -> None:
     if not Path(OXIGRAPH).exists():
         raise RuntimeError("the oxigraph server (PyPI package 'oxigraph') is not installed")
     shutil.rmtree(location, ignore_errors=True)
-    subprocess.run([OXIGRAPH, "load", "--location", str(location), "--file", str(graph_file)],
-                   check=True, capture_output=True)
+    subprocess.run(oxigraph_load(graph_file, location), check=True, capture_output=True)
 
 
-def oxigraph_serve(location: Path, port: int) -> tuple[list[str], str, str]:
+def oxigraph_load(graph_file: Path, location: Path, *, program: str = OXIGRAPH) -> list[str]:
+    """The command that loads ``graph_file`` into the Oxigraph database at ``location``."""
+    return [program, "load", "--location", str(location), "--file", str(graph_file)]
+
+
+GRAPH_HEALTH = "/query?query=ASK%7B%7D"
+
+
+def oxigraph_serve(location: Path, port: int, *, interface: str = "127.0.0.1",
+                   program: str = OXIGRAPH) -> tuple[list[str], str, str]:
     """How to serve the database at ``location`` read-only on ``port``: the command,
     its SPARQL query URL and the URL that answers once it is up."""
     url = f"http://127.0.0.1:{port}/query"
-    return ([OXIGRAPH, "serve-read-only", "--location", str(location),
-             "--bind", f"127.0.0.1:{port}"], url, f"{url}?query=ASK%7B%7D")
+    return ([program, "serve-read-only", "--location", str(location),
+             "--bind", f"{interface}:{port}"], url, f"http://127.0.0.1:{port}{GRAPH_HEALTH}")
 
 
 @contextmanager
@@ -238,10 +246,11 @@ class Stack:
         return path
 
     @property
-    def env(self) -> dict[str, str]:
-        """Environment both servers run with."""
-        env = {
-            **os.environ,
+    def settings(self) -> dict[str, str]:
+        """What this stack sets in its servers' environment, beside what the caller's
+        own environment holds (``make manifests`` writes these into the deployment
+        files)."""
+        return {
             "PYTHONPATH": str(ROOT),
             "SHOP_DATA_DIR": str(self.data_dir),
             "ACTION_ENDPOINT_URL": f"http://127.0.0.1:{self.actions_port}/webhook",
@@ -259,14 +268,18 @@ class Stack:
             "WIDGET_SCRIPT": str(ROOT / "widget" / "dist" / "widget.js"),
             "PRODUCT_IMAGE_URL": f"{self.storefront_url}/images/{{sku}}",
             "DATASETS": os.environ.get("DATASETS", str(ROOT.parent / "shared" / "datasets")),
-            **self.secrets,
-            **self.extra_env,
+            # product embeddings are keyed by their text: reuse the ones `make data` computed
+            "EMBEDDING_CACHE": os.environ.get("EMBEDDING_CACHE") or str(
+                Path(os.environ.get("SHOP_DATA_DIR", ROOT / "data")) / "cache"
+                / "product_embeddings.npz"),
         }
-        env.pop("DATABASE_URL", None)
-        # product embeddings are keyed by their text: reuse the ones `make data` computed
-        env.setdefault("EMBEDDING_CACHE", str(Path(os.environ.get("SHOP_DATA_DIR", ROOT / "data"))
-                                              / "cache" / "product_embeddings.npz"))
-        return env
+
+    @property
+    def env(self) -> dict[str, str]:
+        """Environment the servers run with: the caller's, this stack's settings, its
+        secrets and ``extra_env`` (a test's own addresses win)."""
+        env = {key: value for key, value in os.environ.items() if key != "DATABASE_URL"}
+        return {**env, **self.settings, **self.secrets, **self.extra_env}
 
     def build_data(self) -> None:
         """Generate the demo shop into the data directory (orders dated from today)."""

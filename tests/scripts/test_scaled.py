@@ -10,8 +10,10 @@ import pytest
 
 from scripts.scaled import HAPROXY, MAX_BODY, haproxy_config
 
-PORTS = {"public_port": 8000, "actions_front_port": 8001, "rasa_ports": [8010, 8011, 8012],
-         "action_ports": [8030, 8031], "desk_port": 8003, "storefront_port": 8002}
+PORTS = {"public_port": 8000, "actions_front_port": 8001,
+         "rasa": ["127.0.0.1:8010", "127.0.0.1:8011", "127.0.0.1:8012"],
+         "actions": ["127.0.0.1:8030", "127.0.0.1:8031"], "desk": "127.0.0.1:8003",
+         "storefront": "127.0.0.1:8002"}
 
 
 def test_haproxy_accepts_the_configuration(tmp_path: Path) -> None:
