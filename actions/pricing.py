@@ -4,11 +4,14 @@ Every answer comes from :class:`pricing.engine.PricingEngine` (policy, guardrail
 shadow mode, coupons, audit trail). Prices are decided in the catalog's base
 currency and shown in the customer's, at the same ratio to the list price. A
 quote is the product's published price (the storefront's) or, for a customer
-the policy gives a personal price, a lower one, said as such.
+the policy gives a personal price, a lower one, said as such. When the price policy
+cannot answer (its database slow or away: the ``pricing`` breaker), a price question
+gets the list price, said to be the list price.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import replace
 from decimal import Decimal
 from typing import Any
@@ -27,6 +30,7 @@ from actions.common import (
 )
 from actions.constants import ActionName, Entity, Response, Slot
 from actions.presentation import currency_for, display_name, format_date, price_text, scaled_price
+from actions.resilience import Unavailable, breaker
 from actions.services import pricing_engine, product_facts, product_graph, shopper
 from knowledge_graph.graph import ProductDetails
 from pricing.engine import (
@@ -52,6 +56,28 @@ def _percent(share: float) -> str:
     return f"{round(share * 100, 1):g}%"
 
 
+logger = logging.getLogger(__name__)
+
+LIST_PRICE_ONLY = {"en": "{price} (the list price: I can't check today's offers right now)",
+                   "zh": "{price}（标价，暂时查不到今天的优惠）"}
+
+
+def _quote(facts: ProductFacts, tracker: Tracker) -> Quote | None:
+    """The price policy's quote in this conversation, or ``None`` when it cannot
+    answer now (the ``pricing`` breaker: its ledger's database away or slow)."""
+    try:
+        return breaker("pricing").guard(lambda: pricing_engine().quote(
+            facts, conversation_id=tracker.sender_id, shopper=_PriceAction.shopper(tracker)))
+    except Unavailable as exc:
+        logger.warning("price policy unavailable (%s): quoting the list price", exc.why)
+        return None
+
+
+def list_price_text(details: ProductDetails, lang: str) -> str:
+    """The list price, said to be the list price (the price policy's fallback)."""
+    return LIST_PRICE_ONLY[lang].format(price=price_text(details.price, details.currency, lang))
+
+
 def quoted_price_text(tracker: Tracker, details: ProductDetails, lang: str) -> str:
     """The price of ``details`` as the price policy quotes it in this conversation.
 
@@ -61,8 +87,9 @@ def quoted_price_text(tracker: Tracker, details: ProductDetails, lang: str) -> s
     facts = product_facts(details.sku)
     if facts is None or details.price is None:
         return price_text(details.price, details.currency, lang)
-    quote = pricing_engine().quote(facts, conversation_id=tracker.sender_id,
-                                   shopper=_PriceAction.shopper(tracker))
+    quote = _quote(facts, tracker)
+    if quote is None:
+        return list_price_text(details, lang)
     if quote.status is QuoteStatus.ON_REQUEST:
         return price_text(None, details.currency, lang)
     return price_text(_scaled(details, quote.factor), details.currency, lang)
@@ -147,9 +174,11 @@ class ActionQuotePrice(_PriceAction, Action):
             from actions.product_info import ActionProductInfo
 
             return await ActionProductInfo().run(dispatcher, tracker, domain)
-        quote = pricing_engine().quote(facts, conversation_id=tracker.sender_id,
-                                       shopper=self.shopper(tracker))
-        if quote.status is QuoteStatus.ON_REQUEST or details.price is None:
+        quote = _quote(facts, tracker)
+        if quote is None and details.price is not None:
+            dispatcher.utter_message(response=Response.PRICE, name=name,
+                                     price=list_price_text(details, lang))
+        elif quote is None or quote.status is QuoteStatus.ON_REQUEST or details.price is None:
             dispatcher.utter_message(response=Response.PRICE_ON_REQUEST, name=name)
         elif quote.previous is not None and quote.list_price:
             # a chat that spans a new day, when everyone's price fell below its quote

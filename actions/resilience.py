@@ -48,6 +48,7 @@ class BreakerState:
     failures: int = 0
     open_until: float = 0.0
     trial: bool = False  # a half-open trial call is under way
+    trial_since: float = 0.0
 
 
 class Breaker:
@@ -78,17 +79,26 @@ class Breaker:
         with self._lock:
             return self._clock() < self._state.open_until
 
-    def _admit(self) -> None:
+    def admit(self) -> None:
+        """Let one call through, or refuse it at once.
+
+        Raises:
+            Unavailable: The breaker is open, or half-open with its trial call under way.
+        """
         with self._lock:
             state, now = self._state, self._clock()
             if now < state.open_until:
                 raise Unavailable(self.name, "open")
             if state.failures >= self.failures:  # half-open: one trial at a time
-                if state.trial:
+                # a trial whose outcome never came (its caller gave up) does not keep
+                # the breaker open for ever
+                if state.trial and now < state.trial_since + self.reset_seconds:
                     raise Unavailable(self.name, "open")
-                state.trial = True
+                state.trial, state.trial_since = True, now
 
-    def _record(self, ok: bool) -> None:
+    def record(self, ok: bool) -> None:
+        """The outcome of an admitted call: an answer closes the breaker, a failure
+        counts towards opening it."""
         with self._lock:
             state = self._state
             state.trial = False
@@ -110,20 +120,20 @@ class Breaker:
         Raises:
             Unavailable: The breaker is open, ``fn`` raised, or it ran over.
         """
-        self._admit()
+        self.admit()
         loop = asyncio.get_running_loop()
         try:
             result = await asyncio.wait_for(loop.run_in_executor(_pool, fn), self.timeout)
         except passthrough:
-            self._record(True)
+            self.record(True)
             raise
         except asyncio.TimeoutError:
-            self._record(False)
+            self.record(False)
             raise Unavailable(self.name, f"no answer within {self.timeout:g} s") from None
         except Exception as exc:  # noqa: BLE001 - any failure of the dependency counts
-            self._record(False)
+            self.record(False)
             raise Unavailable(self.name, type(exc).__name__) from exc
-        self._record(True)
+        self.record(True)
         return result
 
     def guard(self, fn: Callable[[], T]) -> T:
@@ -133,13 +143,13 @@ class Breaker:
         Raises:
             Unavailable: The breaker is open, or ``fn`` raised.
         """
-        self._admit()
+        self.admit()
         try:
             result = fn()
         except Exception as exc:  # noqa: BLE001 - any failure of the dependency counts
-            self._record(False)
+            self.record(False)
             raise Unavailable(self.name, type(exc).__name__) from exc
-        self._record(True)
+        self.record(True)
         return result
 
 
@@ -162,6 +172,40 @@ class GuardedBackend:
 
     def __len__(self) -> int:
         return self._breaker.guard(lambda: len(self._backend))
+
+
+def guard_engine(engine: Any, breaker: Breaker) -> Any:
+    """Put a SQLAlchemy engine (the shop's database) behind ``breaker``: every
+    connection taken from it is admitted by the breaker, every statement's answer or
+    failure (a time limit of :func:`shop.db.make_engine`, a refused connection)
+    recorded. When the database is away or slow, after ``breaker.failures`` failed
+    statements every call fails at once with :class:`Unavailable` (the action fails
+    and the customer hears "I can't look that up right now") instead of each waiting
+    for its time limit; a trial goes through after ``reset_seconds``."""
+    from sqlalchemy import event, exc
+
+    @event.listens_for(engine, "do_connect")
+    def before_connecting(*_: Any) -> None:
+        if breaker.is_open:  # not even a new connection's time limit to wait for
+            raise Unavailable(breaker.name, "open")
+
+    @event.listens_for(engine, "engine_connect")
+    def admit(connection: Any) -> None:
+        breaker.admit()
+
+    @event.listens_for(engine, "after_cursor_execute")
+    def answered(*_: Any) -> None:
+        breaker.record(True)
+
+    @event.listens_for(engine, "handle_error")
+    def failed(context: Any) -> None:
+        # the database's fault (away, refused, over its time limit), not a statement's
+        # (a constraint, a bug): only the first opens the breaker
+        if context.is_disconnect or isinstance(
+                context.sqlalchemy_exception, (exc.OperationalError, exc.InterfaceError)):
+            breaker.record(False)
+
+    return engine
 
 
 _breakers: dict[str, Breaker] = {}

@@ -59,9 +59,23 @@ def _graph() -> ProductGraph:
     return ProductGraph.from_file(s.graph_path, backend=s.graph_backend)
 
 
+def _guarded_engine(url: str, name: str):  # type: ignore[no-untyped-def]
+    """An engine for a turn's database. On a database server (PostgreSQL): time limits
+    and a breaker of its own. The embedded SQLite file is in this process's reach and
+    has no network to stall on; its "database is locked" retries must not shut the
+    shop for everyone, so it has no breaker."""
+    from actions.resilience import breaker, guard_engine
+
+    s = settings()
+    engine = make_engine(url, query_timeout=s.database_timeout_seconds)
+    if engine.dialect.name == "sqlite":
+        return engine
+    return guard_engine(engine, breaker(name, timeout=s.database_timeout_seconds))
+
+
 @lru_cache(maxsize=1)
 def _engine():  # type: ignore[no-untyped-def]
-    return make_engine(settings().database_url)
+    return _guarded_engine(settings().database_url, "shop_database")
 
 
 @lru_cache(maxsize=1)
@@ -370,7 +384,11 @@ def media_store() -> MediaStore:
 @lru_cache(maxsize=1)
 def _handoffs() -> HandoffService:
     s = settings()
-    service = HandoffService(url=s.handoff_db_url, hours=s.handoff_hours,
+    # on a database server, time limits and a breaker as for the shop's; the embedded
+    # SQLite file is opened as the Rasa server and the desk open it (no WAL pragma)
+    engine = _guarded_engine(s.handoff_db_url, "handoff_database") \
+        if not s.handoff_db_url.startswith("sqlite") else None
+    service = HandoffService(url=s.handoff_db_url, engine=engine, hours=s.handoff_hours,
                              wait_timeout=s.handoff_wait_timeout,
                              default_wait=s.handoff_default_wait)
     service.create_schema()

@@ -48,6 +48,10 @@ class Settings:
         breaker_failures: Failed or late calls in a row after which a dependency is
             not asked for ``breaker_reset_seconds``.
         breaker_reset_seconds: How long a failing dependency is left alone.
+        database_timeout_seconds: Longest a statement to a PostgreSQL database (the
+            shop's, the handoff state's) may run in a turn, and the longest wait for a
+            connection; past it the call fails and counts against the database's
+            breaker (``shop/db.make_engine``, ``actions/resilience.guard_engine``).
         vision_timeout_seconds: Longest wait for a photo lookup (it encodes the photo on
             the CPU: longer than the other dependencies' limit).
         product_image_url: Public URL of a product's photo, ``{sku}`` replaced, for
@@ -122,6 +126,7 @@ class Settings:
     dependency_timeout_seconds: float
     breaker_failures: int
     breaker_reset_seconds: float
+    database_timeout_seconds: float
     vision_timeout_seconds: float
     graph_backend: str
     graph_endpoint: str | None
@@ -291,6 +296,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         dependency_timeout_seconds=_float(env, "DEPENDENCY_TIMEOUT_SECONDS", 1.5, 0.05, 30.0),
         breaker_failures=_int(env, "BREAKER_FAILURES", 3, 1, 100),
         breaker_reset_seconds=_float(env, "BREAKER_RESET_SECONDS", 30.0, 0.1, 3600.0),
+        database_timeout_seconds=_float(env, "DATABASE_TIMEOUT_SECONDS", 3.0, 0.1, 60.0),
         vision_timeout_seconds=_float(env, "VISION_TIMEOUT_SECONDS", 10.0, 0.05, 120.0),
         graph_backend=backend,
         graph_endpoint=endpoint,

@@ -15,13 +15,26 @@ def sqlite_url(path: Path) -> str:
     return f"sqlite:///{path.resolve()}"
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, *, query_timeout: float | None = None) -> Engine:
     """Create an engine for ``url``; SQLite gets foreign keys and WAL mode.
 
     Args:
         url: Any SQLAlchemy database URL (``sqlite:///…``, ``postgresql://…``).
+        query_timeout: For a server that serves customers' turns (the action server):
+            seconds a statement may run and the longest wait for a pooled connection.
+            On PostgreSQL also a connection time limit (libpq's least: 2 s) and TCP
+            keepalives, so a server that is slow, refuses, or whose host is gone fails
+            the call within seconds instead of holding it. ``None`` (batch jobs,
+            imports): the drivers' defaults.
     """
-    engine = create_engine(url, future=True, pool_pre_ping=True)
+    options: dict[str, object] = {}
+    if query_timeout is not None and url.startswith("postgresql"):
+        options = {"pool_timeout": query_timeout, "connect_args": {
+            "connect_timeout": max(2, round(query_timeout)),
+            "options": f"-c statement_timeout={int(query_timeout * 1000)}",
+            "keepalives": 1, "keepalives_idle": 2, "keepalives_interval": 1,
+            "keepalives_count": 2}}
+    engine = create_engine(url, future=True, pool_pre_ping=True, **options)
     if engine.dialect.name == "sqlite":
 
         @event.listens_for(engine, "connect")

@@ -182,3 +182,35 @@ def test_a_chat_across_midnight_says_why_a_price_fell(graph: Any, language: str)
     assert messages[0]["previous"] != messages[0]["price"]
     again, _ = run_action(ActionQuotePrice(), tracker)
     assert again[0]["response"] in PRICED and again[0]["price"] == messages[0]["price"]
+
+
+@pytest.mark.parametrize(("lang", "said", "currency"), [
+    ("en", "the list price: I can't check today's offers right now", "$"),
+    ("zh", "标价，暂时查不到今天的优惠", "¥")])
+def test_a_price_policy_that_cannot_answer_gives_the_list_price_said_as_such(
+        graph: Any, monkeypatch: pytest.MonkeyPatch, lang: str, said: str,
+        currency: str) -> None:
+    from actions import services
+    from actions.resilience import reset_breakers
+
+    class Away:
+        def quote(self, *args: Any, **kwargs: Any) -> Any:
+            raise ConnectionError("the pricing ledger's database is away")
+
+    iphone = graph.match_names("iPhone 15")[0].sku
+    monkeypatch.setattr(services, "pricing_engine", lambda: Away())
+    monkeypatch.setattr("actions.pricing.pricing_engine", lambda: Away())
+    reset_breakers()
+    try:
+        tracker = make_tracker("how much is the iPhone 15?", intent="ask_price",
+                               sender=f"pricing-away-{lang}",
+                               slots={"language": lang, Slot.PRODUCT: iphone})
+        messages, events = run_action(ActionQuotePrice(), tracker)
+    finally:
+        reset_breakers()
+    assert messages[0]["response"] == Response.PRICE
+    listed = local_price(graph, iphone, "CNY" if lang == "zh" else "USD", 1.0)
+    assert messages[0]["price"].startswith(listed) and said in messages[0]["price"]
+    assert currency in listed
+    assert quoted(f"pricing-away-{lang}", iphone) is None  # nothing was quoted
+    assert slot_events(events)[Slot.PRODUCT] == iphone

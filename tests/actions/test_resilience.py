@@ -154,3 +154,69 @@ def test_a_graph_server_that_is_down_is_left_alone_then_tried_again() -> None:
     flaky.up, clock.now = True, 31
     assert backend.select("search", {}) == ["search"] and len(backend) == 7
     assert flaky.queries == 3
+
+
+def _select_one(engine: Any) -> Any:
+    import sqlalchemy as sa
+
+    with engine.connect() as connection:
+        return connection.execute(sa.text("SELECT 1")).scalar()
+
+
+def test_a_database_that_is_slow_or_away_fails_within_its_limit_then_at_once() -> None:
+    """The shop's PostgreSQL (127.0.0.1:5432) behind a relay the test cuts: a slow
+    statement is cancelled at the time limit, a database that is away fails the call,
+    then the breaker refuses at once, and answers come back once it returns."""
+    import sqlalchemy as sa
+
+    from actions.resilience import guard_engine
+    from shop.db import make_engine
+    from tests.relay import ThreadedRelay
+
+    relay = ThreadedRelay(("127.0.0.1", 5432))
+    breaker = Breaker("shop_database", timeout=1.0, failures=2, reset_seconds=1.0)
+    engine = guard_engine(make_engine(
+        f"postgresql+psycopg2://postgres@127.0.0.1:{relay.port}/postgres",
+        query_timeout=1.0), breaker)
+    try:
+        assert _select_one(engine) == 1
+        started = time.monotonic()
+        with pytest.raises(sa.exc.OperationalError, match="statement timeout"), \
+                engine.connect() as connection:
+            connection.execute(sa.text("SELECT pg_sleep(5)"))
+        assert time.monotonic() - started < 2.0  # not the 5 s it asked for
+        relay.cut()
+        with pytest.raises((sa.exc.OperationalError, Unavailable)):
+            _select_one(engine)
+        assert breaker.is_open
+        started = time.monotonic()
+        for _ in range(5):
+            with pytest.raises(Unavailable):
+                _select_one(engine)
+        assert time.monotonic() - started < 0.1  # refused at once, nothing waited for
+        relay.restore()
+        time.sleep(1.1)
+        assert _select_one(engine) == 1 and not breaker.is_open
+    finally:
+        engine.dispose()
+        relay.close()
+
+
+def test_a_statements_own_error_does_not_shut_the_database() -> None:
+    """A constraint or a bad statement is the statement's fault, not the database's:
+    however many, the breaker stays closed."""
+    import sqlalchemy as sa
+
+    from actions.resilience import guard_engine
+    from shop.db import make_engine
+
+    breaker = Breaker("shop_database", timeout=1.0, failures=2, reset_seconds=30.0)
+    engine = guard_engine(make_engine("postgresql+psycopg2://postgres@127.0.0.1:5432/postgres",
+                                      query_timeout=1.0), breaker)
+    try:
+        for _ in range(4):
+            with pytest.raises(sa.exc.ProgrammingError), engine.connect() as connection:
+                connection.execute(sa.text("SELECT * FROM no_such_table"))
+        assert not breaker.is_open and _select_one(engine) == 1
+    finally:
+        engine.dispose()
