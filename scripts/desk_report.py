@@ -2,10 +2,14 @@
 
 Handoffs by reason and by language, time to the first agent reply (p50/p95),
 the share handed back to the assistant (resolved) vs. cancelled or still open,
-and customer satisfaction (CSAT, 1-5: mean and distribution). Prints a table,
-writes ``reports/desk-report.md`` and ``reports/desk-report.png``.
+and customer satisfaction (CSAT, 1-5: mean and distribution). Where the
+conversation stream is consumed (scaled mode: ``python -m stream`` into the shop
+database), also every conversation: by channel and language, the share with a
+fallback, with an offer of a person and handed to one. Prints a table, writes
+``reports/desk-report.md`` and ``reports/desk-report.png``.
 
     python -m scripts.desk_report [--days 30] [--db sqlite:///data/handoff.db]
+                                  [--stream-db postgresql://…/shop]
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from typing import Any
 from handoff import HandoffService
 from handoff.models import Handoff
 from scripts.bench_chat import percentile
+from stream.facts import ConversationFacts
 
 
 def summarise(handoffs: list[Handoff]) -> dict[str, Any]:
@@ -45,6 +50,44 @@ def summarise(handoffs: list[Handoff]) -> dict[str, Any]:
         "csat_distribution": {str(k): csat.count(k) for k in range(1, 6)},
         "csat_response_rate": round(len(csat) / resolved, 3) if resolved else None,
     }
+
+
+def conversations(facts: list[ConversationFacts]) -> dict[str, Any]:
+    """The stream's figures: every conversation, not only those handed to a person."""
+    def share(n: int) -> float | None:
+        return round(n / len(facts), 3) if facts else None
+
+    messages = [f.customer_messages for f in facts]
+    return {
+        "conversations": len(facts),
+        "by_channel": dict(Counter(f.channel or "-" for f in facts).most_common()),
+        "by_language": dict(Counter(f.language or "-" for f in facts).most_common()),
+        "customer_messages_p50": percentile([float(m) for m in messages], 50)
+        if messages else None,
+        "with_fallback": share(sum(f.fallbacks > 0 for f in facts)),
+        "offered_a_person": share(sum(f.person_offers > 0 for f in facts)),
+        "handed_to_a_person": share(sum(f.handoffs > 0 for f in facts)),
+        "known_customers": share(sum(f.customer_id is not None for f in facts)),
+    }
+
+
+def conversations_table(report: dict[str, Any]) -> str:
+    """The stream's figures as a Markdown table."""
+    def pct(value: float | None) -> str:
+        return "-" if value is None else f"{value:.0%}"
+
+    rows = [("conversations", report["conversations"]),
+            ("by channel", ", ".join(f"{k} {v}" for k, v in report["by_channel"].items())
+             or "-"),
+            ("by language", ", ".join(f"{k} {v}" for k, v in report["by_language"].items())
+             or "-"),
+            ("customer messages (median)", report["customer_messages_p50"] or "-"),
+            ("with a fallback", pct(report["with_fallback"])),
+            ("offered a person", pct(report["offered_a_person"])),
+            ("handed to a person", pct(report["handed_to_a_person"])),
+            ("signed-in customers", pct(report["known_customers"]))]
+    return "\n".join(["| conversations (event stream) | value |", "|---|---|",
+                      *(f"| {k} | {v} |" for k, v in rows)])
 
 
 def table(report: dict[str, Any]) -> str:
@@ -102,13 +145,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--days", type=float, default=30.0)
     parser.add_argument("--db", default=os.environ.get("HANDOFF_DB_URL") or
                         f"sqlite:///{Path(os.environ.get('SHOP_DATA_DIR', 'data')) / 'handoff.db'}")
+    parser.add_argument("--stream-db", default=os.environ.get("DATABASE_URL"),
+                        help="the shop database the stream's consumer writes to")
     parser.add_argument("--out", type=Path, default=Path("reports"))
     args = parser.parse_args(argv)
     service = HandoffService(url=args.db)
     service.create_schema()
-    handoffs = service.history(since=time.time() - args.days * 86400)
+    since = time.time() - args.days * 86400
+    handoffs = service.history(since=since)
     report = summarise(handoffs)
     text = table(report)
+    if args.stream_db:
+        from shop.db import make_engine
+        from stream.store import StreamStore
+
+        report["stream"] = conversations(
+            StreamStore(make_engine(args.stream_db)).conversations(since=since))
+        text += "\n\n" + conversations_table(report["stream"])
     print(f"Human handoff, last {args.days:g} days\n\n{text}")
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "desk-report.md").write_text(text + "\n", "utf-8")

@@ -38,7 +38,8 @@ APP, DATA = "/app", "/data"
 RASA_SERVERS, ACTION_SERVERS = 2, 2  # make run-scaled's defaults
 IMAGES = {"bot": "shop-assistant-bot:1.0", "actions": "shop-assistant-actions:1.0"}
 # the port each kind listens on in its container (Rasa's and rasa-sdk's own defaults)
-PORTS = {"rasa": 5005, "actions": 5055, "desk": 8003, "storefront": 8002, "graph": 7878}
+PORTS = {"rasa": 5005, "actions": 5055, "desk": 8003, "storefront": 8002, "graph": 7878,
+         "stream": 8005}
 PUBLIC_PORT = 8000
 NAME = "shop-assistant"
 # each graph server loads the graph file into a store of its own (RocksDB takes one
@@ -64,7 +65,8 @@ def stack() -> ScaledStack:
         data_dir=Path(DATA), rasa=RASA_SERVERS, actions=ACTION_SERVERS, database="shop",
         keep_database=True, public_port=PUBLIC_PORT, actions_port=PORTS["actions"],
         storefront_port=PORTS["storefront"], desk_port=PORTS["desk"],
-        graph_port=PORTS["graph"], rasa_ports=[PORTS["rasa"]] * RASA_SERVERS,
+        graph_port=PORTS["graph"], stream_port=PORTS["stream"],
+        rasa_ports=[PORTS["rasa"]] * RASA_SERVERS,
         action_ports=[PORTS["actions"]] * ACTION_SERVERS)
 
 
@@ -107,7 +109,7 @@ def settings(*, actions_url: str, bot_url: str, public_url: str) -> dict[str, st
     # the action server, the desk and the demo shop listen on every interface of
     # their container (on this machine they keep to loopback)
     values.update({"ACTIONS_HOST": "0.0.0.0", "DESK_HOST": "0.0.0.0",
-                   "STOREFRONT_HOST": "0.0.0.0"})
+                   "STOREFRONT_HOST": "0.0.0.0", "STREAM_HOST": "0.0.0.0"})
     return dict(sorted(values.items()))
 
 
@@ -190,6 +192,7 @@ def compose() -> tuple[dict[str, Any], str, dict[str, str]]:
         services[f"actions{n}"] = service("actions", depends_on=dict(after_graph))
     for n in range(len(scaled.rasa_ports)):
         services[f"rasa{n}"] = service("rasa", depends_on={**stores, **set_up})
+    services["stream"] = service("stream", depends_on={**stores, **set_up})
     services["desk"] = service("desk", depends_on={**stores, **set_up})
     services["storefront"] = service("storefront", depends_on={**stores, **set_up})
     services["haproxy"] = {
@@ -230,6 +233,7 @@ RESOURCES = {  # requests drive the autoscaler; limits keep one pod from starvin
     "storefront": {"requests": {"cpu": "100m", "memory": "256Mi"},
                    "limits": {"memory": "512Mi"}},
     "graph": {"requests": {"cpu": "250m", "memory": "512Mi"}, "limits": {"memory": "2Gi"}},
+    "stream": {"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"memory": "512Mi"}},
 }
 
 
@@ -267,7 +271,7 @@ def kubernetes() -> list[dict[str, Any]]:
     """Every Kubernetes object of scaled mode but the Secret (``--secrets`` writes it)."""
     scaled, kinds = stack(), servers()
     replicas = {"rasa": len(scaled.rasa_ports), "actions": len(scaled.action_ports),
-                "desk": 1, "storefront": 1, "graph": 1}
+                "desk": 1, "storefront": 1, "graph": 1, "stream": 1}
     documents: list[dict[str, Any]] = [
         {"apiVersion": "v1", "kind": "ConfigMap", "metadata": _metadata(f"{NAME}-config", "config"),
          "data": settings(actions_url=f"http://actions:{PORTS['actions']}",

@@ -27,6 +27,7 @@ def main() -> int:
         rasa=rasa, actions=actions, database=env.get("SCALED_DATABASE", "shop_scaled"),
         keep_database=True, public_port=base, actions_port=base + 1,
         storefront_port=base + 2, desk_port=base + 3, graph_port=base + 4,
+        stream_port=base + 5,
         rasa_ports=[base + 10 + n for n in range(rasa)],
         action_ports=[base + 30 + n for n in range(actions)])
     secrets_file = stack.data_dir / "secrets.env"
@@ -51,7 +52,8 @@ The shop assistant is running in scaled mode.
   REST API:  {url}/webhooks/rest/webhook
   Servers:   Rasa {', '.join(str(p) for p in stack.rasa_ports)}; actions \
 {', '.join(str(p) for p in stack.action_ports)} (behind 127.0.0.1:{stack.actions_port}); \
-graph {stack.graph_endpoint}
+graph {stack.graph_endpoint}; stream consumer \
+http://127.0.0.1:{stack.stream_port}/health
   Stores:    PostgreSQL database {stack.database}, Redis {stack.env['REDIS_URL']}, \
 RabbitMQ queue {stack.env['RABBITMQ_QUEUE']}
   Logs:      {stack.log_dir}/

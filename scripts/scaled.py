@@ -11,7 +11,8 @@ media in one folder), with
 - the product graph on an Oxigraph server (``oxigraph serve-read-only``, loaded from
   the data directory's graph at start) every action server queries over SPARQL;
 - Rasa's conversation lock, the shared rate limits and the WeChat token in Redis;
-- every conversation event published to a RabbitMQ queue;
+- every conversation event published to a RabbitMQ queue, which the stream's
+  consumer (``python -m stream``) reads into the shop database;
 - HAProxy in front: one public port (chat channels, widget socket, desk, demo shop)
   and one internal port for the action servers, each backend health-checked.
 """
@@ -62,14 +63,14 @@ class Server:
     same commands into the docker-compose file and the Kubernetes manifests.
     """
 
-    kind: str  # rasa, actions, desk, storefront or graph
+    kind: str  # rasa, actions, desk, storefront, graph or stream
     command: list[str]
     port: int
     health: str  # the path that answers once the server is up
 
 
 HEALTH = {"rasa": "/webhooks/rest/", "actions": "/health", "desk": "/desk/health",
-          "storefront": "/health", "graph": GRAPH_HEALTH}
+          "storefront": "/health", "graph": GRAPH_HEALTH, "stream": "/health"}
 
 
 def server(kind: str, port: int, *, interface: str = "127.0.0.1",
@@ -91,6 +92,8 @@ def server(kind: str, port: int, *, interface: str = "127.0.0.1",
         "storefront": [python, "-m", "storefront", "--port", str(port)],
         "graph": oxigraph_serve(Path(graph_location), port, interface=interface,
                                 program=oxigraph)[0],
+        # the conversation stream's consumer (stream/): desk reports, recommender views
+        "stream": [python, "-m", "stream", "--port", str(port)],
     }
     return Server(kind, commands[kind], port, HEALTH[kind])
 
@@ -174,6 +177,7 @@ class ScaledStack(Stack):
     public_port: int = field(default_factory=free_port)
     graph_server: bool = True
     graph_port: int = field(default_factory=free_port)
+    stream_port: int = field(default_factory=free_port)
     rasa_ports: list[int] = field(default_factory=list)
     action_ports: list[int] = field(default_factory=list)
 
@@ -278,8 +282,10 @@ class ScaledStack(Stack):
             self._start(f"rasa{n}", server("rasa", port), 300)
 
     def start_front(self) -> None:
-        """Start the desk and the demo shop page, then the load balancer in front (the
+        """Start the stream's consumer, the desk and the demo shop page, then the load
+        balancer in front (the
         last step of :meth:`~scripts.stack.Stack.start`)."""
+        self._start("stream", server("stream", self.stream_port), 60)
         self._start("desk", server("desk", self.desk_port), 60)
         self._start("storefront", server("storefront", self.storefront_port), 60)
         config = self.data_dir / "haproxy.cfg"

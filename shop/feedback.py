@@ -11,7 +11,7 @@ import datetime as dt
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import Connection, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from shop.models import (
@@ -163,3 +163,16 @@ def local_prices(sessions: sessionmaker[Session]) -> dict[str, dict[str, float]]
         for lp in session.scalars(select(LocalPrice)):
             out.setdefault(lp.product_sku, {})[lp.currency] = float(lp.amount)
     return out
+
+
+def record_chat_view(conn: Connection, customer_id: str, sku: str, timestamp: float) -> bool:
+    """A known customer asked about a product in a chat (the conversation stream's
+    consumer, ``stream/``): a ``view`` the recommender learns from, written in the
+    caller's transaction. Nothing when the customer or the product is not the shop's."""
+    known = conn.execute(select(Customer.id).where(Customer.id == customer_id)).first() \
+        and conn.execute(select(Product.sku).where(Product.sku == sku)).first()
+    if known:
+        conn.execute(insert(Interaction).values(
+            customer_id=customer_id, product_sku=sku, kind="view", session_id="chat",
+            timestamp=dt.datetime.fromtimestamp(timestamp)))
+    return bool(known)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-DOMAIN = ["shop", "knowledge_graph", "recsys", "vision", "pricing", "handoff"]
+DOMAIN = ["shop", "knowledge_graph", "recsys", "vision", "pricing", "handoff", "stream"]
 OUTER = {"rasa", "rasa_sdk", "actions", "bot", "storefront", "scripts"}
 
 

@@ -44,3 +44,28 @@ def test_the_report_counts_reasons_languages_reply_times_and_csat(tmp_path: Path
     assert (tmp_path / "out" / "desk-report.png").stat().st_size > 1000
     assert "first agent reply p95 | 48.0 s" in (tmp_path / "out" / "desk-report.md").read_text()
 
+
+
+def test_the_report_counts_every_conversation_the_stream_told(tmp_path: Path) -> None:
+    """Conversations the stream's consumer took (``stream/``): by channel and language,
+    with a fallback, offered and handed to a person."""
+    from shop.db import make_engine
+    from stream import StreamStore
+    from tests.stream.test_facts import conversation
+
+    stream_db = f"sqlite:///{tmp_path / 'shop.db'}"
+    store = StreamStore(make_engine(stream_db))
+    long_one = conversation("a")
+    short_one = [{**e, "sender_id": "b"} for e in conversation("b")[:4]]  # a greeting
+    short_one[2] = {**short_one[2], "value": "en"}
+    for number, event in enumerate(long_one + short_one):
+        assert store.take(event, digest=str(number))
+    handoff_db = f"sqlite:///{tmp_path / 'handoff.db'}"
+    out = tmp_path / "out"
+    assert main(["--db", handoff_db, "--stream-db", stream_db, "--out", str(out),
+                 "--days", "100000"]) == 0
+    text = (out / "desk-report.md").read_text()
+    assert "| conversations | 2 |" in text and "| by channel | widget 2 |" in text
+    languages = [line for line in text.splitlines() if line.startswith("| by language")][-1]
+    assert sorted(languages.strip("| ").split(" | ")[1].split(", ")) == ["en 1", "zh 1"]
+    assert "| with a fallback | 50% |" in text and "| handed to a person | 50% |" in text
