@@ -294,6 +294,9 @@ def parse_message(fields: Dict[str, str], *, encrypted: bool) -> Incoming:
     return Incoming(kind=UNSUPPORTED, **common)  # location, link, video, file
 
 
+UPLOAD_REUSE_SECONDS = 2 * 86400  # WeChat keeps temporary media three days
+
+
 class WeChatInput(PlatformChannel):
     """The WeChat Official Account channel (see the module docstring)."""
 
@@ -471,14 +474,22 @@ class WeChatInput(PlatformChannel):
 
     async def _upload(self, url: str) -> str:
         """A product or agent photo uploaded to WeChat (``media/upload``), reused for
-        two days (WeChat keeps temporary media three)."""
+        two days (WeChat keeps temporary media three) by every process: this one's
+        copy, else the one another process (or machine) uploaded, else a new upload."""
         known = self._uploads.get(url)
-        if known and time.time() - known[1] < 2 * 86400:
+        if known and time.time() - known[1] < UPLOAD_REUSE_SECONDS:
             return known[0]
+        api = self._api()
+        shared = await asyncio.to_thread(api.tokens.upload_of, url,
+                                         max_age=UPLOAD_REUSE_SECONDS)
+        if shared:
+            self._uploads[url] = (shared, time.time())
+            return shared
         data = await _fetch_image(url, limit=self.settings.upload_max_bytes,
                                   timeout=self.config.api_timeout)
-        media_id = await self._api().upload_image(data)
+        media_id = await api.upload_image(data)
         self._uploads[url] = (media_id, time.time())
+        await asyncio.to_thread(api.tokens.remember_upload, url, media_id)
         return media_id
 
     async def typing(self, user: str, on: bool) -> bool:

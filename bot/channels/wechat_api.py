@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import json
 import logging
 import time
@@ -44,6 +45,14 @@ tokens = sa.Table(
     sa.Column("lease_until", sa.Float, nullable=False, default=0.0),
     sa.Column("refreshed", sa.Integer, nullable=False, default=0),
 )
+# photos uploaded to WeChat (temporary media), shared by every process and machine
+uploads = sa.Table(
+    "wechat_uploads", _metadata,
+    sa.Column("app_id", sa.String(64), primary_key=True),
+    sa.Column("url_hash", sa.String(64), primary_key=True),
+    sa.Column("media_id", sa.String(256), nullable=False),
+    sa.Column("uploaded_at", sa.Float, nullable=False),
+)
 
 
 class WeChatApiError(Exception):
@@ -58,6 +67,10 @@ class WeChatApiError(Exception):
     def outside_window(self) -> bool:
         """The customer can't be written to now (48-hour window or quota)."""
         return self.code in OUTSIDE_WINDOW
+
+
+def _digest(url: str) -> str:
+    return hashlib.sha256(url.encode("utf-8", "replace")).hexdigest()
 
 
 class TokenStore:
@@ -119,6 +132,24 @@ class TokenStore:
         with self._engine.begin() as db:
             db.execute(tokens.update().where(tokens.c.app_id == self.app_id,
                                              tokens.c.token == token).values(expires_at=0.0))
+
+    def upload_of(self, url: str, *, max_age: float) -> str | None:
+        """The ``media_id`` of ``url``'s photo if any process uploaded it within
+        ``max_age`` seconds (SQL: call in a worker thread)."""
+        with self._engine.connect() as db:
+            row = db.execute(sa.select(uploads.c.media_id).where(
+                uploads.c.app_id == self.app_id, uploads.c.url_hash == _digest(url),
+                uploads.c.uploaded_at > self._clock() - max_age)).first()
+        return str(row.media_id) if row else None
+
+    def remember_upload(self, url: str, media_id: str) -> None:
+        """Keep ``url``'s new ``media_id`` for every process (SQL: a worker thread)."""
+        key = {"app_id": self.app_id, "url_hash": _digest(url)}
+        values = {"media_id": media_id, "uploaded_at": self._clock()}
+        with self._engine.begin() as db:
+            if not db.execute(uploads.update().filter_by(**key).values(**values)).rowcount:
+                with contextlib.suppress(sa.exc.IntegrityError), db.begin_nested():
+                    db.execute(uploads.insert().values(**key, **values))
 
     # --- the token ------------------------------------------------------------------------
 

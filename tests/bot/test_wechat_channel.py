@@ -249,6 +249,28 @@ def test_a_token_is_refreshed_before_it_expires(tmp_path: Path) -> None:
     asyncio.run(scenario())
 
 
+def test_an_uploaded_photo_is_reused_by_every_process_for_two_days(tmp_path: Path) -> None:
+    """Two processes (two stores on one database): a photo one of them uploaded to
+    WeChat is not uploaded again by the other, until WeChat is about to forget it."""
+    now = [1000.0]
+
+    async def fetch() -> tuple[str, float]:
+        return "t", 7200.0
+
+    url = f"sqlite:///{tmp_path / 'c.db'}"
+    one, two = (TokenStore(url, app_id="wx1", fetch=fetch, clock=lambda: now[0])
+                for _ in range(2))
+    photo = "https://shop.example/images/P0001?x=<1>"
+    assert two.upload_of(photo, max_age=2 * 86400) is None
+    one.remember_upload(photo, "MEDIA_1")
+    assert two.upload_of(photo, max_age=2 * 86400) == "MEDIA_1"
+    assert TokenStore(url, app_id="wx2", fetch=fetch).upload_of(photo, max_age=1e9) is None
+    now[0] += 2 * 86400 + 1  # WeChat keeps it three days: upload again after two
+    assert one.upload_of(photo, max_age=2 * 86400) is None
+    two.remember_upload(photo, "MEDIA_2")
+    assert one.upload_of(photo, max_age=2 * 86400) == "MEDIA_2"
+
+
 # --- the shared seam's platform additions ---------------------------------------------------
 
 
