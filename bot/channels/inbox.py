@@ -18,6 +18,10 @@ that gap:
   never takes an item another live server is answering, and one killed mid-turn
   has its items answered by the others within a lease.
 
+- :meth:`Inbox.wait_for_earlier` holds an item back while an earlier item of the
+  same conversation is still being answered by another live process: a customer's
+  messages that reached two servers are answered in the order they were stored.
+
 Rows are kept two days after they are done (so a late retry is still
 recognised), then pruned. State lives in the channels' SQL database.
 """
@@ -163,6 +167,32 @@ class Inbox:
             if won == 1:
                 taken.append(Item(int(row.id), str(row.conversation), json.loads(row.body)))
         return taken
+
+    def _earlier(self, item: Item, mine: Sequence[int]) -> int:
+        now = time.time()
+        query = sa.select(sa.func.count()).select_from(items).where(
+            items.c.channel == self.channel, items.c.conversation == item.conversation,
+            items.c.id < item.id, items.c.done_at.is_(None),
+            # held by a live process: one whose lease ran out is claimed by someone,
+            # maybe into this process's queue behind this item
+            items.c.lease_until >= now)
+        if mine:
+            query = query.where(items.c.id.not_in(list(mine)))
+        with self._engine.connect() as db:
+            return int(db.execute(query).scalar() or 0)
+
+    async def wait_for_earlier(self, item: Item, mine: Sequence[int], *, timeout: float,
+                               step: float = 0.05) -> bool:
+        """Wait while another live process answers an earlier item of ``item``'s
+        conversation (``mine``: the items this process holds, queued in order here
+        already); ``False`` when ``timeout`` passed first (the item is answered
+        anyway: order gives way to an answer)."""
+        deadline = time.monotonic() + timeout
+        while await asyncio.to_thread(self._earlier, item, mine):
+            if time.monotonic() >= deadline:
+                return False
+            await asyncio.sleep(step)
+        return True
 
     def pending(self) -> List[Item]:
         """Items stored but never marked done, oldest first (whoever holds them)."""

@@ -14,7 +14,9 @@ handoff. Everything else is written here, once:
    another server once its lease runs out (:meth:`PlatformChannel.resume`; the
    process answering an item renews its lease, so no two servers answer it).
 2. **Ordering**: one queue per conversation; a customer's messages are answered in
-   the order they were received, different customers at the same time.
+   the order they were received, different customers at the same time. Across
+   servers, an item waits while another live server answers an earlier item of the
+   same conversation (:meth:`bot.channels.inbox.Inbox.wait_for_earlier`).
 3. **The turn** (:meth:`PlatformChannel.process`): the message is kept in the
    conversation's history (:class:`bot.channels.history.MessageHistory`: history, language,
    the messaging window); a conversation the platform's own inbox holds is left to
@@ -430,6 +432,14 @@ class PlatformChannel(InputChannel):
                         self._queues.pop(user, None)
                         return
                     continue
+            try:  # after the same customer's earlier items other servers answer
+                if not await self.inbox.wait_for_earlier(row, set(self._held),
+                                                         timeout=self.inbox.lease_seconds):
+                    logger.warning("%s item %d: an earlier one of its conversation is "
+                                   "still being answered elsewhere; answering it now",
+                                   self.channel, row.id)
+            except Exception:  # noqa: BLE001 - the database is away: answer it now
+                logger.exception("%s item %d: order not checked", self.channel, row.id)
             try:
                 await self.process(Incoming.kept(row.body), slot)
             except Exception:  # noqa: BLE001 - one bad item never stops the customer's queue

@@ -175,3 +175,36 @@ def test_rasa_keeps_conversations_as_the_desk_reads_them(url: str) -> None:
         kept = asyncio.run(store.retrieve(f"conv-odd-{n}"))
         assert kept is not None and kept.latest_message.text == odd
     assert asyncio.run(store.retrieve("conv-1")).get_slot("language") == "zh"
+
+
+def test_a_later_message_waits_while_another_server_answers_an_earlier_one(url: str) -> None:
+    """A customer's two messages reach two servers: the later one waits until the
+    server with the earlier one has answered it; another customer's does not wait,
+    nor does an item behind one whose server died (its lease ran out)."""
+    from bot.channels.inbox import Inbox
+
+    one, two = (Inbox(url, channel="messenger", lease_seconds=1.0) for _ in range(2))
+    [first] = asyncio.run(one.put([("m_1", "111", {"n": 1})]))
+    [second] = asyncio.run(two.put([("m_2", "111", {"n": 2})]))
+    [other] = asyncio.run(two.put([("m_3", "222", {"n": 3})]))
+
+    async def scenario() -> tuple[bool, float, bool]:
+        started = time.monotonic()
+        waiting = asyncio.create_task(two.wait_for_earlier(second, {second.id, other.id},
+                                                           timeout=5))
+        assert await two.wait_for_earlier(other, {second.id, other.id}, timeout=5)
+        await asyncio.sleep(0.3)
+        assert not waiting.done()  # the first server is still answering the first
+        await one.done(first.id)
+        answered = await waiting
+        # this server's own earlier items are already queued in order here: no wait
+        mine = await one.wait_for_earlier(second, {first.id, second.id}, timeout=0)
+        return answered, time.monotonic() - started, mine
+
+    answered, waited, mine = asyncio.run(scenario())
+    assert answered and 0.3 <= waited < 2 and mine
+    [third] = asyncio.run(one.put([("m_4", "333", {"n": 4})]))
+    [fourth] = asyncio.run(two.put([("m_5", "333", {"n": 5})]))
+    time.sleep(1.1)  # the first server died: nothing renews its item's lease
+    assert asyncio.run(two.wait_for_earlier(fourth, {fourth.id}, timeout=0))
+    assert third.id < fourth.id
