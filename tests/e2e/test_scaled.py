@@ -20,6 +20,7 @@ import sqlalchemy as sa
 
 from scripts.scaled import HAPROXY, ScaledStack
 from scripts.stack import free_port
+from tests.fakes.messenger import FakeMessenger
 from tests.relay import ThreadedRelay
 
 pytestmark = pytest.mark.e2e
@@ -43,8 +44,8 @@ def relays() -> Iterator[dict[str, ThreadedRelay]]:
 
 
 @pytest.fixture(scope="module")
-def scaled(tmp_path_factory: pytest.TempPathFactory,
-           relays: dict[str, ThreadedRelay]) -> Iterator[ScaledStack]:
+def scaled(tmp_path_factory: pytest.TempPathFactory, relays: dict[str, ThreadedRelay],
+           messenger: FakeMessenger) -> Iterator[ScaledStack]:
     if not Path(HAPROXY).exists():
         pytest.fail("HAProxy is missing: `make scaled-tools` installs Debian's package")
     stack = ScaledStack(data_dir=tmp_path_factory.mktemp("scaled"), rasa=2, actions=2,
@@ -55,7 +56,8 @@ def scaled(tmp_path_factory: pytest.TempPathFactory,
                             "BREAKER_RESET_SECONDS": "3",
                             "REDIS_URL": f"redis://127.0.0.1:{relays['redis'].port}/0",
                             "RABBITMQ_URL":
-                                f"amqp://guest:guest@127.0.0.1:{relays['rabbitmq'].port}/"})
+                                f"amqp://guest:guest@127.0.0.1:{relays['rabbitmq'].port}/",
+                            **messenger.env()})
     stack.start()
     try:
         yield stack
@@ -346,3 +348,23 @@ def test_servers_killed_mid_turn_stall_nobody(scaled: ScaledStack) -> None:
     assert waited < 20, f"the conversation stalled {waited:.1f} s after the kill"
     turns = _turns(scaled, sender)
     assert _problems(turns, ["show me headphones", *answered, *texts]) == [], (answered, turns)
+
+
+def test_a_customers_messages_on_two_servers_are_answered_in_order(
+        scaled: ScaledStack, messenger: FakeMessenger) -> None:
+    """Messenger delivers a customer's photo to one Rasa server and, a moment later,
+    "thanks" to the other. The photo is slow to fetch from Meta's CDN (3 s), so the
+    other server would answer "thanks" first; it waits until the photo is answered."""
+    user = str(uuid.uuid4().int)[:16]
+    photo = messenger.image(user, b"not a picture at all")
+    messenger.delays[photo["message"]["attachments"][0]["payload"]["url"].split(
+        messenger.url, 1)[1]] = 3.0
+    assert messenger.deliver(scaled.server_url(0), [photo]).status_code == 200
+    time.sleep(0.5)
+    assert messenger.deliver(scaled.server_url(1), [messenger.text(user, "thanks")]
+                             ).status_code == 200
+    sent = messenger.wait_sent(user, 2, timeout=60)
+    texts = [c.text for c in sent]
+    photo_at = next(i for i, t in enumerate(texts) if "photo" in t)
+    thanks_at = next(i for i, t in enumerate(texts) if "welcome" in t.lower())
+    assert photo_at < thanks_at, texts
