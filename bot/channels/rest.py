@@ -6,7 +6,12 @@
      "metadata": {"customer_id": "C10001", "customer_expires": 1767225600,
                   "customer_sig": "<hex HMAC-SHA256 of 'C10001|conversation-id|1767225600'>"}}
 
-Replies are a JSON list of bot messages, as with Rasa's REST channel. A
+Replies are a JSON list of bot messages, as with Rasa's REST channel. A client that
+may send a message again (its connection dropped) gives it a ``"message_id"`` (its
+own id, unique in the conversation): a repeat is answered with the first answer
+(``X-Replayed: 1``) and not processed again; a repeat of a message still being
+answered waits for that answer, and one whose server died before answering is
+answered then (:mod:`bot.channels.replays`). A
 customer id counts only when the shop's server signed it for this conversation
 (:mod:`shop.identity`); an unsigned, forged or expired one gets ``401``.
 
@@ -45,6 +50,7 @@ from rasa.core.channels.rest import RestInput
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.channels.checks import (
     BadRequest,
@@ -58,6 +64,7 @@ from bot.channels.gate import polite, shared_gate
 from bot.channels.history import MessageHistory
 from bot.channels.media import photo_message, receive_photo, shared_media
 from bot.channels.pipeline import take_turn
+from bot.channels.replays import Claim, Replays
 from bot.channels.sending import message_body, register_pusher
 from bot.channels.wakeups import wakeups_for
 
@@ -72,6 +79,16 @@ def _throttled(exc: Throttled, sender: str, text: str | None) -> HTTPResponse:
     body = [{"recipient_id": sender, "text": polite("rate_limited", text)}]
     return response.json(body, status=429,
                          headers=headers_for({"Retry-After": str(exc.retry_after)}))
+
+
+async def _keep(replays: Replays, sender: str, message_id: str,
+                answers: list[Dict[str, Any]]) -> None:
+    """Keep a message's answer for its repeats; with the database away, a repeat is
+    answered again after ``stale_seconds`` (the answer still goes out now)."""
+    try:
+        await replays.answered(sender, message_id, answers)
+    except SQLAlchemyError:
+        logger.exception("REST answer not kept for repeats")
 
 
 class ShopRestInput(RestInput):
@@ -100,6 +117,7 @@ class ShopRestInput(RestInput):
             return (await history.append(conversation, role, body)).id
 
         register_pusher(self.name(), pusher)
+        replays = Replays(gate.settings.channel_db_url)
 
         @webhook.route("/messages", methods=["GET"])
         async def fetch(request: Request) -> HTTPResponse:
@@ -137,9 +155,13 @@ class ShopRestInput(RestInput):
         @webhook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
             text: Any = None
+            message_id: str | None = None
             try:
                 payload = parse_json_object(request.body, gate.settings)
                 text = payload.get("message")
+                if payload.get("message_id") is not None:
+                    message_id = check_id(payload["message_id"], "message_id",
+                                          gate.settings)[:64]
                 message = gate.admit(sender=payload.get("sender", "default"), text=text,
                                      metadata=payload.get("metadata"),
                                      address=client_address(request), channel=self.name())
@@ -152,11 +174,28 @@ class ShopRestInput(RestInput):
                 sender = payload.get("sender")
                 return _throttled(exc, sender if isinstance(sender, str) else "",
                                   text if isinstance(text, str) else None)
+            if message_id is not None:
+                try:
+                    claim = await replays.claim(message.sender, message_id)
+                except SQLAlchemyError:  # the channels' database is away: answer it
+                    logger.exception("REST message_id not checked")
+                    claim, message_id = Claim(), None
+                if claim is None:
+                    return response.json(
+                        {"error": "this message is still being answered; send it again"},
+                        status=409, headers=headers_for({"Retry-After": "2"}))
+                if not claim.mine:
+                    return response.json(claim.answers, headers=headers_for(
+                        {"X-Replayed": "1"}))
             collector = CollectingOutputChannel()
             if not await take_turn(request.app.ctx.agent, on_new_message, message, collector,
                                    channel=self.name(), said=text):
+                if message_id is not None:
+                    await _keep(replays, message.sender, message_id, [])
                 # a person answers; GET /messages fetches the answer
                 return response.json([], headers=headers_for({"X-Handoff": "assigned"}))
+            if message_id is not None:
+                await _keep(replays, message.sender, message_id, collector.messages)
             return response.json(collector.messages, headers=headers_for())
 
         return webhook

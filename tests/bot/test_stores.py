@@ -208,3 +208,32 @@ def test_a_later_message_waits_while_another_server_answers_an_earlier_one(url: 
     time.sleep(1.1)  # the first server died: nothing renews its item's lease
     assert asyncio.run(two.wait_for_earlier(fourth, {fourth.id}, timeout=0))
     assert third.id < fourth.id
+
+
+def test_a_rest_message_sent_again_is_answered_once(url: str) -> None:
+    """``message_id``: of two servers given one message, one answers it; a repeat gets
+    that answer; a repeat of one still being answered waits; one whose server died
+    (no answer after ``stale_seconds``) is taken over by exactly one request."""
+    from bot.channels.replays import Replays
+
+    now = [1000.0]
+    one, two = (Replays(url, stale_seconds=20, wait_seconds=0.3, clock=lambda: now[0])
+                for _ in range(2))
+
+    async def scenario() -> None:
+        first, second = await asyncio.gather(one.claim("c1", "m1"), two.claim("c1", "m1"))
+        assert [c is not None and c.mine for c in (first, second)].count(True) == 1
+        assert await two.claim("c1", "m1") is None  # still being answered: waited, gave up
+        await one.answered("c1", "m1", [{"recipient_id": "c1", "text": "Hi! 你好"}])
+        replay = await two.claim("c1", "m1")
+        assert replay is not None and not replay.mine
+        assert replay.answers == [{"recipient_id": "c1", "text": "Hi! 你好"}]
+        assert (await two.claim("c2", "m1")).mine  # another conversation's m1 is its own
+        # the server that took m2 died: after stale_seconds one repeat takes it over
+        assert (await one.claim("c1", "m2")).mine
+        assert await two.claim("c1", "m2") is None
+        now[0] += 21
+        takers = await asyncio.gather(one.claim("c1", "m2"), two.claim("c1", "m2"))
+        assert [c is not None and c.mine for c in takers].count(True) == 1
+
+    asyncio.run(scenario())

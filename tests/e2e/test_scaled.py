@@ -368,3 +368,24 @@ def test_a_customers_messages_on_two_servers_are_answered_in_order(
     photo_at = next(i for i, t in enumerate(texts) if "photo" in t)
     thanks_at = next(i for i, t in enumerate(texts) if "welcome" in t.lower())
     assert photo_at < thanks_at, texts
+
+
+def test_a_rest_message_sent_again_to_another_server_is_answered_once(
+        scaled: ScaledStack) -> None:
+    """A client whose connection dropped sends its message again, with the same
+    ``message_id``; the balancer gives it to the other Rasa server: the first answer
+    comes back, and the assistant saw the message once."""
+    sender = f"again-{uuid.uuid4().hex[:8]}"
+    body = {"sender": sender, "message": "有没有跑鞋", "message_id": "m-1"}
+    first = requests.post(f"{scaled.server_url(0)}/webhooks/rest/webhook", json=body,
+                          timeout=60)
+    again = requests.post(f"{scaled.server_url(1)}/webhooks/rest/webhook", json=body,
+                          timeout=60)
+    assert first.status_code == again.status_code == 200
+    assert again.json() == first.json() and again.headers.get("X-Replayed") == "1"
+    assert "跑鞋" in _texts(first.json()) or "鞋" in _texts(first.json())
+    said = [text for kind, text in _turns(scaled, sender) if kind == "user"]
+    assert said == ["有没有跑鞋"]
+    # a new message_id is a new message
+    assert _send(scaled.rasa_url, sender, "谢谢") and \
+        [t for k, t in _turns(scaled, sender) if k == "user"] == ["有没有跑鞋", "谢谢"]
