@@ -1,25 +1,33 @@
 """Load benchmark (``make bench-load``): one process of each kind against scaled mode,
-under Locust, and scaled mode losing servers to ``kill -9`` under load.
+under Locust, scaled mode losing servers to ``kill -9`` under load, and how
+throughput grows with 1, 2 and 3 Rasa servers.
 
 Starts, one after the other, on fresh demo shops:
 
 - **single**: one Rasa server and one action server (``make run``'s shape, SQLite);
 - **scaled**: ``--rasa`` Rasa servers and ``--actions`` action servers behind HAProxy
-  on PostgreSQL, Redis and RabbitMQ (``make run-scaled``'s shape).
+  on PostgreSQL, Redis and RabbitMQ (``make run-scaled``'s shape);
+- **scaling**: scaled mode with each of ``--scaling`` Rasa servers (and ``--actions``
+  action servers), at the highest load level.
 
 Against each, Locust (``scripts/locustfile.py``, in its own environment ``.venv-load``)
 runs simulated customers holding whole shopping conversations over REST in English and
-Chinese, with 1-3 s of think time, at each of ``--users`` for ``--seconds`` each.
-Then, on the scaled stack, one more run at the highest level in which a Rasa server
-and then an action server are killed with ``kill -9`` (a third and two thirds of the
-way through): what customers lost and how the latency moved, second by second.
+Chinese, with 1-3 s of think time, at each of ``--users`` for ``--seconds`` each. Each
+message carries a ``message_id``; a customer sends it again with the same id when the
+connection drops (as the widget and the platforms do). Then, on the scaled stack, one
+more run at the highest level in which a Rasa server and then an action server are
+killed with ``kill -9`` (a third and two thirds of the way through).
 
-For every run: messages per second, p50/p95/p99 latency and failures (not a 200 with
-an answer, or an answer in the other language). Prints the table for
+For every run: messages per second, p50/p95/p99 latency, failures (no 200 with an
+answer after the retries, or an answer in the other language), messages sent again,
+the CPU each server used, and an **integrity check** of every simulated conversation
+in Rasa's tracker store: each customer message kept exactly once and in order, each
+followed by an answer, every answer in the conversation's language (an answer that
+reached another customer would break that). Prints the tables for
 docs/benchmarks.md, writes ``reports/bench_load.json`` and ``reports/bench_load.png``.
 
-Usage: ``python -m scripts.bench_load [--users 5 20] [--seconds 60] [--rasa 2]
-[--actions 2]``
+Usage: ``python -m scripts.bench_load [--users 5 20 40] [--seconds 60] [--rasa 2]
+[--actions 2] [--scaling 1 2 3]``
 """
 
 from __future__ import annotations
@@ -27,7 +35,9 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import platform
+import re
 import subprocess
 import sys
 import tempfile
@@ -36,8 +46,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
 from tqdm import tqdm
 
+from scripts.load_scripts import PREFIX, SCRIPTS, language_of
 from scripts.scaled import ScaledStack
 from scripts.stack import ROOT, Stack
 
@@ -46,6 +58,7 @@ LOCUSTFILE = ROOT / "scripts" / "locustfile.py"
 #: A load test speaks from one address as many customers: the per-address and
 #: per-conversation limits are lifted for it (each customer stays within its own).
 LIMITS = {"LIMIT_MESSAGES_PER_IP": "1000000000", "LIMIT_MESSAGES_PER_SENDER": "1000000000"}
+HAN = re.compile(r"[\u4e00-\u9fff]")
 
 
 def locust(url: str, users: int, seconds: int, out: Path) -> dict[str, Any]:
@@ -57,9 +70,12 @@ def locust(url: str, users: int, seconds: int, out: Path) -> dict[str, Any]:
                "--csv-full-history", "--only-summary", "--loglevel", "WARNING",
                "--exit-code-on-error", "0"]
     log = out / "locust.log"
+    retries = out / "retries.txt"
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "LOAD_RETRIES_FILE": str(retries)}
     with log.open("wb") as sink, tqdm(total=seconds, desc=f"{users} customers",
                                      unit="s") as bar:
-        process = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT, cwd=ROOT)
+        process = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT, cwd=ROOT,
+                                   env=env)
         started = time.monotonic()
         while process.poll() is None:
             time.sleep(1)
@@ -73,6 +89,7 @@ def locust(url: str, users: int, seconds: int, out: Path) -> dict[str, Any]:
     failures = list(csv.DictReader((out / "locust_failures.csv").open()))
     total = next(row for row in stats if row["Name"] == "Aggregated")
     return {"total": _row(total), "steps": [_row(r) for r in stats if r["Name"] != "Aggregated"],
+            "sent_again": int(retries.read_text() or 0) if retries.exists() else 0,
             "failures": [{"name": f["Name"], "error": f["Error"],
                           "count": int(f["Occurrences"])} for f in failures],
             "history": [{"t": int(h["Timestamp"]), "users": int(h["User Count"]),
@@ -93,6 +110,67 @@ def _row(row: dict[str, str]) -> dict[str, Any]:
             "max_ms": _ms(row["Max Response Time"])}
 
 
+def cpu_seconds(stack: Stack) -> dict[str, float]:
+    """CPU seconds (user + system) each of the stack's servers has used so far."""
+    tick = os.sysconf("SC_CLK_TCK")
+    used = {}
+    for name, process in stack.processes.items():
+        try:
+            fields = Path(f"/proc/{process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            used[name] = (int(fields[11]) + int(fields[12])) / tick
+        except (OSError, IndexError, ValueError):
+            continue
+    return used
+
+
+def _tracker_url(stack: Stack) -> str:
+    if isinstance(stack, ScaledStack):
+        return stack.database_url
+    return f"sqlite:///{stack.settings['TRACKER_DB']}"
+
+
+def integrity(stack: Stack, *, skip: set[str]) -> dict[str, Any]:
+    """Check every simulated conversation in Rasa's tracker store (not those in
+    ``skip``, checked after an earlier run; the checked ones are added to it)."""
+    engine = sa.create_engine(_tracker_url(stack))
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(sa.text(
+                "SELECT sender_id, data FROM events WHERE sender_id LIKE :p ORDER BY id"),
+                {"p": f"{PREFIX}%"}).all()
+    finally:
+        engine.dispose()
+    events: dict[str, list[dict[str, Any]]] = {}
+    for sender, data in rows:
+        if sender not in skip:
+            events.setdefault(sender, []).append(json.loads(data))
+    problems: dict[str, list[str]] = {}
+    messages = 0
+    for sender, conversation in events.items():
+        language = language_of(sender)
+        if language is None:
+            continue
+        said = [e.get("text") for e in conversation if e.get("event") == "user"]
+        messages += len(said)
+        found = []
+        if said != [text for _, text in SCRIPTS[language]][:len(said)]:
+            found.append(f"messages lost, doubled or out of order: {said}")
+        turns = [e for e in conversation if e.get("event") in ("user", "bot")]
+        for n, event in enumerate(turns):
+            if event["event"] == "user" and (n + 1 == len(turns)
+                                             or turns[n + 1]["event"] != "bot"):
+                found.append(f"no answer to {event.get('text')!r}")
+        for event in turns:
+            text = event.get("text") or ""
+            if event["event"] == "bot" and text.strip() and \
+                    (language == "zh") != bool(HAN.search(text)):
+                found.append(f"an answer in the other language: {text[:60]!r}")
+        if found:
+            problems[sender] = found
+    skip.update(events)
+    return {"conversations": len(events), "messages": messages, "problems": problems}
+
+
 def _killer(stack: ScaledStack, seconds: int, log: list[dict[str, Any]]) -> threading.Thread:
     """Kill a Rasa server a third of the way through and an action server at two thirds."""
     def run() -> None:
@@ -108,55 +186,99 @@ def _killer(stack: ScaledStack, seconds: int, log: list[dict[str, Any]]) -> thre
     return thread
 
 
-def bench(kind: str, users: list[int], seconds: int, rasa: int, actions: int,
-          work: Path, *, kill: bool) -> list[dict[str, Any]]:
-    """Every run against one freshly started stack of ``kind``."""
-    data = work / kind
+def _run(stack: Stack, label: str, users: int, seconds: int, out: Path,
+         checked: set[str], *, killed: list[dict[str, Any]] | None = None,
+         servers: int | None = None) -> dict[str, Any]:
+    """One Locust run against ``stack``, with the CPU each server used and the
+    integrity check of the run's conversations."""
+    out.mkdir()
+    before, started = cpu_seconds(stack), time.monotonic()
+    result = locust(stack.rasa_url, users, seconds, out)
+    elapsed, after = time.monotonic() - started, cpu_seconds(stack)
+    cpu = {name: round((after[name] - before.get(name, 0.0)) / elapsed, 2)
+           for name in after}
+    return {"stack": label, "users": users, "seconds": seconds, "killed": killed or [],
+            "rasa_servers": servers, "cpu_cores": cpu,
+            "integrity": integrity(stack, skip=checked), **result}
+
+
+def start(kind: str, data: Path, rasa: int, actions: int) -> Stack:
+    """A freshly started stack of ``kind`` on a new demo shop, its first turns done
+    (they load models and caches: not measured)."""
     data.mkdir(parents=True)
     print(f"starting the {kind} stack on a fresh demo shop...", file=sys.stderr)
     stack: Stack = ScaledStack(data_dir=data, rasa=rasa, actions=actions, extra_env=LIMITS) \
         if kind == "scaled" else Stack(data_dir=data, extra_env=LIMITS)
     stack.start()
-    runs = []
+    for sender, text in (("warm-en", "show me running shoes"), ("warm-zh", "有没有跑鞋")):
+        for _ in range(max(rasa, actions) if kind == "scaled" else 1):
+            stack.say(sender, text)
+    return stack
+
+
+def bench(kind: str, users: list[int], seconds: int, rasa: int, actions: int,
+          work: Path, *, kill: bool) -> list[dict[str, Any]]:
+    """Every run against one freshly started stack of ``kind``."""
+    data = work / kind
+    stack = start(kind, data, rasa, actions)
+    runs: list[dict[str, Any]] = []
+    checked: set[str] = set()
+    label = f"scaled ({rasa} + {actions})" if kind == "scaled" else "single"
     try:
-        # first turns load models and caches: not measured
-        for sender, text in (("warm-en", "show me running shoes"), ("warm-zh", "有没有跑鞋")):
-            for _ in range(max(rasa, actions) if kind == "scaled" else 1):
-                stack.say(sender, text)
         for level in users:
-            out = data / f"run-{level}"
-            out.mkdir()
-            runs.append({"stack": kind, "users": level, "seconds": seconds, "killed": [],
-                         **locust(stack.rasa_url, level, seconds, out)})
+            runs.append(_run(stack, label, level, seconds, data / f"run-{level}", checked,
+                             servers=rasa if kind == "scaled" else 1))
         if kill and isinstance(stack, ScaledStack):
             level, long = max(users), int(seconds * 1.5)
-            out = data / "run-kill"
-            out.mkdir()
             killed: list[dict[str, Any]] = []
             thread = _killer(stack, long, killed)
-            result = locust(stack.rasa_url, level, long, out)
+            runs.append(_run(stack, "scaled, kill -9", level, long, data / "run-kill",
+                             checked, killed=killed, servers=rasa))
             thread.join()
-            runs.append({"stack": "scaled, kill -9", "users": level, "seconds": long,
-                         "killed": killed, **result})
     finally:
         stack.stop()
     return runs
 
 
+def scaling(counts: list[int], users: int, seconds: int, actions: int,
+            work: Path) -> list[dict[str, Any]]:
+    """The same load against scaled mode with each number of Rasa servers."""
+    runs = []
+    for count in counts:
+        data = work / f"scaling-{count}"
+        stack = start("scaled", data, count, actions)
+        try:
+            runs.append(_run(stack, f"scaling: {count} Rasa", users, seconds,
+                             data / "run", set(), servers=count))
+        finally:
+            stack.stop()
+    return runs
+
+
 def print_table(runs: list[dict[str, Any]]) -> None:
-    """The table that goes into docs/benchmarks.md."""
-    print("| stack | customers | messages | messages/s | p50 / p95 / p99 | failed |")
-    print("|---|---|---|---|---|---|")
+    """The tables that go into docs/benchmarks.md."""
+    print("| stack | customers | messages | messages/s | p50 / p95 / p99 | failed | sent "
+          "again | integrity: conversations, problems |")
+    print("|---|---|---|---|---|---|---|---|")
     for run in runs:
-        t = run["total"]
+        t, check = run["total"], run["integrity"]
         print(f"| {run['stack']} | {run['users']} | {t['requests']} | {t['rps']:.1f} | "
               f"{t['p50_ms'] / 1000:.2f} / {t['p95_ms'] / 1000:.2f} / "
               f"{t['p99_ms'] / 1000:.2f} s | {t['failures']} "
-              f"({t['failures'] / max(1, t['requests']):.1%}) |")
+              f"({t['failures'] / max(1, t['requests']):.1%}) | {run['sent_again']} | "
+              f"{check['conversations']} ({check['messages']} messages), "
+              f"{len(check['problems'])} |")
+    print("\n| run | CPU cores used, per server |\n|---|---|")
+    for run in runs:
+        cores = ", ".join(f"{name} {value:.2f}" for name, value in
+                          sorted(run["cpu_cores"].items()))
+        print(f"| {run['stack']}, {run['users']} customers | {cores} |")
     for run in runs:
         for failure in run["failures"]:
             print(f"- {run['stack']}, {run['users']} customers: {failure['count']} x "
                   f"{failure['name']}: {failure['error']}")
+        for sender, found in run["integrity"]["problems"].items():
+            print(f"- {run['stack']}, {run['users']} customers, {sender}: {'; '.join(found)}")
 
 
 def plot(runs: list[dict[str, Any]], path: Path) -> None:
@@ -166,8 +288,8 @@ def plot(runs: list[dict[str, Any]], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.2))
-    steady = [r for r in runs if not r["killed"]]
+    fig, (left, right, grow) = plt.subplots(1, 3, figsize=(17, 4.4))
+    steady = [r for r in runs if not r["killed"] and not r["stack"].startswith("scaling")]
     labels = [f"{r['stack']}\n{r['users']} customers" for r in steady]
     xs = range(len(steady))
     width = 0.27
@@ -200,6 +322,19 @@ def plot(runs: list[dict[str, Any]], path: Path) -> None:
         right.set_xlabel("seconds")
     right.grid(alpha=0.3)
     right.legend(fontsize=7)
+    scaled = [r for r in runs if r["stack"].startswith("scaling")]
+    if scaled:
+        servers = [r["rasa_servers"] for r in scaled]
+        grow.plot(servers, [r["total"]["rps"] for r in scaled], "o-", label="messages/s")
+        grow.plot(servers, [(r["total"]["p95_ms"] or 0) / 1000 for r in scaled], "s--",
+                  label="p95 (s)")
+        grow.set_xticks(servers)
+        grow.set_xlabel("Rasa servers (2 action servers), 2 cores")
+        grow.set_title(f"Scaling at {scaled[0]['users']} customers")
+        grow.grid(alpha=0.3)
+        grow.legend(fontsize=8)
+    else:
+        grow.axis("off")
     fig.suptitle("Shopping conversations over REST under Locust (EN + ZH)")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -209,7 +344,9 @@ def plot(runs: list[dict[str, Any]], path: Path) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--users", type=int, nargs="+", default=[5, 20])
+    parser.add_argument("--users", type=int, nargs="+", default=[5, 20, 40])
+    parser.add_argument("--scaling", type=int, nargs="*", default=[1, 2, 3],
+                        help="Rasa servers of each scaling run (none: no scaling runs)")
     parser.add_argument("--seconds", type=int, default=60)
     parser.add_argument("--rasa", type=int, default=2)
     parser.add_argument("--actions", type=int, default=2)
@@ -224,6 +361,9 @@ def main(argv: list[str] | None = None) -> int:
         for kind in args.stacks:
             runs += bench(kind, args.users, args.seconds, args.rasa, args.actions, Path(tmp),
                           kill=kind == "scaled")
+        if args.scaling:
+            runs += scaling(args.scaling, max(args.users), args.seconds, args.actions,
+                            Path(tmp))
     print_table(runs)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "bench_load.json").write_text(json.dumps(

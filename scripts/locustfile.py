@@ -3,10 +3,15 @@
 
 Each simulated customer holds whole shopping conversations over the REST channel, in
 English or Chinese, with a think time between messages as a person has: a greeting, a
-search, the price of an item of the list, recommendations, a comparison, thanks. A
-message counts as failed when the answer is not a 200 with at least one message, or
-comes back in the other language (a server under load must not answer a Chinese
-customer in English).
+search, the price of an item of the list, recommendations, a comparison, thanks
+(``scripts/load_scripts.py``). Like a real client, it gives every message its own
+``message_id`` and sends it again with the same id when the connection drops or the
+server answers 5xx or 409 (up to three more times, a second apart): the server
+answers it once. One Locust row per message (its time includes the retries); a
+message fails when no attempt got a 200 with at least one message, or the answer
+came back in the other language (a server under load must not answer a Chinese
+customer in English). The retries are counted and written, at the end, to the file
+``LOAD_RETRIES_FILE`` names.
 """
 
 from __future__ import annotations
@@ -14,53 +19,80 @@ from __future__ import annotations
 import itertools
 import os
 import re
+import time
 import uuid
 
-from locust import HttpUser, between, task
+import requests
+from locust import User, between, events, task
 
-#: One conversation per language: (step name, message)
-SCRIPTS = {
-    "en": [("greet", "hi there"), ("search", "show me running shoes"),
-           ("price", "how much is the second one?"),
-           ("recommend", "what would you recommend under $150?"),
-           ("compare", "compare the first and the second"), ("thanks", "thanks, bye")],
-    "zh": [("greet", "你好"), ("search", "有没有跑鞋"), ("price", "第二个多少钱"),
-           ("recommend", "有什么推荐的，1000元以下"), ("compare", "比较一下第一个和第二个"),
-           ("thanks", "谢谢，再见")],
-}
+from scripts.load_scripts import PREFIX, SCRIPTS
+
 HAN = re.compile(r"[\u4e00-\u9fff]")
 _languages = itertools.cycle(["en", "zh"])
 #: Seconds between a customer's messages (reading the answer, typing the next one).
 THINK = (float(os.environ.get("LOAD_THINK_MIN", "1")), float(os.environ.get("LOAD_THINK_MAX",
                                                                               "3")))
+RETRIES = 3
+RETRYABLE = {0, 409, 500, 502, 503, 504}
+_retries = {"sent again": 0}
 
 
-class Customer(HttpUser):
+@events.test_stop.add_listener
+def _write_retries(**_: object) -> None:
+    if path := os.environ.get("LOAD_RETRIES_FILE"):
+        with open(path, "w", encoding="utf-8") as out:
+            out.write(str(_retries["sent again"]))
+
+
+class Customer(User):
     """A shop customer chatting over REST."""
 
     wait_time = between(*THINK)
 
     def on_start(self) -> None:
         self.language = next(_languages)
+        self.http = requests.Session()
+
+    def _attempt(self, body: dict) -> tuple[int, list | None, str]:
+        try:
+            response = self.http.post(f"{self.host}/webhooks/rest/webhook", json=body,
+                                      timeout=60)
+        except requests.RequestException as exc:
+            return 0, None, type(exc).__name__
+        try:
+            return response.status_code, response.json(), ""
+        except ValueError:
+            return response.status_code, None, "not JSON"
+
+    def _say(self, sender: str, step: str, text: str) -> None:
+        body = {"sender": sender, "message": text, "message_id": uuid.uuid4().hex}
+        started = time.perf_counter()
+        for attempt in range(RETRIES + 1):
+            status, answer, error = self._attempt(body)
+            if status not in RETRYABLE or attempt == RETRIES:
+                break
+            _retries["sent again"] += 1
+            time.sleep(1)
+        failure = None
+        if status != 200:
+            failure = f"HTTP {status} {error}".strip()
+        elif not isinstance(answer, list):
+            failure = "not a list of messages"
+        else:
+            texts = " ".join(m.get("text") or "" for m in answer if isinstance(m, dict))
+            if not texts.strip():
+                failure = "no answer"
+            elif (self.language == "zh") != bool(HAN.search(texts)):
+                failure = "answered in the other language"
+        self.environment.events.request.fire(
+            request_type="MSG", name=f"{self.language} {step}",
+            response_time=(time.perf_counter() - started) * 1000, response_length=0,
+            exception=RuntimeError(failure) if failure else None, context={})
 
     @task
     def conversation(self) -> None:
         """One whole conversation, in this customer's language."""
-        sender = f"load-{self.language}-{uuid.uuid4().hex[:12]}"
+        sender = f"{PREFIX}{self.language}-{uuid.uuid4().hex[:12]}"
         for step, text in SCRIPTS[self.language]:
-            with self.client.post("/webhooks/rest/webhook", name=f"{self.language} {step}",
-                                  json={"sender": sender, "message": text},
-                                  catch_response=True, timeout=60) as response:
-                if response.status_code != 200:
-                    response.failure(f"HTTP {response.status_code}")
-                else:
-                    try:
-                        texts = " ".join(m.get("text") or "" for m in response.json())
-                    except ValueError:
-                        response.failure("not JSON")
-                        continue
-                    if not texts.strip():
-                        response.failure("no answer")
-                    elif (self.language == "zh") != bool(HAN.search(texts)):
-                        response.failure("answered in the other language")
+            self._say(sender, step, text)
             self.wait()

@@ -311,45 +311,6 @@ def test_a_widget_customer_and_an_agent_in_two_browsers_through_the_balancer(
         agent_context.close()
 
 
-def test_servers_killed_mid_turn_stall_nobody(scaled: ScaledStack) -> None:
-    """kill -9 a Rasa server while it holds a conversation's turns, and an action server:
-    the conversation goes on through the balancer within a lock's lease (6 s), every
-    message answered is kept once, and no turn overlaps another."""
-    sender = f"kill-{uuid.uuid4().hex[:8]}"
-    _send(scaled.rasa_url, sender, "show me headphones")
-    doomed = ["how much is the first one", "any in black?", "第二个呢"]
-    pool = ThreadPoolExecutor(len(doomed))
-    calls = [pool.submit(requests.post, f"{scaled.server_url(0)}/webhooks/rest/webhook",
-                         json={"sender": sender, "message": text}, timeout=60)
-             for text in doomed]
-    time.sleep(0.3)  # the first turn holds the lock, the others wait for it
-    scaled.kill("rasa0")
-    scaled.kill("actions0")
-    answered = []
-    for text, call in zip(doomed, calls, strict=True):
-        try:
-            if call.result().status_code == 200:
-                answered.append(text)
-        except requests.RequestException:
-            pass  # its server died: the customer's client sends it again
-    pool.shutdown()
-    started = time.monotonic()
-    texts = ["how much is the first one", "第二个呢", "thanks"]
-    for text in texts:
-        for _ in range(5):  # the balancer's two missed health checks at most
-            response = requests.post(f"{scaled.rasa_url}/webhooks/rest/webhook",
-                                     json={"sender": sender, "message": text}, timeout=60)
-            if response.status_code == 200:
-                break
-            assert response.status_code in (502, 503), response.text
-            time.sleep(1)
-        assert response.status_code == 200 and response.json(), text
-    waited = time.monotonic() - started
-    assert waited < 20, f"the conversation stalled {waited:.1f} s after the kill"
-    turns = _turns(scaled, sender)
-    assert _problems(turns, ["show me headphones", *answered, *texts]) == [], (answered, turns)
-
-
 def test_a_customers_messages_on_two_servers_are_answered_in_order(
         scaled: ScaledStack, messenger: FakeMessenger) -> None:
     """Messenger delivers a customer's photo to one Rasa server and, a moment later,
@@ -389,3 +350,43 @@ def test_a_rest_message_sent_again_to_another_server_is_answered_once(
     # a new message_id is a new message
     assert _send(scaled.rasa_url, sender, "谢谢") and \
         [t for k, t in _turns(scaled, sender) if k == "user"] == ["有没有跑鞋", "谢谢"]
+
+
+# last in the module: the servers it kills stay dead for the tests after it
+def test_servers_killed_mid_turn_stall_nobody(scaled: ScaledStack) -> None:
+    """kill -9 a Rasa server while it holds a conversation's turns, and an action server:
+    the conversation goes on through the balancer within a lock's lease (6 s), every
+    message answered is kept once, and no turn overlaps another."""
+    sender = f"kill-{uuid.uuid4().hex[:8]}"
+    _send(scaled.rasa_url, sender, "show me headphones")
+    doomed = ["how much is the first one", "any in black?", "第二个呢"]
+    pool = ThreadPoolExecutor(len(doomed))
+    calls = [pool.submit(requests.post, f"{scaled.server_url(0)}/webhooks/rest/webhook",
+                         json={"sender": sender, "message": text}, timeout=60)
+             for text in doomed]
+    time.sleep(0.3)  # the first turn holds the lock, the others wait for it
+    scaled.kill("rasa0")
+    scaled.kill("actions0")
+    answered = []
+    for text, call in zip(doomed, calls, strict=True):
+        try:
+            if call.result().status_code == 200:
+                answered.append(text)
+        except requests.RequestException:
+            pass  # its server died: the customer's client sends it again
+    pool.shutdown()
+    started = time.monotonic()
+    texts = ["how much is the first one", "第二个呢", "thanks"]
+    for text in texts:
+        for _ in range(5):  # the balancer's two missed health checks at most
+            response = requests.post(f"{scaled.rasa_url}/webhooks/rest/webhook",
+                                     json={"sender": sender, "message": text}, timeout=60)
+            if response.status_code == 200:
+                break
+            assert response.status_code in (502, 503), response.text
+            time.sleep(1)
+        assert response.status_code == 200 and response.json(), text
+    waited = time.monotonic() - started
+    assert waited < 20, f"the conversation stalled {waited:.1f} s after the kill"
+    turns = _turns(scaled, sender)
+    assert _problems(turns, ["show me headphones", *answered, *texts]) == [], (answered, turns)

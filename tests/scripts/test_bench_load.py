@@ -1,0 +1,55 @@
+"""``make bench-load``'s integrity check (``scripts/bench_load.py``): it finds a customer
+message lost, doubled or out of order, one left unanswered, and an answer in the
+other language, in Rasa's own tracker table."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from scripts.bench_load import integrity
+from scripts.load_scripts import SCRIPTS
+from scripts.stack import Stack
+
+
+def _store(stack: Stack, conversations: dict[str, list[dict[str, Any]]]) -> None:
+    engine = sa.create_engine(f"sqlite:///{stack.settings['TRACKER_DB']}")
+    with engine.begin() as conn:  # Rasa's SQL tracker store's table, as far as read
+        conn.execute(sa.text("CREATE TABLE events (id INTEGER PRIMARY KEY AUTOINCREMENT, "
+                             "sender_id TEXT, data TEXT)"))
+        for sender, events in conversations.items():
+            for event in events:
+                conn.execute(sa.text("INSERT INTO events (sender_id, data) VALUES (:s, :d)"),
+                             {"s": sender, "d": json.dumps(event)})
+    engine.dispose()
+
+
+def _turns(language: str, answers: list[str]) -> list[dict[str, Any]]:
+    events: list[dict[str, Any]] = []
+    for (_, text), answer in zip(SCRIPTS[language], answers):
+        events += [{"event": "user", "text": text}, {"event": "action", "name": "x"},
+                   {"event": "bot", "text": answer}]
+    return events
+
+
+def test_the_check_finds_what_went_wrong_in_a_conversation(tmp_path: Path) -> None:
+    stack = Stack(data_dir=tmp_path)
+    good = _turns("zh", ["你好！", "这些跑鞋：", "它的价格是 ￥599。"])
+    doubled = good[:3] + good[:3] + good[3:]
+    unanswered = _turns("en", ["Hi!", "Here are running shoes:"])[:-1]
+    crossed = _turns("en", ["Hi!", "这些跑鞋："])
+    _store(stack, {"load-zh-aaa": good, "load-zh-bbb": doubled, "load-en-ccc": unanswered,
+                   "load-en-ddd": crossed, "someone-else": doubled})
+    checked: set[str] = set()
+    result = integrity(stack, skip=checked)
+    assert result["conversations"] == 4 and result["messages"] == 3 + 4 + 2 + 2
+    problems = result["problems"]
+    assert set(problems) == {"load-zh-bbb", "load-en-ccc", "load-en-ddd"}
+    assert "doubled" in problems["load-zh-bbb"][0]
+    assert problems["load-en-ccc"] == ["no answer to 'show me running shoes'"]
+    assert "other language" in problems["load-en-ddd"][0]
+    # checked once: the next run's check looks at new conversations only
+    assert integrity(stack, skip=checked)["conversations"] == 0
