@@ -7,25 +7,34 @@ server, Redis, RabbitMQ and PostgreSQL reached through relays this script can cu
 (``tests/relay.py``: new connections refused, open ones dropped, as when a server
 dies or the network parts). Then, one fault at a time:
 
-- **graph server**, **Redis**, **RabbitMQ**, **PostgreSQL**: cut, customers keep
-  chatting (English and Chinese: a search, a price, thanks), restored;
-- **kill -9** of a Rasa server and of an action server (not restarted).
+- **graph server**, **PostgreSQL**: cut, customers keep chatting (English and
+  Chinese: a search, a price, thanks), restored;
+- **Redis restart**: cut, this stack's keys deleted (Redis here keeps nothing on
+  disk: a restart forgets every lock), restored;
+- **RabbitMQ away for 30 s** while customers chat;
+- **kill -9** of a Rasa server in the middle of a conversation's turn (it holds the
+  conversation's lock), and of an action server (neither restarted).
 
-For every message: the time to the answer, whether there was one and in the customer's
-language, and what it was (a normal answer, "I can't look that up right now", an
-error). After each fault is lifted: the seconds until a product search is answered
-normally again, without anyone restarting anything.
+Customers send each message with a ``message_id`` and send it again, with the same
+id, when the connection drops or the balancer has no server (as the widget and the
+platforms do). For every message: the time to the answer, whether there was one and
+in the customer's language, what it was (a normal answer, "I can't look that up
+right now", an error), and how often it was sent. After each fault is lifted: the
+seconds until a product search is answered normally again, without anyone restarting
+anything. At the end, every conversation in Rasa's tracker store: each message kept
+once (lost: not there; processed twice: there twice).
 
 Prints the table for docs/benchmarks.md, writes ``reports/chaos.json`` and
 ``reports/chaos.png``. The target: every message answered within 2 s with a stated
 fallback while a dependency is away, and recovery by itself.
 
-Usage: ``python -m scripts.chaos [--messages 8]``
+Usage: ``python -m scripts.chaos [--messages 8] [--hold 30]``
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import platform
 import sys
@@ -33,10 +42,13 @@ import tempfile
 import time
 import uuid
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import redis
 import requests
+import sqlalchemy as sa
 from tqdm import tqdm
 
 from scripts.bench_chat import percentile
@@ -50,22 +62,32 @@ MESSAGES = [("en", "show me headphones"), ("zh", "有没有耳机"),
             ("en", "thanks"), ("zh", "谢谢")]
 TARGET_S = 2.0
 #: fault name → the relay it cuts, or the server it kills
-FAULTS = {"graph": "graph server away", "redis": "Redis away", "rabbitmq": "RabbitMQ away",
-          "postgresql": "PostgreSQL away", "rasa0": "kill -9 rasa0",
-          "actions0": "kill -9 actions0"}
+FAULTS = {"graph": "graph server away", "redis": "Redis restart",
+          "rabbitmq": "RabbitMQ away 30 s", "postgresql": "PostgreSQL away",
+          "rasa0": "kill -9 rasa0 mid-turn", "actions0": "kill -9 actions0"}
+RETRYABLE = {0, 409, 502, 503, 504}
 
 
-def _ask(url: str, sender: str, text: str) -> dict[str, Any]:
-    """One message over REST: the time to its answer and what the answer was."""
-    started = time.monotonic()
-    try:
-        response = requests.post(f"{url}/webhooks/rest/webhook",
-                                 json={"sender": sender, "message": text}, timeout=30)
-        status = response.status_code
-        texts = " ".join(m.get("text") or "" for m in response.json()) if status == 200 else ""
-    except (requests.RequestException, ValueError) as exc:
-        status, texts = 0, type(exc).__name__
-    return {"s": time.monotonic() - started, "status": status, "text": texts}
+def _ask(url: str, sender: str, text: str, *, tries: int = 8) -> dict[str, Any]:
+    """One message over REST, sent again with the same ``message_id`` while the
+    connection drops or no server takes it: the time to its answer, what it was and
+    how many times it was sent."""
+    started, body = time.monotonic(), {"sender": sender, "message": text,
+                                       "message_id": uuid.uuid4().hex}
+    sent = 0
+    while sent < tries:
+        sent += 1
+        try:
+            response = requests.post(f"{url}/webhooks/rest/webhook", json=body, timeout=30)
+            status = response.status_code
+            texts = " ".join(m.get("text") or "" for m in response.json()) \
+                if status == 200 else ""
+        except (requests.RequestException, ValueError) as exc:
+            status, texts = 0, type(exc).__name__
+        if status not in RETRYABLE:
+            break
+        time.sleep(0.5)
+    return {"s": time.monotonic() - started, "status": status, "text": texts, "sent": sent}
 
 
 def _kind(record: dict[str, Any]) -> str:
@@ -105,24 +127,85 @@ def nothing() -> None:
 
 
 def run_fault(stack: ScaledStack, name: str, start: Any, stop: Any,
-              messages: int) -> dict[str, Any]:
-    """Customers chat while fault ``name`` holds; then it is lifted."""
+              messages: int, *, hold: float = 0.0) -> dict[str, Any]:
+    """Customers chat while fault ``name`` holds (at least ``hold`` seconds, the
+    messages spread over it); then it is lifted."""
     sender = f"chaos-{name.split()[0].lower()}-{uuid.uuid4().hex[:6]}"
     start()
-    records = []
+    started, records = time.monotonic(), []
     try:
         for i in tqdm(range(messages), desc=name, unit="msg", leave=False):
-            lang, text = MESSAGES[i % len(MESSAGES)]
-            record = {"lang": lang, "text_sent": text,
-                      **_ask(stack.rasa_url, f"{sender}-{lang}", text)}
-            record["kind"] = _kind(record)
-            record["language_ok"] = record["status"] == 200 and bool(record["text"]) and (
-                (lang == "zh") == bool(HAN.search(record["text"])))
-            records.append(record)
+            if hold:
+                time.sleep(max(0.0, started + i * hold / messages - time.monotonic()))
+            records.append(_record(stack.rasa_url, f"{sender}-{MESSAGES[i % 6][0]}",
+                                   *MESSAGES[i % len(MESSAGES)]))
+        time.sleep(max(0.0, started + hold - time.monotonic()))
     finally:
         stop()
-    return {"fault": name, "records": records,
+    return {"fault": name, "records": records, "held_s": round(time.monotonic() - started, 1),
             "recovered_s": _recovered(stack.rasa_url)}
+
+
+def _record(url: str, sender: str, lang: str, text: str) -> dict[str, Any]:
+    record = {"lang": lang, "text_sent": text, "sender": sender, **_ask(url, sender, text)}
+    record["kind"] = _kind(record)
+    record["language_ok"] = record["status"] == 200 and bool(record["text"]) and (
+        (lang == "zh") == bool(HAN.search(record["text"])))
+    return record
+
+
+def kill_mid_turn(stack: ScaledStack, messages: int) -> dict[str, Any]:
+    """``kill -9`` of ``rasa0`` while it answers a conversation (it holds the
+    conversation's lock): how long the conversation is blocked, then customers chat."""
+    sender = f"chaos-midturn-{uuid.uuid4().hex[:6]}"
+    first = _record(stack.rasa_url, f"{sender}-en", "en", "show me headphones")
+    body = {"sender": f"{sender}-en", "message": "how much is the first one",
+            "message_id": uuid.uuid4().hex}
+    doomed = ThreadPoolExecutor(1).submit(
+        requests.post, f"{stack.server_url(0)}/webhooks/rest/webhook", json=body, timeout=30)
+    time.sleep(0.15)  # the turn has begun: rasa0 holds the conversation's lock
+    stack.kill("rasa0")
+    killed = time.monotonic()
+    with contextlib.suppress(requests.RequestException):
+        doomed.result()
+    # the customer's client sends it again (same id); the next message waits for it
+    again = _record(stack.rasa_url, f"{sender}-en", "en", "how much is the first one")
+    blocked = time.monotonic() - killed
+    records = [first, again]
+    for i in range(max(0, messages - 2)):
+        records.append(_record(stack.rasa_url, f"{sender}-{MESSAGES[i % 6][0]}",
+                               *MESSAGES[i % len(MESSAGES)]))
+    return {"fault": FAULTS["rasa0"], "records": records, "blocked_s": round(blocked, 1),
+            "recovered_s": _recovered(stack.rasa_url)}
+
+
+def kept_once(database_url: str, runs: list[dict[str, Any]]) -> None:
+    """Add to each run how many of its messages Rasa's tracker store lost or holds twice
+    (a message its customer sent again after a drop counts once)."""
+    engine = sa.create_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            for run in runs:
+                senders = {r["sender"] for r in run["records"]}
+                rows = conn.execute(sa.text(
+                    "SELECT sender_id, data FROM events WHERE sender_id IN :s "
+                    "AND type_name = 'user'").bindparams(sa.bindparam("s", expanding=True)),
+                    {"s": sorted(senders)}).all()
+                kept = Counter((sender, json.loads(data).get("text")) for sender, data in rows)
+                sent = Counter((r["sender"], r["text_sent"]) for r in run["records"])
+                run["lost"] = sum(max(0, n - kept[key]) for key, n in sent.items())
+                run["twice"] = sum(max(0, kept[key] - n) for key, n in sent.items())
+    finally:
+        engine.dispose()
+
+
+def forget_locks(prefix: str) -> None:
+    """What a Redis restart does to this stack: its locks are gone (Redis here keeps
+    nothing on disk)."""
+    client = redis.Redis(host="127.0.0.1", port=6379, socket_timeout=5)
+    for key in client.scan_iter(f"{prefix}*"):
+        client.delete(key)
+    client.close()
 
 
 def summarise(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -137,21 +220,28 @@ def summarise(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
             "language_ok": sum(r["language_ok"] for r in run["records"]),
             "p50_s": percentile(times, 50), "max_s": max(times),
             "told": dict(Counter(r["kind"] for r in run["records"]).most_common()),
-            "recovered_s": run["recovered_s"]})
+            "recovered_s": run["recovered_s"], "sent_again": sum(
+                r["sent"] - 1 for r in run["records"]),
+            "lost": run.get("lost"), "twice": run.get("twice"),
+            "blocked_s": run.get("blocked_s")})
     return rows
 
 
 def print_table(rows: list[dict[str, Any]]) -> None:
     """The table that goes into docs/benchmarks.md."""
     print(f"| fault | messages | answered | within {TARGET_S:g} s | in the customer's language "
-          "| p50 / max | what customers were told | normal again after |")
-    print("|---|---|---|---|---|---|---|---|")
+          "| p50 / max | sent again | lost / twice in the tracker | what customers were told "
+          "| normal again after |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         told = ", ".join(f"{k} ×{v}" for k, v in r["told"].items())
         back = "—" if r["fault"].startswith("none") else (
             f"{r['recovered_s']:.1f} s" if r["recovered_s"] is not None else "not within 90 s")
+        if r["blocked_s"] is not None:
+            back += f" (conversation blocked {r['blocked_s']:.1f} s)"
         print(f"| {r['fault']} | {r['messages']} | {r['answered']} | {r['within_target']} | "
-              f"{r['language_ok']} | {r['p50_s']:.2f} / {r['max_s']:.2f} s | {told} | {back} |")
+              f"{r['language_ok']} | {r['p50_s']:.2f} / {r['max_s']:.2f} s | {r['sent_again']} "
+              f"| {r['lost']} / {r['twice']} | {told} | {back} |")
 
 
 def plot(runs: list[dict[str, Any]], path: Path) -> None:
@@ -187,6 +277,8 @@ def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=8, help="messages per fault")
+    parser.add_argument("--hold", type=float, default=30.0,
+                        help="seconds RabbitMQ stays away")
     parser.add_argument("--out", type=Path, default=ROOT / "reports")
     parser.add_argument("--faults", nargs="+", default=list(FAULTS), choices=list(FAULTS))
     parser.add_argument("--keep", type=Path, default=None,
@@ -217,13 +309,23 @@ def main(argv: list[str] | None = None) -> int:
                 _ask(stack.rasa_url, "chaos-warm-zh", "有没有耳机")
             runs.append(run_fault(stack, "none (baseline)", nothing, nothing, args.messages))
             for key in args.faults:
-                if key in relays:
-                    runs.append(run_fault(stack, FAULTS[key], relays[key].cut,
+                if key == "rasa0":
+                    runs.append(kill_mid_turn(stack, args.messages))
+                elif key == "redis":
+                    def restart(relay: ThreadedRelay = relays["redis"]) -> None:
+                        relay.cut()
+                        forget_locks(stack.settings["LOCK_KEY_PREFIX"])
+                    runs.append(run_fault(stack, FAULTS[key], restart,
                                           relays[key].restore, args.messages))
+                elif key in relays:
+                    runs.append(run_fault(stack, FAULTS[key], relays[key].cut,
+                                          relays[key].restore, args.messages,
+                                          hold=args.hold if key == "rabbitmq" else 0.0))
                 else:
                     runs.append(run_fault(stack, FAULTS[key],
                                           lambda server=key: stack.kill(server), nothing,
                                           args.messages))
+            kept_once(stack.database_url, runs)  # PostgreSQL itself, not the relay
         finally:
             stack.stop()
             for relay in relays.values():
