@@ -103,6 +103,9 @@ def settings(*, actions_url: str, bot_url: str, public_url: str) -> dict[str, st
         "RASA_PORT": str(PORTS["rasa"]),
         "RASA_API_PORT": str(PORTS["rasa"] + 1),  # Rasa's own API, when enabled
         "RABBITMQ_QUEUE": "shop.events",
+        # a pod sees the node's cores, not its share: one compute thread per pod
+        # (RESOURCES requests about one core's worth; the autoscaler adds pods)
+        "TF_INTRA_OP_PARALLELISM_THREADS": "1", "OMP_NUM_THREADS": "1",
     }
     values = {key: container.get(key, value) for key, value in local.items()
               if key not in NOT_CARRIED}

@@ -186,6 +186,12 @@ class ScaledStack(Stack):
         self.action_ports = self.action_ports or [free_port() for _ in range(self.actions)]
 
     @property
+    def threads(self) -> int:
+        """Compute threads per server: this machine's cores over its Rasa and action
+        servers (at least one)."""
+        return max(1, (os.cpu_count() or 1) // (len(self.rasa_ports) + len(self.action_ports)))
+
+    @property
     def rasa_url(self) -> str:
         """The load balancer's public front."""
         return f"http://127.0.0.1:{self.public_port}"
@@ -237,6 +243,12 @@ class ScaledStack(Stack):
             "DESK_BOT_URL": self.rasa_url,
             "RASA_PORT": str(self.public_port),
             "MEDIA_DIR": str(self.data_dir / "media"),
+            # the machine's cores shared out: TensorFlow (Rasa) and torch (the action
+            # servers) otherwise each start a thread per core, and several servers on
+            # one machine fight over them (make bench-load: half the throughput)
+            "TF_INTRA_OP_PARALLELISM_THREADS": str(self.threads),
+            "TF_INTER_OP_PARALLELISM_THREADS": "1",
+            "OMP_NUM_THREADS": str(self.threads),
         })
         if self.graph_server:
             env.update({"GRAPH_BACKEND": "remote", "GRAPH_ENDPOINT": self.graph_endpoint})

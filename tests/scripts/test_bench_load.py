@@ -29,7 +29,7 @@ def _store(stack: Stack, conversations: dict[str, list[dict[str, Any]]]) -> None
 
 def _turns(language: str, answers: list[str]) -> list[dict[str, Any]]:
     events: list[dict[str, Any]] = []
-    for (_, text), answer in zip(SCRIPTS[language], answers):
+    for (_, text), answer in zip(SCRIPTS[language], answers, strict=False):
         events += [{"event": "user", "text": text}, {"event": "action", "name": "x"},
                    {"event": "bot", "text": answer}]
     return events
