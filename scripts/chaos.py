@@ -68,12 +68,13 @@ FAULTS = {"graph": "graph server away", "redis": "Redis restart",
 RETRYABLE = {0, 409, 502, 503, 504}
 
 
-def _ask(url: str, sender: str, text: str, *, tries: int = 8) -> dict[str, Any]:
+def _ask(url: str, sender: str, text: str, *, tries: int = 8,
+         message_id: str | None = None) -> dict[str, Any]:
     """One message over REST, sent again with the same ``message_id`` while the
     connection drops or no server takes it: the time to its answer, what it was and
     how many times it was sent."""
     started, body = time.monotonic(), {"sender": sender, "message": text,
-                                       "message_id": uuid.uuid4().hex}
+                                       "message_id": message_id or uuid.uuid4().hex}
     sent = 0
     while sent < tries:
         sent += 1
@@ -146,8 +147,10 @@ def run_fault(stack: ScaledStack, name: str, start: Any, stop: Any,
             "recovered_s": _recovered(stack.rasa_url)}
 
 
-def _record(url: str, sender: str, lang: str, text: str) -> dict[str, Any]:
-    record = {"lang": lang, "text_sent": text, "sender": sender, **_ask(url, sender, text)}
+def _record(url: str, sender: str, lang: str, text: str,
+            message_id: str | None = None) -> dict[str, Any]:
+    record = {"lang": lang, "text_sent": text, "sender": sender,
+              **_ask(url, sender, text, message_id=message_id)}
     record["kind"] = _kind(record)
     record["language_ok"] = record["status"] == 200 and bool(record["text"]) and (
         (lang == "zh") == bool(HAN.search(record["text"])))
@@ -159,23 +162,28 @@ def kill_mid_turn(stack: ScaledStack, messages: int) -> dict[str, Any]:
     conversation's lock): how long the conversation is blocked, then customers chat."""
     sender = f"chaos-midturn-{uuid.uuid4().hex[:6]}"
     first = _record(stack.rasa_url, f"{sender}-en", "en", "show me headphones")
-    body = {"sender": f"{sender}-en", "message": "how much is the first one",
+    # a turn that takes a while (recommendations): the kill lands inside it
+    body = {"sender": f"{sender}-en", "message": "what would you recommend under $150?",
             "message_id": uuid.uuid4().hex}
     doomed = ThreadPoolExecutor(1).submit(
         requests.post, f"{stack.server_url(0)}/webhooks/rest/webhook", json=body, timeout=30)
-    time.sleep(0.15)  # the turn has begun: rasa0 holds the conversation's lock
+    time.sleep(0.1)  # the turn has begun: rasa0 holds the conversation's lock
     stack.kill("rasa0")
     killed = time.monotonic()
+    mid_turn = True
     with contextlib.suppress(requests.RequestException):
-        doomed.result()
-    # the customer's client sends it again (same id); the next message waits for it
-    again = _record(stack.rasa_url, f"{sender}-en", "en", "how much is the first one")
+        mid_turn = doomed.result().status_code != 200  # answered first: not mid-turn
+    # the customer's client sends it again, with the same id, through the balancer
+    again = _record(stack.rasa_url, f"{sender}-en", "en", body["message"],
+                    message_id=body["message_id"])
+    again["sent"] += 1  # the first sending died with rasa0
     blocked = time.monotonic() - killed
     records = [first, again]
     for i in range(max(0, messages - 2)):
         records.append(_record(stack.rasa_url, f"{sender}-{MESSAGES[i % 6][0]}",
                                *MESSAGES[i % len(MESSAGES)]))
     return {"fault": FAULTS["rasa0"], "records": records, "blocked_s": round(blocked, 1),
+            "mid_turn": mid_turn,
             "recovered_s": _recovered(stack.rasa_url)}
 
 
@@ -223,7 +231,7 @@ def summarise(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
             "recovered_s": run["recovered_s"], "sent_again": sum(
                 r["sent"] - 1 for r in run["records"]),
             "lost": run.get("lost"), "twice": run.get("twice"),
-            "blocked_s": run.get("blocked_s")})
+            "blocked_s": run.get("blocked_s"), "mid_turn": run.get("mid_turn")})
     return rows
 
 
@@ -238,7 +246,8 @@ def print_table(rows: list[dict[str, Any]]) -> None:
         back = "—" if r["fault"].startswith("none") else (
             f"{r['recovered_s']:.1f} s" if r["recovered_s"] is not None else "not within 90 s")
         if r["blocked_s"] is not None:
-            back += f" (conversation blocked {r['blocked_s']:.1f} s)"
+            back += f" (conversation blocked {r['blocked_s']:.1f} s" + (
+                ")" if r["mid_turn"] else "; the turn had ended before the kill)")
         print(f"| {r['fault']} | {r['messages']} | {r['answered']} | {r['within_target']} | "
               f"{r['language_ok']} | {r['p50_s']:.2f} / {r['max_s']:.2f} s | {r['sent_again']} "
               f"| {r['lost']} / {r['twice']} | {told} | {back} |")

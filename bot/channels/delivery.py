@@ -31,6 +31,8 @@ from typing import Any, Awaitable, Callable, Dict, List
 
 import sqlalchemy as sa
 
+from bot.channels.sql import channel_engine
+
 logger = logging.getLogger(__name__)
 
 PENDING, SENT, FAILED, EXPIRED = "pending", "sent", "failed", "expired"
@@ -133,11 +135,7 @@ class Dispatcher:
 
     def __init__(self, url: str, *, send: Sender, on_sent: OnSent | None = None,
                  clock: Callable[[], float] = time.time) -> None:
-        options: Dict[str, Any] = {"future": True}
-        if url.startswith("sqlite"):
-            options["connect_args"] = {"check_same_thread": False, "timeout": 15}
-        self._engine = sa.create_engine(url, **options)
-        _metadata.create_all(self._engine)
+        self._engine = channel_engine(url, _metadata, timeout=15)
         self._send = send
         self.on_sent = on_sent
         self._clock = clock

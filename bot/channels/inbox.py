@@ -36,6 +36,8 @@ from typing import Any, Dict, List, Sequence, Tuple
 
 import sqlalchemy as sa
 
+from bot.channels.sql import channel_engine
+
 KEEP_SECONDS = 2 * 86400
 LEASE_SECONDS = 30.0  # an item's lease; its process renews it every third of that
 
@@ -75,11 +77,7 @@ class Inbox:
     """
 
     def __init__(self, url: str, *, channel: str, lease_seconds: float = LEASE_SECONDS) -> None:
-        options: Dict[str, Any] = {}
-        if url.startswith("sqlite"):
-            options = {"connect_args": {"check_same_thread": False, "timeout": 10}}
-        self._engine = sa.create_engine(url, future=True, **options)
-        _metadata.create_all(self._engine)
+        self._engine = channel_engine(url, _metadata)
         self._add_lease_column()
         self.channel = channel
         self.lease_seconds = lease_seconds

@@ -17,9 +17,10 @@ from __future__ import annotations
 import asyncio
 import time
 from functools import lru_cache
-from typing import Any, Dict
 
 import sqlalchemy as sa
+
+from bot.channels.sql import channel_engine
 
 _metadata = sa.MetaData()
 links = sa.Table(
@@ -39,11 +40,7 @@ class CustomerLinks:
     """
 
     def __init__(self, url: str) -> None:
-        options: Dict[str, Any] = {}
-        if url.startswith("sqlite"):
-            options = {"connect_args": {"check_same_thread": False, "timeout": 10}}
-        self._engine = sa.create_engine(url, future=True, **options)
-        _metadata.create_all(self._engine)
+        self._engine = channel_engine(url, _metadata)
 
     def customer_for(self, channel: str, user: str) -> str | None:
         """The customer ``user`` of ``channel`` is linked to, if any."""

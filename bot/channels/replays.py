@@ -7,9 +7,11 @@ once, and the message is processed once.
 one answers it). A repeat of a message that was answered gets the stored answer; a
 repeat of one still being answered waits for it (``wait_seconds``); a repeat of one
 whose answer never came (the server that took it died mid-turn, before the assistant
-kept the turn) takes it over once it is older than ``stale_seconds``, again with one
-conditional UPDATE. State lives in the channels' SQL database, shared by every
-server; rows are pruned after two days.
+kept the turn) takes it over once nobody has renewed it for ``stale_seconds``, again
+with one conditional UPDATE. The request answering a message renews it while the
+turn runs (:meth:`Replays.held`), so a slow turn is never taken over, and a dead
+server's message waits no longer than the conversation's lock does. State lives in
+the channels' SQL database, shared by every server; rows are pruned after two days.
 """
 
 from __future__ import annotations
@@ -19,9 +21,11 @@ import contextlib
 import json
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, List
+from typing import Any, AsyncIterator, Callable, Dict, List
 
 import sqlalchemy as sa
+
+from bot.channels.sql import channel_engine
 
 KEEP_SECONDS = 2 * 86400
 
@@ -53,21 +57,16 @@ class Replays:
 
     Args:
         url: SQLAlchemy URL of the channels' database.
-        stale_seconds: How long after a server took a message another may take it
-            over when no answer came (longer than a turn and the conversation lock's
-            lease).
+        stale_seconds: How long a message nobody renews (its server died) stays with
+            the server that took it; renewed every third of that while its turn runs.
         wait_seconds: How long a repeat waits for the answer of a message another
             request is answering, before it gives up with ``None``.
         clock: Wall-clock seconds; injectable for tests.
     """
 
-    def __init__(self, url: str, *, stale_seconds: float = 20.0, wait_seconds: float = 25.0,
+    def __init__(self, url: str, *, stale_seconds: float = 6.0, wait_seconds: float = 25.0,
                  clock: Callable[[], float] = time.time) -> None:
-        options: Dict[str, Any] = {}
-        if url.startswith("sqlite"):
-            options = {"connect_args": {"check_same_thread": False, "timeout": 10}}
-        self._engine = sa.create_engine(url, future=True, **options)
-        _metadata.create_all(self._engine)
+        self._engine = channel_engine(url, _metadata)
         self.stale_seconds = stale_seconds
         self.wait_seconds = wait_seconds
         self._clock = clock
@@ -103,6 +102,27 @@ class Replays:
             if claim is not None or time.monotonic() >= deadline:
                 return claim
             await asyncio.sleep(step)
+
+    def _renew(self, conversation: str, message_id: str) -> None:
+        with self._engine.begin() as db:
+            db.execute(requests.update().filter_by(
+                conversation=conversation, message_id=message_id).where(
+                requests.c.answers.is_(None)).values(taken_at=self._clock()))
+
+    @contextlib.asynccontextmanager
+    async def held(self, conversation: str, message_id: str) -> AsyncIterator[None]:
+        """While the block runs (the turn), this server still answers the message."""
+        async def renew() -> None:
+            while True:
+                await asyncio.sleep(self.stale_seconds / 3)
+                with contextlib.suppress(sa.exc.SQLAlchemyError):
+                    await asyncio.to_thread(self._renew, conversation, message_id)
+
+        keeper = asyncio.get_running_loop().create_task(renew())
+        try:
+            yield
+        finally:
+            keeper.cancel()
 
     def _answered(self, conversation: str, message_id: str,
                   answers: List[Dict[str, Any]]) -> None:

@@ -11,7 +11,7 @@ may send a message again (its connection dropped) gives it a ``"message_id"`` (i
 own id, unique in the conversation): a repeat is answered with the first answer
 (``X-Replayed: 1``) and not processed again; a repeat of a message still being
 answered waits for that answer, and one whose server died before answering is
-answered then (:mod:`bot.channels.replays`). A
+answered within seconds (:mod:`bot.channels.replays`). A
 customer id counts only when the shop's server signed it for this conversation
 (:mod:`shop.identity`); an unsigned, forged or expired one gets ``401``.
 
@@ -42,6 +42,7 @@ malformed, oversized, too deep or non-storable bodies get a 4xx with a JSON
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from typing import Any, Awaitable, Callable, Dict
 
@@ -188,8 +189,11 @@ class ShopRestInput(RestInput):
                     return response.json(claim.answers, headers=headers_for(
                         {"X-Replayed": "1"}))
             collector = CollectingOutputChannel()
-            if not await take_turn(request.app.ctx.agent, on_new_message, message, collector,
-                                   channel=self.name(), said=text):
+            async with replays.held(message.sender, message_id) if message_id else \
+                    contextlib.nullcontext():
+                answered = await take_turn(request.app.ctx.agent, on_new_message, message,
+                                           collector, channel=self.name(), said=text)
+            if not answered:
                 if message_id is not None:
                     await _keep(replays, message.sender, message_id, [])
                 # a person answers; GET /messages fetches the answer

@@ -27,6 +27,7 @@ from typing import Any, Awaitable, Callable, Dict
 import sqlalchemy as sa
 
 from bot.channels.checks import read_at_most
+from bot.channels.sql import channel_engine
 
 logger = logging.getLogger(__name__)
 
@@ -86,11 +87,7 @@ class TokenStore:
     def __init__(self, url: str, *, app_id: str,
                  fetch: Callable[[], Awaitable[tuple[str, float]]],
                  clock: Callable[[], float] = time.time) -> None:
-        options: Dict[str, Any] = {}
-        if url.startswith("sqlite"):
-            options = {"connect_args": {"check_same_thread": False, "timeout": 10}}
-        self._engine = sa.create_engine(url, future=True, **options)
-        _metadata.create_all(self._engine)
+        self._engine = channel_engine(url, _metadata)
         self.app_id = app_id
         self._fetch = fetch
         self._clock = clock

@@ -237,3 +237,25 @@ def test_a_rest_message_sent_again_is_answered_once(url: str) -> None:
         assert [c is not None and c.mine for c in takers].count(True) == 1
 
     asyncio.run(scenario())
+
+
+def test_a_slow_turn_is_not_taken_over_while_its_server_renews_it(url: str) -> None:
+    """The server answering a message renews it while the turn runs: a repeat waits
+    for the answer however long the turn takes; once the renewing stops (the server
+    died), a repeat takes it over within ``stale_seconds``."""
+    from bot.channels.replays import Replays
+
+    one, two = (Replays(url, stale_seconds=0.6, wait_seconds=0.2) for _ in range(2))
+
+    async def scenario() -> None:
+        assert (await one.claim("c1", "slow")).mine
+        async with one.held("c1", "slow"):
+            for _ in range(4):  # 1.6 s of turn: well past stale_seconds
+                assert await two.claim("c1", "slow") is None
+                await asyncio.sleep(0.2)
+        # the server died before answering: nothing renews it any more
+        await asyncio.sleep(0.7)
+        taken = await two.claim("c1", "slow")
+        assert taken is not None and taken.mine
+
+    asyncio.run(scenario())

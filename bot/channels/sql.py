@@ -1,0 +1,19 @@
+"""The channels' SQL database (``CHANNEL_DB_URL``): one way to open it."""
+
+from __future__ import annotations
+
+from typing import Any, Dict
+
+import sqlalchemy as sa
+
+
+def channel_engine(url: str, metadata: sa.MetaData, *, timeout: float = 10) -> sa.engine.Engine:
+    """An engine on the channels' database with ``metadata``'s tables made. A SQLite
+    file is shared by the event loop's worker threads, and a writer waits up to
+    ``timeout`` seconds for another's lock."""
+    options: Dict[str, Any] = {}
+    if url.startswith("sqlite"):
+        options = {"connect_args": {"check_same_thread": False, "timeout": timeout}}
+    engine = sa.create_engine(url, future=True, **options)
+    metadata.create_all(engine)
+    return engine
