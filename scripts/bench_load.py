@@ -46,12 +46,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-import sqlalchemy as sa
 from tqdm import tqdm
 
 from scripts.load_scripts import PREFIX, SCRIPTS, language_of
 from scripts.scaled import ScaledStack
-from scripts.stack import ROOT, Stack
+from scripts.stack import ROOT, Stack, tracker_events
 
 LOCUST = ROOT / ".venv-load" / "bin" / "locust"
 LOCUSTFILE = ROOT / "scripts" / "locustfile.py"
@@ -132,18 +131,9 @@ def _tracker_url(stack: Stack) -> str:
 def integrity(stack: Stack, *, skip: set[str]) -> dict[str, Any]:
     """Check every simulated conversation in Rasa's tracker store (not those in
     ``skip``, checked after an earlier run; the checked ones are added to it)."""
-    engine = sa.create_engine(_tracker_url(stack))
-    try:
-        with engine.connect() as conn:
-            rows = conn.execute(sa.text(
-                "SELECT sender_id, data FROM events WHERE sender_id LIKE :p ORDER BY id"),
-                {"p": f"{PREFIX}%"}).all()
-    finally:
-        engine.dispose()
-    events: dict[str, list[dict[str, Any]]] = {}
-    for sender, data in rows:
-        if sender not in skip:
-            events.setdefault(sender, []).append(json.loads(data))
+    events = {sender: conversation for sender, conversation in
+              tracker_events(_tracker_url(stack), like=f"{PREFIX}%").items()
+              if sender not in skip}
     problems: dict[str, list[str]] = {}
     messages = 0
     for sender, conversation in events.items():

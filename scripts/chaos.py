@@ -48,13 +48,13 @@ from typing import Any
 
 import redis
 import requests
-import sqlalchemy as sa
 from tqdm import tqdm
 
 from scripts.bench_chat import percentile
 from scripts.eval_conversations import HAN
+from scripts.load_scripts import RETRYABLE
 from scripts.scaled import ScaledStack
-from scripts.stack import ROOT, free_port
+from scripts.stack import ROOT, free_port, tracker_events
 from tests.relay import ThreadedRelay
 
 MESSAGES = [("en", "show me headphones"), ("zh", "有没有耳机"),
@@ -65,7 +65,6 @@ TARGET_S = 2.0
 FAULTS = {"graph": "graph server away", "redis": "Redis restart",
           "rabbitmq": "RabbitMQ away 30 s", "postgresql": "PostgreSQL away",
           "rasa0": "kill -9 rasa0 mid-turn", "actions0": "kill -9 actions0"}
-RETRYABLE = {0, 409, 502, 503, 504}
 
 
 def _ask(url: str, sender: str, text: str, *, tries: int = 8,
@@ -190,21 +189,13 @@ def kill_mid_turn(stack: ScaledStack, messages: int) -> dict[str, Any]:
 def kept_once(database_url: str, runs: list[dict[str, Any]]) -> None:
     """Add to each run how many of its messages Rasa's tracker store lost or holds twice
     (a message its customer sent again after a drop counts once)."""
-    engine = sa.create_engine(database_url)
-    try:
-        with engine.connect() as conn:
-            for run in runs:
-                senders = {r["sender"] for r in run["records"]}
-                rows = conn.execute(sa.text(
-                    "SELECT sender_id, data FROM events WHERE sender_id IN :s "
-                    "AND type_name = 'user'").bindparams(sa.bindparam("s", expanding=True)),
-                    {"s": sorted(senders)}).all()
-                kept = Counter((sender, json.loads(data).get("text")) for sender, data in rows)
-                sent = Counter((r["sender"], r["text_sent"]) for r in run["records"])
-                run["lost"] = sum(max(0, n - kept[key]) for key, n in sent.items())
-                run["twice"] = sum(max(0, kept[key] - n) for key, n in sent.items())
-    finally:
-        engine.dispose()
+    for run in runs:
+        stored = tracker_events(database_url, senders={r["sender"] for r in run["records"]})
+        kept = Counter((sender, event.get("text")) for sender, events in stored.items()
+                       for event in events if event.get("event") == "user")
+        sent = Counter((r["sender"], r["text_sent"]) for r in run["records"])
+        run["lost"] = sum(max(0, n - kept[key]) for key, n in sent.items())
+        run["twice"] = sum(max(0, kept[key] - n) for key, n in sent.items())
 
 
 def forget_locks(prefix: str) -> None:

@@ -13,6 +13,10 @@ SCRIPTS = {
            ("recommend", "有什么推荐的，1000元以下"), ("compare", "比较一下第一个和第二个"),
            ("thanks", "谢谢，再见")],
 }
+#: What a client answers by sending its message again, with the same ``message_id``:
+#: no connection or no answer (0), the message still being answered elsewhere (409),
+#: no server behind the balancer (502, 503, 504). A 500 is a failure, not retried.
+RETRYABLE = frozenset({0, 409, 502, 503, 504})
 #: A simulated customer's conversation id: ``load-<language>-<hex>``.
 PREFIX = "load-"
 

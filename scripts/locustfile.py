@@ -6,7 +6,8 @@ English or Chinese, with a think time between messages as a person has: a greeti
 search, the price of an item of the list, recommendations, a comparison, thanks
 (``scripts/load_scripts.py``). Like a real client, it gives every message its own
 ``message_id`` and sends it again with the same id when the connection drops or the
-server answers 5xx or 409 (up to three more times, a second apart): the server
+balancer has no server or the message is still being answered elsewhere
+(``RETRYABLE``; up to three more times, a second apart): the server
 answers it once. One Locust row per message (its time includes the retries); a
 message fails when no attempt got a 200 with at least one message, or the answer
 came back in the other language (a server under load must not answer a Chinese
@@ -25,7 +26,7 @@ import uuid
 import requests
 from locust import User, between, events, task
 
-from scripts.load_scripts import PREFIX, SCRIPTS
+from scripts.load_scripts import PREFIX, RETRYABLE, SCRIPTS
 
 HAN = re.compile(r"[\u4e00-\u9fff]")
 _languages = itertools.cycle(["en", "zh"])
@@ -33,7 +34,6 @@ _languages = itertools.cycle(["en", "zh"])
 THINK = (float(os.environ.get("LOAD_THINK_MIN", "1")), float(os.environ.get("LOAD_THINK_MAX",
                                                                               "3")))
 RETRIES = 3
-RETRYABLE = {0, 409, 500, 502, 503, 504}
 _retries = {"sent again": 0}
 
 

@@ -3,6 +3,7 @@ end-to-end tests and the chat benchmark)."""
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import shutil
@@ -10,7 +11,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -416,6 +417,32 @@ class Stack:
         if response.status_code != 200:
             raise AssertionError(f"{response.status_code}: {response.text}")
         return [m.get("text", "") for m in response.json()]
+
+
+def tracker_events(url: str, *, like: str | None = None,
+                   senders: Collection[str] = ()) -> dict[str, list[dict[str, Any]]]:
+    """The events Rasa's SQL tracker store at ``url`` holds, per conversation, in order:
+    of the conversations whose id matches ``like`` (SQL ``LIKE``), or of ``senders``."""
+    import sqlalchemy as sa
+
+    query = "SELECT sender_id, data FROM events WHERE "
+    params: dict[str, Any]
+    if like is not None:
+        statement, params = sa.text(query + "sender_id LIKE :p ORDER BY id"), {"p": like}
+    else:
+        statement = sa.text(query + "sender_id IN :s ORDER BY id").bindparams(
+            sa.bindparam("s", expanding=True))
+        params = {"s": sorted(senders)}
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(statement, params).all()
+    finally:
+        engine.dispose()
+    events: dict[str, list[dict[str, Any]]] = {}
+    for sender, data in rows:
+        events.setdefault(sender, []).append(json.loads(data))
+    return events
 
 
 def _shop_env(stack: Stack) -> dict[str, str]:

@@ -41,6 +41,10 @@ taken = sa.Table(
 _FIELDS = [f.name for f in fields(ConversationFacts)]
 
 
+def _facts(row: Any) -> ConversationFacts:
+    return ConversationFacts(**{name: row[name] for name in _FIELDS})
+
+
 class StreamStore:
     """The conversation facts, the events taken, and the views for the recommender.
 
@@ -74,8 +78,7 @@ class StreamStore:
             conn.execute(taken.insert().values(**key))
             row = conn.execute(sa.select(conversations).where(
                 conversations.c.sender_id == sender).with_for_update()).mappings().first()
-            facts = ConversationFacts(**{k: row[k] for k in _FIELDS}) if row else \
-                ConversationFacts(sender)
+            facts = _facts(row) if row else ConversationFacts(sender)
             viewed = fold(facts, event)
             values = asdict(facts)
             if row:
@@ -92,4 +95,4 @@ class StreamStore:
         with self._engine.connect() as conn:
             rows = conn.execute(sa.select(conversations).where(
                 conversations.c.last_at >= since)).mappings().all()
-        return [ConversationFacts(**{k: row[k] for k in _FIELDS}) for row in rows]
+        return [_facts(row) for row in rows]

@@ -7,7 +7,6 @@ that stop when a server is killed with ``kill -9``.
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 from collections.abc import Iterator
@@ -19,7 +18,7 @@ import requests
 import sqlalchemy as sa
 
 from scripts.scaled import HAPROXY, ScaledStack
-from scripts.stack import free_port
+from scripts.stack import free_port, tracker_events
 from tests.fakes.messenger import FakeMessenger
 from tests.relay import ThreadedRelay
 
@@ -74,12 +73,7 @@ def _send(url: str, sender: str, text: str) -> list[dict]:
 
 def _turns(stack: ScaledStack, sender: str) -> list[tuple[str, str]]:
     """(type, text or action name) of every event Rasa stored for ``sender``."""
-    engine = sa.create_engine(stack.database_url)
-    with engine.connect() as conn:
-        rows = conn.execute(sa.text("SELECT data FROM events WHERE sender_id = :s ORDER BY id"),
-                            {"s": sender}).scalars().all()
-    engine.dispose()
-    events = [json.loads(r) for r in rows]
+    events = tracker_events(stack.database_url, senders={sender}).get(sender, [])
     return [(e["event"], e.get("text") or e.get("name") or "") for e in events
             if e["event"] in ("user", "action", "bot")]
 
