@@ -25,8 +25,15 @@ Routes (all under ``/webhooks/widget/``):
     of the conversation (the assistant's answers, an agent's, the customer's
     own from another tab) as ``{"type": "message", ...}``. The client sends
     ``{"type": "message", "id": "<client message id>", "text": ...}`` (or
-    ``payload`` for a button, ``image`` for an uploaded photo); a message whose
-    id was seen before is acknowledged and not processed again.
+    ``payload`` for a button, ``image`` for an uploaded photo) and gets
+    ``{"type": "ack", "id", "entry"}`` once it is stored. A message whose id was
+    seen before is acknowledged and not processed again, unless the server that took
+    it died mid-turn: then the first server to get it again answers it, once
+    (:class:`~bot.channels.replays.Replays`, shared by every server), and a resend of
+    a message answered before, or being answered, gets ``"answered": true`` /
+    ``false`` in its ack. The page keeps a message it sent until the turn that
+    answers it ends (``{"type": "typing", "on": false, "upto": <entry>}``) and
+    sends it again on reconnecting.
 ``POST media``
     A photo, as the ``file`` field of a multipart form whose ``token`` field is
     the session token (or the raw body with ``Authorization: Bearer <token>``),
@@ -63,6 +70,7 @@ from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.channels.checks import (
     BadRequest,
@@ -79,6 +87,7 @@ from bot.channels.handover import held, wake_desk
 from bot.channels.history import Entry, MessageHistory
 from bot.channels.media import photo_message, receive_photo, shared_media
 from bot.channels.pipeline import take_turn
+from bot.channels.replays import Claim, Replays
 from bot.channels.sending import (
     drawn_with_cards,
     message_body,
@@ -283,6 +292,9 @@ class WidgetInput(InputChannel):
             weakref.WeakValueDictionary()
         self._on_new_message: Callable[[UserMessage], Awaitable[Any]] | None = None
         self._sockets: Dict[str, set[Any]] = {}  # open windows per conversation
+        # which server answers a client message id (shared by every server, in SQL):
+        # a message resent after its server died mid-turn is taken over, once
+        self.replays = Replays(self.config.channel_db_url)
 
     @classmethod
     def from_credentials(cls, credentials: Dict[str, Any] | None) -> "WidgetInput":
@@ -499,17 +511,18 @@ class WidgetInput(InputChannel):
         body: Dict[str, Any] = {"text": shown}
         if image is not None:
             body["photo"] = True
-        entry, new = await self.history.customer_message(conversation, client_id, body)
+        entry, _ = await self.history.customer_message(conversation, client_id, body)
         await _send_quietly(ws, {"type": "ack", "id": client_id, "entry": entry.id})
-        if not new:
-            return  # a resend after a network drop: processed the first time
         try:
             if image is not None:
                 message = photo_message(message, media.resolve(image, sender=conversation))
         except BadRequest as exc:
             await _send_quietly(ws, {"type": "error", "error": str(exc)})
             return
-        await self._answer(conversation, message, said, ws, entry, app)
+        # a resend (the page reconnected) is answered only if nobody answered it: its
+        # server died mid-turn (Replays: taken over once nobody renewed it for 6 s)
+        await self._answer(conversation, message, said, ws, entry, app,
+                           key=f"widget:{client_id[:56]}", client_id=client_id)
 
     async def _typing(self, conversation: str, on: bool, author: str) -> bool:
         windows = list(self._sockets.get(conversation, ()))
@@ -528,25 +541,44 @@ class WidgetInput(InputChannel):
             wake_desk({"kind": "customer_typing", "handoff": ticket.handoff_id, "on": on})
 
     async def _answer(self, conversation: str, message: Any, said: str, ws: Any,
-                      entry: Entry, app: Any = None) -> None:
+                      entry: Entry, app: Any = None, *, key: str, client_id: str) -> None:
         """Hand one admitted customer message to Rasa (or, while a person holds the
-        conversation, to that person); answers go to the history."""
+        conversation, to that person), unless another request answered it or is
+        answering it (``key`` in :class:`Replays`); answers go to the history."""
         lock = self._locks.get(conversation)
         if lock is None:
             lock = self._locks[conversation] = asyncio.Lock()
-        async with lock:  # one turn at a time per conversation
-            output = WidgetOutput(self.history)
-
-            async def typing() -> None:
-                await _send_quietly(ws, {"type": "typing", "on": True})
-
-            agent = app.ctx.agent if app is not None else None
-            if not await take_turn(agent, self._on_new_message, message, output,
-                                   channel=CHANNEL, said=said, before=typing):
+        async with lock:  # one turn at a time per conversation, in the order received
+            try:
+                claim = await self.replays.claim(conversation, key)
+            except SQLAlchemyError:  # the channels' database is away: answer it
+                logger.exception("widget message id not checked")
+                claim = Claim()
+            if claim is None or not claim.mine:
+                # answered before, or still being answered by a live server: the answer
+                # reaches the page through the history; the page may forget the message
+                await _send_quietly(ws, {"type": "ack", "id": client_id, "entry": entry.id,
+                                         "answered": claim is not None})
                 return
-            # the turn ends once the page has drawn the message with id `upto`
-            await _send_quietly(ws, {"type": "typing", "on": False,
-                                     "upto": max(output.last_id, entry.id)})
+            async with self.replays.held(conversation, key):
+                await self._turn(conversation, message, said, ws, entry, app)
+            with contextlib.suppress(SQLAlchemyError):
+                await self.replays.answered(conversation, key, [])
+
+    async def _turn(self, conversation: str, message: Any, said: str, ws: Any,
+                    entry: Entry, app: Any) -> None:
+        output = WidgetOutput(self.history)
+
+        async def typing() -> None:
+            await _send_quietly(ws, {"type": "typing", "on": True})
+
+        agent = app.ctx.agent if app is not None else None
+        if not await take_turn(agent, self._on_new_message, message, output,
+                               channel=CHANNEL, said=said, before=typing):
+            return
+        # the turn ends once the page has drawn the message with id `upto`
+        await _send_quietly(ws, {"type": "typing", "on": False,
+                                 "upto": max(output.last_id, entry.id)})
 
     def get_metadata(self, request: Request) -> Dict[str, Any] | None:
         """Metadata comes from the session, not from the request."""

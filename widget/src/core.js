@@ -139,10 +139,15 @@ export function clock(seconds, locale) {
 }
 
 /** Messages not yet acknowledged by the server, resent after a reconnect; ids make resends harmless. */
+/** The messages a tab sent, kept (localStorage) until the turn that answers them ends:
+ * unacknowledged ones are sent again whenever the socket is ready; acknowledged ones
+ * (`entry`: the server's id) only on a new connection, in case the server answering
+ * them died mid-turn (the server answers a message once however often it comes). */
 export class Outgoing {
-  constructor(storage, key) {
+  constructor(storage, key, keepMs = 120000) {
     this.storage = storage;
     this.key = key;
+    this.keepMs = keepMs;
     this.items = [];
     try {
       const saved = storage && JSON.parse(storage.getItem(key) || "[]");
@@ -155,10 +160,26 @@ export class Outgoing {
     this.items.push(message);
     this.save();
   }
-  ack(id) {
+  /** Stored by the server as `entry`; without one (refused), or when the server says it
+   * was answered, the message is forgotten. */
+  ack(id, entry, now = Date.now()) {
+    const before = JSON.stringify(this.items);
+    this.items = this.items.flatMap((m) => {
+      if (m.id !== id) return [m];
+      return Number.isInteger(entry) && entry > 0 ? [{ ...m, entry, ackedAt: m.ackedAt || now }] : [];
+    });
+    if (JSON.stringify(this.items) !== before) this.save();
+  }
+  /** The turn that answered everything up to entry `upto` ended; acknowledged messages
+   * older than `keepMs` go too (a person answers them, or nobody will). */
+  done(upto, now = Date.now()) {
     const before = this.items.length;
-    this.items = this.items.filter((m) => m.id !== id);
+    this.items = this.items.filter((m) => !(m.entry && (m.entry <= upto || now - m.ackedAt > this.keepMs)));
     if (this.items.length !== before) this.save();
+  }
+  /** The frames to send: every kept message on a new connection, else the unacknowledged. */
+  frames(reconnected) {
+    return this.items.filter((m) => reconnected || !m.entry).map(({ entry, ackedAt, ...frame }) => frame);
   }
   save() {
     try {

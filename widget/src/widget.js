@@ -141,6 +141,7 @@ class Widget {
       this.provisional.push(node);
     }
     for (const message of this.queue.items) {
+      if (message.entry) continue;  // stored: the server's history draws it
       const node = this.draw({ role: "customer", text: message.text || "", photo: Boolean(message.image) });
       node.classList.add("pending");
       this.mine.set(message.id, node);
@@ -343,9 +344,9 @@ class Widget {
     this.ws.send(JSON.stringify({ type: "typing", on: true }));
   }
 
-  flush() {
+  flush(reconnected = false) {
     if (!this.ws || this.ws.readyState !== WebSocket.OPEN || !this.ready) return;
-    for (const message of this.queue.items) this.ws.send(JSON.stringify(message));
+    for (const message of this.queue.frames(reconnected)) this.ws.send(JSON.stringify(message));
   }
 
   // --- photos ----------------------------------------------------------------------------
@@ -515,7 +516,7 @@ class Widget {
         this.greeted = true;
         this.log.append(this.draw({ role: "assistant", text: this.options.greeting }));
       }
-      this.flush();
+      this.flush(true);  // a new connection: what the last one may have left unanswered
       if (first) {
         this.host.setAttribute("data-ready", String(Math.round(performance.now())));
         this.emit("ready", { conversation: frame.conversation });
@@ -523,7 +524,8 @@ class Widget {
     } else if (frame.type === "message") {
       this.render(frame);
     } else if (frame.type === "ack") {
-      this.queue.ack(frame.id);
+      // kept until its turn ends; a resend the server says was answered is forgotten
+      this.queue.ack(frame.id, frame.refused || frame.answered ? null : frame.entry);
       const mine = this.mine.get(frame.id);
       if (mine) {
         mine.classList.remove("pending");
@@ -535,6 +537,7 @@ class Widget {
         this.scrollDown();
       } else {
         this.turnUpto = Number(frame.upto) || 0;
+        this.queue.done(this.turnUpto);
         this.finishTurn();
       }
     } else if (frame.type === "agent_typing") {

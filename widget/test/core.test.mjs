@@ -57,7 +57,7 @@ test("unacknowledged messages survive a reload and leave once acknowledged", () 
   queue.add({ id: "b", text: "there" });
   const reloaded = new Outgoing(storage, "q");
   assert.deepEqual(reloaded.items.map((m) => m.id), ["a", "b"]);
-  reloaded.ack("a");
+  reloaded.ack("a");  // refused (no entry): forgotten
   assert.deepEqual(new Outgoing(storage, "q").items.map((m) => m.id), ["b"]);
   storage.setItem("q", "not json");
   assert.deepEqual(new Outgoing(storage, "q").items, []);
@@ -77,4 +77,29 @@ test("the transcript of a tab survives a reload, capped, without duplicates", ()
   data.set("t", "{not json");
   assert.deepEqual(new Transcript(storage, "t").entries, []);
   assert.deepEqual(new Transcript(null, "t").entries, []);
+});
+
+test("an acknowledged message is kept until its turn ends and resent only on a new connection", () => {
+  const store = new Map();
+  const storage = { getItem: (k) => store.get(k) ?? null, setItem: (k, v) => store.set(k, v) };
+  const queue = new Outgoing(storage, "q", 1000);
+  queue.add({ type: "message", id: "a", text: "hi" });
+  queue.add({ type: "message", id: "b", text: "there" });
+  queue.add({ type: "message", id: "c", text: "again" });
+  queue.ack("a", 7, 100);
+  queue.ack("b", 8, 100);
+  // while connected, only what the server has not stored goes out again
+  assert.deepEqual(queue.frames(false).map((m) => m.id), ["c"]);
+  // the server answering "a" or "b" may have died: a new connection sends them again,
+  // as the frames the page first sent (no bookkeeping fields)
+  assert.deepEqual(queue.frames(true), [{ type: "message", id: "a", text: "hi" },
+    { type: "message", id: "b", text: "there" }, { type: "message", id: "c", text: "again" }]);
+  assert.deepEqual(new Outgoing(storage, "q").items.map((m) => m.entry), [7, 8, undefined]);
+  queue.done(7, 200);  // the turn answering entry 7 ended
+  assert.deepEqual(queue.items.map((m) => m.id), ["b", "c"]);
+  queue.ack("b", null);  // a resend the server says was answered
+  assert.deepEqual(queue.items.map((m) => m.id), ["c"]);
+  queue.ack("c", 9, 300);
+  queue.done(0, 1400);  // answered by a person, or never: forgotten after keepMs
+  assert.deepEqual(new Outgoing(storage, "q").items, []);
 });
