@@ -21,8 +21,9 @@ platforms do). For every message: the time to the answer, whether there was one 
 in the customer's language, what it was (a normal answer, "I can't look that up
 right now", an error), and how often it was sent. After each fault is lifted: the
 seconds until a product search is answered normally again, without anyone restarting
-anything. At the end, every conversation in Rasa's tracker store: each message kept
-once (lost: not there; processed twice: there twice).
+anything. At the end, once the tracker journal is written (the turns PostgreSQL could
+not take: ``bot/tracker_store.py``), every conversation in Rasa's tracker store: each
+message kept once (lost: not there; processed twice: there twice).
 
 Prints the table for docs/benchmarks.md, writes ``reports/chaos.json`` and
 ``reports/chaos.png``. The target: every message answered within 2 s with a stated
@@ -198,6 +199,21 @@ def kept_once(database_url: str, runs: list[dict[str, Any]]) -> None:
         run["twice"] = sum(max(0, kept[key] - n) for key, n in sent.items())
 
 
+def journal_written(prefix: str, *, timeout: float = 150.0) -> float | None:
+    """Seconds until the tracker journal (turns PostgreSQL could not take; written once
+    nobody has touched a conversation for a minute) is empty, or None."""
+    client = redis.Redis(host="127.0.0.1", port=6379, socket_timeout=5)
+    started = time.monotonic()
+    try:
+        while time.monotonic() - started < timeout:
+            if not client.hlen(f"{prefix}journal:senders"):
+                return round(time.monotonic() - started, 1)
+            time.sleep(1)
+        return None
+    finally:
+        client.close()
+
+
 def forget_locks(prefix: str) -> None:
     """What a Redis restart does to this stack: its locks are gone (Redis here keeps
     nothing on disk)."""
@@ -325,6 +341,11 @@ def main(argv: list[str] | None = None) -> int:
                     runs.append(run_fault(stack, FAULTS[key],
                                           lambda server=key: stack.kill(server), nothing,
                                           args.messages))
+            # the outage's turns wait in the tracker journal until it is written
+            waited = journal_written(stack.settings["LOCK_KEY_PREFIX"])
+            print(f"tracker journal written {waited} s after the last fault", file=sys.stderr)
+            for run in runs:
+                run["journal_written_s"] = waited
             kept_once(stack.database_url, runs)  # PostgreSQL itself, not the relay
         finally:
             stack.stop()
