@@ -3,7 +3,8 @@ PostgreSQL, Redis and RabbitMQ, on this machine (docs/deployment.md). Ctrl-C sto
 
 Settings (environment): ``PUBLIC_PORT`` (8000), ``RASA_SERVERS`` (2), ``ACTION_SERVERS``
 (2), ``SCALED_DATA_DIR`` (``data-scaled``), ``SCALED_DATABASE`` (``shop_scaled``, kept
-between runs), ``REDIS_URL``, ``RABBITMQ_URL``.
+between runs), ``REDIS_URL``, ``RABBITMQ_URL``, ``SCALED_HOSTS`` (``1``: each Rasa and
+action server on its own host, a network namespace with its own address; Linux, root).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import signal
 import time
 from pathlib import Path
 
-from scripts.scaled import ScaledStack
+from scripts.scaled import Hosts, ScaledStack, namespaces_work
 from scripts.stack import ROOT
 
 
@@ -29,7 +30,12 @@ def main() -> int:
         storefront_port=base + 2, desk_port=base + 3, graph_port=base + 4,
         stream_port=base + 5,
         rasa_ports=[base + 10 + n for n in range(rasa)],
-        action_ports=[base + 30 + n for n in range(actions)])
+        action_ports=[base + 30 + n for n in range(actions)],
+        hosts=Hosts() if env.get("SCALED_HOSTS") == "1" else None)
+    if stack.hosts is not None and not namespaces_work():
+        print("SCALED_HOSTS=1 needs Linux network namespaces: run as root with `ip` "
+              "(iproute2)")
+        return 2
     secrets_file = stack.data_dir / "secrets.env"
     stack.data_dir.mkdir(parents=True, exist_ok=True)
     if secrets_file.exists():  # the same secrets on every start: signed ids stay valid
@@ -50,8 +56,10 @@ The shop assistant is running in scaled mode.
   Open:      {url}/   (the demo shop; chat bottom right, English or 中文)
   Agents:    {url}/desk/
   REST API:  {url}/webhooks/rest/webhook
-  Servers:   Rasa {', '.join(str(p) for p in stack.rasa_ports)}; actions \
-{', '.join(str(p) for p in stack.action_ports)} (behind 127.0.0.1:{stack.actions_port}); \
+  Servers:   Rasa {', '.join(f"{stack.address(f'rasa{n}')}:{p}" for n, p in
+                        enumerate(stack.rasa_ports))}; actions \
+{', '.join(f"{stack.address(f'actions{n}')}:{p}" for n, p in enumerate(stack.action_ports))} \
+(behind the balancer's internal front, port {stack.actions_port}); \
 graph {stack.graph_endpoint}; stream consumer \
 http://127.0.0.1:{stack.stream_port}/health
   Stores:    PostgreSQL database {stack.database}, Redis {stack.env['REDIS_URL']}, \

@@ -21,11 +21,15 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
+import secrets
 import shutil
 import signal
+import socket
 import string
 import subprocess
 import sys
+import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -161,6 +165,125 @@ def drop_database(name: str) -> None:
     admin.dispose()
 
 
+#: Settings that are addresses a customer's browser uses, not the servers.
+PUBLIC = frozenset({"CHAT_PUBLIC_URL", "PRODUCT_IMAGE_URL", "WIDGET_ORIGINS", "PATH"})
+LOOPBACK = re.compile(r"\b(?:127\.0\.0\.1|localhost)(?=:(\d+)\b|$)")
+
+
+def namespaces_work() -> bool:
+    """Whether this machine lets us make network namespaces (Linux, root, ``ip``)."""
+    ip = shutil.which("ip")
+    if ip is None or os.geteuid() != 0:
+        return False
+    probe = f"shop-probe-{uuid.uuid4().hex[:6]}"
+    made = subprocess.run([ip, "netns", "add", probe], capture_output=True, check=False)
+    subprocess.run([ip, "netns", "del", probe], capture_output=True, check=False)
+    return made.returncode == 0
+
+
+@dataclass
+class Hosts:
+    """Servers as separate hosts on one machine: each in its own network namespace with
+    its own address on a bridge, as machines on a LAN (``make run-scaled`` with
+    ``SCALED_HOSTS=1``; Linux, root). Inside a namespace, 127.0.0.1 is that host's own:
+    the shared services (PostgreSQL, Redis, RabbitMQ, the graph server, the desk)
+    are reached at the bridge's address, the gateway (:meth:`gateway_config`)."""
+
+    tag: str = field(default_factory=lambda: uuid.uuid4().hex[:6])
+    subnet: int = field(default_factory=lambda: 100 + secrets.randbelow(150))
+    names: list[str] = field(default_factory=list)
+    made: bool = False
+
+    @property
+    def bridge(self) -> str:
+        return f"shopbr{self.tag}"
+
+    @property
+    def gateway(self) -> str:
+        """The bridge's address: the shared services, as every host sees them."""
+        return f"10.231.{self.subnet}.1"
+
+    def address(self, name: str) -> str:
+        """The address of host ``name`` (``rasa0``, ``actions1``…)."""
+        return f"10.231.{self.subnet}.{10 + self.names.index(name)}"
+
+    def namespace(self, name: str) -> str:
+        return f"shop-{self.tag}-{name}"
+
+    def make(self, names: list[str]) -> None:
+        """The bridge, and a namespace with an address on it for each of ``names``."""
+        self.names = list(names)
+        self.made = True
+        ip = shutil.which("ip") or "/usr/sbin/ip"
+
+        def run(*args: str) -> None:
+            subprocess.run([ip, *args], check=True, capture_output=True)
+
+        run("link", "add", self.bridge, "type", "bridge", "forward_delay", "0", "stp_state", "0")
+        run("addr", "add", f"{self.gateway}/24", "dev", self.bridge)
+        run("link", "set", self.bridge, "up")
+        for n, name in enumerate(self.names):
+            ns, outside, inside = self.namespace(name), f"sh{self.tag}o{n}", f"sh{self.tag}i{n}"
+            run("netns", "add", ns)
+            # no name server on this LAN: look-ups fail at once instead of timing out
+            # (``ip netns exec`` mounts these over /etc/resolv.conf and /etc/hosts)
+            etc = Path("/etc/netns") / ns
+            etc.mkdir(parents=True, exist_ok=True)
+            (etc / "resolv.conf").write_text("nameserver 127.0.0.1\noptions timeout:1 "
+                                             "attempts:1\n")
+            (etc / "hosts").write_text(f"127.0.0.1 localhost\n{self.address(name)} {name}\n")
+            run("link", "add", outside, "type", "veth", "peer", "name", inside)
+            run("link", "set", inside, "netns", ns)
+            run("link", "set", outside, "master", self.bridge)
+            run("link", "set", outside, "up")
+            run("-n", ns, "addr", "add", f"{self.address(name)}/24", "dev", inside)
+            run("-n", ns, "link", "set", inside, "up")
+            run("-n", ns, "link", "set", "lo", "up")
+            run("-n", ns, "route", "add", "default", "via", self.gateway)
+
+    def remove(self) -> None:
+        """Delete the namespaces (their ends of the links go with them) and the bridge."""
+        if not self.made:
+            return
+        ip = shutil.which("ip") or "/usr/sbin/ip"
+        for name in self.names:
+            subprocess.run([ip, "netns", "del", self.namespace(name)], capture_output=True,
+                           check=False)
+            shutil.rmtree(Path("/etc/netns") / self.namespace(name), ignore_errors=True)
+        subprocess.run([ip, "link", "del", self.bridge], capture_output=True, check=False)
+        self.made = False
+
+    def command(self, name: str, command: list[str]) -> list[str]:
+        """``command`` run on host ``name`` (``ip netns exec`` execs it: same process)."""
+        return [shutil.which("ip") or "/usr/sbin/ip", "netns", "exec", self.namespace(name),
+                *command]
+
+    def env(self, env: dict[str, str]) -> dict[str, str]:
+        """A server's environment on a host: the loopback addresses of what it connects
+        to become the gateway's (the addresses browsers see stay as they are)."""
+        return {key: value if key in PUBLIC else LOOPBACK.sub(self.gateway, value)
+                for key, value in env.items()}
+
+    @staticmethod
+    def ports(env: dict[str, str]) -> set[int]:
+        """The loopback ports an environment connects to (what the gateway forwards)."""
+        found = {int(m.group(1)) for key, value in env.items() if key not in PUBLIC
+                 for m in LOOPBACK.finditer(value) if m.group(1)}
+        if env.get("TRACKER_DB_HOST") in ("127.0.0.1", "localhost"):
+            found.add(int(env.get("TRACKER_DB_PORT") or 5432))
+        return found
+
+    def gateway_config(self, ports: set[int]) -> str:
+        """HAProxy (TCP) on the gateway's address, forwarding each port to this
+        machine's loopback, where the shared services listen."""
+        lines = ["global", "    maxconn 4096", "defaults", "    mode tcp",
+                 "    timeout connect 5s", "    timeout client 1h", "    timeout server 1h"]
+        for port in sorted(ports):
+            lines += [f"listen loopback{port}", f"    bind {self.gateway}:{port}",
+                      f"    server local 127.0.0.1:{port}"]
+        return "\n".join(lines) + "\n"
+
+
 @dataclass
 class ScaledStack(Stack):
     """``rasa`` Rasa servers and ``actions`` action servers behind HAProxy.
@@ -180,6 +303,9 @@ class ScaledStack(Stack):
     stream_port: int = field(default_factory=free_port)
     rasa_ports: list[int] = field(default_factory=list)
     action_ports: list[int] = field(default_factory=list)
+    #: each Rasa and action server on its own host (network namespace), or all on
+    #: this machine's loopback (None)
+    hosts: Hosts | None = None
 
     def __post_init__(self) -> None:
         self.rasa_ports = self.rasa_ports or [free_port() for _ in range(self.rasa)]
@@ -213,7 +339,37 @@ class ScaledStack(Stack):
 
     def server_url(self, n: int) -> str:
         """One Rasa server, not through the load balancer."""
-        return f"http://127.0.0.1:{self.rasa_ports[n]}"
+        return f"http://{self.address(f'rasa{n}')}:{self.rasa_ports[n]}"
+
+    def address(self, name: str) -> str:
+        """Where server ``name`` (``rasa0``, ``actions1``…) listens: its host's address,
+        or the loopback."""
+        return self.hosts.address(name) if self.hosts and name in self.hosts.names \
+            else "127.0.0.1"
+
+    def _make_hosts(self) -> None:
+        """The hosts of the Rasa and action servers, and the gateway that forwards what
+        they connect to (every shared service but the balancer's own front)."""
+        assert self.hosts is not None
+        self.hosts.make([f"rasa{n}" for n in range(len(self.rasa_ports))]
+                        + [f"actions{n}" for n in range(len(self.action_ports))])
+        config = self.data_dir / "gateway.cfg"
+        config.write_text(self.hosts.gateway_config(
+            self.hosts.ports(self.env) - {self.actions_port}))
+        subprocess.run([HAPROXY, "-c", "-q", "-f", str(config)], check=True)
+        log = self.log_dir / "gateway.log"
+        self.processes["gateway"] = subprocess.Popen(
+            [HAPROXY, "-db", "-f", str(config)], cwd=ROOT, env=self.env,
+            stdout=log.open("ab"), stderr=subprocess.STDOUT)
+        ports = self.hosts.ports(self.env) - {self.actions_port}
+        deadline = time.monotonic() + 10
+        while True:  # the gateway listens once HAProxy has read its configuration
+            with contextlib.suppress(OSError), socket.create_connection(
+                    (self.hosts.gateway, min(ports)), timeout=1):
+                return
+            if time.monotonic() > deadline or self.processes["gateway"].poll() is not None:
+                raise ScaledError(f"the hosts' gateway did not start: {log.read_text()[-2000:]}")
+            time.sleep(0.2)
 
     @property
     def database_url(self) -> str:
@@ -281,6 +437,8 @@ class ScaledStack(Stack):
     def start_actions(self) -> None:
         """Start the graph server (``graph_server``), then every action server;
         ``actions_port`` is the balancer's internal front."""
+        if self.hosts is not None and not self.hosts.made:
+            self._make_hosts()
         if self.graph_server and "graph" not in self.processes:
             self.start_graph()
         for n, port in enumerate(self.action_ports):
@@ -291,7 +449,8 @@ class ScaledStack(Stack):
         if not MODEL.exists():
             raise RuntimeError(f"{MODEL} is missing: run `make train` first")
         for n, port in enumerate(self.rasa_ports):
-            self._start(f"rasa{n}", server("rasa", port), 300)
+            self._start(f"rasa{n}", server("rasa", port, interface=self.address(f"rasa{n}")),
+                        300)
 
     def start_front(self) -> None:
         """Start the stream's consumer, the desk and the demo shop page, then the load
@@ -303,9 +462,13 @@ class ScaledStack(Stack):
         config = self.data_dir / "haproxy.cfg"
         config.write_text(haproxy_config(
             public_port=self.public_port, actions_front_port=self.actions_port,
-            rasa=[f"127.0.0.1:{port}" for port in self.rasa_ports],
-            actions=[f"127.0.0.1:{port}" for port in self.action_ports],
-            desk=f"127.0.0.1:{self.desk_port}", storefront=f"127.0.0.1:{self.storefront_port}"))
+            rasa=[f"{self.address(f'rasa{n}')}:{port}" for n, port in
+                  enumerate(self.rasa_ports)],
+            actions=[f"{self.address(f'actions{n}')}:{port}" for n, port in
+                     enumerate(self.action_ports)],
+            desk=f"127.0.0.1:{self.desk_port}", storefront=f"127.0.0.1:{self.storefront_port}",
+            # the action servers' callers (Rasa) are on the hosts: the gateway's address
+            actions_bind=self.hosts.gateway if self.hosts else "127.0.0.1"))
         subprocess.run([HAPROXY, "-c", "-q", "-f", str(config)], check=True)
         haproxy = Server("haproxy", [HAPROXY, "-db", "-f", str(config)], self.public_port,
                          HEALTH["rasa"])
@@ -313,10 +476,14 @@ class ScaledStack(Stack):
 
     def _start(self, name: str, what: Server, timeout: float) -> None:
         log = self.log_dir / f"{name}.log"
-        self.processes[name] = subprocess.Popen(what.command, cwd=ROOT, env=self.env,
+        command, env = what.command, self.env
+        if self.hosts is not None and name in self.hosts.names:  # on its own host
+            command = self.hosts.command(name, command)
+            env = {**self.hosts.env(env), "ACTIONS_HOST": self.address(name)}
+        self.processes[name] = subprocess.Popen(command, cwd=ROOT, env=env,
                                                 stdout=log.open("ab"), stderr=subprocess.STDOUT)
-        wait_until_up(f"http://127.0.0.1:{what.port}{what.health}", self.processes[name], log,
-                      timeout)
+        wait_until_up(f"http://{self.address(name)}:{what.port}{what.health}",
+                      self.processes[name], log, timeout)
 
     def kill(self, name: str) -> None:
         """``kill -9`` one server (``rasa0``, ``actions1``…): no goodbye, no clean-up."""
@@ -325,8 +492,11 @@ class ScaledStack(Stack):
         process.wait(timeout=30)
 
     def stop(self) -> None:
-        """Stop every server; drop the database unless ``keep_database``."""
+        """Stop every server; drop the database unless ``keep_database``; remove the
+        hosts."""
         super().stop()
+        if self.hosts is not None:
+            self.hosts.remove()
         if not self.keep_database:
             with contextlib.suppress(sa.exc.OperationalError):  # no PostgreSQL: none made
                 drop_database(self.database)

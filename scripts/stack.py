@@ -68,9 +68,14 @@ def free_port() -> int:
     return port
 
 
-def listener_pid(port: int) -> int | None:
-    """The process listening on TCP ``port`` on this machine (Linux ``/proc``), or
+def listener_pid(port: int, host: str = "127.0.0.1") -> int | None:
+    """The process listening on TCP ``port`` on this machine that a connection to
+    ``host`` reaches (Linux ``/proc``; one bound to another address does not count), or
     None when nobody does or it cannot be told."""
+    try:  # /proc/net/tcp writes an IPv4 address as its 32 bits, little-endian, in hex
+        wanted = {socket.inet_aton(host)[::-1].hex().upper(), "00000000"}
+    except OSError:
+        wanted = None  # a name: any address
     inodes = set()
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
         try:
@@ -79,8 +84,11 @@ def listener_pid(port: int) -> int | None:
             continue
         for row in rows:
             fields = row.split()
-            if len(fields) > 9 and fields[3] == "0A" and \
-                    int(fields[1].rsplit(":", 1)[1], 16) == port:
+            if len(fields) <= 9 or fields[3] != "0A":
+                continue
+            address, _, listening = fields[1].rpartition(":")
+            if int(listening, 16) == port and (
+                    wanted is None or table.endswith("6") or address in wanted):
                 inodes.add(f"socket:[{fields[9]}]")
     if not inodes:
         return None
@@ -130,7 +138,7 @@ def wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path, timeout
     program holds the port, :class:`PortTaken` says which, instead of the check
     passing on the other program's answer.
     """
-    port = urlparse(url).port
+    port, host = urlparse(url).port, urlparse(url).hostname or "127.0.0.1"
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -140,7 +148,7 @@ def wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path, timeout
         except requests.RequestException:
             answered = False
         if answered:
-            holder = listener_pid(port) if port else None
+            holder = listener_pid(port, host) if port else None
             if port is None or holder is None or _descends_from(holder, process.pid):
                 return
             raise PortTaken(port, holder)

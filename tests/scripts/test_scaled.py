@@ -39,3 +39,61 @@ def test_every_server_is_health_checked_and_routes_go_where_they_belong() -> Non
     # an action call that reached a server is never sent to a second one
     actions = config[config.index("\nbackend actions"):config.index("\nbackend desk")]
     assert "retry-on conn-failure\n" in actions and "empty-response" not in actions
+
+
+def test_servers_as_hosts_reach_the_shared_services_only_through_the_gateway(
+        tmp_path: Path) -> None:
+    """``SCALED_HOSTS=1``: a server in its own network namespace is reached at its own
+    address; inside it, 127.0.0.1 is its own (Redis is not there), and the shared
+    services are at the gateway; its environment is rewritten to match, except what
+    customers' browsers use. Everything is removed afterwards."""
+    import sys
+    import time
+
+    import requests
+
+    from scripts.scaled import Hosts, namespaces_work
+
+    if not namespaces_work():
+        pytest.skip("network namespaces need Linux, root and iproute2's `ip`")
+    hosts = Hosts()
+    processes: list[subprocess.Popen[bytes]] = []
+    try:
+        hosts.make(["rasa0", "actions0"])
+        env = {"REDIS_URL": "redis://127.0.0.1:6379/0", "TRACKER_DB_HOST": "127.0.0.1",
+               "TRACKER_DB_PORT": "5432", "WIDGET_ORIGINS": "http://127.0.0.1:8000"}
+        moved = hosts.env(env)
+        assert moved["REDIS_URL"] == f"redis://{hosts.gateway}:6379/0"
+        assert moved["TRACKER_DB_HOST"] == hosts.gateway
+        assert moved["WIDGET_ORIGINS"] == env["WIDGET_ORIGINS"]
+        assert Hosts.ports(env) == {6379, 5432}
+        config = tmp_path / "gateway.cfg"
+        config.write_text(hosts.gateway_config({6379}))
+        processes.append(subprocess.Popen([HAPROXY, "-db", "-f", str(config)]))
+        processes.append(subprocess.Popen(hosts.command("rasa0", [
+            sys.executable, "-m", "http.server", "--bind", hosts.address("rasa0"), "18555"]),
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        for _ in range(50):
+            try:
+                answer = requests.get(f"http://{hosts.address('rasa0')}:18555/", timeout=1)
+                break
+            except requests.RequestException:
+                time.sleep(0.1)
+        assert answer.status_code == 200
+        ping = [sys.executable, "-c", "import socket, sys; s = socket.create_connection("
+                "(sys.argv[1], 6379), timeout=2); s.sendall(b'PING\\r\\n'); "
+                "print(s.recv(10).decode().strip())"]
+        inside = subprocess.run(hosts.command("actions0", [*ping, hosts.gateway]),
+                                capture_output=True, text=True, timeout=20)
+        assert inside.stdout.strip() == "+PONG", inside.stderr
+        own = subprocess.run(hosts.command("actions0", [*ping, "127.0.0.1"]),
+                             capture_output=True, text=True, timeout=20)
+        assert own.returncode != 0 and "refused" in own.stderr.lower()
+    finally:
+        for process in processes:
+            process.kill()
+        hosts.remove()
+    listed = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+    assert hosts.namespace("rasa0") not in listed
+    assert hosts.bridge not in subprocess.run(["ip", "link"], capture_output=True,
+                                              text=True).stdout

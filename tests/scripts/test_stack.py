@@ -73,3 +73,10 @@ def test_a_health_check_answered_by_the_started_server_passes(tmp_path: Path) ->
     finally:
         own.kill()
         own.wait()
+
+
+def test_a_listener_on_another_address_is_not_the_one_answering(stranger: int) -> None:
+    """Scaled mode's gateway forwards a port on its own address (``SCALED_HOSTS=1``):
+    it does not hold that port on 127.0.0.1."""
+    assert listener_pid(stranger, "127.0.0.1") == os.getpid()
+    assert listener_pid(stranger, "127.0.0.2") is None  # bound to 127.0.0.1 only
