@@ -11,10 +11,13 @@ Starts, one after the other, on fresh demo shops:
   action servers), at the highest load level.
 
 Against each, Locust (``scripts/locustfile.py``, in its own environment ``.venv-load``)
-runs simulated customers holding whole shopping conversations over REST in English and
-Chinese, with 1-3 s of think time, at each of ``--users`` for ``--seconds`` each. Each
-message carries a ``message_id``; a customer sends it again with the same id when the
-connection drops (as the widget and the platforms do). Then, on the scaled stack, one
+runs simulated customers holding whole shopping conversations in English and Chinese,
+with 1-3 s of think time, at each of ``--users`` for ``--seconds`` each: half over REST
+(search, prices, recommendations, comparisons), half in the web widget as a page speaks
+it (its session and socket): browsing with follow-ups and a photo upload, a signed-in
+customer's order, now and then a request for a person taken back. Each message carries
+its own id; a customer sends it again with the same id when the connection drops (as
+the widget and the platforms do). Then, on the scaled stack, one
 more run at the highest level in which a Rasa server and then an action server are
 killed with ``kill -9`` (a third and two thirds of the way through).
 
@@ -48,7 +51,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from scripts.load_scripts import PREFIX, SCRIPTS, language_of
+from scripts.load_scripts import same_message
 from scripts.scaled import ScaledStack
 from scripts.stack import ROOT, Stack, tracker_events
 
@@ -60,8 +63,10 @@ LIMITS = {"LIMIT_MESSAGES_PER_IP": "1000000000", "LIMIT_MESSAGES_PER_SENDER": "1
 HAN = re.compile(r"[\u4e00-\u9fff]")
 
 
-def locust(url: str, users: int, seconds: int, out: Path) -> dict[str, Any]:
-    """Run Locust headless against ``url``; its totals, per-step rows and history."""
+def locust(url: str, users: int, seconds: int, out: Path,
+           customers: dict[str, str]) -> dict[str, Any]:
+    """Run Locust headless against ``url`` (``customers``: the users' environment, from
+    :func:`customer_env`); its totals, per-step rows, history and conversations."""
     prefix = out / "locust"
     command = [str(LOCUST), "-f", str(LOCUSTFILE), "--headless", "--host", url,
                "--users", str(users), "--spawn-rate", str(max(1, users // 2)),
@@ -70,7 +75,9 @@ def locust(url: str, users: int, seconds: int, out: Path) -> dict[str, Any]:
                "--exit-code-on-error", "0"]
     log = out / "locust.log"
     retries = out / "retries.txt"
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "LOAD_RETRIES_FILE": str(retries)}
+    said = out / "conversations.jsonl"
+    env = {**os.environ, **customers, "PYTHONPATH": str(ROOT),
+           "LOAD_RETRIES_FILE": str(retries), "LOAD_CONVERSATIONS_FILE": str(said)}
     with log.open("wb") as sink, tqdm(total=seconds, desc=f"{users} customers",
                                      unit="s") as bar:
         process = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT, cwd=ROOT,
@@ -87,7 +94,10 @@ def locust(url: str, users: int, seconds: int, out: Path) -> dict[str, Any]:
                if row["Name"] == "Aggregated"]
     failures = list(csv.DictReader((out / "locust_failures.csv").open()))
     total = next(row for row in stats if row["Name"] == "Aggregated")
-    return {"total": _row(total), "steps": [_row(r) for r in stats if r["Name"] != "Aggregated"],
+    conversations = [json.loads(line) for line in said.read_text().splitlines()] \
+        if said.exists() else []
+    return {"total": _row(total), "conversations": conversations,
+            "steps": [_row(r) for r in stats if r["Name"] != "Aggregated"],
             "sent_again": int(retries.read_text() or 0) if retries.exists() else 0,
             "failures": [{"name": f["Name"], "error": f["Error"],
                           "count": int(f["Occurrences"])} for f in failures],
@@ -103,8 +113,9 @@ def _ms(value: str) -> float | None:
 
 
 def _row(row: dict[str, str]) -> dict[str, Any]:
-    return {"name": row["Name"], "requests": int(row["Request Count"]),
-            "failures": int(row["Failure Count"]), "rps": float(row["Requests/s"]),
+    return {"name": row["Name"], "channel": row.get("Type", ""),
+            "requests": int(row["Request Count"]), "failures": int(row["Failure Count"]),
+            "rps": float(row["Requests/s"]),
             "p50_ms": _ms(row["50%"]), "p95_ms": _ms(row["95%"]), "p99_ms": _ms(row["99%"]),
             "max_ms": _ms(row["Max Response Time"])}
 
@@ -128,24 +139,25 @@ def _tracker_url(stack: Stack) -> str:
     return f"sqlite:///{stack.settings['TRACKER_DB']}"
 
 
-def integrity(stack: Stack, *, skip: set[str]) -> dict[str, Any]:
-    """Check every simulated conversation in Rasa's tracker store (not those in
-    ``skip``, checked after an earlier run; the checked ones are added to it)."""
-    events = {sender: conversation for sender, conversation in
-              tracker_events(_tracker_url(stack), like=f"{PREFIX}%").items()
-              if sender not in skip}
+def integrity(stack: Stack, conversations: list[dict[str, Any]], *,
+              skip: set[str]) -> dict[str, Any]:
+    """Check every simulated conversation of a run in Rasa's tracker store
+    (``conversations``: what Locust wrote, each with what the tracker must hold; not
+    those in ``skip``, checked after an earlier run; the checked ones are added to it)."""
+    expected = {c["conversation"]: c for c in conversations if c["conversation"] not in skip}
+    events = tracker_events(_tracker_url(stack), senders=set(expected)) if expected else {}
     problems: dict[str, list[str]] = {}
     messages = 0
-    for sender, conversation in events.items():
-        language = language_of(sender)
-        if language is None:
-            continue
-        said = [e.get("text") for e in conversation if e.get("event") == "user"]
+    for sender, conversation in expected.items():
+        language, sent = conversation["language"], conversation["said"]
+        stored = events.get(sender, [])
+        said = [e.get("text") for e in stored if e.get("event") == "user"]
         messages += len(said)
         found = []
-        if said != [text for _, text in SCRIPTS[language]][:len(said)]:
+        if len(said) > len(sent) or not all(
+                same_message(kept, text) for kept, text in zip(said, sent, strict=False)):
             found.append(f"messages lost, doubled or out of order: {said}")
-        turns = [e for e in conversation if e.get("event") in ("user", "bot")]
+        turns = [e for e in stored if e.get("event") in ("user", "bot")]
         for n, event in enumerate(turns):
             if event["event"] == "user" and (n + 1 == len(turns)
                                              or turns[n + 1]["event"] != "bot"):
@@ -157,8 +169,12 @@ def integrity(stack: Stack, *, skip: set[str]) -> dict[str, Any]:
                 found.append(f"an answer in the other language: {text[:60]!r}")
         if found:
             problems[sender] = found
-    skip.update(events)
-    return {"conversations": len(events), "messages": messages, "problems": problems}
+    skip.update(expected)
+    kinds: dict[str, int] = {}
+    for conversation in expected.values():
+        kinds[conversation["kind"]] = kinds.get(conversation["kind"], 0) + 1
+    return {"conversations": len(expected), "messages": messages, "kinds": kinds,
+            "problems": problems}
 
 
 def _killer(stack: ScaledStack, seconds: int, log: list[dict[str, Any]]) -> threading.Thread:
@@ -183,13 +199,57 @@ def _run(stack: Stack, label: str, users: int, seconds: int, out: Path,
     integrity check of the run's conversations."""
     out.mkdir()
     before, started = cpu_seconds(stack), time.monotonic()
-    result = locust(stack.rasa_url, users, seconds, out)
+    result = locust(stack.rasa_url, users, seconds, out, customer_env(stack, out))
     elapsed, after = time.monotonic() - started, cpu_seconds(stack)
     cpu = {name: round((after[name] - before.get(name, 0.0)) / elapsed, 2)
            for name in after}
+    conversations = result.pop("conversations")
     return {"stack": label, "users": users, "seconds": seconds, "killed": killed or [],
             "rasa_servers": servers, "cpu_cores": cpu,
-            "integrity": integrity(stack, skip=checked), **result}
+            "integrity": integrity(stack, conversations, skip=checked), **result}
+
+
+def _shop_url(stack: Stack) -> str:
+    return stack.settings.get("DATABASE_URL") or f"sqlite:///{stack.data_dir / 'shop.db'}"
+
+
+def customer_env(stack: Stack, out: Path, *, photos: int = 6) -> dict[str, str]:
+    """What the simulated customers need, as a shop's pages would have it: the page's
+    origin, the shop's key that signs its customers, some customers' order numbers
+    (``LOAD_ORDERS_FILE``) and photos to send (``LOAD_PHOTOS``: of the Grocery Store
+    dataset when ``DATASETS`` has it, else drawn here)."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(_shop_url(stack))
+    with engine.connect() as db:
+        orders = [{"number": number, "customer_id": customer} for number, customer in
+                  db.execute(sa.text("SELECT number, customer_id FROM orders WHERE status IN "
+                                     "('shipped', 'delivered', 'processing') ORDER BY number "
+                                     "LIMIT 200"))]
+    engine.dispose()
+    (out / "orders.json").write_text(json.dumps(orders))
+    return {"LOAD_ORIGIN": stack.storefront_url,
+            "CUSTOMER_ID_SECRET": stack.secrets["CUSTOMER_ID_SECRET"],
+            "LOAD_ORDERS_FILE": str(out / "orders.json"),
+            "LOAD_PHOTOS": os.pathsep.join(str(p) for p in load_photos(out, photos))}
+
+
+def load_photos(out: Path, count: int) -> list[Path]:
+    """``count`` product photos for the customers to upload."""
+    datasets = Path(os.environ.get("DATASETS", ROOT.parent / "shared" / "datasets"))
+    found = sorted((datasets / "grocery-store" / "dataset" / "val").rglob("*.jpg"))
+    if found:
+        return found[::max(1, len(found) // count)][:count]
+    from PIL import Image, ImageDraw
+
+    made = []
+    for n in range(count):
+        image = Image.new("RGB", (320, 240), (40 * n % 255, 90, 160))
+        ImageDraw.Draw(image).ellipse((60 + 10 * n, 40, 260, 200), fill=(230, 200, 40 * n % 255))
+        path = out / f"photo-{n}.png"
+        image.save(path)
+        made.append(path)
+    return made
 
 
 def start(kind: str, data: Path, rasa: int, actions: int) -> Stack:
@@ -263,6 +323,17 @@ def print_table(runs: list[dict[str, Any]]) -> None:
         cores = ", ".join(f"{name} {value:.2f}" for name, value in
                           sorted(run["cpu_cores"].items()))
         print(f"| {run['stack']}, {run['users']} customers | {cores} |")
+    print("\n| run | conversations by kind |\n|---|---|")
+    for run in runs:
+        kinds = ", ".join(f"{kind} {n}" for kind, n in sorted(run["integrity"]["kinds"].items()))
+        print(f"| {run['stack']}, {run['users']} customers | {kinds} |")
+    busiest = max(runs, key=lambda r: (not r["killed"], r["users"]))
+    print(f"\n| {busiest['stack']}, {busiest['users']} customers: turn | messages | p50 / p95 / "
+          "p99 | failed |\n|---|---|---|---|")
+    for step in sorted(busiest["steps"], key=lambda r: (r["channel"], r["name"][3:], r["name"])):
+        print(f"| {step['channel'].lower()} {step['name']} | {step['requests']} | "
+              f"{(step['p50_ms'] or 0) / 1000:.2f} / {(step['p95_ms'] or 0) / 1000:.2f} / "
+              f"{(step['p99_ms'] or 0) / 1000:.2f} s | {step['failures']} |")
     for run in runs:
         for failure in run["failures"]:
             print(f"- {run['stack']}, {run['users']} customers: {failure['count']} x "
@@ -288,7 +359,7 @@ def plot(runs: list[dict[str, Any]], path: Path) -> None:
         left.bar([x + offset for x in xs], [(r["total"][key] or 0) / 1000 for r in steady],
                  width, label=name)
     left.set_xticks(list(xs), labels, fontsize=8)
-    left.set_ylabel("seconds per message (REST, whole answer)")
+    left.set_ylabel("seconds per message (whole answer)")
     left.set_title("Latency under load")
     left.legend(fontsize=8)
     left.grid(axis="y", alpha=0.3)
@@ -325,7 +396,8 @@ def plot(runs: list[dict[str, Any]], path: Path) -> None:
         grow.legend(fontsize=8)
     else:
         grow.axis("off")
-    fig.suptitle("Shopping conversations over REST under Locust (EN + ZH)")
+    fig.suptitle("Shopping conversations over REST and the widget's socket under Locust "
+                 "(EN + ZH)")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=120)

@@ -11,7 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from scripts.bench_load import integrity
-from scripts.load_scripts import SCRIPTS
+from scripts.load_scripts import PHOTO_MESSAGE, SCRIPTS, WIDGET_SCRIPTS, kept_as
 from scripts.stack import Stack
 
 
@@ -35,21 +35,39 @@ def _turns(language: str, answers: list[str]) -> list[dict[str, Any]]:
     return events
 
 
+def _said(conversation: str, language: str, kind: str = "rest") -> dict[str, Any]:
+    steps = SCRIPTS[language] if kind == "rest" else WIDGET_SCRIPTS[language][kind]
+    return {"conversation": conversation, "language": language,
+            "kind": kind if kind == "rest" else f"widget {kind}",  # as Locust writes it
+            "said": [kept_as(step, text) for step, text in steps]}
+
+
 def test_the_check_finds_what_went_wrong_in_a_conversation(tmp_path: Path) -> None:
     stack = Stack(data_dir=tmp_path)
     good = _turns("zh", ["你好！", "这些跑鞋：", "它的价格是 ￥599。"])
     doubled = good[:3] + good[:3] + good[3:]
     unanswered = _turns("en", ["Hi!", "Here are running shoes:"])[:-1]
     crossed = _turns("en", ["Hi!", "这些跑鞋："])
+    # a widget visitor's photo is kept as the share_image intent
+    browse = [text for _, text in WIDGET_SCRIPTS["en"]["browse"]]
+    photo = []
+    for text in browse[:3] + [PHOTO_MESSAGE + '{"language": "en"}']:
+        photo += [{"event": "user", "text": text}, {"event": "bot", "text": "Sure."}]
     _store(stack, {"load-zh-aaa": good, "load-zh-bbb": doubled, "load-en-ccc": unanswered,
-                   "load-en-ddd": crossed, "someone-else": doubled})
+                   "load-en-ddd": crossed, "someone-else": doubled, "w-1": photo,
+                   "w-2": photo[4:]})
+    said = [_said("load-zh-aaa", "zh"), _said("load-zh-bbb", "zh"), _said("load-en-ccc", "en"),
+            _said("load-en-ddd", "en"), _said("w-1", "en", "browse"),
+            _said("w-2", "en", "browse")]
     checked: set[str] = set()
-    result = integrity(stack, skip=checked)
-    assert result["conversations"] == 4 and result["messages"] == 3 + 4 + 2 + 2
+    result = integrity(stack, said, skip=checked)
+    assert result["conversations"] == 6 and result["messages"] == 3 + 4 + 2 + 2 + 4 + 2
+    assert result["kinds"] == {"rest": 4, "widget browse": 2}
     problems = result["problems"]
-    assert set(problems) == {"load-zh-bbb", "load-en-ccc", "load-en-ddd"}
+    assert set(problems) == {"load-zh-bbb", "load-en-ccc", "load-en-ddd", "w-2"}
     assert "doubled" in problems["load-zh-bbb"][0]
     assert problems["load-en-ccc"] == ["no answer to 'show me running shoes'"]
     assert "other language" in problems["load-en-ddd"][0]
+    assert "lost" in problems["w-2"][0]  # its first two messages are missing
     # checked once: the next run's check looks at new conversations only
-    assert integrity(stack, skip=checked)["conversations"] == 0
+    assert integrity(stack, said, skip=checked)["conversations"] == 0
