@@ -24,13 +24,16 @@ killed with ``kill -9`` (a third and two thirds of the way through).
 For every run: messages per second, p50/p95/p99 latency, failures (no 200 with an
 answer after the retries, or an answer in the other language), messages sent again,
 the CPU each server used, and an **integrity check** of every simulated conversation
-in Rasa's tracker store: each customer message kept exactly once and in order, each
-followed by an answer, every answer in the conversation's language (an answer that
-reached another customer would break that). Prints the tables for
+in Rasa's tracker store: each customer message kept exactly once and in order (two a
+REST customer sends at once: in either order), each followed by an answer, every
+answer in the conversation's language (an answer that reached another customer would
+break that). Last, the check's **control** (``--control``): scaled mode with Rasa's
+in-memory lock store, where two messages sent at once run on two servers at the same
+time; the check must find what that breaks. Prints the tables for
 docs/benchmarks.md, writes ``reports/bench_load.json`` and ``reports/bench_load.png``.
 
 Usage: ``python -m scripts.bench_load [--users 5 20 40] [--seconds 60] [--rasa 2]
-[--actions 2] [--scaling 1 2 3]``
+[--actions 2] [--scaling 1 2 3] [--no-control]``
 """
 
 from __future__ import annotations
@@ -154,8 +157,7 @@ def integrity(stack: Stack, conversations: list[dict[str, Any]], *,
         said = [e.get("text") for e in stored if e.get("event") == "user"]
         messages += len(said)
         found = []
-        if len(said) > len(sent) or not all(
-                same_message(kept, text) for kept, text in zip(said, sent, strict=False)):
+        if not kept_as_sent(said, sent, conversation.get("together_from")):
             found.append(f"messages lost, doubled or out of order: {said}")
         turns = [e for e in stored if e.get("event") in ("user", "bot")]
         for n, event in enumerate(turns):
@@ -175,6 +177,23 @@ def integrity(stack: Stack, conversations: list[dict[str, Any]], *,
         kinds[conversation["kind"]] = kinds.get(conversation["kind"], 0) + 1
     return {"conversations": len(expected), "messages": messages, "kinds": kinds,
             "problems": problems}
+
+
+def kept_as_sent(said: list[str | None], sent: list[str], together: int | None) -> bool:
+    """Whether the tracker's customer messages ``said`` are what was ``sent``: each
+    once, in order (those from index ``together`` on were sent at once: in any order),
+    or the start of it (the run ended mid-conversation)."""
+    cut = len(sent) if together is None else together
+    if len(said) > len(sent) or not all(
+            same_message(kept, text) for kept, text in zip(said[:cut], sent, strict=False)):
+        return False
+    rest, left = said[cut:], list(sent[cut:])
+    for kept in rest:
+        match = next((text for text in left if same_message(kept, text)), None)
+        if match is None:
+            return False
+        left.remove(match)
+    return True
 
 
 def _killer(stack: ScaledStack, seconds: int, log: list[dict[str, Any]]) -> threading.Thread:
@@ -305,6 +324,39 @@ def scaling(counts: list[int], users: int, seconds: int, actions: int,
     return runs
 
 
+def control(users: int, seconds: int, work: Path) -> dict[str, Any]:
+    """The integrity check's control: scaled mode with Rasa's own in-memory lock store
+    (each server locks a conversation in its own memory only), the same load. Two
+    messages a customer sends at once reach two servers and run at the same time; the
+    check must find what that breaks."""
+    data = work / "control"
+    data.mkdir(parents=True)
+    endpoints = data / "endpoints-control.yml"
+    lines, skipping = [], False
+    for line in (ROOT / "bot" / "endpoints-scaled.yml").read_text().splitlines():
+        if line.startswith("lock_store:"):
+            skipping = True  # no lock store: Rasa's InMemoryLockStore
+        elif skipping and line and not line.startswith(" "):
+            skipping = False
+        if not skipping:
+            lines.append(line)
+    endpoints.write_text("\n".join(lines) + "\n")
+    print("starting the control: scaled mode with the in-memory lock store...",
+          file=sys.stderr)
+    stack = ScaledStack(data_dir=data / "stack", rasa=2, actions=2, extra_env=LIMITS,
+                        endpoints=str(endpoints))
+    (data / "stack").mkdir()
+    stack.start()
+    try:
+        for sender, text in (("warm-en", "show me running shoes"), ("warm-zh", "有没有跑鞋")):
+            for _ in range(2):
+                stack.say(sender, text)
+        return _run(stack, "control: in-memory lock store (2 + 2)", users, seconds,
+                    data / "run", set(), servers=2)
+    finally:
+        stack.stop()
+
+
 def print_table(runs: list[dict[str, Any]]) -> None:
     """The tables that go into docs/benchmarks.md."""
     print("| stack | customers | messages | messages/s | p50 / p95 / p99 | failed | sent "
@@ -327,7 +379,8 @@ def print_table(runs: list[dict[str, Any]]) -> None:
     for run in runs:
         kinds = ", ".join(f"{kind} {n}" for kind, n in sorted(run["integrity"]["kinds"].items()))
         print(f"| {run['stack']}, {run['users']} customers | {kinds} |")
-    busiest = max(runs, key=lambda r: (not r["killed"], r["users"]))
+    busiest = max((r for r in runs if not r["stack"].startswith("control")),
+                  key=lambda r: (not r["killed"], r["users"]))
     print(f"\n| {busiest['stack']}, {busiest['users']} customers: turn | messages | p50 / p95 / "
           "p99 | failed |\n|---|---|---|---|")
     for step in sorted(busiest["steps"], key=lambda r: (r["channel"], r["name"][3:], r["name"])):
@@ -350,7 +403,8 @@ def plot(runs: list[dict[str, Any]], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     fig, (left, right, grow) = plt.subplots(1, 3, figsize=(17, 4.4))
-    steady = [r for r in runs if not r["killed"] and not r["stack"].startswith("scaling")]
+    steady = [r for r in runs if not r["killed"] and not r["stack"].startswith(("scaling",
+                                                                               "control"))]
     labels = [f"{r['stack']}\n{r['users']} customers" for r in steady]
     xs = range(len(steady))
     width = 0.27
@@ -414,6 +468,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--actions", type=int, default=2)
     parser.add_argument("--stacks", nargs="+", default=["single", "scaled"],
                         choices=["single", "scaled"])
+    parser.add_argument("--control", action=argparse.BooleanOptionalAction, default=True,
+                        help="the integrity check's control run (in-memory lock store)")
     parser.add_argument("--out", type=Path, default=ROOT / "reports")
     args = parser.parse_args(argv)
     if not LOCUST.exists():
@@ -426,6 +482,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.scaling:
             runs += scaling(args.scaling, max(args.users), args.seconds, args.actions,
                             Path(tmp))
+        if args.control:
+            runs.append(control(max(args.users), args.seconds, Path(tmp)))
     print_table(runs)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "bench_load.json").write_text(json.dumps(

@@ -5,7 +5,8 @@ Simulated customers hold whole shopping conversations in English or Chinese, wit
 think time between messages as a person has (``scripts/load_scripts.py``):
 
 - :class:`Customer`, over the REST channel: a greeting, a search, the price of an
-  item of the list, recommendations, a comparison, thanks;
+  item of the list, recommendations, then a comparison and thanks sent at once (two
+  requests at the same moment: a fast typist);
 - :class:`WidgetCustomer`, over the web widget as a page speaks it (a session, then
   its WebSocket): browsing with a follow-up, a price and a photo uploaded to
   ``/media``; a signed-in customer asking about one of their orders
@@ -73,20 +74,29 @@ def _failure(language: str, texts: str) -> str | None:
     return None
 
 
-def _record(conversation: str, language: str, kind: str, said: list[str]) -> None:
+def _record(conversation: str, language: str, kind: str, said: list[str], *,
+            together_from: int | None = None) -> None:
+    """What the tracker must hold (``together_from``: the messages from there on were
+    sent at once, in any order)."""
     _conversations.append({"conversation": conversation, "language": language, "kind": kind,
-                           "said": said})
+                           "said": said, "together_from": together_from})
 
 
-class Customer(User):
-    """A shop customer chatting over REST."""
+class Shopper(User):
+    """A shop customer: a language (every other customer's is Chinese), a think time
+    between messages, one HTTP session."""
 
+    abstract = True
     wait_time = between(*THINK)
     weight = 1
 
     def on_start(self) -> None:
         self.language = next(_languages)
         self.http = requests.Session()
+
+
+class Customer(Shopper):
+    """A shop customer chatting over REST."""
 
     def _attempt(self, body: dict) -> tuple[int, list | None, str]:
         try:
@@ -123,27 +133,31 @@ class Customer(User):
 
     @task
     def conversation(self) -> None:
-        """One whole conversation, in this customer's language."""
+        """One whole conversation, in this customer's language; its last two messages
+        are sent at once, as a customer typing fast does (two requests at the same
+        moment, which the balancer gives to two servers)."""
+        import gevent
+
         sender = f"load-{self.language}-{uuid.uuid4().hex[:12]}"
-        _record(sender, self.language, "rest", [text for _, text in SCRIPTS[self.language]])
-        for step, text in SCRIPTS[self.language]:
+        steps = SCRIPTS[self.language]
+        _record(sender, self.language, "rest", [text for _, text in steps],
+                together_from=len(steps) - 2)
+        for step, text in steps[:-2]:
             self._say(sender, step, text)
             self.wait()
+        gevent.joinall([gevent.spawn(self._say, sender, step, text) for step, text in
+                        steps[-2:]])
 
 
 class WidgetGone(Exception):
     """The socket closed or stopped answering: reconnect and send again."""
 
 
-class WidgetCustomer(User):
+class WidgetCustomer(Shopper):
     """A shop customer chatting in the web widget (its session, socket and uploads)."""
 
-    wait_time = between(*THINK)
-    weight = 1
-
     def on_start(self) -> None:
-        self.language = next(_languages)
-        self.http = requests.Session()
+        super().on_start()
         self.origin = os.environ.get("LOAD_ORIGIN", self.host)
         self.secret = os.environ.get("CUSTOMER_ID_SECRET", "")
         orders = os.environ.get("LOAD_ORDERS_FILE")

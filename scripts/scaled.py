@@ -80,7 +80,8 @@ HEALTH = {"rasa": "/webhooks/rest/", "actions": "/health", "desk": "/desk/health
 def server(kind: str, port: int, *, interface: str = "127.0.0.1",
            python: str = sys.executable, rasa: str = str(BOT_BIN / "rasa"),
            model: str = str(MODEL), oxigraph: str = OXIGRAPH,
-           graph_location: str = "oxigraph-db") -> Server:
+           graph_location: str = "oxigraph-db",
+           endpoints: str = "bot/endpoints-scaled.yml") -> Server:
     """The ``kind`` server of scaled mode on ``port``.
 
     The action server, the desk and the demo shop listen where their settings say
@@ -89,8 +90,7 @@ def server(kind: str, port: int, *, interface: str = "127.0.0.1",
     """
     commands = {
         "rasa": [rasa, "run", "--model", model, "--interface", interface, "--port",
-                 str(port), "--credentials", "bot/credentials.yml", "--endpoints",
-                 "bot/endpoints-scaled.yml"],
+                 str(port), "--credentials", "bot/credentials.yml", "--endpoints", endpoints],
         "actions": [python, "-m", "actions.server", "--port", str(port)],
         "desk": [python, "-m", "desk", "--port", str(port)],
         "storefront": [python, "-m", "storefront", "--port", str(port)],
@@ -306,6 +306,8 @@ class ScaledStack(Stack):
     #: each Rasa and action server on its own host (network namespace), or all on
     #: this machine's loopback (None)
     hosts: Hosts | None = None
+    #: the Rasa servers' endpoints file (``make bench-load``'s control run: another)
+    endpoints: str = "bot/endpoints-scaled.yml"
 
     def __post_init__(self) -> None:
         self.rasa_ports = self.rasa_ports or [free_port() for _ in range(self.rasa)]
@@ -449,8 +451,8 @@ class ScaledStack(Stack):
         if not MODEL.exists():
             raise RuntimeError(f"{MODEL} is missing: run `make train` first")
         for n, port in enumerate(self.rasa_ports):
-            self._start(f"rasa{n}", server("rasa", port, interface=self.address(f"rasa{n}")),
-                        300)
+            self._start(f"rasa{n}", server("rasa", port, interface=self.address(f"rasa{n}"),
+                                           endpoints=self.endpoints), 300)
 
     def start_front(self) -> None:
         """Start the stream's consumer, the desk and the demo shop page, then the load

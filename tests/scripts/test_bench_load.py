@@ -10,7 +10,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from scripts.bench_load import integrity
+from scripts.bench_load import integrity, kept_as_sent
 from scripts.load_scripts import PHOTO_MESSAGE, SCRIPTS, WIDGET_SCRIPTS, kept_as
 from scripts.stack import Stack
 
@@ -71,3 +71,13 @@ def test_the_check_finds_what_went_wrong_in_a_conversation(tmp_path: Path) -> No
     assert "lost" in problems["w-2"][0]  # its first two messages are missing
     # checked once: the next run's check looks at new conversations only
     assert integrity(stack, said, skip=checked)["conversations"] == 0
+
+
+def test_messages_sent_at_once_may_be_kept_in_either_order_but_once() -> None:
+    sent = ["hi", "show me shoes", "compare them", "thanks"]
+    assert kept_as_sent(["hi", "show me shoes", "thanks", "compare them"], sent, 2)
+    assert kept_as_sent(["hi", "show me shoes", "compare them"], sent, 2)  # run ended
+    assert not kept_as_sent(["hi", "show me shoes", "thanks", "thanks"], sent, 2)
+    assert not kept_as_sent(["show me shoes", "hi", "compare them", "thanks"], sent, 2)
+    assert not kept_as_sent(["hi", "show me shoes", "thanks", "compare them"], sent, None)
+    assert not kept_as_sent(["hi", "compare them"], sent, 2)  # "show me shoes" lost
