@@ -60,9 +60,11 @@ from scripts.stack import ROOT, Stack, tracker_events
 
 LOCUST = ROOT / ".venv-load" / "bin" / "locust"
 LOCUSTFILE = ROOT / "scripts" / "locustfile.py"
+STOP_TIMEOUT = 30  # seconds Locust lets a customer finish its conversation at the end
 #: A load test speaks from one address as many customers: the per-address and
 #: per-conversation limits are lifted for it (each customer stays within its own).
-LIMITS = {"LIMIT_MESSAGES_PER_IP": "1000000000", "LIMIT_MESSAGES_PER_SENDER": "1000000000"}
+LIMITS = {"LIMIT_MESSAGES_PER_IP": "1000000000", "LIMIT_MESSAGES_PER_SENDER": "1000000000",
+          "LIMIT_UPLOADS_PER_IP": "1000000000"}
 HAN = re.compile(r"[\u4e00-\u9fff]")
 
 
@@ -73,7 +75,8 @@ def locust(url: str, users: int, seconds: int, out: Path,
     prefix = out / "locust"
     command = [str(LOCUST), "-f", str(LOCUSTFILE), "--headless", "--host", url,
                "--users", str(users), "--spawn-rate", str(max(1, users // 2)),
-               "--run-time", f"{seconds}s", "--stop-timeout", "30", "--csv", str(prefix),
+               "--run-time", f"{seconds}s", "--stop-timeout", str(STOP_TIMEOUT), "--csv",
+               str(prefix),
                "--csv-full-history", "--only-summary", "--loglevel", "WARNING",
                "--exit-code-on-error", "0"]
     log = out / "locust.log"
@@ -85,11 +88,16 @@ def locust(url: str, users: int, seconds: int, out: Path,
                                      unit="s") as bar:
         process = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT, cwd=ROOT,
                                    env=env)
-        started = time.monotonic()
+        started, ended_late = time.monotonic(), False
         while process.poll() is None:
             time.sleep(1)
             bar.n = min(seconds, int(time.monotonic() - started))
             bar.refresh()
+            if not ended_late and time.monotonic() - started > seconds + 2 * STOP_TIMEOUT:
+                # a simulated customer Locust could not stop: Locust's own SIGTERM
+                # shutdown stops the run and writes its results
+                ended_late = True
+                process.terminate()
     if process.returncode != 0:
         raise RuntimeError(f"locust failed:\n{log.read_text(errors='replace')[-3000:]}")
     stats = list(csv.DictReader((out / "locust_stats.csv").open()))
@@ -99,7 +107,7 @@ def locust(url: str, users: int, seconds: int, out: Path,
     total = next(row for row in stats if row["Name"] == "Aggregated")
     conversations = [json.loads(line) for line in said.read_text().splitlines()] \
         if said.exists() else []
-    return {"total": _row(total), "conversations": conversations,
+    return {"total": _row(total), "conversations": conversations, "ended_late": ended_late,
             "steps": [_row(r) for r in stats if r["Name"] != "Aggregated"],
             "sent_again": int(retries.read_text() or 0) if retries.exists() else 0,
             "failures": [{"name": f["Name"], "error": f["Error"],
