@@ -283,7 +283,7 @@ $(STAMPS)/load-venv: requirements/load.txt requirements/load.lock
 	@mkdir -p $(STAMPS) && touch $@
 
 .PHONY: bench-load
-bench-load: venv data train widget scaled-tools $(STAMPS)/load-venv ## Locust: shopping conversations (EN+ZH, REST and the widget's socket) against one process of each kind and scaled mode, kill -9 under load, 1-2-3 Rasa servers; integrity of every conversation (tables + plot); USERS="5 20 40" LOAD_SECONDS=60 SCALING="1 2 3"
+bench-load: venv data train widget scaled-tools $(STAMPS)/load-venv ## Locust: shopping conversations (EN+ZH, REST and the widget's socket) against one process of each kind and scaled mode, kill -9 under load, 1-2-3 Rasa servers; integrity of every conversation and its control on the in-memory lock store (tables + plot); USERS="5 20 40" LOAD_SECONDS=60 SCALING="1 2 3"
 	$(ACT_PY) -m scripts.bench_load $(if $(USERS),--users $(USERS)) $(if $(LOAD_SECONDS),--seconds $(LOAD_SECONDS)) $(if $(SCALING),--scaling $(SCALING))
 
 .PHONY: chaos
