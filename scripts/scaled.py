@@ -52,6 +52,7 @@ from scripts.stack import (
 TEMPLATE = ROOT / "deploy" / "haproxy.cfg.template"
 POSTGRES = "postgresql+psycopg2://postgres@127.0.0.1:5432"
 HAPROXY = shutil.which("haproxy") or "/usr/sbin/haproxy"
+IP = shutil.which("ip") or "/usr/sbin/ip"  # iproute2, for SCALED_HOSTS
 MAX_BODY = 12 * 1024 * 1024  # the largest photo upload (10 MiB) and its form around it
 
 
@@ -172,12 +173,11 @@ LOOPBACK = re.compile(r"\b(?:127\.0\.0\.1|localhost)(?=:(\d+)\b|$)")
 
 def namespaces_work() -> bool:
     """Whether this machine lets us make network namespaces (Linux, root, ``ip``)."""
-    ip = shutil.which("ip")
-    if ip is None or os.geteuid() != 0:
+    if not Path(IP).exists() or os.geteuid() != 0:
         return False
     probe = f"shop-probe-{uuid.uuid4().hex[:6]}"
-    made = subprocess.run([ip, "netns", "add", probe], capture_output=True, check=False)
-    subprocess.run([ip, "netns", "del", probe], capture_output=True, check=False)
+    made = subprocess.run([IP, "netns", "add", probe], capture_output=True, check=False)
+    subprocess.run([IP, "netns", "del", probe], capture_output=True, check=False)
     return made.returncode == 0
 
 
@@ -214,10 +214,9 @@ class Hosts:
         """The bridge, and a namespace with an address on it for each of ``names``."""
         self.names = list(names)
         self.made = True
-        ip = shutil.which("ip") or "/usr/sbin/ip"
 
         def run(*args: str) -> None:
-            subprocess.run([ip, *args], check=True, capture_output=True)
+            subprocess.run([IP, *args], check=True, capture_output=True)
 
         run("link", "add", self.bridge, "type", "bridge", "forward_delay", "0", "stp_state", "0")
         run("addr", "add", f"{self.gateway}/24", "dev", self.bridge)
@@ -245,18 +244,16 @@ class Hosts:
         """Delete the namespaces (their ends of the links go with them) and the bridge."""
         if not self.made:
             return
-        ip = shutil.which("ip") or "/usr/sbin/ip"
         for name in self.names:
-            subprocess.run([ip, "netns", "del", self.namespace(name)], capture_output=True,
+            subprocess.run([IP, "netns", "del", self.namespace(name)], capture_output=True,
                            check=False)
             shutil.rmtree(Path("/etc/netns") / self.namespace(name), ignore_errors=True)
-        subprocess.run([ip, "link", "del", self.bridge], capture_output=True, check=False)
+        subprocess.run([IP, "link", "del", self.bridge], capture_output=True, check=False)
         self.made = False
 
     def command(self, name: str, command: list[str]) -> list[str]:
         """``command`` run on host ``name`` (``ip netns exec`` execs it: same process)."""
-        return [shutil.which("ip") or "/usr/sbin/ip", "netns", "exec", self.namespace(name),
-                *command]
+        return [IP, "netns", "exec", self.namespace(name), *command]
 
     def env(self, env: dict[str, str]) -> dict[str, str]:
         """A server's environment on a host: the loopback addresses of what it connects
@@ -355,15 +352,14 @@ class ScaledStack(Stack):
         assert self.hosts is not None
         self.hosts.make([f"rasa{n}" for n in range(len(self.rasa_ports))]
                         + [f"actions{n}" for n in range(len(self.action_ports))])
+        ports = self.hosts.ports(self.env) - {self.actions_port}
         config = self.data_dir / "gateway.cfg"
-        config.write_text(self.hosts.gateway_config(
-            self.hosts.ports(self.env) - {self.actions_port}))
+        config.write_text(self.hosts.gateway_config(ports))
         subprocess.run([HAPROXY, "-c", "-q", "-f", str(config)], check=True)
         log = self.log_dir / "gateway.log"
         self.processes["gateway"] = subprocess.Popen(
             [HAPROXY, "-db", "-f", str(config)], cwd=ROOT, env=self.env,
             stdout=log.open("ab"), stderr=subprocess.STDOUT)
-        ports = self.hosts.ports(self.env) - {self.actions_port}
         deadline = time.monotonic() + 10
         while True:  # the gateway listens once HAProxy has read its configuration
             with contextlib.suppress(OSError), socket.create_connection(
