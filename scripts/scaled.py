@@ -20,6 +20,7 @@ media in one folder), with
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import re
 import secrets
@@ -53,6 +54,7 @@ TEMPLATE = ROOT / "deploy" / "haproxy.cfg.template"
 POSTGRES = "postgresql+psycopg2://postgres@127.0.0.1:5432"
 HAPROXY = shutil.which("haproxy") or "/usr/sbin/haproxy"
 IP = shutil.which("ip") or "/usr/sbin/ip"  # iproute2, for SCALED_HOSTS
+SUBNET_LOCK = "/tmp/shop-assistant-hosts.lock"  # SCALED_HOSTS stacks pick subnets in turn
 MAX_BODY = 12 * 1024 * 1024  # the largest photo upload (10 MiB) and its form around it
 
 
@@ -219,7 +221,17 @@ class Hosts:
             subprocess.run([IP, *args], check=True, capture_output=True)
 
         run("link", "add", self.bridge, "type", "bridge", "forward_delay", "0", "stp_state", "0")
-        run("addr", "add", f"{self.gateway}/24", "dev", self.bridge)
+        # two stacks started at once on one machine take two different subnets
+        with open(SUBNET_LOCK, "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            used = subprocess.run([IP, "-o", "-4", "addr"], capture_output=True,
+                                  text=True, check=False).stdout
+            if f"10.231.{self.subnet}." in used:
+                free = [n for n in range(100, 250) if f"10.231.{n}." not in used]
+                if not free:
+                    raise ScaledError("no free 10.231.N.0/24 subnet for the hosts")
+                self.subnet = free[secrets.randbelow(len(free))]
+            run("addr", "add", f"{self.gateway}/24", "dev", self.bridge)
         run("link", "set", self.bridge, "up")
         for n, name in enumerate(self.names):
             ns, outside, inside = self.namespace(name), f"sh{self.tag}o{n}", f"sh{self.tag}i{n}"

@@ -163,14 +163,14 @@ async def _to_feed(handoff_id: int, *, text: str, metadata: Dict[str, Any]) -> N
 
 
 async def to_person(agent: Any, ticket: Holding, *, text: str, metadata: Dict[str, Any],
-                    channel: str, conversation: str) -> None:
+                    channel: str, conversation: str, message_id: str | None = None) -> None:
     """A customer's message to the person holding the conversation (see the module
     docstring); the assistant does not see it. Never raises: a store that fails is
     logged, the other keeps the message."""
     event = UserUttered(text, intent={"name": None, "confidence": 0.0},
                         parse_data={"text": text, "handoff": {"id": ticket.handoff_id,
                                                               "agent": ticket.agent}},
-                        input_channel=channel, metadata=metadata)
+                        input_channel=channel, metadata=metadata, message_id=message_id)
     # two stores, each kept if the other fails: the agent's feed and the history
     if ticket.handoff_id is not None:
         await _to_feed(ticket.handoff_id, text=text, metadata=metadata)
@@ -183,19 +183,20 @@ async def to_person(agent: Any, ticket: Holding, *, text: str, metadata: Dict[st
 
 async def for_a_person(agent: Any, conversation: str, *, text: str,
                        metadata: Dict[str, Any], channel: str,
-                       current: Holding | None = None) -> bool:
+                       current: Holding | None = None, message_id: str | None = None) -> bool:
     """The one held -> person rule of every channel: ``True`` when a person holds the
     conversation and the message went to them (:func:`to_person`); ``False`` when the
     assistant reads it. A message written while the conversation waits in the queue
     also goes to the handoff's feed, so whoever takes it reads it. ``current``: the
-    record, when the channel has just read it (:func:`holding`). Never raises."""
+    record, when the channel has just read it (:func:`holding`); ``message_id``: the
+    channel's id of the message, kept on the tracker's event. Never raises."""
     if current is None:
         current = await holding(conversation)
     if current is None:
         return False
     if current.with_person:
         await to_person(agent, current, text=text, metadata=metadata, channel=channel,
-                        conversation=conversation)
+                        conversation=conversation, message_id=message_id)
         return True
     if current.holder == QUEUE and current.handoff_id is not None:
         await _to_feed(current.handoff_id, text=text, metadata=metadata)

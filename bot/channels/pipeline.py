@@ -47,6 +47,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Awaitable, Callable, Dict, List, Sequence
 
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
+from rasa.shared.core.events import BotUttered, UserUttered
 from sanic import Blueprint, response
 from sanic.response import HTTPResponse
 
@@ -202,22 +203,56 @@ class ReplySlot:
 
 async def take_turn(agent: Any, on_new_message: Handler, message: Admitted, output: Any, *,
                     channel: str, said: str, current: Holding | None = None,
-                    before: Callable[[], Awaitable[Any]] | None = None) -> bool:
+                    before: Callable[[], Awaitable[Any]] | None = None,
+                    message_id: str | None = None) -> bool:
     """The turn of every channel: while a person holds the conversation the message
     goes to them (``False``: no answer from the assistant); otherwise the assistant
     answers into ``output``, or, when it fails, a polite apology in the customer's
     language does (``True``). ``before`` runs once the assistant is to answer (a
-    typing hint)."""
+    typing hint). ``message_id``: the channel's id of the message, kept on the
+    tracker's user event (:func:`kept_turn` looks for it)."""
     if await for_a_person(agent, message.sender, text=spoken(message),
-                          metadata=message.metadata, channel=channel, current=current):
+                          metadata=message.metadata, channel=channel, current=current,
+                          message_id=message_id):
         return False
     if before is not None:
         await before()
     if not await deliver(on_new_message, UserMessage(
             message.text, output, message.sender, input_channel=channel,
-            metadata=message.metadata), sender=message.sender):
+            metadata=message.metadata, message_id=message_id), sender=message.sender):
         await output.send_text_message(message.sender, polite("failed", said or message.text))
     return True
+
+
+async def kept_turn(agent: Any, conversation: str,
+                    message_id: str) -> List[Dict[str, Any]] | None:
+    """What the assistant answered to ``message_id`` when its turn is in the tracker:
+    a message taken over from a server that died after it kept the turn, before it
+    said so (:class:`~bot.channels.replays.Replays`, the inbox's leases), is not
+    processed again. ``None`` when the tracker has no such message (the turn never
+    ran, or never finished). Read under the conversation's lock, so a turn another
+    server is still running ends first. Never raises: a tracker that cannot be read
+    is ``None`` (the message is answered, as it would have been before)."""
+    if agent is None or agent.tracker_store is None or agent.lock_store is None:
+        return None
+    try:
+        async with agent.lock_store.lock(conversation):
+            tracker = await agent.tracker_store.retrieve(conversation)
+    except Exception:  # noqa: BLE001 - answered again rather than not at all
+        logger.exception("the tracker of a message taken over was not read")
+        return None
+    if tracker is None:
+        return None
+    answers: List[Dict[str, Any]] = []
+    for event in reversed(list(tracker.events)):
+        if isinstance(event, UserUttered):
+            if event.message_id == message_id:
+                return answers[::-1]
+            answers = []
+        elif isinstance(event, BotUttered):
+            answers.append({"recipient_id": conversation, "text": event.text,
+                            **{k: v for k, v in (event.data or {}).items() if v}})
+    return None
 
 
 class PlatformChannel(InputChannel):
@@ -255,6 +290,7 @@ class PlatformChannel(InputChannel):
         self._queues: Dict[str, asyncio.Queue[tuple[Item, ReplySlot | None]]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._held: set[int] = set()  # inbox items this process holds the lease of
+        self._retaken: set[int] = set()  # items another process left unanswered
         self._keeper: asyncio.Task[Any] | None = None
         self._sending: Dict[str, asyncio.Task[Any]] = {}  # each conversation's latest sends
         self._on_new_message: Handler | None = None
@@ -396,6 +432,7 @@ class PlatformChannel(InputChannel):
         if left:
             logger.info("%s: answering %d item(s) another run left", self.channel, len(left))
         for row in left:
+            self._retaken.add(row.id)
             self._enqueue(row, None)
 
     async def _keep_leases(self) -> None:
@@ -441,7 +478,8 @@ class PlatformChannel(InputChannel):
             except Exception:  # noqa: BLE001 - the database is away: answer it now
                 logger.exception("%s item %d: order not checked", self.channel, row.id)
             try:
-                await self.process(Incoming.kept(row.body), slot)
+                await self.process(Incoming.kept(row.body), slot,
+                                   retaken=row.id in self._retaken)
             except Exception:  # noqa: BLE001 - one bad item never stops the customer's queue
                 logger.exception("%s item %d failed", self.channel, row.id)
             finally:
@@ -453,18 +491,23 @@ class PlatformChannel(InputChannel):
                 logger.exception("%s item %d not marked done", self.channel, row.id)
             finally:
                 self._held.discard(row.id)
+                self._retaken.discard(row.id)
 
-    async def process(self, item: Incoming, slot: ReplySlot | None = None) -> None:
-        """One item, start to end (see the module docstring)."""
+    async def process(self, item: Incoming, slot: ReplySlot | None = None, *,
+                      retaken: bool = False) -> None:
+        """One item, start to end (see the module docstring). ``retaken``: a process
+        that stopped left it unanswered (its turn may be in the tracker already)."""
         if item.kind == CONTROL:
             if self.platform_inbox:
                 await back_from_platform(item.user, platform=self.platform_inbox)
             return
         # kept for the history, the messaging window and the language (a retry of an
         # item the inbox has not marked done is recorded once and answered again)
-        await self.history.customer_message(item.user, item.key[:64], {
+        entry, _ = await self.history.customer_message(item.user, item.key[:64], {
             "text": item.said[:self.settings.max_message_chars], "kind": item.kind,
             **item.record})
+        if retaken and await self._kept(item, entry.id, slot):
+            return
         current = await holding(item.user)
         if current is not None and current.holder == PLATFORM:
             if not self.releases_on_message:
@@ -521,6 +564,20 @@ class PlatformChannel(InputChannel):
             current = None  # read again: the download took a while
         await self._answer(item, admitted, current, slot)
 
+    async def _kept(self, item: Incoming, entry: int, slot: ReplySlot | None) -> bool:
+        """A retaken item whose turn the tracker holds (its process died after the
+        assistant kept the turn): its answers are sent unless the history shows they
+        were, and it is not processed again (``True``)."""
+        kept = await kept_turn(self._app.ctx.agent, item.user, item.key[:64])
+        if kept is None:
+            return False
+        sent = await self.history.latest(item.user, ("assistant", "agent"), limit=1)
+        if not sent or sent[0].id < entry:
+            await self.send_bodies(item.user, [message_body(
+                drawn_with_cards(m) if self.draws_cards else m) for m in kept], slot=slot,
+                replying=True)
+        return True
+
     async def _answer(self, item: Incoming, admitted: Admitted, current: Holding | None,
                       slot: ReplySlot | None) -> None:
         started = time.time()
@@ -546,7 +603,7 @@ class PlatformChannel(InputChannel):
 
         if not await take_turn(agent, self._on_new_message, admitted, collector,
                                channel=self.channel, said=item.said, current=current,
-                               before=typing):
+                               before=typing, message_id=item.key[:64]):
             return
         async def record() -> None:
             await handed_to_platform(item.user, platform=self.platform_inbox,

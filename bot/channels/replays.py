@@ -6,12 +6,15 @@ once, and the message is processed once.
 (one conditional INSERT, so of two servers that get the same message at once only
 one answers it). A repeat of a message that was answered gets the stored answer; a
 repeat of one still being answered waits for it (``wait_seconds``); a repeat of one
-whose answer never came (the server that took it died mid-turn, before the assistant
-kept the turn) takes it over once nobody has renewed it for ``stale_seconds``, again
-with one conditional UPDATE. The request answering a message renews it while the
-turn runs (:meth:`Replays.held`), so a slow turn is never taken over, and a dead
-server's message waits no longer than the conversation's lock does. State lives in
-the channels' SQL database, shared by every server; rows are pruned after two days.
+whose answer never came (the server that took it died mid-turn) takes it over once
+nobody has renewed it for ``stale_seconds``, again with one conditional UPDATE; the
+claim says so (``taken_over``), and the channel then looks for the turn in the
+tracker first (:func:`bot.channels.pipeline.kept_turn`): a server that died after
+the assistant kept the turn, before it recorded the answer here, had answered it.
+The request answering a message renews it while the turn runs (:meth:`Replays.held`),
+so a slow turn is never taken over, and a dead server's message waits no longer than
+the conversation's lock does. State lives in the channels' SQL database, shared by
+every server; rows are pruned after two days.
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ class Claim:
     again (it was answered before)."""
 
     answers: List[Dict[str, Any]] | None = None
+    taken_over: bool = False  # another server took it and stopped renewing it
 
     @property
     def mine(self) -> bool:
@@ -90,7 +94,7 @@ class Replays:
             taken = db.execute(requests.update().filter_by(**key).where(
                 requests.c.answers.is_(None),
                 requests.c.taken_at < now - self.stale_seconds).values(taken_at=now)).rowcount
-            return Claim() if taken == 1 else None
+            return Claim(taken_over=True) if taken == 1 else None
 
     async def claim(self, conversation: str, message_id: str, *,
                     step: float = 0.2) -> Claim | None:

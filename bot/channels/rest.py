@@ -64,7 +64,7 @@ from bot.channels.checks import (
 from bot.channels.gate import polite, shared_gate
 from bot.channels.history import MessageHistory
 from bot.channels.media import photo_message, receive_photo, shared_media
-from bot.channels.pipeline import take_turn
+from bot.channels.pipeline import kept_turn, take_turn
 from bot.channels.replays import Claim, Replays
 from bot.channels.sending import message_body, register_pusher
 from bot.channels.wakeups import wakeups_for
@@ -188,11 +188,17 @@ class ShopRestInput(RestInput):
                 if not claim.mine:
                     return response.json(claim.answers, headers=headers_for(
                         {"X-Replayed": "1"}))
+                if claim.taken_over:  # its server died: after keeping the turn?
+                    kept = await kept_turn(request.app.ctx.agent, message.sender, message_id)
+                    if kept is not None:
+                        await _keep(replays, message.sender, message_id, kept)
+                        return response.json(kept, headers=headers_for({"X-Replayed": "1"}))
             collector = CollectingOutputChannel()
             async with replays.held(message.sender, message_id) if message_id else \
                     contextlib.nullcontext():
                 answered = await take_turn(request.app.ctx.agent, on_new_message, message,
-                                           collector, channel=self.name(), said=text)
+                                           collector, channel=self.name(), said=text,
+                                           message_id=message_id)
             if not answered:
                 if message_id is not None:
                     await _keep(replays, message.sender, message_id, [])

@@ -33,7 +33,11 @@ Routes (all under ``/webhooks/widget/``):
     a message answered before, or being answered, gets ``"answered": true`` /
     ``false`` in its ack. The page keeps a message it sent until the turn that
     answers it ends (``{"type": "typing", "on": false, "upto": <entry>}``) and
-    sends it again on reconnecting.
+    sends it again on reconnecting. While the channels' database is away the chat
+    goes on without the history: ``ready`` says ``"degraded": true`` (the page
+    keeps what it shows), a message is answered over the socket itself and then
+    acknowledged with ``"answered": true``; the tracker keeps those turns, the
+    history does not.
 ``POST media``
     A photo, as the ``file`` field of a multipart form whose ``token`` field is
     the session token (or the raw body with ``Authorization: Bearer <token>``),
@@ -86,7 +90,7 @@ from bot.channels.gate import CLAIM_KEYS, IDENTITY_ERRORS, TAPPED, polite, share
 from bot.channels.handover import held, wake_desk
 from bot.channels.history import Entry, MessageHistory
 from bot.channels.media import photo_message, receive_photo, shared_media
-from bot.channels.pipeline import take_turn
+from bot.channels.pipeline import kept_turn, take_turn
 from bot.channels.replays import Claim, Replays
 from bot.channels.sending import (
     drawn_with_cards,
@@ -103,6 +107,7 @@ logger = logging.getLogger(__name__)
 
 CHANNEL = "widget"
 HELLO_TIMEOUT = 10.0
+FOLLOW_AGAIN_SECONDS = 2.0  # the history's database away: how soon to follow it again
 MAX_FRAME = 64 * 1024
 
 
@@ -208,8 +213,9 @@ class WidgetOutput(OutputChannel):
     ``output_channel=widget`` (reminders, external events) lands here too.
     """
 
-    def __init__(self, history: MessageHistory) -> None:
+    def __init__(self, history: MessageHistory, *, direct: Any = None) -> None:
         self.history = history
+        self.direct = direct  # the page's socket, for answers the history cannot keep
         self.last_id = 0  # the last message this output stored (the end of a turn)
 
     @classmethod
@@ -223,8 +229,18 @@ class WidgetOutput(OutputChannel):
 
     async def _put(self, recipient_id: str, message: Dict[str, Any]) -> None:
         body = message_body(message)
-        if body:
+        if not body:
+            return
+        try:
             self.last_id = (await self.history.append(recipient_id, "assistant", body)).id
+        except SQLAlchemyError:
+            if self.direct is None:
+                raise
+            # the channels' database is away: the open page still gets the answer (the
+            # tracker keeps the turn; the page's history will not show it after a reload)
+            logger.warning("widget answer not kept in the history; sent to the page")
+            await _send_quietly(self.direct, {"type": "message", "role": "assistant",
+                                              "ts": time.time(), **body})
 
     async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
         """A text answer."""
@@ -422,16 +438,27 @@ class WidgetInput(InputChannel):
                 await ws.close(code=4400, reason="expected a hello frame")
                 return
             conversation = current.conversation
-            history = await self.history.since(conversation, since)
+            try:
+                history, degraded = await self.history.since(conversation, since), False
+            except SQLAlchemyError:  # the channels' database is away: chat on without it
+                logger.warning("widget history not read; the page keeps what it shows")
+                history, degraded = [], True
             last = history[-1].id if history else since
             await ws.send(json.dumps({"type": "ready", "conversation": conversation,
-                                      "history": [e.as_json() for e in history]},
+                                      "history": [e.as_json() for e in history],
+                                      **({"degraded": True} if degraded else {})},
                                      ensure_ascii=False))
 
             async def forward() -> None:
-                async for entry in self.history.listen(conversation, last):
-                    await ws.send(json.dumps({"type": "message", **entry.as_json()},
-                                             ensure_ascii=False))
+                nonlocal last
+                while True:  # the database away: followed again once it is back
+                    try:
+                        async for entry in self.history.listen(conversation, last):
+                            last = max(last, entry.id)
+                            await ws.send(json.dumps({"type": "message", **entry.as_json()},
+                                                     ensure_ascii=False))
+                    except SQLAlchemyError:
+                        await asyncio.sleep(FOLLOW_AGAIN_SECONDS)
 
             self._sockets.setdefault(conversation, set()).add(ws)
             forwarder = asyncio.create_task(forward())
@@ -511,8 +538,14 @@ class WidgetInput(InputChannel):
         body: Dict[str, Any] = {"text": shown}
         if image is not None:
             body["photo"] = True
-        entry, _ = await self.history.customer_message(conversation, client_id, body)
-        await _send_quietly(ws, {"type": "ack", "id": client_id, "entry": entry.id})
+        entry: Entry | None
+        try:
+            entry, _ = await self.history.customer_message(conversation, client_id, body)
+        except SQLAlchemyError:  # the database is away: answered, acknowledged after
+            logger.warning("widget message not kept in the history; answered all the same")
+            entry = None
+        else:
+            await _send_quietly(ws, {"type": "ack", "id": client_id, "entry": entry.id})
         try:
             if image is not None:
                 message = photo_message(message, media.resolve(image, sender=conversation))
@@ -541,10 +574,12 @@ class WidgetInput(InputChannel):
             wake_desk({"kind": "customer_typing", "handoff": ticket.handoff_id, "on": on})
 
     async def _answer(self, conversation: str, message: Any, said: str, ws: Any,
-                      entry: Entry, app: Any = None, *, key: str, client_id: str) -> None:
+                      entry: Entry | None, app: Any = None, *, key: str,
+                      client_id: str) -> None:
         """Hand one admitted customer message to Rasa (or, while a person holds the
         conversation, to that person), unless another request answered it or is
-        answering it (``key`` in :class:`Replays`); answers go to the history."""
+        answering it (``key`` in :class:`Replays`); answers go to the history, or,
+        while the channels' database is away (``entry`` is ``None``), to the page."""
         lock = self._locks.get(conversation)
         if lock is None:
             lock = self._locks[conversation] = asyncio.Lock()
@@ -554,31 +589,42 @@ class WidgetInput(InputChannel):
             except SQLAlchemyError:  # the channels' database is away: answer it
                 logger.exception("widget message id not checked")
                 claim = Claim()
+            agent = app.ctx.agent if app is not None else None
+            if claim is not None and claim.taken_over and \
+                    await kept_turn(agent, conversation, key) is not None:
+                # its server died after the assistant kept the turn: the answers are
+                # in the history already (the widget's output stores them as they come)
+                with contextlib.suppress(SQLAlchemyError):
+                    await self.replays.answered(conversation, key, [])
+                claim = Claim(answers=[])
             if claim is None or not claim.mine:
                 # answered before, or still being answered by a live server: the answer
                 # reaches the page through the history; the page may forget the message
-                await _send_quietly(ws, {"type": "ack", "id": client_id, "entry": entry.id,
+                await _send_quietly(ws, {"type": "ack", "id": client_id,
+                                         "entry": entry.id if entry else None,
                                          "answered": claim is not None})
                 return
             async with self.replays.held(conversation, key):
-                await self._turn(conversation, message, said, ws, entry, app)
+                await self._turn(conversation, message, said, ws, entry, app, key=key)
             with contextlib.suppress(SQLAlchemyError):
                 await self.replays.answered(conversation, key, [])
+            if entry is None:  # answered on the page itself: nothing to send again
+                await _send_quietly(ws, {"type": "ack", "id": client_id, "answered": True})
 
     async def _turn(self, conversation: str, message: Any, said: str, ws: Any,
-                    entry: Entry, app: Any) -> None:
-        output = WidgetOutput(self.history)
+                    entry: Entry | None, app: Any, *, key: str) -> None:
+        output = WidgetOutput(self.history, direct=ws)
 
         async def typing() -> None:
             await _send_quietly(ws, {"type": "typing", "on": True})
 
         agent = app.ctx.agent if app is not None else None
         if not await take_turn(agent, self._on_new_message, message, output,
-                               channel=CHANNEL, said=said, before=typing):
+                               channel=CHANNEL, said=said, before=typing, message_id=key):
             return
         # the turn ends once the page has drawn the message with id `upto`
         await _send_quietly(ws, {"type": "typing", "on": False,
-                                 "upto": max(output.last_id, entry.id)})
+                                 "upto": max(output.last_id, entry.id if entry else 0)})
 
     def get_metadata(self, request: Request) -> Dict[str, Any] | None:
         """Metadata comes from the session, not from the request."""

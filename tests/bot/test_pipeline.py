@@ -68,3 +68,55 @@ def test_the_reply_slot_takes_the_first_message_it_can_carry_once() -> None:
         assert await first.wait(0.01) is None
 
     asyncio.run(scenario())
+
+
+def test_a_turn_kept_in_the_tracker_is_found_by_its_message_id() -> None:
+    """A message taken over from a server that died after the assistant kept its turn
+    is not processed again: :func:`kept_turn` finds the turn by the channel's id and
+    gives back what the assistant said; a message whose turn never ran is ``None``.
+    Read under Rasa's conversation lock: a turn still running finishes first."""
+    from types import SimpleNamespace
+
+    from rasa.core.lock_store import InMemoryLockStore
+    from rasa.core.tracker_store import InMemoryTrackerStore
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    from bot.channels.pipeline import kept_turn
+
+    store = InMemoryTrackerStore(Domain.empty())
+    agent = SimpleNamespace(tracker_store=store, lock_store=InMemoryLockStore())
+    tracker = DialogueStateTracker("c1", [])
+    for event in (UserUttered("有没有跑鞋", message_id="m-1"),
+                  BotUttered("有三款跑鞋", data={"buttons": [{"title": "看看", "payload": "/a"}]}),
+                  BotUttered("还要别的吗？"), ActionExecuted("action_listen"),
+                  UserUttered("agent please", message_id="m-2"),  # a person answers
+                  ActionExecuted("action_listen")):
+        tracker.update(event)
+
+    async def scenario() -> tuple[object, ...]:
+        await store.save(tracker)
+        found = await kept_turn(agent, "c1", "m-1")
+        to_person = await kept_turn(agent, "c1", "m-2")
+        never = await kept_turn(agent, "c1", "m-3"), await kept_turn(agent, "c9", "m-1")
+
+        async def running_turn() -> None:  # another turn holds the lock, then keeps m-3
+            async with agent.lock_store.lock("c1"):
+                await asyncio.sleep(0.3)
+                tracker.update(UserUttered("thanks", message_id="m-3"))
+                tracker.update(BotUttered("You're welcome!"))
+                await store.save(tracker)
+
+        turn = asyncio.ensure_future(running_turn())
+        await asyncio.sleep(0.05)
+        after = await kept_turn(agent, "c1", "m-3")
+        await turn
+        return found, to_person, never, after
+
+    found, to_person, never, after = asyncio.run(scenario())
+    assert found == [{"recipient_id": "c1", "text": "有三款跑鞋",
+                      "buttons": [{"title": "看看", "payload": "/a"}]},
+                     {"recipient_id": "c1", "text": "还要别的吗？"}]
+    assert to_person == [] and never == (None, None)
+    assert after == [{"recipient_id": "c1", "text": "You're welcome!"}]

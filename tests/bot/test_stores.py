@@ -230,11 +230,14 @@ def test_a_rest_message_sent_again_is_answered_once(url: str) -> None:
         assert replay.answers == [{"recipient_id": "c1", "text": "Hi! 你好"}]
         assert (await two.claim("c2", "m1")).mine  # another conversation's m1 is its own
         # the server that took m2 died: after stale_seconds one repeat takes it over
-        assert (await one.claim("c1", "m2")).mine
+        fresh = await one.claim("c1", "m2")
+        assert fresh.mine and not fresh.taken_over
         assert await two.claim("c1", "m2") is None
         now[0] += 21
         takers = await asyncio.gather(one.claim("c1", "m2"), two.claim("c1", "m2"))
         assert [c is not None and c.mine for c in takers].count(True) == 1
+        # the taker is told: the turn may be in the tracker already (kept_turn)
+        assert [c.taken_over for c in takers if c is not None] == [True]
 
     asyncio.run(scenario())
 

@@ -102,3 +102,45 @@ def test_message_bodies_keep_only_what_the_widget_draws() -> None:
     assert set(body) == {"text", "buttons", "custom", "image", "author"}
     assert len(body["author"]) == 80
     assert message_body({"text": ""}) == {}
+
+
+def test_an_answer_the_history_cannot_keep_still_reaches_the_open_page(tmp_path) -> None:
+    """The channels' database away (PostgreSQL behind a relay the test cuts): the
+    assistant's answer goes to the page's socket instead of being lost; once the
+    database is back, answers are kept in the history again. Without a page (a
+    reminder), the failure is Rasa's to report."""
+    import asyncio
+    import json
+
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from bot.channels.history import MessageHistory
+    from bot.channels.widget import WidgetOutput
+    from tests.databases import database_url
+    from tests.relay import ThreadedRelay
+
+    sent: list[dict] = []
+
+    class Socket:  # the page's end, as Sanic's websocket is used: send(text)
+        async def send(self, frame: str) -> None:
+            sent.append(json.loads(frame))
+
+    relay = ThreadedRelay(("127.0.0.1", 5432))
+    try:
+        with database_url("postgresql", tmp_path, prefix="widget") as url:
+            history = MessageHistory(url.replace(":5432/", f":{relay.port}/"), channel="widget")
+            output = WidgetOutput(history, direct=Socket())
+            asyncio.run(output.send_text_message("web-1", "Here are our headphones"))
+            relay.cut()
+            asyncio.run(output.send_text_with_buttons(
+                "web-1", "有三款耳机", [{"title": "看看", "payload": "/more"}]))
+            with pytest.raises(SQLAlchemyError):
+                asyncio.run(WidgetOutput(history).send_text_message("web-1", "a reminder"))
+            relay.restore()
+            asyncio.run(output.send_text_message("web-1", "Anything else?"))
+            kept = asyncio.run(MessageHistory(url, channel="widget").since("web-1"))
+    finally:
+        relay.close()
+    assert [(f["type"], f["role"], f["text"], f["buttons"]) for f in sent] == [
+        ("message", "assistant", "有三款耳机", [{"title": "看看", "payload": "/more"}])]
+    assert [e.body["text"] for e in kept] == ["Here are our headphones", "Anything else?"]

@@ -33,10 +33,11 @@ MESSAGES = ["hi", "show me headphones", "how much is the first one", "any in bla
 
 @pytest.fixture(scope="module")
 def relays() -> Iterator[dict[str, ThreadedRelay]]:
-    """Redis, RabbitMQ and the graph server as the scaled stack sees them: through relays
-    a test can cut."""
+    """Redis, RabbitMQ, PostgreSQL and the graph server as the scaled stack sees them:
+    through relays a test can cut."""
     made = {"redis": ThreadedRelay(("127.0.0.1", 6379)),
             "rabbitmq": ThreadedRelay(("127.0.0.1", 5672)),
+            "postgresql": ThreadedRelay(("127.0.0.1", 5432)),
             "graph": ThreadedRelay(("127.0.0.1", free_port()))}
     try:
         yield made
@@ -63,6 +64,11 @@ def scaled(tmp_path_factory: pytest.TempPathFactory, relays: dict[str, ThreadedR
                             "RABBITMQ_URL":
                                 f"amqp://guest:guest@127.0.0.1:{relays['rabbitmq'].port}/",
                             **messenger.env()})
+    database = f"postgresql+psycopg2://postgres@127.0.0.1:{relays['postgresql'].port}/" \
+               f"{stack.database}"
+    stack.extra_env.update({
+        "DATABASE_URL": database, "HANDOFF_DB_URL": database, "CHANNEL_DB_URL": database,
+        "EVENT_SPOOL_URL": database, "TRACKER_DB_PORT": str(relays["postgresql"].port)})
     stack.start()
     try:
         yield stack
@@ -202,6 +208,57 @@ def test_the_graph_server_away_is_said_at_once_and_recovered_from(
         time.sleep(1)
         back = _texts(_send(scaled.rasa_url, f"{sender}-back", "show me headphones"))
     assert "$" in back, back
+
+
+@pytest.mark.parametrize(("lang", "ask", "notice"), [
+    ("en", "show me headphones", "Earlier messages can't be shown"),
+    ("zh", "有没有耳机", "暂时无法显示之前的消息")])
+def test_the_widget_chats_on_while_postgresql_is_away(
+        scaled: ScaledStack, relays: dict[str, ThreadedRelay], browser, lang: str, ask: str,
+        notice: str) -> None:
+    """Degrade, don't stall: with PostgreSQL cut off (the widget's history, the
+    tracker's database, the shop's), a customer chatting in the widget is answered in
+    their language; a page that reconnects meanwhile keeps what it shows and says that
+    earlier messages can't be shown. Once PostgreSQL is back the turn is in the tracker,
+    once, and the chat goes on as before."""
+    import re
+
+    from tests.e2e.test_widget import HOST, REPORTS, Chat, _conversation, shop_page
+
+    context = browser.new_context(viewport={"width": 1280, "height": 860})
+    try:
+        page = shop_page(context, scaled, lang)
+        chat = Chat(page).open()
+        first = chat.say("hi" if lang == "en" else "你好")
+        assert first, first
+        conversation = _conversation(page)
+        relays["postgresql"].cut()
+        try:
+            started = time.monotonic()
+            answer = " ".join(chat.say(ask, timeout=30_000))
+            took = time.monotonic() - started
+            context.set_offline(True)  # the socket drops; the new one finds no history
+            page.wait_for_timeout(1000)
+            context.set_offline(False)
+            page.locator(f"{HOST} .status").get_by_text(notice).wait_for(timeout=30_000)
+            assert answer.strip() and answer.strip()[:20] in " ".join(chat.all_texts())
+            again = chat.say("how much is the first one" if lang == "en" else "第一个多少钱",
+                             timeout=30_000)  # answered on the new socket too
+            page.screenshot(path=str(REPORTS / f"scaled-widget-no-database-{lang}.png"),
+                            animations="disabled")
+        finally:
+            relays["postgresql"].restore()
+        assert took < 10 and again, (answer, took, again)
+        # in the customer's language (a product answer, or "can't look that up")
+        assert bool(re.search(r"[\u4e00-\u9fff]", answer)) == (lang == "zh"), answer
+        assert chat.say("thanks" if lang == "en" else "谢谢"), "no answer once it was back"
+        said = [text for kind, text in _turns(scaled, conversation) if kind == "user"]
+        assert said.count(ask) == 1, said
+        offline = ("WebSocket", "ERR_INTERNET_DISCONNECTED")  # the network cut above
+        errors = page.errors  # type: ignore[attr-defined]
+        assert not [e for e in errors if not any(o in e for o in offline)], errors
+    finally:
+        context.close()
 
 
 @pytest.mark.parametrize(("lang", "ask", "money"), [
@@ -347,9 +404,69 @@ def test_a_rest_message_sent_again_to_another_server_is_answered_once(
     assert "跑鞋" in _texts(first.json()) or "鞋" in _texts(first.json())
     said = [text for kind, text in _turns(scaled, sender) if kind == "user"]
     assert said == ["有没有跑鞋"]
+    # rasa0 dies after the assistant kept the turn, before it recorded the answer: the
+    # channels' database holds the message as taken, unanswered, renewed by nobody
+    with sa.create_engine(scaled.database_url).begin() as db:
+        taken = db.execute(sa.text(
+            "UPDATE rest_requests SET answers = NULL, taken_at = taken_at - 60 "
+            "WHERE conversation = :c AND message_id = 'm-1'"), {"c": sender}).rowcount
+    assert taken == 1
+    taken_over = requests.post(f"{scaled.server_url(1)}/webhooks/rest/webhook", json=body,
+                               timeout=60)
+    # taken over, found in the tracker: the kept answer, and no second turn
+    assert taken_over.status_code == 200 and taken_over.headers.get("X-Replayed") == "1"
+    assert _texts(taken_over.json()) == _texts(first.json())
+    assert [text for kind, text in _turns(scaled, sender) if kind == "user"] == ["有没有跑鞋"]
     # a new message_id is a new message
     assert _send(scaled.rasa_url, sender, "谢谢") and \
         [t for k, t in _turns(scaled, sender) if k == "user"] == ["有没有跑鞋", "谢谢"]
+
+
+def _retaken(scaled: ScaledStack, user: str, *, unsent: bool) -> None:
+    """The customer's Messenger item as a server that died after Rasa kept its turn
+    leaves it: not marked done, its lease run out (``unsent``: and died before sending
+    the answers: the history has none); wait until another server took it and is done."""
+    engine = sa.create_engine(scaled.database_url)
+    with engine.begin() as db:
+        assert db.execute(sa.text(
+            "UPDATE channel_inbox SET done_at = NULL, lease_until = 0 "
+            "WHERE channel = 'messenger' AND conversation = :u"), {"u": user}).rowcount == 1
+        if unsent:
+            db.execute(sa.text("DELETE FROM channel_messages WHERE channel = 'messenger' "
+                               "AND conversation = :u AND role = 'assistant'"), {"u": user})
+    deadline = time.monotonic() + 60  # a lease is renewed and looked at every 10 s
+    while time.monotonic() < deadline:
+        with engine.connect() as db:
+            if db.execute(sa.text("SELECT done_at FROM channel_inbox WHERE channel = "
+                                  "'messenger' AND conversation = :u"), {"u": user}).scalar():
+                break
+        time.sleep(0.5)
+    else:
+        pytest.fail("nobody took the item whose lease ran out")
+    engine.dispose()
+
+
+def test_a_platform_message_taken_over_after_its_turn_is_not_answered_twice(
+        scaled: ScaledStack, messenger: FakeMessenger) -> None:
+    """A server died after Rasa kept a Messenger customer's turn, before it marked the
+    item done: another server takes the item over, finds the turn in the tracker and
+    does not process it again. Sent already: nothing is sent twice. Died before
+    sending: the kept answers are sent, once."""
+    user = str(uuid.uuid4().int)[:16]
+    assert messenger.deliver(scaled.server_url(0), [messenger.text(user, "有没有耳机")]
+                             ).status_code == 200
+    messenger.wait_sent(user, 1, timeout=60)
+    time.sleep(2)  # every answer of the turn sent
+    first = [c.text for c in messenger.sent_to(user)]
+    _retaken(scaled, user, unsent=False)
+    time.sleep(2)
+    assert [c.text for c in messenger.sent_to(user)] == first  # nothing sent twice
+    _retaken(scaled, user, unsent=True)
+    messenger.wait_sent(user, 2 * len(first), timeout=30)
+    time.sleep(2)
+    assert [c.text for c in messenger.sent_to(user)] == first + first  # once more
+    said = [text for kind, text in _turns(scaled, user) if kind == "user"]
+    assert said == ["有没有耳机"], said
 
 
 class WidgetPage:

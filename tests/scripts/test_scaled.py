@@ -97,3 +97,26 @@ def test_servers_as_hosts_reach_the_shared_services_only_through_the_gateway(
     assert hosts.namespace("rasa0") not in listed
     assert hosts.bridge not in subprocess.run(["ip", "link"], capture_output=True,
                                               text=True).stdout
+
+
+def test_two_stacks_as_hosts_on_one_machine_take_different_subnets() -> None:
+    """A second ``SCALED_HOSTS`` stack that drew the subnet the first one uses takes
+    another (their routes would clash), and both are removed afterwards."""
+    from scripts.scaled import Hosts, namespaces_work
+
+    if not namespaces_work():
+        pytest.skip("network namespaces need Linux, root and iproute2's `ip`")
+    first = Hosts()
+    second = Hosts(subnet=first.subnet)
+    try:
+        first.make(["rasa0"])
+        second.make(["rasa0"])
+        assert second.subnet != first.subnet and second.gateway != first.gateway
+        routes = subprocess.run(["ip", "-o", "-4", "addr"], capture_output=True,
+                                text=True).stdout
+        assert f"{first.gateway}/24" in routes and f"{second.gateway}/24" in routes
+    finally:
+        first.remove()
+        second.remove()
+    assert first.bridge not in subprocess.run(["ip", "link"], capture_output=True,
+                                              text=True).stdout

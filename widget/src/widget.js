@@ -502,17 +502,19 @@ class Widget {
     if (frame.type === "ready") {
       this.ready = true;
       this.attempt = 0;
-      this.showStatus("");
+      // the server's history away (its database): chat on, keep what this page shows
+      this.showStatus(frame.degraded ? this.t("noHistory") : "");
       const first = this.lastId === 0;
-      const waiting = first ? [...this.mine.values()] : [];
-      if (first) {  // the server's history replaces what a reload restored
+      const replace = first && !frame.degraded;
+      const waiting = replace ? [...this.mine.values()] : [];
+      if (replace) {  // the server's history replaces what a reload restored
         for (const node of [...this.provisional, ...waiting]) node.remove();
         this.provisional = [];
         this.transcript.clear();
       }
       for (const entry of frame.history || []) this.render({ ...entry, history: first });
       for (const node of waiting) if (!node.isConnected) this.log.append(node);
-      if (first && !(frame.history || []).length && typeof this.options.greeting === "string" && this.options.greeting && !this.greeted) {
+      if (replace && !(frame.history || []).length && typeof this.options.greeting === "string" && this.options.greeting && !this.greeted) {
         this.greeted = true;
         this.log.append(this.draw({ role: "assistant", text: this.options.greeting }));
       }
@@ -522,6 +524,7 @@ class Widget {
         this.emit("ready", { conversation: frame.conversation });
       }
     } else if (frame.type === "message") {
+      if (frame.id && this.status.textContent === this.t("noHistory")) this.showStatus("");
       this.render(frame);
     } else if (frame.type === "ack") {
       // kept until its turn ends; a resend the server says was answered is forgotten
