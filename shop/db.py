@@ -8,6 +8,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from shop.models import Base
+from shop.postgres import bounded_connection
 
 
 def sqlite_url(path: Path) -> str:
@@ -22,18 +23,17 @@ def make_engine(url: str, *, query_timeout: float | None = None) -> Engine:
         url: Any SQLAlchemy database URL (``sqlite:///…``, ``postgresql://…``).
         query_timeout: For a server that serves customers' turns (the action server):
             seconds a statement may run and the longest wait for a pooled connection.
-            On PostgreSQL also a connection time limit (libpq's least: 2 s) and TCP
-            keepalives, so a server that is slow, refuses, or whose host is gone fails
-            the call within seconds instead of holding it. ``None`` (batch jobs,
+            On PostgreSQL also a connection time limit (libpq's least: 2 s), TCP
+            keepalives and a TCP user timeout (:func:`bounded_connection`), so a server
+            that is slow, refuses, whose host is gone or whose network path stalls
+            fails the call within seconds instead of holding it. ``None`` (batch jobs,
             imports): the drivers' defaults.
     """
     options: dict[str, object] = {}
     if query_timeout is not None and url.startswith("postgresql"):
         options = {"pool_timeout": query_timeout, "connect_args": {
-            "connect_timeout": max(2, round(query_timeout)),
-            "options": f"-c statement_timeout={int(query_timeout * 1000)}",
-            "keepalives": 1, "keepalives_idle": 2, "keepalives_interval": 1,
-            "keepalives_count": 2}}
+            **bounded_connection(query_timeout),
+            "options": f"-c statement_timeout={int(query_timeout * 1000)}"}}
     engine = create_engine(url, future=True, pool_pre_ping=True, **options)
     if engine.dialect.name == "sqlite":
 

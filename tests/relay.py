@@ -11,17 +11,18 @@ from typing import Any
 
 
 class Relay:
-    """Relays 127.0.0.1:``port`` to ``target`` on the running event loop."""
+    """Relays ``host``:``port`` to ``target`` on the running event loop."""
 
-    def __init__(self, target: tuple[str, int]) -> None:
+    def __init__(self, target: tuple[str, int], host: str = "127.0.0.1") -> None:
         self.target = target
+        self.host = host
         self.port = 0
         self._server: Any = None
         self._writers: list[asyncio.StreamWriter] = []
 
     async def start(self) -> Relay:
         """Listen (again, on the same port once it has one)."""
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", self.port)
+        self._server = await asyncio.start_server(self._serve, self.host, self.port)
         self.port = self._server.sockets[0].getsockname()[1]
         return self
 
@@ -57,11 +58,11 @@ class Relay:
 class ThreadedRelay:
     """A :class:`Relay` on its own event loop in a thread, for tests without a loop."""
 
-    def __init__(self, target: tuple[str, int]) -> None:
+    def __init__(self, target: tuple[str, int], host: str = "127.0.0.1") -> None:
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self._thread.start()
-        self.relay = Relay(target)
+        self.relay = Relay(target, host)
         self._run(self.relay.start())
 
     def _run(self, coroutine: Any) -> Any:

@@ -42,6 +42,7 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.channels.sql import CONNECT_TIMEOUT
 from bot.channels.wakeups import Wakeups
+from shop.postgres import bounded_connection
 
 ROLES = ("customer", "assistant", "agent", "notice")
 
@@ -125,7 +126,7 @@ class MessageHistory:
         options: Dict[str, Any] = {}
         if url.startswith("postgresql"):  # given up on within seconds; dropped ones replaced
             options = {"pool_pre_ping": True,
-                       "connect_args": {"connect_timeout": CONNECT_TIMEOUT}}
+                       "connect_args": bounded_connection(CONNECT_TIMEOUT)}
         if url.startswith("sqlite"):
             # SQLAlchemy 1.4 (Rasa's) opens a new SQLite connection per use by default:
             # 3 ms per message idle, 7-15 ms on a busy machine (the pragmas below run

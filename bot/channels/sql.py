@@ -6,6 +6,8 @@ from typing import Any, Dict
 
 import sqlalchemy as sa
 
+from shop.postgres import bounded_connection
+
 CONNECT_TIMEOUT = 3  # seconds to reach a database server
 
 
@@ -13,13 +15,14 @@ def channel_engine(url: str, metadata: sa.MetaData, *, timeout: float = 10) -> s
     """An engine on the channels' database with ``metadata``'s tables made. A SQLite
     file is shared by the event loop's worker threads, and a writer waits up to
     ``timeout`` seconds for another's lock. A server database is given up on after a
-    few seconds when it does not answer, and a connection it dropped (a restart, an
-    outage) is replaced before use rather than failing the next request."""
+    few seconds when it does not answer or its network path stalls
+    (:func:`shop.postgres.bounded_connection`), and a connection it dropped (a restart,
+    an outage) is replaced before use rather than failing the next request."""
     options: Dict[str, Any] = {"pool_pre_ping": True}
     if url.startswith("sqlite"):
         options = {"connect_args": {"check_same_thread": False, "timeout": timeout}}
     elif url.startswith("postgresql"):
-        options["connect_args"] = {"connect_timeout": CONNECT_TIMEOUT}
+        options["connect_args"] = bounded_connection(CONNECT_TIMEOUT)
     engine = sa.create_engine(url, future=True, **options)
     metadata.create_all(engine)
     return engine

@@ -120,3 +120,63 @@ def test_two_stacks_as_hosts_on_one_machine_take_different_subnets() -> None:
         second.remove()
     assert first.bridge not in subprocess.run(["ip", "link"], capture_output=True,
                                               text=True).stdout
+
+
+STALLED_CLIENT = """
+import sys, time
+import sqlalchemy as sa
+from shop.db import make_engine
+engine = make_engine(sys.argv[1], query_timeout=3)
+with engine.connect() as db:
+    db.execute(sa.text("SELECT 1"))
+    print("connected", flush=True)
+    sys.stdin.readline()  # the test stalls the network path meanwhile
+    started = time.monotonic()
+    try:
+        db.execute(sa.text("SELECT 1"))
+        print("answered", flush=True)
+    except Exception as exc:
+        print(f"gave up {time.monotonic() - started:.1f} {type(exc).__name__}", flush=True)
+"""
+
+
+def test_a_database_whose_network_path_stalls_is_given_up_on_within_seconds() -> None:
+    """A server on its own host reaches PostgreSQL over the bridge; the path then drops
+    every packet without closing anything (the host's link leaves the bridge), while a
+    query is sent. The query is given up on within seconds (``tcp_user_timeout``),
+    not after TCP's own quarter of an hour of retries, which keepalives don't shorten
+    while data waits to be acknowledged."""
+    import select
+    import sys
+
+    from scripts.scaled import IP, Hosts, namespaces_work
+    from tests.databases import PG
+    from tests.relay import ThreadedRelay
+
+    if not namespaces_work():
+        pytest.skip("network namespaces need Linux, root and iproute2's `ip`")
+    hosts = Hosts()
+    relay = None
+    client = None
+    try:
+        hosts.make(["actions0"])
+        relay = ThreadedRelay(("127.0.0.1", 5432), host=hosts.gateway)
+        url = PG.replace("127.0.0.1:5432", f"{hosts.gateway}:{relay.port}") + "/postgres"
+        client = subprocess.Popen(
+            hosts.command("actions0", [sys.executable, "-c", STALLED_CLIENT, url]),
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            cwd=Path(__file__).resolve().parents[2])
+        assert client.stdout is not None and client.stdin is not None
+        assert client.stdout.readline().strip() == "connected", client.stderr.read()
+        subprocess.run([IP, "link", "set", f"sh{hosts.tag}o0", "nomaster"], check=True)
+        client.stdin.write("\n")
+        client.stdin.flush()
+        ready, _, _ = select.select([client.stdout], [], [], 30)
+        said = client.stdout.readline().split() if ready else ["still", "waiting"]
+    finally:
+        if client is not None:
+            client.kill()
+        if relay is not None:
+            relay.close()
+        hosts.remove()
+    assert said[:2] == ["gave", "up"] and float(said[2]) < 10, said
