@@ -152,7 +152,9 @@ def _tracker_url(stack: Stack) -> str:
 
 def integrity(stack: Stack, conversations: list[dict[str, Any]], *,
               skip: set[str]) -> dict[str, Any]:
-    """Check every simulated conversation of a run in Rasa's tracker store
+    """Check every simulated conversation of a run in Rasa's tracker store: each
+    message once, in order, answered in its language, and no turn begun before the one
+    before it ended
     (``conversations``: what Locust wrote, each with what the tracker must hold; not
     those in ``skip``, checked after an earlier run; the checked ones are added to it)."""
     expected = {c["conversation"]: c for c in conversations if c["conversation"] not in skip}
@@ -172,6 +174,9 @@ def integrity(stack: Stack, conversations: list[dict[str, Any]], *,
             if event["event"] == "user" and (n + 1 == len(turns)
                                              or turns[n + 1]["event"] != "bot"):
                 found.append(f"no answer to {event.get('text')!r}")
+        overlap = overlapping(stored)
+        if overlap:
+            found.append(f"{overlap!r} began before the turn before it ended")
         for event in turns:
             text = event.get("text") or ""
             if event["event"] == "bot" and text.strip() and \
@@ -185,6 +190,24 @@ def integrity(stack: Stack, conversations: list[dict[str, Any]], *,
         kinds[conversation["kind"]] = kinds.get(conversation["kind"], 0) + 1
     return {"conversations": len(expected), "messages": messages, "kinds": kinds,
             "problems": problems}
+
+
+def overlapping(events: list[dict[str, Any]]) -> str | None:
+    """The first customer message whose turn began (Rasa logged it, under the
+    conversation's lock) before the turn kept before it ended (its last
+    ``action_listen``): two servers answered the conversation at once. ``None`` when
+    the turns followed one another."""
+    ended: float | None = None
+    for event in events:
+        stamp = event.get("timestamp")
+        if event.get("event") == "user" and not (event.get("parse_data") or {}).get("handoff"):
+            if ended is not None and isinstance(stamp, (int, float)) and stamp < ended:
+                return str(event.get("text"))
+            ended = None
+        elif event.get("event") == "action" and event.get("name") == "action_listen" \
+                and isinstance(stamp, (int, float)):
+            ended = stamp
+    return None
 
 
 def kept_as_sent(said: list[str | None], sent: list[str], together: int | None) -> bool:

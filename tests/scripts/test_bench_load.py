@@ -81,3 +81,28 @@ def test_messages_sent_at_once_may_be_kept_in_either_order_but_once() -> None:
     assert not kept_as_sent(["show me shoes", "hi", "compare them", "thanks"], sent, 2)
     assert not kept_as_sent(["hi", "show me shoes", "thanks", "compare them"], sent, None)
     assert not kept_as_sent(["hi", "compare them"], sent, 2)  # "show me shoes" lost
+
+
+def test_a_turn_begun_before_the_one_before_it_ended_is_found() -> None:
+    """Two servers answering one conversation at once (locks that are not shared)
+    each keep a whole turn, but the second began before the first ended: Rasa logged
+    its message before the first turn's last ``action_listen``."""
+    from scripts.bench_load import overlapping
+
+    def turn(text: str, began: float, ended: float) -> list[dict[str, Any]]:
+        return [{"event": "user", "text": text, "timestamp": began},
+                {"event": "action", "name": "action_search", "timestamp": began + 0.1},
+                {"event": "bot", "text": "ok", "timestamp": began + 0.2},
+                {"event": "action", "name": "action_listen", "timestamp": ended}]
+
+    start = [{"event": "action", "name": "action_session_start", "timestamp": 0.5},
+             {"event": "action", "name": "action_listen", "timestamp": 0.6}]
+    in_turn = start + turn("hi", 1.0, 2.0) + turn("show me shoes", 2.1, 3.0)
+    at_once = start + turn("hi", 1.0, 2.0) + turn("show me shoes", 1.5, 3.0)
+    to_person = start + turn("hi", 1.0, 2.0) + [
+        {"event": "user", "text": "are you there?", "timestamp": 2.5,
+         "parse_data": {"handoff": {"id": 7}}},
+        {"event": "user", "text": "hello?", "timestamp": 2.6,
+         "parse_data": {"handoff": {"id": 7}}}]
+    assert overlapping(in_turn) is None and overlapping(to_person) is None
+    assert overlapping(at_once) == "show me shoes"
