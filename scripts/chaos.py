@@ -17,13 +17,15 @@ dies or the network parts). Then, one fault at a time:
 
 Customers send each message with a ``message_id`` and send it again, with the same
 id, when the connection drops or the balancer has no server (as the widget and the
-platforms do). For every message: the time to the answer, whether there was one and
-in the customer's language, what it was (a normal answer, "I can't look that up
-right now", an error), and how often it was sent. After each fault is lifted: the
-seconds until a product search is answered normally again, without anyone restarting
-anything. At the end, once the tracker journal is written (the turns PostgreSQL could
-not take: ``bot/tracker_store.py``), every conversation in Rasa's tracker store: each
-message kept once (lost: not there; processed twice: there twice).
+platforms do); every other pair of them chats in the widget, over its socket
+(:class:`WidgetCustomer`), the others over REST. For every message: the time to the
+answer, whether there was one and in the customer's language, what it was (a normal
+answer, "I can't look that up right now", an error), and how often it was sent.
+After each fault is lifted: the seconds until a product search is answered normally
+again, without anyone restarting anything. At the end, once the tracker journal is
+written (the turns PostgreSQL could not take: ``bot/tracker_store.py``), every
+conversation in Rasa's tracker store: each message kept once (lost: not there;
+processed twice: there twice).
 
 Prints the table for docs/benchmarks.md, writes ``reports/chaos.json`` and
 ``reports/chaos.png``. The target: every message answered within 2 s with a stated
@@ -91,6 +93,55 @@ def _ask(url: str, sender: str, text: str, *, tries: int = 8,
     return {"s": time.monotonic() - started, "status": status, "text": texts, "sent": sent}
 
 
+class WidgetCustomer:
+    """A customer in the web widget, speaking its wire protocol
+    (``bot/channels/widget.py``): a session through the balancer, then for each
+    message a socket, the message with its client id, and the answers until the turn
+    ends; on a dropped socket the same message again on a new one."""
+
+    def __init__(self, stack: ScaledStack) -> None:
+        self.origin = stack.storefront_url
+        session = requests.post(f"{stack.rasa_url}/webhooks/widget/session", data="{}",
+                                headers={"Origin": self.origin}, timeout=30)
+        session.raise_for_status()
+        self.token, self.conversation = session.json()["token"], session.json()["conversation"]
+        self.url = stack.rasa_url.replace("http://", "ws://", 1) + "/webhooks/widget/socket"
+        self.last = 0  # the last history entry seen
+
+    def ask(self, text: str, *, tries: int = 4, timeout: float = 30) -> dict[str, Any]:
+        """The time to the end of the turn, what was said, how often it was sent."""
+        from websockets.sync.client import connect
+        from websockets.typing import Origin
+
+        started, client_id, sent = time.monotonic(), uuid.uuid4().hex, 0
+        status, said = 0, [""]
+        while sent < tries and status != 200:
+            sent += 1
+            said = []
+            try:
+                with connect(self.url, origin=Origin(self.origin), open_timeout=10,
+                             close_timeout=1) as ws:
+                    ws.send(json.dumps({"type": "hello", "token": self.token,
+                                        "since": self.last}))
+                    ws.send(json.dumps({"type": "message", "id": client_id, "text": text}))
+                    deadline = time.monotonic() + timeout
+                    while True:
+                        frame = json.loads(ws.recv(timeout=max(0.1, deadline
+                                                               - time.monotonic())))
+                        if frame.get("type") == "message":
+                            self.last = max(self.last, int(frame.get("id") or 0))
+                            if frame.get("role") in ("assistant", "agent", "notice"):
+                                said.append(frame.get("text") or "")
+                        elif frame.get("type") == "typing" and frame.get("on") is False:
+                            status = 200
+                            break
+            except Exception as exc:  # noqa: BLE001 - a dropped socket: sent again
+                said = [type(exc).__name__]
+                time.sleep(0.5)
+        return {"s": time.monotonic() - started, "status": status, "text": " ".join(said),
+                "sent": sent}
+
+
 def _kind(record: dict[str, Any]) -> str:
     """What the customer was told, in a few words."""
     text = record["text"]
@@ -132,14 +183,18 @@ def run_fault(stack: ScaledStack, name: str, start: Any, stop: Any,
     """Customers chat while fault ``name`` holds (at least ``hold`` seconds, the
     messages spread over it); then it is lifted."""
     sender = f"chaos-{name.split()[0].lower()}-{uuid.uuid4().hex[:6]}"
+    widget = {lang: WidgetCustomer(stack) for lang in ("en", "zh")}  # before the fault
     start()
     started, records = time.monotonic(), []
     try:
         for i in tqdm(range(messages), desc=name, unit="msg", leave=False):
             if hold:
                 time.sleep(max(0.0, started + i * hold / messages - time.monotonic()))
-            records.append(_record(stack.rasa_url, f"{sender}-{MESSAGES[i % 6][0]}",
-                                   *MESSAGES[i % len(MESSAGES)]))
+            lang, text = MESSAGES[i % len(MESSAGES)]
+            if (i // 2) % 2:  # every other pair of customers is in the widget
+                records.append(_record_widget(widget[lang], lang, text))
+            else:
+                records.append(_record(stack.rasa_url, f"{sender}-{lang}", lang, text))
         time.sleep(max(0.0, started + hold - time.monotonic()))
     finally:
         stop()
@@ -149,8 +204,17 @@ def run_fault(stack: ScaledStack, name: str, start: Any, stop: Any,
 
 def _record(url: str, sender: str, lang: str, text: str,
             message_id: str | None = None) -> dict[str, Any]:
-    record = {"lang": lang, "text_sent": text, "sender": sender,
-              **_ask(url, sender, text, message_id=message_id)}
+    return _judged({"lang": lang, "text_sent": text, "sender": sender, "channel": "rest",
+                    **_ask(url, sender, text, message_id=message_id)})
+
+
+def _record_widget(customer: WidgetCustomer, lang: str, text: str) -> dict[str, Any]:
+    return _judged({"lang": lang, "text_sent": text, "sender": customer.conversation,
+                    "channel": "widget", **customer.ask(text)})
+
+
+def _judged(record: dict[str, Any]) -> dict[str, Any]:
+    lang = record["lang"]
     record["kind"] = _kind(record)
     record["language_ok"] = record["status"] == 200 and bool(record["text"]) and (
         (lang == "zh") == bool(HAN.search(record["text"])))
@@ -232,6 +296,9 @@ def summarise(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
         rows.append({
             "fault": run["fault"], "messages": len(times), "answered": len(answered),
             "within_target": sum(r["s"] <= TARGET_S for r in answered),
+            "widget": sum(r.get("channel") == "widget" for r in run["records"]),
+            "widget_within": sum(r["s"] <= TARGET_S for r in answered
+                                 if r.get("channel") == "widget"),
             "language_ok": sum(r["language_ok"] for r in run["records"]),
             "p50_s": percentile(times, 50), "max_s": max(times),
             "told": dict(Counter(r["kind"] for r in run["records"]).most_common()),
@@ -244,7 +311,8 @@ def summarise(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def print_table(rows: list[dict[str, Any]]) -> None:
     """The table that goes into docs/benchmarks.md."""
-    print(f"| fault | messages | answered | within {TARGET_S:g} s | in the customer's language "
+    print(f"| fault | messages (widget) | answered | within {TARGET_S:g} s (widget) "
+          "| in the customer's language "
           "| p50 / max | sent again | lost / twice in the tracker | what customers were told "
           "| normal again after |")
     print("|---|---|---|---|---|---|---|---|---|---|")
@@ -255,7 +323,8 @@ def print_table(rows: list[dict[str, Any]]) -> None:
         if r["blocked_s"] is not None:
             back += f" (conversation blocked {r['blocked_s']:.1f} s" + (
                 ")" if r["mid_turn"] else "; the turn had ended before the kill)")
-        print(f"| {r['fault']} | {r['messages']} | {r['answered']} | {r['within_target']} | "
+        print(f"| {r['fault']} | {r['messages']} ({r['widget']}) | {r['answered']} | "
+              f"{r['within_target']} ({r['widget_within']}) | "
               f"{r['language_ok']} | {r['p50_s']:.2f} / {r['max_s']:.2f} s | {r['sent_again']} "
               f"| {r['lost']} / {r['twice']} | {told} | {back} |")
 
@@ -280,7 +349,7 @@ def plot(runs: list[dict[str, Any]], path: Path) -> None:
                        color=colours.get(kind, "#d33"), label=label)
     ax.axhline(TARGET_S, color="grey", linestyle="--", label=f"target {TARGET_S:g} s")
     ax.set_xticks(range(len(runs)), [r["fault"] for r in runs], fontsize=8)
-    ax.set_ylabel("seconds to the answer (REST)")
+    ax.set_ylabel("seconds to the answer (REST and widget)")
     ax.set_title("Scaled mode with one dependency away at a time (EN + ZH customers)")
     ax.grid(axis="y", alpha=0.3)
     ax.legend(fontsize=7)
