@@ -38,7 +38,7 @@ import uuid
 from typing import Any, Dict, Iterator, List
 
 import sqlalchemy as sa
-from rasa.core.tracker_store import SQLTrackerStore
+from rasa.core.tracker_store import SQLTrackerStore, create_engine_kwargs
 from rasa.shared.core.trackers import DialogueStateTracker
 
 logger = logging.getLogger(__name__)
@@ -67,6 +67,15 @@ class JournaledSQLTrackerStore(SQLTrackerStore):
         import redis
 
         super().__init__(*args, **kwargs)
+        # a connection the database dropped (a restart, an outage) is replaced before
+        # use, not failed on: Rasa's engine has no pre-ping, so after an outage each
+        # stale pooled connection would send one more turn to the journal and hide the
+        # conversation's turns from a look at the tracker (a message taken over)
+        dropped = self.engine
+        self.engine = sa.create_engine(dropped.url, pool_pre_ping=True,
+                                       **create_engine_kwargs(dropped.url))
+        self.sessionmaker.configure(bind=self.engine)
+        dropped.dispose()
         self.redis = redis.Redis.from_url(journal_url, socket_timeout=2,
                                           socket_connect_timeout=2)
         self.prefix = f"{key_prefix}journal:"

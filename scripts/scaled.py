@@ -284,8 +284,10 @@ class Hosts:
 
     def gateway_config(self, ports: set[int]) -> str:
         """HAProxy (TCP) on the gateway's address, forwarding each port to this
-        machine's loopback, where the shared services listen."""
-        lines = ["global", "    maxconn 4096", "defaults", "    mode tcp",
+        machine's loopback, where the shared services listen. It adds nothing of its
+        own: a service that refuses is refused at once (no retries, which would hold
+        every connection to a service that is away for seconds)."""
+        lines = ["global", "    maxconn 4096", "defaults", "    mode tcp", "    retries 0",
                  "    timeout connect 5s", "    timeout client 1h", "    timeout server 1h"]
         for port in sorted(ports):
             lines += [f"listen loopback{port}", f"    bind {self.gateway}:{port}",

@@ -127,3 +127,18 @@ def test_rasa_loads_it_from_the_endpoints_file(setup) -> None:
         dialect="postgresql", port=relay.port, db=where.database, username="postgres",
         journal_url="redis://127.0.0.1:6379/0", key_prefix=prefix), Domain.empty())
     assert isinstance(store, JournaledSQLTrackerStore)
+
+
+def test_a_connection_the_outage_dropped_is_replaced_not_failed_on(setup) -> None:
+    """PostgreSQL restarts (every open connection dropped) between two turns: the next
+    turn reads the conversation from PostgreSQL, not from an empty journal (a stale
+    pooled connection is replaced before use), so nothing looking at the tracker right
+    after an outage (a message taken over) misses the turns before it."""
+    url, relay, prefix = setup
+    store = _store(url, relay, prefix)
+    _turn(store, "c", "hi", "hello")
+    relay.cut()
+    relay.restore()
+    assert _turn(store, "c", "show me shoes", "here are shoes") == ["hi"]
+    assert store.journaled == 0
+    assert _stored(url, "c") == ["hi", "hello", "show me shoes", "here are shoes"]

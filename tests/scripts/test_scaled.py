@@ -68,7 +68,10 @@ def test_servers_as_hosts_reach_the_shared_services_only_through_the_gateway(
         assert moved["WIDGET_ORIGINS"] == env["WIDGET_ORIGINS"]
         assert Hosts.ports(env) == {6379, 5432}
         config = tmp_path / "gateway.cfg"
-        config.write_text(hosts.gateway_config({6379}))
+        from scripts.stack import free_port
+
+        away = free_port()  # a shared service that is down: nothing listens there
+        config.write_text(hosts.gateway_config({6379, away}))
         processes.append(subprocess.Popen([HAPROXY, "-db", "-f", str(config)]))
         processes.append(subprocess.Popen(hosts.command("rasa0", [
             sys.executable, "-m", "http.server", "--bind", hosts.address("rasa0"), "18555"]),
@@ -89,6 +92,13 @@ def test_servers_as_hosts_reach_the_shared_services_only_through_the_gateway(
         own = subprocess.run(hosts.command("actions0", [*ping, "127.0.0.1"]),
                              capture_output=True, text=True, timeout=20)
         assert own.returncode != 0 and "refused" in own.stderr.lower()
+        # a service that is down is refused through the gateway at once, not retried
+        closed = subprocess.run(hosts.command("actions0", [
+            sys.executable, "-c", "import socket, sys, time; s = socket.create_connection("
+            "(sys.argv[1], int(sys.argv[2])), timeout=10); t = time.monotonic(); "
+            "s.recv(10); print(round(time.monotonic() - t, 2))", hosts.gateway, str(away)]),
+            capture_output=True, text=True, timeout=20)
+        assert float(closed.stdout) < 0.5, closed.stdout + closed.stderr
     finally:
         for process in processes:
             process.kill()
