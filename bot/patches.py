@@ -19,6 +19,15 @@ schema check (still fatal at start-up, where it belongs) but lets errors from
 the work inside the session propagate as :class:`TrackerStoreError`, which the
 channel logs and answers with an apology.
 
+**A model loads without tracing its training step.** Rasa 3.6 builds a loaded DIET
+or TED model by training it on one example (``RasaModel.load``: ``fit`` on one
+batch, then the saved weights over it). That one batch makes TensorFlow trace the
+whole training step as a graph: most of the 2–3 minutes a Rasa server needs to load
+the model on a 2-core machine (cProfile). :func:`_load_model` runs that one batch
+eagerly (the same weights come out: the saved ones are loaded over them) and then
+restores the model's own setting, so prediction is traced as before and a model
+loaded to be fine-tuned trains as before.
+
 Rasa 3.6 checks every action-server response with ``jsonschema.validate``,
 which re-checks the schema itself and builds a new validator on every call:
 about 19 ms per custom action on our CI machines, more than the action server
@@ -37,6 +46,7 @@ from functools import lru_cache
 from typing import Any, Dict, Iterator
 
 _applied = False
+_rasa_load: Any = None  # Rasa's own ``RasaModel.load`` (tests compare with it)
 
 
 @lru_cache(maxsize=1)
@@ -119,6 +129,28 @@ async def _parse_message(self: Any, message: Any, tracker: Any = None,
     return parse_data
 
 
+def _load_model(cls: Any, model_file_name: str, model_data_example: Any,
+                predict_data_example: Any = None, finetune_mode: bool = False,
+                *args: Any, **kwargs: Any) -> Any:
+    """Drop-in for ``RasaModel.load`` whose weight-building batch runs eagerly."""
+    import tensorflow as tf
+    from rasa.utils.tensorflow.constants import LEARNING_RATE, RUN_EAGERLY
+    from rasa.utils.tensorflow.data_generator import RasaBatchDataGenerator
+
+    model = cls(*args, **kwargs)
+    config = kwargs.get("config", {})
+    run_eagerly = config.get(RUN_EAGERLY)
+    model.compile(optimizer=tf.keras.optimizers.Adam(config.get(LEARNING_RATE, 0.001)),
+                  run_eagerly=True)
+    model.fit(RasaBatchDataGenerator(model_data_example, batch_size=1), verbose=False)
+    model.run_eagerly = run_eagerly  # prediction (and fine-tuning) as configured
+    model.train_function = None  # built eagerly above: made again if it trains
+    model.load_weights(model_file_name)
+    if not finetune_mode and predict_data_example:
+        model.run_inference(predict_data_example)  # traces prediction, as Rasa does
+    return model
+
+
 def apply() -> None:
     """Install the fixes (idempotent)."""
     global _applied
@@ -127,8 +159,12 @@ def apply() -> None:
     from rasa.core.actions.action import RemoteAction
     from rasa.core.processor import MessageProcessor
     from rasa.core.tracker_store import SQLTrackerStore
+    from rasa.utils.tensorflow.models import RasaModel
 
+    global _rasa_load
+    _rasa_load = RasaModel.__dict__["load"]
     MessageProcessor.parse_message = _parse_message  # type: ignore[method-assign]
+    RasaModel.load = classmethod(_load_model)  # type: ignore[method-assign,assignment]
     RemoteAction._validate_action_result = _validate_action_result  # type: ignore[method-assign]
     SQLTrackerStore.session_scope = _session_scope  # type: ignore[method-assign,assignment]
     _applied = True

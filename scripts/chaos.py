@@ -124,8 +124,8 @@ class WidgetCustomer:
                     ws.send(json.dumps({"type": "hello", "token": self.token,
                                         "since": self.last}))
                     ws.send(json.dumps({"type": "message", "id": client_id, "text": text}))
-                    deadline = time.monotonic() + timeout
-                    while True:
+                    deadline, upto = time.monotonic() + timeout, None
+                    while upto is None or self.last < upto:  # the turn ends as the page's
                         frame = json.loads(ws.recv(timeout=max(0.1, deadline
                                                                - time.monotonic())))
                         if frame.get("type") == "message":
@@ -133,8 +133,8 @@ class WidgetCustomer:
                             if frame.get("role") in ("assistant", "agent", "notice"):
                                 said.append(frame.get("text") or "")
                         elif frame.get("type") == "typing" and frame.get("on") is False:
-                            status = 200
-                            break
+                            upto = int(frame.get("upto") or 0)  # drawn up to this entry
+                    status = 200
             except Exception as exc:  # noqa: BLE001 - a dropped socket: sent again
                 said = [type(exc).__name__]
                 time.sleep(0.5)
