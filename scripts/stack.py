@@ -96,10 +96,15 @@ def listener_pid(port: int, host: str = "127.0.0.1") -> int | None:
         if not proc.name.isdigit():
             continue
         try:
-            if any(os.readlink(fd) in inodes for fd in (proc / "fd").iterdir()):
-                return int(proc.name)
+            fds = list((proc / "fd").iterdir())
         except OSError:
-            continue
+            continue  # gone, or not ours to read
+        for fd in fds:
+            try:
+                if os.readlink(fd) in inodes:
+                    return int(proc.name)
+            except OSError:
+                continue  # a file it closed meanwhile: the process is still looked at
     return None
 
 
