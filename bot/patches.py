@@ -24,10 +24,9 @@ or TED model by training it on one example (``RasaModel.load``: ``fit`` on one
 batch, then the saved weights over it). That one batch makes TensorFlow trace the
 whole training step as a graph: most of the time a Rasa server needed to load the
 model (``Agent.load``: 70 s on a 2-core machine, 10 s with this fix).
-:func:`_load_model` runs that one batch
-eagerly (the same weights come out: the saved ones are loaded over them) and then
-restores the model's own setting, so prediction is traced as before and a model
-loaded to be fine-tuned trains as before.
+:func:`_load_model` runs that one batch eagerly (the same weights come out: the
+saved ones are loaded over them) and then restores the model's own setting, so
+prediction is traced as before and a model loaded to be fine-tuned trains as before.
 
 Rasa 3.6 checks every action-server response with ``jsonschema.validate``,
 which re-checks the schema itself and builds a new validator on every call:
