@@ -40,9 +40,8 @@ from typing import Any, AsyncIterator, Dict, List, Tuple
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from bot.channels.sql import CONNECT_TIMEOUT
+from bot.channels.sql import server_options
 from bot.channels.wakeups import Wakeups
-from shop.postgres import bounded_connection
 
 ROLES = ("customer", "assistant", "agent", "notice")
 
@@ -123,10 +122,7 @@ class MessageHistory:
         self.channel = channel
         self.poll_seconds = poll_seconds
         self._wakeups = wakeups
-        options: Dict[str, Any] = {}
-        if url.startswith("postgresql"):  # given up on within seconds; dropped ones replaced
-            options = {"pool_pre_ping": True,
-                       "connect_args": bounded_connection(CONNECT_TIMEOUT)}
+        options = server_options(url)
         if url.startswith("sqlite"):
             # SQLAlchemy 1.4 (Rasa's) opens a new SQLite connection per use by default:
             # 3 ms per message idle, 7-15 ms on a busy machine (the pragmas below run
