@@ -605,20 +605,19 @@ class WidgetInput(InputChannel):
                                          "answered": claim is not None})
                 return
             async with self.replays.held(conversation, key):
-                await self._turn(conversation, message, said, ws, entry, app, key=key)
+                await self._turn(conversation, message, said, ws, entry, agent, key=key)
             with contextlib.suppress(SQLAlchemyError):
                 await self.replays.answered(conversation, key, [])
             if entry is None:  # answered on the page itself: nothing to send again
                 await _send_quietly(ws, {"type": "ack", "id": client_id, "answered": True})
 
     async def _turn(self, conversation: str, message: Any, said: str, ws: Any,
-                    entry: Entry | None, app: Any, *, key: str) -> None:
+                    entry: Entry | None, agent: Any, *, key: str) -> None:
         output = WidgetOutput(self.history, direct=ws)
 
         async def typing() -> None:
             await _send_quietly(ws, {"type": "typing", "on": True})
 
-        agent = app.ctx.agent if app is not None else None
         if not await take_turn(agent, self._on_new_message, message, output,
                                channel=CHANNEL, said=said, before=typing, message_id=key):
             return
