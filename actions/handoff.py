@@ -22,6 +22,7 @@ from actions.follow_up import ANSWERS, answer_as
 from actions.services import handoffs
 from handoff import ASSIGNED, RESOLVED, HandoffError, InvalidTransition, wait_minutes
 from handoff.models import QueueStatus
+from telemetry import metrics
 
 logger = logging.getLogger(__name__)
 
@@ -110,6 +111,8 @@ class ActionHandoffRequest(Action):
         ticket = service.request(tracker.sender_id,
                                  channel=tracker.get_latest_input_channel() or "rest",
                                  language=lang, reason=reason or "asked")
+        if before is None:
+            metrics.HANDOFFS.labels(ticket.reason, lang).inc()
         if ticket.state == ASSIGNED:
             agent = service.agent(ticket.agent).name if ticket.agent else "?"
             dispatcher.utter_message(response=Response.HANDOFF_WITH_AGENT, agent=agent)

@@ -34,6 +34,8 @@ from actions.resilience import Unavailable, breaker
 from actions.services import pricing_engine, product_facts, product_graph, shopper
 from knowledge_graph.graph import ProductDetails
 from pricing.engine import (
+    PERSONAL,
+    VARIANT,
     Coupon,
     Offer,
     OfferStatus,
@@ -42,6 +44,7 @@ from pricing.engine import (
     QuoteStatus,
     Shopper,
 )
+from telemetry import metrics
 
 
 def _scaled(details: ProductDetails, factor: float) -> Decimal | None:
@@ -66,11 +69,18 @@ def _quote(facts: ProductFacts, tracker: Tracker) -> Quote | None:
     """The price policy's quote in this conversation, or ``None`` when it cannot
     answer now (the ``pricing`` breaker: its ledger's database away or slow)."""
     try:
-        return breaker("pricing").guard(lambda: pricing_engine().quote(
+        quote = breaker("pricing").guard(lambda: pricing_engine().quote(
             facts, conversation_id=tracker.sender_id, shopper=_PriceAction.shopper(tracker)))
     except Unavailable as exc:
         logger.warning("price policy unavailable (%s): quoting the list price", exc.why)
+        metrics.PRICE_DECISIONS.labels("unavailable", "list").inc()
         return None
+    guardrails = [a for a in quote.adjustments if a not in (PERSONAL, VARIANT)]
+    metrics.PRICE_DECISIONS.labels(quote.status.value,
+                                   "guardrail" if guardrails else "quoted").inc()
+    for guardrail in guardrails:
+        metrics.PRICE_GUARDRAILS.labels(guardrail).inc()
+    return quote
 
 
 def list_price_text(details: ProductDetails, lang: str) -> str:

@@ -34,6 +34,7 @@ from knowledge_graph.graph import ProductGraph
 from recsys.experiments import Event
 from recsys.rerank import Constraints
 from recsys.service import Recommendation, RecommendationList, Status
+from telemetry import metrics
 
 
 def _reason(item: Recommendation, graph: ProductGraph, lang: str, *,
@@ -227,6 +228,7 @@ class ActionRecommend(Action):
             result = await breaker("recommender").call(ask)
         except Unavailable:
             # slow or down: the catalog's products that fit, said to be that, at once
+            metrics.RECOMMENDATIONS.labels("", "catalog_fallback").inc()
             return events + _catalog_instead(dispatcher, tracker, graph, lang, constraints,
                                              limit)
         history = {i.item for i in result.items if i.channel == "history"}
@@ -276,6 +278,7 @@ class ActionRecommend(Action):
             "model_version": result.model_version, "variant": result.variant,
             "listed": "lines"})
         skus = [i.item for i in items]
+        metrics.RECOMMENDATIONS.labels(result.variant or "", result.kind).inc()
         return [SlotSet(Slot.SHOWN_PRODUCTS, skus),
                 SlotSet(Slot.RECOMMENDATION, {"request": result.request_id,
                                               "variant": result.variant or "",

@@ -26,6 +26,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from telemetry import metrics
+
 T = TypeVar("T")
 
 #: Threads for dependency calls: a call that ran over still holds one until it ends.
@@ -103,11 +105,14 @@ class Breaker:
             state = self._state
             state.trial = False
             if ok:
+                if state.failures >= self.failures:
+                    metrics.BREAKER_OPEN.labels(self.name).set(0)
                 state.failures, state.open_until = 0, 0.0
                 return
             state.failures += 1
             if state.failures >= self.failures:
                 state.open_until = self._clock() + self.reset_seconds
+                metrics.BREAKER_OPEN.labels(self.name).set(1)
 
     async def call(self, fn: Callable[[], T], *,
                    passthrough: tuple[type[Exception], ...] = ()) -> T:

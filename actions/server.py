@@ -11,6 +11,10 @@ difference is what a caller other than our Rasa server can do: nothing.
   that inflates past ``ACTION_MAX_BODY_BYTES``, a tracker of the wrong shape)
   gets a ``4xx``; no answer or log line ever repeats the tracker (it holds
   customers' messages and e-mail addresses).
+- ``/health/live``, ``/health/ready`` (the recommender warmed up, the shop database
+  and the product graph answering) and ``/metrics`` (:mod:`telemetry.web`); every
+  action's time and failures are counted, every log line is JSON with the call's
+  request id (the Rasa server's ``X-Request-ID``) and conversation.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import hmac
 import json
 import logging
 import sys
+import time
 import traceback
 import zlib
 from typing import Any
@@ -31,6 +36,8 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from actions.settings import Settings, SettingsError, load_settings
+from telemetry import metrics
+from telemetry.logs import CONVERSATION_ID
 
 logger = logging.getLogger(__name__)
 
@@ -146,6 +153,8 @@ def create_app(settings: Settings, *, package: str = "actions") -> Sanic:
     async def health(request: Request) -> HTTPResponse:
         return response.json({"status": "ok"})
 
+    _install_telemetry(app, settings)
+
     @app.get("/actions")
     async def actions(request: Request) -> HTTPResponse:
         if not authorised(request):
@@ -161,6 +170,8 @@ def create_app(settings: Settings, *, package: str = "actions") -> Sanic:
             name = check_call(call)
         except MalformedCall as exc:
             return error(str(exc), 400)
+        CONVERSATION_ID.set(call["tracker"]["sender_id"])
+        started = time.perf_counter()
         try:
             result = await executor.run(call)
         except ActionExecutionRejection as exc:
@@ -173,7 +184,10 @@ def create_app(settings: Settings, *, package: str = "actions") -> Sanic:
             frames = traceback.extract_tb(exc.__traceback__)
             where = f"{frames[-1].filename}:{frames[-1].lineno}" if frames else "?"
             logger.error("action %s failed: %s at %s", name, type(exc).__name__, where)
+            metrics.ACTION_ERRORS.labels(name).inc()
             return error("the action failed", 500, action_name=name)
+        finally:
+            metrics.ACTION_SECONDS.labels(name).observe(time.perf_counter() - started)
         return response.json(result.model_dump() if result else None)
 
     @app.exception(Exception)
@@ -186,13 +200,38 @@ def create_app(settings: Settings, *, package: str = "actions") -> Sanic:
     return app
 
 
+def _install_telemetry(app: Sanic, settings: Settings) -> None:
+    """Request ids, HTTP metrics, ``/metrics`` and the health routes; ready once the
+    warm-up finished and the shop database and the product graph answered."""
+    from telemetry.web import Readiness, Telemetry
+
+    def warmed_up() -> bool:
+        warming = getattr(app.ctx, "warming", None)
+        return warming is not None and warming.done()
+
+    def database() -> bool:
+        from actions.services import database_answers
+
+        return database_answers()
+
+    def graph() -> bool:
+        from actions.services import product_graph
+
+        return len(product_graph()) > 0
+
+    readiness = Readiness("actions", {"warmed_up": warmed_up, "database": database,
+                                      "graph": graph})
+    Telemetry("actions", readiness, metrics_token=settings.metrics_token).install(app)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Start the action server (``--port``, default 5055)."""
     parser = argparse.ArgumentParser(prog="python -m actions.server")
     parser.add_argument("--port", type=int, default=5055)
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s - %(message)s")
+    from telemetry.logs import setup
+
+    setup("actions")
     try:
         settings = load_settings()
         app = create_app(settings)

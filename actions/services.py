@@ -353,6 +353,14 @@ def text_encoder() -> TextEncoder:
     return encode_texts
 
 
+def database_answers() -> bool:
+    """Whether the shop database answers a trivial query now (readiness)."""
+    from sqlalchemy import text
+
+    with _engine().connect() as connection:
+        return connection.execute(text("SELECT 1")).scalar() == 1
+
+
 def warm_up() -> None:
     """Load what the first turns would otherwise wait for (the recommender's model and
     inventory), so a dependency's time limit never catches a cold start. A failure is

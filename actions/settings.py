@@ -107,6 +107,8 @@ class Settings:
         action_server_token: Shared secret Rasa sends as ``Authorization: Bearer
             ...`` on every call; the action server refuses to start without it.
         actions_host: Interface the action server listens on (loopback by default).
+        metrics_token: ``METRICS_TOKEN``: Prometheus' bearer token for ``/metrics``
+            (``None``: loopback callers only).
         action_max_body: Largest action call accepted (bytes, also after inflating).
         lookup_failures_per_conversation: Failed order look-ups (number + e-mail)
             a conversation may make per hour before it is asked to wait.
@@ -133,6 +135,7 @@ class Settings:
     action_server_token: str | None = None
     product_image_url: str | None = None
     actions_host: str = "127.0.0.1"
+    metrics_token: str | None = None
     action_max_body: int = 4 * 1024 * 1024
     lookup_failures_per_conversation: int = 5
     lookup_failures_per_client: int = 20
@@ -176,6 +179,15 @@ class Settings:
     handoff_hours: BusinessHours = BusinessHours.always()
     handoff_wait_timeout: int = 600
     handoff_default_wait: int = 120
+
+
+def _metrics_token(env: dict[str, str]) -> str | None:
+    from telemetry.web import metrics_token
+
+    try:
+        return metrics_token(env)
+    except ValueError as exc:
+        raise SettingsError(str(exc)) from None
 
 
 def _list(env: dict[str, str], name: str) -> tuple[str, ...]:
@@ -303,6 +315,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         action_server_token=env.get("ACTION_SERVER_TOKEN") or None,
         product_image_url=_image_url(env.get("PRODUCT_IMAGE_URL") or None),
         actions_host=env.get("ACTIONS_HOST", "127.0.0.1"),
+        metrics_token=_metrics_token(env),
         action_max_body=_int(env, "ACTION_MAX_BODY_BYTES", 4 * 1024 * 1024, 64 * 1024,
                              256 * 1024 * 1024),
         lookup_failures_per_conversation=_int(env, "LIMIT_LOOKUP_FAILURES_PER_CONVERSATION",

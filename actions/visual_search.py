@@ -16,6 +16,7 @@ from actions.presentation import currency_for, product_card
 from actions.resilience import Unavailable, breaker
 from actions.services import media_store, product_graph, recommender, visual_search
 from actions.settings import settings
+from telemetry import metrics
 from vision.errors import ImageError, MediaNotFound, VisionError
 from vision.search import Status
 
@@ -50,18 +51,23 @@ class ActionVisualSearch(Action):
         except Unavailable as exc:
             # slow, failing or left alone for a while: said so, at once
             logger.warning("visual lookup unavailable: %s (%r)", exc, exc.__cause__)
+            metrics.PHOTO_ANSWERS.labels("busy").inc()
             dispatcher.utter_message(response=Response.VISUAL_BUSY)
             return []
         except MediaNotFound:
+            metrics.PHOTO_ANSWERS.labels("no_photo").inc()
             dispatcher.utter_message(response=Response.VISUAL_NO_PHOTO)
             return []
         except ImageError:
+            metrics.PHOTO_ANSWERS.labels("bad_photo").inc()
             dispatcher.utter_message(response=Response.VISUAL_BAD_PHOTO)
             return []
         except VisionError:
             logger.exception("visual lookup failed")
+            metrics.PHOTO_ANSWERS.labels("failed").inc()
             dispatcher.utter_message(response=Response.VISUAL_UNAVAILABLE)
             return []
+        metrics.PHOTO_ANSWERS.labels(result.status.value).inc()
         if result.status in (Status.NO_INDEX, Status.STALE_INDEX):
             dispatcher.utter_message(response=Response.VISUAL_UNAVAILABLE)
             return []

@@ -171,6 +171,8 @@ class ChannelSettings:
         widget_session_days: How long a widget session token stays valid.
         widget_script: The built widget script served at ``/webhooks/widget/widget.js``.
         push_token: Bearer token of the internal push route (``None``: the route is off).
+        metrics_token: ``METRICS_TOKEN``: Prometheus' bearer token for ``/metrics``
+            (``None``: loopback callers only).
         handoff_db_url: SQL database of the handoff queue (shared with the action
             server and the agent desk).
         desk_url: The agent desk's base URL, told at once of customer messages to a
@@ -202,6 +204,7 @@ class ChannelSettings:
     widget_session_days: int = 30
     widget_script: Path = Path("widget/dist/widget.js")
     push_token: str | None = None
+    metrics_token: str | None = None
     handoff_db_url: str = "sqlite:///data/handoff.db"
     desk_url: str | None = None
     desk_token: str | None = None
@@ -256,6 +259,7 @@ def load_settings(env: dict[str, str] | None = None) -> ChannelSettings:
         widget_session_days=_int(env, "WIDGET_SESSION_DAYS", 30, 1, 365),
         widget_script=Path(env.get("WIDGET_SCRIPT") or "widget/dist/widget.js"),
         push_token=_push_token(env),
+        metrics_token=_metrics_token(env),
         handoff_db_url=env.get("HANDOFF_DB_URL") or f"sqlite:///{data_dir / 'handoff.db'}",
         desk_url=(env.get("DESK_URL") or "").rstrip("/") or None,
         desk_token=env.get("DESK_TOKEN") or None,
@@ -404,6 +408,15 @@ def _origins(raw: str) -> tuple[str, ...]:
         if scheme not in ("http", "https") or not rest or "/" in rest:
             raise SettingsError(f"WIDGET_ORIGINS: {origin!r} is not scheme://host[:port]")
     return origins
+
+
+def _metrics_token(env: dict[str, str]) -> str | None:
+    from telemetry.web import metrics_token
+
+    try:
+        return metrics_token(env)
+    except ValueError as exc:
+        raise SettingsError(str(exc)) from None
 
 
 def _push_token(env: dict[str, str]) -> str | None:

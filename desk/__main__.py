@@ -64,7 +64,9 @@ def main() -> None:
         _add_user(args)
         return
     from desk.app import create_app
+    from telemetry.logs import setup
 
+    setup("desk")
     create_app(config).run(host=args.host, port=args.port, single_process=True,
                            access_log=False, motd=False)
 

@@ -91,4 +91,18 @@ def create_app(config: DeskSettings, *, name: str = "agent_desk") -> Sanic:
 
     for resource in (pages, queue, conversations, catalog):
         resource.register(app, desk)
+    _install_telemetry(app, config, engine)
     return app
+
+
+def _install_telemetry(app: Sanic, config: DeskSettings, engine: sa.engine.Engine) -> None:
+    """Request ids, HTTP metrics, ``/metrics`` and the health routes; ready once its
+    database answers (its tables are made before the server listens)."""
+    from telemetry.web import Readiness, Telemetry
+
+    def database() -> bool:
+        with engine.connect() as connection:
+            return connection.execute(sa.text("SELECT 1")).scalar() == 1
+
+    Telemetry("desk", Readiness("desk", {"database": database}),
+              metrics_token=config.metrics_token).install(app)

@@ -27,6 +27,7 @@ from desk.accounts import User
 from desk.bot import BotClient, BotUnavailable
 from handoff import WAITING, Handoff, HandoffError, HandoffService, wait_minutes
 from handoff.models import Event
+from telemetry import metrics
 
 logger = logging.getLogger(__name__)
 
@@ -148,11 +149,18 @@ class Scheduler:
         """One round of the scheduler's work."""
         if self.auto_assign:
             assigned = await asyncio.to_thread(self.handoffs.assign_waiting)
+            for handoff in assigned:
+                if handoff.assigned_at is not None:
+                    metrics.QUEUE_WAIT.observe(max(handoff.assigned_at - handoff.requested_at,
+                                                   0.0))
             if assigned:
                 await self.bot.wake()  # the customers are told who joined
         if await asyncio.to_thread(self.handoffs.overdue):
             await self.bot.wake()  # published with the step: the Rasa server tells them
         waiting = await asyncio.to_thread(self.handoffs.queue)
+        metrics.QUEUE_LENGTH.set(len(waiting))
+        agents = await asyncio.to_thread(self.handoffs.agents)
+        metrics.AGENTS_ONLINE.set(sum(1 for agent in agents if agent.online))
         now = self.handoffs.now()
         for handoff in waiting:
             status = await asyncio.to_thread(self.handoffs.status, handoff.id)

@@ -34,6 +34,8 @@ class DeskSettings:
         queue_update_seconds: Least time between two queue updates to a customer.
         login_failures: Failed sign-ins per account and per address per 15 minutes.
         media_dir: Customers' photos (the channels' media store).
+        metrics_token: ``METRICS_TOKEN``: Prometheus' bearer token for ``/metrics``
+            (``None``: loopback callers only).
     """
 
     db_url: str
@@ -52,6 +54,7 @@ class DeskSettings:
     media_dir: Path = Path("data/media")
     host: str = "127.0.0.1"
     port: int = 8090
+    metrics_token: str | None = None
 
 
 def load_settings(env: dict[str, str] | None = None) -> DeskSettings:
@@ -94,7 +97,17 @@ def load_settings(env: dict[str, str] | None = None) -> DeskSettings:
         media_dir=Path(env.get("MEDIA_DIR") or data_dir / "media"),
         host=env.get("DESK_HOST", "127.0.0.1"),
         port=int(number("DESK_PORT", 8090, 1, 65535)),
+        metrics_token=_metrics_token(env),
     )
+
+
+def _metrics_token(env: dict[str, str]) -> str | None:
+    from telemetry.web import metrics_token
+
+    try:
+        return metrics_token(env)
+    except ValueError as exc:
+        raise SettingsError(str(exc)) from None
 
 
 @lru_cache(maxsize=1)

@@ -28,7 +28,7 @@ from typing import Any
 
 import yaml
 
-from scripts.scaled import ScaledStack, Server, haproxy_config, server
+from scripts.scaled import LIVE, ScaledStack, Server, haproxy_config, server
 from scripts.stack import ROOT, oxigraph_load
 
 DEPLOY = ROOT / "deploy"
@@ -224,8 +224,10 @@ def _metadata(name: str, component: str) -> dict[str, Any]:
                                      "app.kubernetes.io/component": component}}
 
 
-def _probe(what: Server, *, period: int, failures: int) -> dict[str, Any]:
-    return {"httpGet": {"path": what.health, "port": what.port},
+def _probe(what: Server, *, period: int, failures: int, live: bool = False
+           ) -> dict[str, Any]:
+    """A probe of the server's readiness route, or (``live``) of its liveness route."""
+    return {"httpGet": {"path": LIVE[what.kind] if live else what.health, "port": what.port},
             "periodSeconds": period, "timeoutSeconds": 3, "failureThreshold": failures}
 
 
@@ -251,7 +253,7 @@ def _container(kind: str, what: Server, *, with_secrets: bool = True) -> dict[st
                             "runAsUser": 10001, "capabilities": {"drop": ["ALL"]}},
         # ready: taken into the Service's rotation; live: restarted when it hangs
         "readinessProbe": _probe(what, period=5, failures=2),
-        "livenessProbe": _probe(what, period=10, failures=6),
+        "livenessProbe": _probe(what, period=10, failures=6, live=True),
         # Rasa loads its model, the action server its indexes: up to 5 minutes
         "startupProbe": _probe(what, period=5, failures=60),
     }

@@ -76,8 +76,13 @@ class Server:
     health: str  # the path that answers once the server is up
 
 
-HEALTH = {"rasa": "/webhooks/rest/", "actions": "/health", "desk": "/desk/health",
-          "storefront": "/health", "graph": GRAPH_HEALTH, "stream": "/health"}
+#: Where each kind of server says it is ready (telemetry/web.py): the balancer's health
+#: checks, the start-up waits and the Kubernetes readiness probes.
+HEALTH = {"rasa": "/health/ready", "actions": "/health/ready", "desk": "/health/ready",
+          "storefront": "/health/ready", "graph": GRAPH_HEALTH, "stream": "/health/ready"}
+#: Where each answers while it is alive at all (Kubernetes' liveness probes).
+LIVE = {"rasa": "/health/live", "actions": "/health/live", "desk": "/health/live",
+        "storefront": "/health/live", "graph": GRAPH_HEALTH, "stream": "/health/live"}
 
 
 def server(kind: str, port: int, *, interface: str = "127.0.0.1",

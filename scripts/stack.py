@@ -233,7 +233,7 @@ class Stack:
     secrets: dict[str, str] = field(default_factory=lambda: {
         name: secrets.token_hex(32)
         for name in ("CUSTOMER_ID_SECRET", "ACTION_SERVER_TOKEN", "CHANNEL_SECRET",
-                     "CHANNEL_PUSH_TOKEN", "DESK_TOKEN")})
+                     "CHANNEL_PUSH_TOKEN", "DESK_TOKEN", "METRICS_TOKEN")})
     api_token: str | None = None
     extra_env: dict[str, str] = field(default_factory=dict)
 
@@ -304,12 +304,12 @@ class Stack:
                        check=True, capture_output=True)
 
     def start_actions(self) -> None:
-        """Start the action server and wait for its health check."""
+        """Start the action server and wait until it is ready."""
         log = self.log_dir / "actions.log"
         self.processes["actions"] = subprocess.Popen(
             [sys.executable, "-m", "actions.server", "--port", str(self.actions_port)],
             cwd=ROOT, env=self.env, stdout=log.open("ab"), stderr=subprocess.STDOUT)
-        wait_until_up(f"http://127.0.0.1:{self.actions_port}/health",
+        wait_until_up(f"http://127.0.0.1:{self.actions_port}/health/ready",
                       self.processes["actions"], log, 60)
 
     def stop_actions(self) -> None:
@@ -330,23 +330,24 @@ class Stack:
              "--interface", "127.0.0.1", "--port", str(self.rasa_port),
              "--credentials", "bot/credentials.yml", "--endpoints", "bot/endpoints.yml"],
             cwd=ROOT, env=self.env, stdout=log.open("ab"), stderr=subprocess.STDOUT)
-        wait_until_up(f"{self.rasa_url}/webhooks/rest/", self.processes["rasa"], log, 300)
+        wait_until_up(f"{self.rasa_url}/health/ready", self.processes["rasa"], log, 300)
 
     def start_storefront(self) -> None:
-        """Start the demo shop page and wait for its health check."""
+        """Start the demo shop page and wait until it is ready."""
         log = self.log_dir / "storefront.log"
         self.processes["storefront"] = subprocess.Popen(
             [sys.executable, "-m", "storefront", "--port", str(self.storefront_port)],
             cwd=ROOT, env=self.env, stdout=log.open("ab"), stderr=subprocess.STDOUT)
-        wait_until_up(f"{self.storefront_url}/health", self.processes["storefront"], log, 60)
+        wait_until_up(f"{self.storefront_url}/health/ready", self.processes["storefront"], log,
+                      60)
 
     def start_desk(self) -> None:
-        """Start the agent desk and wait for its health check."""
+        """Start the agent desk and wait until it is ready."""
         log = self.log_dir / "desk.log"
         self.processes["desk"] = subprocess.Popen(
             [sys.executable, "-m", "desk", "--port", str(self.desk_port)],
             cwd=ROOT, env=self.env, stdout=log.open("ab"), stderr=subprocess.STDOUT)
-        wait_until_up(f"{self.desk_url}/desk/health", self.processes["desk"], log, 60)
+        wait_until_up(f"{self.desk_url}/health/ready", self.processes["desk"], log, 60)
 
     def desk_user(self, user_id: str, *, password: str, role: str = "agent",
                   name: str | None = None, capacity: int = 3) -> None:

@@ -15,6 +15,9 @@ def main() -> None:
     parser.add_argument("--host", default=config.host)
     parser.add_argument("--port", type=int, default=config.port)
     args = parser.parse_args()
+    from telemetry.logs import setup
+
+    setup("storefront")
     create_app(config).run(host=args.host, port=args.port, single_process=True,
                            access_log=False, motd=False)
 

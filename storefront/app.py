@@ -227,5 +227,11 @@ def create_app(config: StorefrontSettings, *, name: str = "storefront") -> Sanic
     async def health(request: Request) -> HTTPResponse:
         return response.json({"status": "ok"})
 
+    from telemetry.web import Readiness, Telemetry
+
+    # ready once the catalog's graph is open and holds products
+    Telemetry("storefront", Readiness("storefront", {"graph": lambda: len(catalog.graph) > 0}),
+              metrics_token=config.metrics_token).install(app)
+
     mimetypes.add_type("text/javascript", ".js")
     return app

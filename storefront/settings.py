@@ -25,6 +25,8 @@ class StorefrontSettings:
             the catalog outside them are never served).
         host: Interface to listen on.
         port: Port to listen on.
+        metrics_token: ``METRICS_TOKEN``: Prometheus' bearer token for ``/metrics``
+            (``None``: loopback callers only).
     """
 
     data_dir: Path
@@ -34,6 +36,7 @@ class StorefrontSettings:
     image_roots: tuple[Path, ...]
     host: str = "127.0.0.1"
     port: int = 8080
+    metrics_token: str | None = None
 
 
 def load_settings(env: dict[str, str] | None = None) -> StorefrontSettings:
@@ -62,7 +65,17 @@ def load_settings(env: dict[str, str] | None = None) -> StorefrontSettings:
         image_roots=tuple(roots),
         host=env.get("STOREFRONT_HOST", "127.0.0.1"),
         port=port,
+        metrics_token=_metrics_token(env),
     )
+
+
+def _metrics_token(env: dict[str, str]) -> str | None:
+    from telemetry.web import metrics_token
+
+    try:
+        return metrics_token(env)
+    except ValueError as exc:
+        raise SettingsError(str(exc)) from None
 
 
 @lru_cache(maxsize=1)

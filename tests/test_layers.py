@@ -11,7 +11,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 DOMAIN = ["shop", "knowledge_graph", "recsys", "vision", "pricing", "handoff", "stream"]
-OUTER = {"rasa", "rasa_sdk", "actions", "bot", "storefront", "scripts"}
+OUTER = {"rasa", "rasa_sdk", "actions", "bot", "storefront", "scripts", "telemetry"}
 
 
 def imported(path: Path) -> list[str]:

@@ -14,6 +14,7 @@ import unicodedata
 from typing import Any, Mapping
 
 from bot.settings import ChannelSettings
+from telemetry import metrics
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +37,7 @@ class Throttled(Exception):
         super().__init__(f"limit reached ({scope})")
         self.scope = scope
         self.retry_after = max(1, int(retry_after + 0.999))
+        metrics.LIMIT_REFUSALS.labels(scope[:40]).inc()  # every refusal is made here
 
 
 async def read_at_most(content: Any, limit: int) -> bytes:

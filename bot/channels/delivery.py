@@ -32,6 +32,7 @@ from typing import Any, Awaitable, Callable, Dict, List
 import sqlalchemy as sa
 
 from bot.channels.sql import channel_engine
+from telemetry import metrics
 
 logger = logging.getLogger(__name__)
 
@@ -221,16 +222,20 @@ class Dispatcher:
                                         delivery.body, delivery.role)
         except Refused as exc:
             if exc.expired:
+                metrics.DELIVERIES_FAILED.labels(delivery.channel).inc()
                 await asyncio.to_thread(self._outcome, delivery_id, EXPIRED, error=str(exc))
             else:
                 delay = (RETRY_DELAYS[delivery.attempts - 1]
                          if 0 < delivery.attempts <= len(RETRY_DELAYS) else None)
+                if delay is None:  # no automatic retry left: a person retries
+                    metrics.DELIVERIES_FAILED.labels(delivery.channel).inc()
                 await asyncio.to_thread(self._outcome, delivery_id, FAILED, error=str(exc),
                                         retry_at=None if delay is None
                                         else self._clock() + delay)
             return await asyncio.to_thread(self._get, delivery_id)
         except Exception as exc:  # noqa: BLE001 - a sender's bug: failed, kept, logged
             logger.exception("delivery %d failed", delivery_id)
+            metrics.DELIVERIES_FAILED.labels(delivery.channel).inc()
             await asyncio.to_thread(self._outcome, delivery_id, FAILED,
                                     error=f"not delivered ({type(exc).__name__})")
             return await asyncio.to_thread(self._get, delivery_id)
@@ -243,10 +248,19 @@ class Dispatcher:
                 logger.exception("delivery %d sent but not recorded", delivery_id)
         return sent
 
+    def waiting(self) -> int:
+        """Deliveries not sent yet that will be tried again by themselves."""
+        with self._engine.connect() as conn:
+            return int(conn.execute(sa.select(sa.func.count()).select_from(deliveries).where(
+                sa.or_(deliveries.c.status == PENDING, sa.and_(
+                    deliveries.c.status == FAILED, deliveries.c.retry_at.is_not(None))))
+            ).scalar() or 0)
+
     async def run(self, *, poll_seconds: float = 2.0) -> None:
         """Retry what is due until cancelled."""
         while True:
             try:
+                metrics.DELIVERIES_PENDING.set(await asyncio.to_thread(self.waiting))
                 for delivery in await asyncio.to_thread(self.due):
                     if await asyncio.to_thread(self._claim, delivery.id, (FAILED,)):
                         await self._attempt(delivery.id)

@@ -29,9 +29,11 @@ from typing import Any, Awaitable, Callable, Dict, Sequence
 from urllib.parse import urlsplit
 
 from bot.channels.checks import read_at_most
+from telemetry import metrics
 
 logger = logging.getLogger(__name__)
 
+OAUTH_ERROR = 190  # Meta's OAuthException: the access token is invalid or expired
 RATE_LIMITED = (4, 17, 32, 613, 80007, 130429, 131056)
 OUTSIDE_WINDOW_SUBCODES = (2018278, 2018108, 2018109)  # Messenger: 24 h / 7 days passed
 OUTSIDE_WINDOW_CODES = (131047,)  # WhatsApp: more than 24 hours since the customer wrote
@@ -75,11 +77,14 @@ class GraphApi:
         backoff: Seconds before the second try (tripled each time).
         bearer: Send the token as ``Authorization: Bearer`` (WhatsApp), not as the
             ``access_token`` parameter (Messenger).
+        platform: ``messenger`` or ``whatsapp`` (the metrics' label).
     """
 
     def __init__(self, *, base: str, version: str, page_token: str, timeout: float,
-                 attempts: int = 4, backoff: float = 0.25, bearer: bool = False) -> None:
+                 attempts: int = 4, backoff: float = 0.25, bearer: bool = False,
+                 platform: str = "messenger") -> None:
         self.base = f"{base.rstrip('/')}/{version}"
+        self.platform = platform
         self._token = page_token
         self._bearer = bearer
         self.timeout = timeout
@@ -142,6 +147,7 @@ class GraphApi:
                         (str((error or {}).get("message") or f"HTTP {reply.status}")
                          + (f" ({details})" if details else ""))[:400],
                         subcode=(error or {}).get("error_subcode"), status=reply.status)
+                    self._count(failure)
                     if reply.status >= 500 or failure.code in RATE_LIMITED or (
                             error or {}).get("is_transient"):
                         retry = failure
@@ -149,6 +155,7 @@ class GraphApi:
                         raise failure
             except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
                 retry = GraphError(-1, f"no answer ({type(exc).__name__})", status=503)
+                self._count(retry)
             if attempt == self.attempts:
                 raise retry
             logger.info("Graph API %s failed (%s), try %d of %d", path, retry, attempt,
@@ -156,6 +163,13 @@ class GraphApi:
             await asyncio.sleep(delay)
             delay *= 3
         raise AssertionError("unreachable")  # pragma: no mutate - the last try returns or raises
+
+    def _count(self, failure: GraphError) -> None:
+        kind = ("token" if failure.code == OAUTH_ERROR or failure.status == 401 else
+                "window" if failure.outside_window else
+                "rate_limited" if failure.code in RATE_LIMITED else
+                "unavailable" if failure.status >= 500 else "refused")
+        metrics.PLATFORM_API_ERRORS.labels(self.platform, kind).inc()
 
     async def send(self, psid: str, message: Dict[str, Any], *, tag: str | None = None
                    ) -> Dict[str, Any]:

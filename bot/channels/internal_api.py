@@ -4,8 +4,9 @@ Rasa serves its channels and its HTTP API (``/conversations``, ``/model``, ...)
 from one Sanic app on one port. Registered in ``bot/credentials.yml``, this
 "channel" has no routes of its own; it only:
 
-- refuses every route outside ``/webhooks/`` (and Rasa's ``/`` greeting) on the
-  public port with ``404``, so strangers reach the channels and nothing else;
+- refuses every route outside ``/webhooks/`` (and Rasa's ``/`` greeting, and the
+  operators' health and metrics routes of :mod:`bot.observe`) on the public port with
+  ``404``, so strangers reach the channels and nothing else;
 - when Rasa runs with ``--enable-api`` (``make run`` adds it, with
   ``--auth-token``, only when ``RASA_API_TOKEN`` is set), serves the same app on
   a second listener, ``RASA_API_HOST:RASA_API_PORT`` (``127.0.0.1:5006``), where
@@ -53,11 +54,14 @@ from bot.settings import settings
 logger = logging.getLogger(__name__)
 
 PUBLIC_PREFIXES = ("/webhooks/",)
+#: The operators' routes (bot/observe.py): the health checks, and the metrics, which
+#: answer the METRICS_TOKEN's holder (or loopback callers) only.
+OPERATIONS = ("/health/live", "/health/ready", "/metrics")
 
 
 def public(path: str) -> bool:
     """Whether ``path`` may be served on the customer-facing port."""
-    return path == "/" or path.startswith(PUBLIC_PREFIXES)
+    return path == "/" or path.startswith(PUBLIC_PREFIXES) or path in OPERATIONS
 
 
 class InternalApiGuard(InputChannel):

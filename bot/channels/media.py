@@ -18,6 +18,7 @@ from bot.channels.checks import BadRequest, Throttled, client_address
 from bot.channels.gate import POLITE, Admitted, RateLimiter, shared_gate
 from bot.components.language import detect_language, locale_of
 from bot.settings import ChannelSettings
+from telemetry import metrics
 from vision.images import Limits
 from vision.media import MediaRef, MediaStore
 
@@ -155,6 +156,7 @@ async def receive_photo(request: Any, *, sender: str, channel: str,
     mb = media.settings.upload_max_bytes // (1024 * 1024)
 
     def refused(status: int, error: str, reason: str) -> tuple[int, dict[str, Any]]:
+        metrics.UPLOAD_REFUSALS.labels(channel, reason[:40]).inc()
         kind = _REFUSAL_KIND.get(reason, "damaged")
         return status, {"error": error, "reason": reason,
                         "text": UPLOAD_REFUSED[kind][lang].format(mb=mb)}

@@ -129,7 +129,7 @@ class MetaChannel(PlatformChannel):
         self.config = config
         self.api = GraphApi(base=config.api_base, version=config.api_version,
                             page_token=token or "", timeout=config.api_timeout,
-                            bearer=bearer) if config.enabled else None
+                            bearer=bearer, platform=self.name()) if config.enabled else None
 
     @property
     def enabled(self) -> bool:

@@ -51,6 +51,7 @@ from rasa.shared.core.events import BotUttered, UserUttered
 from sanic import Blueprint, response
 from sanic.response import HTTPResponse
 
+from bot import observe
 from bot.channels.checks import BadRequest
 from bot.channels.gate import POLITE as SHARED_POLITE
 from bot.channels.gate import TAPPED, Admitted, admit_platform, polite, shared_gate
@@ -76,6 +77,7 @@ from bot.channels.wakeups import wakeups_for
 from bot.components.language import detect_language
 from bot.settings import ChannelSettings, settings
 from handoff import PLATFORM, Holding
+from telemetry import metrics
 
 logger = logging.getLogger(__name__)
 
@@ -217,9 +219,12 @@ async def take_turn(agent: Any, on_new_message: Handler, message: Admitted, outp
         return False
     if before is not None:
         await before()
-    if not await deliver(on_new_message, UserMessage(
+    with observe.turn(channel, message.sender):
+        answered = await deliver(on_new_message, UserMessage(
             message.text, output, message.sender, input_channel=channel,
-            metadata=message.metadata, message_id=message_id), sender=message.sender):
+            metadata=message.metadata, message_id=message_id), sender=message.sender)
+    if not answered:
+        observe.failed(channel)
         await output.send_text_message(message.sender, polite("failed", said or message.text))
     return True
 
@@ -672,6 +677,8 @@ class PlatformChannel(InputChannel):
                 try:
                     await self._send_all(user, outs, person=person)
                 except SendFailed as exc:
+                    if exc.outside_window:
+                        metrics.WINDOW_REFUSALS.labels(self.channel).inc()
                     # the platform's clock says the window has closed: what may still go
                     late = None if closed or not exc.outside_window else \
                         await self.outside_window(user, bodies, person=person)

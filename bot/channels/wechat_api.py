@@ -28,6 +28,7 @@ import sqlalchemy as sa
 
 from bot.channels.checks import read_at_most
 from bot.channels.sql import channel_engine
+from telemetry import metrics
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +64,10 @@ class WeChatApiError(Exception):
         super().__init__(f"WeChat error {code}: {message}")
         self.code = code
         self.message = message
+        metrics.PLATFORM_API_ERRORS.labels("wechat", (
+            "token" if code in TOKEN_INVALID or code == -2 else
+            "window" if self.outside_window else
+            "unavailable" if code == -1 or 500 <= code < 600 else "refused")).inc()
 
     @property
     def outside_window(self) -> bool:

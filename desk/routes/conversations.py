@@ -13,6 +13,7 @@ from sanic.response import HTTPResponse
 
 from desk.bot import BotUnavailable
 from desk.web import HEADERS, Desk, Refused, body_of, guard, handoff_json, json_reply, text_of
+from telemetry import metrics
 
 
 def register(app: Sanic, desk: Desk) -> None:
@@ -62,6 +63,8 @@ def register(app: Sanic, desk: Desk) -> None:
         current = desk.need(request, write=True)
         await desk.viewable(current, handoff_id)
         handoff = await asyncio.to_thread(desk.handoffs.claim, handoff_id, current.user.id)
+        if handoff.assigned_at is not None:
+            metrics.QUEUE_WAIT.observe(max(handoff.assigned_at - handoff.requested_at, 0.0))
         await desk.bot.wake()  # the record changed: the customer is told who joined
         return json_reply({"handoff": asdict(handoff)})
 
@@ -91,6 +94,9 @@ def register(app: Sanic, desk: Desk) -> None:
         entry = await desk.bot.send(handoff.channel, handoff.conversation, message)
         await asyncio.to_thread(desk.handoffs.replied, handoff_id, current.user.id, kind=kind,
                                 text=shown)
+        metrics.AGENT_REPLIES.inc()
+        if handoff.first_reply_at is None:
+            metrics.FIRST_REPLY.observe(max(desk.handoffs.now() - handoff.requested_at, 0.0))
         return json_reply({"id": entry, "message": message})
 
     @app.post("/desk/api/handoffs/<handoff_id:int>/deliveries/<delivery_id:int>/retry")
