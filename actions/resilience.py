@@ -204,11 +204,17 @@ def guard_engine(engine: Any, breaker: Breaker) -> Any:
 
     @event.listens_for(engine, "handle_error")
     def failed(context: Any) -> None:
-        # the database's fault (away, refused, over its time limit), not a statement's
-        # (a constraint, a bug): only the first opens the breaker
-        if context.is_disconnect or isinstance(
-                context.sqlalchemy_exception, (exc.OperationalError, exc.InterfaceError)):
-            breaker.record(False)
+        # a pooled connection an outage dropped, found by the pool's ping: the pool
+        # replaces it at once, and that new connection's outcome counts. Counted, it
+        # would reopen the breaker on the first call after the database came back.
+        if getattr(context, "is_pre_ping", False):
+            return
+        # the database's fault (away, refused, over its time limit) counts against it;
+        # a statement's own (a constraint, a bug) is an answer from a database that
+        # works: it closes a half-open breaker as any answer does, instead of leaving
+        # its trial open and every other call refused until the trial times out
+        breaker.record(not (context.is_disconnect or isinstance(
+            context.sqlalchemy_exception, (exc.OperationalError, exc.InterfaceError))))
 
     return engine
 

@@ -33,7 +33,7 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
 from pricing.engine import Coupon, QuoteRecord
@@ -220,16 +220,25 @@ class SqlLedger:
                     for r in session.scalars(query)}
 
     def set_price_state(self, sku: str, cell: str, state: PriceState) -> None:
-        with self._sessions() as session, session.begin():
-            row = session.get(PriceStateRow, (sku, cell))
-            if row is None:
-                session.add(PriceStateRow(sku=sku, cell=cell, price=state.price,
-                                          changed_at=state.changed_at,
-                                          decided_at=state.decided_at,
-                                          list_price=state.list_price))
-            else:
-                row.price, row.changed_at = state.price, state.changed_at
-                row.decided_at, row.list_price = state.decided_at, state.list_price
+        """Insert or update one state. Two processes deciding the same product at once
+        both insert: the second finds the first's row and writes over it (the decision
+        is the same in every process) instead of failing."""
+        for attempt in (1, 2):
+            try:
+                with self._sessions() as session, session.begin():
+                    row = session.get(PriceStateRow, (sku, cell))
+                    if row is None:
+                        session.add(PriceStateRow(sku=sku, cell=cell, price=state.price,
+                                                  changed_at=state.changed_at,
+                                                  decided_at=state.decided_at,
+                                                  list_price=state.list_price))
+                    else:
+                        row.price, row.changed_at = state.price, state.changed_at
+                        row.decided_at, row.list_price = state.decided_at, state.list_price
+                return
+            except IntegrityError:
+                if attempt == 2:
+                    raise
 
     # --- competitor prices ---------------------------------------------------------------
 

@@ -202,6 +202,67 @@ def test_a_database_that_is_slow_or_away_fails_within_its_limit_then_at_once() -
         relay.close()
 
 
+def _guarded_on_relay(breaker: Breaker):  # type: ignore[no-untyped-def]
+    from actions.resilience import guard_engine
+    from shop.db import make_engine
+    from tests.relay import ThreadedRelay
+
+    relay = ThreadedRelay(("127.0.0.1", 5432))
+    return relay, guard_engine(make_engine(
+        f"postgresql+psycopg2://postgres@127.0.0.1:{relay.port}/postgres",
+        query_timeout=2.0), breaker)
+
+
+def test_a_trial_that_ends_in_a_statements_own_error_closes_the_breaker() -> None:
+    """The first call after an outage is the half-open trial. When its statement fails
+    on its own (a constraint, a missing table), the database answered: the next calls
+    go through at once, not after another pause (one such trial, the price publisher's
+    racing insert, kept every call of an action server refused after PostgreSQL came
+    back)."""
+    import sqlalchemy as sa
+
+    breaker = Breaker("shop_database", timeout=2.0, failures=2, reset_seconds=0.5)
+    relay, engine = _guarded_on_relay(breaker)
+    try:
+        assert _select_one(engine) == 1
+        relay.cut()
+        for _ in range(2):
+            with pytest.raises((sa.exc.OperationalError, Unavailable)):
+                _select_one(engine)
+        relay.restore()
+        time.sleep(0.6)
+        with pytest.raises(sa.exc.ProgrammingError), engine.connect() as connection:
+            connection.execute(sa.text("SELECT * FROM no_such_table"))  # the trial
+        assert _select_one(engine) == 1 and not breaker.is_open
+    finally:
+        engine.dispose()
+        relay.close()
+
+
+def test_a_stale_pooled_connection_does_not_reopen_the_breaker() -> None:
+    """Connections an outage dropped while they sat in the pool are found by the pool's
+    ping after the database is back, and replaced: the first call is answered."""
+    import sqlalchemy as sa
+
+    breaker = Breaker("shop_database", timeout=2.0, failures=2, reset_seconds=0.5)
+    relay, engine = _guarded_on_relay(breaker)
+    try:
+        held = [engine.connect() for _ in range(3)]
+        for connection in held:
+            connection.execute(sa.text("SELECT 1"))
+        for connection in held:
+            connection.close()  # back in the pool
+        relay.cut()  # drops them
+        for _ in range(2):  # the outage, seen by another user of the database
+            breaker.record(False)
+        relay.restore()
+        time.sleep(0.6)
+        assert _select_one(engine) == 1 and not breaker.is_open
+    finally:
+        engine.dispose()
+        relay.close()
+
+
 def test_a_statements_own_error_does_not_shut_the_database() -> None:
     """A constraint or a bad statement is the statement's fault, not the database's:
     however many, the breaker stays closed."""

@@ -353,3 +353,33 @@ def test_a_quote_of_yesterday_holds_unless_todays_price_is_lower(tmp_path: Path)
     assert engine.published(PHONE).price == 110.0
     kept = engine.quote(PHONE, conversation_id="late")
     assert kept.price == 100.0 and kept.repeated and kept.previous is None
+
+
+def test_two_servers_publishing_one_price_at_once_both_succeed(tmp_path: Path) -> None:
+    """Both see no state and insert it; the second writes over the first's (the decision
+    is the same everywhere) instead of failing the whole publication."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.orm import Session
+
+    from pricing.guardrails import PriceState
+    from pricing.ledger import SqlLedger
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'shop.db'}")
+    first, second = SqlLedger(engine), SqlLedger(engine)
+    when = dt.datetime(2026, 12, 7)
+    first.set_price_state("SKU-1", "", PriceState(10.0, when, when, 12.0))
+    looked = []
+    original = Session.get
+
+    def missed_once(self, entity, ident, **kwargs):  # type: ignore[no-untyped-def]
+        if not looked:  # the look before the other server's insert landed
+            looked.append(ident)
+            return None
+        return original(self, entity, ident, **kwargs)
+
+    Session.get = missed_once  # type: ignore[method-assign]
+    try:
+        second.set_price_state("SKU-1", "", PriceState(9.5, when, when, 12.0))
+    finally:
+        Session.get = original  # type: ignore[method-assign]
+    assert looked and second.price_state("SKU-1", "").price == 9.5
