@@ -90,11 +90,12 @@ browser: ## Debian's Chromium (and CJK fonts) for the browser tests (never `play
 	@/usr/bin/chromium --version
 
 .PHONY: scaled-tools
-scaled-tools: ## Debian's HAProxy and docker-compose for scaled mode (make run-scaled, its manifests' checks)
-	@test -x /usr/sbin/haproxy -a -x /usr/bin/docker-compose || { \
-	  echo ">> installing Debian's haproxy and docker-compose"; \
-	  (apt-get install -y haproxy docker-compose || \
-	   (apt-get update && apt-get install -y haproxy docker-compose)) >/dev/null; }
+scaled-tools: ## Debian's HAProxy, docker-compose and Prometheus (promtool) for scaled mode, its manifests' and alert rules' checks
+	@test -x /usr/sbin/haproxy -a -x /usr/bin/docker-compose -a -x /usr/bin/promtool || { \
+	  echo ">> installing Debian's haproxy, docker-compose and prometheus"; \
+	  (apt-get install -y --no-install-recommends haproxy docker-compose prometheus || \
+	   (apt-get update && apt-get install -y --no-install-recommends haproxy docker-compose \
+	    prometheus)) >/dev/null; }
 	@/usr/sbin/haproxy -v | head -1
 
 # --- data and model ---------------------------------------------------------------------
@@ -144,7 +145,7 @@ DATASETS ?= $(ROOT)/../shared/datasets
 .PHONY: import
 import: $(STAMPS)/actions-venv ## Import a catalog: make import FILE=catalog.csv MAPPING=mapping.yml
 	@test -n "$(FILE)" -a -n "$(MAPPING)" || { echo "usage: make import FILE=... MAPPING=..."; exit 2; }
-	$(ACT_PY) -m knowledge_graph import "$(FILE)" --mapping "$(MAPPING)"
+	$(ACT_PY) -m shopctl catalog import "$(FILE)" --mapping "$(MAPPING)"
 
 .PHONY: import-online-retail
 import-online-retail: $(STAMPS)/actions-venv ## Import the UCI Online Retail catalog (DATASETS=path) into SHOP_DATA_DIR
@@ -194,18 +195,37 @@ sign-customer: $(STAMPS)/actions-venv ## Sign a customer id for one conversation
 	@$(ACT_PY) -m scripts.local_secrets "$(SHOP_DATA_DIR)/secrets.env"
 	@set -a; . "$(SHOP_DATA_DIR)/secrets.env"; set +a; \
 	  $(if $(CUSTOMER_ID_SECRET),CUSTOMER_ID_SECRET="$(CUSTOMER_ID_SECRET)") \
-	  $(ACT_PY) -m shop.identity sign --customer "$(CUSTOMER)" --sender "$(SENDER)" --ttl "$(or $(TTL),3600)"
+	  $(ACT_PY) -m shopctl customer sign "$(CUSTOMER)" --sender "$(SENDER)" --ttl "$(or $(TTL),3600)"
 
 .PHONY: desk-user
 desk-user: $(STAMPS)/actions-venv ## Create a desk account: make desk-user USER_ID=ann NAME="Ann Lee" ROLE=agent|supervisor [CAPACITY=3] (password asked, or DESK_PASSWORD)
 	@test -n "$(USER_ID)" || { echo "usage: make desk-user USER_ID=ann NAME=\"Ann Lee\" ROLE=agent"; exit 2; }
-	@SHOP_DATA_DIR="$(SHOP_DATA_DIR)" $(ACT_PY) -m desk user add "$(USER_ID)" --name "$(or $(NAME),$(USER_ID))" \
+	@SHOP_DATA_DIR="$(SHOP_DATA_DIR)" $(ACT_PY) -m shopctl desk user add "$(USER_ID)" --name "$(or $(NAME),$(USER_ID))" \
 	  --role "$(or $(ROLE),agent)" --capacity "$(or $(CAPACITY),3)"
 
 .PHONY: link-customer
-link-customer: $(STAMPS)/bot-venv ## Link a WeChat OpenID, Messenger PSID or WhatsApp wa_id to a customer: make link-customer CHANNEL=wechat|messenger|whatsapp ID=<id> CUSTOMER=C10001 (no CUSTOMER: unlink)
+link-customer: venv ## Link a WeChat OpenID, Messenger PSID or WhatsApp wa_id to a customer: make link-customer CHANNEL=wechat|messenger|whatsapp ID=<id> CUSTOMER=C10001 (no CUSTOMER: unlink)
 	@test -n "$(CHANNEL)" -a -n "$(ID)" || { echo "usage: make link-customer CHANNEL=wechat ID=<openid> CUSTOMER=C10001"; exit 2; }
-	@SHOP_DATA_DIR="$(SHOP_DATA_DIR)" $(BOT_PY) -m bot.channels.links $(if $(CUSTOMER),link,unlink) "$(CHANNEL)" "$(ID)" $(CUSTOMER)
+	@SHOP_DATA_DIR="$(SHOP_DATA_DIR)" $(ACT_PY) -m shopctl customer link "$(CHANNEL)" "$(ID)" $(CUSTOMER)
+
+.PHONY: customer-export
+customer-export: $(STAMPS)/actions-venv ## Everything the shop holds about one customer, as one ZIP with a JSON index: make customer-export CUSTOMER=C10001 [OUT=file.zip]
+	@test -n "$(CUSTOMER)" || { echo "usage: make customer-export CUSTOMER=C10001"; exit 2; }
+	@SHOP_DATA_DIR="$(SHOP_DATA_DIR)" $(ACT_PY) -m shopctl customer export "$(CUSTOMER)" $(if $(OUT),--out "$(OUT)")
+
+.PHONY: customer-forget
+customer-forget: $(STAMPS)/actions-venv ## Erase or pseudonymise one customer in every store (asks first; YES=1 does not): make customer-forget CUSTOMER=C10001
+	@test -n "$(CUSTOMER)" || { echo "usage: make customer-forget CUSTOMER=C10001"; exit 2; }
+	@SHOP_DATA_DIR="$(SHOP_DATA_DIR)" $(ACT_PY) -m shopctl customer forget "$(CUSTOMER)" $(if $(YES),--yes)
+
+.PHONY: purge
+purge: $(STAMPS)/actions-venv ## Delete conversations, photos, transcripts and interaction logs older than RETENTION_DAYS (365); safe while the servers answer
+	@SHOP_DATA_DIR="$(SHOP_DATA_DIR)" $(ACT_PY) -m shopctl purge $(if $(DAYS),--days "$(DAYS)")
+
+.PHONY: explain
+explain: $(STAMPS)/actions-venv ## The trail of a conversation's decisions (understanding, prices, recommendations, photo answers): make explain CONVERSATION=id [JSON=1]
+	@test -n "$(CONVERSATION)" || { echo "usage: make explain CONVERSATION=<sender id>"; exit 2; }
+	@SHOP_DATA_DIR="$(SHOP_DATA_DIR)" $(ACT_PY) -m shopctl explain "$(CONVERSATION)" $(if $(JSON),--json)
 
 .PHONY: desk-report
 desk-report: $(STAMPS)/actions-venv ## Handoffs by reason and language, time to first agent reply, handback rate, CSAT (table + plots in reports/)
@@ -327,21 +347,21 @@ train-pricing: $(STAMPS)/actions-venv ## Retrain the price policy from logged qu
 .PHONY: pricing-audit
 pricing-audit: $(STAMPS)/actions-venv ## Every price decision of a conversation: make pricing-audit CONVERSATION=id
 	@test -n "$(CONVERSATION)" || { echo "usage: make pricing-audit CONVERSATION=<sender id>"; exit 2; }
-	$(ACT_PY) -m scripts.pricing_admin audit "$(CONVERSATION)"
+	$(ACT_PY) -m shopctl pricing audit "$(CONVERSATION)"
 
 .PHONY: pricing-segments
 pricing-segments: $(STAMPS)/actions-venv ## RFM segments of the shop's customers and this period's coupon allocation
-	$(ACT_PY) -m scripts.pricing_admin segments
+	$(ACT_PY) -m shopctl pricing segments
 
 .PHONY: import-competitor-prices
 import-competitor-prices: $(STAMPS)/actions-venv ## Record competitor prices (CSV: sku,price[,currency,source,seen_at]): make import-competitor-prices FILE=...
 	@test -n "$(FILE)" || { echo "usage: make import-competitor-prices FILE=prices.csv"; exit 2; }
-	$(ACT_PY) -m scripts.pricing_admin competitors "$(FILE)"
+	$(ACT_PY) -m shopctl pricing competitors "$(FILE)"
 
 .PHONY: redeem-coupon
 redeem-coupon: $(STAMPS)/actions-venv ## Redeem a coupon once: make redeem-coupon CODE=SAVE-... ORDER=SH-... [CUSTOMER=C...]
 	@test -n "$(CODE)" -a -n "$(ORDER)" || { echo "usage: make redeem-coupon CODE=... ORDER=..."; exit 2; }
-	$(ACT_PY) -m scripts.pricing_admin redeem "$(CODE)" --order "$(ORDER)" $(if $(CUSTOMER),--customer "$(CUSTOMER)")
+	$(ACT_PY) -m shopctl pricing redeem "$(CODE)" --order "$(ORDER)" $(if $(CUSTOMER),--customer "$(CUSTOMER)")
 
 .PHONY: bench-pricing
 bench-pricing: $(STAMPS)/actions-venv ## Price policies on a demand simulator fitted to Online Retail (DATASETS=path): table + plots

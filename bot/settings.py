@@ -171,6 +171,8 @@ class ChannelSettings:
         widget_session_days: How long a widget session token stays valid.
         widget_script: The built widget script served at ``/webhooks/widget/widget.js``.
         push_token: Bearer token of the internal push route (``None``: the route is off).
+        database_url: The shop's database (a customer's data: export and erasure).
+        tracker_url: Rasa's tracker store as a SQLAlchemy URL (``TRACKER_*``).
         metrics_token: ``METRICS_TOKEN``: Prometheus' bearer token for ``/metrics``
             (``None``: loopback callers only).
         handoff_db_url: SQL database of the handoff queue (shared with the action
@@ -204,6 +206,8 @@ class ChannelSettings:
     widget_session_days: int = 30
     widget_script: Path = Path("widget/dist/widget.js")
     push_token: str | None = None
+    database_url: str = "sqlite:///data/shop.db"
+    tracker_url: str = "sqlite:///data/rasa_tracker.db"
     metrics_token: str | None = None
     handoff_db_url: str = "sqlite:///data/handoff.db"
     desk_url: str | None = None
@@ -259,6 +263,8 @@ def load_settings(env: dict[str, str] | None = None) -> ChannelSettings:
         widget_session_days=_int(env, "WIDGET_SESSION_DAYS", 30, 1, 365),
         widget_script=Path(env.get("WIDGET_SCRIPT") or "widget/dist/widget.js"),
         push_token=_push_token(env),
+        database_url=env.get("DATABASE_URL") or f"sqlite:///{data_dir / 'shop.db'}",
+        tracker_url=_tracker_url(env, data_dir),
         metrics_token=_metrics_token(env),
         handoff_db_url=env.get("HANDOFF_DB_URL") or f"sqlite:///{data_dir / 'handoff.db'}",
         desk_url=(env.get("DESK_URL") or "").rstrip("/") or None,
@@ -417,6 +423,12 @@ def _metrics_token(env: dict[str, str]) -> str | None:
         return metrics_token(env)
     except ValueError as exc:
         raise SettingsError(str(exc)) from None
+
+
+def _tracker_url(env: dict[str, str], data_dir: Path) -> str:
+    from privacy.service import tracker_url
+
+    return tracker_url(env, data_dir=data_dir)
 
 
 def _push_token(env: dict[str, str]) -> str | None:

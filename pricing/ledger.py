@@ -10,7 +10,7 @@ Tables (created on first use, beside the shop's own):
 - ``coupons``: single-use coupons; redemption is one conditional ``UPDATE``, so
   two checkouts racing for the same code cannot both succeed.
 - ``competitor_prices``: the latest competitor price seen per product, when the
-  shop imports them (``python -m scripts.pricing_admin competitors FILE.csv``).
+  shop imports them (``python -m shopctl.pricing competitors FILE.csv``).
 """
 
 from __future__ import annotations

@@ -4,7 +4,10 @@ PostgreSQL, Redis and RabbitMQ, on this machine (docs/deployment.md). Ctrl-C sto
 Settings (environment): ``PUBLIC_PORT`` (8000), ``RASA_SERVERS`` (2), ``ACTION_SERVERS``
 (2), ``SCALED_DATA_DIR`` (``data-scaled``), ``SCALED_DATABASE`` (``shop_scaled``, kept
 between runs), ``REDIS_URL``, ``RABBITMQ_URL``, ``SCALED_HOSTS`` (``1``: each Rasa and
-action server on its own host, a network namespace with its own address; Linux, root).
+action server on its own host, a network namespace with its own address; Linux, root),
+``PROMETHEUS`` (``1``, the default where Debian's ``prometheus`` is installed: it
+scrapes every server on ``PUBLIC_PORT + 6`` with the alert rules of
+``deploy/prometheus/alerts.yml``; ``0``: not started).
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import signal
 import time
 from pathlib import Path
 
-from scripts.scaled import Hosts, ScaledStack, namespaces_work
+from scripts.scaled import PROMETHEUS, Hosts, ScaledStack, namespaces_work
 from scripts.stack import ROOT
 
 
@@ -51,6 +54,10 @@ def main() -> int:
           flush=True)
     stack.start()
     url = stack.rasa_url
+    watch = "not started (PROMETHEUS=0, or Debian's prometheus is not installed)"
+    if env.get("PROMETHEUS", "1") == "1" and Path(PROMETHEUS).exists():
+        watch = (f"{stack.start_prometheus(base + 6)}/alerts  (Grafana: import "
+                 "deploy/grafana/shop-assistant.json)")
     print(f"""
 The shop assistant is running in scaled mode.
   Open:      {url}/   (the demo shop; chat bottom right, English or 中文)
@@ -64,7 +71,8 @@ graph {stack.graph_endpoint}; stream consumer \
 http://127.0.0.1:{stack.stream_port}/health
   Stores:    PostgreSQL database {stack.database}, Redis {stack.env['REDIS_URL']}, \
 RabbitMQ queue {stack.env['RABBITMQ_QUEUE']}
-  Logs:      {stack.log_dir}/
+  Logs:      {stack.log_dir}/   (JSON lines; make explain CONVERSATION=id)
+  Metrics:   {watch}
 Press Ctrl-C to stop.""", flush=True)
     stopping = False
 

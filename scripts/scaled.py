@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import sqlalchemy as sa
+import yaml
 
 from scripts.stack import (
     BOT_BIN,
@@ -53,6 +54,8 @@ from scripts.stack import (
 TEMPLATE = ROOT / "deploy" / "haproxy.cfg.template"
 POSTGRES = "postgresql+psycopg2://postgres@127.0.0.1:5432"
 HAPROXY = shutil.which("haproxy") or "/usr/sbin/haproxy"
+#: Debian's ``prometheus`` (``make scaled-tools``): scrapes a scaled stack on request
+PROMETHEUS = shutil.which("prometheus") or "/usr/bin/prometheus"
 IP = shutil.which("ip") or "/usr/sbin/ip"  # iproute2, for SCALED_HOSTS
 SUBNET_LOCK = "/tmp/shop-assistant-hosts.lock"  # SCALED_HOSTS stacks pick subnets in turn
 MAX_BODY = 12 * 1024 * 1024  # the largest photo upload (10 MiB) and its form around it
@@ -501,6 +504,44 @@ class ScaledStack(Stack):
                                                 stdout=log.open("ab"), stderr=subprocess.STDOUT)
         wait_until_up(f"http://{self.address(name)}:{what.port}{what.health}",
                       self.processes[name], log, timeout)
+
+    def scrape_targets(self) -> dict[str, list[str]]:
+        """Every server Prometheus scrapes, by job (``shop-rasa``…): ``host:port``."""
+        return {
+            "shop-rasa": [f"{self.address(f'rasa{n}')}:{port}"
+                          for n, port in enumerate(self.rasa_ports)],
+            "shop-actions": [f"{self.address(f'actions{n}')}:{port}"
+                             for n, port in enumerate(self.action_ports)],
+            "shop-desk": [f"127.0.0.1:{self.desk_port}"],
+            "shop-storefront": [f"127.0.0.1:{self.storefront_port}"],
+            "shop-stream": [f"127.0.0.1:{self.stream_port}"]}
+
+    def prometheus_config(self, token_file: Path, *, interval: str = "15s") -> str:
+        """Prometheus' configuration for this stack: every server of every kind with
+        the metrics token, and the alert rules of ``deploy/prometheus/alerts.yml``."""
+        config = {
+            "global": {"scrape_interval": interval, "evaluation_interval": interval},
+            "rule_files": [str(ROOT / "deploy" / "prometheus" / "alerts.yml")],
+            "scrape_configs": [
+                {"job_name": job, "metrics_path": "/metrics",
+                 "authorization": {"type": "Bearer", "credentials_file": str(token_file)},
+                 "static_configs": [{"targets": targets}]}
+                for job, targets in self.scrape_targets().items()]}
+        return yaml.safe_dump(config, sort_keys=False)
+
+    def start_prometheus(self, port: int, *, interval: str = "15s") -> str:
+        """Debian's Prometheus scraping this stack on ``port`` (its data in the data
+        directory); its URL."""
+        token = self.data_dir / "metrics-token"
+        token.write_text(self.secrets["METRICS_TOKEN"])
+        token.chmod(0o600)
+        config = self.data_dir / "prometheus.yml"
+        config.write_text(self.prometheus_config(token, interval=interval))
+        self._start("prometheus", Server("prometheus", [
+            PROMETHEUS, f"--config.file={config}",
+            f"--storage.tsdb.path={self.data_dir / 'prometheus'}",
+            f"--web.listen-address=127.0.0.1:{port}"], port, "/-/ready"), 60)
+        return f"http://127.0.0.1:{port}"
 
     def kill(self, name: str) -> None:
         """``kill -9`` one server (``rasa0``, ``actions1``…): no goodbye, no clean-up."""

@@ -475,7 +475,7 @@ def import_catalog(stack: Stack, work: Path, write_csv: Callable[[Path], None],
     the import report."""
     from actions.settings import load_settings
     from knowledge_graph.importing import Mapping
-    from scripts.catalog_import import run_import
+    from shopctl.catalog import run_import
 
     catalog = work / "catalog.csv"
     write_csv(catalog)

@@ -175,8 +175,8 @@ def grocery_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     from knowledge_graph.importing import Mapping
     from knowledge_graph.sources.grocery_store import derive_catalog, write_catalog
     from scripts.build_data import build
-    from scripts.catalog_import import run_import
     from scripts.index_images import add
+    from shopctl.catalog import run_import
     from tests.knowledge_graph.test_grocery_store import GROCERY
 
     if not (GROCERY / "classes.csv").is_file():

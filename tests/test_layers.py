@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-DOMAIN = ["shop", "knowledge_graph", "recsys", "vision", "pricing", "handoff", "stream"]
-OUTER = {"rasa", "rasa_sdk", "actions", "bot", "storefront", "scripts", "telemetry"}
+DOMAIN = ["shop", "knowledge_graph", "recsys", "vision", "pricing", "handoff", "stream", "privacy"]
+OUTER = {"rasa", "rasa_sdk", "actions", "bot", "storefront", "scripts", "telemetry", "shopctl"}
 
 
 def imported(path: Path) -> list[str]:

@@ -27,6 +27,10 @@ from one Sanic app on one port. Registered in ``bot/credentials.yml``, this
   ``GET /webhooks/internal/conversations/<id>`` (the conversation's history:
   messages with intents and authors, the shop context the assistant built) and
   ``POST /webhooks/internal/typing`` (an agent is typing: shown, never stored).
+- serves ``GET /webhooks/internal/customers/<id>/export`` (everything the shop holds
+  about a customer, one ZIP with a JSON index) and ``DELETE
+  /webhooks/internal/customers/<id>`` (erase or pseudonymise them everywhere;
+  :mod:`privacy`), for the shop's own account page, with the same token;
 - serves ``POST /webhooks/internal/customers`` (the shop's login flow links a
   messaging-platform user to a customer: ``{"channel": "wechat", "user":
   "<OpenID>", "customer_id": "C10001"}``; ``"customer_id": null`` unlinks), with
@@ -38,6 +42,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
+from functools import lru_cache
 from typing import Any, Awaitable, Callable
 
 from rasa.core.channels.channel import InputChannel, UserMessage
@@ -57,6 +62,17 @@ PUBLIC_PREFIXES = ("/webhooks/",)
 #: The operators' routes (bot/observe.py): the health checks, and the metrics, which
 #: answer the METRICS_TOKEN's holder (or loopback callers) only.
 OPERATIONS = ("/health/live", "/health/ready", "/metrics")
+
+
+@lru_cache(maxsize=1)
+def _customer_data() -> Any:
+    """The customers' data in every store this server's settings name."""
+    from privacy import CustomerData, Stores
+
+    config = settings()
+    return CustomerData(Stores(shop=config.database_url, tracker=config.tracker_url,
+                               channels=config.channel_db_url, handoff=config.handoff_db_url,
+                               media_dir=config.media_dir))
 
 
 def public(path: str) -> bool:
@@ -176,6 +192,54 @@ class InternalApiGuard(InputChannel):
                 return response.json({"unlinked": gone}, headers=headers_for())
             await asyncio.to_thread(links.link, channel, user, customer)
             return response.json({"linked": customer}, status=201, headers=headers_for())
+
+        @guard.route("/customers/<customer>/export", methods=["GET"])
+        async def export_customer(request: Request, customer: str) -> HTTPResponse:
+            """Everything the shop holds about a customer, as one ZIP (the shop's own
+            account page offers it to the signed-in customer)."""
+            if (denied := refused(request)) is not None:
+                return denied
+            try:
+                customer = check_id(customer, "customer", config)
+            except BadRequest as exc:
+                return error(exc)
+            import tempfile
+            from pathlib import Path
+
+            from privacy import UnknownCustomer
+
+            with tempfile.TemporaryDirectory() as folder:
+                out = Path(folder) / f"customer-{customer}.zip"
+                try:
+                    await asyncio.to_thread(_customer_data().export, customer, out)
+                except UnknownCustomer:
+                    return response.json({"error": "no such customer"}, status=404,
+                                         headers=headers_for())
+                body = out.read_bytes()
+            return response.raw(body, content_type="application/zip", headers=headers_for({
+                "Content-Disposition": f'attachment; filename="customer-{customer}.zip"'}))
+
+        @guard.route("/customers/<customer>", methods=["DELETE"])
+        async def forget_customer(request: Request, customer: str) -> HTTPResponse:
+            """Erase or pseudonymise a customer everywhere (the account page's "delete
+            my data"); what was done, in figures."""
+            if (denied := refused(request)) is not None:
+                return denied
+            try:
+                customer = check_id(customer, "customer", config)
+            except BadRequest as exc:
+                return error(exc)
+            from privacy import UnknownCustomer
+
+            try:
+                report = await asyncio.to_thread(_customer_data().forget, customer)
+            except UnknownCustomer:
+                return response.json({"error": "no such customer"}, status=404,
+                                     headers=headers_for())
+            return response.json({"forgotten": customer, "conversations": report.conversations,
+                                  "deleted": report.deleted,
+                                  "pseudonymised": report.pseudonymised,
+                                  "photos": report.photos}, headers=headers_for())
 
         @guard.route("/push", methods=["POST"])
         async def push_message(request: Request) -> HTTPResponse:

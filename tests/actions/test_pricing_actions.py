@@ -133,7 +133,7 @@ def test_impossible_or_unclear_requests_get_polite_answers(graph: Any) -> None:
 def test_competitor_prices_are_imported_checked_and_reach_the_context(
         graph: Any, tmp_path: Any, demo_settings: Any, monkeypatch: Any) -> None:
     from actions.services import product_facts
-    from scripts.pricing_admin import main
+    from shopctl.pricing import main
 
     monkeypatch.setenv("SHOP_DATA_DIR", str(demo_settings.data_dir))
     iphone = graph.match_names("iPhone 15")[0].sku

@@ -16,8 +16,8 @@ import pytest
 
 from knowledge_graph.sources.grocery_store import derive_catalog as derive_grocery
 from knowledge_graph.sources.grocery_store import write_catalog as write_grocery
-from scripts.catalog_import import ImportReport
 from scripts.stack import MODEL, Stack, import_catalog, index_shelf_photos
+from shopctl.catalog import ImportReport
 from tests.e2e.browser import browser  # noqa: F401 - one Chromium for the whole session
 from tests.fakes.messenger import FakeMessenger
 from tests.fakes.wechat import FakeWeChat

@@ -83,7 +83,7 @@ def test_price_then_haggle_then_audit(stack: Stack, sender: str) -> None:
         assert "best price" in haggle, haggle
     once_more = " ".join(stack.say(sender, "come on, can you go lower?"))
     assert "can't go any lower" in once_more or "best price" in once_more, once_more
-    audit = subprocess.run([sys.executable, "-m", "scripts.pricing_admin", "audit", sender],
+    audit = subprocess.run([sys.executable, "-m", "shopctl.pricing", "audit", sender],
                            cwd=ROOT, env=stack.env, capture_output=True, text=True, check=True)
     assert "quote" in audit.stdout and "negotiation" in audit.stdout and sku in audit.stdout
 
@@ -97,7 +97,7 @@ def test_chinese_price_and_a_coupon_redeemed_once(stack: Stack, sender: str) -> 
     offer = " ".join(stack.say(sender, "有优惠吗？", customer_id=customer))
     found = re.search(r"SAVE-[0-9A-F]{8}", offer)
     assert found and "优惠码" in offer, offer
-    redeem = [sys.executable, "-m", "scripts.pricing_admin", "redeem", found.group(0),
+    redeem = [sys.executable, "-m", "shopctl.pricing", "redeem", found.group(0),
               "--order", "SH-999999", "--customer", customer]
     first = subprocess.run(redeem, cwd=ROOT, env=stack.env, capture_output=True, text=True)
     assert first.returncode == 0 and "redeemed" in first.stdout, first.stderr

@@ -2,10 +2,10 @@
 
 Usage::
 
-    python -m scripts.pricing_admin audit SENDER_ID [--json]   (make pricing-audit)
-    python -m scripts.pricing_admin segments                    (make pricing-segments)
-    python -m scripts.pricing_admin redeem CODE --order SH-... [--customer C...] [--sku SKU]
-    python -m scripts.pricing_admin competitors FILE.csv        (make import-competitor-prices)
+    python -m shopctl.pricing audit SENDER_ID [--json]   (make pricing-audit)
+    python -m shopctl.pricing segments                    (make pricing-segments)
+    python -m shopctl.pricing redeem CODE --order SH-... [--customer C...] [--sku SKU]
+    python -m shopctl.pricing competitors FILE.csv        (make import-competitor-prices)
 
 A competitor-price file is CSV with a header: ``sku,price`` and optionally
 ``currency`` (default: the product's), ``source`` and ``seen_at`` (ISO date).
