@@ -273,6 +273,17 @@ mutation: $(STAMPS)/actions-venv $(STAMPS)/bot-venv ## Mutation testing (mutmut)
 	$(BOT_PY) -m pip install -q -r requirements/mutation-bot.txt -c requirements/bot.lock
 	$(ACT_PY) -m scripts.mutation $(if $(ONLY),--only $(ONLY))
 
+.PHONY: fuzz
+fuzz: venv data train widget ## Every public route of every server fuzzed from docs/openapi/ with schemathesis, longer than make test (EXAMPLES=200 per route): reports/fuzz.md
+	$(ACT_PY) -m scripts.fuzz --examples "$(or $(EXAMPLES),200)" --out reports
+
+.PHONY: fuzz-parsers
+fuzz-parsers: venv ## Coverage-guided fuzzing (atheris) of the parsers of strangers' bytes, SECONDS per target (60); grows fuzz/corpus/, replayed by make test
+	$(ACT_PY) -m pip install -q -r requirements/fuzz-actions.txt -c requirements/actions.lock
+	$(BOT_PY) -m pip install -q -r requirements/fuzz-bot.txt -c requirements/bot.lock
+	$(ACT_PY) -m fuzz.run actions --seconds "$(or $(SECONDS),60)"
+	$(BOT_PY) -m fuzz.run bot --seconds "$(or $(SECONDS),60)"
+
 .PHONY: eval-conversations
 eval-conversations: venv data train ## Whole conversations (evaluation/conversations, or SUITE=path) against the real servers: pass rates per capability and language (table + plot in reports/)
 	$(ACT_PY) -m scripts.eval_conversations $(if $(SUITE),--suite $(SUITE))

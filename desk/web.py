@@ -139,6 +139,17 @@ def guard(fn: Handler) -> Handler:
     return wrapped
 
 
+def cookie(request: Request, name: str) -> str | None:
+    """A cookie's value; ``None`` when absent, or when a stranger's ``Cookie`` header
+    cannot be read at all (an illegal name in it made every desk route fail with 500)."""
+    from http.cookies import CookieError
+
+    try:
+        return request.cookies.get(name)
+    except CookieError:
+        return None
+
+
 @dataclass
 class Desk:
     """The desk's services, shared by its routes."""
@@ -153,7 +164,7 @@ class Desk:
 
     def session_of(self, request: Request) -> Session | None:
         """The signed-in agent's session, if any."""
-        return self.accounts.session(request.cookies.get(COOKIE))
+        return self.accounts.session(cookie(request, COOKIE))
 
     def need(self, request: Request, *, write: bool = False) -> Session:
         """A session (401), and its CSRF token for a change (403)."""
@@ -186,7 +197,7 @@ class Desk:
     def language(self, request: Request) -> str:
         """The agent's language (:mod:`desk.i18n`)."""
         return pick_language(asked=request.args.get("lang"),
-                             cookie=request.cookies.get(LANG_COOKIE),
+                             cookie=cookie(request, LANG_COOKIE),
                              accept=request.headers.get("accept-language"))
 
     def render(self, request: Request, template: str, status: int = 200,

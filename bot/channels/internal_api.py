@@ -105,6 +105,9 @@ class InternalApiGuard(InputChannel):
         @guard.listener("before_server_start")
         async def install_filter(app: Sanic, loop: Any) -> None:
             app.register_middleware(refuse_off_public, "request")
+            # Sanic's own answers (no such route, a method not allowed) in JSON like every
+            # other answer, not an HTML page (schemathesis found them)
+            app.config.FALLBACK_ERROR_FORMAT = "json"
 
         @guard.listener("after_server_start")
         async def follow_the_record(app: Sanic, loop: Any) -> None:

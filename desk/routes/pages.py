@@ -18,6 +18,7 @@ from desk.web import (
     LOGIN_COOKIE,
     Desk,
     Refused,
+    cookie,
     json_reply,
     set_cookie,
 )
@@ -49,7 +50,7 @@ def register(app: Sanic, desk: Desk) -> None:
     @app.post("/desk/login")
     async def login(request: Request) -> HTTPResponse:
         form = request.form or {}
-        given, expected = form.get("csrf") or "", request.cookies.get(LOGIN_COOKIE) or ""
+        given, expected = form.get("csrf") or "", cookie(request, LOGIN_COOKIE) or ""
         words = STRINGS[desk.language(request)]
         if not expected or not secrets.compare_digest(str(given), expected):
             return desk.render(request, "login.html", 403, csrf=expected or "",
@@ -70,7 +71,7 @@ def register(app: Sanic, desk: Desk) -> None:
     @app.post("/desk/logout")
     async def logout(request: Request) -> HTTPResponse:
         desk.need(request, write=True)
-        desk.accounts.sign_out(request.cookies.get(COOKIE))
+        desk.accounts.sign_out(cookie(request, COOKIE))
         reply = json_reply({"ok": True})
         set_cookie(reply, COOKIE, "", desk.config, max_age=0)
         return reply

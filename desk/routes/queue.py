@@ -14,7 +14,17 @@ from sanic import Sanic
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from desk.web import COOKIE, HEADERS, Desk, Refused, body_of, guard, handoff_json, json_reply
+from desk.web import (
+    COOKIE,
+    HEADERS,
+    Desk,
+    Refused,
+    body_of,
+    cookie,
+    guard,
+    handoff_json,
+    json_reply,
+)
 from handoff import HandoffNotFound
 
 
@@ -68,7 +78,7 @@ def register(app: Sanic, desk: Desk) -> None:
                 except asyncio.TimeoutError:
                     await reply.send(": keep-alive\n\n")
                     continue
-                if desk.accounts.session(request.cookies.get(COOKIE)) is None:
+                if desk.accounts.session(cookie(request, COOKIE)) is None:
                     await reply.send('data: {"type": "signed_out"}\n\n')
                     break
                 await reply.send(f"data: {json.dumps(payload, ensure_ascii=False)}\n\n")

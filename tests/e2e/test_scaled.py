@@ -131,6 +131,48 @@ def test_the_balancer_serves_chat_desk_and_shop_in_both_languages(scaled: Scaled
     assert big.status_code == 413
 
 
+def test_prometheus_adds_up_every_servers_turns(scaled: ScaledStack) -> None:
+    """Debian's Prometheus scraping every server of the stack (as `make run-scaled`
+    starts it): the turns answered by two Rasa servers add up to the turns sent, every
+    server is up and ready, and the alert rules load."""
+    from scripts.scaled import PROMETHEUS
+    from scripts.stack import free_port
+
+    if not Path(PROMETHEUS).exists():
+        pytest.fail("Prometheus is missing: `make scaled-tools` installs Debian's package")
+    url = scaled.start_prometheus(free_port(), interval="1s")
+
+    def query(expression: str) -> float | None:
+        answer = requests.get(f"{url}/api/v1/query", params={"query": expression},
+                              timeout=10).json()["data"]["result"]
+        return float(answer[0]["value"][1]) if answer else None
+
+    def settled(expression: str, wanted: Callable[[float | None], bool]) -> float | None:
+        deadline, value = time.monotonic() + 30, None
+        while time.monotonic() < deadline:
+            value = query(expression)
+            if wanted(value):
+                return value
+            time.sleep(1)
+        return value
+
+    assert settled('count(up{job=~"shop-.*"} == 1)', lambda v: v == 7) == 7  # 2+2+3
+    assert settled('count(shop_ready{service=~"rasa|actions"} == 1)', lambda v: v == 4) == 4
+    before = settled('sum(shop_turns_total{channel="rest"})', lambda v: v is not None) or 0.0
+    sender = f"prom-{uuid.uuid4().hex[:8]}"
+    for n in range(6):  # through the balancer: both Rasa servers answer some
+        assert _send(scaled.server_url(n % 2), f"{sender}-{n}",
+                     "show me headphones" if n % 3 else "有没有耳机")
+    total = settled('sum(shop_turns_total{channel="rest"})', lambda v: v == before + 6)
+    assert total == before + 6
+    per_server = settled('count(sum by (instance) (shop_turns_total{channel="rest"}))',
+                         lambda v: v == 2)
+    assert per_server == 2
+    rules = requests.get(f"{url}/api/v1/rules", timeout=10).json()["data"]["groups"]
+    assert any(rule["name"] == "ShopQueueNobodyOnline" for group in rules
+               for rule in group["rules"])
+
+
 def _streamed(scaled: ScaledStack, sender: str, messages: int, timeout: float = 30) -> bool:
     """Whether the stream's consumer took ``messages`` customer messages of ``sender``
     from RabbitMQ into the shop database within ``timeout``."""
