@@ -33,8 +33,8 @@ from rasa.core.channels.channel import InputChannel, UserMessage
 from sanic import Blueprint, Sanic
 
 from telemetry import metrics
-from telemetry.logs import CONVERSATION_ID, REQUEST_ID
-from telemetry.web import HEADER, Readiness, Telemetry
+from telemetry.logs import CONVERSATION_ID
+from telemetry.web import Readiness, Telemetry, forwarded
 
 logger = logging.getLogger(__name__)
 
@@ -125,9 +125,8 @@ def _save_tracker(original: Callable[..., Any]) -> Callable[..., Any]:
 def _request(original: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(original)
     async def request(self: Any, *args: Any, **kwargs: Any) -> Any:
-        rid = REQUEST_ID.get()
-        if rid:  # the action server's log lines carry the customer message's id
-            kwargs["headers"] = {**(kwargs.get("headers") or {}), HEADER: rid}
+        # the action server's log lines carry the customer message's id
+        kwargs["headers"] = {**(kwargs.get("headers") or {}), **forwarded()}
         return await original(self, *args, **kwargs)
 
     request._shop_observed = True  # type: ignore[attr-defined]

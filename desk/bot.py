@@ -25,6 +25,8 @@ from urllib.parse import quote
 
 import requests
 
+from telemetry.web import forwarded
+
 
 class BotUnavailable(RuntimeError):
     """The Rasa server did not take the request (``delivery``: the id of a message it
@@ -59,7 +61,8 @@ class BotClient:
         try:
             reply = self._http.request(method, f"{self.base_url}/webhooks/internal/{path}",
                                        json=body, timeout=self.timeout,
-                                       headers={"Authorization": f"Bearer {self.token}"})
+                                       headers={"Authorization": f"Bearer {self.token}",
+                                                **forwarded()})
         except requests.RequestException as exc:
             raise BotUnavailable(f"the assistant's server did not answer "
                                  f"({type(exc).__name__})") from exc

@@ -48,7 +48,9 @@ GRAPH_DB = "/tmp/oxigraph/db"
 
 # What carries a credential goes to the secrets, never into a committed file.
 SHOP_SECRETS = ("CUSTOMER_ID_SECRET", "ACTION_SERVER_TOKEN", "CHANNEL_SECRET",
-                "CHANNEL_PUSH_TOKEN", "DESK_TOKEN")
+                "CHANNEL_PUSH_TOKEN", "DESK_TOKEN", "METRICS_TOKEN")
+#: The kinds of server Prometheus scrapes (the graph server has no /metrics of ours).
+SCRAPED = ("rasa", "actions", "desk", "storefront", "stream")
 # Settings of ScaledStack a container deployment does not take from it, and why.
 NOT_CARRIED = {
     "PYTHONPATH": "the images' working directory is the repository",
@@ -198,6 +200,17 @@ def compose() -> tuple[dict[str, Any], str, dict[str, str]]:
     services["stream"] = service("stream", depends_on={**stores, **set_up})
     services["desk"] = service("desk", depends_on={**stores, **set_up})
     services["storefront"] = service("storefront", depends_on={**stores, **set_up})
+    # Prometheus scrapes every server of every kind by its service's name (each replica's
+    # address from Docker's DNS) with the metrics token of `make manifests-secrets`
+    services["prometheus"] = {
+        "image": "prom/prometheus:v2.53.0", "restart": "unless-stopped",
+        "command": ["--config.file=/etc/prometheus/prometheus.yml",
+                    "--storage.tsdb.path=/prometheus"],
+        "ports": ["127.0.0.1:9090:9090"],
+        "volumes": ["./prometheus.yml:/etc/prometheus/prometheus.yml:ro",
+                    "../prometheus/alerts.yml:/etc/prometheus/alerts.yml:ro",
+                    "../secrets/metrics-token:/etc/prometheus/metrics-token:ro",
+                    "prometheus-data:/prometheus"]}
     services["haproxy"] = {
         "image": "haproxy:2.6", "restart": "unless-stopped",
         "ports": [f"{PUBLIC_PORT}:{PUBLIC_PORT}"],
@@ -205,7 +218,7 @@ def compose() -> tuple[dict[str, Any], str, dict[str, str]]:
         "depends_on": {name: {"condition": "service_started"} for name in services
                        if name.startswith(("rasa", "actions", "desk", "storefront"))}}
     document = {"services": services,
-                "volumes": {"shop-data": {}, "postgres-data": {}}}
+                "volumes": {"shop-data": {}, "postgres-data": {}, "prometheus-data": {}}}
     haproxy = haproxy_config(
         public_port=PUBLIC_PORT, actions_front_port=PUBLIC_PORT + 1,
         rasa=[f"rasa{n}:{PORTS['rasa']}" for n in range(len(scaled.rasa_ports))],
@@ -311,7 +324,8 @@ def kubernetes() -> list[dict[str, Any]]:
         documents.append({
             "apiVersion": "apps/v1", "kind": "Deployment", "metadata": _metadata(kind, kind),
             "spec": {"replicas": replicas[kind], "selector": {"matchLabels": labels},
-                     "template": {"metadata": {"labels": labels}, "spec": pod}}})
+                     "template": {"metadata": {"labels": labels, **scraped(kind, what)},
+                                  "spec": pod}}})
         documents.append({
             "apiVersion": "v1", "kind": "Service", "metadata": _metadata(kind, kind),
             "spec": {"selector": labels,
@@ -347,6 +361,34 @@ def kubernetes() -> list[dict[str, Any]]:
             route("/webhooks/", "rasa"), route("/desk", "desk"),
             route("/", "storefront")]}}]}})
     return documents
+
+
+def prometheus_compose(scaled: Any) -> str:
+    """Prometheus' configuration in docker-compose: every server by its service name."""
+    names = {"rasa": [f"rasa{n}" for n in range(len(scaled.rasa_ports))],
+             "actions": [f"actions{n}" for n in range(len(scaled.action_ports))],
+             "desk": ["desk"], "storefront": ["storefront"], "stream": ["stream"]}
+    config = {
+        "global": {"scrape_interval": "15s", "evaluation_interval": "15s"},
+        "rule_files": ["/etc/prometheus/alerts.yml"],
+        "scrape_configs": [
+            {"job_name": f"shop-{kind}",
+             "authorization": {"type": "Bearer",
+                               "credentials_file": "/etc/prometheus/metrics-token"},
+             "static_configs": [{"targets": [f"{name}:{PORTS[kind]}"
+                                             for name in names[kind]]}]}
+            for kind in SCRAPED]}
+    return yaml.safe_dump(config, sort_keys=False)
+
+
+def scraped(kind: str, what: Server) -> dict[str, Any]:
+    """The annotations a Prometheus with Kubernetes service discovery scrapes a pod by
+    (its ``METRICS_TOKEN`` goes in the scrape job's authorization)."""
+    if kind not in SCRAPED:
+        return {}
+    return {"annotations": {"prometheus.io/scrape": "true",
+                            "prometheus.io/port": str(what.port),
+                            "prometheus.io/path": "/metrics"}}
 
 
 def fresh_secrets() -> dict[str, str]:
@@ -389,6 +431,7 @@ def files() -> dict[Path, str]:
         COMPOSE_DIR / "docker-compose.yml": HEADER + dump([document]),
         COMPOSE_DIR / "haproxy.cfg": HEADER + haproxy,
         COMPOSE_DIR / "shop.env": HEADER + "".join(f"{k}={v}\n" for k, v in env.items()),
+        COMPOSE_DIR / "prometheus.yml": HEADER + prometheus_compose(stack()),
         KUBERNETES_DIR / "shop-assistant.yaml": HEADER + dump(kubernetes()),
     }
 
@@ -406,7 +449,8 @@ def main(argv: list[str] | None = None) -> int:
         args.secrets.mkdir(parents=True, exist_ok=True)
         env = "".join(f"{k}={v}\n" for k, v in values.items())
         for path, text in ((args.secrets / ".env", env),
-                           (args.secrets / "secret.yaml", dump([secret_manifest(values)]))):
+                           (args.secrets / "secret.yaml", dump([secret_manifest(values)])),
+                           (args.secrets / "metrics-token", values["METRICS_TOKEN"])):
             path.write_text(text)
             path.chmod(0o600)
             print(f"wrote {path}")

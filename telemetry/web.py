@@ -66,6 +66,12 @@ def metrics_token(env: Mapping[str, str]) -> str | None:
     return token
 
 
+def forwarded() -> dict[str, str]:
+    """The header that carries this request's id to the next service it calls."""
+    rid = REQUEST_ID.get()
+    return {HEADER: rid} if rid else {}
+
+
 def request_id(given: str | None) -> str:
     """The caller's request id when it is a well-formed one, a new one otherwise."""
     if given and _VALID_ID.fullmatch(given):

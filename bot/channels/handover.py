@@ -49,6 +49,7 @@ from bot.channels.follower import follower
 from bot.channels.gate import TAPPED
 from bot.settings import settings
 from handoff import QUEUE, HandoffService, Holding
+from telemetry.web import forwarded
 
 logger = logging.getLogger(__name__)
 
@@ -135,7 +136,8 @@ def wake_desk(payload: Dict[str, Any]) -> None:
             timeout = aiohttp.ClientTimeout(total=2)
             async with aiohttp.ClientSession(timeout=timeout) as session, session.post(
                     f"{config.desk_url}/desk/internal/wake", json=payload,
-                    headers={"Authorization": f"Bearer {config.desk_token}"}) as reply:
+                    headers={"Authorization": f"Bearer {config.desk_token}",
+                             **forwarded()}) as reply:
                 if reply.status >= 400:
                     logger.warning("the desk refused a wake-up: %d", reply.status)
         except Exception as exc:  # noqa: BLE001 - the desk reads its feed when it is back

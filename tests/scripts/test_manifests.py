@@ -18,7 +18,7 @@ import requests
 import yaml
 
 from scripts import manifests
-from scripts.scaled import HAPROXY, HEALTH, ScaledStack, server
+from scripts.scaled import HAPROXY, HEALTH, LIVE, ScaledStack, server
 from scripts.stack import OXIGRAPH, ROOT, free_port
 
 COMPOSE = manifests.COMPOSE_DIR / "docker-compose.yml"
@@ -90,8 +90,13 @@ def test_each_deployment_runs_what_the_stack_runs_with_its_health_checks() -> No
         # the same program and flags as on this machine; only where things are differs
         here = server(kind, 1, graph_location="/srv/db").command
         assert _shape(container["command"]) == _shape(here), kind
-        for probe in ("readinessProbe", "livenessProbe", "startupProbe"):
+        for probe in ("readinessProbe", "startupProbe"):
             assert container[probe]["httpGet"]["path"] == HEALTH[kind], (kind, probe)
+        # alive is not ready: a server whose database blinked is not restarted
+        assert container["livenessProbe"]["httpGet"]["path"] == LIVE[kind], kind
+        if kind != "graph":  # Prometheus finds every server of ours by its annotations
+            annotations = deployment["spec"]["template"]["metadata"]["annotations"]
+            assert annotations["prometheus.io/scrape"] == "true", kind
         assert container["securityContext"]["runAsNonRoot"] is True
         service = _kind("Service")[kind]
         assert service["spec"]["selector"] == deployment["spec"]["selector"]["matchLabels"]

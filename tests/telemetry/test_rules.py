@@ -101,3 +101,13 @@ def test_a_scaled_stacks_prometheus_configuration_is_valid(tmp_path: Path) -> No
     jobs = {job["job_name"]: job["static_configs"][0]["targets"]
             for job in yaml.safe_load(config.read_text())["scrape_configs"]}
     assert len(jobs["shop-rasa"]) == 2 and len(jobs["shop-actions"]) == 2
+
+
+def test_the_docker_compose_prometheus_configuration_is_valid() -> None:
+    """deploy/compose/prometheus.yml (make manifests): every kind of server scraped."""
+    compose = ROOT / "deploy" / "compose" / "prometheus.yml"
+    checked = _promtool("check", "config", "--syntax-only", str(compose))
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    jobs = {job["job_name"] for job in yaml.safe_load(compose.read_text())["scrape_configs"]}
+    assert jobs == {"shop-rasa", "shop-actions", "shop-desk", "shop-storefront",
+                    "shop-stream"}
