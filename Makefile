@@ -225,7 +225,9 @@ purge: $(STAMPS)/actions-venv ## Delete conversations, photos, transcripts and i
 .PHONY: explain
 explain: $(STAMPS)/actions-venv ## The trail of a conversation's decisions (understanding, prices, recommendations, photo answers): make explain CONVERSATION=id [JSON=1]
 	@test -n "$(CONVERSATION)" || { echo "usage: make explain CONVERSATION=<sender id>"; exit 2; }
-	@SHOP_DATA_DIR="$(SHOP_DATA_DIR)" $(ACT_PY) -m shopctl explain "$(CONVERSATION)" $(if $(JSON),--json)
+	@$(ACT_PY) -m scripts.local_secrets "$(SHOP_DATA_DIR)/secrets.env"
+	@set -a; . "$(SHOP_DATA_DIR)/secrets.env"; set +a; \
+	  SHOP_DATA_DIR="$(SHOP_DATA_DIR)" $(ACT_PY) -m shopctl explain "$(CONVERSATION)" $(if $(JSON),--json)
 
 .PHONY: desk-report
 desk-report: $(STAMPS)/actions-venv ## Handoffs by reason and language, time to first agent reply, handback rate, CSAT (table + plots in reports/)

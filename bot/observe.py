@@ -146,6 +146,16 @@ def install() -> None:
         EndpointConfig.request = _request(EndpointConfig.request)  # type: ignore[method-assign]
 
 
+def conversation_of(request: Any) -> str | None:
+    """The conversation a request names where the route says it plainly (the REST
+    channel's ``sender``), for its log lines; ``None`` otherwise."""
+    sender: Any = request.args.get("sender")
+    if request.method == "POST" and request.path == "/webhooks/rest/webhook":
+        body = request.json  # a body that is not JSON: the route answers 400 itself
+        sender = body.get("sender") if isinstance(body, dict) else None
+    return sender if isinstance(sender, str) and 0 < len(sender) <= 255 else None
+
+
 def _checks(app: Sanic) -> Dict[str, Callable[[], Any]]:
     async def model() -> bool:
         agent = getattr(app.ctx, "agent", None)
@@ -205,8 +215,12 @@ class TelemetryInput(InputChannel):
 
         @hook.listener("before_server_start")
         async def start(app: Sanic, loop: Any) -> None:
+            from telemetry.logs import setup
+
+            setup("rasa")  # Rasa configured Sanic's loggers after this channel was made
             box["t"] = Telemetry("rasa", Readiness("rasa", _checks(app)),
-                                 metrics_token=settings().metrics_token)
+                                 metrics_token=settings().metrics_token,
+                                 conversation_of=conversation_of)
             app.register_middleware(box["t"].on_request, "request")
             app.register_middleware(box["t"].on_response, "response")
 

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 NAMES = ("CUSTOMER_ID_SECRET", "ACTION_SERVER_TOKEN", "CHANNEL_SECRET", "CHANNEL_PUSH_TOKEN",
-         "DESK_TOKEN")
+         "DESK_TOKEN", "METRICS_TOKEN", "LOG_KEY")
 
 
 def ensure(path: Path) -> dict[str, str]:

@@ -48,7 +48,7 @@ GRAPH_DB = "/tmp/oxigraph/db"
 
 # What carries a credential goes to the secrets, never into a committed file.
 SHOP_SECRETS = ("CUSTOMER_ID_SECRET", "ACTION_SERVER_TOKEN", "CHANNEL_SECRET",
-                "CHANNEL_PUSH_TOKEN", "DESK_TOKEN", "METRICS_TOKEN")
+                "CHANNEL_PUSH_TOKEN", "DESK_TOKEN", "METRICS_TOKEN", "LOG_KEY")
 #: The kinds of server Prometheus scrapes (the graph server has no /metrics of ours).
 SCRAPED = ("rasa", "actions", "desk", "storefront", "stream")
 # Settings of ScaledStack a container deployment does not take from it, and why.

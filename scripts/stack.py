@@ -233,7 +233,7 @@ class Stack:
     secrets: dict[str, str] = field(default_factory=lambda: {
         name: secrets.token_hex(32)
         for name in ("CUSTOMER_ID_SECRET", "ACTION_SERVER_TOKEN", "CHANNEL_SECRET",
-                     "CHANNEL_PUSH_TOKEN", "DESK_TOKEN", "METRICS_TOKEN")})
+                     "CHANNEL_PUSH_TOKEN", "DESK_TOKEN", "METRICS_TOKEN", "LOG_KEY")})
     api_token: str | None = None
     extra_env: dict[str, str] = field(default_factory=dict)
 

@@ -66,9 +66,14 @@ def _customer(argv: list[str]) -> int:
                 if rows:
                     print(f"  {table:24} {rows}")
             return 0
-        if not args.yes and input(f"forget {args.customer} everywhere? [y/N] ") != "y":
-            print("nothing done")
-            return 1
+        if not args.yes:
+            try:
+                sure = input(f"forget {args.customer} everywhere? [y/N] ") == "y"
+            except EOFError:  # no one to ask
+                sure = False
+            if not sure:
+                print("nothing done (--yes forgets without asking)")
+                return 1
         forgot = data.forget(args.customer)
         print(f"forgot {forgot.customer}: {forgot.conversations} conversations, "
               f"{sum(forgot.deleted.values())} rows deleted, "

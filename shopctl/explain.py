@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import sys
 from typing import Any
 
@@ -130,11 +131,13 @@ def _line(step: dict[str, Any]) -> str:
 def main(argv: list[str] | None = None) -> int:
     """Print the trail (``--json``: as JSON lines)."""
     from shopctl.settings import settings
+    from telemetry.logs import setup
 
     parser = argparse.ArgumentParser(prog="python -m shopctl explain", description=__doc__)
     parser.add_argument("conversation")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
+    setup("shopctl")  # reads LOG_KEY: the conversation's tag as the servers write it
     data = CustomerData(settings().stores)
     try:
         steps = trail(data.of_conversation(args.conversation))
@@ -143,6 +146,10 @@ def main(argv: list[str] | None = None) -> int:
     if not steps:
         print(f"nothing is known about conversation {args.conversation}", file=sys.stderr)
         return 1
+    if not args.json and os.environ.get("LOG_KEY"):
+        from telemetry.logs import conversation_tag
+
+        print(f"its log lines: \"conversation\": \"{conversation_tag(args.conversation)}\"")
     for step in steps:
         print(json.dumps(step, ensure_ascii=False, default=str) if args.json else _line(step))
     return 0

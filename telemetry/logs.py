@@ -11,7 +11,11 @@ ready for Loki or Elasticsearch (one object per line, no colours). ``request`` c
 from :data:`REQUEST_ID`, set per HTTP request by :mod:`telemetry.web` (taken from the
 caller's ``X-Request-ID`` so one customer message has one id in the Rasa server, the
 action server and the desk); ``conversation`` from :data:`CONVERSATION_ID`, set where a
-turn or an action call names its conversation.
+turn or an action call names its conversation — as a keyed tag (:func:`conversation_tag`,
+``c`` and 16 hex digits of an HMAC with ``LOG_KEY``), never the id itself: a WhatsApp
+conversation's id is the customer's phone number. Every process of a deployment shares
+``LOG_KEY``, so one conversation has one tag in every log; ``python -m shopctl explain``
+prints a conversation's tag.
 
 Personal data is masked in the message and in a traceback before anything is written
 (:func:`mask`): e-mail addresses, phone numbers, order numbers, signatures and tokens
@@ -23,10 +27,13 @@ log an end-to-end run writes for the personal data it sent.
 from __future__ import annotations
 
 import contextvars
+import hashlib
+import hmac
 import json
 import logging
 import os
 import re
+import secrets
 import sys
 import time
 from typing import Any
@@ -73,6 +80,18 @@ def mask(text: str) -> str:
     return _PHONE.sub(_phone, text)
 
 
+_KEY = {"key": secrets.token_bytes(32)}  # until setup() reads LOG_KEY
+
+
+def conversation_tag(conversation: str, key: str | bytes | None = None) -> str:
+    """The tag a conversation's log lines carry: ``c`` and 16 hex digits of
+    HMAC-SHA256(``key``, conversation id); ``key`` defaults to this process's
+    ``LOG_KEY``."""
+    raw = key.encode() if isinstance(key, str) else key if key is not None else _KEY["key"]
+    digest = hmac.new(raw, conversation.encode("utf-8", "surrogatepass"), hashlib.sha256)
+    return "c" + digest.hexdigest()[:16]
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object per record, masked (see the module docstring)."""
 
@@ -98,8 +117,8 @@ class JsonFormatter(logging.Formatter):
         conversation = getattr(record, "conversation", None) or CONVERSATION_ID.get()
         if request:
             line["request"] = request
-        if conversation:  # the key to a conversation's lines: an id, never masked
-            line["conversation"] = str(conversation)[:128]
+        if conversation:  # the key to a conversation's lines: its tag, never the id
+            line["conversation"] = conversation_tag(str(conversation))
         if record.exc_info:
             line["error"] = mask(self.formatException(record.exc_info))
         return json.dumps(line, ensure_ascii=False)
@@ -113,7 +132,11 @@ _OWN_HANDLERS = ("sanic.root", "sanic.error", "sanic.access", "rasa", "rasa_sdk"
 def setup(service: str, *, level: str | None = None, stream: Any = None) -> None:
     """Make every log line of this process one masked JSON object on ``stream``
     (standard error). ``LOG_FORMAT=text`` keeps plain lines (for a person at a
-    terminal), masked all the same. ``level``: ``LOG_LEVEL`` or ``INFO``."""
+    terminal), masked all the same. ``level``: ``LOG_LEVEL`` or ``INFO``. Calling it
+    again (once a server has configured its own loggers) puts the JSON lines back."""
+    key = os.environ.get("LOG_KEY")
+    if key:
+        _KEY["key"] = key.encode()
     handler = logging.StreamHandler(stream or sys.stderr)
     if os.environ.get("LOG_FORMAT", "json").lower() == "text":
         handler.setFormatter(_MaskedText())

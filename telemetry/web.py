@@ -15,9 +15,9 @@ metrics, ``/metrics``, ``/health/live`` and ``/health/ready``.
   ``503`` before. Once ready, a process stays ready when a shared dependency goes
   away later: the assistant degrades with a stated fallback rather than stalling
   (``actions/resilience.py``), and a load balancer that took every server out of
-  rotation because the shared database blinked would answer nobody at all. The body
-  says each check's state now, for people: ``{"ready": true, "checks":
-  {"model": true, "database": false}}``.
+  rotation because the shared database blinked would answer nobody at all. Before it
+  is ready, and with ``?checks=1``, the body says each check's state now, for people:
+  ``{"ready": true, "checks": {"model": true, "database": false}}``.
 - ``GET /metrics``: Prometheus' text format. With ``METRICS_TOKEN`` set it needs
   ``Authorization: Bearer <token>``; without, it answers callers on the loopback
   interface only. The load balancer of scaled mode never forwards it.
@@ -189,9 +189,13 @@ class Telemetry:
         return response.json({"live": True, "service": self.service})
 
     async def ready(self, request: Any) -> Any:
-        """``200`` once ready, ``503`` before; each check's state now."""
+        """``200`` once ready, ``503`` before. Until ready, and with ``?checks=1``, each
+        check's state now; once ready, a balancer's probe (every second, from every
+        balancer) costs nothing."""
         from sanic import response
 
+        if self.readiness.ready and not request.args.get("checks"):
+            return response.json({"ready": True, "service": self.service})
         states = await self.readiness.state()
         return response.json({"ready": self.readiness.ready, "service": self.service,
                               "checks": states}, status=200 if self.readiness.ready else 503)
@@ -214,7 +218,14 @@ class Telemetry:
                 (self.metrics, "/metrics")]
 
     def install(self, app: Any) -> None:
-        """Add the middleware and the routes to a Sanic app that has not started."""
+        """Add the middleware and the routes to a Sanic app that has not started, and
+        put the JSON log lines back once Sanic has configured its own loggers."""
+        from telemetry.logs import setup
+
+        async def json_logs(*_: Any) -> None:
+            setup(self.service)
+
+        app.register_listener(json_logs, "before_server_start")
         app.register_middleware(self.on_request, "request")
         app.register_middleware(self.on_response, "response")
         for handler, path in self.routes():

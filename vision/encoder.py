@@ -10,8 +10,10 @@ with the web server) was measured to make CPU inference several times slower.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib
+import io
 import pickle
 import re
 from collections.abc import Sequence
@@ -188,7 +190,11 @@ class ImageEncoder:
                 from efficientnet_lite_pytorch import EfficientNet
             except ImportError as exc:  # pragma: no cover - the lock installs it
                 raise ModelUnavailable("install efficientnet-lite-pytorch") from exc
-            net = EfficientNet.from_pretrained(f"efficientnet-{self.model}", weights_path=path)
+            # the library print()s "Loaded pretrained weights": a server's standard
+            # output is its log, one JSON object per line
+            with contextlib.redirect_stdout(io.StringIO()):
+                net = EfficientNet.from_pretrained(f"efficientnet-{self.model}",
+                                                   weights_path=path)
             if self.tuned is not None:
                 try:
                     state = torch.load(self.tuned, map_location="cpu", weights_only=True)

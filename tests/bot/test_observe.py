@@ -99,3 +99,17 @@ def test_the_routes_sit_at_the_servers_root() -> None:
     app.router.finalize()
     paths = {"/" + route.path.lstrip("/") for route in app.router.routes}
     assert {"/health/live", "/health/ready", "/metrics"} <= paths
+
+
+def test_a_rest_requests_conversation_is_read_for_its_log_lines() -> None:
+    from types import SimpleNamespace
+
+    post = SimpleNamespace(method="POST", path="/webhooks/rest/webhook", args={},
+                           json={"sender": "me", "message": "hi"})
+    assert observe.conversation_of(post) == "me"
+    fetch = SimpleNamespace(method="GET", path="/webhooks/rest/messages",
+                            args={"sender": "you"}, json=None)
+    assert observe.conversation_of(fetch) == "you"
+    odd = SimpleNamespace(method="POST", path="/webhooks/rest/webhook", args={},
+                          json=["not", "an", "object"])
+    assert observe.conversation_of(odd) is None

@@ -14,6 +14,7 @@ import requests
 
 from scripts.stack import Stack
 from telemetry import metrics
+from telemetry.logs import conversation_tag
 
 pytestmark = pytest.mark.e2e
 
@@ -43,7 +44,7 @@ def _value(samples: dict, name: str, **labels: str) -> float:
 def test_every_server_is_live_and_ready(stack: Stack) -> None:
     for kind, url in _servers(stack).items():
         assert requests.get(f"{url}/health/live", timeout=10).json()["live"] is True, kind
-        ready = requests.get(f"{url}/health/ready", timeout=10)
+        ready = requests.get(f"{url}/health/ready", params={"checks": "1"}, timeout=10)
         body = ready.json()
         assert ready.status_code == 200 and body["ready"] is True, (kind, body)
         assert body["checks"] and all(body["checks"].values()), (kind, body)
@@ -91,7 +92,11 @@ def test_a_turn_is_counted_and_its_request_id_is_on_every_process_line(
     action_lines = [json.loads(line) for line in
                     (stack.log_dir / "actions.log").read_text(errors="replace").splitlines()
                     if line.startswith("{") and rid in line]
-    assert all(line.get("conversation") == sender for line in action_lines), action_lines
+    # the conversation by its keyed tag, the same in every process, never the id itself
+    tag = conversation_tag(sender, stack.secrets["LOG_KEY"])
+    assert all(line.get("conversation") == tag for line in action_lines), action_lines
+    rasa_lines = (stack.log_dir / "rasa.log").read_text(errors="replace")
+    assert tag in rasa_lines and sender not in rasa_lines
 
 
 def test_a_request_without_an_id_gets_one_and_a_strangers_id_is_replaced(

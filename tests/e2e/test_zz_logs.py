@@ -64,6 +64,9 @@ def test_the_servers_write_json_lines_with_their_request(
             assert {"ts", "level", "service", "logger", "message"} <= set(record), record
             if record["logger"] == "telemetry.web" and "request" not in record:
                 requests_without_id.append(record)
+            # a conversation by its keyed tag, never its id (WhatsApp's is a phone number)
+            assert re.fullmatch(r"c[0-9a-f]{16}", record.get("conversation", "c" + "0" * 16)), \
+                record
     assert lines > 100, "the servers wrote (almost) nothing as JSON"
     assert not requests_without_id, requests_without_id[:5]
     assert not strays, "\n".join(strays[:20])

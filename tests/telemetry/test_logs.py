@@ -9,7 +9,14 @@ import logging
 
 import pytest
 
-from telemetry.logs import CONVERSATION_ID, REQUEST_ID, JsonFormatter, mask, setup
+from telemetry.logs import (
+    CONVERSATION_ID,
+    REQUEST_ID,
+    JsonFormatter,
+    conversation_tag,
+    mask,
+    setup,
+)
 
 
 @pytest.mark.parametrize(("text", "hidden"), [
@@ -57,7 +64,9 @@ def test_a_line_is_one_json_object_with_its_request_and_conversation() -> None:
         REQUEST_ID.reset(request)
         CONVERSATION_ID.reset(conversation)
     assert line["service"] == "actions" and line["level"] == "info"
-    assert line["request"] == "5f0c2a9e8b7d4c3a" and line["conversation"] == "widget-abc123"
+    assert line["request"] == "5f0c2a9e8b7d4c3a"
+    assert line["conversation"] == conversation_tag("widget-abc123")
+    assert "widget-abc123" not in json.dumps(line)
     assert line["message"] == "order <order> for <email>"
 
 
@@ -90,3 +99,13 @@ def test_setup_makes_every_logger_write_json(monkeypatch: pytest.MonkeyPatch) ->
     assert [line["logger"] for line in lines] == ["sanic.error", "desk.app"]
     assert all(line["service"] == "desk" for line in lines)
     assert "eve@example.net" not in lines[0]["message"]
+
+
+def test_a_conversation_is_tagged_alike_by_every_process_sharing_the_key() -> None:
+    """A WhatsApp conversation's id is the customer's phone number: lines carry a keyed
+    tag instead, the same wherever LOG_KEY is the same, unguessable without it."""
+    phone = "8613800138000"
+    assert conversation_tag(phone, "k" * 32) == conversation_tag(phone, "k" * 32)
+    assert conversation_tag(phone, "k" * 32) != conversation_tag(phone, "j" * 32)
+    assert phone not in conversation_tag(phone, "k" * 32)
+    assert len(conversation_tag(phone, "k" * 32)) == 17
