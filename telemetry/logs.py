@@ -35,6 +35,7 @@ import os
 import re
 import secrets
 import sys
+import threading
 import time
 from typing import Any
 
@@ -148,6 +149,10 @@ def setup(service: str, *, level: str | None = None, stream: Any = None) -> None
     root.addHandler(handler)
     root.setLevel((level or os.environ.get("LOG_LEVEL") or "INFO").upper())
     logging.captureWarnings(True)  # a library's warning is a line like any other
+    # what Python would print itself: an exception in a thread, one nobody could raise
+    # (a coroutine closed with the event loop at shutdown)
+    sys.unraisablehook = _unraisable
+    threading.excepthook = _thread_failed
     for name in _OWN_HANDLERS:
         logger = logging.getLogger(name)
         for old in list(logger.handlers):
@@ -156,6 +161,20 @@ def setup(service: str, *, level: str | None = None, stream: Any = None) -> None
     # an access line names the URL with its query (a verify token, an id): the HTTP
     # metrics and the request's own line (telemetry.web) say what it needs to
     logging.getLogger("sanic.access").setLevel(logging.WARNING)
+
+
+def _unraisable(unraisable: Any) -> None:
+    logging.getLogger("python").error(
+        "exception ignored in %s: %s", type(unraisable.object).__name__,
+        type(unraisable.exc_value).__name__,
+        exc_info=(unraisable.exc_type, unraisable.exc_value, unraisable.exc_traceback))
+
+
+def _thread_failed(failed: Any) -> None:
+    logging.getLogger("python").error(
+        "thread %s failed: %s", getattr(failed.thread, "name", "?"),
+        failed.exc_type.__name__,
+        exc_info=(failed.exc_type, failed.exc_value, failed.exc_traceback))
 
 
 class _MaskedText(logging.Formatter):

@@ -618,7 +618,16 @@ def test_servers_killed_mid_turn_stall_nobody(scaled: ScaledStack, page: WidgetP
     waited = time.monotonic() - started
     assert waited < 20, f"the conversation stalled {waited:.1f} s after the kill"
     turns = _turns(scaled, sender)
-    assert _problems(turns, ["show me headphones", *answered, *texts]) == [], (answered, turns)
+    # a message whose call died with the server may have had its turn kept just before
+    # (the answer lost with the connection): kept at most once, never processed twice
+    from collections import Counter
+
+    stored = Counter(t for kind, t in turns if kind == "user")
+    expected = Counter(["show me headphones", *answered, *texts])
+    kept = [text for text in doomed if text not in answered
+            and stored[text] > expected[text]]
+    assert _problems(turns, ["show me headphones", *answered, *kept, *texts]) == [], \
+        (answered, turns)
     # the page reconnects through the balancer and sends its unanswered message again
     for _ in range(5):
         try:

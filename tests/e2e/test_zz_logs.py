@@ -18,7 +18,7 @@ PERSONAL = {
     "e-mail address": re.compile(r"[\w.+-]+@(?!forgotten\.invalid)[\w-]+\.(?:com|net|org|cn|"
                                  r"co\.uk|example)\b"),
     "order number": re.compile(r"\bSH-\d{6}\b"),
-    "phone number": re.compile(r"(?<![\w.:/])\+?\d{2,3}[ -]?1\d{2}[ -]?\d{4}[ -]?\d{4}(?![\d.])"),
+    "phone number": re.compile(r"(?<![\w.:/])\+?\d{2,3}[ -]?1\d{2}[ -]?\d{4}[ -]?\d{4}(?![\w.])"),
     "signature": re.compile(r"customer_sig\W+[0-9a-f]{16,}"),
 }
 # what other programs write into the servers' logs: TensorFlow's C++ logging, Python's

@@ -87,16 +87,30 @@ def test_a_traceback_is_masked_too() -> None:
 def test_setup_makes_every_logger_write_json(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("LOG_FORMAT", raising=False)
     stream = io.StringIO()
+    import sys
+    import threading
+
     root = logging.getLogger()
     saved = (list(root.handlers), root.level)
+    hooks = (sys.unraisablehook, threading.excepthook)
     try:
         setup("desk", stream=stream)
         logging.getLogger("sanic.error").error("a sanic error for %s", "eve@example.net")
         logging.getLogger("desk.app").info("signed in")
+        try:  # what Python prints itself (an exception nobody could raise) is a line too
+            raise RuntimeError("Event loop is closed")
+        except RuntimeError as exc:
+            from types import SimpleNamespace
+
+            sys.unraisablehook(SimpleNamespace(  # type: ignore[arg-type]
+                object=object(), exc_type=RuntimeError, exc_value=exc,
+                exc_traceback=exc.__traceback__, err_msg=None))
         lines = [json.loads(line) for line in stream.getvalue().splitlines()]
     finally:
         root.handlers, root.level = saved[0], saved[1]
-    assert [line["logger"] for line in lines] == ["sanic.error", "desk.app"]
+        sys.unraisablehook, threading.excepthook = hooks
+    assert [line["logger"] for line in lines] == ["sanic.error", "desk.app", "python"]
+    assert "RuntimeError" in lines[2]["error"]
     assert all(line["service"] == "desk" for line in lines)
     assert "eve@example.net" not in lines[0]["message"]
 
