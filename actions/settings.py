@@ -20,6 +20,7 @@ from pricing.coupons import DEFAULT_DISCOUNTS, DEFAULT_UPLIFT, parse_shares
 from pricing.errors import ConfigError as PricingConfigError
 from recsys.errors import ConfigError
 from recsys.experiments import Experiment
+from telemetry.web import metrics_token
 from vision.encoder import BACKBONES, VIEWS
 
 
@@ -181,15 +182,6 @@ class Settings:
     handoff_default_wait: int = 120
 
 
-def _metrics_token(env: dict[str, str]) -> str | None:
-    from telemetry.web import metrics_token
-
-    try:
-        return metrics_token(env)
-    except ValueError as exc:
-        raise SettingsError(str(exc)) from None
-
-
 def _list(env: dict[str, str], name: str) -> tuple[str, ...]:
     return tuple(p.strip() for p in env.get(name, "").split(",") if p.strip())
 
@@ -315,7 +307,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         action_server_token=env.get("ACTION_SERVER_TOKEN") or None,
         product_image_url=_image_url(env.get("PRODUCT_IMAGE_URL") or None),
         actions_host=env.get("ACTIONS_HOST", "127.0.0.1"),
-        metrics_token=_metrics_token(env),
+        metrics_token=metrics_token(env, error=SettingsError),
         action_max_body=_int(env, "ACTION_MAX_BODY_BYTES", 4 * 1024 * 1024, 64 * 1024,
                              256 * 1024 * 1024),
         lookup_failures_per_conversation=_int(env, "LIMIT_LOOKUP_FAILURES_PER_CONVERSATION",

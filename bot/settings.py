@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from telemetry.web import metrics_token
+
 MAX_LIMIT = 10**9  # a limit this high is off
 
 
@@ -265,7 +267,7 @@ def load_settings(env: dict[str, str] | None = None) -> ChannelSettings:
         push_token=_push_token(env),
         database_url=env.get("DATABASE_URL") or f"sqlite:///{data_dir / 'shop.db'}",
         tracker_url=_tracker_url(env, data_dir),
-        metrics_token=_metrics_token(env),
+        metrics_token=metrics_token(env, error=SettingsError),
         handoff_db_url=env.get("HANDOFF_DB_URL") or f"sqlite:///{data_dir / 'handoff.db'}",
         desk_url=(env.get("DESK_URL") or "").rstrip("/") or None,
         desk_token=env.get("DESK_TOKEN") or None,
@@ -414,15 +416,6 @@ def _origins(raw: str) -> tuple[str, ...]:
         if scheme not in ("http", "https") or not rest or "/" in rest:
             raise SettingsError(f"WIDGET_ORIGINS: {origin!r} is not scheme://host[:port]")
     return origins
-
-
-def _metrics_token(env: dict[str, str]) -> str | None:
-    from telemetry.web import metrics_token
-
-    try:
-        return metrics_token(env)
-    except ValueError as exc:
-        raise SettingsError(str(exc)) from None
 
 
 def _tracker_url(env: dict[str, str], data_dir: Path) -> str:

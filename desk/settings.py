@@ -9,6 +9,7 @@ from pathlib import Path
 
 from handoff.errors import InvalidHours
 from handoff.hours import BusinessHours
+from telemetry.web import metrics_token
 
 
 class SettingsError(ValueError):
@@ -97,17 +98,8 @@ def load_settings(env: dict[str, str] | None = None) -> DeskSettings:
         media_dir=Path(env.get("MEDIA_DIR") or data_dir / "media"),
         host=env.get("DESK_HOST", "127.0.0.1"),
         port=int(number("DESK_PORT", 8090, 1, 65535)),
-        metrics_token=_metrics_token(env),
+        metrics_token=metrics_token(env, error=SettingsError),
     )
-
-
-def _metrics_token(env: dict[str, str]) -> str | None:
-    from telemetry.web import metrics_token
-
-    try:
-        return metrics_token(env)
-    except ValueError as exc:
-        raise SettingsError(str(exc)) from None
 
 
 @lru_cache(maxsize=1)

@@ -13,7 +13,9 @@ so a crash found once stays fixed.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 CORPUS = Path(__file__).resolve().parent / "corpus"
 
@@ -22,3 +24,12 @@ def corpus(target: str) -> list[Path]:
     """The kept inputs of ``target``."""
     folder = CORPUS / target
     return sorted(p for p in folder.iterdir() if p.is_file()) if folder.is_dir() else []
+
+
+def replay(targets: Mapping[str, Callable[[bytes], Any]], target: str) -> int:
+    """Feed every kept input of ``target`` to it again (a regression test: a refusal is
+    caught inside the target, anything else raises); how many there were."""
+    inputs = corpus(target)
+    for path in inputs:
+        targets[target](path.read_bytes())
+    return len(inputs)

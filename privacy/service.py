@@ -191,6 +191,19 @@ class CustomerData:
                 out[spec.name] = [_row(r) for r in conn.execute(query)]
         return out
 
+    def _subject(self, customer: str
+                 ) -> tuple[dict[str, Any] | None, list[str], list[int]]:
+        """The customer's record, conversations and handoffs.
+
+        Raises:
+            UnknownCustomer: No store knows the customer.
+        """
+        record = self.customer(customer)
+        conversations = self.conversations(customer)
+        if record is None and not conversations:
+            raise UnknownCustomer(customer)
+        return record, conversations, self._handoffs(conversations)
+
     def _handoffs(self, conversations: list[str]) -> list[int]:
         handoffs = self._table(Table(HANDOFF, "handoffs"))
         if handoffs is None or not conversations:
@@ -243,11 +256,7 @@ class CustomerData:
         Raises:
             UnknownCustomer: No store knows the customer.
         """
-        record = self.customer(customer)
-        conversations = self.conversations(customer)
-        if record is None and not conversations:
-            raise UnknownCustomer(customer)
-        handoffs = self._handoffs(conversations)
+        record, conversations, handoffs = self._subject(customer)
         report = ExportReport(customer, Path(path), conversations)
         files: dict[str, Any] = {}
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -298,11 +307,7 @@ class CustomerData:
         Raises:
             UnknownCustomer: No store knows the customer.
         """
-        record = self.customer(customer)
-        conversations = self.conversations(customer)
-        if record is None and not conversations:
-            raise UnknownCustomer(customer)
-        handoffs = self._handoffs(conversations)
+        record, conversations, handoffs = self._subject(customer)
         photos = self.photos(conversations)  # before the tracker's events go
         pseudonym = f"forgotten-{uuid.uuid4().hex[:12]}"
         renamed = {c: f"forgotten-{uuid.uuid4().hex}" for c in conversations}

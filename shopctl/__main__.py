@@ -17,14 +17,29 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 BOT_PYTHON = ROOT / ".venv-bot" / "bin" / "python"
 
 
+@contextmanager
+def _stores() -> Iterator[Any]:
+    """The shop's stores as the settings name them (closed after)."""
+    from privacy import CustomerData
+    from shopctl.settings import settings
+
+    data = CustomerData(settings().stores)
+    try:
+        yield data
+    finally:
+        data.close()
+
+
 def _customer(argv: list[str]) -> int:
-    from privacy import CustomerData, UnknownCustomer
     from shopctl.settings import settings
 
     parser = argparse.ArgumentParser(prog="python -m shopctl customer")
@@ -54,10 +69,16 @@ def _customer(argv: list[str]) -> int:
         return sign_main(["sign", "--customer", args.customer, "--sender", args.sender,
                           "--ttl", args.ttl])
     config = settings()
-    data = CustomerData(config.stores)
+    with _stores() as data:
+        return _export_or_forget(data, args, config.exports_dir)
+
+
+def _export_or_forget(data: Any, args: argparse.Namespace, exports: Path) -> int:
+    from privacy import UnknownCustomer
+
     try:
         if args.action == "export":
-            out = args.out or config.exports_dir / f"customer-{args.customer}.zip"
+            out = args.out or exports / f"customer-{args.customer}.zip"
             report = data.export(args.customer, out)
             print(f"wrote {report.path}: {sum(report.rows.values())} rows from "
                   f"{len(report.rows)} tables, {len(report.conversations)} conversations, "
@@ -83,14 +104,11 @@ def _customer(argv: list[str]) -> int:
     except UnknownCustomer:
         print(f"no store knows customer {args.customer}", file=sys.stderr)
         return 1
-    finally:
-        data.close()
 
 
 def _purge(argv: list[str]) -> int:
     from tqdm import tqdm
 
-    from privacy import CustomerData
     from shopctl.settings import settings
 
     config = settings()
@@ -98,16 +116,12 @@ def _purge(argv: list[str]) -> int:
     parser.add_argument("--days", type=float, default=config.retention_days,
                         help=f"keep this many days (RETENTION_DAYS: {config.retention_days:g})")
     args = parser.parse_args(argv)
-    data = CustomerData(config.stores)
-    try:
-        with tqdm(desc="purging", unit="table") as bar:
-            def step(table: str, rows: int) -> None:
-                bar.set_postfix_str(f"{table}: {rows}")
-                bar.update(1)
+    with _stores() as data, tqdm(desc="purging", unit="table") as bar:
+        def step(table: str, rows: int) -> None:
+            bar.set_postfix_str(f"{table}: {rows}")
+            bar.update(1)
 
-            report = data.purge(args.days, progress=step)
-    finally:
-        data.close()
+        report = data.purge(args.days, progress=step)
     print(f"purged what is older than {args.days:g} days: {report.conversations} "
           f"conversations, {sum(report.deleted.values())} rows, {report.photos} photos; "
           f"{sum(report.erased.values())} handoff summaries blanked")

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from telemetry.web import metrics_token
+
 
 class SettingsError(ValueError):
     """A configuration value in the environment is invalid."""
@@ -65,17 +67,8 @@ def load_settings(env: dict[str, str] | None = None) -> StorefrontSettings:
         image_roots=tuple(roots),
         host=env.get("STOREFRONT_HOST", "127.0.0.1"),
         port=port,
-        metrics_token=_metrics_token(env),
+        metrics_token=metrics_token(env, error=SettingsError),
     )
-
-
-def _metrics_token(env: dict[str, str]) -> str | None:
-    from telemetry.web import metrics_token
-
-    try:
-        return metrics_token(env)
-    except ValueError as exc:
-        raise SettingsError(str(exc)) from None
 
 
 @lru_cache(maxsize=1)

@@ -54,10 +54,7 @@ def load_settings(env: Mapping[str, str] = os.environ) -> StreamSettings:
     missing = [name for name in ("RABBITMQ_QUEUE", "DATABASE_URL") if not env.get(name)]
     if missing:
         raise SettingsError(f"{', '.join(missing)} must be set (scaled mode sets them)")
-    try:
-        token = metrics_token(env)
-    except ValueError as exc:
-        raise SettingsError(str(exc)) from None
+    token = metrics_token(env, error=SettingsError)
     return StreamSettings(
         rabbitmq_url=env.get("RABBITMQ_URL") or "amqp://guest:guest@127.0.0.1:5672/",
         queue=env["RABBITMQ_QUEUE"], database_url=env["DATABASE_URL"],

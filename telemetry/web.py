@@ -53,16 +53,17 @@ CHECK_SECONDS = 2.0
 QUIET = ("/health/live", "/health/ready", "/metrics")
 
 
-def metrics_token(env: Mapping[str, str]) -> str | None:
+def metrics_token(env: Mapping[str, str], *,
+                  error: type[Exception] = ValueError) -> str | None:
     """``METRICS_TOKEN`` from ``env`` (each process's settings read it); ``None`` when
     unset.
 
     Raises:
-        ValueError: Shorter than 16 characters.
+        error: Shorter than 16 characters (each process's settings pass their own).
     """
     token = env.get("METRICS_TOKEN") or None
     if token is not None and len(token) < 16:
-        raise ValueError("METRICS_TOKEN must be at least 16 characters")
+        raise error("METRICS_TOKEN must be at least 16 characters")
     return token
 
 

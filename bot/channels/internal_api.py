@@ -196,53 +196,55 @@ class InternalApiGuard(InputChannel):
             await asyncio.to_thread(links.link, channel, user, customer)
             return response.json({"linked": customer}, status=201, headers=headers_for())
 
-        @guard.route("/customers/<customer>/export", methods=["GET"])
-        async def export_customer(request: Request, customer: str) -> HTTPResponse:
-            """Everything the shop holds about a customer, as one ZIP (the shop's own
-            account page offers it to the signed-in customer)."""
+        async def about_customer(request: Request, customer: str,
+                                 work: Callable[[str], Any]) -> HTTPResponse | Any:
+            """``work(customer)`` in a worker thread for the token's holder; its result,
+            or the refusal (401, 400 for a malformed id, 404 for an unknown one)."""
+            from privacy import UnknownCustomer
+
             if (denied := refused(request)) is not None:
                 return denied
             try:
                 customer = check_id(customer, "customer", config)
             except BadRequest as exc:
                 return error(exc)
+            try:
+                return await asyncio.to_thread(work, customer)
+            except UnknownCustomer:
+                return response.json({"error": "no such customer"}, status=404,
+                                     headers=headers_for())
+
+        @guard.route("/customers/<customer>/export", methods=["GET"])
+        async def export_customer(request: Request, customer: str) -> HTTPResponse:
+            """Everything the shop holds about a customer, as one ZIP (the shop's own
+            account page offers it to the signed-in customer)."""
             import tempfile
             from pathlib import Path
 
-            from privacy import UnknownCustomer
+            def zipped(customer: str) -> HTTPResponse:
+                with tempfile.TemporaryDirectory() as folder:
+                    out = Path(folder) / f"customer-{customer}.zip"
+                    _customer_data().export(customer, out)
+                    return response.raw(out.read_bytes(), content_type="application/zip",
+                                        headers=headers_for({"Content-Disposition":
+                                                             "attachment; filename="
+                                                             f'"customer-{customer}.zip"'}))
 
-            with tempfile.TemporaryDirectory() as folder:
-                out = Path(folder) / f"customer-{customer}.zip"
-                try:
-                    await asyncio.to_thread(_customer_data().export, customer, out)
-                except UnknownCustomer:
-                    return response.json({"error": "no such customer"}, status=404,
-                                         headers=headers_for())
-                body = out.read_bytes()
-            return response.raw(body, content_type="application/zip", headers=headers_for({
-                "Content-Disposition": f'attachment; filename="customer-{customer}.zip"'}))
+            return await about_customer(request, customer, zipped)
 
         @guard.route("/customers/<customer>", methods=["DELETE"])
         async def forget_customer(request: Request, customer: str) -> HTTPResponse:
             """Erase or pseudonymise a customer everywhere (the account page's "delete
             my data"); what was done, in figures."""
-            if (denied := refused(request)) is not None:
-                return denied
-            try:
-                customer = check_id(customer, "customer", config)
-            except BadRequest as exc:
-                return error(exc)
-            from privacy import UnknownCustomer
+            def forgotten(customer: str) -> HTTPResponse:
+                report = _customer_data().forget(customer)
+                return response.json({"forgotten": customer,
+                                      "conversations": report.conversations,
+                                      "deleted": report.deleted,
+                                      "pseudonymised": report.pseudonymised,
+                                      "photos": report.photos}, headers=headers_for())
 
-            try:
-                report = await asyncio.to_thread(_customer_data().forget, customer)
-            except UnknownCustomer:
-                return response.json({"error": "no such customer"}, status=404,
-                                     headers=headers_for())
-            return response.json({"forgotten": customer, "conversations": report.conversations,
-                                  "deleted": report.deleted,
-                                  "pseudonymised": report.pseudonymised,
-                                  "photos": report.photos}, headers=headers_for())
+            return await about_customer(request, customer, forgotten)
 
         @guard.route("/push", methods=["POST"])
         async def push_message(request: Request) -> HTTPResponse:

@@ -3,27 +3,12 @@ register (the Rasa server's: tests/bot/test_openapi.py)."""
 
 from __future__ import annotations
 
-import re
 import uuid
 from pathlib import Path
 
 import pytest
-import yaml
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def described(name: str) -> set[tuple[str, str]]:
-    paths = yaml.safe_load((ROOT / "docs" / "openapi" / f"{name}.yaml").read_text())["paths"]
-    return {(method.upper(), path) for path, item in paths.items() for method in item
-            if method in ("get", "post", "put", "delete", "patch", "options")}
-
-
-def registered(app) -> set[tuple[str, str]]:  # type: ignore[no-untyped-def]
-    app.router.finalize()
-    return {(method, "/" + re.sub(r"<(\w+)(:[^>]*)?>", r"{\1}", route.path).lstrip("/"))
-            for route in app.router.routes for method in route.methods
-            if method != "HEAD"}
+from tests.routes import described, difference, registered
 
 
 def _app(name: str, tmp_path: Path):  # type: ignore[no-untyped-def]
@@ -48,6 +33,4 @@ def _app(name: str, tmp_path: Path):  # type: ignore[no-untyped-def]
 def test_every_route_is_described(name: str, tmp_path: Path) -> None:
     served = registered(_app(name, tmp_path))
     assert served, "the comparison sees routes"
-    assert served == described(name), {
-        "registered, not described": sorted(served - described(name)),
-        "described, not registered": sorted(described(name) - served)}
+    assert served == described(name), difference(served, name)

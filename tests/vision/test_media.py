@@ -46,3 +46,25 @@ def test_ids_cannot_escape_the_store(tmp_path: Path, photo: Image.Image) -> None
         with pytest.raises(MediaNotFound):
             store.get(bad)
         assert bad not in store
+
+
+def test_a_truncated_gif_is_damaged_not_a_crash(tmp_path: Path) -> None:
+    """Found by make fuzz-parsers: counting a truncated GIF's frames made Pillow raise
+    IndexError, which the upload route answered with 500."""
+    import base64
+
+    import pytest
+
+    from vision.errors import ImageError
+    from vision.images import inspect
+    from vision.media import MediaStore
+
+    gif = base64.b64decode("R0lGODdhCAAkAAEAAAAALABhAAAkAAEAAAAALBBhAAAILn4G90dJRjg3YQgAJAY"
+                           "ALP8BAAAIBvdHSUY4N2EIACQALAb/AQAAEGEACAwAAQ==")
+    with pytest.raises(ImageError) as refused:
+        inspect(gif)
+    assert refused.value.reason == "corrupt"
+    store = MediaStore(tmp_path / "media")
+    with pytest.raises(ImageError):
+        store.put(gif)
+    assert not (tmp_path / "media").exists() or not any((tmp_path / "media").rglob("*.*"))
