@@ -26,13 +26,16 @@ def test_schemathesis_finds_nothing(stack: Stack, name: str) -> None:
 def test_what_schemathesis_found_stays_fixed(stack: Stack) -> None:
     """A Cookie header with an illegal name failed every desk route with 500; a plain
     GET of the widget's socket with an empty Upgrade header failed Sanic's handshake
-    with 500; Sanic's own 404 was an HTML page."""
+    with 500; a desk file name too long for the file system was a 500; Sanic's own 404
+    was an HTML page."""
     desk = requests.get(f"{stack.desk_url}/desk/api/agents", timeout=10,
                         headers={"Cookie": "%)EwI-#,&?=1"})
     assert desk.status_code == 401, desk.text
     socket = requests.get(f"{stack.rasa_url}/webhooks/widget/socket", timeout=10,
                           headers={"Upgrade": ""})
     assert socket.status_code == 426 and socket.json()["error"], socket.text
+    long_name = requests.get(f"{stack.desk_url}/desk/static/{'𝕿' * 80}", timeout=10)
+    assert long_name.status_code == 404, long_name.text  # was a 500 (make fuzz)
     missing = requests.post(f"{stack.rasa_url}/webhooks/internal/deliveries/x/retry",
                             timeout=10)
     assert missing.status_code == 404
