@@ -149,8 +149,9 @@ def setup(service: str, *, level: str | None = None, stream: Any = None) -> None
     root.addHandler(handler)
     root.setLevel((level or os.environ.get("LOG_LEVEL") or "INFO").upper())
     logging.captureWarnings(True)  # a library's warning is a line like any other
-    # what Python would print itself: an exception in a thread, one nobody could raise
-    # (a coroutine closed with the event loop at shutdown)
+    # what Python would print itself: an exception that ends the process, one in a
+    # thread, one nobody could raise (a coroutine closed with the event loop at shutdown)
+    sys.excepthook = _uncaught
     sys.unraisablehook = _unraisable
     threading.excepthook = _thread_failed
     for name in _OWN_HANDLERS:
@@ -161,6 +162,11 @@ def setup(service: str, *, level: str | None = None, stream: Any = None) -> None
     # an access line names the URL with its query (a verify token, an id): the HTTP
     # metrics and the request's own line (telemetry.web) say what it needs to
     logging.getLogger("sanic.access").setLevel(logging.WARNING)
+
+
+def _uncaught(kind: Any, value: Any, traceback: Any) -> None:
+    logging.getLogger("python").critical("the process stops: %s", kind.__name__,
+                                         exc_info=(kind, value, traceback))
 
 
 def _unraisable(unraisable: Any) -> None:

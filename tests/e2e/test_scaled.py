@@ -131,7 +131,7 @@ def test_the_balancer_serves_chat_desk_and_shop_in_both_languages(scaled: Scaled
     assert big.status_code == 413
 
 
-def test_prometheus_adds_up_every_servers_turns(scaled: ScaledStack) -> None:
+def test_prometheus_adds_up_every_servers_turns(scaled: ScaledStack, browser) -> None:
     """Debian's Prometheus scraping every server of the stack (as `make run-scaled`
     starts it): the turns answered by two Rasa servers add up to the turns sent, every
     server is up and ready, and the alert rules load."""
@@ -171,6 +171,23 @@ def test_prometheus_adds_up_every_servers_turns(scaled: ScaledStack) -> None:
     rules = requests.get(f"{url}/api/v1/rules", timeout=10).json()["data"]["groups"]
     assert any(rule["name"] == "ShopQueueNobodyOnline" for group in rules
                for rule in group["rules"])
+    # what an operator sees: each Rasa server's turns and their sum, in Prometheus
+    from urllib.parse import urlencode
+
+    from tests.e2e.test_widget import REPORTS
+
+    context = browser.new_context(viewport={"width": 1280, "height": 760})
+    try:
+        page = context.new_page()
+        page.goto(f"{url}/graph?" + urlencode({
+            "g0.expr": 'sum by (instance) (shop_turns_total{channel="rest"}) or '
+                       'label_replace(sum(shop_turns_total{channel="rest"}), '
+                       '"instance", "all servers", "", "")',
+            "g0.tab": "0", "g0.range_input": "30s"}))
+        page.get_by_text("all servers").first.wait_for(timeout=30_000)
+        page.screenshot(path=str(REPORTS / "scaled-prometheus-turns.png"), full_page=True)
+    finally:
+        context.close()
 
 
 def _streamed(scaled: ScaledStack, sender: str, messages: int, timeout: float = 30) -> bool:

@@ -92,7 +92,7 @@ def test_setup_makes_every_logger_write_json(monkeypatch: pytest.MonkeyPatch) ->
 
     root = logging.getLogger()
     saved = (list(root.handlers), root.level)
-    hooks = (sys.unraisablehook, threading.excepthook)
+    hooks = (sys.unraisablehook, threading.excepthook, sys.excepthook)
     try:
         setup("desk", stream=stream)
         logging.getLogger("sanic.error").error("a sanic error for %s", "eve@example.net")
@@ -105,12 +105,14 @@ def test_setup_makes_every_logger_write_json(monkeypatch: pytest.MonkeyPatch) ->
             sys.unraisablehook(SimpleNamespace(  # type: ignore[arg-type]
                 object=object(), exc_type=RuntimeError, exc_value=exc,
                 exc_traceback=exc.__traceback__, err_msg=None))
+            sys.excepthook(RuntimeError, exc, exc.__traceback__)  # one that ends a process
         lines = [json.loads(line) for line in stream.getvalue().splitlines()]
     finally:
         root.handlers, root.level = saved[0], saved[1]
-        sys.unraisablehook, threading.excepthook = hooks
-    assert [line["logger"] for line in lines] == ["sanic.error", "desk.app", "python"]
-    assert "RuntimeError" in lines[2]["error"]
+        sys.unraisablehook, threading.excepthook, sys.excepthook = hooks
+    assert [line["logger"] for line in lines] == ["sanic.error", "desk.app", "python",
+                                                  "python"]
+    assert "RuntimeError" in lines[2]["error"] and lines[3]["level"] == "critical"
     assert all(line["service"] == "desk" for line in lines)
     assert "eve@example.net" not in lines[0]["message"]
 
