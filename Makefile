@@ -35,7 +35,7 @@ TRAIN_INPUTS := config.yml bot/domain.yml $(wildcard nlu_data/train/*.yml) \
 DATA_INPUTS := $(wildcard shop/*.py) $(wildcard knowledge_graph/*.py) $(wildcard recsys/*.py) \
 	$(wildcard recsys/channels/*.py) scripts/train_recsys.py $(wildcard vision/*.py) \
 	scripts/index_images.py \
-	$(wildcard knowledge_graph/queries/*.rq) scripts/build_data.py scripts/nlu_examples.py
+	$(wildcard knowledge_graph/queries/*.rq) scripts/build_data.py shopctl/catalog_files.py shopctl/nlu_examples.py
 
 .PHONY: help
 help: ## List the targets

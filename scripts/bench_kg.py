@@ -50,10 +50,11 @@ from knowledge_graph.graph import ProductGraph
 from knowledge_graph.importing import Mapping
 from knowledge_graph.records import CategoryRecord, ProductRecord
 from scripts.bench_chat import percentile
-from scripts.build_data import build, catalog_records
+from scripts.build_data import build
 from scripts.stack import oxigraph_server
 from shop.db import make_engine, session_factory
 from shopctl.catalog import run_import
+from shopctl.catalog_files import catalog_records
 
 BACKENDS = ("oxigraph", "rdflib-oxigraph", "remote", "rdflib")
 QUERY_TYPES = ("lookup", "filtered search", "attribute search", "broad search", "variants",

@@ -39,6 +39,13 @@ def _stores() -> Iterator[Any]:
         data.close()
 
 
+def _per_table(rows: dict[str, int]) -> None:
+    """The tables that had rows, one line each."""
+    for table, count in sorted(rows.items()):
+        if count:
+            print(f"  {table:24} {count}")
+
+
 def _customer(argv: list[str]) -> int:
     from shopctl.settings import settings
 
@@ -83,9 +90,7 @@ def _export_or_forget(data: Any, args: argparse.Namespace, exports: Path) -> int
             print(f"wrote {report.path}: {sum(report.rows.values())} rows from "
                   f"{len(report.rows)} tables, {len(report.conversations)} conversations, "
                   f"{report.photos} photos")
-            for table, rows in sorted(report.rows.items()):
-                if rows:
-                    print(f"  {table:24} {rows}")
+            _per_table(report.rows)
             return 0
         if not args.yes:
             try:
@@ -125,9 +130,7 @@ def _purge(argv: list[str]) -> int:
     print(f"purged what is older than {args.days:g} days: {report.conversations} "
           f"conversations, {sum(report.deleted.values())} rows, {report.photos} photos; "
           f"{sum(report.erased.values())} handoff summaries blanked")
-    for table, rows in sorted(report.deleted.items()):
-        if rows:
-            print(f"  {table:24} {rows}")
+    _per_table(report.deleted)
     return 0
 
 

@@ -22,15 +22,15 @@ from pathlib import Path
 from actions.settings import Settings, load_settings
 from knowledge_graph.export import write_graph
 from knowledge_graph.importing import CatalogImportError, ImportPlan, Mapping, plan_import
-from scripts.build_data import (
+from shop.catalog import SyncSummary, sync_catalog
+from shop.db import create_schema, make_engine, session_factory
+from shopctl.catalog_files import (
     DEFAULT_NLU_OUT,
     GraphInvalid,
     catalog_records,
     checked_store,
     write_nlu,
 )
-from shop.catalog import SyncSummary, sync_catalog
-from shop.db import create_schema, make_engine, session_factory
 
 
 @dataclass(frozen=True)

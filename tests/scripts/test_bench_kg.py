@@ -11,8 +11,8 @@ from scripts.bench_kg import QUERY_TYPES, run, scale_catalog
 
 
 def test_scaled_catalog_keeps_the_demo_shape(demo_settings) -> None:
-    from scripts.build_data import catalog_records
     from shop.db import make_engine, session_factory
+    from shopctl.catalog_files import catalog_records
 
     with session_factory(make_engine(demo_settings.database_url))() as session:
         categories, _, products, _ = catalog_records(session)

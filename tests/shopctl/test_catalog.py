@@ -14,10 +14,10 @@ from sqlalchemy import select
 from actions.settings import load_settings
 from knowledge_graph.graph import ProductGraph
 from knowledge_graph.importing import CatalogImportError, Mapping
-from scripts.build_data import GraphInvalid
 from shop.db import make_engine, session_factory
 from shop.models import Product
 from shopctl import catalog as catalog_import
+from shopctl.catalog_files import GraphInvalid
 
 ROOT = Path(__file__).resolve().parents[2]
 MAPPING = """
