@@ -141,6 +141,15 @@ def test_prometheus_adds_up_every_servers_turns(scaled: ScaledStack, browser) ->
     if not Path(PROMETHEUS).exists():
         pytest.fail("Prometheus is missing: `make scaled-tools` installs Debian's package")
     url = scaled.start_prometheus(free_port(), interval="1s")
+    try:
+        _prometheus_sees_every_server(scaled, url, browser)
+    finally:  # scraping every second is not left running under the tests after this one
+        prometheus = scaled.processes.pop("prometheus")
+        prometheus.terminate()
+        prometheus.wait(timeout=30)
+
+
+def _prometheus_sees_every_server(scaled: ScaledStack, url: str, browser: Any) -> None:
 
     def query(expression: str) -> float | None:
         answer = requests.get(f"{url}/api/v1/query", params={"query": expression},
