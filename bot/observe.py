@@ -206,34 +206,29 @@ class TelemetryInput(InputChannel):
         from bot.settings import settings
 
         hook = Blueprint("shop_telemetry", __name__)
-        box: Dict[str, Telemetry] = {}
-
-        def telemetry() -> Telemetry:
-            if "t" not in box:  # made once, when the app is known
-                raise RuntimeError("the server has not started")
-            return box["t"]
+        readiness = Readiness("rasa")  # its checks need the app: added when it starts
+        telemetry = Telemetry("rasa", readiness, metrics_token=settings().metrics_token,
+                              conversation_of=conversation_of)
 
         @hook.listener("before_server_start")
         async def start(app: Sanic, loop: Any) -> None:
             from telemetry.logs import setup
 
             setup("rasa")  # Rasa configured Sanic's loggers after this channel was made
-            box["t"] = Telemetry("rasa", Readiness("rasa", _checks(app)),
-                                 metrics_token=settings().metrics_token,
-                                 conversation_of=conversation_of)
-            app.register_middleware(box["t"].on_request, "request")
-            app.register_middleware(box["t"].on_response, "response")
+            for name, check in _checks(app).items():
+                readiness.add(name, check)
+            app.register_middleware(telemetry.on_request, "request")
+            app.register_middleware(telemetry.on_response, "response")
 
-        async def live(request: Any) -> Any:
-            return await telemetry().live(request)
-
-        async def ready(request: Any) -> Any:
-            return await telemetry().ready(request)
-
-        async def scrape(request: Any) -> Any:
-            return await telemetry().metrics(request)
-
-        hook.add_route(live, "/health/live", methods=["GET"], name="health_live")
-        hook.add_route(ready, "/health/ready", methods=["GET"], name="health_ready")
-        hook.add_route(scrape, "/metrics", methods=["GET"], name="metrics")
+        for handler, path in telemetry.routes():
+            # Sanic 21 marks a blueprint's handler with an attribute: a function, not
+            # a bound method
+            hook.add_route(_plain(handler), path, methods=["GET"], name=handler.__name__)
         return hook
+
+
+def _plain(handler: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    async def serve(request: Any) -> Any:
+        return await handler(request)
+
+    return serve

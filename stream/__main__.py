@@ -63,12 +63,10 @@ def load_settings(env: Mapping[str, str] = os.environ) -> StreamSettings:
 
 def _health_server(consumer: Consumer, host: str, port: int,
                    token: str | None = None) -> ThreadingHTTPServer:
-    import hmac
-    import ipaddress
-
     from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
     from telemetry.metrics import StreamCollector
+    from telemetry.web import scrape_refusal
 
     StreamCollector(consumer.counts.as_dict).register()
     ever_connected = threading.Event()
@@ -82,10 +80,9 @@ def _health_server(consumer: Consumer, host: str, port: int,
             self.wfile.write(body)
 
         def _may_scrape(self) -> bool:
-            if token is not None:
-                given = self.headers.get("Authorization", "").encode("utf-8", "replace")
-                return hmac.compare_digest(given, f"Bearer {token}".encode())
-            return ipaddress.ip_address(self.client_address[0]).is_loopback
+            return scrape_refusal(f"Bearer {token}".encode() if token else None,
+                                  self.headers.get("Authorization", ""),
+                                  self.client_address[0]) is None
 
         def do_GET(self) -> None:  # noqa: N802 - the standard library's name
             counts = consumer.counts.as_dict()

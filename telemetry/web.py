@@ -128,11 +128,16 @@ def _route(request: Any) -> str:
     return "/" + str(path).lstrip("/")
 
 
-def _loopback(request: Any) -> bool:
+def scrape_refusal(expected: bytes | None, authorization: str, client: str) -> int | None:
+    """Why ``/metrics`` is refused to this caller (``401`` a wrong or missing token,
+    ``404`` not on loopback when no token is configured), or ``None``: allowed."""
+    if expected is not None:
+        given = authorization.encode("utf-8", "replace")
+        return None if hmac.compare_digest(given, expected) else 401
     try:
-        return ipaddress.ip_address(request.ip).is_loopback
+        return None if ipaddress.ip_address(client).is_loopback else 404
     except ValueError:
-        return False
+        return 404
 
 
 class Telemetry:
@@ -205,12 +210,11 @@ class Telemetry:
         """Prometheus' text format, for the token's holder or a loopback caller."""
         from sanic import response
 
-        if self._expected is not None:
-            given = request.headers.get("authorization", "").encode("utf-8", "replace")
-            if not hmac.compare_digest(given, self._expected):
-                return response.json({"error": "unauthorised"}, status=401)
-        elif not _loopback(request):
-            return response.json({"error": "not found"}, status=404)
+        refused = scrape_refusal(self._expected, request.headers.get("authorization", ""),
+                                 request.ip)
+        if refused is not None:
+            return response.json({"error": "unauthorised" if refused == 401 else
+                                  "not found"}, status=refused)
         return response.raw(generate_latest(), content_type=CONTENT_TYPE_LATEST)
 
     def routes(self) -> list[tuple[Callable[..., Any], str]]:
