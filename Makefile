@@ -129,7 +129,11 @@ sentiment: $(SENTIMENT_MODEL) ## Train the Chinese sentiment model on the shoppi
 bench-sentiment: $(STAMPS)/bot-venv ## Sentiment scores on held-out reviews and labelled customer messages; chooses the "upset" thresholds (table + plot)
 	SHOP_DATA_DIR="$(SHOP_DATA_DIR)" $(BOT_PY) -m scripts.train_sentiment bench --datasets "$(DATASETS)"
 
-$(MODEL): $(STAMPS)/bot-venv $(SHOP_DATA_DIR)/.built $(TRAIN_INPUTS) $(wildcard nlu_data/generated/*.yml) $(SENTIMENT_MODEL)
+# trained again only when what it learns from changed: the shop's data rebuilt to the same
+# catalog files (written only when they change) does not retrain it; Rasa's own cache
+# (.rasa/cache) then retrains only the components whose inputs changed
+$(MODEL): $(STAMPS)/bot-venv $(TRAIN_INPUTS) $(wildcard nlu_data/generated/*.yml) \
+	  $(wildcard nlu_data/generated/jieba/*) $(SENTIMENT_MODEL) | $(SHOP_DATA_DIR)/.built
 	@mkdir -p models
 	$(BOT_VENV)/bin/rasa train --config config.yml --domain bot/domain.yml \
 	  --data nlu_data/train nlu_data/generated --out models --fixed-model-name shop-assistant
@@ -174,8 +178,13 @@ tune-vision: $(STAMPS)/actions-venv ## Fine-tune the image network on the produc
 # --- run --------------------------------------------------------------------------------
 
 .PHONY: run
-run: venv data train widget ## Set up what is missing, then start the action server, Rasa and the demo shop page; Ctrl-C stops them
-	@RASA_PORT=$(RASA_PORT) ACTIONS_PORT=$(ACTIONS_PORT) MODEL=$(MODEL) DATASETS="$(DATASETS)" scripts/run_stack.sh
+# what is independent is built side by side (the two environments; the shop's data as soon
+# as its environment is ready, the widget, the sentiment model); the servers that need no
+# model start while Rasa trains, and Rasa as soon as the model exists
+run: ## Set up what is missing, then start the action server, Rasa and the demo shop page; Ctrl-C stops them
+	@$(MAKE) --no-print-directory -j3 data widget $(SENTIMENT_MODEL)
+	@RASA_PORT=$(RASA_PORT) ACTIONS_PORT=$(ACTIONS_PORT) MODEL=$(MODEL) DATASETS="$(DATASETS)" \
+	  TRAIN="$(MAKE) --no-print-directory train" scripts/run_stack.sh
 
 .PHONY: run-scaled
 run-scaled: venv data train widget scaled-tools ## Scaled mode: RASA_SERVERS Rasa and ACTION_SERVERS action servers behind HAProxy on PostgreSQL, Redis, RabbitMQ; SCALED_HOSTS=1: each on its own host (docs/deployment.md)
@@ -385,7 +394,7 @@ bench-recsys: $(STAMPS)/actions-venv ## Recommender on Online Retail + MovieLens
 	OPENBLAS_NUM_THREADS=1 $(ACT_PY) -m scripts.bench_recsys --datasets "$(DATASETS)" --out reports
 
 .PHONY: bench-vision
-bench-vision: $(STAMPS)/actions-venv ## Photo lookup on the Grocery Store dataset (DATASETS=path, VISION_MODEL=lite0|lite2): table + plots
+bench-vision: $(STAMPS)/actions-venv ## Photo lookup on the Grocery Store dataset, products not sold included (DATASETS=path, VISION_MODEL=lite0|lite2): tables + plots
 	$(ACT_PY) -m scripts.bench_vision --datasets "$(DATASETS)" --out reports --model "$(or $(VISION_MODEL),lite0)"
 
 .PHONY: clean

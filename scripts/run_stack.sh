@@ -71,15 +71,21 @@ trap stop EXIT
 .venv-actions/bin/python -m actions.server --port "$ACTIONS_PORT" \
   >"$LOG_DIR/actions.log" 2>&1 &
 pids+=($!)
-.venv-bot/bin/rasa run --model "$MODEL" "${api_args[@]}" "${cors_args[@]}" \
-  --interface "${RASA_INTERFACE:-127.0.0.1}" --port "$RASA_PORT" \
-  --credentials bot/credentials.yml --endpoints bot/endpoints.yml \
-  >"$LOG_DIR/rasa.log" 2>&1 &
-pids+=($!)
 .venv-actions/bin/python -m storefront --port "$STOREFRONT_PORT" \
   >"$LOG_DIR/storefront.log" 2>&1 &
 pids+=($!)
 .venv-actions/bin/python -m desk --port "$DESK_PORT" >"$LOG_DIR/desk.log" 2>&1 &
+pids+=($!)
+# the model: trained now if it is missing or stale (TRAIN, from make run), while the
+# servers above start; Rasa starts as soon as it exists
+if [ -n "${TRAIN:-}" ]; then
+  echo "training the assistant where its inputs changed (the other servers are starting)..."
+  $TRAIN || exit 1
+fi
+.venv-bot/bin/rasa run --model "$MODEL" "${api_args[@]}" "${cors_args[@]}" \
+  --interface "${RASA_INTERFACE:-127.0.0.1}" --port "$RASA_PORT" \
+  --credentials bot/credentials.yml --endpoints bot/endpoints.yml \
+  >"$LOG_DIR/rasa.log" 2>&1 &
 pids+=($!)
 
 wait_for() {  # url name seconds
