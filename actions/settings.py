@@ -21,6 +21,7 @@ from pricing.errors import ConfigError as PricingConfigError
 from recsys.errors import ConfigError
 from recsys.experiments import Experiment
 from telemetry.web import metrics_token
+from vision.adapt import DECISIONS
 from vision.encoder import BACKBONES, VIEWS
 
 
@@ -75,8 +76,13 @@ class Settings:
             no calibrated bounds of its own.
         vision_floor: Score a photo match needs to be shown as a guess, likewise.
         vision_reject: Share of photos of products the shop does not sell that
-            the calibrated threshold keeps from being answered as a match.
+            the calibrated threshold keeps from being answered as a match
+            (``None``: the shipped quantile of the rule, for a fine-tuned network or
+            ImageNet's weights, :func:`vision.adapt.default_reject`).
         vision_floor_reject: Share of them the calibrated floor rejects outright.
+        vision_decision: What a match is decided on: ``ratio`` (the best product's
+            distance against the second's, Lowe's ratio test) or ``score`` (the best
+            score alone).
         vision_document_limit: Probability of "screenshot or page of text" from
             which a photo is answered as not a product photo (1: never).
         vision_model: The image network (``vision.encoder.BACKBONES``).
@@ -152,8 +158,9 @@ class Settings:
     vision_dir: Path = Path("data/vision")
     vision_threshold: float = 0.5
     vision_floor: float = 0.38
-    vision_reject: float = 0.75
+    vision_reject: float | None = None
     vision_floor_reject: float = 0.10
+    vision_decision: str = "ratio"
     vision_document_limit: float = 0.3
     vision_model: str = "lite0"
     vision_views: tuple[str, ...] = ("center", "zoom")
@@ -248,9 +255,9 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
     model = _choice(env, "VISION_MODEL", "lite0", tuple(BACKBONES))
     threshold = _float(env, "VISION_THRESHOLD", BACKBONES[model].threshold, -1.0, 1.0)
     floor = _float(env, "VISION_FLOOR", BACKBONES[model].floor, -1.0, 1.0)
-    reject = _float(env, "VISION_REJECT", 0.75, 0.0, 1.0)
+    reject = _float(env, "VISION_REJECT", 0.75, 0.0, 1.0) if env.get("VISION_REJECT") else None
     floor_reject = _float(env, "VISION_FLOOR_REJECT", 0.10, 0.0, 1.0)
-    if floor > threshold or floor_reject > reject:
+    if floor > threshold or (reject is not None and floor_reject > reject):
         raise SettingsError("VISION_FLOOR must not exceed VISION_THRESHOLD, nor "
                             "VISION_FLOOR_REJECT exceed VISION_REJECT")
     if bad := [v for v in views if v not in VIEWS]:
@@ -329,6 +336,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         vision_floor=floor,
         vision_reject=reject,
         vision_floor_reject=floor_reject,
+        vision_decision=_choice(env, "VISION_DECISION", "ratio", DECISIONS),
         vision_document_limit=_float(env, "VISION_DOCUMENT_LIMIT", 0.3, 0.01, 1.0),
         vision_model=model,
         vision_views=views,

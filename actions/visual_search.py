@@ -22,15 +22,19 @@ from vision.search import Status
 
 logger = logging.getLogger(__name__)
 SHOWN = 3
+# the label on every card of an alternative: what the shop sells instead, not a match
+ALTERNATIVE = {"en": "Alternative: not the product in your photo",
+               "zh": "替代推荐：并非照片中的同款"}
 
 
 class ActionVisualSearch(Action):
     """Answers a photo (``metadata.image``, a media id) with the best catalog matches.
 
-    Matches that clear the index's calibrated threshold are shown as matches;
-    when the best is only above the floor, the closest products are shown as a
-    guess with the offer of a person; below the floor, the customer is told
-    nothing close was found and offered a person.
+    Matches that clear the index's calibrated decision are shown as matches.
+    Otherwise the shop does not seem to sell what the photo shows: when the best
+    is above the floor, the closest products are shown as alternatives (each
+    card labelled so, never as the product photographed) with the offer of a
+    person; below the floor, the customer is told so and offered a person.
     """
 
     def name(self) -> str:
@@ -85,11 +89,12 @@ class ActionVisualSearch(Action):
         cards, lines = [], []
         for i, hit in enumerate(hits, start=1):
             info = inventory.get(hit.product)
+            label = {} if sure else {"alternative": True, "reason": ALTERNATIVE[lang]}
             card = product_card(graph, hit.product, lang=lang, currency=currency,
                                 payload="/ask_details" + json.dumps({"product": hit.product}),
                                 image=info.image if info else None, matched_image=hit.image,
                                 conversation=tracker.sender_id,
-                                score=round(hit.score, 3))
+                                score=round(hit.score, 3), **label)
             cards.append(card)
             lines.append(f"{i}. {card['title']} — {card['price']}")
         # one message: where a channel draws the cards, the list in words is not repeated

@@ -43,7 +43,7 @@ from actions.services import image_encoder, upload_limits
 from actions.settings import Settings, load_settings
 from shop.db import make_engine, session_factory
 from shop.images import CatalogImages, UnknownProduct
-from vision.adapt import calibrate, fit_projection
+from vision.adapt import calibrate, default_reject, fit_projection
 from vision.errors import ConfigError, ImageError, IndexFormatError, MediaNotFound
 from vision.finetune import fine_tune, prune, record_current, shrink
 from vision.images import Limits, decode
@@ -135,10 +135,16 @@ def sync(settings: Settings, *, rebuild: bool = False, quiet: bool = False) -> d
         and np.allclose(projection, index.projection, atol=1e-5))
     changed = bool(removed or len(todo) - len(skipped) or store.version() is None or not same)
     index.set_projection(projection)
-    calibrated = calibrate(index.project(raw), products, reject=settings.vision_reject,
-                           floor_reject=settings.vision_floor_reject) if len(raw) else None
+    reject = settings.vision_reject if settings.vision_reject is not None else \
+        default_reject(settings.vision_decision, tuned=encoder.tuned is not None)
+    calibrated = calibrate(index.project(raw), products, reject=reject,
+                           floor_reject=settings.vision_floor_reject,
+                           decision=settings.vision_decision) if len(raw) else None
+    old_bounds = (index.threshold, index.floor, index.decision)
     index.threshold = round(calibrated.threshold, 4) if calibrated else None
     index.floor = round(calibrated.floor, 4) if calibrated else None
+    index.decision = settings.vision_decision if calibrated else "score"
+    changed = changed or old_bounds != (index.threshold, index.floor, index.decision)
     version = store.publish(index) if changed else store.version()
     report = {"photos": len(index), "products": len(index.products()),
               "added": len(todo) - len(skipped), "removed": removed, "skipped": skipped,

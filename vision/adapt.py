@@ -73,39 +73,94 @@ class Calibration:
     """Score bounds for answering a photo, learned from the shop's own photos.
 
     Attributes:
-        threshold: A top match at or above it is shown as a match.
-        floor: Below it nothing is shown ("nothing close"); between the two,
-            the closest products are shown as a guess.
+        threshold: A photo whose decision score (:func:`decision_scores`) is at
+            or above it is answered with its best product as a match.
+        floor: A best score below it shows nothing; otherwise the closest
+            products are shown as alternatives (the shop does not seem to
+            sell what the photo shows).
         queries: How many leave-one-product-out queries the bounds rest on.
+        decision: The rule of the score the threshold applies to
+            (:func:`decision_scores`).
     """
 
     threshold: float
     floor: float
     queries: int
+    decision: str = "score"
 
 
-def unsold_scores(vectors: np.ndarray, labels: Sequence[str], *, max_rows: int = 5000,
-                  seed: int = 0) -> np.ndarray:
-    """Each photo's best score once its whole product is removed from the catalog.
+DECISIONS = ("ratio", "score")
+#: the calibration quantile of each rule, for a network fine-tuned on the shop's photos
+#: and for ImageNet's weights: chosen by ``make bench-vision``'s open-set protocol on
+#: validation photos (the most right answers with at most 10% of photos of products not
+#: sold answered as a match and 5% wrong); ``score`` keeps its earlier default
+REJECT = {("ratio", True): 0.93, ("ratio", False): 0.80, ("score", True): 0.75,
+          ("score", False): 0.75}
+
+
+def default_reject(decision: str, *, tuned: bool) -> float:
+    """The shipped calibration quantile for the rule ``decision`` (see :data:`REJECT`)."""
+    if decision not in DECISIONS:
+        raise ConfigError(f"decision rule {decision!r}: choose from {', '.join(DECISIONS)}")
+    return REJECT[(decision, tuned)]
+
+
+def decision_scores(best: np.ndarray, second: np.ndarray, *, rule: str = "ratio"
+                    ) -> np.ndarray:
+    """What a photo's answer is decided on, from the best and second-best products' scores.
+
+    ``score``: the best score alone. ``ratio``: one minus the ratio of the two cosine
+    distances, ``1 - (1 - best) / (1 - second)`` (Lowe's ratio test): near 1 when the
+    photo is much closer to its best product than to any other, near 0 when it
+    lies as close to two. A photo of a product the shop does not sell tends to land
+    between related products (another apple variety: both apples score alike); one
+    of a sold product lands on it, well ahead of the next. ``make bench-vision``'s
+    open-set protocol chose it (``docs/benchmarks.md``).
+    """
+    if rule not in DECISIONS:
+        raise ConfigError(f"decision rule {rule!r}: choose from {', '.join(DECISIONS)}")
+    best, second = np.asarray(best, np.float64), np.asarray(second, np.float64)
+    if rule == "score":
+        return best
+    second = np.where(np.isfinite(second), second, -1.0)
+    return 1.0 - (1.0 - best) / np.maximum(1.0 - second, 1e-6)
+
+
+def unsold_pairs(vectors: np.ndarray, labels: Sequence[str], *, max_rows: int = 5000,
+                 seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Each photo's best and second-best product scores once its whole product is
+    removed from the catalog.
 
     This is what a photo of a product the shop does not sell scores, measured
     on the shop's own photos (leave one product out). Empty when the catalog
-    has fewer than two products.
+    has fewer than two products; the second score is ``-1`` with only two.
     """
     x = _unit(vectors)
     _, codes = np.unique(np.asarray(labels), return_inverse=True)
     if codes.max(initial=0) < 1:
-        return np.zeros(0)
+        return np.zeros(0), np.zeros(0)
     rows = np.arange(len(x))
     if len(rows) > max_rows:
         rows = np.sort(np.random.default_rng(seed).choice(rows, max_rows, replace=False))
     sims = x[rows] @ x.T
-    sims[codes[rows][:, None] == codes[None, :]] = -np.inf
-    return np.max(sims, axis=1)
+    per_product = np.full((len(rows), codes.max() + 1), -np.inf)
+    for code in range(codes.max() + 1):  # a product's score: its best photo's
+        per_product[:, code] = sims[:, codes == code].max(axis=1)
+    per_product[np.arange(len(rows)), codes[rows]] = -np.inf
+    ordered = -np.sort(-per_product, axis=1)
+    second = ordered[:, 1] if ordered.shape[1] > 2 else np.full(len(rows), -1.0)
+    return ordered[:, 0], np.where(np.isfinite(second), second, -1.0)
+
+
+def unsold_scores(vectors: np.ndarray, labels: Sequence[str], *, max_rows: int = 5000,
+                  seed: int = 0) -> np.ndarray:
+    """Each photo's best score once its whole product is removed from the catalog
+    (see :func:`unsold_pairs`)."""
+    return unsold_pairs(vectors, labels, max_rows=max_rows, seed=seed)[0]
 
 
 def calibrate(vectors: np.ndarray, labels: Sequence[str], *, reject: float = 0.75,
-              floor_reject: float = 0.10) -> Calibration | None:
+              floor_reject: float = 0.10, decision: str = "score") -> Calibration | None:
     """Score bounds from how photos of products the shop does not sell would score.
 
     Scores of photos of sold products cannot be measured honestly on the
@@ -114,8 +169,10 @@ def calibrate(vectors: np.ndarray, labels: Sequence[str], *, reject: float = 0.7
     data, leave-one-out put the threshold where only 7% of real shoppers'
     correct matches cleared it). Unsold products are simulated well by removing
     a product with all its photos. So the bounds are quantiles of those scores:
-    ``threshold`` rejects the share ``reject`` of unsold-product photos,
-    ``floor`` the share ``floor_reject``.
+    ``threshold`` rejects the share ``reject`` of unsold-product photos (on
+    their :func:`decision_scores` by the rule ``decision``), ``floor`` the share
+    ``floor_reject`` (on their best score: what is close enough to be shown as
+    an alternative).
 
     Catalog photos only stand in for customers' photos when products have
     several photos, taken in varied conditions. With one studio image per
@@ -132,8 +189,8 @@ def calibrate(vectors: np.ndarray, labels: Sequence[str], *, reject: float = 0.7
     _, counts = np.unique(np.asarray(labels), return_counts=True)
     if (counts >= 2).sum() < 2:
         return None
-    scores = unsold_scores(vectors, labels)
-    if not len(scores):
+    best, second = unsold_pairs(vectors, labels)
+    if not len(best):
         return None
-    return Calibration(float(np.quantile(scores, reject)),
-                       float(np.quantile(scores, floor_reject)), len(scores))
+    return Calibration(float(np.quantile(decision_scores(best, second, rule=decision), reject)),
+                       float(np.quantile(best, floor_reject)), len(best), decision)

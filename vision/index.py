@@ -60,15 +60,18 @@ class ImageIndex:
             query) before normalising, e.g. one learned by
             :func:`vision.adapt.fit_projection`.
         threshold: Lowest score of a confident match (``None``: not calibrated).
-        floor: Lowest score worth showing as a guess (``None``: not calibrated).
+        floor: Lowest score worth showing as an alternative (``None``: not calibrated).
+        decision: The rule of the score ``threshold`` applies to
+            (:func:`vision.adapt.decision_scores`; ``score``: the best score alone).
     """
 
     def __init__(self, *, dim: int, model_version: str, projection: np.ndarray | None = None,
-                 threshold: float | None = None, floor: float | None = None) -> None:
+                 threshold: float | None = None, floor: float | None = None,
+                 decision: str = "score") -> None:
         if dim < 1 or (projection is not None and projection.shape[0] != dim):
             raise ConfigError("dim >= 1 and a projection with dim rows required")
         self.dim, self.model_version, self.threshold = dim, model_version, threshold
-        self.floor = floor
+        self.floor, self.decision = floor, decision
         self.projection = None if projection is None else projection.astype(np.float32)
         self._ids = np.zeros(0, np.int64)
         self._products: list[str] = []
@@ -201,7 +204,7 @@ class ImageIndex:
             arrays["projection"] = self.projection
         np.savez(folder / "vectors.npz", **arrays)
         manifest = {"format": FORMAT, "model_version": self.model_version, "dim": self.dim,
-                    "threshold": self.threshold, "floor": self.floor,
+                    "threshold": self.threshold, "floor": self.floor, "decision": self.decision,
                     "products": self._products,
                     "images": self._images,
                     "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
@@ -227,7 +230,8 @@ class ImageIndex:
                 projection = arrays.get("projection")
             index = cls(dim=int(manifest["dim"]), model_version=str(manifest["model_version"]),
                         projection=projection, threshold=manifest.get("threshold"),
-                        floor=manifest.get("floor"))
+                        floor=manifest.get("floor"),
+                        decision=str(manifest.get("decision") or "score"))
             searcher = faiss.read_index(str(folder / "images.faiss"))
         except (OSError, KeyError, ValueError, RuntimeError) as exc:
             raise IndexFormatError(f"{folder}: unreadable image index ({exc})") from exc

@@ -6,8 +6,10 @@ import enum
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
 from PIL import Image
 
+from vision.adapt import decision_scores
 from vision.encoder import ImageEncoder
 from vision.errors import ConfigError
 from vision.images import Limits, decode
@@ -17,9 +19,9 @@ from vision.index import Hit, ImageIndex, IndexStore
 class Status(enum.Enum):
     """How a lookup went."""
 
-    MATCHED = "matched"  # the best match clears the threshold
-    UNSURE = "unsure"  # the best match is between the floor and the threshold: a guess
-    NO_MATCH = "no_match"  # nothing reaches the floor
+    MATCHED = "matched"  # the best product clears the decision threshold: the answer
+    UNSURE = "unsure"  # not sold, it seems; products above the floor are alternatives
+    NO_MATCH = "no_match"  # not sold, it seems, and nothing reaches the floor
     NOT_A_PHOTO = "not_a_photo"  # a screenshot or a page of text, not a photo of goods
     NO_INDEX = "no_index"  # no catalog images are indexed yet
     STALE_INDEX = "stale_index"  # the index was built by another encoder version
@@ -32,8 +34,9 @@ class LookupResult:
     Attributes:
         status: See :class:`Status`.
         hits: Best products first, each with its score and matched image.
-        threshold: The score a confident match needs.
-        floor: The score a guess needs.
+        threshold: The decision score a match needs (see ``decision``).
+        floor: The score an alternative needs.
+        decision: The rule of that score (:func:`vision.adapt.decision_scores`).
         model_version: The encoder's version.
     """
 
@@ -42,11 +45,12 @@ class LookupResult:
     threshold: float
     floor: float
     model_version: str
+    decision: str = "score"
 
     @property
     def confident(self) -> tuple[Hit, ...]:
-        """The hits that clear the threshold."""
-        return tuple(h for h in self.hits if h.score >= self.threshold)
+        """The match (the best hit) when the photo is answered with one, else nothing."""
+        return self.hits[:1] if self.status is Status.MATCHED else ()
 
     @property
     def plausible(self) -> tuple[Hit, ...]:
@@ -61,9 +65,9 @@ class VisualSearch:
         encoder: Turns photos into vectors.
         store: Where the live image index is published (hot-reloaded), or
         index: a fixed index (benchmarks, tests).
-        threshold: Score of a confident match when the index carries no
-            calibrated bounds of its own.
-        floor: Score of a guess worth showing, likewise.
+        threshold: Score of a match when the index carries no calibrated
+            bounds of its own (the best score alone decides then).
+        floor: Score of an alternative worth showing, likewise.
         document_limit: Probability of "screenshot or page of text" (see
             :meth:`ImageEncoder.analyse`) from which a photo is not searched
             (1 turns the check off).
@@ -108,16 +112,23 @@ class VisualSearch:
         version = self.encoder.version
         if index is None or not len(index):
             return LookupResult(Status.NO_INDEX, (), self.threshold, self.floor, version)
+        calibrated = index.threshold is not None
         threshold = self.threshold if index.threshold is None else float(index.threshold)
-        floor = min(self.floor if index.floor is None else float(index.floor), threshold)
+        floor = self.floor if index.floor is None else float(index.floor)
+        decision = index.decision if calibrated else "score"
+        if decision == "score":
+            floor = min(floor, threshold)
         if index.model_version != version:
-            return LookupResult(Status.STALE_INDEX, (), threshold, floor, version)
+            return LookupResult(Status.STALE_INDEX, (), threshold, floor, version, decision)
         image = decode(photo, self.limits) if isinstance(photo, bytes) else photo
         vectors, document = self.encoder.analyse([image])
         if self.document_limit < 1 and document[0] >= self.document_limit:
-            return LookupResult(Status.NOT_A_PHOTO, (), threshold, floor, version)
-        hits = tuple(index.search(vectors, k)[0])
+            return LookupResult(Status.NOT_A_PHOTO, (), threshold, floor, version, decision)
+        hits = tuple(index.search(vectors, max(k, 2))[0])
         best = hits[0].score if hits else float("-inf")
-        status = Status.MATCHED if best >= threshold else \
+        second = hits[1].score if len(hits) > 1 else -1.0
+        score = float(decision_scores(np.asarray([best]), np.asarray([second]),
+                                      rule=decision)[0]) if hits else float("-inf")
+        status = Status.MATCHED if score >= threshold else \
             Status.UNSURE if best >= floor else Status.NO_MATCH
-        return LookupResult(status, hits, threshold, floor, version)
+        return LookupResult(status, hits[:k], threshold, floor, version, decision)

@@ -9,7 +9,7 @@ import pytest
 
 from actions.constants import Intent, Response, Slot
 from actions.visual_search import ActionVisualSearch
-from tests.conftest import make_tracker, run_action, slot_events, use_shop
+from tests.conftest import ROOT, make_tracker, run_action, slot_events, use_shop
 from tests.knowledge_graph.test_grocery_store import GROCERY
 from vision.media import MediaStore
 
@@ -136,3 +136,40 @@ def test_a_slow_photo_index_is_said_to_be_busy_at_once(shop: Any, monkeypatch: A
     assert [m["response"] for m in messages] == [Response.VISUAL_BUSY] and events == []
     reset_breakers()
     settings.settings.cache_clear()
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_a_product_the_shop_does_not_sell_is_not_answered_as_a_match(shop: Any,
+                                                                     lang: str) -> None:
+    """A shopper's photo of a product the shop does not carry: "we don't seem to sell
+    this", with the closest products labelled as alternatives (never as the product)."""
+    import yaml
+
+    from actions import services
+    from actions.visual_search import ALTERNATIVE
+
+    photo = (GROCERY / "val" / "Fruit" / "Kiwi" / "Kiwi_001.jpg").read_bytes()
+    messages, _ = run_action(ActionVisualSearch(), photo_message(shop, photo, lang))
+    kiwi = messages[0]["custom"]["cards"][0]["sku"]  # sold: the kiwi is found first
+    index = services.visual_search().current_index()
+    assert index is not None
+    products, images, raw = index.raw_vectors()
+    kept = [i for i, p in enumerate(products) if p == kiwi]
+    index.remove(products=[kiwi])  # the shop stops selling kiwis
+    try:
+        messages, events = run_action(ActionVisualSearch(), photo_message(shop, photo, lang))
+    finally:
+        index.add([products[i] for i in kept], [images[i] for i in kept], raw[kept])
+    answer = messages[0]
+    assert answer["response"] in (Response.VISUAL_UNSURE, Response.VISUAL_NONE)
+    if answer["response"] == Response.VISUAL_UNSURE:
+        cards = answer["custom"]["cards"]
+        assert cards and kiwi not in {c["sku"] for c in cards}
+        assert all(c["alternative"] and c["reason"] == ALTERNATIVE[lang] for c in cards)
+        assert answer["custom"]["confident"] is False
+    texts = yaml.safe_load((ROOT / "bot" / "domain.yml").read_text("utf-8"))["responses"]
+    said = {lang_text for variant in texts[answer["response"]]
+            for lang_text in [variant["text"]]
+            if any(c.get("value") == lang for c in variant.get("condition") or [])}
+    assert said and all(("don't seem to sell" in t) if lang == "en" else ("没有卖" in t)
+                        for t in said)

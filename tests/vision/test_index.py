@@ -135,3 +135,59 @@ def test_a_product_with_many_photos_does_not_crowd_out_the_others() -> None:
     hits = index.search(centre[None, :], k=4)[0]
     assert [h.product for h in hits][0] == "BIG" and {h.product for h in hits} == {
         "BIG", "A", "B", "C"}
+
+
+def test_a_photo_between_two_close_products_is_not_answered_as_either() -> None:
+    """The ratio rule: a photo of an unsold relative of two sold products (another
+    apple variety) scores high on both; one of a sold product stands out from the next."""
+    from vision.adapt import decision_scores, unsold_pairs
+    from vision.search import Status, VisualSearch
+
+    rng = np.random.default_rng(5)
+    apple = rng.standard_normal(32)
+    red, green = apple + 0.4 * rng.standard_normal(32), apple + 0.4 * rng.standard_normal(32)
+    others = [rng.standard_normal(32) for _ in range(6)]
+    labels, rows = [], []
+    for name, centre in [("RED", red), ("GREEN", green)] + [
+            (f"P{i}", c) for i, c in enumerate(others)]:
+        for v in vectors(rng, centre, 5, 0.1):
+            rows.append(v)
+            labels.append(name)
+    x = np.asarray(rows)
+    best, second = unsold_pairs(x, labels)
+    assert len(best) == len(second) == len(x) and np.all(best >= second)
+    # a removed RED photo's best remaining product is GREEN, well ahead of the rest
+    assert best[0] > second[0]
+    assert decision_scores(np.asarray([0.8]), np.asarray([0.7]))[0] == pytest.approx(1 / 3)
+    assert decision_scores(np.asarray([0.8]), np.asarray([0.7]), rule="score")[0] == 0.8
+    with pytest.raises(ConfigError):
+        decision_scores(np.asarray([0.8]), np.asarray([0.7]), rule="vibes")
+
+    class Fixed:  # an encoder that returns the vector it is given
+        version, dim = "test", 32
+
+        def analyse(self, images: list) -> tuple[np.ndarray, np.ndarray]:
+            return np.asarray(images), np.zeros(len(images))
+
+    def index(decision: str, threshold: float) -> ImageIndex:
+        built = ImageIndex(dim=32, model_version="test", threshold=threshold, floor=0.0,
+                           decision=decision)
+        built.add(labels, [f"img-{i}" for i in range(len(labels))], x)
+        return built
+
+    between = apple / np.linalg.norm(apple)  # neither variety: close to both
+    sold = red / np.linalg.norm(red)
+    plain = index("score", 0.8)
+    top = plain.search(np.stack([between, sold]), 2)
+    assert top[0][0].score > 0.8  # the best score alone would answer it as a match
+    ratios = [float(decision_scores(np.asarray([h[0].score]), np.asarray([h[1].score]))[0])
+              for h in top]
+    threshold = float(np.mean(ratios))
+    assert ratios[0] < threshold < ratios[1]
+    ruled = VisualSearch(encoder=Fixed(), index=index("ratio", threshold))  # type: ignore[arg-type]
+    unsold_answer = ruled.lookup(between, k=3)  # type: ignore[arg-type]
+    sold_answer = ruled.lookup(sold, k=3)  # type: ignore[arg-type]
+    assert unsold_answer.status is Status.UNSURE and not unsold_answer.confident
+    assert {h.product for h in unsold_answer.plausible[:2]} == {"RED", "GREEN"}
+    assert sold_answer.status is Status.MATCHED
+    assert [h.product for h in sold_answer.confident] == ["RED"]
