@@ -359,20 +359,7 @@ class SentenceIntentClassifier(GraphComponent, IntentClassifier):
 
     def predict_proba(self, messages: Sequence[Message]) -> np.ndarray:
         """Intent probabilities, one row per message, columns in ``labels`` order."""
-        dense = dense_matrix(messages)
-        features = sentence_matrix(messages, self._config["dense_weight"], dense)
-        features = _pad_columns(features, self._width)
-        size = len(self._weights) // max(self._members, 1)
-        total = None
-        for begin in range(0, len(self._weights), size):
-            member = self._weights[begin : begin + size]
-            hidden = features @ member[0] + member[1]
-            if len(member) == 4:
-                hidden = np.maximum(hidden, 0) @ member[2] + member[3]
-            probabilities = softmax(np.asarray(hidden))
-            total = probabilities if total is None else total + probabilities
-        assert total is not None
-        probabilities = total / (len(self._weights) // size)
+        network, dense = self._network_proba(messages)
         share = self._config["knn_weight"]
         if share > 0 and self._memory.size:
             queries = unit_rows(dense)
@@ -386,8 +373,42 @@ class SentenceIntentClassifier(GraphComponent, IntentClassifier):
                     temperature=self._config["knn_temperature"],
                     background=self._config["knn_background"],
                 )
-                probabilities = (1 - share) * probabilities + share * votes
-        return probabilities
+                return (1 - share) * network + share * votes
+        return network
+
+    def _network_proba(self, messages: Sequence[Message]) -> tuple[np.ndarray, np.ndarray]:
+        """The network's probabilities (ensemble mean) and the messages' dense features."""
+        dense = dense_matrix(messages)
+        features = sentence_matrix(messages, self._config["dense_weight"], dense)
+        features = _pad_columns(features, self._width)
+        size = len(self._weights) // max(self._members, 1)
+        total = None
+        for begin in range(0, len(self._weights), size):
+            member = self._weights[begin : begin + size]
+            hidden = features @ member[0] + member[1]
+            if len(member) == 4:
+                hidden = np.maximum(hidden, 0) @ member[2] + member[3]
+            probabilities = softmax(np.asarray(hidden))
+            total = probabilities if total is None else total + probabilities
+        assert total is not None
+        return total / (len(self._weights) // size), dense
+
+    def explain(
+        self, messages: Sequence[Message], neighbours: int
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """What :meth:`predict_proba` blends, for tuning its options outside the model
+        (``make bench-nlu``): the network's probabilities, and the cosine similarities and
+        labels of each message's ``neighbours`` nearest training examples, nearest first."""
+        network, dense = self._network_proba(messages)
+        queries = unit_rows(dense)
+        if not self._memory.size or queries.shape[1] != self._memory.shape[1]:
+            empty = np.zeros((len(messages), 0))
+            return network, empty, empty.astype(int)
+        similarity = queries @ self._memory.T
+        k = min(neighbours, similarity.shape[1])
+        order = np.argsort(-similarity, axis=1)[:, :k]
+        return (network, np.take_along_axis(similarity, order, axis=1),
+                self._memory_labels[order])
 
     @property
     def labels(self) -> List[str]:

@@ -13,12 +13,10 @@ from scripts.bench_nlu import (
     OUT_OF_SCOPE,
     bench_config,
     catalog_names,
-    choose_threshold,
     load_banking77,
     load_clinc150,
     stratified_split,
     threshold_curve,
-    tuning_split,
     write_nlu,
 )
 from tests.knowledge_graph.test_online_retail import DATASETS
@@ -47,18 +45,58 @@ def test_benchmarks_read_the_shared_datasets(datasets: Path) -> None:
     clinc_train, clinc_val = load_clinc150(datasets)
     assert len(clinc_train) == 15_100 and len(clinc_val) == 3_100
     assert sum(i == OUT_OF_SCOPE for _, i in clinc_val) == 100
-    kept, tune = tuning_split(clinc_train)
-    assert len(kept) + len(tune) == 15_100 and not set(kept) & set(tune)
-    assert sum(i == OUT_OF_SCOPE for _, i in tune) == 50 and len(tune) == 1_550
+    assert sum(i == OUT_OF_SCOPE for _, i in clinc_train) == 100
 
 
-def test_the_threshold_is_the_lowest_that_meets_the_targets() -> None:
-    meets = [{"threshold": k / 20, "in_scope_accuracy": 97 - 0.2 * k, "oos_recall": 80.0 + k}
-             for k in range(20)]
-    assert choose_threshold(meets) == 0.5  # 90% recall first reached, at 95% in scope
-    never = [{"threshold": k / 20, "in_scope_accuracy": 97.0 - 2 * k, "oos_recall": 60.0 + k}
-             for k in range(20)]
-    assert choose_threshold(never) == 0.0  # targets out of reach: the best sum
+def test_the_offline_blend_is_the_classifiers_own() -> None:
+    """Options tuned offline must mean what they mean in the model: the captured parts,
+    blended, give exactly what predict_proba gives with those options."""
+    import numpy as np
+
+    from bot.components.intent_classifier import neighbour_votes
+    from scripts.bench_nlu_oos import Captured, blend
+
+    rng = np.random.default_rng(0)
+    memory = rng.standard_normal((40, 8))
+    memory /= np.linalg.norm(memory, axis=1, keepdims=True)
+    labels = rng.integers(0, 4, 40)
+    queries = rng.standard_normal((5, 8))
+    queries /= np.linalg.norm(queries, axis=1, keepdims=True)
+    network = rng.dirichlet(np.ones(4), 5)
+    similarity = queries @ memory.T
+    order = np.argsort(-similarity, axis=1)[:, :10]
+    parts = Captured(["a", "b", "c", "d"], network, np.take_along_axis(similarity, order, 1),
+                     labels[order], 0.05)
+    for weight, background in ((0.5, 0.5), (0.3, 0.65)):
+        votes = neighbour_votes(queries, memory, labels, 4, neighbours=10, temperature=0.05,
+                                background=background)
+        assert np.allclose(blend(parts, weight, background),
+                           (1 - weight) * network + weight * votes)
+
+
+def test_the_choice_balances_both_targets_and_is_scored_on_the_other_half() -> None:
+    import numpy as np
+
+    from scripts.bench_nlu_oos import Captured, decide, halves, score, tune
+
+    # two intents and out-of-scope queries; out-of-scope ones are less sure
+    gold = ["a", "b"] * 40 + [OUT_OF_SCOPE] * 20
+    network = np.zeros((100, 3))
+    for i, g in enumerate(gold):
+        network[i] = [0.9, 0.05, 0.05] if g == "a" else [0.05, 0.9, 0.05] if g == "b" else \
+            [0.45 + 0.01 * (i % 5), 0.3, 0.25 - 0.01 * (i % 5)]
+    parts = Captured(["a", "b", OUT_OF_SCOPE], network, np.zeros((100, 0)),
+                     np.zeros((100, 0), int), 0.05)
+    assert decide(network[:1], parts.labels, 0.5) == ["a"]
+    assert decide(network[-1:], parts.labels, 0.5) == [None]  # unsure: a fallback
+    assert score(decide(network, parts.labels, 0.5), gold, np.arange(100)) == {
+        "in_scope_accuracy": 100.0, "oos_recall": 100.0}
+    result = tune(parts, gold, None, [], (0.5, 0.5, 0.4))
+    assert result["validation"] == {"in_scope_accuracy": 100.0, "oos_recall": 100.0}
+    assert 0.5 <= result["chosen"]["threshold"] <= 0.9
+    assert result["other_half"]["oos_recall"] == 100.0
+    first = halves(gold)
+    assert first.sum() == 50 and first[0] and not first[2]  # alternate queries per intent
 
 
 def test_written_yaml_round_trips_awkward_texts(tmp_path: Path) -> None:
