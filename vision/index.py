@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from vision.adapt import DECISIONS
 from vision.errors import ConfigError, IndexFormatError
 
 FORMAT = 1
@@ -232,6 +233,8 @@ class ImageIndex:
                         projection=projection, threshold=manifest.get("threshold"),
                         floor=manifest.get("floor"),
                         decision=str(manifest.get("decision") or "score"))
+            if index.decision not in DECISIONS:
+                raise ValueError(f"unknown decision rule {index.decision!r}")
             searcher = faiss.read_index(str(folder / "images.faiss"))
         except (OSError, KeyError, ValueError, RuntimeError) as exc:
             raise IndexFormatError(f"{folder}: unreadable image index ({exc})") from exc

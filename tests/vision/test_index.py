@@ -191,3 +191,20 @@ def test_a_photo_between_two_close_products_is_not_answered_as_either() -> None:
     assert {h.product for h in unsold_answer.plausible[:2]} == {"RED", "GREEN"}
     assert sold_answer.status is Status.MATCHED
     assert [h.product for h in sold_answer.confident] == ["RED"]
+
+
+def test_the_decision_rule_is_saved_with_the_index_and_checked_on_load(tmp_path: Path) -> None:
+    import json
+
+
+    index = ImageIndex(dim=4, model_version="test", threshold=0.4, floor=0.3, decision="ratio")
+    index.add(["A", "B"], ["a", "b"], np.eye(4)[:2])
+    loaded = ImageIndex.load(index.save(tmp_path / "v1"))
+    assert (loaded.decision, loaded.threshold, loaded.floor) == ("ratio", 0.4, 0.3)
+    manifest = json.loads((tmp_path / "v1" / "manifest.json").read_text())
+    (tmp_path / "v1" / "manifest.json").write_text(json.dumps({**manifest, "decision": "vibes"}))
+    with pytest.raises(IndexFormatError):
+        ImageIndex.load(tmp_path / "v1")
+    del manifest["decision"]  # written before the rule existed: the best score alone
+    (tmp_path / "v1" / "manifest.json").write_text(json.dumps(manifest))
+    assert ImageIndex.load(tmp_path / "v1").decision == "score"
