@@ -135,7 +135,7 @@ bench-sentiment: $(STAMPS)/bot-venv ## Sentiment scores on held-out reviews and 
 $(MODEL): $(STAMPS)/bot-venv $(TRAIN_INPUTS) $(wildcard nlu_data/generated/*.yml) \
 	  $(wildcard nlu_data/generated/jieba/*) $(SENTIMENT_MODEL) | $(SHOP_DATA_DIR)/.built
 	@mkdir -p models
-	$(BOT_VENV)/bin/rasa train --config config.yml --domain bot/domain.yml \
+	$(BOT_VENV)/bin/rasa train $(TRAIN_FLAGS) --config config.yml --domain bot/domain.yml \
 	  --data nlu_data/train nlu_data/generated --out models --fixed-model-name shop-assistant
 	@touch $@
 
@@ -178,13 +178,15 @@ tune-vision: $(STAMPS)/actions-venv ## Fine-tune the image network on the produc
 # --- run --------------------------------------------------------------------------------
 
 .PHONY: run
+# (make run trains without Rasa's data validation, about 12 s: `make validate`, part of
+# `make test`, runs it)
 # what is independent is built side by side (the two environments; the shop's data as soon
 # as its environment is ready, the widget, the sentiment model); the servers that need no
 # model start while Rasa trains, and Rasa as soon as the model exists
 run: ## Set up what is missing, then start the action server, Rasa and the demo shop page; Ctrl-C stops them
 	@$(MAKE) --no-print-directory -j3 data widget $(SENTIMENT_MODEL)
 	@RASA_PORT=$(RASA_PORT) ACTIONS_PORT=$(ACTIONS_PORT) MODEL=$(MODEL) DATASETS="$(DATASETS)" \
-	  TRAIN="$(MAKE) --no-print-directory train" scripts/run_stack.sh
+	  TRAIN="$(MAKE) --no-print-directory train TRAIN_FLAGS=--skip-validation" scripts/run_stack.sh
 
 .PHONY: run-scaled
 run-scaled: venv data train widget scaled-tools ## Scaled mode: RASA_SERVERS Rasa and ACTION_SERVERS action servers behind HAProxy on PostgreSQL, Redis, RabbitMQ; SCALED_HOSTS=1: each on its own host (docs/deployment.md)
@@ -353,6 +355,10 @@ KG_PRODUCTS ?= 100000
 .PHONY: bench-kg
 bench-kg: $(STAMPS)/actions-venv ## Import KG_PRODUCTS (100k) products, time every query on every graph back end (table + plot)
 	$(ACT_PY) -m scripts.bench_kg --products $(KG_PRODUCTS) --out reports
+
+.PHONY: demo-embeddings
+demo-embeddings: $(SHOP_DATA_DIR)/.built ## Rewrite the demo catalog's product-text embeddings shipped in shop/ (after changing the demo generator)
+	$(ACT_PY) -m scripts.train_recsys --write-demo-seed
 
 .PHONY: train-recsys
 train-recsys: $(STAMPS)/actions-venv ## Retrain the recommender from the shop database; the action server hot-reloads it

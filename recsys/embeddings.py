@@ -46,15 +46,19 @@ class EmbeddingCache:
     """Embeddings keyed by a hash of their text, kept in an ``.npz`` file between runs.
 
     Re-training encodes only texts it has not seen (new or edited products).
+    ``seeds`` are read-only files of the same format shipped with the code (the
+    demo catalog's embeddings, :func:`write_seed`): a text found there is not
+    encoded again, so a fresh machine's first build skips the encoder for the
+    demo shop. Only exact texts match (the key is their SHA-1); anything else is
+    encoded as usual.
     """
 
-    def __init__(self, path: Path | None) -> None:
+    def __init__(self, path: Path | None, *, seeds: Sequence[Path] = ()) -> None:
         self.path = path
         self._vectors: dict[str, np.ndarray] = {}
-        if path is not None and path.is_file():
-            with np.load(path, allow_pickle=False) as saved:
-                keys, vectors = saved["keys"], saved["vectors"]
-                self._vectors = {str(k): v for k, v in zip(keys, vectors, strict=True)}
+        for file in [*seeds, *([path] if path is not None else [])]:
+            if file.is_file():  # the shop's own file last: it wins
+                self._vectors.update(_read(file))
 
     @staticmethod
     def key(text: str) -> str:
@@ -84,3 +88,22 @@ class EmbeddingCache:
                  vectors=np.stack([self._vectors[k] for k in keys]) if keys
                  else np.zeros((0, DIMENSIONS), np.float32))
         tmp.replace(self.path)
+
+
+def _read(path: Path) -> dict[str, np.ndarray]:
+    with np.load(path, allow_pickle=False) as saved:
+        keys, vectors = saved["keys"], saved["vectors"].astype(np.float32)
+    vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+    vectors[~np.isfinite(vectors).all(axis=1)] = 0.0
+    return {str(k): v for k, v in zip(keys, vectors, strict=True)}
+
+
+def write_seed(texts: Sequence[str], path: Path, *, threads: int = 0) -> int:
+    """Encode ``texts`` into a seed file for :class:`EmbeddingCache` (half precision,
+    about 0.8 KB per text); returns how many texts it holds."""
+    keys = sorted({EmbeddingCache.key(t): t for t in texts if t and t.strip()}.items())
+    vectors = encode_texts([t for _, t in keys], threads=threads)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(path, keys=np.asarray([k for k, _ in keys]),
+                        vectors=vectors.astype(np.float16))
+    return len(keys)

@@ -3,7 +3,8 @@
 Reads every interaction (views, carts, purchases, clicks on recommendations)
 and the catalog, embeds product texts (only new or changed ones: the
 embeddings are cached in ``EMBEDDING_CACHE``, by default under
-``SHOP_DATA_DIR/cache``), fits the recall channels and the ranker, and
+``SHOP_DATA_DIR/cache``; the demo catalog's ship with the code in
+``shop/demo_embeddings.npz``), fits the recall channels and the ranker, and
 publishes the result under ``RECSYS_DIR``; a running action server picks the
 new version up within ``RECSYS_RELOAD_SECONDS``.
 
@@ -15,6 +16,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -23,11 +25,13 @@ from tqdm import tqdm
 from actions.settings import Settings, load_settings
 from recsys.artifacts import ModelStore
 from recsys.data import Interactions
-from recsys.embeddings import EmbeddingCache
+from recsys.embeddings import EmbeddingCache, write_seed
 from recsys.pipeline import Catalog, Recommender
 from shop.db import make_engine, session_factory
 from shop.feedback import FeedbackStore
 
+#: the demo catalog's product-text embeddings (``make demo-embeddings`` writes them)
+DEMO_EMBEDDINGS = Path(__file__).resolve().parents[1] / "shop" / "demo_embeddings.npz"
 STEPS = ("ranker check", "recall channels (held-out fit)", "ranking features", "ranker",
          "recall channels (full fit)")
 
@@ -41,7 +45,7 @@ def train(settings: Settings, *, quiet: bool = False) -> dict[str, Any]:
     log = Interactions.from_records(store.interactions())
     engine.dispose()
     bar = tqdm(total=len(products), desc="embed products", unit="product", disable=quiet)
-    cache = EmbeddingCache(settings.embedding_cache)
+    cache = EmbeddingCache(settings.embedding_cache, seeds=[DEMO_EMBEDDINGS])
     vectors = cache.encode([p.text for p in products], progress=bar.update)
     bar.close()
     catalog = Catalog([p.sku for p in products], categories=[p.category for p in products],
@@ -74,10 +78,25 @@ def train(settings: Settings, *, quiet: bool = False) -> dict[str, Any]:
     return summary
 
 
+def write_demo_seed(settings: Settings, path: Path = DEMO_EMBEDDINGS) -> int:
+    """Write the demo catalog's product-text embeddings, shipped so that a fresh
+    machine's ``make run`` does not encode them (``make demo-embeddings``)."""
+    engine = make_engine(settings.database_url)
+    texts = [p.text for p in FeedbackStore(session_factory(engine)).products()]
+    engine.dispose()
+    return write_seed(texts, path)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.parse_args(argv)
+    parser.add_argument("--write-demo-seed", action="store_true",
+                        help=f"write {DEMO_EMBEDDINGS} from the demo shop in SHOP_DATA_DIR")
+    args = parser.parse_args(argv)
+    if args.write_demo_seed:
+        count = write_demo_seed(load_settings())
+        print(f"wrote {count} product-text embeddings to {DEMO_EMBEDDINGS}")
+        return 0
     summary = train(load_settings())
     print(f"recommender {summary['version']} published in {summary['seconds']}s "
           f"(fit {summary['fit_seconds']}s): {summary['interactions']:,} interactions, "
