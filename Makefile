@@ -43,6 +43,9 @@ help: ## List the targets
 
 # --- environments -----------------------------------------------------------------------
 
+# --no-compile: pip would byte-compile every module of TensorFlow, torch and the rest, most
+# of which are never imported; Python compiles what is imported, once, on first use
+
 $(STAMPS)/bot-venv: requirements/bot.txt requirements/bot.lock
 	@test -n "$(PY310)" || { echo "error: CPython 3.10 is required for Rasa 3.6 but python3.10 was not found."; \
 	  echo "  with pyenv:    pyenv install 3.10   (found automatically under ~/.pyenv/versions)"; \
@@ -52,7 +55,7 @@ $(STAMPS)/bot-venv: requirements/bot.txt requirements/bot.lock
 	@echo ">> bot environment ($(PY310))"
 	test -x $(BOT_PY) || $(PY310) -m venv $(BOT_VENV)
 	$(BOT_PY) -m pip install -q --upgrade pip==24.0
-	$(BOT_PY) -m pip install -q -r requirements/bot.txt -c requirements/bot.lock
+	$(BOT_PY) -m pip install -q --no-compile -r requirements/bot.txt -c requirements/bot.lock
 	@mkdir -p $(STAMPS) && touch $@
 
 $(STAMPS)/actions-venv: requirements/actions.txt requirements/actions.lock
@@ -60,7 +63,7 @@ $(STAMPS)/actions-venv: requirements/actions.txt requirements/actions.lock
 	@echo ">> actions environment ($(PY311))"
 	test -x $(ACT_PY) || $(PY311) -m venv $(ACT_VENV)
 	$(ACT_PY) -m pip install -q --upgrade pip==24.0
-	$(ACT_PY) -m pip install -q -r requirements/actions.txt -c requirements/actions.lock
+	$(ACT_PY) -m pip install -q --no-compile -r requirements/actions.txt -c requirements/actions.lock
 	@mkdir -p $(STAMPS) && touch $@
 
 .PHONY: venv
