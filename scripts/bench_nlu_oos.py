@@ -91,6 +91,7 @@ def blend(c: Captured, weight: float, background: float) -> np.ndarray:
     np.add.at(votes, (np.repeat(np.arange(len(votes)), k), c.neighbour.ravel()), w.ravel())
     votes += k * np.exp((background - 1.0) / c.temperature) / classes
     votes /= votes.sum(axis=1, keepdims=True)
+    votes[~c.similarity.any(axis=1)] = 1.0 / classes  # an empty message: no opinion
     return (1 - weight) * c.network + weight * votes
 
 

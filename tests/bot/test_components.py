@@ -552,3 +552,31 @@ def test_frame_classifier_rejects_bad_options(tmp_path) -> None:
                 {"entities": []}):
         with pytest.raises(InvalidConfigException):
             Frames.create(bad, LocalModelStorage(tmp_path), Resource("frames"), context)
+
+
+def test_the_classifiers_parts_blend_back_into_its_probabilities(tmp_path) -> None:
+    """make bench-nlu tunes the vote's options offline from explain(); that only means
+    something if the parts, blended, are what the classifier itself gives."""
+    from rasa.engine.graph import ExecutionContext
+    from rasa.engine.storage.local_model_storage import LocalModelStorage
+    from rasa.engine.storage.resource import Resource
+
+    from bot.components.intent_classifier import SentenceIntentClassifier as Classifier
+    from scripts.bench_nlu_oos import Captured, blend
+
+    data, featurize = _featurized(TRAINING, tmp_path)
+    (tmp_path / "clf").mkdir()
+    storage, resource = LocalModelStorage(tmp_path / "clf"), Resource("clf")
+    context = ExecutionContext(graph_schema=None, node_name="clf")  # type: ignore[arg-type]
+    config = {**Classifier.get_default_config(), "hidden_units": 16, "epochs": 50,
+              "knn_neighbours": 3}
+    Classifier.create(config, storage, resource, context).train(data)
+    classifier = Classifier.load(config, storage, resource, context)
+    messages = featurize(["where's my order?", "订单什么时候到", "tell me a joke", ""])
+    network, similarity, neighbour = classifier.explain(messages, 3)
+    assert similarity.shape == neighbour.shape == (4, 3)
+    assert np.all(np.diff(similarity[:3], axis=1) <= 1e-6)  # nearest first
+    parts = Captured(classifier.labels, network, similarity, neighbour,
+                     config["knn_temperature"])
+    offline = blend(parts, config["knn_weight"], config["knn_background"])
+    assert np.allclose(offline, classifier.predict_proba(messages), atol=1e-5)
