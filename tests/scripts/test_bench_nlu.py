@@ -48,32 +48,6 @@ def test_benchmarks_read_the_shared_datasets(datasets: Path) -> None:
     assert sum(i == OUT_OF_SCOPE for _, i in clinc_train) == 100
 
 
-def test_the_offline_blend_is_the_classifiers_own() -> None:
-    """Options tuned offline must mean what they mean in the model: the captured parts,
-    blended, give exactly what predict_proba gives with those options."""
-    import numpy as np
-
-    from bot.components.intent_classifier import neighbour_votes
-    from scripts.bench_nlu_oos import Captured, blend
-
-    rng = np.random.default_rng(0)
-    memory = rng.standard_normal((40, 8))
-    memory /= np.linalg.norm(memory, axis=1, keepdims=True)
-    labels = rng.integers(0, 4, 40)
-    queries = rng.standard_normal((5, 8))
-    queries /= np.linalg.norm(queries, axis=1, keepdims=True)
-    network = rng.dirichlet(np.ones(4), 5)
-    similarity = queries @ memory.T
-    order = np.argsort(-similarity, axis=1)[:, :10]
-    parts = Captured(["a", "b", "c", "d"], network, np.take_along_axis(similarity, order, 1),
-                     labels[order], 0.05)
-    for weight, background in ((0.5, 0.5), (0.3, 0.65)):
-        votes = neighbour_votes(queries, memory, labels, 4, neighbours=10, temperature=0.05,
-                                background=background)
-        assert np.allclose(blend(parts, weight, background),
-                           (1 - weight) * network + weight * votes)
-
-
 def test_the_choice_balances_both_targets_and_is_scored_on_the_other_half() -> None:
     import numpy as np
 
