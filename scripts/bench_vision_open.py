@@ -27,8 +27,10 @@ Decision rules compared (``s1``, ``s2``: the best and second-best products'
 scores): the best score alone (what shipped before), the margin ``s1 - s2``, the
 ratio of cosine distances, and blends ``s1 + b (s1 - s2)``.
 
-Fine-tuning takes about 10 minutes on 2 cores; the network and the vectors are
-kept in ``--cache`` (keyed by the products held out, the recipe and the code that
+Everything is measured twice: with ImageNet's weights (what a shop has before
+``make tune-vision``) and with the network fine-tuned on the sold products.
+Fine-tuning takes about 20 minutes on 2 cores; the network's vectors are kept in
+``--cache`` (keyed by the products held out, the recipe and the code that
 encodes), so a second run re-scores in seconds.
 """
 
