@@ -49,7 +49,7 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
-from actions.settings import load_settings
+from actions.settings import Settings, load_settings
 from scripts.bench_vision import Photo, combine, encode_views, load_dataset, projected_index
 from scripts.index_images import tune_progress
 from vision.adapt import calibrate, decision_scores, unsold_pairs
@@ -121,9 +121,9 @@ def choose(score: np.ndarray, right: np.ndarray, sold: np.ndarray, candidates: n
             best = (float(t), o)
     if best is not None:
         return best[0], best[1], True
-    t = float(min(candidates, key=lambda t: outcomes(score, float(t), right, sold)[
-        "not sold: matched"] + outcomes(score, float(t), right, sold)["wrong"]))
-    return t, outcomes(score, t, right, sold), False
+    scored = [(float(t), outcomes(score, float(t), right, sold)) for t in candidates]
+    t, o = min(scored, key=lambda c: c[1]["not sold: matched"] + c[1]["wrong"])
+    return t, o, False
 
 
 def curve(score: np.ndarray, right: np.ndarray, sold: np.ndarray,
@@ -149,21 +149,18 @@ def features(images: list[Any], photos: list[Photo], catalog_rows: list[int], mo
             return {k: data[k] for k in data.files}
     if not epochs:
         per_view = encode_views(images, views, threads, model)
-        if folder is not None:
-            folder.mkdir(parents=True, exist_ok=True)
-            np.savez(folder / "vectors.npz", **per_view)  # type: ignore[arg-type]
-        return per_view
-    import tempfile
+    else:
+        import tempfile
 
-    bar, progress = tune_progress(model)
-    with tempfile.TemporaryDirectory() as tmp:
-        tuned = fine_tune([shrink(images[i], model) for i in catalog_rows],
-                          [photos[i].product for i in catalog_rows],
-                          out_dir=Path(folder or tmp), model=model, epochs=epochs,
-                          threads=threads, progress=progress)
-        bar.close()
-        per_view = encode_views(images, views, threads, model, tuned=tuned.path)
-    per_view["tune_seconds"] = np.asarray(tuned.seconds)
+        bar, progress = tune_progress(model)
+        with tempfile.TemporaryDirectory() as tmp:
+            tuned = fine_tune([shrink(images[i], model) for i in catalog_rows],
+                              [photos[i].product for i in catalog_rows],
+                              out_dir=Path(folder or tmp), model=model, epochs=epochs,
+                              threads=threads, progress=progress)
+            bar.close()
+            per_view = encode_views(images, views, threads, model, tuned=tuned.path)
+        per_view["tune_seconds"] = np.asarray(tuned.seconds)
     if folder is not None:
         folder.mkdir(parents=True, exist_ok=True)
         np.savez(folder / "vectors.npz", **per_view)  # type: ignore[arg-type]
@@ -183,15 +180,16 @@ def run(images: list[Any], iconic: list[Photo], train: list[Photo], val: list[Ph
     for arm, epochs in (("ImageNet weights", 0), ("fine-tuned", shipped.vision_tune_epochs)):
         per_view = features(images, photos, catalog_rows, model, threads, epochs,
                             shipped.vision_views, cache)
-        arms[arm] = score_arm(per_view, photos, catalog_rows, n_cat, val, unsold)
+        arms[arm] = score_arm(per_view, photos, catalog_rows, n_cat, val, unsold, shipped)
     return {"not sold": sorted(unsold), "arms": arms, "model": model}
 
 
 def score_arm(per_view: dict[str, np.ndarray], photos: list[Photo], catalog_rows: list[int],
-              n_cat: int, val: list[Photo], unsold: set[str]) -> dict[str, Any]:
-    """Every rule on one network's vectors: the threshold chosen on validation, the
-    other half's figure, the trade-off curve."""
-    shipped = load_settings({})
+              n_cat: int, val: list[Photo], unsold: set[str], shipped: Settings
+              ) -> dict[str, Any]:
+    """Every rule on one network's vectors (encoded with the ``shipped`` views, colour
+    and projection): the threshold chosen on validation, the other half's figure, the
+    trade-off curve."""
     vectors = combine(per_view, shipped.vision_views, shipped.vision_color,
                       slice(0, len(photos)))
     catalog = [photos[i] for i in catalog_rows]
