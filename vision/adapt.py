@@ -98,11 +98,15 @@ REJECT = {("ratio", True): 0.93, ("ratio", False): 0.80, ("score", True): 0.75,
           ("score", False): 0.75}
 
 
+def _known(rule: str) -> str:
+    if rule not in DECISIONS:
+        raise ConfigError(f"decision rule {rule!r}: choose from {', '.join(DECISIONS)}")
+    return rule
+
+
 def default_reject(decision: str, *, tuned: bool) -> float:
     """The shipped calibration quantile for the rule ``decision`` (see :data:`REJECT`)."""
-    if decision not in DECISIONS:
-        raise ConfigError(f"decision rule {decision!r}: choose from {', '.join(DECISIONS)}")
-    return REJECT[(decision, tuned)]
+    return REJECT[(_known(decision), tuned)]
 
 
 def decision_scores(best: np.ndarray, second: np.ndarray, *, rule: str = "ratio"
@@ -117,8 +121,7 @@ def decision_scores(best: np.ndarray, second: np.ndarray, *, rule: str = "ratio"
     of a sold product lands on it, well ahead of the next. ``make bench-vision``'s
     open-set protocol chose it (``docs/benchmarks.md``).
     """
-    if rule not in DECISIONS:
-        raise ConfigError(f"decision rule {rule!r}: choose from {', '.join(DECISIONS)}")
+    _known(rule)
     best, second = np.asarray(best, np.float64), np.asarray(second, np.float64)
     if rule == "score":
         return best
