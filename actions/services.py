@@ -35,13 +35,14 @@ from recsys.service import RecommenderService
 from shop.db import make_engine, session_factory
 from shop.feedback import FeedbackEvent, FeedbackStore, local_prices
 from shop.orders import LookupLimits, OrderService
+from shop.postgres import server_options
 from shop.sales import ShopSales
 from vision.encoder import ImageEncoder, tuned_digest
 from vision.errors import ModelUnavailable
 from vision.finetune import current_tuned
 from vision.images import Limits
 from vision.index import IndexStore
-from vision.media import MediaStore
+from vision.media import Media, open_media
 from vision.search import VisualSearch
 
 _lock = threading.Lock()
@@ -170,9 +171,10 @@ def encoder_for(s: Settings, version: str) -> ImageEncoder | None:
 
 
 @lru_cache(maxsize=1)
-def _media() -> MediaStore:
+def _media() -> Media:
     s = settings()
-    return MediaStore(s.media_dir, limits=upload_limits(s))
+    return open_media(s.media_dir, url=s.media_db_url, limits=upload_limits(s),
+                      engine_options=server_options(s.media_db_url) if s.media_db_url else None)
 
 
 @lru_cache(maxsize=1)
@@ -383,8 +385,9 @@ def recommender() -> RecommenderService:
         return _recommender()
 
 
-def media_store() -> MediaStore:
-    """Customers' uploaded photos (the folder the REST channel writes)."""
+def media_store() -> Media:
+    """Customers' uploaded photos (the store the channels write: a folder, or a
+    database table every server shares)."""
     with _lock:
         return _media()
 

@@ -71,6 +71,8 @@ class Settings:
         recsys_reload_seconds: How often the action server looks for a new model.
         embedding_cache: File caching product-text embeddings between trainings.
         media_dir: Content-addressed folder of customers' uploaded photos.
+        media_db_url: ``MEDIA_DB_URL``: a database holding the photos instead of
+            ``media_dir``, shared by every server (scaled mode); ``None``: the folder.
         vision_dir: Folder of the image index's versions.
         vision_threshold: Score of a confident photo match when the index has
             no calibrated bounds of its own.
@@ -155,6 +157,7 @@ class Settings:
     recsys_reload_seconds: int = 5
     embedding_cache: Path = Path("data/cache/product_embeddings.npz")
     media_dir: Path = Path("data/media")
+    media_db_url: str | None = None
     vision_dir: Path = Path("data/vision")
     vision_threshold: float = 0.5
     vision_floor: float = 0.38
@@ -331,6 +334,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         embedding_cache=Path(env.get("EMBEDDING_CACHE")
                              or data_dir / "cache" / "product_embeddings.npz"),
         media_dir=Path(env.get("MEDIA_DIR") or data_dir / "media"),
+        media_db_url=env.get("MEDIA_DB_URL") or None,
         vision_dir=Path(env.get("VISION_DIR") or data_dir / "vision"),
         vision_threshold=threshold,
         vision_floor=floor,

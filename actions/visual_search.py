@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from typing import Any
@@ -17,7 +18,7 @@ from actions.resilience import Unavailable, breaker
 from actions.services import media_store, product_graph, recommender, visual_search
 from actions.settings import settings
 from telemetry import metrics
-from vision.errors import ImageError, MediaNotFound, VisionError
+from vision.errors import ImageError, MediaNotFound, MediaUnavailable, VisionError
 from vision.search import Status
 
 logger = logging.getLogger(__name__)
@@ -47,13 +48,15 @@ class ActionVisualSearch(Action):
         metadata = tracker.latest_message.get("metadata") or {}
         media_id = metadata.get("image") if isinstance(metadata, dict) else None
         try:
-            photo = media_store().get(str(media_id or ""))
+            # a database read when the photos are shared (scaled mode): off the loop
+            photo = await asyncio.to_thread(media_store().get, str(media_id or ""))
             result = await breaker("visual_search",
                                    timeout=settings().vision_timeout_seconds).call(
                 lambda: visual_search().lookup(photo, k=SHOWN),
                 passthrough=(MediaNotFound, ImageError))
-        except Unavailable as exc:
-            # slow, failing or left alone for a while: said so, at once
+        except (Unavailable, MediaUnavailable) as exc:
+            # slow, failing or left alone for a while (the lookup or the photos' store):
+            # said so, at once
             logger.warning("visual lookup unavailable: %s (%r)", exc, exc.__cause__)
             metrics.PHOTO_ANSWERS.labels("busy").inc()
             dispatcher.utter_message(response=Response.VISUAL_BUSY)

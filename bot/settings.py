@@ -151,6 +151,8 @@ class ChannelSettings:
         max_metadata_depth: Deepest nesting of objects and lists in a body.
         max_metadata_items: Most keys and list items in a body, all levels together.
         media_dir: Content-addressed folder of uploaded photos.
+        media_db_url: ``MEDIA_DB_URL``: a database holding the photos instead of
+            ``media_dir``, shared by every server (scaled mode); ``None``: the folder.
         upload_max_bytes: Largest photo accepted.
         upload_max_pixels: Most pixels of a photo (checked before decoding).
         customer_id_secret: Secret the shop signs customer ids with; ``None``:
@@ -192,6 +194,7 @@ class ChannelSettings:
     max_metadata_depth: int = 8
     max_metadata_items: int = 256
     media_dir: Path = Path("data/media")
+    media_db_url: str | None = None
     upload_max_bytes: int = 10 * 1024 * 1024
     upload_max_pixels: int = 40_000_000
     customer_id_secret: str | None = None
@@ -248,6 +251,7 @@ def load_settings(env: dict[str, str] | None = None) -> ChannelSettings:
         max_metadata_depth=_int(env, "MAX_METADATA_DEPTH", 8, 2, 64),
         max_metadata_items=_int(env, "MAX_METADATA_ITEMS", 256, 8, 100_000),
         media_dir=Path(env.get("MEDIA_DIR") or data_dir / "media"),
+        media_db_url=env.get("MEDIA_DB_URL") or None,
         upload_max_bytes=_int(env, "UPLOAD_MAX_BYTES", 10 * 1024 * 1024, 1024, 100 * 1024**2),
         upload_max_pixels=_int(env, "UPLOAD_MAX_PIXELS", 40_000_000, 1024, 500_000_000),
         customer_id_secret=secret,

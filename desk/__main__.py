@@ -16,9 +16,8 @@ from desk.settings import SettingsError, settings
 
 
 def _add_user(args: argparse.Namespace) -> None:
-    import sqlalchemy as sa
-
     from desk.accounts import AccountError, Accounts
+    from desk.app import database
     from handoff import HandoffService
 
     config = settings()
@@ -27,7 +26,7 @@ def _add_user(args: argparse.Namespace) -> None:
         password = getpass.getpass(f"password for {args.user_id}: ")
         if getpass.getpass("again: ") != password:
             sys.exit("the passwords differ")
-    engine = sa.create_engine(config.db_url, future=True)
+    engine = database(config.db_url)
     handoffs = HandoffService(engine=engine)
     handoffs.create_schema()
     accounts = Accounts(engine=engine, handoffs=handoffs)

@@ -28,8 +28,26 @@ from desk.routes import catalog, conversations, pages, queue
 from desk.settings import DeskSettings
 from desk.web import HERE, MAX_BODY, Desk, Refused, json_reply
 from handoff import HandoffService
+from shop.postgres import server_options
+from vision.media import open_media
 
 logger = logging.getLogger(__name__)
+
+
+def database(url: str) -> sa.engine.Engine:
+    """The desk's database: on a server, one that does not answer or whose network path
+    stalls is given up on within seconds (:func:`shop.postgres.server_options`), so an
+    agent's request fails instead of hanging; a SQLite file in WAL mode, shared with
+    the Rasa and action servers."""
+    engine = sa.create_engine(url, future=True, **server_options(url))
+    if url.startswith("sqlite"):
+        @sa.event.listens_for(engine, "connect")
+        def _pragmas(connection: Any, _record: Any) -> None:  # pragma: no cover - sqlite
+            cursor = connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA busy_timeout=5000")
+            cursor.close()
+    return engine
 
 
 def create_app(config: DeskSettings, *, name: str = "agent_desk") -> Sanic:
@@ -38,14 +56,7 @@ def create_app(config: DeskSettings, *, name: str = "agent_desk") -> Sanic:
     app.config.REQUEST_MAX_SIZE = MAX_BODY
     app.config.RESPONSE_TIMEOUT = 3600  # the live feed stays open
     app.config.KEEP_ALIVE_TIMEOUT = 30
-    engine = sa.create_engine(config.db_url, future=True)
-    if config.db_url.startswith("sqlite"):
-        @sa.event.listens_for(engine, "connect")
-        def _pragmas(connection: Any, _record: Any) -> None:  # pragma: no cover - sqlite
-            cursor = connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA busy_timeout=5000")
-            cursor.close()
+    engine = database(config.db_url)
     handoffs = HandoffService(engine=engine, hours=config.hours,
                               wait_timeout=config.wait_timeout,
                               default_wait=config.default_wait)
@@ -59,7 +70,9 @@ def create_app(config: DeskSettings, *, name: str = "agent_desk") -> Sanic:
                 scheduler=Scheduler(handoffs, bot, hub, auto_assign=config.assignment == "auto",
                                     update_seconds=config.queue_update_seconds),
                 pages=Environment(loader=FileSystemLoader(HERE / "templates"),
-                                  autoescape=select_autoescape(["html"])))
+                                  autoescape=select_autoescape(["html"])),
+                media=open_media(config.media_dir, url=config.media_db_url,
+                                 engine_options=server_options(config.media_db_url or "")))
     app.ctx.handoffs, app.ctx.accounts, app.ctx.bot, app.ctx.hub = handoffs, accounts, bot, hub
 
     @app.before_server_start

@@ -35,6 +35,7 @@ class DeskSettings:
         queue_update_seconds: Least time between two queue updates to a customer.
         login_failures: Failed sign-ins per account and per address per 15 minutes.
         media_dir: Customers' photos (the channels' media store).
+        media_db_url: ``MEDIA_DB_URL``: the database holding them instead (scaled mode).
         metrics_token: ``METRICS_TOKEN``: Prometheus' bearer token for ``/metrics``
             (``None``: loopback callers only).
     """
@@ -53,6 +54,7 @@ class DeskSettings:
     queue_update_seconds: int = 30
     login_failures: int = 5
     media_dir: Path = Path("data/media")
+    media_db_url: str | None = None
     host: str = "127.0.0.1"
     port: int = 8090
     metrics_token: str | None = None
@@ -96,6 +98,7 @@ def load_settings(env: dict[str, str] | None = None) -> DeskSettings:
         queue_update_seconds=int(number("DESK_QUEUE_UPDATE_SECONDS", 30, 1, 3600)),
         login_failures=int(number("DESK_LOGIN_FAILURES", 5, 1, 1000)),
         media_dir=Path(env.get("MEDIA_DIR") or data_dir / "media"),
+        media_db_url=env.get("MEDIA_DB_URL") or None,
         host=env.get("DESK_HOST", "127.0.0.1"),
         port=int(number("DESK_PORT", 8090, 1, 65535)),
         metrics_token=metrics_token(env, error=SettingsError),

@@ -37,6 +37,7 @@ from handoff import (
     NotAllowed,
     UnknownAgent,
 )
+from vision.media import Media
 
 logger = logging.getLogger(__name__)
 HERE = Path(__file__).parent
@@ -161,6 +162,7 @@ class Desk:
     hub: Hub
     scheduler: Scheduler
     pages: Environment
+    media: Media
 
     def session_of(self, request: Request) -> Session | None:
         """The signed-in agent's session, if any."""

@@ -22,10 +22,11 @@ from privacy.service import (
     CustomerData,
     ExportReport,
     ForgetReport,
+    PhotoStore,
     PurgeReport,
     Stores,
     tracker_url,
 )
 
-__all__ = ["CustomerData", "ExportReport", "ForgetReport", "PrivacyError", "PurgeReport",
-           "Stores", "UnknownCustomer", "tracker_url"]
+__all__ = ["CustomerData", "ExportReport", "ForgetReport", "PhotoStore", "PrivacyError",
+           "PurgeReport", "Stores", "UnknownCustomer", "tracker_url"]

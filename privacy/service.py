@@ -11,15 +11,32 @@ import zipfile
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 
 from privacy.errors import UnknownCustomer
 from privacy.tables import CHANNELS, HANDOFF, SHOP, TABLES, TRACKER, Table
 
-#: Photo files, by extension (the media store's content-addressed names).
-PHOTO_SUFFIXES = (".jpg", ".png", ".webp", ".gif")
+
+class PhotoStore(Protocol):
+    """The shop's store of customers' photos, by media id (a folder or a database table:
+    the application passes the one it configured)."""
+
+    def get(self, media_id: str) -> bytes:
+        """The photo's bytes; a ``KeyError`` if none is stored."""
+
+    def file_name(self, media_id: str) -> str:
+        """The photo's file name; a ``KeyError`` if none is stored."""
+
+    def delete(self, media_id: str) -> bool:
+        """Remove it; whether one was stored."""
+
+    def older_than(self, cutoff: float) -> list[str]:
+        """Ids of the photos stored before ``cutoff`` (Unix seconds)."""
+
+    def __contains__(self, media_id: object) -> bool:
+        """Whether a photo is stored under ``media_id``."""
 
 
 def tracker_url(env: Mapping[str, str], *, data_dir: Path) -> str:
@@ -43,7 +60,7 @@ class Stores:
     tracker: str
     channels: str
     handoff: str
-    media_dir: Path
+    media: PhotoStore
 
 
 @dataclass
@@ -224,9 +241,9 @@ class CustomerData:
             clauses.append(table.c[spec.handoff].in_(handoffs))
         return sa.or_(*clauses) if clauses else None
 
-    def photos(self, conversations: list[str]) -> list[Path]:
-        """The stored photos the conversations sent (``metadata.image`` of their
-        messages in the tracker)."""
+    def photos(self, conversations: list[str]) -> list[str]:
+        """Media ids of the stored photos the conversations sent (``metadata.image`` of
+        their messages in the tracker)."""
         events = self._table(Table(TRACKER, "events"))
         if events is None or not conversations:
             return []
@@ -240,13 +257,7 @@ class CustomerData:
                     media_id = image.split(".")[0]
                     if media_id.isalnum():
                         ids.add(media_id)
-        found = []
-        for media_id in sorted(ids):
-            for suffix in PHOTO_SUFFIXES:
-                path = self.stores.media_dir / media_id[:2] / f"{media_id}{suffix}"
-                if path.is_file():
-                    found.append(path)
-        return found
+        return [media_id for media_id in sorted(ids) if media_id in self.stores.media]
 
     # --- export -----------------------------------------------------------------------
     def export(self, customer: str, path: Path) -> ExportReport:
@@ -279,9 +290,11 @@ class CustomerData:
                 put(name, rows)
                 files[name] = {"rows": len(rows), "store": spec.store}
                 report.rows[spec.name] = len(rows)
-            for photo in self.photos(conversations):
-                archive.write(photo, f"photos/{photo.name}")
-                report.photos += 1
+            for media_id in self.photos(conversations):
+                with contextlib.suppress(KeyError):  # forgotten meanwhile
+                    archive.writestr(f"photos/{self.stores.media.file_name(media_id)}",
+                                     self.stores.media.get(media_id))
+                    report.photos += 1
             archive.writestr("index.json", json.dumps({
                 "customer": customer, "generated_at": dt.datetime.fromtimestamp(
                     self._clock(), dt.timezone.utc).isoformat(),
@@ -342,9 +355,8 @@ class CustomerData:
             with self._engine(SHOP).begin() as conn:
                 conn.execute(sa.delete(customers).where(customers.c.id == customer))
             report.deleted["customers"] = 1
-        for photo in photos:
-            photo.unlink(missing_ok=True)
-            report.photos += 1
+        for media_id in photos:
+            report.photos += self.stores.media.delete(media_id)
         return report
 
     def _close_handoffs(self, conversations: list[str]) -> None:
@@ -409,20 +421,12 @@ class CustomerData:
                         sa.delete(table).where(old_rows)).rowcount
             if progress:
                 progress(spec.name, report.deleted.get(spec.name, 0))
-        for photo in self._old_photos(cutoff):
-            photo.unlink(missing_ok=True)
-            report.photos += 1
+        for media_id in self.stores.media.older_than(cutoff):
+            report.photos += self.stores.media.delete(media_id)
         if progress:
             progress("photos", report.photos)
         return report
 
-    def _old_photos(self, cutoff: float) -> list[Path]:
-        root = self.stores.media_dir
-        if not root.is_dir():
-            return []
-        return [p for p in root.glob("*/*") if p.suffix in PHOTO_SUFFIXES
-                and p.stat().st_mtime < cutoff]
 
-
-__all__ = ["CHANNELS", "CustomerData", "ExportReport", "ForgetReport", "PurgeReport",
-           "Stores", "tracker_url"]
+__all__ = ["CHANNELS", "CustomerData", "ExportReport", "ForgetReport", "PhotoStore",
+           "PurgeReport", "Stores", "tracker_url"]

@@ -48,10 +48,10 @@ from vision.errors import ConfigError, ImageError, IndexFormatError, MediaNotFou
 from vision.finetune import fine_tune, prune, record_current, shrink
 from vision.images import Limits, decode
 from vision.index import ImageIndex, IndexStore
-from vision.media import MediaStore
+from vision.media import Media, open_media
 
 
-def read_photo(uri: str, settings: Settings, media: MediaStore) -> bytes:
+def read_photo(uri: str, settings: Settings, media: Media) -> bytes:
     """The bytes behind a product photo URI.
 
     Raises:
@@ -69,7 +69,7 @@ def read_photo(uri: str, settings: Settings, media: MediaStore) -> bytes:
     return path.read_bytes()
 
 
-def catalog_photos(settings: Settings) -> tuple[list[tuple[str, str]], Limits, MediaStore]:
+def catalog_photos(settings: Settings) -> tuple[list[tuple[str, str]], Limits, Media]:
     """``(sku, uri)`` of every photo of every product still sold, the upload
     limits and the media store the ``media:`` photos are read from."""
     engine = make_engine(settings.database_url)
@@ -77,7 +77,8 @@ def catalog_photos(settings: Settings) -> tuple[list[tuple[str, str]], Limits, M
     wanted = CatalogImages(session_factory(engine)).listed()
     engine.dispose()
     limits = upload_limits(settings)
-    return wanted, limits, MediaStore(settings.media_dir, limits=limits)
+    return wanted, limits, open_media(settings.media_dir, url=settings.media_db_url,
+                                      limits=limits)
 
 
 def tune_progress(model: str, *, quiet: bool = False
@@ -213,7 +214,8 @@ def add(settings: Settings, pairs: list[tuple[str, Path]], *, quiet: bool = Fals
         engine.dispose()
         print(f"nothing added: unknown product(s): {', '.join(missing[:5])}", file=sys.stderr)
         return 2
-    media = MediaStore(settings.media_dir, limits=upload_limits(settings))
+    media = open_media(settings.media_dir, url=settings.media_db_url,
+                       limits=upload_limits(settings))
     attached, rejected = [], []
     for sku, path in tqdm(pairs, desc="store photos", unit="photo", disable=quiet):
         try:

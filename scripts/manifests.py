@@ -98,7 +98,7 @@ def settings(*, actions_url: str, bot_url: str, public_url: str) -> dict[str, st
         "WIDGET_SCRIPT": f"{APP}/widget/dist/widget.js",
         "EMBEDDING_CACHE": f"{DATA}/cache/product_embeddings.npz",
         "DATABASE_URL": database, "HANDOFF_DB_URL": database, "CHANNEL_DB_URL": database,
-        "EVENT_SPOOL_URL": database,
+        "EVENT_SPOOL_URL": database, "MEDIA_DB_URL": database,
         "TRACKER_DB_HOST": "postgres", "TRACKER_DB_USER": "shop",
         "GRAPH_ENDPOINT": f"http://graph:{PORTS['graph']}/query",
         "LOCK_KEY_PREFIX": "shop:lock:",
@@ -297,7 +297,8 @@ def kubernetes() -> list[dict[str, Any]]:
                           public_url="https://shop.example.com")},
         {"apiVersion": "v1", "kind": "PersistentVolumeClaim",
          "metadata": _metadata("shop-data", "data"),
-         "spec": {"accessModes": ["ReadWriteMany"],  # every pod reads it, uploads go to it
+         # every pod reads it (graph, indexes, models); customers' photos are in PostgreSQL
+         "spec": {"accessModes": ["ReadWriteMany"],
                   "resources": {"requests": {"storage": "20Gi"}}}},
         {"apiVersion": "batch/v1", "kind": "Job", "metadata": _metadata(f"{NAME}-setup", "setup"),
          "spec": {"backoffLimit": 2, "template": {

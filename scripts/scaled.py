@@ -419,6 +419,8 @@ class ScaledStack(Stack):
             "DESK_BOT_URL": self.rasa_url,
             "RASA_PORT": str(self.public_port),
             "MEDIA_DIR": str(self.data_dir / "media"),
+            # customers' photos in PostgreSQL: every server on every host sees them
+            "MEDIA_DB_URL": url,
             # the machine's cores shared out: TensorFlow (Rasa) and torch (the action
             # servers) otherwise each start a thread per core, and several servers on
             # one machine fight over them (make bench-load: half the throughput)

@@ -3,6 +3,11 @@ Rasa environment's SQLAlchemy 1.4 and the action server's 2.x both use it)."""
 
 from __future__ import annotations
 
+from typing import Any
+
+#: Seconds a server process waits for a database server that does not answer.
+CONNECT_TIMEOUT = 3
+
 
 def bounded_connection(seconds: float) -> dict[str, int]:
     """libpq settings that give up on a PostgreSQL server within about ``seconds``:
@@ -13,3 +18,17 @@ def bounded_connection(seconds: float) -> dict[str, int]:
     return {"connect_timeout": max(2, round(seconds)), "keepalives": 1,
             "keepalives_idle": 2, "keepalives_interval": 1, "keepalives_count": 2,
             "tcp_user_timeout": int(seconds * 1000)}
+
+
+def server_options(url: str, *, seconds: float = CONNECT_TIMEOUT) -> dict[str, Any]:
+    """``create_engine`` options for a database server that serves customers' or
+    agents' requests (none for SQLite): it is given up on after about ``seconds`` when
+    it does not answer or its network path stalls (:func:`bounded_connection`), and a
+    connection it dropped (a restart, an outage) is replaced before use rather than
+    failing the next request."""
+    if url.startswith("sqlite"):
+        return {}
+    options: dict[str, Any] = {"pool_pre_ping": True}
+    if url.startswith("postgresql"):
+        options["connect_args"] = bounded_connection(seconds)
+    return options

@@ -9,6 +9,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from privacy import Stores, tracker_url
+from vision.media import open_media
 
 
 @dataclass(frozen=True)
@@ -18,7 +19,8 @@ class OpsSettings:
     Attributes:
         data_dir: ``SHOP_DATA_DIR`` (``data``).
         stores: ``DATABASE_URL``, the tracker store (``TRACKER_*``, as
-            ``bot/endpoints*.yml``), ``CHANNEL_DB_URL``, ``HANDOFF_DB_URL``, ``MEDIA_DIR``.
+            ``bot/endpoints*.yml``), ``CHANNEL_DB_URL``, ``HANDOFF_DB_URL``, ``MEDIA_DIR``
+            or ``MEDIA_DB_URL``.
         retention_days: ``RETENTION_DAYS`` (365): ``purge`` deletes what is older.
         exports_dir: ``EXPORTS_DIR`` (``<data>/exports``): where exports are written.
     """
@@ -47,7 +49,8 @@ def load_settings(env: dict[str, str] | None = None) -> OpsSettings:
             tracker=tracker_url(env, data_dir=data),
             channels=env.get("CHANNEL_DB_URL") or f"sqlite:///{data / 'channels.db'}",
             handoff=env.get("HANDOFF_DB_URL") or f"sqlite:///{data / 'handoff.db'}",
-            media_dir=Path(env.get("MEDIA_DIR") or data / "media")),
+            media=open_media(Path(env.get("MEDIA_DIR") or data / "media"),
+                             url=env.get("MEDIA_DB_URL") or None)),
         retention_days=days,
         exports_dir=Path(env.get("EXPORTS_DIR") or data / "exports"))
 

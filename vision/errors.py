@@ -29,6 +29,10 @@ class MediaNotFound(VisionError, KeyError):
     """No stored file has this media id (or the id is malformed)."""
 
 
+class MediaUnavailable(VisionError):
+    """The media store cannot be reached now (its database is away or too slow)."""
+
+
 class IndexFormatError(VisionError):
     """A saved image index is missing, incomplete or from an incompatible version."""
 

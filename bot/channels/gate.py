@@ -62,6 +62,11 @@ POLITE = {
         "en": "Sorry, I couldn't get that photo. Please send it again.",
         "zh": "抱歉，这张图片没能收到，请再发一次。",
     },
+    "photo_busy": {
+        "en": "Sorry, I can't take photos right now. Please try again in a minute, or "
+              "tell me in words what you're looking for.",
+        "zh": "抱歉，现在暂时无法接收图片。请一分钟后再试，或用文字告诉我您在找什么。",
+    },
     "upload_limited": {
         "en": "That's a lot of photos in a short time. Please wait a little before "
               "sending another one.",

@@ -43,10 +43,12 @@ import time
 from functools import lru_cache
 from typing import Any, Dict
 
+import sqlalchemy as sa
 from rasa.shared.core.events import BotUttered, SlotSet, UserUttered
 
 from bot.channels.follower import follower
 from bot.channels.gate import TAPPED
+from bot.channels.sql import server_options
 from bot.settings import settings
 from handoff import QUEUE, HandoffService, Holding
 from telemetry.web import forwarded
@@ -59,8 +61,11 @@ _background: set[asyncio.Task[Any]] = set()
 
 @lru_cache(maxsize=1)
 def service() -> HandoffService:
-    """The process's view of the handoff queue (same database as the desk's)."""
-    handoffs = HandoffService(url=settings().handoff_db_url)
+    """The process's view of the handoff queue (same database as the desk's). On a
+    database server, a server that does not answer or a network path that stalls is
+    given up on within seconds (the assistant then answers, see :func:`holding`)."""
+    url = settings().handoff_db_url
+    handoffs = HandoffService(engine=sa.create_engine(url, future=True, **server_options(url)))
     handoffs.create_schema()
     return handoffs
 

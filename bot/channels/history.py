@@ -25,25 +25,43 @@ that lost its connection fetch what it missed. :class:`MessageHistory` is that s
 State lives in SQL (SQLite in the data directory by default, any SQLAlchemy URL
 with ``CHANNEL_DB_URL``); the database calls run in a worker thread so the event
 loop never waits on them.
+
+**While the database is away** (scaled mode, ``REDIS_URL``), an entry it cannot take
+is kept in a :class:`HistoryJournal` in Redis, shared by every process, and the
+caller hears the database's error as before (the widget sends the answer to the open
+page itself). The first use of the history once the database answers writes the
+journal into it, in order, each entry once, marked ``late``: a page reloaded after
+the outage shows those turns; a page that was open is not sent them again (it showed
+them as they came).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import hashlib
 import json
+import logging
 import threading
 import time
+import uuid
 from collections import defaultdict, deque
 from dataclasses import dataclass
-from typing import Any, AsyncIterator, Dict, List, Tuple
+from typing import Any, AsyncIterator, Callable, Dict, List, Tuple
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from bot.channels.sql import server_options
+from bot.channels.sql import UNREACHABLE, server_options
 from bot.channels.wakeups import Wakeups
 
+logger = logging.getLogger(__name__)
+
 ROLES = ("customer", "assistant", "agent", "notice")
+#: The body's mark of an entry written from the journal after an outage.
+LATE = "late"
+_RELEASE = ("if redis.call('GET', KEYS[1]) == ARGV[1] then "
+            "return redis.call('DEL', KEYS[1]) end return 0")
 
 _metadata = sa.MetaData()
 messages = sa.Table(
@@ -75,6 +93,8 @@ class Entry:
             ``custom``, ``image``, ...), plus ``author`` for agents.
         client_id: The id the customer's client gave the message, if any.
         created_at: Unix seconds.
+        late: Written from the journal after the database was away (the pages open
+            then showed it as it came).
     """
 
     id: int
@@ -83,6 +103,7 @@ class Entry:
     body: Dict[str, Any]
     client_id: str | None
     created_at: float
+    late: bool = False
 
     def as_json(self) -> Dict[str, Any]:
         """The entry as a client receives it."""
@@ -91,9 +112,73 @@ class Entry:
 
 
 def _entry(row: Any) -> Entry:
+    body = json.loads(row.body)
+    late = bool(body.pop(LATE, False)) if isinstance(body, dict) else False
     return Entry(id=int(row.id), conversation=str(row.conversation), role=str(row.role),
-                 body=json.loads(row.body), client_id=row.client_id,
-                 created_at=float(row.created_at))
+                 body=body, client_id=row.client_id, created_at=float(row.created_at),
+                 late=late)
+
+
+class HistoryJournal:
+    """History entries the channels' database could not take, kept in Redis (a list per
+    database and channel, shared by every process) until it can.
+
+    Args:
+        redis_url: ``redis://host:port/db``.
+        database: The channels' database URL: the journal is that database's.
+        timeout: Seconds a Redis call may take.
+    """
+
+    def __init__(self, redis_url: str, *, database: str, timeout: float = 0.5) -> None:
+        import redis
+
+        self._redis = redis.Redis.from_url(redis_url, socket_timeout=timeout,
+                                           socket_connect_timeout=timeout)
+        self._errors = (redis.RedisError, OSError)
+        self.prefix = f"shop:history-journal:{hashlib.sha1(database.encode()).hexdigest()[:12]}:"
+
+    def _key(self, channel: str) -> str:
+        return f"{self.prefix}{channel}"
+
+    def keep(self, channel: str, item: Dict[str, Any]) -> bool:
+        """Keep one entry; ``False`` if Redis is away too (then it is lost)."""
+        try:
+            self._redis.rpush(self._key(channel), json.dumps(item, ensure_ascii=False))
+        except self._errors as exc:
+            logger.warning("history entry lost: the database and Redis are away (%s)",
+                           type(exc).__name__)
+            return False
+        return True
+
+    def pending(self, channel: str) -> bool:
+        """Whether entries wait (``False`` when Redis cannot say)."""
+        try:
+            return bool(self._redis.exists(self._key(channel)))
+        except self._errors:
+            return False
+
+    def drain(self, channel: str, write: Callable[[Dict[str, Any]], None]) -> int:
+        """``write`` every kept entry, oldest first, each removed once written; one
+        process at a time (the others go on: the next call finishes the job). An entry
+        ``write`` fails on stays, with those after it."""
+        key, lock, token = self._key(channel), f"{self._key(channel)}:writing", uuid.uuid4().hex
+        written = 0
+        try:
+            if not self._redis.set(lock, token, nx=True, px=30_000):
+                return 0
+            try:
+                while (raw := self._redis.lindex(key, 0)) is not None:
+                    write(json.loads(raw))
+                    self._redis.lpop(key)
+                    written += 1
+            finally:
+                with contextlib.suppress(*self._errors):
+                    self._redis.eval(_RELEASE, 1, lock, token)
+        except self._errors as exc:
+            logger.warning("history journal not written yet (%s)", type(exc).__name__)
+        if written:
+            logger.info("wrote %d history entries kept while the database was away", written)
+        return written
 
 
 class _Listener:
@@ -115,13 +200,16 @@ class MessageHistory:
         poll_seconds: How often a listener re-reads the table for entries
             written by other processes.
         wakeups: Tells the shop's other processes of new entries, and hears theirs.
+        journal: Keeps the entries the database could not take (module docstring).
     """
 
     def __init__(self, url: str, *, channel: str, poll_seconds: float = 2.0,
-                 wakeups: Wakeups | None = None) -> None:
+                 wakeups: Wakeups | None = None, journal: HistoryJournal | None = None
+                 ) -> None:
         self.channel = channel
         self.poll_seconds = poll_seconds
         self._wakeups = wakeups
+        self._journal = journal
         options = server_options(url)
         if url.startswith("sqlite"):
             # SQLAlchemy 1.4 (Rasa's) opens a new SQLite connection per use by default:
@@ -147,17 +235,49 @@ class MessageHistory:
 
     # --- storing -------------------------------------------------------------------------
 
+    def _caught_up(self) -> None:
+        """Write the journal's entries, if any, before anything else is read or stored."""
+        if self._journal is not None and self._journal.pending(self.channel):
+            self._journal.drain(self.channel, self._write_late)
+
+    def _write_late(self, item: Dict[str, Any]) -> None:
+        """One journaled entry, once: a second write of it (a process that died between
+        writing and removing it) finds the first."""
+        where = (messages.c.channel == self.channel,
+                 messages.c.conversation == item["conversation"],
+                 messages.c.role == item["role"], messages.c.created_at == item["created_at"])
+        with self._engine.begin() as db:
+            if db.execute(sa.select(messages.c.id).where(*where)).first() is not None:
+                return
+            try:
+                with db.begin_nested():
+                    db.execute(messages.insert().values(
+                        channel=self.channel, conversation=item["conversation"],
+                        role=item["role"], client_id=item.get("client_id"),
+                        body=json.dumps({**item["body"], LATE: True}, ensure_ascii=False),
+                        created_at=item["created_at"]))
+            except IntegrityError:  # the customer's message was stored after all
+                pass
+
     def _insert(self, conversation: str, role: str, body: Dict[str, Any],
                 client_id: str | None) -> Entry:
         if role not in ROLES:
             raise HistoryError(f"unknown role {role!r}")
         now = time.time()
-        with self._engine.begin() as db:
-            result = db.execute(messages.insert().values(
-                channel=self.channel, conversation=conversation, role=role,
-                client_id=client_id, body=json.dumps(body, ensure_ascii=False),
-                created_at=now))
-            new_id = int(result.inserted_primary_key[0])
+        try:
+            self._caught_up()
+            with self._engine.begin() as db:
+                result = db.execute(messages.insert().values(
+                    channel=self.channel, conversation=conversation, role=role,
+                    client_id=client_id, body=json.dumps(body, ensure_ascii=False),
+                    created_at=now))
+                new_id = int(result.inserted_primary_key[0])
+        except UNREACHABLE:
+            if self._journal is not None:  # kept for when the database is back
+                self._journal.keep(self.channel, {
+                    "conversation": conversation, "role": role, "body": body,
+                    "client_id": client_id, "created_at": now})
+            raise
         return Entry(new_id, conversation, role, body, client_id, now)
 
     def _find_client_id(self, conversation: str, client_id: str) -> Entry | None:
@@ -222,6 +342,7 @@ class MessageHistory:
         return default
 
     def _since(self, conversation: str, after: int, limit: int) -> List[Entry]:
+        self._caught_up()
         with self._engine.connect() as db:
             rows = db.execute(sa.select(messages).where(
                 messages.c.channel == self.channel, messages.c.conversation == conversation,
@@ -236,6 +357,7 @@ class MessageHistory:
         return await asyncio.to_thread(self._since, conversation, after, limit)
 
     def _recent(self, conversation: str, limit: int) -> List[Entry]:
+        self._caught_up()
         with self._engine.connect() as db:
             rows = db.execute(sa.select(messages).where(
                 messages.c.channel == self.channel, messages.c.conversation == conversation,
@@ -293,7 +415,8 @@ class MessageHistory:
                 if read_table:
                     for entry in await asyncio.to_thread(self._since, conversation, cursor, 200):
                         cursor = max(cursor, entry.id)
-                        if first_time(entry):
+                        # an entry written late was shown as it came to the pages open
+                        if first_time(entry) and not entry.late:
                             yield entry
                 pending, listener.pending = listener.pending, []
                 for entry in sorted(pending, key=lambda e: e.id):
@@ -319,3 +442,17 @@ class MessageHistory:
         """How many listeners of this process follow ``conversation`` (open pages)."""
         with self._lock:
             return len(self._listeners.get(conversation, ()))
+
+
+_journals: Dict[Tuple[str, str], HistoryJournal] = {}
+
+
+def journal_for(redis_url: str | None, database: str) -> HistoryJournal | None:
+    """This process's :class:`HistoryJournal` of the channels' ``database`` on
+    ``redis_url`` (``None`` without Redis, and for SQLite: an embedded file is not
+    away while its process runs)."""
+    if not redis_url or database.startswith("sqlite"):
+        return None
+    if (redis_url, database) not in _journals:
+        _journals[redis_url, database] = HistoryJournal(redis_url, database=database)
+    return _journals[redis_url, database]

@@ -67,12 +67,13 @@ OPERATIONS = ("/health/live", "/health/ready", "/metrics")
 @lru_cache(maxsize=1)
 def _customer_data() -> Any:
     """The customers' data in every store this server's settings name."""
+    from bot.channels.media import shared_media
     from privacy import CustomerData, Stores
 
     config = settings()
     return CustomerData(Stores(shop=config.database_url, tracker=config.tracker_url,
                                channels=config.channel_db_url, handoff=config.handoff_db_url,
-                               media_dir=config.media_dir))
+                               media=shared_media().store))
 
 
 def public(path: str) -> bool:

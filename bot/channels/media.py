@@ -18,9 +18,10 @@ from bot.channels.checks import BadRequest, Throttled, client_address
 from bot.channels.gate import POLITE, Admitted, RateLimiter, shared_gate
 from bot.components.language import detect_language, locale_of
 from bot.settings import ChannelSettings
+from shop.postgres import server_options
 from telemetry import metrics
 from vision.images import Limits
-from vision.media import MediaRef, MediaStore
+from vision.media import Media, MediaRef, open_media
 
 logger = logging.getLogger(__name__)
 
@@ -36,12 +37,14 @@ class MediaIntake:
 
     settings: ChannelSettings
     limiter: RateLimiter
-    store: MediaStore = field(init=False)
+    store: Media = field(init=False)
 
     def __post_init__(self) -> None:
-        self.store = MediaStore(self.settings.media_dir, limits=Limits(
+        url = self.settings.media_db_url
+        self.store = open_media(self.settings.media_dir, url=url, limits=Limits(
             max_bytes=self.settings.upload_max_bytes,
-            max_pixels=self.settings.upload_max_pixels))
+            max_pixels=self.settings.upload_max_pixels),
+            engine_options=server_options(url) if url else None)
 
     def _tag(self, sender: str, media_id: str) -> str:
         key = self.settings.channel_secret.encode()
@@ -72,6 +75,17 @@ class MediaIntake:
         ref = self.store.put(data)
         return ref, f"{ref.media_id}.{self._tag(sender, ref.media_id)}"
 
+    def _stored(self, media_id: str) -> bool:
+        """Whether the photo is stored; when the shared store's database is away, the
+        signed id is taken at its word (the assistant says photo search is busy when
+        it cannot read the photo either)."""
+        from vision.errors import MediaUnavailable
+
+        try:
+            return media_id in self.store
+        except MediaUnavailable:
+            return True
+
     def resolve(self, bound_id: Any, *, sender: str) -> str:
         """The stored photo's id, if ``bound_id`` was issued to ``sender``.
 
@@ -80,7 +94,7 @@ class MediaIntake:
         """
         if isinstance(bound_id, str) and bound_id.count(".") == 1:
             media_id, tag = bound_id.split(".")
-            if hmac.compare_digest(self._tag(sender, media_id), tag) and media_id in self.store:
+            if hmac.compare_digest(self._tag(sender, media_id), tag) and self._stored(media_id):
                 return media_id
         raise BadRequest('"metadata.image" must be a media_id this conversation uploaded '
                          "(POST the photo to /webhooks/rest/media?sender=<sender> first)")
@@ -149,7 +163,7 @@ async def receive_photo(request: Any, *, sender: str, channel: str,
     ``error`` for developers and, for refusals a customer should see, a polite
     ``text`` in ``lang_hint``'s language (``en`` or ``zh``).
     """
-    from vision.errors import ImageError
+    from vision.errors import ImageError, MediaUnavailable
 
     gate, media = shared_gate(), shared_media()
     lang = "zh" if (lang_hint or "").lower().startswith("zh") else "en"
@@ -180,6 +194,11 @@ async def receive_photo(request: Any, *, sender: str, channel: str,
                      "text": POLITE["upload_limited"][lang]}
     except ImageError as exc:
         return refused(UPLOAD_STATUS.get(exc.reason, 400), str(exc), exc.reason)
+    except MediaUnavailable:  # the shared photo store's database is away: said so
+        logger.warning("photo not stored: the media database cannot be reached")
+        metrics.UPLOAD_REFUSALS.labels(channel, "store_unavailable").inc()
+        return 503, {"error": "photos cannot be stored right now", "retry_after": 60,
+                     "text": POLITE["photo_busy"][lang]}
     return 201, {"media_id": media_id, "mime": ref.mime, "size": ref.size,
                  "width": ref.width, "height": ref.height}
 

@@ -63,7 +63,7 @@ from bot.channels.handover import (
     queued_since,
     spoken,
 )
-from bot.channels.history import MessageHistory
+from bot.channels.history import MessageHistory, journal_for
 from bot.channels.inbox import Inbox, Item
 from bot.channels.links import shared_links
 from bot.channels.media import photo_message, shared_media
@@ -289,8 +289,10 @@ class PlatformChannel(InputChannel):
 
     def __init__(self) -> None:
         self.settings: ChannelSettings = settings()
-        self.history = MessageHistory(self.settings.channel_db_url, channel=self.channel,
-                                      wakeups=wakeups_for(self.settings.redis_url))
+        self.history = MessageHistory(
+            self.settings.channel_db_url, channel=self.channel,
+            wakeups=wakeups_for(self.settings.redis_url),
+            journal=journal_for(self.settings.redis_url, self.settings.channel_db_url))
         self.inbox = Inbox(self.settings.channel_db_url, channel=self.channel)
         self._queues: Dict[str, asyncio.Queue[tuple[Item, ReplySlot | None]]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()

@@ -62,7 +62,7 @@ from bot.channels.checks import (
     parse_json_object,
 )
 from bot.channels.gate import polite, shared_gate
-from bot.channels.history import MessageHistory
+from bot.channels.history import MessageHistory, journal_for
 from bot.channels.media import photo_message, receive_photo, shared_media
 from bot.channels.pipeline import kept_turn, take_turn
 from bot.channels.replays import Claim, Replays
@@ -107,8 +107,10 @@ class ShopRestInput(RestInput):
         webhook = Blueprint("shop_rest_webhook", __name__)
         gate = shared_gate()
         media = shared_media()
-        history = MessageHistory(gate.settings.channel_db_url, channel=self.name(),
-                                 wakeups=wakeups_for(gate.settings.redis_url))
+        history = MessageHistory(
+            gate.settings.channel_db_url, channel=self.name(),
+            wakeups=wakeups_for(gate.settings.redis_url),
+            journal=journal_for(gate.settings.redis_url, gate.settings.channel_db_url))
 
         async def pusher(conversation: str, message: Dict[str, Any], role: str) -> int:
             body = message_body(message)

@@ -2,26 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict
-
 import sqlalchemy as sa
 
-from shop.postgres import bounded_connection
+from shop.postgres import server_options
 
-CONNECT_TIMEOUT = 3  # seconds to reach a database server
+__all__ = ["UNREACHABLE", "channel_engine", "server_options"]
 
-
-def server_options(url: str) -> Dict[str, Any]:
-    """``create_engine`` options for a database server (none for SQLite): it is given
-    up on after a few seconds when it does not answer or its network path stalls
-    (:func:`shop.postgres.bounded_connection`), and a connection it dropped (a restart,
-    an outage) is replaced before use rather than failing the next request."""
-    if url.startswith("sqlite"):
-        return {}
-    options: Dict[str, Any] = {"pool_pre_ping": True}
-    if url.startswith("postgresql"):
-        options["connect_args"] = bounded_connection(CONNECT_TIMEOUT)
-    return options
+#: The database is unreachable (refused, gone, timed out): not a statement's own error.
+UNREACHABLE = (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.TimeoutError)
 
 
 def channel_engine(url: str, metadata: sa.MetaData, *, timeout: float = 10) -> sa.engine.Engine:

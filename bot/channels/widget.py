@@ -88,7 +88,7 @@ from bot.channels.checks import (
 )
 from bot.channels.gate import CLAIM_KEYS, IDENTITY_ERRORS, TAPPED, polite, shared_gate
 from bot.channels.handover import held, wake_desk
-from bot.channels.history import Entry, MessageHistory
+from bot.channels.history import Entry, MessageHistory, journal_for
 from bot.channels.media import photo_message, receive_photo, shared_media
 from bot.channels.pipeline import kept_turn, take_turn
 from bot.channels.replays import Claim, Replays
@@ -237,7 +237,8 @@ class WidgetOutput(OutputChannel):
             if self.direct is None:
                 raise
             # the channels' database is away: the open page still gets the answer (the
-            # tracker keeps the turn; the page's history will not show it after a reload)
+            # tracker keeps the turn; with Redis, the history's journal keeps the entry
+            # and a page reloaded once the database is back shows it)
             logger.warning("widget answer not kept in the history; sent to the page")
             await _send_quietly(self.direct, {"type": "message", "role": "assistant",
                                               "ts": time.time(), **body})
@@ -311,8 +312,10 @@ class WidgetInput(InputChannel):
 
     def __init__(self) -> None:
         self.config = settings()
-        self.history = MessageHistory(self.config.channel_db_url, channel=CHANNEL,
-                                      wakeups=wakeups_for(self.config.redis_url))
+        self.history = MessageHistory(
+            self.config.channel_db_url, channel=CHANNEL,
+            wakeups=wakeups_for(self.config.redis_url),
+            journal=journal_for(self.config.redis_url, self.config.channel_db_url))
         # a lock per conversation while a turn holds it (gone with the last reference)
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = \
             weakref.WeakValueDictionary()

@@ -47,10 +47,8 @@ def register(app: Sanic, desk: Desk) -> None:
         history = await desk.bot.history(handoff.conversation) or {}
         if media_id not in (history.get("photos") or []):
             raise Refused(404, "no such photo in this conversation")
-        from vision.media import MediaStore
-
         try:
-            data = await asyncio.to_thread(MediaStore(desk.config.media_dir).get, media_id)
+            data = await asyncio.to_thread(desk.media.get, media_id)
         except Exception:  # noqa: BLE001 - gone or unreadable
             raise Refused(404, "the photo is no longer stored") from None
         kind = ("image/png" if data[:8] == b"\x89PNG\r\n\x1a\n" else

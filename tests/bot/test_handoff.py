@@ -272,3 +272,35 @@ def test_a_person_asked_for_inside_a_form_pauses_it_and_never_mind_resumes_it() 
     prediction = policy().predict_action_probabilities(tracker, WAITING_DOMAIN)
     listen = WAITING_DOMAIN.index_for_action("action_listen")
     assert prediction.probabilities[listen] == 1.0
+
+
+def test_the_rasa_servers_queue_on_a_database_server_is_given_up_on_within_seconds(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Rasa asks the handoff queue who holds every message's conversation: on
+    PostgreSQL its connection carries the time limits (a stalled network path is given
+    up on within seconds, and the assistant answers) instead of libpq's defaults."""
+    import sqlalchemy as sa
+
+    from bot.channels import handover
+    from bot.settings import settings
+
+    opened: list[tuple[str, dict[str, Any]]] = []
+    real = sa.create_engine
+
+    def recording(url: str, **options: Any) -> Any:
+        opened.append((url, options))
+        return real(f"sqlite:///{tmp_path / 'handoff.db'}", future=True)
+
+    monkeypatch.setenv("HANDOFF_DB_URL", "postgresql://127.0.0.1:5432/shop_handoff")
+    monkeypatch.setattr(handover.sa, "create_engine", recording)
+    settings.cache_clear()
+    handover.service.cache_clear()
+    try:
+        handover.service()
+    finally:
+        settings.cache_clear()
+        handover.service.cache_clear()
+    (url, options), = opened
+    assert url.startswith("postgresql")
+    assert options["connect_args"]["tcp_user_timeout"] <= 5000
+    assert options["connect_args"]["connect_timeout"] <= 5 and options["pool_pre_ping"]

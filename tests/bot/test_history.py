@@ -129,3 +129,80 @@ def test_each_entry_arrives_once_whichever_way_it_came(url) -> None:
     seen = run(scenario())
     assert sorted(seen, key=int) == [str(i) for i in range(12)]
     assert len(seen) == len(set(seen))
+
+
+def test_entries_the_database_could_not_take_are_written_once_it_is_back(tmp_path) -> None:
+    """Scaled mode, PostgreSQL away: what the widget said and was told meanwhile is kept
+    in Redis, and once the database answers, a reloaded page's history holds it, in
+    order, once; a page that was open (it showed those messages as they came) is not
+    sent them again. Without the journal, those turns are missing after a reload."""
+    import uuid
+
+    import sqlalchemy as sa
+
+    from bot.channels.history import HistoryJournal
+    from tests.databases import database_url
+    from tests.relay import ThreadedRelay
+
+    redis = "redis://127.0.0.1:6379/0"
+    with database_url("postgresql", tmp_path, prefix="history") as direct:
+        relay = ThreadedRelay(("127.0.0.1", 5432))
+        url = direct.replace("127.0.0.1:5432", f"127.0.0.1:{relay.port}")
+        journal = HistoryJournal(redis, database=f"{url}-{uuid.uuid4().hex}")
+        box = MessageHistory(url, channel="widget", journal=journal)
+        control = MessageHistory(url, channel="rest")  # no journal
+
+        async def scenario():
+            before = await box.customer_message("c", "m-1", {"text": "hi"})
+            await box.append("c", "assistant", {"text": "Hello!"})
+            await control.append("c", "assistant", {"text": "Hello!"})
+            relay.cut()
+            for history, role, text in ((box, "customer", "show me headphones"),
+                                        (box, "assistant", "Here are 3 headphones"),
+                                        (control, "assistant", "Here are 3 headphones")):
+                with pytest.raises(sa.exc.SQLAlchemyError):
+                    if role == "customer":
+                        await history.customer_message("c", "m-2", {"text": text})
+                    else:
+                        await history.append("c", role, {"text": text})
+            relay.restore()
+            open_page = box.listen("c", after=(await control.since("c"))[-1].id)
+            reloaded = await box.since("c")  # the first read writes the journal
+            after = await box.append("c", "assistant", {"text": "Anything else?"})
+            shown = await asyncio.wait_for(open_page.__anext__(), timeout=10)
+            await open_page.aclose()
+            again = await box.customer_message("c", "m-2", {"text": "show me headphones"})
+            return before, reloaded, after, shown, again, await control.since("c")
+
+        try:
+            before, reloaded, after, shown, (_, resent_new), without = run(scenario())
+        finally:
+            relay.close()
+            box._engine.dispose()
+            control._engine.dispose()
+    assert [(e.role, e.body["text"]) for e in reloaded] == [
+        ("customer", "hi"), ("assistant", "Hello!"),
+        ("customer", "show me headphones"), ("assistant", "Here are 3 headphones")]
+    assert [e.late for e in reloaded] == [False, False, True, True]
+    assert "late" not in reloaded[2].as_json() and reloaded[2].client_id == "m-2"
+    assert reloaded[0].id == before[0].id and after.id > reloaded[-1].id
+    assert shown.id == after.id, "the open page is sent what came after, not the late ones"
+    assert not resent_new, "the customer's message resent after the outage is not new"
+    assert [e.body["text"] for e in without] == ["Hello!"]  # the control lost its turn
+    assert not journal.pending("widget")
+
+
+def test_a_journaled_entry_written_twice_is_stored_once(tmp_path) -> None:
+    """A process that wrote an entry from the journal and died before removing it: the
+    next one writes it again, and it is not stored twice."""
+    box = MessageHistory(f"sqlite:///{tmp_path / 'c.db'}", channel="widget")
+    item = {"conversation": "c", "role": "assistant", "body": {"text": "Here you go"},
+            "client_id": None, "created_at": 1_700_000_000.123456}
+    box._write_late(item)
+    box._write_late(item)
+    customer = {**item, "role": "customer", "client_id": "m-9", "created_at": 1_700_000_001.5}
+    box._write_late(customer)
+    box._write_late({**customer, "created_at": 1_700_000_002.0})  # its resend, stored first
+    stored = run(box.since("c"))
+    assert [(e.role, e.body, e.late) for e in stored] == [
+        ("assistant", {"text": "Here you go"}, True), ("customer", {"text": "Here you go"}, True)]

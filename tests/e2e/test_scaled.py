@@ -68,7 +68,8 @@ def scaled(tmp_path_factory: pytest.TempPathFactory, relays: dict[str, ThreadedR
                f"{stack.database}"
     stack.extra_env.update({
         "DATABASE_URL": database, "HANDOFF_DB_URL": database, "CHANNEL_DB_URL": database,
-        "EVENT_SPOOL_URL": database, "TRACKER_DB_PORT": str(relays["postgresql"].port)})
+        "MEDIA_DB_URL": database, "EVENT_SPOOL_URL": database,
+        "TRACKER_DB_PORT": str(relays["postgresql"].port)})
     stack.start()
     try:
         yield stack
@@ -288,8 +289,9 @@ def test_the_widget_chats_on_while_postgresql_is_away(
     tracker's database, the shop's), a customer chatting in the widget is answered in
     their language; a page reloaded meanwhile keeps what the tab showed, says that
     earlier messages can't be shown, and is answered too. Once PostgreSQL is back, the
-    assistant recovers by itself, the turn is in the tracker once, and the chat goes
-    on as before."""
+    assistant recovers by itself, the turn is in the tracker once, the chat goes on as
+    before, and a page reloaded then shows the outage's turns once each (kept in Redis
+    meanwhile)."""
     import re
 
     from tests.e2e.test_widget import HOST, REPORTS, Chat, _conversation, shop_page
@@ -329,6 +331,16 @@ def test_the_widget_chats_on_while_postgresql_is_away(
         assert chat.say("thanks" if lang == "en" else "谢谢"), "no answer once it was back"
         said = [text for kind, text in _turns(scaled, conversation) if kind == "user"]
         assert said.count(ask) == 1, said
+        # a second tab (nothing of its own: the server's history only) shows the
+        # outage's turns, once each
+        other = Chat(shop_page(context, scaled, lang)).open()
+        other.page.wait_for_function(
+            "t => [...document.querySelector('[data-shop-chat]').shadowRoot"
+            ".querySelectorAll('.msg .bubble')].some(b => b.innerText.includes(t))",
+            arg=again[0][:20], timeout=30_000)
+        shown = other.all_texts()
+        assert sum(ask == text for text in shown) == 1, shown
+        assert again[0] in shown, (again, shown)
         offline = ("WebSocket", "ERR_INTERNET_DISCONNECTED")  # the network cut above
         errors = page.errors  # type: ignore[attr-defined]
         assert not [e for e in errors if not any(o in e for o in offline)], errors
@@ -360,6 +372,66 @@ def test_the_widget_through_the_balancer_in_a_browser(scaled: ScaledStack, brows
         page.screenshot(path=str(REPORTS / f"scaled-widget-{lang}.png"), animations="disabled")
     finally:
         context.close()
+
+
+def test_a_photo_sent_to_one_server_is_read_by_the_others_and_exported_then_forgotten(
+        scaled: ScaledStack, tmp_path: Path) -> None:
+    """Customers' photos live in PostgreSQL (``MEDIA_DB_URL``), not in a server's folder:
+    a photo uploaded to one Rasa server is read by whichever action server answers the
+    message another Rasa server takes, in EN and ZH; the customer's export holds it and
+    forgetting the customer removes it from the one place every server reads."""
+    import io
+    import subprocess
+    import sys
+    import zipfile
+
+    from scripts.stack import ROOT
+    from tests.e2e.test_privacy import _jpeg
+
+    engine = sa.create_engine(scaled.database_url)
+    with engine.connect() as db:
+        customer = db.execute(sa.text(
+            "select c.id from customers c join orders o on o.customer_id = c.id "
+            "group by c.id order by c.id desc limit 1")).scalar_one()
+    photo, ids = _jpeg(), []
+    for n, (caption, told) in enumerate([
+            ("do you have this?", "Photo search isn't available right now"),
+            ("有这个吗？", "暂时无法按照片搜索商品")]):
+        sender = f"photo-{uuid.uuid4().hex[:8]}"
+        stored = requests.post(f"{scaled.server_url(n % 2)}/webhooks/rest/media",
+                               data=photo, params={"sender": sender},
+                               headers={"Content-Type": "image/jpeg"}, timeout=60)
+        assert stored.status_code == 201, stored.text
+        ids.append(stored.json()["media_id"].split(".")[0])
+        # the demo shop has no product photos indexed: "unavailable", where a photo
+        # the answering server could not read would be "I didn't receive a photo"
+        answer = requests.post(f"{scaled.server_url((n + 1) % 2)}/webhooks/rest/webhook", json={
+            "sender": sender, "message": caption,
+            "metadata": {"image": stored.json()["media_id"],
+                         **scaled.signed(customer, sender)}}, timeout=60)
+        assert answer.status_code == 200, answer.text
+        assert told in " ".join(m.get("text", "") for m in answer.json()), answer.json()
+    assert ids[0] == ids[1], "the same photo is stored once"
+    assert not any(p.is_file() for p in (scaled.data_dir / "media").rglob("*"))
+    with engine.connect() as db:
+        assert db.execute(sa.text("select count(*) from media where media_id = :m"),
+                          {"m": ids[0]}).scalar_one() == 1
+
+    exported = requests.get(
+        f"{scaled.rasa_url}/webhooks/internal/customers/{customer}/export",
+        headers={"Authorization": f"Bearer {scaled.secrets['CHANNEL_PUSH_TOKEN']}"},
+        timeout=120)
+    assert exported.status_code == 200, exported.text
+    with zipfile.ZipFile(io.BytesIO(exported.content)) as archive:
+        assert archive.read(f"photos/{ids[0]}.jpg") == photo
+    forgot = subprocess.run([sys.executable, "-m", "shopctl", "customer", "forget", customer,
+                             "--yes"], cwd=ROOT, env=scaled.env, capture_output=True,
+                            text=True, timeout=120)
+    assert forgot.returncode == 0, forgot.stderr
+    with engine.connect() as db:
+        assert db.execute(sa.text("select count(*) from media where media_id = :m"),
+                          {"m": ids[0]}).scalar_one() == 0
+    engine.dispose()
 
 
 def test_an_agent_answers_a_customer_through_the_balancer(scaled: ScaledStack) -> None:

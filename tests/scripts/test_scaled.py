@@ -135,8 +135,12 @@ def test_two_stacks_as_hosts_on_one_machine_take_different_subnets() -> None:
 STALLED_CLIENT = """
 import sys, time
 import sqlalchemy as sa
-from shop.db import make_engine
-engine = make_engine(sys.argv[1], query_timeout=3)
+if sys.argv[2] == "desk":  # the agent desk's database
+    from desk.app import database
+    engine = database(sys.argv[1])
+else:  # the shop's, as an action server opens it
+    from shop.db import make_engine
+    engine = make_engine(sys.argv[1], query_timeout=3)
 with engine.connect() as db:
     db.execute(sa.text("SELECT 1"))
     print("connected", flush=True)
@@ -150,7 +154,9 @@ with engine.connect() as db:
 """
 
 
-def test_a_database_whose_network_path_stalls_is_given_up_on_within_seconds() -> None:
+@pytest.mark.parametrize("opener", ["shop", "desk"])
+def test_a_database_whose_network_path_stalls_is_given_up_on_within_seconds(
+        opener: str) -> None:
     """A server on its own host reaches PostgreSQL over the bridge; the path then drops
     every packet without closing anything (the host's link leaves the bridge), while a
     query is sent. The query is given up on within seconds (``tcp_user_timeout``),
@@ -173,7 +179,7 @@ def test_a_database_whose_network_path_stalls_is_given_up_on_within_seconds() ->
         relay = ThreadedRelay(("127.0.0.1", 5432), host=hosts.gateway)
         url = PG.replace("127.0.0.1:5432", f"{hosts.gateway}:{relay.port}") + "/postgres"
         client = subprocess.Popen(
-            hosts.command("actions0", [sys.executable, "-c", STALLED_CLIENT, url]),
+            hosts.command("actions0", [sys.executable, "-c", STALLED_CLIENT, url, opener]),
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
             cwd=Path(__file__).resolve().parents[2])
         assert client.stdout is not None and client.stdin is not None
