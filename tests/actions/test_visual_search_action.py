@@ -139,6 +139,31 @@ def test_a_slow_photo_index_is_said_to_be_busy_at_once(shop: Any, monkeypatch: A
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
+def test_photos_kept_in_a_database_that_is_away_are_said_to_be_busy(
+        shop: Any, monkeypatch: pytest.MonkeyPatch, lang: str) -> None:
+    """Scaled mode keeps photos in PostgreSQL (``MEDIA_DB_URL``): with it away, the
+    customer hears "photo search is busy", in their language, within seconds; not a
+    failed action."""
+    import time
+
+    from actions import services, settings
+
+    monkeypatch.setenv("MEDIA_DB_URL", "postgresql+psycopg2://postgres@127.0.0.1:9/away")
+    settings.settings.cache_clear()
+    services._media.cache_clear()
+    try:
+        started = time.monotonic()
+        messages, events = run_action(ActionVisualSearch(), make_tracker(
+            "/share_image", intent=Intent.SHARE_IMAGE, metadata={"image": "0" * 64},
+            slots={"language": lang}))
+        assert [m["response"] for m in messages] == [Response.VISUAL_BUSY] and events == []
+        assert time.monotonic() - started < 5
+    finally:
+        settings.settings.cache_clear()
+        services._media.cache_clear()
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
 def test_a_product_the_shop_does_not_sell_is_not_answered_as_a_match(shop: Any,
                                                                      lang: str) -> None:
     """A shopper's photo of a product the shop does not carry: "we don't seem to sell

@@ -224,6 +224,33 @@ def test_a_media_id_works_only_in_the_conversation_that_uploaded_it(tmp_path) ->
         media.admit(sender="a", client="c1", channel="rest")
 
 
+def test_photos_shared_in_a_database_survive_it_being_away(tmp_path) -> None:
+    """Scaled mode (``MEDIA_DB_URL``): a photo stored by one server is another server's
+    too; with the database away, an upload is refused as unavailable (the route says
+    503 and "try again in a minute") and a photo id this conversation was given is
+    still taken at its signature (the assistant then says photo search is busy)."""
+    from vision.errors import MediaUnavailable
+
+    png = io.BytesIO()
+    Image.new("RGB", (64, 48), "teal").save(png, "PNG")
+    shared = ChannelSettings(media_dir=tmp_path / "unused", channel_secret="k" * 32,
+                             media_db_url=f"sqlite:///{tmp_path / 'media.db'}")
+    one, other = MediaIntake(shared, RateLimiter()), MediaIntake(shared, RateLimiter())
+    ref, bound = one.put(png.getvalue(), sender="a")
+    assert other.resolve(bound, sender="a") == ref.media_id
+    assert other.store.get(ref.media_id) == png.getvalue()
+    assert not (tmp_path / "unused").exists()
+
+    away = MediaIntake(ChannelSettings(
+        media_dir=tmp_path, channel_secret="k" * 32,
+        media_db_url="postgresql+psycopg2://postgres@127.0.0.1:9/away"), RateLimiter())
+    with pytest.raises(MediaUnavailable):
+        away.put(png.getvalue(), sender="a")
+    assert away.resolve(bound, sender="a") == ref.media_id
+    with pytest.raises(BadRequest):
+        away.resolve(ref.media_id + ".forged", sender="a")
+
+
 def test_a_message_with_a_photo_becomes_the_share_image_intent() -> None:
     g, _ = gate()
     for caption, trigger in (("", "/share_image"), ("这个有卖吗", '/share_image{"language": "zh"}'),
