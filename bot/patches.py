@@ -28,6 +28,18 @@ model (``Agent.load``: 70 s on a 2-core machine, 10 s with this fix).
 saved ones are loaded over them) and then restores the model's own setting, so
 prediction is traced as before and a model loaded to be fine-tuned trains as before.
 
+**A message is processed once, whichever server gets it.** A channel that hands a
+message to Rasa again (a REST or widget resend with its id, a platform's redelivery,
+a message taken over from a server that stopped renewing it) looks in the tracker
+first; but a server that is alive and whose event loop stalled for longer than the
+takeover delay (6 s) went on to answer a message another server had taken over
+meanwhile. :func:`_handle_message_with_tracker` makes the check where it cannot be
+raced: under the conversation's lock, on the tracker the turn was read with, before
+the NLU runs. A message whose channel id (``message_id``) the tracker already holds
+is not processed again: a collecting channel (REST) gets the answers the tracker
+kept, another channel nothing (its answers went to the conversation's history when
+they were given).
+
 Rasa 3.6 checks every action-server response with ``jsonschema.validate``,
 which re-checks the schema itself and builds a new validator on every call:
 about 19 ms per custom action on our CI machines, more than the action server
@@ -40,13 +52,76 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import functools
+import logging
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
-from typing import Any, Dict, Iterator
+from typing import Any, Dict, Iterable, Iterator, List
+
+logger = logging.getLogger(__name__)
 
 _applied = False
 _rasa_load: Any = None  # Rasa's own ``RasaModel.load`` (tests compare with it)
+_rasa_handle: Any = None  # Rasa's own ``MessageProcessor.handle_message``
+_rasa_log: Any = None  # and ``MessageProcessor._handle_message_with_tracker``
+#: Set while a channel's message is handled (not the HTTP API's ``/messages``).
+_HANDLING: contextvars.ContextVar[bool] = contextvars.ContextVar("shop_handling",
+                                                                 default=False)
+
+
+def kept_answers(events: Iterable[Any], conversation: str,
+                 message_id: str) -> List[Dict[str, Any]] | None:
+    """What the assistant answered to the user message ``message_id`` when the
+    tracker's ``events`` hold it (``None`` when they don't), as a channel sends them."""
+    from rasa.shared.core.events import BotUttered, UserUttered
+
+    answers: List[Dict[str, Any]] = []
+    for event in reversed(list(events)):
+        if isinstance(event, UserUttered):
+            if event.message_id == message_id:
+                return answers[::-1]
+            answers = []
+        elif isinstance(event, BotUttered):
+            answers.append({"recipient_id": conversation, "text": event.text,
+                            **{k: v for k, v in (event.data or {}).items() if v}})
+    return None
+
+
+class AlreadyKept(Exception):
+    """The message's turn is in the tracker already (it is not processed again)."""
+
+    def __init__(self, answers: List[Dict[str, Any]]) -> None:
+        super().__init__("the tracker holds this message's turn")
+        self.answers = answers
+
+
+async def _handle_message(self: Any, message: Any) -> List[Dict[str, Any]] | None:
+    """Drop-in for ``MessageProcessor.handle_message`` (module docstring)."""
+    from rasa.core.channels.channel import CollectingOutputChannel
+
+    token = _HANDLING.set(True)
+    try:
+        return await _rasa_handle(self, message)
+    except AlreadyKept as kept:
+        logger.warning("message %s of %s is in the tracker already: not processed again",
+                       message.message_id, message.sender_id)
+        if isinstance(message.output_channel, CollectingOutputChannel):
+            message.output_channel.messages.extend(kept.answers)
+            return message.output_channel.messages
+        return None
+    finally:
+        _HANDLING.reset(token)
+
+
+async def _handle_message_with_tracker(self: Any, message: Any, tracker: Any) -> None:
+    """Drop-in for ``MessageProcessor._handle_message_with_tracker``: raises
+    :class:`AlreadyKept` for a channel's message whose turn the tracker holds."""
+    if _HANDLING.get() and message.message_id:
+        answers = kept_answers(tracker.events, tracker.sender_id, message.message_id)
+        if answers is not None:
+            raise AlreadyKept(answers)
+    await _rasa_log(self, message, tracker)
 
 
 @lru_cache(maxsize=1)
@@ -161,9 +236,14 @@ def apply() -> None:
     from rasa.core.tracker_store import SQLTrackerStore
     from rasa.utils.tensorflow.models import RasaModel
 
-    global _rasa_load
+    global _rasa_load, _rasa_handle, _rasa_log
     _rasa_load = RasaModel.__dict__["load"]
+    _rasa_handle = MessageProcessor.handle_message
+    _rasa_log = MessageProcessor._handle_message_with_tracker
     MessageProcessor.parse_message = _parse_message  # type: ignore[method-assign]
+    MessageProcessor.handle_message = _handle_message  # type: ignore[method-assign]
+    MessageProcessor._handle_message_with_tracker = (  # type: ignore[method-assign]
+        _handle_message_with_tracker)
     RasaModel.load = classmethod(_load_model)  # type: ignore[method-assign,assignment]
     RemoteAction._validate_action_result = _validate_action_result  # type: ignore[method-assign]
     SQLTrackerStore.session_scope = _session_scope  # type: ignore[method-assign,assignment]

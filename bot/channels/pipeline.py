@@ -47,7 +47,6 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Awaitable, Callable, Dict, List, Sequence
 
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
-from rasa.shared.core.events import BotUttered, UserUttered
 from sanic import Blueprint, response
 from sanic.response import HTTPResponse
 
@@ -75,6 +74,7 @@ from bot.channels.sending import (
 )
 from bot.channels.wakeups import wakeups_for
 from bot.components.language import detect_language
+from bot.patches import kept_answers
 from bot.settings import ChannelSettings, settings
 from handoff import PLATFORM, Holding
 from telemetry import metrics
@@ -248,16 +248,7 @@ async def kept_turn(agent: Any, conversation: str,
         return None
     if tracker is None:
         return None
-    answers: List[Dict[str, Any]] = []
-    for event in reversed(list(tracker.events)):
-        if isinstance(event, UserUttered):
-            if event.message_id == message_id:
-                return answers[::-1]
-            answers = []
-        elif isinstance(event, BotUttered):
-            answers.append({"recipient_id": conversation, "text": event.text,
-                            **{k: v for k, v in (event.data or {}).items() if v}})
-    return None
+    return kept_answers(tracker.events, conversation, message_id)
 
 
 class PlatformChannel(InputChannel):

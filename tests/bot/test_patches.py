@@ -174,3 +174,80 @@ def test_a_model_loaded_without_tracing_its_training_step_predicts_the_same(
     assert any(traced)  # Rasa's own load traces the training step
     assert [(n, r) for n, _, r in ours] == [(n, r) for n, _, r in theirs]
     assert [c for _, c, _ in ours] == pytest.approx([c for _, c, _ in theirs], abs=1e-5)
+
+
+def test_a_message_whose_turn_the_tracker_holds_is_not_processed_again() -> None:
+    """Two servers share a tracker store. The first answers a message; the second gets
+    the same message (its id) afterwards: a resend, a redelivery, or the first server's
+    event loop stalled past the takeover delay so both took it. The second neither
+    runs the NLU nor answers again: REST gets the answers the tracker kept, another
+    channel nothing. A new message id is answered as usual."""
+    import asyncio
+    from types import SimpleNamespace
+
+    from rasa.core.channels.channel import CollectingOutputChannel, OutputChannel, UserMessage
+    from rasa.core.processor import MessageProcessor
+    from rasa.core.tracker_store import InMemoryTrackerStore
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.events import BotUttered
+    from rasa.shared.data import TrainingType
+
+    patches.apply()
+    domain = Domain.empty()
+    store = InMemoryTrackerStore(domain)
+
+    class Server(MessageProcessor):  # Rasa's turn, with the NLU and policies stubbed
+        def __init__(self) -> None:  # noqa: D107 - no model to load
+            self.tracker_store, self.domain = store, domain
+            self.model_metadata = SimpleNamespace(training_type=TrainingType.BOTH)
+            self.parsed = self.turns = 0
+
+        async def fetch_tracker_and_update_session(self, sender_id, output_channel=None,
+                                                   metadata=None):
+            return await store.get_or_create_tracker(sender_id)
+
+        async def parse_message(self, message, tracker=None, only_output_properties=True):
+            self.parsed += 1
+            return {"text": message.text, "intent": {"name": "search", "confidence": 1.0},
+                    "entities": []}
+
+        async def run_action_extract_slots(self, output_channel, tracker):
+            return tracker
+
+        async def _run_prediction_loop(self, output_channel, tracker):
+            self.turns += 1
+            tracker.update(BotUttered(f"3 headphones (turn {self.turns})"))
+            await output_channel.send_response(tracker.sender_id,
+                                               {"text": f"3 headphones (turn {self.turns})"})
+
+        async def run_anonymization_pipeline(self, tracker):
+            return None
+
+    class Page(OutputChannel):  # the widget: answers go to the conversation's history
+        def __init__(self) -> None:
+            self.sent: list = []
+
+        async def send_response(self, recipient_id, message):
+            self.sent.append(message)
+
+    first, second = Server(), Server()
+
+    async def scenario():
+        answered = await first.handle_message(UserMessage(
+            "show me headphones", CollectingOutputChannel(), "c1", message_id="m-1"))
+        again = await second.handle_message(UserMessage(
+            "show me headphones", CollectingOutputChannel(), "c1", message_id="m-1"))
+        page = Page()
+        await second.handle_message(UserMessage("show me headphones", page, "c1",
+                                                message_id="m-1"))
+        other = await second.handle_message(UserMessage(
+            "any in black?", CollectingOutputChannel(), "c1", message_id="m-2"))
+        return answered, again, page.sent, other, await store.retrieve("c1")
+
+    answered, again, sent, other, tracker = asyncio.run(scenario())
+    assert [m["text"] for m in answered] == ["3 headphones (turn 1)"]
+    assert [m["text"] for m in again] == ["3 headphones (turn 1)"] and sent == []
+    assert (first.turns, first.parsed) == (1, 1)
+    assert (second.turns, second.parsed) == (1, 1), "only the new message was processed"
+    assert [m["text"] for m in other] == ["3 headphones (turn 1)"]  # the second server's first
+    assert [e.message_id for e in tracker.events if e.type_name == "user"] == ["m-1", "m-2"]
