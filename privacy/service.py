@@ -244,20 +244,42 @@ class CustomerData:
     def photos(self, conversations: list[str]) -> list[str]:
         """Media ids of the stored photos the conversations sent (``metadata.image`` of
         their messages in the tracker)."""
-        events = self._table(Table(TRACKER, "events"))
-        if events is None or not conversations:
+        if not conversations:
             return []
+        return [media_id for media_id in sorted(self._sent_photos(conversations))
+                if media_id in self.stores.media]
+
+    def _sent_photos(self, conversations: list[str] | None) -> set[str]:
+        """Media ids in the tracker's user messages of ``conversations`` (``None``:
+        every conversation it keeps)."""
+        events = self._table(Table(TRACKER, "events"))
+        if events is None:
+            return set()
         ids: set[str] = set()
+        where = [events.c.type_name == "user", events.c.data.like('%"image"%')]
+        if conversations is not None:
+            where.append(events.c.sender_id.in_(conversations))
         with self._engine(TRACKER).connect() as conn:
-            for (data,) in conn.execute(sa.select(events.c.data).where(
-                    events.c.sender_id.in_(conversations), events.c.type_name == "user",
-                    events.c.data.like('%"image"%'))):
+            for (data,) in conn.execute(sa.select(events.c.data).where(*where)):
                 image = (json.loads(data).get("metadata") or {}).get("image")
                 if isinstance(image, str):  # the stored id, or the id bound to the sender
                     media_id = image.split(".")[0]
                     if media_id.isalnum():
                         ids.add(media_id)
-        return [media_id for media_id in sorted(ids) if media_id in self.stores.media]
+        return ids
+
+    def _photos_in_use(self) -> set[str]:
+        """Photos a purge keeps whatever their age: the catalog's own (``media:`` URIs
+        of products and their extra photos) and those of the conversations kept."""
+        ids = self._sent_photos(None)
+        for name, column in (("products", "image"), ("product_images", "uri")):
+            table = self._table(Table(SHOP, name))
+            if table is None or column not in table.c:
+                continue
+            with self._engine(SHOP).connect() as conn:
+                ids.update(uri.removeprefix("media:") for (uri,) in conn.execute(
+                    sa.select(table.c[column]).where(table.c[column].like("media:%"))))
+        return ids
 
     # --- export -----------------------------------------------------------------------
     def export(self, customer: str, path: Path) -> ExportReport:
@@ -389,7 +411,8 @@ class CustomerData:
               progress: Callable[[str, int], None] | None = None) -> PurgeReport:
         """Delete what is older than ``days``: whole conversations whose last event is
         older (tracker), old messages, deliveries, transcripts, interaction logs and
-        photos; blank old handoff summaries. Safe while the servers answer: each table
+        photos (not the catalog's, nor one a kept conversation sent); blank old handoff
+        summaries. Safe while the servers answer: each table
         is one short statement, and a conversation still going on is never touched."""
         cutoff = self._clock() - days * 86400
         report = PurgeReport(cutoff)
@@ -421,8 +444,10 @@ class CustomerData:
                         sa.delete(table).where(old_rows)).rowcount
             if progress:
                 progress(spec.name, report.deleted.get(spec.name, 0))
+        in_use = self._photos_in_use()  # after the old conversations went
         for media_id in self.stores.media.older_than(cutoff):
-            report.photos += self.stores.media.delete(media_id)
+            if media_id not in in_use:
+                report.photos += self.stores.media.delete(media_id)
         if progress:
             progress("photos", report.photos)
         return report
