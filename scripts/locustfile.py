@@ -181,10 +181,23 @@ class WidgetCustomer(Shopper):
             self.ws = None
 
     def _session(self, user: dict[str, Any] | None) -> None:
+        """A session, asked again as the page does when no server answered it (a
+        server killed under the request: the balancer's 502)."""
         body = {"user": user} if user else {}
-        response = self.http.post(f"{self.host}/webhooks/widget/session",
-                                  data=json.dumps(body), timeout=30,
-                                  headers={"Origin": str(self.origin)})
+        for attempt in range(RETRIES + 1):
+            try:
+                response = self.http.post(f"{self.host}/webhooks/widget/session",
+                                          data=json.dumps(body), timeout=30,
+                                          headers={"Origin": str(self.origin)})
+                status = response.status_code
+            except requests.RequestException:
+                if attempt == RETRIES:
+                    raise
+                status = 0
+            if status not in RETRYABLE or attempt == RETRIES:
+                break
+            _retries["sent again"] += 1
+            time.sleep(1)
         response.raise_for_status()
         self.token, self.conversation = response.json()["token"], \
             response.json()["conversation"]
