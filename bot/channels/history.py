@@ -60,6 +60,8 @@ logger = logging.getLogger(__name__)
 ROLES = ("customer", "assistant", "agent", "notice")
 #: The body's mark of an entry written from the journal after an outage.
 LATE = "late"
+#: After Redis failed, how long the history does not look for journaled entries.
+QUIET_SECONDS = 5.0
 _RELEASE = ("if redis.call('GET', KEYS[1]) == ARGV[1] then "
             "return redis.call('DEL', KEYS[1]) end return 0")
 
@@ -136,6 +138,7 @@ class HistoryJournal:
                                            socket_connect_timeout=timeout)
         self._errors = (redis.RedisError, OSError)
         self.prefix = f"shop:history-journal:{hashlib.sha1(database.encode()).hexdigest()[:12]}:"
+        self._quiet_until = 0.0  # Redis failed lately: not asked on every history call
 
     def _key(self, channel: str) -> str:
         return f"{self.prefix}{channel}"
@@ -151,10 +154,14 @@ class HistoryJournal:
         return True
 
     def pending(self, channel: str) -> bool:
-        """Whether entries wait (``False`` when Redis cannot say)."""
+        """Whether entries wait (``False`` when Redis cannot say: then it is not asked
+        again for ``QUIET_SECONDS``, so that Redis away costs the history nothing)."""
+        if time.monotonic() < self._quiet_until:
+            return False
         try:
             return bool(self._redis.exists(self._key(channel)))
         except self._errors:
+            self._quiet_until = time.monotonic() + QUIET_SECONDS
             return False
 
     def drain(self, channel: str, write: Callable[[Dict[str, Any]], None]) -> int:

@@ -206,3 +206,19 @@ def test_a_journaled_entry_written_twice_is_stored_once(tmp_path) -> None:
     stored = run(box.since("c"))
     assert [(e.role, e.body, e.late) for e in stored] == [
         ("assistant", {"text": "Here you go"}, True), ("customer", {"text": "Here you go"}, True)]
+
+
+def test_redis_away_costs_the_history_one_try_per_few_seconds(tmp_path) -> None:
+    """Redis away (a blackholed address): the history asks it whether entries wait once,
+    then not again for a few seconds, instead of paying its time limit on every read."""
+    import time
+
+    from bot.channels.history import HistoryJournal
+
+    journal = HistoryJournal("redis://10.255.255.1:6379/0", database="x", timeout=0.3)
+    box = MessageHistory(f"sqlite:///{tmp_path / 'c.db'}", channel="widget", journal=journal)
+    started = time.monotonic()
+    for n in range(20):
+        run(box.append("c", "assistant", {"text": f"answer {n}"}))
+    assert time.monotonic() - started < 2.0, "Redis was asked on every call"
+    assert len(run(box.since("c"))) == 20
