@@ -209,16 +209,27 @@ def test_a_journaled_entry_written_twice_is_stored_once(tmp_path) -> None:
 
 
 def test_redis_away_costs_the_history_one_try_per_few_seconds(tmp_path) -> None:
-    """Redis away (a blackholed address): the history asks it whether entries wait once,
-    then not again for a few seconds, instead of paying its time limit on every read."""
+    """Redis that takes connections and never answers (a hung server): the history asks
+    it whether entries wait once, then not again for a few seconds, instead of paying
+    its time limit on every read and write."""
+    import socket
     import time
 
     from bot.channels.history import HistoryJournal
 
-    journal = HistoryJournal("redis://10.255.255.1:6379/0", database="x", timeout=0.3)
-    box = MessageHistory(f"sqlite:///{tmp_path / 'c.db'}", channel="widget", journal=journal)
-    started = time.monotonic()
-    for n in range(20):
-        run(box.append("c", "assistant", {"text": f"answer {n}"}))
-    assert time.monotonic() - started < 2.0, "Redis was asked on every call"
-    assert len(run(box.since("c"))) == 20
+    hung = socket.socket()
+    hung.bind(("127.0.0.1", 0))
+    hung.listen(64)  # the kernel accepts; nobody reads or answers
+    try:
+        journal = HistoryJournal(f"redis://127.0.0.1:{hung.getsockname()[1]}/0",
+                                 database="x", timeout=0.3)
+        box = MessageHistory(f"sqlite:///{tmp_path / 'c.db'}", channel="widget",
+                             journal=journal)
+        started = time.monotonic()
+        for n in range(20):
+            run(box.append("c", "assistant", {"text": f"answer {n}"}))
+        took = time.monotonic() - started
+        assert len(run(box.since("c"))) == 20
+    finally:
+        hung.close()
+    assert took < 2.0, f"Redis was asked on every call ({took:.1f} s for 20 messages)"
