@@ -30,6 +30,8 @@ from typing import Any, Deque, Dict, List
 import sqlalchemy as sa
 from rasa.core.brokers.broker import EventBroker
 
+from bot.channels.sql import made, server_options
+
 logger = logging.getLogger(__name__)
 
 EXCHANGE = "rasa-exchange"  # Rasa's own: consumers of its pika broker read these too
@@ -62,8 +64,8 @@ class SpooledEventBroker(EventBroker):
         self.exchange_name = exchange
         self.retry_seconds = float(retry_seconds)
         self.batch = int(batch)
-        self._engine = sa.create_engine(spool_url, future=True)
-        _metadata.create_all(self._engine)
+        self._engine = sa.create_engine(spool_url, future=True, **server_options(spool_url))
+        made(self._engine, _metadata)  # PostgreSQL away at start: made once it answers
         self._pending: Deque[Dict[str, Any]] = collections.deque()
         self._wake = asyncio.Event()
         self._task: asyncio.Task | None = None

@@ -32,7 +32,7 @@ import subprocess
 import sys
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -544,6 +544,23 @@ class ScaledStack(Stack):
             f"--storage.tsdb.path={self.data_dir / 'prometheus'}",
             f"--web.listen-address=127.0.0.1:{port}"], port, "/-/ready"), 60)
         return f"http://127.0.0.1:{port}"
+
+    def restart(self, name: str, *, ready: bool = True) -> None:
+        """Start a Rasa or action server again (``rasa1``…), killed first if it runs;
+        wait until it is ready, or, with ``ready=False``, only alive (a dependency it
+        needs to be ready may be away)."""
+        kind = name.rstrip("0123456789")
+        n = int(name[len(kind):])
+        if kind == "rasa":
+            what = server("rasa", self.rasa_ports[n], interface=self.address(name),
+                          endpoints=self.endpoints)
+        elif kind == "actions":
+            what = server("actions", self.action_ports[n])
+        else:
+            raise ValueError(f"only Rasa and action servers restart: {name}")
+        if name in self.processes:
+            self.kill(name)
+        self._start(name, what if ready else replace(what, health=LIVE[kind]), 300)
 
     def kill(self, name: str) -> None:
         """``kill -9`` one server (``rasa0``, ``actions1``…): no goodbye, no clean-up."""

@@ -48,7 +48,7 @@ from rasa.shared.core.events import BotUttered, SlotSet, UserUttered
 
 from bot.channels.follower import follower
 from bot.channels.gate import TAPPED
-from bot.channels.sql import server_options
+from bot.channels.sql import server_options, when_reachable
 from bot.settings import settings
 from handoff import QUEUE, HandoffService, Holding
 from telemetry.web import forwarded
@@ -66,7 +66,7 @@ def service() -> HandoffService:
     given up on within seconds (the assistant then answers, see :func:`holding`)."""
     url = settings().handoff_db_url
     handoffs = HandoffService(engine=sa.create_engine(url, future=True, **server_options(url)))
-    handoffs.create_schema()
+    when_reachable(handoffs.create_schema, what="the handoff queue's tables")
     return handoffs
 
 

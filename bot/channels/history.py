@@ -52,7 +52,7 @@ from typing import Any, AsyncIterator, Callable, Dict, List, Tuple
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from bot.channels.sql import UNREACHABLE, server_options
+from bot.channels.sql import UNREACHABLE, made, server_options
 from bot.channels.wakeups import Wakeups
 
 logger = logging.getLogger(__name__)
@@ -236,7 +236,7 @@ class MessageHistory:
                 cursor.execute("PRAGMA synchronous=NORMAL")
                 cursor.execute("PRAGMA busy_timeout=5000")
                 cursor.close()
-        _metadata.create_all(self._engine)
+        made(self._engine, _metadata)
         self._listeners: Dict[str, List[_Listener]] = defaultdict(list)
         self._lock = threading.Lock()
 

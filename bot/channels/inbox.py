@@ -36,7 +36,7 @@ from typing import Any, Dict, List, Sequence, Tuple
 
 import sqlalchemy as sa
 
-from bot.channels.sql import channel_engine
+from bot.channels.sql import UNREACHABLE, channel_engine
 
 KEEP_SECONDS = 2 * 86400
 LEASE_SECONDS = 30.0  # an item's lease; its process renews it every third of that
@@ -66,6 +66,22 @@ class Item:
     body: Dict[str, Any]
 
 
+def _add_lease_column(engine: sa.engine.Engine) -> None:
+    """A database made before leases gets the column (its items count as expired)."""
+    columns = {c["name"] for c in sa.inspect(engine).get_columns(items.name)}
+    if "lease_until" in columns:
+        return
+    try:
+        with engine.begin() as db:
+            db.execute(sa.text(f"ALTER TABLE {items.name} ADD COLUMN lease_until FLOAT"))
+    except UNREACHABLE:
+        raise
+    except sa.exc.SQLAlchemyError:  # another process added it a moment before
+        columns = {c["name"] for c in sa.inspect(engine).get_columns(items.name)}
+        if "lease_until" not in columns:
+            raise
+
+
 class Inbox:
     """A channel's received, not yet answered items (see the module docstring).
 
@@ -77,23 +93,9 @@ class Inbox:
     """
 
     def __init__(self, url: str, *, channel: str, lease_seconds: float = LEASE_SECONDS) -> None:
-        self._engine = channel_engine(url, _metadata)
-        self._add_lease_column()
+        self._engine = channel_engine(url, _metadata, then=_add_lease_column)
         self.channel = channel
         self.lease_seconds = lease_seconds
-
-    def _add_lease_column(self) -> None:
-        """A database made before leases gets the column (its items count as expired)."""
-        columns = {c["name"] for c in sa.inspect(self._engine).get_columns(items.name)}
-        if "lease_until" in columns:
-            return
-        try:
-            with self._engine.begin() as db:
-                db.execute(sa.text(f"ALTER TABLE {items.name} ADD COLUMN lease_until FLOAT"))
-        except sa.exc.SQLAlchemyError:  # another process added it a moment before
-            columns = {c["name"] for c in sa.inspect(self._engine).get_columns(items.name)}
-            if "lease_until" not in columns:
-                raise
 
     def _put(self, entries: Sequence[Tuple[str, str, Dict[str, Any]]]) -> List[Item]:
         now = time.time()

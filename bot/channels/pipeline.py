@@ -418,7 +418,11 @@ class PlatformChannel(InputChannel):
         """Answer what a stopped process stored and never answered (items whose lease
         ran out), now and every third of a lease from now on, and keep the leases of
         this process's own items."""
-        await self._take_expired()
+        try:
+            await self._take_expired()
+        except Exception:  # noqa: BLE001 - the database away at start: the keeper's next round
+            logger.warning("%s: the inbox cannot be read yet; looked at again in %.0f s",
+                           self.channel, self.inbox.lease_seconds / 3)
         if self._keeper is None:
             self._keeper = asyncio.get_running_loop().create_task(self._keep_leases())
 

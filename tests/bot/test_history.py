@@ -233,3 +233,34 @@ def test_redis_away_costs_the_history_one_try_per_few_seconds(tmp_path) -> None:
     finally:
         hung.close()
     assert took < 2.0, f"Redis was asked on every call ({took:.1f} s for 20 messages)"
+
+
+def test_a_database_away_at_start_does_not_stop_the_server(tmp_path) -> None:
+    """A Rasa server started while PostgreSQL is away (a restart during an outage): the
+    history is opened anyway, its writes fail as during any outage, and its table is
+    made by itself once the database answers, without another restart."""
+    import time
+
+    import sqlalchemy as sa
+
+    from tests.databases import database_url
+    from tests.relay import ThreadedRelay
+
+    with database_url("postgresql", tmp_path, prefix="away_at_start") as direct:
+        relay = ThreadedRelay(("127.0.0.1", 5432))
+        relay.cut()
+        try:
+            url = direct.replace("127.0.0.1:5432", f"127.0.0.1:{relay.port}")
+            box = MessageHistory(url, channel="widget")  # raised before
+            with pytest.raises(sa.exc.SQLAlchemyError):
+                run(box.append("c", "assistant", {"text": "Hello!"}))
+            relay.restore()
+            deadline, made = time.monotonic() + 20, False
+            while time.monotonic() < deadline and not made:
+                time.sleep(0.5)
+                made = sa.inspect(sa.create_engine(direct)).has_table("channel_messages")
+            assert made, "the table was not made once the database answered"
+            run(box.append("c", "assistant", {"text": "Hello again!"}))
+            assert [e.body["text"] for e in run(box.since("c"))] == ["Hello again!"]
+        finally:
+            relay.close()

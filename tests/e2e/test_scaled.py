@@ -616,6 +616,36 @@ def test_a_platform_message_taken_over_after_its_turn_is_not_answered_twice(
     assert said == ["有没有耳机"], said
 
 
+def test_a_rasa_server_restarted_while_postgresql_is_away_comes_back_by_itself(
+        scaled: ScaledStack, relays: dict[str, ThreadedRelay]) -> None:
+    """A Rasa server that restarts during a PostgreSQL outage (a crash, a pod moved)
+    starts and stays up: alive, not ready (the balancer and Kubernetes send it nothing
+    yet), answering a customer who reaches it in their language. Once PostgreSQL is
+    back it becomes ready by itself, without another restart (before, it stopped at
+    start and had to be started again), and the outage's turn is kept once."""
+    import re
+
+    sender = f"restart-{uuid.uuid4().hex[:8]}"
+    relays["postgresql"].cut()
+    try:
+        scaled.restart("rasa1", ready=False)  # waits until it is alive
+        assert scaled.processes["rasa1"].poll() is None
+        ready = requests.get(f"{scaled.server_url(1)}/health/ready", timeout=10)
+        assert ready.status_code == 503, ready.text
+        during = _texts(_send(scaled.server_url(1), sender, "有没有耳机"))
+        assert re.search(r"[\u4e00-\u9fff]", during), during
+    finally:
+        relays["postgresql"].restore()
+    deadline, status = time.monotonic() + 60, 0
+    while time.monotonic() < deadline and status != 200:
+        time.sleep(1)
+        status = requests.get(f"{scaled.server_url(1)}/health/ready", timeout=10).status_code
+    assert status == 200, "not ready after PostgreSQL came back"
+    assert "¥" in _texts(_send(scaled.server_url(1), sender, "有没有跑步鞋"))
+    said = [text for kind, text in _turns(scaled, sender) if kind == "user"]
+    assert said == ["有没有耳机", "有没有跑步鞋"], said
+
+
 class WidgetPage:
     """The widget's wire protocol as the page speaks it (``bot/channels/widget.py``):
     a session, then a socket to one server; frames in, frames out."""
