@@ -54,6 +54,8 @@ class Media(Protocol):
     """What every media store does (:class:`MediaStore`, :class:`SQLMediaStore`)."""
 
     limits: Limits
+    #: Whether ``in`` is a local look (a file), cheap enough for an event loop.
+    local: bool
 
     def put(self, data: bytes) -> MediaRef:
         """Check and store ``data`` (see :meth:`MediaStore.put`)."""
@@ -87,6 +89,8 @@ class MediaStore:
         root: Folder of the store (created on first write).
         limits: What an acceptable photo is.
     """
+
+    local = True
 
     def __init__(self, root: Path, *, limits: Limits = Limits()) -> None:
         self.root = Path(root)
@@ -171,6 +175,8 @@ class SQLMediaStore:
         engine_options: ``create_engine`` options for ``url`` (time limits).
         clock: Unix seconds now (tests pass their own).
     """
+
+    local = False
 
     def __init__(self, url: str | None = None, *, engine: Any = None,
                  limits: Limits = Limits(), engine_options: Mapping[str, Any] | None = None,

@@ -76,15 +76,11 @@ class MediaIntake:
         return ref, f"{ref.media_id}.{self._tag(sender, ref.media_id)}"
 
     def _stored(self, media_id: str) -> bool:
-        """Whether the photo is stored; when the shared store's database is away, the
-        signed id is taken at its word (the assistant says photo search is busy when
-        it cannot read the photo either)."""
-        from vision.errors import MediaUnavailable
-
-        try:
-            return media_id in self.store
-        except MediaUnavailable:
-            return True
+        """Whether the photo is stored, where that is a local look (a file). A shared
+        store's database is not asked here, on the event loop (up to its time limit
+        while it is away): the signed id is taken at its word, and the action, which
+        reads the photo off the loop, says so if it is gone or the store is away."""
+        return media_id in self.store if self.store.local else True
 
     def resolve(self, bound_id: Any, *, sender: str) -> str:
         """The stored photo's id, if ``bound_id`` was issued to ``sender``.

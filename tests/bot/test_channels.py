@@ -224,11 +224,12 @@ def test_a_media_id_works_only_in_the_conversation_that_uploaded_it(tmp_path) ->
         media.admit(sender="a", client="c1", channel="rest")
 
 
-def test_photos_shared_in_a_database_survive_it_being_away(tmp_path) -> None:
+def test_photos_shared_in_a_database_survive_it_being_away(tmp_path, monkeypatch) -> None:
     """Scaled mode (``MEDIA_DB_URL``): a photo stored by one server is another server's
     too; with the database away, an upload is refused as unavailable (the route says
     503 and "try again in a minute") and a photo id this conversation was given is
-    still taken at its signature (the assistant then says photo search is busy)."""
+    still taken at its signature, without asking the database on the event loop (the
+    action, off the loop, then says photo search is busy)."""
     from vision.errors import MediaUnavailable
 
     png = io.BytesIO()
@@ -246,7 +247,11 @@ def test_photos_shared_in_a_database_survive_it_being_away(tmp_path) -> None:
         media_db_url="postgresql+psycopg2://postgres@127.0.0.1:9/away"), RateLimiter())
     with pytest.raises(MediaUnavailable):
         away.put(png.getvalue(), sender="a")
+    asked = []
+    monkeypatch.setattr(type(away.store), "__contains__",
+                        lambda self, key: asked.append(key))
     assert away.resolve(bound, sender="a") == ref.media_id
+    assert asked == [], "the database was asked on the event loop"
     with pytest.raises(BadRequest):
         away.resolve(ref.media_id + ".forged", sender="a")
 
