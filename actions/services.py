@@ -174,7 +174,7 @@ def encoder_for(s: Settings, version: str) -> ImageEncoder | None:
 def _media() -> Media:
     s = settings()
     return open_media(s.media_dir, url=s.media_db_url, limits=upload_limits(s),
-                      engine_options=server_options(s.media_db_url) if s.media_db_url else None)
+                      engine_options=server_options(s.media_db_url))
 
 
 @lru_cache(maxsize=1)

@@ -72,7 +72,7 @@ def create_app(config: DeskSettings, *, name: str = "agent_desk") -> Sanic:
                 pages=Environment(loader=FileSystemLoader(HERE / "templates"),
                                   autoescape=select_autoescape(["html"])),
                 media=open_media(config.media_dir, url=config.media_db_url,
-                                 engine_options=server_options(config.media_db_url or "")))
+                                 engine_options=server_options(config.media_db_url)))
     app.ctx.handoffs, app.ctx.accounts, app.ctx.bot, app.ctx.hub = handoffs, accounts, bot, hub
 
     @app.before_server_start

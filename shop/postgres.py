@@ -20,13 +20,13 @@ def bounded_connection(seconds: float) -> dict[str, int]:
             "tcp_user_timeout": int(seconds * 1000)}
 
 
-def server_options(url: str, *, seconds: float = CONNECT_TIMEOUT) -> dict[str, Any]:
+def server_options(url: str | None, *, seconds: float = CONNECT_TIMEOUT) -> dict[str, Any]:
     """``create_engine`` options for a database server that serves customers' or
     agents' requests (none for SQLite): it is given up on after about ``seconds`` when
     it does not answer or its network path stalls (:func:`bounded_connection`), and a
     connection it dropped (a restart, an outage) is replaced before use rather than
-    failing the next request."""
-    if url.startswith("sqlite"):
+    failing the next request. No URL (a store not configured): none."""
+    if not url or url.startswith("sqlite"):
         return {}
     options: dict[str, Any] = {"pool_pre_ping": True}
     if url.startswith("postgresql"):

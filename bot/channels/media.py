@@ -44,7 +44,7 @@ class MediaIntake:
         self.store = open_media(self.settings.media_dir, url=url, limits=Limits(
             max_bytes=self.settings.upload_max_bytes,
             max_pixels=self.settings.upload_max_pixels),
-            engine_options=server_options(url) if url else None)
+            engine_options=server_options(url))
 
     def _tag(self, sender: str, media_id: str) -> str:
         key = self.settings.channel_secret.encode()
