@@ -25,7 +25,11 @@ not-sold product: answered as a match, or not.
 
 Decision rules compared (``s1``, ``s2``: the best and second-best products'
 scores): the best score alone (what shipped before), the margin ``s1 - s2``, the
-ratio of cosine distances, and blends ``s1 + b (s1 - s2)``.
+ratio of cosine distances, and blends ``s1 + b (s1 - s2)``. Beside them, signals
+the catalog cannot calibrate (their thresholds are the validation scores' own
+quantiles; :func:`other_signals`): a classifier learned on the index's catalog
+photos and the fine-tuned network's own product classifier, alone and blended with
+the ratio by rank.
 
 Everything is measured twice: with ImageNet's weights (what a shop has before
 ``make tune-vision``) and with the network fine-tuned on the sold products.
@@ -132,10 +136,11 @@ def curve(score: np.ndarray, right: np.ndarray, sold: np.ndarray,
 
 
 def features(images: list[Any], photos: list[Photo], catalog_rows: list[int], model: str,
-             threads: int, epochs: int, views: tuple[str, ...], cache: Path | None
-             ) -> dict[str, np.ndarray]:
+             threads: int, epochs: int, views: tuple[str, ...], cache: Path | None,
+             queries_from: int) -> dict[str, np.ndarray]:
     """Per-view vectors of every photo from the network fine-tuned on ``catalog_rows``
-    (``epochs`` 0: ImageNet's weights, nothing learnt from the shop)."""
+    (``epochs`` 0: ImageNet's weights, nothing learnt from the shop); fine-tuned, also
+    the product classifier and its scores of the photos from ``queries_from`` on."""
     from vision import encoder, finetune
 
     code = hashlib.sha256(Path(finetune.__file__).read_bytes()
@@ -154,17 +159,41 @@ def features(images: list[Any], photos: list[Photo], catalog_rows: list[int], mo
 
         bar, progress = tune_progress(model)
         with tempfile.TemporaryDirectory() as tmp:
+            head = Path(tmp) / "head.npz"
             tuned = fine_tune([shrink(images[i], model) for i in catalog_rows],
                               [photos[i].product for i in catalog_rows],
                               out_dir=Path(folder or tmp), model=model, epochs=epochs,
-                              threads=threads, progress=progress)
+                              threads=threads, progress=progress, head_out=head)
             bar.close()
             per_view = encode_views(images, views, threads, model, tuned=tuned.path)
+            with np.load(head, allow_pickle=False) as h:
+                per_view.update(head_names=h["names"], head_weight=h["weight"],
+                                head_bias=h["bias"])
+            queries = range(queries_from, len(images))
+            per_view["query_logits"] = head_logits([images[i] for i in queries], tuned.path,
+                                                   per_view, model, threads)
         per_view["tune_seconds"] = np.asarray(tuned.seconds)
     if folder is not None:
         folder.mkdir(parents=True, exist_ok=True)
         np.savez(folder / "vectors.npz", **per_view)  # type: ignore[arg-type]
     return per_view
+
+
+def head_logits(images: list[Any], tuned: Path, head: dict[str, np.ndarray], model: str,
+                threads: int) -> np.ndarray:
+    """The fine-tuned product classifier's scores of each photo (the first view)."""
+    import torch
+
+    from vision.encoder import ImageEncoder
+
+    encoder = ImageEncoder(model=model, views=("center",), threads=threads, tuned=tuned)
+    net, out = encoder._model(), []
+    with torch.inference_mode():
+        for start in tqdm(range(0, len(images), 32), desc="classifier", unit="batch"):
+            batch = np.concatenate([encoder.preprocess(im) for im in images[start:start + 32]])
+            pooled = net.extract_features(torch.from_numpy(batch)).mean(dim=(2, 3)).numpy()
+            out.append(pooled @ head["head_weight"].T + head["head_bias"])
+    return np.concatenate(out)
 
 
 def run(images: list[Any], iconic: list[Photo], train: list[Photo], val: list[Photo], *,
@@ -179,7 +208,7 @@ def run(images: list[Any], iconic: list[Photo], train: list[Photo], val: list[Ph
     arms = {}
     for arm, epochs in (("ImageNet weights", 0), ("fine-tuned", shipped.vision_tune_epochs)):
         per_view = features(images, photos, catalog_rows, model, threads, epochs,
-                            shipped.vision_views, cache)
+                            shipped.vision_views, cache, n_cat)
         arms[arm] = score_arm(per_view, photos, catalog_rows, n_cat, val, unsold, shipped)
     return {"not sold": sorted(unsold), "arms": arms, "model": model}
 
@@ -218,6 +247,21 @@ def score_arm(per_view: dict[str, np.ndarray], photos: list[Photo], catalog_rows
                       "other half": {k: float(np.mean([h[k] for h in honest]))
                                      for k in honest[0]}})
         curves[name] = curve(score, right, sold, candidates)
+    for name, score in other_signals(per_view, index, vectors[catalog_rows], labels,
+                                     vectors[n_cat:], first, s1, s2).items():
+        # not shippable as they are (no calibration on the catalog): the candidate
+        # thresholds are the validation scores' own quantiles
+        candidates = np.quantile(score, np.linspace(0.0, 1.0, 401))
+        threshold, chosen, met = choose(score, right, sold, candidates)
+        honest = []
+        for fit in (halves, ~halves):
+            t, _, _ = choose(score[fit], right[fit], sold[fit], candidates)
+            honest.append(outcomes(score[~fit], t, right[~fit], sold[~fit]))
+        table.append({"rule": name, "quantile": None, "threshold": threshold,
+                      "within limits": met, "chosen on validation": chosen,
+                      "other half": {k: float(np.mean([h[k] for h in honest]))
+                                     for k in honest[0]}})
+        curves[name] = curve(score, right, sold, candidates)
     # what shipped before: the best score at the 0.75 quantile, no choice on validation
     before = calibrate(raw, labels)
     assert before is not None
@@ -230,6 +274,67 @@ def score_arm(per_view: dict[str, np.ndarray], photos: list[Photo], catalog_rows
             "recall@1 (sold)": float(np.mean(right[sold])),
             "tune_seconds": float(per_view.get("tune_seconds", np.asarray(0.0))),
             "table": table, "curves": curves}
+
+
+def softmax_regression(x: np.ndarray, labels: Sequence[str], queries: np.ndarray, *,
+                       c: float = 10.0) -> tuple[np.ndarray, np.ndarray]:
+    """A product classifier learned on the index's projected catalog photos
+    (multinomial logistic regression, L2 penalty ``1/(2 c n)``): each query's most
+    likely product and its probability."""
+    import torch
+
+    names, codes = np.unique(np.asarray(labels), return_inverse=True)
+    xt = torch.tensor(x, dtype=torch.float64)
+    target = torch.tensor(codes)
+    torch.manual_seed(SEED)
+    linear = torch.nn.Linear(x.shape[1], len(names)).double()
+    optimizer = torch.optim.LBFGS(linear.parameters(), max_iter=500,
+                                  line_search_fn="strong_wolfe")
+
+    def loss() -> Any:
+        optimizer.zero_grad()
+        value = torch.nn.functional.cross_entropy(linear(xt), target) \
+            + (linear.weight ** 2).sum() / (2 * c * len(x))
+        value.backward()
+        return value
+
+    optimizer.step(loss)
+    with torch.no_grad():
+        p = torch.softmax(linear(torch.tensor(queries, dtype=torch.float64)), 1).numpy()
+    return names[p.argmax(1)], p.max(1)
+
+
+def _ranks(score: np.ndarray) -> np.ndarray:
+    """Each score's share of the scores below it (0 to 1)."""
+    return np.argsort(np.argsort(score, kind="stable"), kind="stable") / max(len(score) - 1, 1)
+
+
+def other_signals(per_view: dict[str, np.ndarray], index: Any, catalog: np.ndarray,
+                  labels: list[str], queries: np.ndarray, first: list[str],
+                  s1: np.ndarray, s2: np.ndarray) -> dict[str, np.ndarray]:
+    """Reject signals beyond the two best products' scores, per query: a classifier
+    learned on the index's catalog photos and, for a fine-tuned network, its own
+    product classifier (the head fine-tuning trained, then dropped: its confidence,
+    maximum logit and energy ``log sum exp(logit)``), and that confidence blended with
+    the ratio test by rank. A classifier's confidence counts only where its product
+    is the index's first answer (else 0)."""
+    out = {}
+    top, confidence = softmax_regression(index.project(catalog), labels, index.project(queries))
+    out["classifier on the index: confidence"] = np.where(top == np.asarray(first),
+                                                          confidence, 0.0)
+    if "query_logits" in per_view:
+        logits = per_view["query_logits"]
+        z = np.exp(logits - logits.max(axis=1, keepdims=True))
+        p = z / z.sum(axis=1, keepdims=True)
+        head = per_view["head_names"][p.argmax(1)]
+        msp = np.where(head == np.asarray(first), p.max(1), 0.0)
+        out["fine-tuned classifier: confidence"] = msp
+        top = logits.max(axis=1)
+        out["fine-tuned classifier: maximum logit"] = top
+        out["fine-tuned classifier: energy"] = top + np.log(z.sum(axis=1))
+        ratio = decision_scores(s1, s2, rule="ratio")
+        out["ratio + 0.5 x classifier confidence, by rank"] = _ranks(ratio) + 0.5 * _ranks(msp)
+    return out
 
 
 def plot(out: Path, result: dict[str, Any]) -> None:
@@ -279,7 +384,8 @@ def report(result: dict[str, Any]) -> None:
             c, h = row["chosen on validation"], row["other half"]
             tail = "" if h is None else \
                 f"{h['right']:>20.1%}{h['wrong']:>7.1%}{h['not sold: matched']:>10.1%}"
-            print(f"{row['rule']:<46}{row['quantile']:>9.3f}{c['right']:>8.1%}"
+            quantile = "val" if row["quantile"] is None else f"{row['quantile']:.3f}"
+            print(f"{row['rule']:<46}{quantile:>9}{c['right']:>8.1%}"
                   f"{c['wrong']:>8.1%}{c['not sold: matched']:>10.1%}{tail}")
 
 

@@ -96,7 +96,8 @@ def shrink(image: Image.Image, model: str) -> Image.Image:
 def fine_tune(images: Sequence[Image.Image], labels: Sequence[str], *, out_dir: Path,
               model: str = "lite0", epochs: int = 8, batch_size: int = 32, threads: int = 2,
               body_lr: float = 3e-4, head_lr: float = 3e-3, seed: int = 0,
-              progress: Callable[[int, int, float], None] | None = None) -> TuneResult:
+              progress: Callable[[int, int, float], None] | None = None,
+              head_out: Path | None = None) -> TuneResult:
     """Retrain the whole network to tell the products of ``labels`` apart.
 
     AdamW with a one-cycle schedule, label smoothing 0.1, batch-norm statistics
@@ -115,6 +116,8 @@ def fine_tune(images: Sequence[Image.Image], labels: Sequence[str], *, out_dir: 
         head_lr: Peak learning rate of the new product classifier.
         seed: Seeds the crops, the order and the classifier's initial weights.
         progress: Called after every step with (step, steps, running loss).
+        head_out: Where the product classifier is kept (``.npz``: ``names``,
+            ``weight``, ``bias``), when wanted; it is not part of the weights.
 
     Returns:
         Where the weights are and how training went.
@@ -178,6 +181,9 @@ def fine_tune(images: Sequence[Image.Image], labels: Sequence[str], *, out_dir: 
             if progress is not None:
                 progress(step, steps, total / (start // batch_size + 1))
         losses.append(total / per_epoch)
+    if head_out is not None:
+        np.savez(head_out, names=names, weight=net._fc.weight.detach().numpy(),
+                 bias=net._fc.bias.detach().numpy())
     net._fc = torch.nn.Linear(DIM, len(imagenet_head["bias"]))
     net._fc.load_state_dict(imagenet_head)  # the screenshot check uses ImageNet's classes
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -45,9 +45,10 @@ def product_photos() -> tuple[list[Image.Image], list[str]]:
 def tuned(tmp_path_factory: pytest.TempPathFactory) -> Tuned:
     images, labels = product_photos()
     steps: list[tuple[int, int]] = []
-    result = fine_tune(images, labels, out_dir=tmp_path_factory.mktemp("tuned"), epochs=2,
+    out = tmp_path_factory.mktemp("tuned")
+    result = fine_tune(images, labels, out_dir=out, epochs=2,
                        batch_size=4, progress=lambda step, total, loss: steps.append(
-                           (step, total)))
+                           (step, total)), head_out=out / "head.npz")
     return result, images, steps
 
 
@@ -73,6 +74,21 @@ def test_fine_tuning_writes_content_addressed_weights_that_change_the_vectors(tu
     _, document = mine.analyse([page, images[0]])
     _, expected = base.analyse([page, images[0]])
     assert np.allclose(document, expected, atol=1e-6) and 0 <= document.min() <= 1
+
+
+def test_the_product_classifier_is_kept_apart_from_the_weights_when_asked(tuned: Tuned
+                                                                          ) -> None:
+    from scripts.bench_vision_open import head_logits
+
+    result, images, _ = tuned
+    with np.load(result.path.parent / "head.npz", allow_pickle=False) as data:
+        head = {f"head_{k}": data[k] for k in data.files}
+    assert head["head_names"].tolist() == ["bar", "disc", "tri"]
+    assert head["head_weight"].shape == (3, 1280) and head["head_bias"].shape == (3,)
+    logits = head_logits(images, result.path, head, "lite0", 2)
+    # the photos it learned from: each is its own product's, as the labels say
+    predicted = head["head_names"][logits.argmax(axis=1)].tolist()
+    assert predicted == product_photos()[1]
 
 
 def test_fine_tuning_needs_several_photos_of_several_products(tmp_path: Path) -> None:
