@@ -232,36 +232,31 @@ def score_arm(per_view: dict[str, np.ndarray], photos: list[Photo], catalog_rows
     right = np.asarray([f == p.product for f, p in zip(first, val, strict=True)])
     halves = np.arange(len(val)) % 2 == 0  # alternate photos (files are listed per product)
     table, curves = [], {}
-    for name, rule in rules().items():
-        score, catalog_score = rule(s1, s2), rule(s1_cat, s2_cat)
-        candidates = np.quantile(catalog_score, np.linspace(0.5, 1.0, 201))
+
+    def judge(name: str, score: np.ndarray, candidates: np.ndarray,
+              catalog_score: np.ndarray | None) -> None:
         threshold, chosen, met = choose(score, right, sold, candidates)
         honest = []
         for fit in (halves, ~halves):
             t, _, _ = choose(score[fit], right[fit], sold[fit], candidates)
             honest.append(outcomes(score[~fit], t, right[~fit], sold[~fit]))
-        table.append({"rule": name, "quantile": round(float(np.mean(catalog_score < threshold)),
-                                                      4),
-                      "threshold": threshold, "within limits": met,
-                      "chosen on validation": chosen,
-                      "other half": {k: float(np.mean([h[k] for h in honest]))
-                                     for k in honest[0]}})
-        curves[name] = curve(score, right, sold, candidates)
-    for name, score in other_signals(per_view, index, vectors[catalog_rows], labels,
-                                     vectors[n_cat:], first, s1, s2).items():
-        # not shippable as they are (no calibration on the catalog): the candidate
-        # thresholds are the validation scores' own quantiles
-        candidates = np.quantile(score, np.linspace(0.0, 1.0, 401))
-        threshold, chosen, met = choose(score, right, sold, candidates)
-        honest = []
-        for fit in (halves, ~halves):
-            t, _, _ = choose(score[fit], right[fit], sold[fit], candidates)
-            honest.append(outcomes(score[~fit], t, right[~fit], sold[~fit]))
-        table.append({"rule": name, "quantile": None, "threshold": threshold,
+        quantile = None if catalog_score is None else \
+            round(float(np.mean(catalog_score < threshold)), 4)
+        table.append({"rule": name, "quantile": quantile, "threshold": threshold,
                       "within limits": met, "chosen on validation": chosen,
                       "other half": {k: float(np.mean([h[k] for h in honest]))
                                      for k in honest[0]}})
         curves[name] = curve(score, right, sold, candidates)
+
+    for name, rule in rules().items():
+        catalog_score = rule(s1_cat, s2_cat)
+        judge(name, rule(s1, s2), np.quantile(catalog_score, np.linspace(0.5, 1.0, 201)),
+              catalog_score)
+    for name, score in other_signals(per_view, index, vectors[catalog_rows], labels,
+                                     vectors[n_cat:], first, s1, s2).items():
+        # not shippable as they are (no calibration on the catalog): the candidate
+        # thresholds are the validation scores' own quantiles
+        judge(name, score, np.quantile(score, np.linspace(0.0, 1.0, 401)), None)
     # what shipped before: the best score at the 0.75 quantile, no choice on validation
     before = calibrate(raw, labels)
     assert before is not None
