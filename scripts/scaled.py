@@ -463,16 +463,15 @@ class ScaledStack(Stack):
             self._make_hosts()
         if self.graph_server and "graph" not in self.processes:
             self.start_graph()
-        for n, port in enumerate(self.action_ports):
-            self._start(f"actions{n}", server("actions", port), 120)
+        for n in range(len(self.action_ports)):
+            self._start(f"actions{n}", self._server(f"actions{n}"), 120)
 
     def start_rasa(self) -> None:
         """Start every Rasa server (one at a time: each loads the model), then HAProxy."""
         if not MODEL.exists():
             raise RuntimeError(f"{MODEL} is missing: run `make train` first")
-        for n, port in enumerate(self.rasa_ports):
-            self._start(f"rasa{n}", server("rasa", port, interface=self.address(f"rasa{n}"),
-                                           endpoints=self.endpoints), 300)
+        for n in range(len(self.rasa_ports)):
+            self._start(f"rasa{n}", self._server(f"rasa{n}"), 300)
 
     def start_front(self) -> None:
         """Start the stream's consumer, the desk and the demo shop page, then the load
@@ -545,22 +544,24 @@ class ScaledStack(Stack):
             f"--web.listen-address=127.0.0.1:{port}"], port, "/-/ready"), 60)
         return f"http://127.0.0.1:{port}"
 
+    def _server(self, name: str) -> Server:
+        """How the Rasa or action server ``name`` (``rasa1``…) is started."""
+        kind = name.rstrip("0123456789")
+        if kind == "rasa":
+            return server("rasa", self.rasa_ports[int(name[len(kind):])],
+                          interface=self.address(name), endpoints=self.endpoints)
+        if kind == "actions":
+            return server("actions", self.action_ports[int(name[len(kind):])])
+        raise ValueError(f"only Rasa and action servers restart: {name}")
+
     def restart(self, name: str, *, ready: bool = True) -> None:
         """Start a Rasa or action server again (``rasa1``…), killed first if it runs;
         wait until it is ready, or, with ``ready=False``, only alive (a dependency it
         needs to be ready may be away)."""
-        kind = name.rstrip("0123456789")
-        n = int(name[len(kind):])
-        if kind == "rasa":
-            what = server("rasa", self.rasa_ports[n], interface=self.address(name),
-                          endpoints=self.endpoints)
-        elif kind == "actions":
-            what = server("actions", self.action_ports[n])
-        else:
-            raise ValueError(f"only Rasa and action servers restart: {name}")
+        what = self._server(name)
         if name in self.processes:
             self.kill(name)
-        self._start(name, what if ready else replace(what, health=LIVE[kind]), 300)
+        self._start(name, what if ready else replace(what, health=LIVE[what.kind]), 300)
 
     def kill(self, name: str) -> None:
         """``kill -9`` one server (``rasa0``, ``actions1``…): no goodbye, no clean-up."""
