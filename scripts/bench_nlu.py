@@ -15,8 +15,8 @@ needed), parses the evaluation messages with the trained model and reports:
   validation queries: in-scope accuracy (a correct intent that is not turned
   into a fallback), out-of-scope recall (predicted ``out_of_scope`` or
   ``nlu_fallback``) and macro-F1 over in-scope intents. The out-of-scope
-  decision (the nearest examples' vote, its background similarity and the
-  fallback threshold) is **chosen on validation** and scored honestly on the
+  decision (the nearest examples' vote, its background similarity, the
+  typicality floor and the fallback threshold) is **chosen on validation** and scored honestly on the
   half of it the choice was not made on (:mod:`scripts.bench_nlu_oos`); the
   official test split is not available here.
 
@@ -406,7 +406,8 @@ def plot(results: dict[str, Any], path: Path) -> None:
             ax.plot([c["oos_recall"] for c in decision["curve"]],
                     [c["in_scope_accuracy"] for c in decision["curve"]], marker=".",
                     label=f"vote {chosen['knn_weight']}, background "
-                    f"{chosen['knn_background']}, threshold 0.1..0.9")
+                    f"{chosen['knn_background']}, floor {chosen['ood_floor']}, "
+                    "threshold 0.1..0.9")
             ax.scatter([decision["validation"]["oos_recall"]],
                        [decision["validation"]["in_scope_accuracy"]], color="green",
                        zorder=3, label=f"chosen on validation ({chosen['threshold']})")
@@ -439,8 +440,9 @@ def plot(results: dict[str, Any], path: Path) -> None:
     fig.savefig(path, dpi=110)
 
 
-def shipped_decision() -> tuple[float, float, float]:
-    """``knn_weight``, ``knn_background`` and the fallback threshold in config.yml."""
+def shipped_decision() -> tuple[float, float, float, float]:
+    """``knn_weight``, ``knn_background``, ``ood_floor`` and the fallback threshold in
+    config.yml."""
     from bot.components.intent_classifier import SentenceIntentClassifier
 
     config = yaml.safe_load((ROOT / "config.yml").read_text("utf-8"))
@@ -451,7 +453,8 @@ def shipped_decision() -> tuple[float, float, float]:
             options.update(component)
         if component["name"] == "FallbackClassifier":
             threshold = float(component.get("threshold", threshold))
-    return float(options["knn_weight"]), float(options["knn_background"]), threshold
+    return (float(options["knn_weight"]), float(options["knn_background"]),
+            float(options["ood_floor"]), threshold)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -551,15 +554,21 @@ def report(results: dict[str, Any]) -> None:
         print(f"\nclinc150 out-of-scope decision, chosen on validation among "
               f"{decision['combinations']} (targets: {OOS_TARGET:g}% recall at "
               f"{IN_SCOPE_TARGET:g}% in scope): knn_weight {c['knn_weight']}, knn_background "
-              f"{c['knn_background']}, threshold {c['threshold']}")
+              f"{c['knn_background']}, ood_floor {c['ood_floor']}, threshold {c['threshold']}")
         print(f"  on validation (chosen there):       {v['in_scope_accuracy']:.2f}% in scope, "
               f"{v['oos_recall']:.1f}% out-of-scope recall")
         print(f"  each half's choice on the other:    {h['in_scope_accuracy']:.2f}% in scope, "
               f"{h['oos_recall']:.1f}% out-of-scope recall (the honest figure)")
         if p["validation"]:
             print(f"  as shipped in config.yml ({p['knn_weight']}, {p['knn_background']}, "
-                  f"{p['threshold']}): {p['validation']['in_scope_accuracy']:.2f}% in scope, "
+                  f"{p['ood_floor']}, {p['threshold']}): "
+                  f"{p['validation']['in_scope_accuracy']:.2f}% in scope, "
                   f"{p['validation']['oos_recall']:.1f}% out-of-scope recall")
+        for row in decision["by_floor"]:
+            v, h = row["validation"], row["other_half"]
+            print(f"  shipped vote, ood_floor {row['ood_floor']}: threshold {row['threshold']}, "
+                  f"{v['in_scope_accuracy']:.2f}% / {v['oos_recall']:.1f}% on validation, "
+                  f"{h['in_scope_accuracy']:.2f}% / {h['oos_recall']:.1f}% on the other half")
         b = decision["banking77_accuracy"]
         if b["previous"] is not None:
             print(f"  banking77 accuracy: {b['previous']:.2f}% as shipped, {b['chosen']:.2f}% with "

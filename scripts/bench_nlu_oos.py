@@ -3,15 +3,18 @@
 The assistant turns a message into a fallback ("I can't help with that; here is
 what I can do") when its intent classifier
 (:class:`bot.components.intent_classifier.SentenceIntentClassifier`) is unsure.
-How unsure is decided by three numbers: the share of the nearest training
+How unsure is decided by four numbers: the share of the nearest training
 examples' vote in the probabilities (``knn_weight``), the similarity at which
 uniform pseudo-examples vote against every intent (``knn_background``: a
 distance score, flattening the vote of messages far from everything the
-assistant was taught) and the ``FallbackClassifier`` threshold (with its
-ambiguity margin). Only the threshold used to be tuned.
+assistant was taught), the typicality floor (``ood_floor``: a message less
+typical of the intents taught, by relative Mahalanobis distance, than that share
+of held-out training messages has its probabilities scaled down) and the
+``FallbackClassifier`` threshold (with its ambiguity margin). Only the threshold
+used to be tuned.
 
 Here the trained model's network probabilities and each message's nearest
-training examples are captured once (:meth:`SentenceIntentClassifier.explain`),
+training examples and its typicality are captured once (:meth:`SentenceIntentClassifier.explain`),
 and every combination is scored offline:
 
 * the combination is **chosen on CLINC150's validation split** (3,000 in-scope
@@ -37,9 +40,11 @@ import numpy as np
 OOS_TARGET, IN_SCOPE_TARGET = 92.0, 94.0
 WEIGHTS = (0.3, 0.4, 0.5, 0.6, 0.7)
 BACKGROUNDS = (0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7)
+FLOORS = (0.0, 0.001, 0.002, 0.005, 0.01)
 THRESHOLDS = tuple(round(t, 3) for t in np.arange(0.1, 0.9, 0.025))
 AMBIGUITY = 0.05  # the FallbackClassifier's ambiguity_threshold (config.yml)
 BANKING_TOLERANCE = 0.2  # points of Banking77 accuracy a choice may cost
+Key = tuple[float, float, float, float]  # (knn_weight, knn_background, ood_floor, threshold)
 
 
 @dataclass(frozen=True)
@@ -51,14 +56,15 @@ class Captured:
     similarity: np.ndarray  # (n, k), nearest first
     neighbour: np.ndarray  # (n, k) class indices
     temperature: float
+    typical: np.ndarray  # (n,) typicality p-values
 
 
 @contextmanager
-def capture(neighbours: int = 10) -> Iterator[list[tuple[Any, np.ndarray, np.ndarray, np.ndarray]]]:
+def capture(neighbours: int = 10) -> Iterator[list[tuple[Any, ...]]]:
     """Record :meth:`SentenceIntentClassifier.explain` for every message parsed inside."""
     from bot.components.intent_classifier import SentenceIntentClassifier
 
-    records: list[tuple[Any, np.ndarray, np.ndarray, np.ndarray]] = []
+    records: list[tuple[Any, ...]] = []
     original = SentenceIntentClassifier.process
 
     def process(self: Any, messages: list[Any]) -> list[Any]:
@@ -73,41 +79,40 @@ def capture(neighbours: int = 10) -> Iterator[list[tuple[Any, np.ndarray, np.nda
         SentenceIntentClassifier.process = original
 
 
-def captured(records: list[tuple[Any, np.ndarray, np.ndarray, np.ndarray]]) -> Captured:
+def captured(records: list[tuple[Any, ...]]) -> Captured:
     component = records[0][0]
     return Captured(list(component.labels), np.vstack([r[1] for r in records]),
                     np.vstack([r[2] for r in records]), np.vstack([r[3] for r in records]),
-                    float(component._config["knn_temperature"]))
+                    float(component._config["knn_temperature"]),
+                    np.concatenate([r[4] for r in records]))
 
 
-def blend(c: Captured, weight: float, background: float) -> np.ndarray:
+def blend(c: Captured, weight: float, background: float, floor: float = 0.0) -> np.ndarray:
     """The classifier's probabilities with these options (as ``predict_proba``)."""
+    scale = np.minimum(1.0, c.typical / floor)[:, None] if floor > 0 else 1.0
     classes = len(c.labels)
     k = c.similarity.shape[1]
     if not k:
-        return c.network
+        return c.network * scale
     votes = np.zeros((len(c.network), classes))
     w = np.exp((c.similarity - 1.0) / c.temperature)
     np.add.at(votes, (np.repeat(np.arange(len(votes)), k), c.neighbour.ravel()), w.ravel())
     votes += k * np.exp((background - 1.0) / c.temperature) / classes
     votes /= votes.sum(axis=1, keepdims=True)
     votes[~c.similarity.any(axis=1)] = 1.0 / classes  # an empty message: no opinion
-    return (1 - weight) * c.network + weight * votes
+    return ((1 - weight) * c.network + weight * votes) * scale
 
 
 def decide(probabilities: np.ndarray, labels: Sequence[str], threshold: float,
            rejected: str = "out_of_scope") -> list[str | None]:
     """The intent acted on, or ``None`` for a fallback (too unsure, ambiguous, or the
     out-of-scope intent)."""
-    order = np.argsort(-probabilities, axis=1)
+    order = np.argsort(-probabilities, axis=1)[:, :2]
     top = probabilities[np.arange(len(order)), order[:, 0]]
     second = probabilities[np.arange(len(order)), order[:, 1]]
-    out: list[str | None] = []
-    for i, t in enumerate(order[:, 0]):
-        name = labels[t]
-        out.append(None if name == rejected or top[i] < threshold
-                   or top[i] - second[i] < AMBIGUITY else name)
-    return out
+    names = np.asarray(labels, dtype=object)[order[:, 0]]
+    fallback = (names == rejected) | (top < threshold) | (top - second < AMBIGUITY)
+    return [None if f else str(n) for f, n in zip(fallback, names, strict=True)]
 
 
 def score(decisions: Sequence[str | None], gold: Sequence[str], rows: np.ndarray,
@@ -141,8 +146,10 @@ def halves(gold: Sequence[str]) -> np.ndarray:
 
 
 def tune(clinc: Captured, clinc_gold: Sequence[str], banking: Captured | None,
-         banking_gold: Sequence[str], current: tuple[float, float, float]) -> dict[str, Any]:
-    """Choose (weight, background, threshold) on validation; the honest figure beside it."""
+         banking_gold: Sequence[str], current: tuple[float, float, float, float]
+         ) -> dict[str, Any]:
+    """Choose (weight, background, floor, threshold) on validation; the honest figure
+    beside it; and, for each typicality floor with the shipped vote, the same two figures."""
     allowed = []
     base = None if banking is None else banking_accuracy(banking, banking_gold, *current[:2])
     for weight, background in itertools.product(WEIGHTS, BACKGROUNDS):
@@ -152,38 +159,55 @@ def tune(clinc: Captured, clinc_gold: Sequence[str], banking: Captured | None,
             allowed.append((weight, background, acc))
     everything = np.arange(len(clinc_gold))
     a = halves(clinc_gold)
-    decided: dict[tuple[float, float, float], list[str | None]] = {}
-    for weight, background, _ in allowed:
-        probabilities = blend(clinc, weight, background)
+    decided: dict[Key, list[str | None]] = {}
+    for (weight, background, _), floor in itertools.product(allowed, FLOORS):
+        probabilities = blend(clinc, weight, background, floor)
         for t in THRESHOLDS:
-            decided[(weight, background, t)] = decide(probabilities, clinc.labels, t)
+            decided[(weight, background, floor, t)] = decide(probabilities, clinc.labels, t)
 
-    def best(rows: np.ndarray) -> tuple[tuple[float, float, float], dict[str, float]]:
-        scored = {key: score(d, clinc_gold, rows) for key, d in decided.items()}
+    def best(rows: np.ndarray, keys: Sequence[Key]) -> tuple[Key, dict[str, float]]:
+        scored = {key: score(decided[key], clinc_gold, rows) for key in keys}
         key = max(scored, key=lambda k: (slack(scored[k]), scored[k]["oos_recall"]))
         return key, scored[key]
 
-    chosen, on_validation = best(everything)
-    honest = []
-    for fit in (a, ~a):
-        key, _ = best(everything[fit])
-        honest.append(score(decided[key], clinc_gold, everything[~fit]))
-    current_key = current if current in decided else None
+    def honest(keys: Sequence[Key]) -> dict[str, float]:
+        figures = []
+        for fit in (a, ~a):
+            key, _ = best(everything[fit], keys)
+            figures.append(score(decided[key], clinc_gold, everything[~fit]))
+        return {k: float(np.mean([f[k] for f in figures])) for k in figures[0]}
+
+    chosen, on_validation = best(everything, list(decided))
+    by_floor = []
+    for floor in FLOORS:
+        keys = [k for k in decided if k[:3] == (*current[:2], floor)]
+        if keys:
+            key, figures = best(everything, keys)
+            by_floor.append({"ood_floor": floor, "threshold": key[3], "validation": figures,
+                             "other_half": honest(keys)})
+    fixed = [k for k in decided if k[:2] == current[:2]]
+    vote_fixed = None
+    if fixed:
+        key, figures = best(everything, fixed)
+        vote_fixed = {"ood_floor": key[2], "threshold": key[3], "validation": figures,
+                      "other_half": honest(fixed)}
     previous = None
     if current[:2] in {(w, b) for w, b, _ in allowed}:
-        probabilities = blend(clinc, current[0], current[1])
-        previous = score(decide(probabilities, clinc.labels, current[2]), clinc_gold, everything)
+        probabilities = blend(clinc, *current[:3])
+        previous = score(decide(probabilities, clinc.labels, current[3]), clinc_gold, everything)
     banking_at = {(w, b): acc for w, b, acc in allowed}
     return {
         "chosen": {"knn_weight": chosen[0], "knn_background": chosen[1],
-                   "threshold": chosen[2]},
+                   "ood_floor": chosen[2], "threshold": chosen[3]},
         "validation": on_validation,
-        "other_half": {k: float(np.mean([h[k] for h in honest])) for k in honest[0]},
+        "other_half": honest(list(decided)),
         "previous": {"knn_weight": current[0], "knn_background": current[1],
-                     "threshold": current[2], "validation": previous,
-                     "evaluated": current_key is not None},
+                     "ood_floor": current[2], "threshold": current[3], "validation": previous,
+                     "evaluated": current in decided},
+        "by_floor": by_floor,
+        "shipped_vote": vote_fixed,
         "banking77_accuracy": {"previous": base, "chosen": banking_at.get(chosen[:2])},
         "combinations": len(decided),
-        "curve": [{"threshold": t, **score(decided[(chosen[0], chosen[1], t)], clinc_gold,
-                                           everything)} for t in THRESHOLDS],
+        "curve": [{"threshold": t, **score(decided[(*chosen[:3], t)], clinc_gold, everything)}
+                  for t in THRESHOLDS],
     }

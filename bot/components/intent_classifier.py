@@ -42,6 +42,12 @@ logger = logging.getLogger(__name__)
 WEIGHTS_FILE = "weights.npz"
 META_FILE = "meta.json"
 MEMORY_FILE = "memory.npz"
+TYPICALITY_FILE = "typicality.npz"
+#: the intent of messages taught as out of scope: not a topic, so not a class to be near
+OUT_OF_SCOPE = "out_of_scope"
+#: covariance shrinkage towards its mean variance (share of the trace per dimension)
+SHRINKAGE = 1e-3
+FOLDS = 5
 
 
 def dense_matrix(messages: Sequence[Message]) -> np.ndarray:
@@ -131,6 +137,92 @@ def neighbour_votes(
     return votes
 
 
+class Typicality:
+    """How typical a message's sentence embedding is of the intents taught (out-of-scope
+    detection by distance, not by the classifier's confidence).
+
+    The score is the relative Mahalanobis distance (Ren et al. 2021, *A Simple Fix to
+    Mahalanobis Distance for Improving Near-OOD Detection*): the distance to the nearest
+    intent's mean under the intents' shared covariance, minus the distance to the mean of
+    all messages under their own covariance. It is turned into a p-value: the share of
+    the training messages that score lower when scored by a model fitted without them
+    (``FOLDS``-fold cross-fitting, so a training message is no more typical than a new
+    one). ``p`` near 0: the message is further from what was taught than almost every
+    in-scope example.
+    """
+
+    def __init__(self, means: np.ndarray, precision: np.ndarray, centre: np.ndarray,
+                 background: np.ndarray, calibration: np.ndarray) -> None:
+        self.means, self.precision = means, precision
+        self.centre, self.background = centre, background
+        self.calibration = np.sort(calibration)
+
+    @classmethod
+    def fit(cls, vectors: np.ndarray, labels: np.ndarray, excluded: Sequence[int] = (),
+            seed: int = 42) -> "Typicality | None":
+        """Fit on unit-row embeddings and their class indices (``excluded`` classes, such as
+        the out-of-scope intent, are no topic); ``None`` when there is too little data."""
+        keep = ~np.isin(labels, list(excluded))
+        vectors, labels = vectors[keep].astype(np.float64), labels[keep]
+        if len(np.unique(labels)) < 2 or len(vectors) < 2 * FOLDS:
+            return None
+        fold = np.random.default_rng(seed).integers(0, FOLDS, len(vectors))
+        calibration = []
+        for k in range(FOLDS):
+            part = cls._fitted(vectors[fold != k], labels[fold != k])
+            calibration.append(part.relative(vectors[fold == k]))
+        full = cls._fitted(vectors, labels)
+        full.calibration = np.sort(np.concatenate(calibration))
+        return full
+
+    @classmethod
+    def _fitted(cls, vectors: np.ndarray, labels: np.ndarray) -> "Typicality":
+        classes = np.unique(labels)
+        means = np.stack([vectors[labels == c].mean(axis=0) for c in classes])
+        within = vectors - means[np.searchsorted(classes, labels)]
+        centre = vectors.mean(axis=0)
+        return cls(means.astype(np.float32), _precision(within), centre.astype(np.float32),
+                   _precision(vectors - centre), np.zeros(0))
+
+    def relative(self, vectors: np.ndarray) -> np.ndarray:
+        """Minus the relative Mahalanobis distance (higher: more typical)."""
+        x = np.asarray(vectors, dtype=np.float64)
+        projected = x @ self.precision
+        means = self.means.astype(np.float64)
+        to_means = ((projected * x).sum(axis=1)[:, None] - 2 * projected @ means.T
+                    + ((means @ self.precision) * means).sum(axis=1)[None, :])
+        centred = x - self.centre
+        to_centre = ((centred @ self.background) * centred).sum(axis=1)
+        return -(to_means.min(axis=1) - to_centre)
+
+    def p_value(self, vectors: np.ndarray) -> np.ndarray:
+        """Share of held-out training messages less typical than each message (0..1); a
+        zero row (an empty message) gets 1: no opinion."""
+        p = np.searchsorted(self.calibration, self.relative(vectors)) / max(
+            len(self.calibration), 1)
+        p[~np.asarray(vectors).any(axis=1)] = 1.0
+        return p
+
+    def arrays(self) -> Dict[str, np.ndarray]:
+        """What :meth:`from_arrays` reads back (saved with the model, never pickled)."""
+        return {"means": self.means, "precision": self.precision.astype(np.float32),
+                "centre": self.centre, "background": self.background.astype(np.float32),
+                "calibration": self.calibration.astype(np.float32)}
+
+    @classmethod
+    def from_arrays(cls, arrays: Any) -> "Typicality":
+        return cls(*(np.asarray(arrays[k]) for k in
+                     ("means", "precision", "centre", "background", "calibration")))
+
+
+def _precision(centred: np.ndarray) -> np.ndarray:
+    """Inverse of the shrunk covariance of centred rows."""
+    covariance = centred.T @ centred / max(len(centred), 1)
+    covariance += SHRINKAGE * max(float(np.trace(covariance)), 1e-12) / len(covariance) * np.eye(
+        len(covariance))
+    return np.linalg.inv(covariance)
+
+
 def both_classes(weights: np.ndarray, bias: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """An output layer with a column per class: scikit-learn fits two classes with one
     logit z, and softmax([0, z]) = sigmoid(z), so a zero column is put before it."""
@@ -169,6 +261,10 @@ class SentenceIntentClassifier(GraphComponent, IntentClassifier):
         knn_temperature: softmax temperature of their cosine similarities (default 0.05).
         knn_background: cosine similarity at which as many uniform pseudo-examples vote,
             so that messages far from every training example get a flat vote (default 0.5).
+        ood_floor: out-of-scope detection by distance (:class:`Typicality`): a message less
+            typical of the intents taught than this share of held-out training messages has
+            its probabilities scaled down by ``p / ood_floor``, so the ``FallbackClassifier``
+            turns it into a fallback; 0 turns it off (default 0.0).
     """
 
     @staticmethod
@@ -187,6 +283,7 @@ class SentenceIntentClassifier(GraphComponent, IntentClassifier):
             "knn_neighbours": 10,
             "knn_temperature": 0.05,
             "knn_background": 0.5,
+            "ood_floor": 0.0,
         }
 
     def __init__(
@@ -200,6 +297,7 @@ class SentenceIntentClassifier(GraphComponent, IntentClassifier):
         members: int = 1,
         memory: np.ndarray | None = None,
         memory_labels: np.ndarray | None = None,
+        typicality: Typicality | None = None,
     ) -> None:
         self._config = {**self.get_default_config(), **config}
         self._storage = model_storage
@@ -210,6 +308,7 @@ class SentenceIntentClassifier(GraphComponent, IntentClassifier):
         self._members = members
         self._memory = memory if memory is not None else np.zeros((0, 0), np.float32)
         self._memory_labels = memory_labels if memory_labels is not None else np.zeros(0, np.int64)
+        self._typicality = typicality
 
     @classmethod
     def create(
@@ -230,14 +329,15 @@ class SentenceIntentClassifier(GraphComponent, IntentClassifier):
                 or value < (0 if key == "hidden_units" else 1)
             ):
                 raise InvalidConfigException(f"SentenceIntentClassifier: bad '{key}': {value!r}")
-        for key in ("l2", "dense_weight", "knn_weight", "knn_temperature", "knn_background"):
+        for key in ("l2", "dense_weight", "knn_weight", "knn_temperature", "knn_background",
+                    "ood_floor"):
             value = merged[key]
             if (
                 not isinstance(value, (int, float))
                 or isinstance(value, bool)
                 or value < (-1 if key == "knn_background" else 0)
                 or (key == "knn_background" and value > 1)
-                or (key == "knn_weight" and value > 1)
+                or (key in ("knn_weight", "ood_floor") and value > 1)
                 or (key == "knn_temperature" and value == 0)
             ):
                 raise InvalidConfigException(f"SentenceIntentClassifier: bad '{key}': {value!r}")
@@ -258,10 +358,13 @@ class SentenceIntentClassifier(GraphComponent, IntentClassifier):
                 meta = json.loads((directory / META_FILE).read_text("utf-8"))
                 with np.load(directory / WEIGHTS_FILE, allow_pickle=False) as arrays:
                     weights = [arrays[f"w{i}"] for i in range(len(arrays.files))]
-                memory = memory_labels = None
+                memory = memory_labels = typicality = None
                 if (directory / MEMORY_FILE).exists():
                     with np.load(directory / MEMORY_FILE, allow_pickle=False) as arrays:
                         memory, memory_labels = arrays["vectors"], arrays["labels"]
+                if (directory / TYPICALITY_FILE).exists():
+                    with np.load(directory / TYPICALITY_FILE, allow_pickle=False) as arrays:
+                        typicality = Typicality.from_arrays(arrays)
         except (ValueError, FileNotFoundError):
             logger.warning("SentenceIntentClassifier: no trained weights; predicting nothing.")
             return cls(config, model_storage, resource)
@@ -275,6 +378,7 @@ class SentenceIntentClassifier(GraphComponent, IntentClassifier):
             int(meta.get("members", 1)),
             memory,
             memory_labels,
+            typicality,
         )
 
     def train(self, training_data: TrainingData) -> Resource:
@@ -294,10 +398,16 @@ class SentenceIntentClassifier(GraphComponent, IntentClassifier):
         if self._config["knn_weight"] > 0:
             self._memory = unit_rows(dense)
             self._memory_labels = targets
+        self._typicality = (
+            self._fit_typicality(unit_rows(dense), targets)
+            if self._config["ood_floor"] > 0 and dense.shape[1] else None
+        )
         with self._storage.write_to(self._resource) as directory:
             np.savez(directory / WEIGHTS_FILE, **{f"w{i}": w for i, w in enumerate(self._weights)})
             if self._memory.size:
                 np.savez(directory / MEMORY_FILE, vectors=self._memory, labels=self._memory_labels)
+            if self._typicality is not None:
+                np.savez(directory / TYPICALITY_FILE, **self._typicality.arrays())
             (directory / META_FILE).write_text(
                 json.dumps(
                     {"labels": labels, "width": self._width, "members": self._members},
@@ -306,6 +416,10 @@ class SentenceIntentClassifier(GraphComponent, IntentClassifier):
                 "utf-8",
             )
         return self._resource
+
+    def _fit_typicality(self, vectors: np.ndarray, targets: np.ndarray) -> Typicality | None:
+        excluded = [self._labels.index(OUT_OF_SCOPE)] if OUT_OF_SCOPE in self._labels else []
+        return Typicality.fit(vectors, targets, excluded, self._config["random_seed"])
 
     def _fit_ensemble(self, features: sp.csr_matrix, targets: np.ndarray) -> List[np.ndarray]:
         """Train ``ensemble`` members with consecutive seeds; their arrays, concatenated."""
@@ -360,6 +474,18 @@ class SentenceIntentClassifier(GraphComponent, IntentClassifier):
     def predict_proba(self, messages: Sequence[Message]) -> np.ndarray:
         """Intent probabilities, one row per message, columns in ``labels`` order."""
         network, dense = self._network_proba(messages)
+        return self._blend(network, dense) * self._in_scope(unit_rows(dense))[:, None]
+
+    def _in_scope(self, queries: np.ndarray) -> np.ndarray:
+        """The factor (0..1) the probabilities are scaled by: ``min(1, p / ood_floor)``."""
+        floor = self._config["ood_floor"]
+        if floor <= 0 or self._typicality is None or (
+                queries.shape[1] != self._typicality.centre.shape[0]):
+            return np.ones(len(queries))
+        return np.minimum(1.0, self._typicality.p_value(queries) / floor)
+
+    def _blend(self, network: np.ndarray, dense: np.ndarray) -> np.ndarray:
+        """The network's probabilities blended with the nearest examples' vote."""
         share = self._config["knn_weight"]
         if share > 0 and self._memory.size:
             queries = unit_rows(dense)
@@ -395,20 +521,28 @@ class SentenceIntentClassifier(GraphComponent, IntentClassifier):
 
     def explain(
         self, messages: Sequence[Message], neighbours: int
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """What :meth:`predict_proba` blends, for tuning its options outside the model
-        (``make bench-nlu``): the network's probabilities, and the cosine similarities and
-        labels of each message's ``neighbours`` nearest training examples, nearest first."""
+        (``make bench-nlu``): the network's probabilities, the cosine similarities and
+        labels of each message's ``neighbours`` nearest training examples, nearest first,
+        and each message's typicality p-value (1 where there is none)."""
         network, dense = self._network_proba(messages)
         queries = unit_rows(dense)
+        if self._typicality is None and self._memory.size:
+            # trained without the floor: fitted here, on the same training vectors, so the
+            # benchmark can choose a floor without retraining (kept for later batches)
+            self._typicality = self._fit_typicality(self._memory, self._memory_labels)
+        typical = (self._typicality.p_value(queries) if self._typicality is not None
+                   and queries.shape[1] == self._typicality.centre.shape[0]
+                   else np.ones(len(messages)))
         if not self._memory.size or queries.shape[1] != self._memory.shape[1]:
             empty = np.zeros((len(messages), 0))
-            return network, empty, empty.astype(int)
+            return network, empty, empty.astype(int), typical
         similarity = queries @ self._memory.T
         k = min(neighbours, similarity.shape[1])
         order = np.argsort(-similarity, axis=1)[:, :k]
         return (network, np.take_along_axis(similarity, order, axis=1),
-                self._memory_labels[order])
+                self._memory_labels[order], typical)
 
     @property
     def labels(self) -> List[str]:

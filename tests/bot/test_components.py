@@ -426,7 +426,8 @@ def test_intent_classifier_rejects_bad_options(tmp_path) -> None:
 
     context = ExecutionContext(graph_schema=None, node_name="clf")  # type: ignore[arg-type]
     for bad in ({"hidden_units": -1}, {"knn_weight": 1.5}, {"knn_temperature": 0},
-                {"knn_neighbours": 0}, {"dense_weight": True}, {"knn_background": 2}):
+                {"knn_neighbours": 0}, {"dense_weight": True}, {"knn_background": 2},
+                {"ood_floor": 1.5}, {"ood_floor": -0.1}):
         with pytest.raises(InvalidConfigException, match=next(iter(bad))):
             Classifier.create(bad, LocalModelStorage(tmp_path), Resource("c"), context)
 
@@ -569,14 +570,46 @@ def test_the_classifiers_parts_blend_back_into_its_probabilities(tmp_path) -> No
     storage, resource = LocalModelStorage(tmp_path / "clf"), Resource("clf")
     context = ExecutionContext(graph_schema=None, node_name="clf")  # type: ignore[arg-type]
     config = {**Classifier.get_default_config(), "hidden_units": 16, "epochs": 50,
-              "knn_neighbours": 3}
+              "knn_neighbours": 3, "ood_floor": 0.3}
     Classifier.create(config, storage, resource, context).train(data)
     classifier = Classifier.load(config, storage, resource, context)
     messages = featurize(["where's my order?", "订单什么时候到", "tell me a joke", ""])
-    network, similarity, neighbour = classifier.explain(messages, 3)
+    network, similarity, neighbour, typical = classifier.explain(messages, 3)
     assert similarity.shape == neighbour.shape == (4, 3)
     assert np.all(np.diff(similarity[:3], axis=1) <= 1e-6)  # nearest first
+    assert typical[3] == 1.0 and typical[:3].min() < 0.3  # the floor scales something down
     parts = Captured(classifier.labels, network, similarity, neighbour,
-                     config["knn_temperature"])
-    offline = blend(parts, config["knn_weight"], config["knn_background"])
+                     config["knn_temperature"], typical)
+    offline = blend(parts, config["knn_weight"], config["knn_background"], config["ood_floor"])
     assert np.allclose(offline, classifier.predict_proba(messages), atol=1e-5)
+    # trained without the floor, the classifier still explains its typicality (fitted on
+    # the same training vectors), so the benchmark can choose a floor offline
+    (tmp_path / "plain").mkdir()
+    plain_config = {**config, "ood_floor": 0.0}
+    storage = LocalModelStorage(tmp_path / "plain")
+    Classifier.create(plain_config, storage, resource, context).train(data)
+    plain = Classifier.load(plain_config, storage, resource, context)
+    assert np.allclose(plain.explain(messages, 3)[3], typical)
+    assert np.allclose(blend(parts, config["knn_weight"], config["knn_background"]),
+                       plain.predict_proba(messages), atol=1e-5)
+
+
+def test_typicality_ranks_far_messages_below_what_was_taught() -> None:
+    """The distance score behind ood_floor: messages near a taught intent get a high
+    p-value, ones far from all of them a low one; its arrays round-trip."""
+    from bot.components.intent_classifier import Typicality, unit_rows
+
+    rng = np.random.default_rng(0)
+    centres = unit_rows(rng.normal(size=(4, 24)))
+    labels = np.repeat(np.arange(4), 60)
+    vectors = unit_rows(centres[labels] + 0.15 * rng.normal(size=(240, 24)))
+    model = Typicality.fit(vectors, labels, excluded=[3])  # class 3: "out of scope"
+    assert model is not None and len(model.means) == 3
+    near = unit_rows(centres[:3] + 0.15 * rng.normal(size=(3, 24)))
+    far = unit_rows(rng.normal(size=(50, 24)))
+    assert model.p_value(near).min() > 0.05
+    assert np.median(model.p_value(far)) < 0.01
+    assert model.p_value(np.zeros((1, 24)))[0] == 1.0  # an empty message: no opinion
+    again = Typicality.from_arrays(model.arrays())
+    assert np.allclose(again.p_value(far), model.p_value(far), atol=0.02)
+    assert Typicality.fit(vectors[:5], labels[:5]) is None  # too little to fit

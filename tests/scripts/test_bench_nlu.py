@@ -51,7 +51,7 @@ def test_benchmarks_read_the_shared_datasets(datasets: Path) -> None:
 def test_the_choice_balances_both_targets_and_is_scored_on_the_other_half() -> None:
     import numpy as np
 
-    from scripts.bench_nlu_oos import Captured, decide, halves, score, tune
+    from scripts.bench_nlu_oos import Captured, blend, decide, halves, score, tune
 
     # two intents and out-of-scope queries; out-of-scope ones are less sure
     gold = ["a", "b"] * 40 + [OUT_OF_SCOPE] * 20
@@ -60,15 +60,22 @@ def test_the_choice_balances_both_targets_and_is_scored_on_the_other_half() -> N
         network[i] = [0.9, 0.05, 0.05] if g == "a" else [0.05, 0.9, 0.05] if g == "b" else \
             [0.45 + 0.01 * (i % 5), 0.3, 0.25 - 0.01 * (i % 5)]
     parts = Captured(["a", "b", OUT_OF_SCOPE], network, np.zeros((100, 0)),
-                     np.zeros((100, 0), int), 0.05)
+                     np.zeros((100, 0), int), 0.05, np.ones(100))
     assert decide(network[:1], parts.labels, 0.5) == ["a"]
     assert decide(network[-1:], parts.labels, 0.5) == [None]  # unsure: a fallback
     assert score(decide(network, parts.labels, 0.5), gold, np.arange(100)) == {
         "in_scope_accuracy": 100.0, "oos_recall": 100.0}
-    result = tune(parts, gold, None, [], (0.5, 0.5, 0.4))
+    result = tune(parts, gold, None, [], (0.5, 0.5, 0.0, 0.4))
     assert result["validation"] == {"in_scope_accuracy": 100.0, "oos_recall": 100.0}
     assert 0.5 <= result["chosen"]["threshold"] <= 0.9
     assert result["other_half"]["oos_recall"] == 100.0
+    assert [row["ood_floor"] for row in result["by_floor"]][0] == 0.0
+    assert result["shipped_vote"]["other_half"]["oos_recall"] == 100.0
+    # a typicality floor scales the probabilities of atypical messages below a threshold
+    atypical = Captured(parts.labels, network, parts.similarity, parts.neighbour, 0.05,
+                        np.where(np.arange(100) < 80, 0.5, 0.001))
+    assert blend(atypical, 0.5, 0.5, 0.01)[0].max() == 0.9
+    assert decide(blend(atypical, 0.5, 0.5, 0.01)[-1:], parts.labels, 0.2) == [None]
     first = halves(gold)
     assert first.sum() == 50 and first[0] and not first[2]  # alternate queries per intent
 
