@@ -16,8 +16,8 @@ needed), parses the evaluation messages with the trained model and reports:
   into a fallback), out-of-scope recall (predicted ``out_of_scope`` or
   ``nlu_fallback``) and macro-F1 over in-scope intents. The out-of-scope
   decision (the nearest examples' vote, its background similarity, the
-  typicality floor and the fallback threshold) is **chosen on validation** and scored honestly on the
-  half of it the choice was not made on (:mod:`scripts.bench_nlu_oos`); the
+  typicality floor and the fallback threshold) is **chosen on validation** and
+  scored honestly on the half of it the choice was not made on (:mod:`scripts.bench_nlu_oos`); the
   official test split is not available here.
 
 Published figures for the same benchmarks are printed beside ours, and the
