@@ -17,8 +17,8 @@ needed), parses the evaluation messages with the trained model and reports:
   ``nlu_fallback``) and macro-F1 over in-scope intents. The out-of-scope
   decision (the nearest examples' vote, its background similarity, the
   typicality floor and the fallback threshold) is **chosen on validation** and
-  scored honestly on the half of it the choice was not made on (:mod:`scripts.bench_nlu_oos`); the
-  official test split is not available here.
+  scored honestly on the half of it the choice was not made on
+  (:mod:`scripts.bench_nlu_oos`); the official test split is not available here.
 
 Published figures for the same benchmarks are printed beside ours, and the
 results go to ``reports/bench_nlu.json`` and ``reports/bench_nlu.png``.

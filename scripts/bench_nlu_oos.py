@@ -13,9 +13,10 @@ of held-out training messages has its probabilities scaled down) and the
 ``FallbackClassifier`` threshold (with its ambiguity margin). Only the threshold
 used to be tuned.
 
-Here the trained model's network probabilities and each message's nearest
-training examples and its typicality are captured once (:meth:`SentenceIntentClassifier.explain`),
-and every combination is scored offline:
+Here the trained model's network probabilities, each message's nearest training
+examples and its typicality are captured once
+(:meth:`SentenceIntentClassifier.explain`), and every combination is scored
+offline:
 
 * the combination is **chosen on CLINC150's validation split** (3,000 in-scope
   and 100 out-of-scope queries) as the one with the largest worst slack over
