@@ -474,32 +474,34 @@ class SentenceIntentClassifier(GraphComponent, IntentClassifier):
     def predict_proba(self, messages: Sequence[Message]) -> np.ndarray:
         """Intent probabilities, one row per message, columns in ``labels`` order."""
         network, dense = self._network_proba(messages)
-        return self._blend(network, dense) * self._in_scope(unit_rows(dense))[:, None]
-
-    def _in_scope(self, queries: np.ndarray) -> np.ndarray:
-        """The factor (0..1) the probabilities are scaled by: ``min(1, p / ood_floor)``."""
+        queries = unit_rows(dense)
+        probabilities = self._blend(network, queries)
         floor = self._config["ood_floor"]
-        if floor <= 0 or self._typicality is None or (
-                queries.shape[1] != self._typicality.centre.shape[0]):
-            return np.ones(len(queries))
-        return np.minimum(1.0, self._typicality.p_value(queries) / floor)
+        if floor > 0:  # scaled by min(1, p / ood_floor)
+            probabilities = probabilities * np.minimum(1.0, self._typical(queries) / floor)[:, None]
+        return probabilities
 
-    def _blend(self, network: np.ndarray, dense: np.ndarray) -> np.ndarray:
-        """The network's probabilities blended with the nearest examples' vote."""
+    def _typical(self, queries: np.ndarray) -> np.ndarray:
+        """Each message's typicality p-value (1 where the model has no typicality)."""
+        if self._typicality is None or queries.shape[1] != self._typicality.centre.shape[0]:
+            return np.ones(len(queries))
+        return self._typicality.p_value(queries)
+
+    def _blend(self, network: np.ndarray, queries: np.ndarray) -> np.ndarray:
+        """The network's probabilities blended with the nearest examples' vote
+        (``queries``: the messages' unit-length dense features)."""
         share = self._config["knn_weight"]
-        if share > 0 and self._memory.size:
-            queries = unit_rows(dense)
-            if queries.shape[1] == self._memory.shape[1]:
-                votes = neighbour_votes(
-                    queries,
-                    self._memory,
-                    self._memory_labels,
-                    len(self._labels),
-                    neighbours=self._config["knn_neighbours"],
-                    temperature=self._config["knn_temperature"],
-                    background=self._config["knn_background"],
-                )
-                return (1 - share) * network + share * votes
+        if share > 0 and self._memory.size and queries.shape[1] == self._memory.shape[1]:
+            votes = neighbour_votes(
+                queries,
+                self._memory,
+                self._memory_labels,
+                len(self._labels),
+                neighbours=self._config["knn_neighbours"],
+                temperature=self._config["knn_temperature"],
+                background=self._config["knn_background"],
+            )
+            return (1 - share) * network + share * votes
         return network
 
     def _network_proba(self, messages: Sequence[Message]) -> tuple[np.ndarray, np.ndarray]:
@@ -532,9 +534,7 @@ class SentenceIntentClassifier(GraphComponent, IntentClassifier):
             # trained without the floor: fitted here, on the same training vectors, so the
             # benchmark can choose a floor without retraining (kept for later batches)
             self._typicality = self._fit_typicality(self._memory, self._memory_labels)
-        typical = (self._typicality.p_value(queries) if self._typicality is not None
-                   and queries.shape[1] == self._typicality.centre.shape[0]
-                   else np.ones(len(messages)))
+        typical = self._typical(queries)
         if not self._memory.size or queries.shape[1] != self._memory.shape[1]:
             empty = np.zeros((len(messages), 0))
             return network, empty, empty.astype(int), typical
