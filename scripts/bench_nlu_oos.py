@@ -178,20 +178,18 @@ def tune(clinc: Captured, clinc_gold: Sequence[str], banking: Captured | None,
             figures.append(score(decided[key], clinc_gold, everything[~fit]))
         return {k: float(np.mean([f[k] for f in figures])) for k in figures[0]}
 
+    def choice(keys: Sequence[Key]) -> dict[str, Any] | None:
+        """The floor and threshold chosen among ``keys`` on validation, and their figures."""
+        if not keys:
+            return None
+        key, figures = best(everything, keys)
+        return {"ood_floor": key[2], "threshold": key[3], "validation": figures,
+                "other_half": honest(keys)}
+
     chosen, on_validation = best(everything, list(decided))
-    by_floor = []
-    for floor in FLOORS:
-        keys = [k for k in decided if k[:3] == (*current[:2], floor)]
-        if keys:
-            key, figures = best(everything, keys)
-            by_floor.append({"ood_floor": floor, "threshold": key[3], "validation": figures,
-                             "other_half": honest(keys)})
-    fixed = [k for k in decided if k[:2] == current[:2]]
-    vote_fixed = None
-    if fixed:
-        key, figures = best(everything, fixed)
-        vote_fixed = {"ood_floor": key[2], "threshold": key[3], "validation": figures,
-                      "other_half": honest(fixed)}
+    by_floor = [row for floor in FLOORS
+                if (row := choice([k for k in decided if k[:3] == (*current[:2], floor)]))]
+    vote_fixed = choice([k for k in decided if k[:2] == current[:2]])
     previous = None
     if current[:2] in {(w, b) for w, b, _ in allowed}:
         probabilities = blend(clinc, *current[:3])
